@@ -1,0 +1,263 @@
+//! The adapter contract: what one provider implements, and the values crossing it.
+//!
+//! Adapters are pure: bytes, headers, the public URL, secrets and a clock go in; events, a
+//! reply or a typed error come out. Where the provider's REST API is needed, the adapter
+//! *describes* the request ([`HttpRequestSpec`]) and the service sends it.
+
+use crate::kit::model::{CallEvent, EventTag};
+use crate::kit::secrets::SecretSet;
+use crate::kit::verify::{Verified, VerifyError};
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// How settled an adapter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maturity {
+    Stable,
+    Experimental,
+}
+
+/// Static facts about a provider: the registry, configuration checks, the ops API and the
+/// docs matrix read them.
+#[derive(Debug)]
+pub struct ProviderInfo {
+    /// Lowercase id: the URL segment, the metric label, the registry key.
+    pub id: &'static str,
+    pub display_name: &'static str,
+    pub maturity: Maturity,
+    /// The provider's page on webhook security.
+    pub docs_url: &'static str,
+    /// Secrets checked on every webhook; a connection must have all of them.
+    pub webhook_secrets: &'static [&'static str],
+    /// Further secrets used for the provider's REST API (optional on a connection).
+    pub api_secrets: &'static [&'static str],
+    /// The provider's REST API origin, when callgate calls it.
+    pub default_api_base: Option<&'static str>,
+    /// Every event kind this adapter can emit.
+    pub emits: &'static [EventTag],
+}
+
+impl ProviderInfo {
+    /// Every secret name the connection may hold.
+    pub fn secret_names(&self) -> impl Iterator<Item = &'static str> {
+        self.webhook_secrets.iter().chain(self.api_secrets).copied()
+    }
+}
+
+/// The wall clock, injected so tests can pin it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// A clock stopped at one instant.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub OffsetDateTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+/// A webhook request as received, with the URL the provider signed.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    pub method: Method,
+    /// The configured public base URL + the raw path and query of the request; never built
+    /// from the `Host` header.
+    pub public_url: String,
+    pub headers: HeaderMap,
+    /// The exact bytes received: signatures are computed over them.
+    pub body: Bytes,
+}
+
+impl InboundRequest {
+    /// The value of a header as bytes.
+    pub fn header(&self, name: &'static str) -> Option<&[u8]> {
+        self.headers.get(name).map(|v| v.as_bytes())
+    }
+
+    /// The value of a required header, or `MissingHeader`.
+    pub fn require_header(&self, name: &'static str) -> Result<&[u8], VerifyError> {
+        self.header(name).ok_or(VerifyError::MissingHeader(name))
+    }
+
+    /// The media type of the body, lowercase, without parameters.
+    pub fn content_type(&self) -> Option<String> {
+        let raw = self.headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        let essence = raw.split(';').next().unwrap_or_default().trim();
+        Some(essence.to_ascii_lowercase())
+    }
+
+    /// Refuses a body whose media type is not `expected`.
+    pub fn require_content_type(&self, expected: &str) -> Result<(), ParseError> {
+        match self.content_type() {
+            Some(ct) if ct == expected => Ok(()),
+            other => Err(ParseError::UnsupportedContentType(other.unwrap_or_default())),
+        }
+    }
+}
+
+/// Why a verified request could not be understood. An unknown *status value* is not an
+/// error: it becomes an `Unmapped` event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("content type {0:?} is not accepted here")]
+    UnsupportedContentType(String),
+    #[error("missing field {0}")]
+    MissingField(&'static str),
+    #[error("field {field}: {reason}")]
+    InvalidField { field: &'static str, reason: &'static str },
+    #[error("malformed body: {0}")]
+    Malformed(String),
+}
+
+impl ParseError {
+    /// A stable label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnsupportedContentType(_) => "unsupported_content_type",
+            Self::MissingField(_) => "missing_field",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::Malformed(_) => "malformed",
+        }
+    }
+}
+
+/// What the provider gets back once the delivery is stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// 204 No Content (status callbacks).
+    NoContent,
+    /// 200 with the provider's call-control markup (TwiML and the like).
+    Markup { content_type: &'static str, body: String },
+}
+
+/// A verified request, understood.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Parsed {
+    /// Zero or more events (an event type deliberately ignored yields none).
+    pub events: Vec<CallEvent>,
+    pub reply: Reply,
+}
+
+/// Non-secret connection options (`api_base_url`, `space_url`, ...).
+pub type ConnectionOptions = BTreeMap<String, String>;
+
+/// The recording a request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRef {
+    pub provider_call_id: String,
+    pub recording_id: String,
+}
+
+/// An HTTP request the service should send on the adapter's behalf. Headers may carry
+/// credentials: the sender never logs them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequestSpec {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(http::HeaderName, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for HttpRequestSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequestSpec")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The REST API origin to use: `options.api_base_url` when set, else the provider's default.
+/// Only the origin is replaced; the adapter keeps the provider's own paths.
+pub fn api_origin(options: &ConnectionOptions, default: Option<&'static str>) -> Option<String> {
+    options
+        .get("api_base_url")
+        .map(String::as_str)
+        .or(default)
+        .map(|s| s.trim_end_matches('/').to_owned())
+}
+
+/// HTTP Basic credentials as an `Authorization` header value.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let raw = format!("{user}:{password}");
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+/// Percent-encodes every byte outside `[A-Za-z0-9]`, so a value taken from a webhook (an
+/// id) can be put in a REST path as one segment and never add `/`, `..`, `?` or `#`.
+pub fn encode_path_segment(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+/// One provider. Synchronous and pure: no I/O, no wall clock except the one given.
+pub trait Adapter: Send + Sync + 'static {
+    fn info(&self) -> &'static ProviderInfo;
+
+    /// Authenticates the raw request. Say precisely why it failed: the reason is logged and
+    /// counted, never returned to the caller.
+    fn verify<'r>(
+        &self,
+        req: &'r InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<Verified<'r>, VerifyError>;
+
+    /// Translates a verified request into events and the reply the provider expects.
+    fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError>;
+
+    /// Describes the REST request that deletes a recording at the provider. `Ok(None)` when
+    /// the provider has no such API (the recording is then only marked discarded).
+    fn delete_recording(
+        &self,
+        _rec: &RecordingRef,
+        _secrets: &SecretSet,
+        _options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        Ok(None)
+    }
+
+    /// Signs `req` in place (headers) the way the provider would, with the current secrets:
+    /// used to re-sign recorded samples and in tests. Never used on the ingest path.
+    fn sign(&self, req: &mut InboundRequest, secrets: &SecretSet, clock: &dyn Clock) -> Result<(), ConfigError>;
+}
+
+/// A connection lacks what a provider operation needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the connection has no secret {0}")]
+    MissingSecret(&'static str),
+    #[error("the connection has no option {0}")]
+    MissingOption(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_cannot_escape() {
+        assert_eq!(encode_path_segment("RE0123abcDEF"), "RE0123abcDEF");
+        assert_eq!(encode_path_segment("../x?y#z"), "%2E%2E%2Fx%3Fy%23z");
+        assert_eq!(encode_path_segment("é"), "%C3%A9");
+        assert_eq!(encode_path_segment(""), "");
+    }
+}

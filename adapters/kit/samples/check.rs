@@ -1,0 +1,205 @@
+//! The checks every sample gets (the harness in `tests/samples.rs` only calls [`run`]).
+//!
+//! Accepted samples: verify + parse equals `X.expected.json`; and, for free, one flipped body
+//! byte is refused, removing the signature header(s) gives `MissingHeader`, parsing twice
+//! gives the same dedupe keys, every event kind is declared in `ProviderInfo::emits`, and
+//! `sign` reproduces the sample's own signature. Reject samples: refused with exactly the
+//! `# expect:` reason.
+
+use super::{SampleCase, SampleError, SampleKind};
+use crate::kit::{InboundRequest, ParseError, Parsed, VerifyError};
+use http::HeaderName;
+use std::path::Path;
+
+/// What to do with `X.expected.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedMode {
+    /// Compare; when the file is missing or differs, write `X.expected.json.new` and fail.
+    Compare,
+    /// Write the current output to `X.expected.json` (review the diff before committing).
+    Update,
+}
+
+/// A sample did not pass.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SampleFailure {
+    pub path: String,
+    pub message: String,
+}
+
+/// Loads the sample at `path` and runs every check that applies to it.
+pub fn run(path: &Path, mode: ExpectedMode) -> Result<(), SampleFailure> {
+    let fail = |message: String| SampleFailure { path: path.display().to_string(), message };
+    let case = SampleCase::load(path).map_err(|SampleError(m)| fail(m))?;
+    match case.kind().map_err(|SampleError(m)| fail(m))? {
+        SampleKind::Accepted => accepted(&case, mode).map_err(fail),
+        SampleKind::Reject { expect } => rejected(&case, &expect).map_err(fail),
+    }
+}
+
+/// Why a request was refused, by whichever step refused it.
+#[derive(Debug)]
+enum Refusal {
+    Verify(VerifyError),
+    Parse(ParseError),
+}
+
+impl Refusal {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Verify(e) => e.reason(),
+            Self::Parse(e) => e.reason(),
+        }
+    }
+}
+
+/// Verify then parse, as the service does.
+fn process(case: &SampleCase, req: &InboundRequest) -> Result<Parsed, Refusal> {
+    let clock = case.fixture.clock();
+    let verified = case.adapter.verify(req, &case.fixture.secrets, &clock).map_err(Refusal::Verify)?;
+    case.adapter.parse(&verified).map_err(Refusal::Parse)
+}
+
+fn request(case: &SampleCase) -> Result<InboundRequest, String> {
+    case.sample.to_request().map_err(|SampleError(m)| m)
+}
+
+fn rejected(case: &SampleCase, expect: &str) -> Result<(), String> {
+    match process(case, &request(case)?) {
+        Err(refusal) if refusal.reason() == expect => Ok(()),
+        Err(refusal) => Err(format!("refused with {} ({refusal:?}), expected {expect}", refusal.reason())),
+        Ok(parsed) => Err(format!("accepted, expected {expect}: {parsed:?}")),
+    }
+}
+
+fn accepted(case: &SampleCase, mode: ExpectedMode) -> Result<(), String> {
+    let req = request(case)?;
+    let parsed = process(case, &req).map_err(|r| format!("refused with {}: {r:?}", r.reason()))?;
+    compare_expected(case, &parsed, mode)?;
+    flipped_body_is_refused(case, &req)?;
+    let signature_headers = signature_headers(case, &req)?;
+    unsigned_is_missing_header(case, &req, &signature_headers)?;
+    sign_reproduces_the_sample(case, &req, &signature_headers)?;
+    same_keys_twice(case, &req, &parsed)?;
+    events_are_declared(case, &parsed)
+}
+
+fn compare_expected(case: &SampleCase, parsed: &Parsed, mode: ExpectedMode) -> Result<(), String> {
+    let actual = serde_json::to_value(parsed).map_err(|e| format!("cannot serialize the output: {e}"))?;
+    let pretty = serde_json::to_string_pretty(&actual).map_err(|e| e.to_string())? + "\n";
+    let expected_path = case.expected_path();
+    let new_path = case.path.with_extension("expected.json.new");
+    let write = |path: &Path| std::fs::write(path, &pretty).map_err(|e| format!("cannot write {}: {e}", path.display()));
+    if mode == ExpectedMode::Update {
+        let _ = std::fs::remove_file(&new_path);
+        return write(&expected_path);
+    }
+    let Ok(text) = std::fs::read_to_string(&expected_path) else {
+        write(&new_path)?;
+        return Err(format!(
+            "no {}: wrote the current output to {}; review it and rename it (or run with UPDATE_SAMPLES=1)",
+            expected_path.display(),
+            new_path.display()
+        ));
+    };
+    let expected: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", expected_path.display()))?;
+    if expected == actual {
+        let _ = std::fs::remove_file(&new_path);
+        return Ok(());
+    }
+    write(&new_path)?;
+    Err(format!(
+        "output differs from {}; the current output is in {} (diff them; UPDATE_SAMPLES=1 accepts it):\n{pretty}",
+        expected_path.display(),
+        new_path.display()
+    ))
+}
+
+fn flipped_body_is_refused(case: &SampleCase, req: &InboundRequest) -> Result<(), String> {
+    let len = req.body.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut positions = vec![0, len / 2, len - 1];
+    positions.dedup();
+    for i in positions {
+        let mut body = req.body.to_vec();
+        if let Some(b) = body.get_mut(i) {
+            *b ^= 0x01;
+        }
+        let mut flipped = req.clone();
+        flipped.body = body.into();
+        if let Ok(parsed) = process(case, &flipped) {
+            return Err(format!("body byte {i} flipped and still accepted: {parsed:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The headers `sign` sets: each header of the sample that `sign` puts back once removed.
+fn signature_headers(case: &SampleCase, req: &InboundRequest) -> Result<Vec<HeaderName>, String> {
+    let clock = case.fixture.clock();
+    let mut found = Vec::new();
+    for name in req.headers.keys() {
+        let mut probe = req.clone();
+        probe.headers.remove(name);
+        case.adapter
+            .sign(&mut probe, &case.fixture.secrets, &clock)
+            .map_err(|e| format!("sign failed: {e}"))?;
+        if probe.headers.contains_key(name) {
+            found.push(name.clone());
+        }
+    }
+    if found.is_empty() {
+        return Err("the sample carries none of the headers `sign` sets".to_owned());
+    }
+    Ok(found)
+}
+
+fn unsigned_is_missing_header(case: &SampleCase, req: &InboundRequest, names: &[HeaderName]) -> Result<(), String> {
+    let mut unsigned = req.clone();
+    for name in names {
+        unsigned.headers.remove(name);
+    }
+    match process(case, &unsigned) {
+        Err(Refusal::Verify(VerifyError::MissingHeader(_))) => Ok(()),
+        other => Err(format!("signature header(s) removed: expected missing_header, got {other:?}")),
+    }
+}
+
+fn sign_reproduces_the_sample(case: &SampleCase, req: &InboundRequest, names: &[HeaderName]) -> Result<(), String> {
+    let mut resigned = req.clone();
+    case.adapter
+        .sign(&mut resigned, &case.fixture.secrets, &case.fixture.clock())
+        .map_err(|e| format!("sign failed: {e}"))?;
+    if resigned.public_url != req.public_url {
+        return Err(format!("sign changed the URL to {:?}", resigned.public_url));
+    }
+    for name in names {
+        let (ours, theirs) = (resigned.headers.get(name), req.headers.get(name));
+        if ours != theirs {
+            return Err(format!("sign gives {name}: {ours:?}, the sample has {theirs:?} (re-sign the sample)"));
+        }
+    }
+    Ok(())
+}
+
+fn same_keys_twice(case: &SampleCase, req: &InboundRequest, first: &Parsed) -> Result<(), String> {
+    let keys = |p: &Parsed| p.events.iter().map(|e| e.dedupe_key.clone()).collect::<Vec<_>>();
+    let second = process(case, req).map_err(|r| format!("second run refused: {r:?}"))?;
+    if keys(first) == keys(&second) {
+        Ok(())
+    } else {
+        Err(format!("dedupe keys differ between runs: {:?} vs {:?}", keys(first), keys(&second)))
+    }
+}
+
+fn events_are_declared(case: &SampleCase, parsed: &Parsed) -> Result<(), String> {
+    let emits = case.adapter.info().emits;
+    match parsed.events.iter().find(|e| !emits.contains(&e.kind.tag())) {
+        Some(e) => Err(format!("event {:?} is not in ProviderInfo::emits {emits:?}", e.kind.tag())),
+        None => Ok(()),
+    }
+}

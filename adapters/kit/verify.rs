@@ -1,0 +1,254 @@
+//! Verification toolbox. A [`Verified`] request can only be made from a [`Proof`], and a
+//! `Proof` only comes out of the constant-time checks in this module: an adapter cannot
+//! forget to check.
+
+use crate::kit::adapter::InboundRequest;
+use crate::kit::form::Form;
+use crate::kit::secrets::{Generation, Secret};
+use crate::kit::ParseError;
+use hmac::{Hmac, KeyInit, Mac};
+use subtle::ConstantTimeEq;
+
+/// Why a request was refused. Logged and counted with [`VerifyError::reason`]; the caller
+/// only ever learns that the signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    #[error("malformed header {0}")]
+    MalformedHeader(&'static str),
+    #[error("the connection has no value for secret {0}")]
+    NoCredentials(&'static str),
+    #[error("signature does not match")]
+    BadSignature,
+    #[error("body hash does not match the signed hash")]
+    BodyHashMismatch,
+    #[error("timestamp outside tolerance ({skew_secs} s)")]
+    Stale { skew_secs: i64 },
+    #[error("body is not in the signed form")]
+    MalformedBody,
+}
+
+impl VerifyError {
+    /// A stable label for logs and metrics: which check failed.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingHeader(_) => "missing_header",
+            Self::MalformedHeader(_) => "malformed_header",
+            Self::NoCredentials(_) => "no_credentials",
+            Self::BadSignature => "bad_signature",
+            Self::BodyHashMismatch => "body_hash_mismatch",
+            Self::Stale { .. } => "stale",
+            Self::MalformedBody => "malformed_body",
+        }
+    }
+}
+
+/// Evidence that a check in this module succeeded, and with which secret generation.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof {
+    generation: Generation,
+}
+
+impl Proof {
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+}
+
+/// A request whose origin was proven. The only input `Adapter::parse` accepts.
+#[derive(Debug)]
+pub struct Verified<'r> {
+    request: &'r InboundRequest,
+    proof: Proof,
+}
+
+impl<'r> Verified<'r> {
+    pub fn new(request: &'r InboundRequest, proof: Proof) -> Self {
+        Self { request, proof }
+    }
+
+    pub fn request(&self) -> &'r InboundRequest {
+        self.request
+    }
+
+    pub fn body(&self) -> &'r [u8] {
+        &self.request.body
+    }
+
+    /// Which secret generation signed it (rotation telemetry).
+    pub fn generation(&self) -> Generation {
+        self.proof.generation
+    }
+
+    /// The body as a form, after checking the content type.
+    pub fn form(&self) -> Result<Form, ParseError> {
+        self.request.require_content_type("application/x-www-form-urlencoded")?;
+        Ok(Form::parse(self.body()))
+    }
+}
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Compares a shared credential (HTTP Basic, API-key header) in constant time against every
+/// accepted generation of a secret.
+pub fn shared_secret<'a>(
+    accepted: impl IntoIterator<Item = (Generation, &'a Secret)>,
+    given: &[u8],
+) -> Result<Proof, VerifyError> {
+    let mut found = None;
+    for (generation, secret) in accepted {
+        if ct_eq(secret.expose().as_bytes(), given) && found.is_none() {
+            found = Some(Proof { generation });
+        }
+    }
+    found.ok_or(VerifyError::BadSignature)
+}
+
+/// The MAC families the kit knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacAlgorithm {
+    HmacSha1,
+    HmacSha256,
+}
+
+/// Computes a MAC of the concatenation of `parts`.
+pub fn mac(algorithm: MacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let Ok(mut m) = <M as KeyInit>::new_from_slice(key) else {
+            return Vec::new();
+        };
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().to_vec()
+    }
+    match algorithm {
+        MacAlgorithm::HmacSha1 => run::<Hmac<sha1::Sha1>>(key, parts),
+        MacAlgorithm::HmacSha256 => run::<Hmac<sha2::Sha256>>(key, parts),
+    }
+}
+
+/// Checks `given` (the decoded signature) against a MAC of any of the `candidates` (each a
+/// list of byte parts, concatenated) under any accepted generation of the key. Every
+/// combination is computed and compared in constant time.
+pub fn mac_matches<'a>(
+    algorithm: MacAlgorithm,
+    accepted: impl IntoIterator<Item = (Generation, &'a Secret)>,
+    candidates: &[Vec<&[u8]>],
+    given: &[u8],
+) -> Result<Proof, VerifyError> {
+    let mut found = None;
+    let mut any_key = false;
+    for (generation, secret) in accepted {
+        any_key = true;
+        for parts in candidates {
+            let expected = mac(algorithm, secret.expose().as_bytes(), parts);
+            if ct_eq(&expected, given) && found.is_none() {
+                found = Some(Proof { generation });
+            }
+        }
+    }
+    if !any_key {
+        return Err(VerifyError::BadSignature);
+    }
+    found.ok_or(VerifyError::BadSignature)
+}
+
+/// Decodes a base64 (standard alphabet, padded) signature header. Anything that is not
+/// canonical base64, or does not decode to `expected_len` bytes when given, is
+/// [`VerifyError::MalformedHeader`] naming `header`.
+pub fn decode_base64_header(
+    value: &[u8],
+    header: &'static str,
+    expected_len: Option<usize>,
+) -> Result<Vec<u8>, VerifyError> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|_| VerifyError::MalformedHeader(header))?;
+    match expected_len {
+        Some(len) if decoded.len() != len => Err(VerifyError::MalformedHeader(header)),
+        _ => Ok(decoded),
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes` (body hashes carried in signed URLs or headers).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Checks that the SHA-256 of the raw body equals a signed lowercase-hex hash (exact
+/// comparison, as the providers' SDKs do). Use it *after* the signature over the hash
+/// succeeded: a mismatch then means the body was changed, [`VerifyError::BodyHashMismatch`].
+pub fn body_sha256_matches(body: &[u8], signed_hex: &str) -> Result<(), VerifyError> {
+    if ct_eq(sha256_hex(body).as_bytes(), signed_hex.as_bytes()) {
+        Ok(())
+    } else {
+        Err(VerifyError::BodyHashMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ct_eq_compares_content_and_length() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn mac_matches_reports_the_generation_that_matched() {
+        let old = Secret::new("old");
+        let new = Secret::new("new");
+        let sig = mac(MacAlgorithm::HmacSha256, b"old", &[b"payload"]);
+        let accepted = [(Generation::Current, &new), (Generation::Previous, &old)];
+        let proof = mac_matches(MacAlgorithm::HmacSha256, accepted, &[vec![b"payload".as_slice()]], &sig);
+        assert_eq!(proof.map(|p| p.generation()), Ok(Generation::Previous));
+        let wrong = mac_matches(MacAlgorithm::HmacSha256, [(Generation::Current, &new)], &[vec![b"payload".as_slice()]], &sig);
+        assert_eq!(wrong.map(|p| p.generation()), Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn shared_secret_refuses_prefixes() {
+        let s = Secret::new("password");
+        assert!(shared_secret([(Generation::Current, &s)], b"password").is_ok());
+        assert!(shared_secret([(Generation::Current, &s)], b"passwor").is_err());
+        assert!(shared_secret([(Generation::Current, &s)], b"").is_err());
+    }
+
+    #[test]
+    fn base64_headers_are_checked() {
+        assert_eq!(decode_base64_header(b"AAEC", "h", None), Ok(vec![0, 1, 2]));
+        assert_eq!(decode_base64_header(b"AAEC", "h", Some(3)), Ok(vec![0, 1, 2]));
+        assert_eq!(decode_base64_header(b"AAEC", "h", Some(20)), Err(VerifyError::MalformedHeader("h")));
+        assert_eq!(decode_base64_header(b"not base64!", "h", None), Err(VerifyError::MalformedHeader("h")));
+        assert_eq!(decode_base64_header(b"AAE", "h", None), Err(VerifyError::MalformedHeader("h")));
+    }
+
+    #[test]
+    fn body_hashes_are_lowercase_hex_sha256() {
+        let body = br#"{"property": "value", "boolean": true}"#;
+        let hex = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+        assert_eq!(sha256_hex(body), hex);
+        assert_eq!(body_sha256_matches(body, hex), Ok(()));
+        assert_eq!(body_sha256_matches(b"{}", hex), Err(VerifyError::BodyHashMismatch));
+        assert_eq!(body_sha256_matches(body, &hex.to_uppercase()), Err(VerifyError::BodyHashMismatch));
+    }
+}

@@ -1,0 +1,96 @@
+//! Twilio Programmable Voice: incoming-call, call status and recording status webhooks,
+//! signed with `X-Twilio-Signature`; recordings deleted through the 2010-04-01 REST API.
+//!
+//! - [`signature`]: what is signed and how (URL variants, parameters, JSON body hash);
+//! - [`payload`]: which webhook a body is, and its events;
+//! - [`mapping`]: the status tables.
+//!
+//! Scheme, quirks and sources: `README.md` in this folder.
+
+mod mapping;
+mod payload;
+mod signature;
+
+#[cfg(test)]
+mod tests;
+
+use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment};
+use crate::kit::{
+    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest, ParseError, Parsed,
+    ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+};
+use http::Method;
+
+/// The Twilio adapter.
+#[derive(Debug)]
+pub struct Twilio;
+
+/// The secret naming the account in REST paths and Basic credentials.
+const ACCOUNT_SID: &str = "account_sid";
+
+static INFO: ProviderInfo = ProviderInfo {
+    id: "twilio",
+    display_name: "Twilio",
+    maturity: kit::Maturity::Stable,
+    docs_url: "https://www.twilio.com/docs/usage/webhooks/webhooks-security",
+    webhook_secrets: &["auth_token"],
+    api_secrets: &["account_sid"],
+    default_api_base: Some("https://api.twilio.com"),
+    emits: &[kit::EventTag::Call, kit::EventTag::Recording, kit::EventTag::Unmapped],
+};
+
+impl Adapter for Twilio {
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
+    }
+
+    /// Twilio signatures carry no timestamp: the clock is not used.
+    fn verify<'r>(
+        &self,
+        req: &'r InboundRequest,
+        secrets: &SecretSet,
+        _clock: &dyn Clock,
+    ) -> Result<Verified<'r>, VerifyError> {
+        signature::verify(req, secrets)
+    }
+
+    fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError> {
+        payload::parse(req)
+    }
+
+    /// `DELETE {origin}/2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.json` with HTTP
+    /// Basic `AccountSid:AuthToken` (current token). Both ids are percent-encoded: the
+    /// recording id comes from a webhook and must not be able to change the path.
+    fn delete_recording(
+        &self,
+        rec: &RecordingRef,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let account_sid = secrets.current(ACCOUNT_SID).ok_or(ConfigError::MissingSecret(ACCOUNT_SID))?;
+        let token = secrets
+            .current(signature::AUTH_TOKEN)
+            .ok_or(ConfigError::MissingSecret(signature::AUTH_TOKEN))?;
+        let origin = api_origin(options, INFO.default_api_base).ok_or(ConfigError::MissingOption("api_base_url"))?;
+        let url = format!(
+            "{origin}/2010-04-01/Accounts/{}/Recordings/{}.json",
+            encode_path_segment(account_sid.expose()),
+            encode_path_segment(&rec.recording_id),
+        );
+        Ok(Some(HttpRequestSpec {
+            method: Method::DELETE,
+            url,
+            headers: vec![(
+                http::header::AUTHORIZATION,
+                basic_auth(account_sid.expose(), token.expose()),
+            )],
+            body: None,
+        }))
+    }
+
+    /// Sets `X-Twilio-Signature` with the current Auth Token. A JSON body's URL gets its
+    /// `bodySHA256` first when it has none.
+    fn sign(&self, req: &mut InboundRequest, secrets: &SecretSet, _clock: &dyn Clock) -> Result<(), ConfigError> {
+        signature::sign(req, secrets)
+    }
+}

@@ -1,0 +1,165 @@
+//! Twilio Voice webhook parameters to events (providers.md 1.3 to 1.5, 1.8).
+//!
+//! One form body is one of three webhooks, told apart by its fields:
+//! - a recording status callback has `RecordingStatus`;
+//! - a call status callback has `CallbackSource`, `StatusCallbackEvent` or `SequenceNumber`;
+//! - anything else is the incoming-call (Voice URL) webhook, which expects TwiML back.
+//!
+//! Dedupe keys are built from signed fields only, so a retry of the same webhook gives the
+//! same keys (formats in README.md).
+
+use super::mapping;
+use crate::kit::form::{Form, url_query};
+use crate::kit::{
+    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply, Verified,
+    dates,
+};
+use http::Method;
+use time::OffsetDateTime;
+
+/// The reply to the incoming-call webhook: empty TwiML.
+pub(super) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+/// Parses a verified Twilio Voice webhook.
+pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+    let form = params(req)?;
+    let call = Call {
+        sid: form.require("CallSid")?,
+        party: party(&form),
+        occurred_at: form.get("Timestamp").and_then(dates::rfc2822),
+    };
+    if let Some(status) = form.get("RecordingStatus") {
+        recording_callback(&form, &call, status)
+    } else if ["CallbackSource", "StatusCallbackEvent", "SequenceNumber"]
+        .iter()
+        .any(|name| form.get(name).is_some())
+    {
+        status_callback(&form, &call)
+    } else {
+        incoming_call(&form, &call)
+    }
+}
+
+/// The parameters: the form body, or the query for a webhook configured as GET.
+fn params(req: &Verified<'_>) -> Result<Form, ParseError> {
+    let request = req.request();
+    if request.method == Method::GET {
+        Ok(Form::parse(url_query(&request.public_url).as_bytes()))
+    } else {
+        req.form()
+    }
+}
+
+/// What every event of one webhook shares.
+struct Call<'f> {
+    sid: &'f str,
+    party: Party,
+    occurred_at: Option<OffsetDateTime>,
+}
+
+impl Call<'_> {
+    fn event(&self, dedupe_key: String, kind: EventKind) -> CallEvent {
+        CallEvent {
+            dedupe_key,
+            provider_call_id: self.sid.to_owned(),
+            occurred_at: self.occurred_at,
+            party: self.party.clone(),
+            kind,
+        }
+    }
+}
+
+fn party(form: &Form) -> Party {
+    Party {
+        direction: form.get("Direction").and_then(mapping::direction),
+        from: form.get("From").map(str::to_owned),
+        to: form.get("To").map(str::to_owned),
+        caller_name: form.get("CallerName").map(str::to_owned),
+    }
+}
+
+/// (a) `RecordingStatusCallback`: one recording event.
+fn recording_callback(form: &Form, call: &Call<'_>, status: &str) -> Result<Parsed, ParseError> {
+    let recording_id = form.require("RecordingSid")?;
+    let kind = match mapping::recording_status(status) {
+        Some(status) => EventKind::Recording(recording(form, recording_id, status)?),
+        None => unmapped("RecordingStatus", status),
+    };
+    let key = format!("{}:recording:{recording_id}:{status}", call.sid);
+    Ok(Parsed {
+        events: vec![call.event(key, kind)],
+        reply: Reply::NoContent,
+    })
+}
+
+/// (b) `StatusCallback`: the call's progress, and the recording when the call was made with
+/// `Record=true` (Twilio then adds the recording fields to the status callback).
+fn status_callback(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
+    let sequence = form.get_u64("SequenceNumber")?;
+    let (raw, kind) = match (form.get("CallStatus"), form.get("StatusCallbackEvent")) {
+        (Some(raw), _) => (raw, call_kind("CallStatus", raw, mapping::call_status(raw))),
+        (None, Some(raw)) => (raw, call_kind("StatusCallbackEvent", raw, mapping::callback_event(raw))),
+        (None, None) => return Err(ParseError::MissingField("CallStatus")),
+    };
+    let sequence = sequence.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    let mut events = vec![call.event(format!("{}:call:{raw}:{sequence}", call.sid), kind)];
+    if let Some(recording_id) = form.get("RecordingSid") {
+        let rec = recording(form, recording_id, RecordingProgress::Completed)?;
+        let key = format!("{}:recording:{recording_id}:completed", call.sid);
+        events.push(call.event(key, EventKind::Recording(rec)));
+    }
+    Ok(Parsed {
+        events,
+        reply: Reply::NoContent,
+    })
+}
+
+/// (c) The Voice URL: the call's progress; Twilio needs TwiML back.
+fn incoming_call(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
+    let raw = form.require("CallStatus")?;
+    let kind = call_kind("CallStatus", raw, mapping::call_status(raw));
+    Ok(Parsed {
+        events: vec![call.event(format!("{}:voice:{raw}", call.sid), kind)],
+        reply: Reply::Markup {
+            content_type: "text/xml",
+            body: EMPTY_TWIML.to_owned(),
+        },
+    })
+}
+
+fn call_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> EventKind {
+    progress.map_or_else(|| unmapped(field, raw), |progress| EventKind::Call { progress })
+}
+
+fn unmapped(field: &str, value: &str) -> EventKind {
+    EventKind::Unmapped {
+        field: field.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+fn recording(form: &Form, recording_id: &str, status: RecordingProgress) -> Result<RecordingEvent, ParseError> {
+    Ok(RecordingEvent {
+        recording_id: recording_id.to_owned(),
+        status,
+        url: form.get("RecordingUrl").map(str::to_owned),
+        duration_s: duration(form, "RecordingDuration")?,
+    })
+}
+
+/// A duration in whole seconds. Absent is `None`; a negative integer is `None` too (some
+/// Twilio-compatible platforms send `-1` while a recording is in progress; whether Twilio
+/// does is UNCONFIRMED, and refusing it would make Twilio retry forever); anything else
+/// that is not an integer is `InvalidField`.
+fn duration(form: &Form, name: &'static str) -> Result<Option<u64>, ParseError> {
+    match form.get(name).map(str::trim) {
+        Some(v)
+            if v
+                .strip_prefix('-')
+                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            Ok(None)
+        }
+        _ => form.get_u64(name),
+    }
+}

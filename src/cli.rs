@@ -1,0 +1,235 @@
+//! The command line: `serve`, and ops commands that work on the store directly.
+//! Secrets are never taken as arguments (they would show in the process list): they come
+//! from a file or standard input.
+
+use crate::app;
+use crate::config::{Config, ProcessEnv};
+use crate::connections::NewConnection;
+use crate::directory::{self as input, NumberInput, TenantInput};
+use crate::error::AppError;
+use crate::store::directory;
+use anyhow::{Context, bail};
+use callgate_adapters::kit::Secret;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "callgate", version, about = "Certified telephony providers to a centralized contact center")]
+pub struct Cli {
+    /// TOML configuration file (also CALLGATE_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Provider connections.
+    #[command(subcommand)]
+    Connection(ConnectionCmd),
+    /// Tenants of the directory.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Numbers of the directory.
+    #[command(subcommand)]
+    Number(NumberCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectionCmd {
+    /// Create a connection; prints it (with its webhook URL) as JSON.
+    Add {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        secrets: SecretsArg,
+        /// A non-secret option, NAME=VALUE (e.g. api_base_url=https://api.twilio.com).
+        #[arg(long = "option", value_parser = parse_pair)]
+        options: Vec<(String, String)>,
+    },
+    /// List connections as JSON lines.
+    List,
+    /// Replace secrets; the previous ones stay accepted for the grace period.
+    Rotate {
+        id: String,
+        #[command(flatten)]
+        secrets: SecretsArg,
+        /// Grace period of the previous secrets, in seconds (default 24 h).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+    },
+    /// Refuse the connection's webhooks (404) until enabled again.
+    Disable { id: String },
+    /// Accept the connection's webhooks again.
+    Enable { id: String },
+}
+
+#[derive(Debug, Args)]
+struct SecretsArg {
+    /// JSON object of secret values, e.g. {"auth_token": "..."}; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    secrets_file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCmd {
+    /// Import tenants from a JSON file: {"tenants": [{"tenant_id", "name", "zip_codes", "trades", "booking_url"}]}.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum NumberCmd {
+    /// Import numbers from a JSON file: {"numbers": [{"e164", "kind", "tenant_id" | "tenant_ids"}]}.
+    Import { file: PathBuf },
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| "expected NAME=VALUE".to_owned())
+}
+
+fn read_source(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
+    let text = read_source(&arg.secrets_file)?;
+    let map: BTreeMap<String, String> =
+        serde_json::from_str(&text).map_err(|_| anyhow::anyhow!("the secrets file must be a JSON object of strings"))?;
+    Ok(map.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
+}
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+    crate::telemetry::init_logs(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => app::serve(config).await,
+            Command::Connection(cmd) => connection(config, cmd).await,
+            Command::Tenant(TenantCmd::Import { file }) => import_tenants(config, &file).await,
+            Command::Number(NumberCmd::Import { file }) => import_numbers(config, &file).await,
+        }
+    })
+}
+
+#[allow(clippy::print_stdout)] // command output
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
+    let state = app::open_for_cli(config)?;
+    let now = state.clock.now();
+    let c = &state.connections;
+    match cmd {
+        ConnectionCmd::Add { provider, name, secrets, options } => {
+            let new = NewConnection { provider, name, secrets: read_secrets(&secrets)?, options: options.into_iter().collect() };
+            print_json(&c.create(new, now).await?)
+        }
+        ConnectionCmd::List => {
+            for v in c.list(now).await? {
+                print_json(&v)?;
+            }
+            Ok(())
+        }
+        ConnectionCmd::Rotate { id, secrets, grace_secs } => {
+            print_json(&c.rotate(&id, read_secrets(&secrets)?, grace_secs.map(Duration::from_secs), now).await?)
+        }
+        ConnectionCmd::Disable { id } => print_json(&c.set_enabled(&id, false, now).await?),
+        ConnectionCmd::Enable { id } => print_json(&c.set_enabled(&id, true, now).await?),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantRecord {
+    tenant_id: String,
+    #[serde(flatten)]
+    tenant: TenantInput,
+}
+
+#[derive(Debug, Deserialize)]
+struct TenantFile {
+    tenants: Vec<TenantRecord>,
+}
+
+async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
+    let parsed: TenantFile = serde_json::from_str(&read_source(file)?).with_context(|| format!("{} is not a tenants file", file.display()))?;
+    let mut tenants = Vec::new();
+    for (i, rec) in parsed.tenants.into_iter().enumerate() {
+        let id = rec.tenant_id.clone();
+        tenants.push(input::tenant(&rec.tenant_id, rec.tenant).map_err(|e| anyhow::anyhow!("tenant #{i} ({id}): {e}"))?);
+    }
+    let state = app::open_for_cli(config)?;
+    let now = state.clock.now();
+    let (added, updated) = state
+        .store
+        .write(move |c| {
+            let (mut added, mut updated) = (0, 0);
+            for t in &tenants {
+                if directory::put_tenant(c, t, now)? { added += 1 } else { updated += 1 }
+            }
+            Ok((added, updated))
+        })
+        .await?;
+    print_json(&serde_json::json!({ "added": added, "updated": updated }))
+}
+
+#[derive(Debug, Deserialize)]
+struct NumberRecord {
+    e164: String,
+    #[serde(flatten)]
+    number: NumberInput,
+}
+
+#[derive(Debug, Deserialize)]
+struct NumberFile {
+    numbers: Vec<NumberRecord>,
+}
+
+async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
+    let parsed: NumberFile = serde_json::from_str(&read_source(file)?).with_context(|| format!("{} is not a numbers file", file.display()))?;
+    let mut entries = Vec::new();
+    for rec in parsed.numbers {
+        let raw = rec.e164.clone();
+        entries.push(input::number(&rec.e164, rec.number).map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?);
+    }
+    let state = app::open_for_cli(config)?;
+    let now = state.clock.now();
+    let result = state
+        .store
+        .write(move |c| {
+            let (mut added, mut updated) = (0, 0);
+            for n in &entries {
+                for t in input::named_tenants(n) {
+                    if !directory::tenant_exists(c, t)? {
+                        return Err(AppError::unprocessable("tenant_not_found", format!("number {} names unknown tenant {t}", n.e164)));
+                    }
+                }
+                if directory::put_number(c, n, now)? { added += 1 } else { updated += 1 }
+            }
+            Ok((added, updated))
+        })
+        .await;
+    match result {
+        Ok((added, updated)) => print_json(&serde_json::json!({ "added": added, "updated": updated })),
+        Err(e) => bail!("nothing imported: {e}"),
+    }
+}

@@ -1,0 +1,216 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `CALLGATE_*`
+//! environment variables. Validated once at start-up.
+
+use crate::crypto::MasterKey;
+use callgate_adapters::kit::Secret;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file's shape (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    body_limit_bytes: Option<usize>,
+    rotation_grace_secs: Option<u64>,
+    log_format: Option<String>,
+    outbox: Option<OutboxFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboxFile {
+    poll_interval_ms: Option<u64>,
+    retry_base_ms: Option<u64>,
+    retry_max_secs: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Outbox worker timing.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    pub poll_interval: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub request_timeout: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub database_path: PathBuf,
+    pub data_dir: PathBuf,
+    /// The external base URL providers call, without a trailing slash. `None`: the
+    /// listening address is used.
+    pub public_url: Option<String>,
+    pub bootstrap_token: Option<Secret>,
+    pub master_key: Option<Secret>,
+    pub body_limit: usize,
+    pub rotation_grace: Duration,
+    pub log_format: LogFormat,
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+fn err(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+/// Where values come from besides the file: the environment, injected for tests.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        #[allow(clippy::disallowed_methods)] // this is the one place that reads the environment
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `CALLGATE_CONFIG`), then the environment.
+    pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Self, ConfigError> {
+        let file_path = file.map(Path::to_path_buf).or_else(|| env.get("CALLGATE_CONFIG").map(PathBuf::from));
+        let fc: FileConfig = match &file_path {
+            None => FileConfig::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| err(format!("cannot read {}: {e}", p.display())))?;
+                toml::from_str(&text).map_err(|e| err(format!("{}: {e}", p.display())))?
+            }
+        };
+        let listen_raw = env.get("CALLGATE_LISTEN").or(fc.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_raw
+            .parse()
+            .map_err(|_| err(format!("listen address {listen_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")))?;
+        let data_dir = env.get("CALLGATE_DATA_DIR").map(PathBuf::from).or(fc.data_dir).unwrap_or_else(|| "./callgate-data".into());
+        let database_url = env.get("CALLGATE_DATABASE_URL").or(fc.database_url);
+        let database_path = match database_url {
+            None => data_dir.join("callgate.db"),
+            Some(url) => {
+                if let Some(path) = url.strip_prefix("sqlite://") {
+                    PathBuf::from(path)
+                } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    return Err(err("PostgreSQL is not supported by this build yet; use sqlite://PATH or the embedded default"));
+                } else {
+                    return Err(err("CALLGATE_DATABASE_URL must start with sqlite:// or postgres://"));
+                }
+            }
+        };
+        let public_url = env.get("CALLGATE_PUBLIC_URL").or(fc.public_url).map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            let parsed = reqwest::Url::parse(u).map_err(|_| err(format!("public URL {u:?} is not a URL")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(err("the public URL must be http(s)://HOST[:PORT][/PATH]"));
+            }
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(err("the public URL must not carry a query or fragment"));
+            }
+        }
+        let master_key = env.get("CALLGATE_MASTER_KEY").map(Secret::new);
+        if let Some(k) = &master_key {
+            MasterKey::from_base64(k.expose()).map_err(|e| err(e.to_string()))?;
+        }
+        let log_format = match env.get("CALLGATE_LOG_FORMAT").or(fc.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(err(format!("log format {other:?}: use text or json"))),
+        };
+        let ob = fc.outbox.unwrap_or_default();
+        let body_limit = fc.body_limit_bytes.unwrap_or(1024 * 1024);
+        if body_limit == 0 {
+            return Err(err("body_limit_bytes must be positive"));
+        }
+        Ok(Self {
+            listen,
+            database_path,
+            data_dir,
+            public_url,
+            bootstrap_token: env.get("CALLGATE_BOOTSTRAP_TOKEN").map(Secret::new),
+            master_key,
+            body_limit,
+            rotation_grace: Duration::from_secs(fc.rotation_grace_secs.unwrap_or(24 * 3600)),
+            log_format,
+            outbox: OutboxConfig {
+                poll_interval: Duration::from_millis(ob.poll_interval_ms.unwrap_or(1000)),
+                retry_base: Duration::from_millis(ob.retry_base_ms.unwrap_or(5000)),
+                retry_max: Duration::from_secs(ob.retry_max_secs.unwrap_or(3600)),
+                request_timeout: Duration::from_millis(ob.request_timeout_ms.unwrap_or(10_000)),
+            },
+        })
+    }
+
+    /// The master key: from the environment, or the embedded mode's key file.
+    pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
+        match &self.master_key {
+            Some(k) => MasterKey::from_base64(k.expose()).map_err(|e| err(e.to_string())),
+            None => {
+                let dir = self.database_path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.data_dir.clone());
+                MasterKey::load_or_create_file(&dir).map_err(|e| err(e.to_string()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, &'static str>);
+    impl Env for MapEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::load(None, &MapEnv(HashMap::new())).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_path, PathBuf::from("./callgate-data/callgate.db"));
+        assert_eq!(c.body_limit, 1024 * 1024);
+        assert!(c.public_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\n").unwrap();
+        let env = MapEnv(HashMap::from([("CALLGATE_PUBLIC_URL", "https://hooks.example.com/"), ("CALLGATE_DATABASE_URL", "sqlite:///tmp/x.db")]));
+        let c = Config::load(Some(&file), &env).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.public_url.as_deref(), Some("https://hooks.example.com"));
+        assert_eq!(c.database_path, PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn bad_values_fail_fast_with_a_clear_message() {
+        for (k, v) in [("CALLGATE_LISTEN", "nope"), ("CALLGATE_MASTER_KEY", "c2hvcnQ="), ("CALLGATE_PUBLIC_URL", "ftp://x"), ("CALLGATE_DATABASE_URL", "mysql://x")] {
+            let e = Config::load(None, &MapEnv(HashMap::from([(k, v)]))).unwrap_err();
+            assert!(!e.to_string().is_empty(), "{k}");
+        }
+    }
+}

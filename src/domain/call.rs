@@ -1,0 +1,206 @@
+//! Call state as a pure, order-independent fold.
+//!
+//! Every field merges with a commutative, associative, idempotent rule (a join
+//! semilattice): progress takes the highest rank, start and answer times the earliest, end
+//! times the latest, identity fields come from the earliest event that carries them. So any
+//! permutation of the same deliveries, with any duplicates, yields the same [`CallFold`].
+
+use callgate_adapters::kit::{CallEvent, CallProgress, Direction, EventKind, RecordingProgress};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The rank of a call progress: state only ever moves to a higher rank. Terminal states are
+/// ordered too, so that two contradicting terminal reports still fold deterministically;
+/// `completed` (the call was answered) wins over every other ending.
+pub fn progress_rank(p: CallProgress) -> u8 {
+    match p {
+        CallProgress::Initiated => 0,
+        CallProgress::Ringing => 1,
+        CallProgress::Answered => 2,
+        CallProgress::Canceled => 3,
+        CallProgress::NoAnswer => 4,
+        CallProgress::Busy => 5,
+        CallProgress::Failed => 6,
+        CallProgress::Completed => 7,
+    }
+}
+
+fn recording_rank(p: RecordingProgress) -> u8 {
+    match p {
+        RecordingProgress::InProgress => 0,
+        RecordingProgress::Absent => 1,
+        RecordingProgress::Failed => 2,
+        RecordingProgress::Completed => 3,
+    }
+}
+
+/// Order key of an event: its time, then its dedupe key (unique per call).
+pub type EventKey = (OffsetDateTime, String);
+
+/// A value chosen from the earliest event that carried one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earliest<T> {
+    pub value: T,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    key: String,
+}
+
+impl<T: Clone> Earliest<T> {
+    fn merge(slot: &mut Option<Self>, value: Option<&T>, key: &EventKey) {
+        let Some(value) = value else { return };
+        let newer_wins = match slot {
+            None => true,
+            Some(cur) => (key.0, key.1.as_str()) < (cur.at, cur.key.as_str()),
+        };
+        if newer_wins {
+            *slot = Some(Self { value: value.clone(), at: key.0, key: key.1.clone() });
+        }
+    }
+}
+
+/// What is known of one recording of the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingFold {
+    pub status: RecordingProgress,
+    pub url: Option<Earliest<String>>,
+    pub duration_s: Option<u64>,
+}
+
+impl RecordingFold {
+    /// Media exists (or will) at the provider.
+    pub fn exists(&self) -> bool {
+        matches!(self.status, RecordingProgress::InProgress | RecordingProgress::Completed)
+    }
+}
+
+/// An agent's choice of tenant for the call.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Selection {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Tie-breaker among selections made in the same instant (a store sequence).
+    pub seq: u64,
+    pub tenant_id: String,
+    pub agent_id: Option<String>,
+}
+
+/// Everything the provider's events told about a call, plus agents' tenant selections.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallFold {
+    pub progress: Option<CallProgress>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub answered_at: Option<OffsetDateTime>,
+    /// The provider's latest reported end.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub ended_at: Option<OffsetDateTime>,
+    /// When callgate first recorded an end of the call (its own clock): the instant that
+    /// decides whether a tenant selection came before the end.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub end_recorded_at: Option<OffsetDateTime>,
+    pub direction: Option<Earliest<Direction>>,
+    pub from: Option<Earliest<String>>,
+    pub to: Option<Earliest<String>>,
+    pub caller_name: Option<Earliest<String>>,
+    pub recordings: BTreeMap<String, RecordingFold>,
+    /// Every selection ever made, kept sorted and without duplicates.
+    pub selections: Vec<Selection>,
+    /// How many distinct events carried values callgate does not know.
+    pub unmapped: BTreeMap<String, u32>,
+}
+
+fn min_time(slot: &mut Option<OffsetDateTime>, t: OffsetDateTime) {
+    *slot = Some(slot.map_or(t, |cur| cur.min(t)));
+}
+
+fn max_time(slot: &mut Option<OffsetDateTime>, t: OffsetDateTime) {
+    *slot = Some(slot.map_or(t, |cur| cur.max(t)));
+}
+
+impl CallFold {
+    /// Folds one event in. `recorded_at` is when callgate stored the delivery carrying it;
+    /// it stands in for the event time when the provider gives none. Applying the same
+    /// event twice changes nothing (the store also deduplicates by key).
+    pub fn apply(&mut self, event: &CallEvent, recorded_at: OffsetDateTime) {
+        let at = event.occurred_at.unwrap_or(recorded_at);
+        let key: EventKey = (at, event.dedupe_key.clone());
+        let party = &event.party;
+        Earliest::merge(&mut self.direction, party.direction.as_ref(), &key);
+        Earliest::merge(&mut self.from, party.from.as_ref(), &key);
+        Earliest::merge(&mut self.to, party.to.as_ref(), &key);
+        Earliest::merge(&mut self.caller_name, party.caller_name.as_ref(), &key);
+
+        match &event.kind {
+            EventKind::Call { progress } => {
+                let progress = *progress;
+                if self.progress.is_none_or(|cur| progress_rank(progress) > progress_rank(cur)) {
+                    self.progress = Some(progress);
+                }
+                min_time(&mut self.started_at, at);
+                if progress == CallProgress::Answered {
+                    min_time(&mut self.answered_at, at);
+                }
+                if progress.is_terminal() {
+                    max_time(&mut self.ended_at, at);
+                    min_time(&mut self.end_recorded_at, recorded_at);
+                }
+            }
+            EventKind::Recording(rec) => {
+                let slot = self.recordings.entry(rec.recording_id.clone()).or_insert(RecordingFold {
+                    status: rec.status,
+                    url: None,
+                    duration_s: None,
+                });
+                if recording_rank(rec.status) > recording_rank(slot.status) {
+                    slot.status = rec.status;
+                }
+                Earliest::merge(&mut slot.url, rec.url.as_ref(), &key);
+                if let Some(d) = rec.duration_s {
+                    slot.duration_s = Some(slot.duration_s.map_or(d, |cur| cur.max(d)));
+                }
+            }
+            EventKind::Unmapped { field, .. } => {
+                *self.unmapped.entry(field.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Records an agent's tenant selection (idempotent).
+    pub fn select(&mut self, selection: Selection) {
+        if let Err(pos) = self.selections.binary_search(&selection) {
+            self.selections.insert(pos, selection);
+        }
+    }
+
+    /// True once callgate has recorded an end of the call.
+    pub fn has_ended(&self) -> bool {
+        self.end_recorded_at.is_some()
+    }
+
+    /// The selections that count: those made before callgate recorded the end.
+    pub fn effective_selections(&self) -> impl Iterator<Item = &Selection> {
+        let end = self.end_recorded_at;
+        self.selections.iter().filter(move |s| end.is_none_or(|e| s.at <= e))
+    }
+
+    /// The number that decides the tenant: the dialed number of an inbound call, the calling
+    /// number of an outbound one.
+    pub fn tenant_number(&self) -> Option<&str> {
+        let direction = self.direction.as_ref().map_or(Direction::Inbound, |d| d.value);
+        let slot = match direction {
+            Direction::Inbound => &self.to,
+            Direction::Outbound => &self.from,
+        };
+        slot.as_ref().map(|e| e.value.as_str())
+    }
+
+    /// The recording the call model shows: the most advanced one, then the lowest id.
+    pub fn primary_recording(&self) -> Option<(&String, &RecordingFold)> {
+        self.recordings
+            .iter()
+            .max_by(|a, b| recording_rank(a.1.status).cmp(&recording_rank(b.1.status)).then(b.0.cmp(a.0)))
+    }
+}

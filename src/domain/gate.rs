@@ -1,0 +1,123 @@
+//! Tenant outcome and the recording gate: pure functions of the call fold and the number's
+//! resolution. Whatever order webhooks and agent actions arrive in, the decision depends only
+//! on whether a tenant had been selected before callgate recorded the end of the call.
+
+use super::call::CallFold;
+use super::numbers::{NumberKind, Resolution};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    /// Dialed a tenant's local number.
+    Resolved,
+    /// Waiting for an agent's choice.
+    Pending,
+    /// Chosen by an agent before the call ended.
+    Selected,
+    /// Ended without a tenant.
+    Unresolved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantVia {
+    LocalNumber,
+    Agent,
+}
+
+/// Who the call belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantOutcome {
+    pub status: TenantStatus,
+    pub tenant_id: Option<String>,
+    pub via: Option<TenantVia>,
+    /// True when the tenant came from the first selection made on the call: the screen pop
+    /// then selects the call bubble and fills in the customer. Also true for local calls.
+    pub first_choice: bool,
+}
+
+/// The call's tenant, from the number's resolution and the agents' selections.
+pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> TenantOutcome {
+    if let Some(Resolution { kind: NumberKind::Local, tenant_id: Some(t), .. }) = resolution {
+        return TenantOutcome {
+            status: TenantStatus::Resolved,
+            tenant_id: Some(t.clone()),
+            via: Some(TenantVia::LocalNumber),
+            first_choice: true,
+        };
+    }
+    let mut effective = fold.effective_selections();
+    let first = effective.next();
+    let last = effective.last().or(first);
+    match last {
+        Some(sel) => TenantOutcome {
+            status: TenantStatus::Selected,
+            tenant_id: Some(sel.tenant_id.clone()),
+            via: Some(TenantVia::Agent),
+            first_choice: first.is_some_and(|f| f == sel),
+        },
+        None => TenantOutcome {
+            status: if fold.has_ended() { TenantStatus::Unresolved } else { TenantStatus::Pending },
+            tenant_id: None,
+            via: None,
+            first_choice: false,
+        },
+    }
+}
+
+/// What happens to the call's recordings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingStatus {
+    /// No recording reported.
+    None,
+    /// Held: no tenant yet; its location is shown to no one.
+    Gated,
+    /// Kept for the call's tenant.
+    Saved,
+    /// The call ended without a tenant: not kept, deleted at the provider.
+    Discarded,
+}
+
+impl RecordingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gated => "gated",
+            Self::Saved => "saved",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    /// Only a kept recording's location may be shown.
+    pub fn exposes_location(self) -> bool {
+        self == Self::Saved
+    }
+}
+
+/// The recording gate. `recording_exists`: the provider reported a recording that has or
+/// will have media (not `absent`/`failed`).
+pub fn recording_status(tenant: TenantStatus, recording_exists: bool) -> RecordingStatus {
+    if !recording_exists {
+        return RecordingStatus::None;
+    }
+    match tenant {
+        TenantStatus::Resolved | TenantStatus::Selected => RecordingStatus::Saved,
+        TenantStatus::Pending => RecordingStatus::Gated,
+        TenantStatus::Unresolved => RecordingStatus::Discarded,
+    }
+}
+
+/// The recordings to delete at the provider: every recording with media, once the call's
+/// recordings are discarded. In-progress recordings wait for their completion callback.
+pub fn recordings_to_delete(fold: &CallFold, status: RecordingStatus) -> Vec<String> {
+    if status != RecordingStatus::Discarded {
+        return Vec::new();
+    }
+    fold.recordings
+        .iter()
+        .filter(|(_, r)| r.status == callgate_adapters::kit::RecordingProgress::Completed)
+        .map(|(id, _)| id.clone())
+        .collect()
+}

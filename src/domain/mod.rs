@@ -1,0 +1,11 @@
+//! The pure core: call state as a fold, the recording gate, numbers and screen pops.
+//! Nothing here does I/O or reads the wall clock.
+
+pub mod call;
+pub mod gate;
+pub mod numbers;
+pub mod screen_pop;
+
+pub use call::{CallFold, Selection};
+pub use gate::{RecordingStatus, TenantOutcome, TenantStatus, TenantVia};
+pub use numbers::{NumberKind, Resolution};

@@ -1,0 +1,108 @@
+//! Phone numbers: E.164 normalization and what a dialed number means for tenant resolution.
+
+use serde::{Deserialize, Serialize};
+
+/// What a number in the directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberKind {
+    /// Belongs to one tenant: calls resolve at once.
+    Local,
+    /// Serves the whole network: an agent picks the tenant.
+    National,
+    /// Serves a named set of tenants: an agent picks among them.
+    Regional,
+    /// Not in the directory: treated like a national number, and counted.
+    Unknown,
+}
+
+impl NumberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::National => "national",
+            Self::Regional => "regional",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// How the number that decides a call's tenant resolved in the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The number looked up, normalized.
+    pub number: String,
+    pub kind: NumberKind,
+    /// The tenant of a local number.
+    pub tenant_id: Option<String>,
+    /// The tenants a regional number serves.
+    pub tenant_ids: Vec<String>,
+}
+
+/// Normalizes a number to E.164. Accepts `+15125550100`, formatted variants, and bare
+/// digits with a country code (`15125550100`, as some providers send). Anything that is not
+/// a valid phone number (SIP URIs, `client:` names) is `None`.
+pub fn to_e164(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.len() > 40 {
+        return None;
+    }
+    let with_plus = if trimmed.starts_with('+') {
+        trimmed.to_owned()
+    } else if trimmed.chars().all(|c| c.is_ascii_digit()) {
+        format!("+{trimmed}")
+    } else {
+        return None;
+    };
+    let parsed = phonenumber::parse(None, &with_plus).ok()?;
+    if !phonenumber::is_valid(&parsed) {
+        return None;
+    }
+    Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Toll-free NANP prefixes: national by default when the directory does not list them.
+const TOLL_FREE_NANP: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
+
+/// True for a NANP toll-free number in E.164 form.
+pub fn is_toll_free_nanp(e164: &str) -> bool {
+    e164.strip_prefix("+1")
+        .is_some_and(|rest| rest.len() == 10 && TOLL_FREE_NANP.iter().any(|p| rest.starts_with(p)))
+}
+
+/// The kind of a number the directory does not list.
+pub fn unlisted_kind(e164: &str) -> NumberKind {
+    if is_toll_free_nanp(e164) { NumberKind::National } else { NumberKind::Unknown }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_common_spellings() {
+        assert_eq!(to_e164("+15125550100").as_deref(), Some("+15125550100"));
+        assert_eq!(to_e164(" +1 (512) 555-0100 ").as_deref(), Some("+15125550100"));
+        assert_eq!(to_e164("15125550100").as_deref(), Some("+15125550100"));
+        assert_eq!(to_e164("447700900123").as_deref(), Some("+447700900123"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_number() {
+        for raw in ["", "client:alice", "sip:alice@example.com", "+1", "abc", "+1512555010x", "anonymous"] {
+            assert_eq!(to_e164(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn toll_free_prefixes_are_national_when_unlisted() {
+        for p in TOLL_FREE_NANP {
+            let n = format!("+1{p}5550199");
+            assert_eq!(unlisted_kind(&n), NumberKind::National, "{n}");
+            assert!(to_e164(&n).is_some(), "{n} parses");
+        }
+        assert_eq!(unlisted_kind("+15125550100"), NumberKind::Unknown);
+        assert_eq!(unlisted_kind("+18995550100"), NumberKind::Unknown);
+        assert_eq!(unlisted_kind("+448005550100"), NumberKind::Unknown);
+    }
+}

@@ -1,0 +1,158 @@
+//! Tenants, numbers and contacts (`directory.manage`), and tenant search
+//! (`contact_center.view`).
+
+use super::check_id;
+use crate::directory::{self as input, NumberInput, TenantInput};
+use crate::error::AppError;
+use crate::http::auth::{Permission, Principal};
+use crate::http::{ApiJson, AppState, json_status};
+use crate::store::{calls, directory};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tenants", get(list_tenants))
+        .route("/api/v1/tenants/search", get(search))
+        .route("/api/v1/tenants/{tenant_id}", put(put_tenant).get(get_tenant))
+        .route("/api/v1/tenants/{tenant_id}/contacts/{e164}", put(put_contact))
+        .route("/api/v1/numbers", get(list_numbers))
+        .route("/api/v1/numbers/{e164}", put(put_number).get(get_number))
+}
+
+fn created_or_ok(created: bool) -> StatusCode {
+    if created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+async fn put_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>, ApiJson(body): ApiJson<TenantInput>) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let tenant = input::tenant(&id, body)?;
+    let now = st.clock.now();
+    let stored = tenant.clone();
+    let created = st.store.write(move |c| directory::put_tenant(c, &stored, now)).await?;
+    Ok(json_status(created_or_ok(created), &tenant))
+}
+
+async fn get_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    check_id("tenant id", &id)?;
+    let tenant = st.store.read(move |c| directory::get_tenant(c, &id)).await?;
+    let tenant = tenant.ok_or_else(|| AppError::not_found("tenant_not_found", "no such tenant"))?;
+    Ok(json_status(StatusCode::OK, &tenant))
+}
+
+async fn list_tenants(State(st): State<AppState>, p: Principal) -> Result<Json<serde_json::Value>, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let tenants = st.store.read(directory::list_tenants).await?;
+    Ok(Json(json!({ "tenants": tenants })))
+}
+
+async fn put_number(State(st): State<AppState>, p: Principal, Path(raw): Path<String>, ApiJson(body): ApiJson<NumberInput>) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let entry = input::number(&raw, body)?;
+    let now = st.clock.now();
+    let stored = entry.clone();
+    let created = st
+        .store
+        .write(move |c| {
+            for t in input::named_tenants(&stored) {
+                if !directory::tenant_exists(c, t)? {
+                    return Err(AppError::unprocessable("tenant_not_found", format!("no tenant {t}: create it first")));
+                }
+            }
+            directory::put_number(c, &stored, now)
+        })
+        .await?;
+    Ok(json_status(created_or_ok(created), &entry))
+}
+
+async fn get_number(State(st): State<AppState>, p: Principal, Path(raw): Path<String>) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let e164 = input::e164(&raw)?;
+    let n = st.store.read(move |c| directory::get_number(c, &e164)).await?;
+    let n = n.ok_or_else(|| AppError::not_found("number_not_found", "the directory does not list this number"))?;
+    Ok(json_status(StatusCode::OK, &n))
+}
+
+async fn list_numbers(State(st): State<AppState>, p: Principal) -> Result<Json<serde_json::Value>, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let numbers = st.store.read(directory::list_numbers).await?;
+    Ok(Json(json!({ "numbers": numbers })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactBody {
+    name: String,
+}
+
+async fn put_contact(
+    State(st): State<AppState>,
+    p: Principal,
+    Path((tenant_id, raw)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    check_id("tenant id", &tenant_id)?;
+    let e164 = input::e164(&raw)?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::unprocessable("invalid_name", "name must be 1-200 characters"));
+    }
+    let (t, n, nm) = (tenant_id.clone(), e164.clone(), name.clone());
+    let created = st
+        .store
+        .write(move |c| {
+            if !directory::tenant_exists(c, &t)? {
+                return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+            }
+            directory::put_contact(c, &t, &n, &nm)
+        })
+        .await?;
+    Ok(json_status(created_or_ok(created), &json!({ "tenant_id": tenant_id, "e164": e164, "name": name })))
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    zip: Option<String>,
+    trade: Option<String>,
+    call_id: Option<String>,
+}
+
+async fn search(State(st): State<AppState>, p: Principal, Query(q): Query<SearchQuery>) -> Result<Json<serde_json::Value>, AppError> {
+    p.require(Permission::ContactCenterView)?;
+    let zip = q.zip.map(|z| z.trim().to_owned()).filter(|z| !z.is_empty());
+    let trade = q.trade.map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty());
+    let call_id = q.call_id;
+    let (tenants, mode) = st
+        .store
+        .read(move |c| {
+            let mode = directory::settings(c)?.national_search_mode;
+            let trade = match mode {
+                directory::SearchMode::None => {
+                    return Err(AppError::conflict("search_disabled", "national search is off (mode none): national and regional calls cannot be resolved by search"));
+                }
+                directory::SearchMode::ZipOnly => None,
+                directory::SearchMode::ZipAndTrade => {
+                    Some(trade.ok_or_else(|| AppError::bad_request("missing_parameter", "trade is required in mode zip_and_trade"))?)
+                }
+            };
+            let zip = zip.ok_or_else(|| AppError::bad_request("missing_parameter", "zip is required"))?;
+            let among = match call_id {
+                None => None,
+                Some(id) => {
+                    let call = calls::get(c, &id)?.ok_or_else(|| AppError::not_found("call_not_found", "no such call"))?;
+                    call.resolution.filter(|r| r.kind == crate::domain::NumberKind::Regional).map(|r| r.tenant_ids)
+                }
+            };
+            Ok((directory::search_tenants(c, &zip, trade.as_deref(), among.as_deref())?, mode))
+        })
+        .await?;
+    let visible: Vec<_> = tenants.into_iter().filter(|t| p.sees_tenant(&t.tenant_id)).collect();
+    Ok(Json(json!({ "tenants": visible, "mode": mode })))
+}

@@ -1,0 +1,67 @@
+//! Health, metrics, the OpenAPI document, settings, and unknown numbers.
+
+use crate::error::AppError;
+use crate::http::auth::{Permission, Principal};
+use crate::http::{ApiJson, AppState};
+use crate::store::directory::{self, Settings};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+/// The OpenAPI document of the HTTP API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(|| async { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render_metrics()) }))
+        .route("/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route("/api/v1/settings", get(get_settings).put(put_settings))
+        .route("/api/v1/numbers/unknown", get(unknown_numbers))
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    if st.store.ping().await {
+        Json(serde_json::json!({"status": "ready"})).into_response()
+    } else {
+        AppError::Unavailable("the store does not answer".into()).into_response()
+    }
+}
+
+async fn get_settings(State(st): State<AppState>, p: Principal) -> Result<Json<Settings>, AppError> {
+    p.require(Permission::ContactCenterSettings)?;
+    Ok(Json(st.store.read(directory::settings).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    national_search_mode: directory::SearchMode,
+}
+
+async fn put_settings(State(st): State<AppState>, p: Principal, ApiJson(body): ApiJson<SettingsBody>) -> Result<Json<Settings>, AppError> {
+    p.require(Permission::ContactCenterSettings)?;
+    let now = st.clock.now();
+    let settings = Settings { national_search_mode: body.national_search_mode };
+    let actor = p.id.clone();
+    st.store
+        .write(move |c| {
+            let before = directory::settings(c)?;
+            directory::put_settings(c, &settings)?;
+            let detail = serde_json::json!({"before": before, "after": settings});
+            crate::store::calls::audit(c, now, &actor, "settings.changed", None, None, &detail)?;
+            Ok(settings)
+        })
+        .await
+        .map(Json)
+}
+
+async fn unknown_numbers(State(st): State<AppState>, p: Principal) -> Result<Response, AppError> {
+    p.require(Permission::DirectoryManage)?;
+    let list = st.store.read(directory::unknown_numbers).await?;
+    Ok((StatusCode::OK, Json(serde_json::json!({ "numbers": list }))).into_response())
+}

@@ -1,0 +1,122 @@
+//! The API's JSON shapes (fixed by the contract), built from the internal model. The
+//! internal model is never serialized directly.
+
+use crate::domain::gate::{RecordingStatus, TenantVia};
+use crate::domain::numbers;
+use crate::store::calls::{CallRow, tenant_status_name};
+use callgate_adapters::kit::{CallProgress, Direction};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// The contract's name of a call state.
+pub fn state_name(p: CallProgress) -> &'static str {
+    match p {
+        CallProgress::Initiated => "initiated",
+        CallProgress::Ringing => "ringing",
+        CallProgress::Answered => "in_progress",
+        CallProgress::Completed => "completed",
+        CallProgress::Busy => "busy",
+        CallProgress::NoAnswer => "no_answer",
+        CallProgress::Failed => "failed",
+        CallProgress::Canceled => "canceled",
+    }
+}
+
+/// The call states the list filter accepts.
+pub const STATE_NAMES: [&str; 8] = ["initiated", "ringing", "in_progress", "completed", "busy", "no_answer", "failed", "canceled"];
+
+#[derive(Debug, Serialize)]
+pub struct TenantDto {
+    pub status: &'static str,
+    pub tenant_id: Option<String>,
+    pub via: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordingDto {
+    pub status: &'static str,
+    pub provider_recording_id: Option<String>,
+    pub duration_s: Option<u64>,
+    /// The recording's location at the provider: only once it is kept for a tenant.
+    pub url: Option<String>,
+}
+
+/// `CALL` of the contract.
+#[derive(Debug, Serialize)]
+pub struct CallDto {
+    pub id: String,
+    pub provider: String,
+    pub connection_id: String,
+    pub provider_call_id: String,
+    pub direction: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub caller_name: Option<String>,
+    pub number_kind: &'static str,
+    pub state: &'static str,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    pub tenant: TenantDto,
+    pub recording: RecordingDto,
+    pub agent_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A party number as shown: E.164 when it is a phone number, else as the provider sent it.
+pub fn display_number(raw: &str) -> String {
+    numbers::to_e164(raw).unwrap_or_else(|| raw.to_owned())
+}
+
+impl From<&CallRow> for CallDto {
+    fn from(c: &CallRow) -> Self {
+        let f = &c.fold;
+        let tenant = c.tenant();
+        let recording_status = c.recording_status();
+        let primary = f.primary_recording();
+        let direction = f.direction.as_ref().map_or(Direction::Inbound, |d| d.value);
+        CallDto {
+            id: c.id.clone(),
+            provider: c.provider.clone(),
+            connection_id: c.connection_id.clone(),
+            provider_call_id: c.provider_call_id.clone(),
+            direction: match direction {
+                Direction::Inbound => "inbound",
+                Direction::Outbound => "outbound",
+            },
+            from: f.from.as_ref().map(|e| display_number(&e.value)),
+            to: f.to.as_ref().map(|e| display_number(&e.value)),
+            caller_name: f.caller_name.as_ref().map(|e| e.value.clone()),
+            number_kind: c.resolution.as_ref().map_or("unknown", |r| r.kind.as_str()),
+            state: f.progress.map_or("initiated", state_name),
+            started_at: f.started_at,
+            answered_at: f.answered_at,
+            ended_at: f.ended_at,
+            tenant: TenantDto {
+                status: tenant_status_name(tenant.status),
+                tenant_id: tenant.tenant_id,
+                via: tenant.via.map(|v| match v {
+                    TenantVia::LocalNumber => "local_number",
+                    TenantVia::Agent => "agent",
+                }),
+            },
+            recording: RecordingDto {
+                status: recording_status.as_str(),
+                provider_recording_id: primary.map(|(id, _)| id.clone()).filter(|_| recording_status != RecordingStatus::None),
+                duration_s: primary.and_then(|(_, r)| r.duration_s),
+                url: primary
+                    .and_then(|(_, r)| r.url.as_ref().map(|u| u.value.clone()))
+                    .filter(|_| recording_status.exposes_location()),
+            },
+            agent_id: c.agent_id.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}

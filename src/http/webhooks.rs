@@ -1,0 +1,117 @@
+//! `POST /webhooks/{provider}/{connection_id}`: verify, parse, store durably, acknowledge.
+
+use super::{AppState, read_body};
+use crate::error::AppError;
+use crate::store::{Delivery, IngestOutcome};
+use crate::telemetry;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use callgate_adapters::kit::{EventKind, Generation, InboundRequest, ParseError, Reply};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/webhooks/{provider}/{connection_id}", post(receive).get(receive))
+}
+
+fn unknown_connection() -> AppError {
+    AppError::not_found("unknown_connection", "no enabled connection with this id for this provider")
+}
+
+async fn receive(
+    State(st): State<AppState>,
+    Path((provider, connection_id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let span = tracing::info_span!("webhook", provider = %provider, connection = %connection_id, call = tracing::field::Empty, dedupe_key = tracing::field::Empty);
+    async move {
+        let Some(adapter) = callgate_adapters::by_id(&provider) else {
+            telemetry::webhook_rejected("unknown", "unknown_provider");
+            return Err(AppError::not_found("unknown_provider", format!("no provider adapter {provider:?}")));
+        };
+        let provider = adapter.info().id;
+        let now = st.clock.now();
+        let live = match st.connections.live(&connection_id, now).await? {
+            Some(live) if live.enabled && live.adapter.info().id == provider => live,
+            _ => {
+                telemetry::webhook_rejected(provider, "unknown_connection");
+                return Err(unknown_connection());
+            }
+        };
+        let body = read_body(body, st.config.body_limit).await.inspect_err(|_| telemetry::webhook_rejected(provider, "body"))?;
+        let target = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+        let req = InboundRequest { method: method.clone(), public_url: format!("{}{target}", st.public_url), headers, body };
+
+        let verified = adapter.verify(&req, &live.secrets, st.clock.as_ref()).map_err(|e| {
+            tracing::warn!(reason = e.reason(), detail = %e, "webhook signature refused");
+            telemetry::webhook_rejected(provider, e.reason());
+            AppError::InvalidSignature
+        })?;
+        if verified.generation() == Generation::Previous {
+            telemetry::previous_secret_used(provider);
+        }
+        let parsed = adapter.parse(&verified).map_err(|e| {
+            tracing::warn!(reason = e.reason(), detail = %e, "webhook body refused");
+            telemetry::webhook_rejected(provider, e.reason());
+            match e {
+                ParseError::UnsupportedContentType(ct) => {
+                    AppError::UnsupportedMediaType(format!("{provider} webhooks do not accept content type {ct:?}"))
+                }
+                other => AppError::bad_request("malformed_webhook", other.to_string()),
+            }
+        })?;
+        if let Some(first) = parsed.events.first() {
+            let span = tracing::Span::current();
+            span.record("call", first.provider_call_id.as_str());
+            span.record("dedupe_key", first.dedupe_key.as_str());
+        }
+        for e in &parsed.events {
+            if let EventKind::Unmapped { field, value } = &e.kind {
+                tracing::info!(field, value, "unmapped provider value kept");
+                telemetry::unmapped_event(provider, field);
+            }
+        }
+
+        let mut digest = Sha256::new();
+        digest.update(method.as_str().as_bytes());
+        digest.update([0]);
+        digest.update(target.as_bytes());
+        digest.update([0]);
+        digest.update(&req.body);
+        let delivery = Delivery {
+            connection_id: live.id.clone(),
+            provider,
+            digest: digest.finalize().into(),
+            received_at: now,
+            method: method.to_string(),
+            target,
+            content_type: req.content_type(),
+            events: parsed.events,
+            body: req.body.clone(),
+        };
+        let events = delivery.events.len();
+        match st.store.ingest(delivery).await? {
+            IngestOutcome::Duplicate => telemetry::webhook_accepted(provider, "duplicate", 0),
+            IngestOutcome::Stored { new_events, calls } => {
+                telemetry::webhook_accepted(provider, "stored", new_events);
+                tracing::debug!(events, new_events, calls = calls.len(), "webhook stored");
+                if !calls.is_empty() {
+                    st.outbox_wake.notify_one();
+                }
+            }
+        }
+        Ok(match parsed.reply {
+            Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
+            Reply::Markup { content_type, body } => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        })
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,19 @@
+//! callgate: certified telephony providers to a centralized contact center.
+//!
+//! See ARCHITECTURE.md for the map. In short: `http` is the edge, `domain` the pure core,
+//! `store` the durable state, `outbox` the after-commit effects; provider code lives in the
+//! `callgate-adapters` crate.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod connections;
+pub mod crypto;
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod outbox;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,315 @@
+//! Calls: loading, saving with their derived columns, the gate's effects, agent actions and
+//! queries.
+
+use super::{directory, from_millis, millis};
+use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
+use crate::domain::numbers::{self, Resolution};
+use crate::domain::{CallFold, Selection};
+use crate::error::AppError;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+
+/// A stored call.
+#[derive(Debug, Clone)]
+pub struct CallRow {
+    pub seq: i64,
+    pub id: String,
+    pub connection_id: String,
+    pub provider: String,
+    pub provider_call_id: String,
+    pub fold: CallFold,
+    pub resolution: Option<Resolution>,
+    pub agent_id: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl CallRow {
+    fn new(id: String, connection_id: &str, provider: &str, provider_call_id: &str, now: OffsetDateTime) -> Self {
+        Self {
+            seq: 0,
+            id,
+            connection_id: connection_id.to_owned(),
+            provider: provider.to_owned(),
+            provider_call_id: provider_call_id.to_owned(),
+            fold: CallFold::default(),
+            resolution: None,
+            agent_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn tenant(&self) -> TenantOutcome {
+        gate::tenant_outcome(&self.fold, self.resolution.as_ref())
+    }
+
+    pub fn recording_status(&self) -> RecordingStatus {
+        let exists = self.fold.recordings.values().any(|r| r.exists());
+        gate::recording_status(self.tenant().status, exists)
+    }
+}
+
+const COLUMNS: &str =
+    "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(CallRow, String, Option<String>)> {
+    Ok((
+        CallRow {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            connection_id: r.get(2)?,
+            provider: r.get(3)?,
+            provider_call_id: r.get(4)?,
+            fold: CallFold::default(),
+            resolution: None,
+            agent_id: r.get(7)?,
+            created_at: from_millis(r.get(8)?),
+            updated_at: from_millis(r.get(9)?),
+        },
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn decode((mut row, fold, resolution): (CallRow, String, Option<String>)) -> Result<CallRow, AppError> {
+    row.fold = serde_json::from_str(&fold)?;
+    row.resolution = resolution.as_deref().map(serde_json::from_str).transpose()?;
+    Ok(row)
+}
+
+/// The call with callgate id `id`.
+pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = ?1");
+    conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?.map(decode).transpose()
+}
+
+/// The call a provider's call id names on a connection, created when first seen.
+pub(super) fn get_or_new(
+    conn: &Connection,
+    connection_id: &str,
+    provider: &str,
+    provider_call_id: &str,
+    now: OffsetDateTime,
+) -> Result<CallRow, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE connection_id = ?1 AND provider_call_id = ?2");
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row([connection_id, provider_call_id], from_row)
+        .optional()?;
+    match found {
+        Some(raw) => decode(raw),
+        None => Ok(CallRow::new(new_id(), connection_id, provider, provider_call_id, now)),
+    }
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Re-resolves the call's tenant number when the fold's number changed.
+pub(super) fn refresh_resolution(conn: &Connection, call: &mut CallRow, now: OffsetDateTime) -> Result<(), AppError> {
+    let Some(raw) = call.fold.tenant_number() else { return Ok(()) };
+    let number = numbers::to_e164(raw).unwrap_or_else(|| raw.to_owned());
+    if call.resolution.as_ref().is_some_and(|r| r.number == number) {
+        return Ok(());
+    }
+    call.resolution = Some(directory::resolve(conn, &number, now)?);
+    Ok(())
+}
+
+/// Writes the call, its derived columns, and the effects of any change in the recording
+/// decision: an audit row, and outbox rows that delete discarded recordings.
+pub(super) fn save(conn: &Connection, call: &mut CallRow, before: Option<RecordingStatus>, actor: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    let tenant = call.tenant();
+    let recording = gate::recording_status(tenant.status, call.fold.recordings.values().any(|r| r.exists()));
+    call.updated_at = now;
+    let fold = serde_json::to_string(&call.fold)?;
+    let resolution = call.resolution.as_ref().map(serde_json::to_string).transpose()?;
+    let state = call.fold.progress.map(crate::http::dto::state_name);
+    let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
+    let tenant_status = tenant_status_name(tenant.status);
+    conn.prepare_cached(
+        "INSERT INTO calls (id, connection_id, provider, provider_call_id, state, number_kind, tenant_status,
+             tenant_id, recording_status, agent_id, fold, resolution, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (id) DO UPDATE SET state = ?5, number_kind = ?6, tenant_status = ?7, tenant_id = ?8,
+             recording_status = ?9, agent_id = ?10, fold = ?11, resolution = ?12, updated_at = ?14",
+    )?
+    .execute(params![
+        call.id,
+        call.connection_id,
+        call.provider,
+        call.provider_call_id,
+        state,
+        kind,
+        tenant_status,
+        tenant.tenant_id,
+        recording.as_str(),
+        call.agent_id,
+        fold,
+        resolution,
+        millis(call.created_at),
+        millis(now),
+    ])?;
+    if before != Some(recording) && recording != RecordingStatus::None {
+        let detail = serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
+        audit(conn, now, actor, &format!("recording.{}", recording.as_str()), Some(&call.id), tenant.tenant_id.as_deref(), &detail)?;
+    }
+    for recording_id in gate::recordings_to_delete(&call.fold, recording) {
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
+                 VALUES ('delete_recording', ?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (kind, connection_id, recording_id) DO NOTHING",
+            )?
+            .execute(params![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)])?;
+        if inserted > 0 {
+            let detail = serde_json::json!({ "recording_id": recording_id });
+            audit(conn, now, "system", "recording.deletion_requested", Some(&call.id), None, &detail)?;
+        }
+    }
+    // An agent's active call ends with the call.
+    if call.fold.has_ended() {
+        conn.prepare_cached("UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1")?.execute([&call.id])?;
+    }
+    Ok(())
+}
+
+pub fn tenant_status_name(s: TenantStatus) -> &'static str {
+    match s {
+        TenantStatus::Resolved => "resolved",
+        TenantStatus::Pending => "pending",
+        TenantStatus::Selected => "selected",
+        TenantStatus::Unresolved => "unresolved",
+    }
+}
+
+/// Appends an audit record.
+pub fn audit(
+    conn: &Connection,
+    at: OffsetDateTime,
+    actor: &str,
+    action: &str,
+    call_id: Option<&str>,
+    tenant_id: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), AppError> {
+    conn.prepare_cached("INSERT INTO audit (at, actor, action, call_id, tenant_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![millis(at), actor, action, call_id, tenant_id, detail.to_string()])?;
+    Ok(())
+}
+
+/// One audit record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub call_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// The audit trail of one call, oldest first.
+pub fn audit_of_call(conn: &Connection, call_id: &str) -> Result<Vec<AuditEntry>, AppError> {
+    let mut stmt = conn.prepare_cached("SELECT at, actor, action, call_id, tenant_id, detail FROM audit WHERE call_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([call_id], |r| {
+        Ok(AuditEntry {
+            at: from_millis(r.get(0)?),
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            call_id: r.get(3)?,
+            tenant_id: r.get(4)?,
+            detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An agent enters a tenant for a call.
+pub fn select_tenant(conn: &Connection, call_id: &str, tenant_id: &str, agent_id: &str, now: OffsetDateTime) -> Result<CallRow, AppError> {
+    let mut call = get(conn, call_id)?.ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+    if call.fold.has_ended() {
+        return Err(AppError::conflict("call_ended", "the call has ended: a tenant can no longer be selected, and its recording is not kept"));
+    }
+    let resolution = call.resolution.clone();
+    if let Some(r) = &resolution {
+        if r.kind == numbers::NumberKind::Local && r.tenant_id.is_some() {
+            return Err(AppError::conflict("call_resolved", "the call dialed a tenant's local number: its tenant is already resolved"));
+        }
+    }
+    if !directory::tenant_exists(conn, tenant_id)? {
+        return Err(AppError::not_found("tenant_not_found", format!("no tenant {tenant_id}")));
+    }
+    if let Some(r) = &resolution
+        && r.kind == numbers::NumberKind::Regional
+        && !r.tenant_ids.iter().any(|t| t == tenant_id)
+    {
+        return Err(AppError::unprocessable("tenant_not_served", "this regional number does not serve that tenant"));
+    }
+    let before = call.recording_status();
+    let seq = call.fold.selections.len() as u64;
+    call.fold.select(Selection { at: now, seq, tenant_id: tenant_id.to_owned(), agent_id: Some(agent_id.to_owned()) });
+    let detail = serde_json::json!({ "first": seq == 0 });
+    audit(conn, now, agent_id, "tenant.selected", Some(&call.id), Some(tenant_id), &detail)?;
+    save(conn, &mut call, Some(before), agent_id, now)?;
+    Ok(call)
+}
+
+/// An agent claims a call as their one active call.
+pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow, AppError> {
+    let mut call = get(conn, call_id)?.ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+    if call.fold.has_ended() {
+        return Err(AppError::conflict("call_ended", "the call has ended"));
+    }
+    if let Some(other) = &call.agent_id
+        && other != agent_id
+    {
+        return Err(AppError::conflict("call_claimed", "another agent has claimed this call"));
+    }
+    let active: Option<Option<String>> = conn
+        .prepare_cached("SELECT active_call_id FROM agents WHERE agent_id = ?1")?
+        .query_row([agent_id], |r| r.get(0))
+        .optional()?;
+    if let Some(Some(active)) = active
+        && active != call_id
+    {
+        return Err(AppError::conflict("agent_busy", "the agent already has an active call"));
+    }
+    conn.prepare_cached(
+        "INSERT INTO agents (agent_id, active_call_id) VALUES (?1, ?2)
+         ON CONFLICT (agent_id) DO UPDATE SET active_call_id = ?2",
+    )?
+    .execute([agent_id, call_id])?;
+    call.agent_id = Some(agent_id.to_owned());
+    conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?.execute([agent_id, call_id])?;
+    Ok(call)
+}
+
+/// Filters of the call list.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub provider_call_id: Option<String>,
+    pub state: Option<String>,
+    pub tenant_id: Option<String>,
+    /// Only calls before this sequence number (the cursor).
+    pub before_seq: Option<i64>,
+    pub limit: usize,
+}
+
+/// Calls, newest first.
+pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM calls
+         WHERE (?1 IS NULL OR provider_call_id = ?1) AND (?2 IS NULL OR state = ?2)
+           AND (?3 IS NULL OR tenant_id = ?3) AND (?4 IS NULL OR seq < ?4)
+         ORDER BY seq DESC LIMIT ?5"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let limit = i64::try_from(f.limit).unwrap_or(1000);
+    let rows = stmt.query_map(params![f.provider_call_id, f.state, f.tenant_id, f.before_seq, limit], from_row)?;
+    rows.map(|r| decode(r?)).collect()
+}

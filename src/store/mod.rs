@@ -1,0 +1,133 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`.
+//!
+//! SQLite has one writer, so all writes go through one writer thread that groups whatever is
+//! queued into one transaction (group commit): each job runs inside its own savepoint, the
+//! batch commits once, and only then does every job's caller get its answer. A caller is
+//! therefore never told "done" before its data is durable. Reads use a small pool of
+//! read-only connections.
+
+pub mod calls;
+pub mod connections;
+pub mod directory;
+mod ingest;
+pub mod outbox;
+mod schema;
+mod writer;
+
+pub use ingest::{Delivery, IngestOutcome};
+
+use crate::error::AppError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use writer::Writer;
+
+/// How long a statement waits for a lock before the store reports itself unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const READERS: usize = 4;
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, AppError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = open(path, false)?;
+        schema::migrate(&mut conn)?;
+        let writer = Writer::spawn(conn);
+        Ok(Self {
+            inner: Arc::new(Inner { path: path.to_owned(), writer, readers: Mutex::new(Vec::new()) }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` inside the next group-committed transaction; answers after the commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        self.inner.writer.submit(f).await
+    }
+
+    /// Runs `f` on a read-only connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| AppError::Internal("reader pool poisoned".into()))?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open(&inner.path, true)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < READERS
+            {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("read task: {e}")))?
+    }
+
+    /// Stores a webhook delivery and everything it changes, durably, in one transaction.
+    pub async fn ingest(&self, delivery: Delivery) -> Result<IngestOutcome, AppError> {
+        self.write(move |conn| ingest::ingest(conn, &delivery)).await
+    }
+
+    /// True when the store answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.is_ok()
+    }
+}
+
+/// Milliseconds since the epoch, the unit of every time column compared in SQL.
+pub fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The inverse of [`millis`].
+pub fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

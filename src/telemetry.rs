@@ -1,0 +1,74 @@
+//! Logs and metrics. This module is the only place metric names live.
+
+use crate::config::LogFormat;
+use metrics::{counter, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use tracing_subscriber::EnvFilter;
+
+static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the metrics recorder once per process.
+pub fn init_metrics() {
+    PROMETHEUS.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).ok().map(|()| handle)
+    });
+}
+
+/// The Prometheus text exposition of every metric.
+pub fn render_metrics() -> String {
+    PROMETHEUS.get().and_then(|h| h.as_ref()).map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Installs the log subscriber (`RUST_LOG` filters, default `info`).
+pub fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// A webhook was stored (`outcome`: stored or duplicate).
+pub fn webhook_accepted(provider: &'static str, outcome: &'static str, events: usize) {
+    counter!("callgate_webhooks_total", "provider" => provider, "outcome" => outcome).increment(1);
+    counter!("callgate_events_total", "provider" => provider).increment(events as u64);
+}
+
+/// A webhook was refused; `reason` says which check failed.
+pub fn webhook_rejected(provider: &str, reason: &'static str) {
+    counter!("callgate_webhooks_rejected_total", "provider" => provider.to_owned(), "reason" => reason).increment(1);
+}
+
+/// A webhook was verified with the previous secret generation (rotation in progress).
+pub fn previous_secret_used(provider: &'static str) {
+    counter!("callgate_previous_secret_used_total", "provider" => provider).increment(1);
+}
+
+/// An event carried a value callgate does not know.
+pub fn unmapped_event(provider: &'static str, field: &str) {
+    counter!("callgate_unmapped_events_total", "provider" => provider, "field" => field.to_owned()).increment(1);
+}
+
+/// A dialed number not in the directory.
+pub fn unknown_number() {
+    counter!("callgate_unknown_numbers_total").increment(1);
+}
+
+/// One group commit of the store writer.
+pub fn store_batch(size: usize) {
+    histogram!("callgate_store_batch_size").record(size as f64);
+}
+
+/// An outbox job ran (`outcome`: done, retry).
+pub fn outbox_attempt(kind: &'static str, outcome: &'static str) {
+    counter!("callgate_outbox_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// A request's latency by route.
+pub fn http_request(route: String, status: u16, seconds: f64) {
+    histogram!("callgate_http_request_seconds", "route" => route, "status" => status.to_string()).record(seconds);
+}
