@@ -16,10 +16,19 @@ use tokio_util::sync::CancellationToken;
 
 /// Opens the store and builds the shared state.
 pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppState> {
-    let store = Store::open(&config.database_path)
-        .with_context(|| format!("cannot open the store at {}", config.database_path.display()))?;
+    let store = Store::open(&config.database_path).with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            config.database_path.display()
+        )
+    })?;
     let key = config.master_key()?;
-    let connections = Arc::new(Connections::new(store.clone(), key, public_url.clone(), config.rotation_grace));
+    let connections = Arc::new(Connections::new(
+        store.clone(),
+        key,
+        public_url.clone(),
+        config.rotation_grace,
+    ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(AppState {
         store,
@@ -33,16 +42,59 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
 
 /// Opens the store with the connection service, for the CLI.
 pub fn open_for_cli(config: Config) -> anyhow::Result<AppState> {
-    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
     build_state(config, public)
 }
 
-/// Runs the server until SIGTERM or SIGINT, then finishes in-flight requests and returns.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, stops the worker.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.server.await??;
+        self.worker.await?;
+        Ok(())
+    }
+
+    /// Resolves when the server stopped by itself or was asked to.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Running {
+            shutdown,
+            server,
+            worker,
+            ..
+        } = self;
+        let result = server.await;
+        shutdown.cancel();
+        worker.await?;
+        result??;
+        Ok(())
+    }
+}
+
+/// Binds, opens the store and starts the server and the outbox worker.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
     crate::telemetry::init_metrics();
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let state = build_state(config, public_url)?;
     let shutdown = CancellationToken::new();
 
@@ -54,24 +106,38 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: state.config.outbox.clone(),
         http: outbox::http_client(state.config.outbox.request_timeout),
     };
-    let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
     let app = http::router(state.clone());
+    let signal = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { signal.cancelled().await })
+            .await
+    });
     tracing::info!(%addr, store = %state.store.path().display(), public_url = %state.public_url, "callgate ready");
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        server,
+        worker,
+    })
+}
+
+/// Runs the server until SIGTERM or SIGINT, then finishes in-flight requests and returns.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
     #[allow(clippy::print_stdout)] // the contract's readiness line
     {
-        println!("listening on http://{addr}");
+        println!("listening on http://{}", running.addr);
     }
-    let signal = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            signal.cancel();
-        })
-        .await?;
-    shutdown.cancel();
-    let _ = worker_task.await;
+    let shutdown = running.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        shutdown.cancel();
+    });
+    running.wait().await?;
     tracing::info!("stopped");
     Ok(())
 }

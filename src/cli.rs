@@ -18,7 +18,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "callgate", version, about = "Certified telephony providers to a centralized contact center")]
+#[command(
+    name = "callgate",
+    version,
+    about = "Certified telephony providers to a centralized contact center"
+)]
 pub struct Cli {
     /// TOML configuration file (also CALLGATE_CONFIG).
     #[arg(long, global = true)]
@@ -93,7 +97,9 @@ enum NumberCmd {
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| "expected NAME=VALUE".to_owned())
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| "expected NAME=VALUE".to_owned())
 }
 
 fn read_source(path: &Path) -> anyhow::Result<String> {
@@ -108,8 +114,8 @@ fn read_source(path: &Path) -> anyhow::Result<String> {
 
 fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
     let text = read_source(&arg.secrets_file)?;
-    let map: BTreeMap<String, String> =
-        serde_json::from_str(&text).map_err(|_| anyhow::anyhow!("the secrets file must be a JSON object of strings"))?;
+    let map: BTreeMap<String, String> = serde_json::from_str(&text)
+        .map_err(|_| anyhow::anyhow!("the secrets file must be a JSON object of strings"))?;
     Ok(map.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
 }
 
@@ -117,7 +123,9 @@ fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
     crate::telemetry::init_logs(config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => app::serve(config).await,
@@ -139,8 +147,18 @@ async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
     let now = state.clock.now();
     let c = &state.connections;
     match cmd {
-        ConnectionCmd::Add { provider, name, secrets, options } => {
-            let new = NewConnection { provider, name, secrets: read_secrets(&secrets)?, options: options.into_iter().collect() };
+        ConnectionCmd::Add {
+            provider,
+            name,
+            secrets,
+            options,
+        } => {
+            let new = NewConnection {
+                provider,
+                name,
+                secrets: read_secrets(&secrets)?,
+                options: options.into_iter().collect(),
+            };
             print_json(&c.create(new, now).await?)
         }
         ConnectionCmd::List => {
@@ -149,9 +167,19 @@ async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ConnectionCmd::Rotate { id, secrets, grace_secs } => {
-            print_json(&c.rotate(&id, read_secrets(&secrets)?, grace_secs.map(Duration::from_secs), now).await?)
-        }
+        ConnectionCmd::Rotate {
+            id,
+            secrets,
+            grace_secs,
+        } => print_json(
+            &c.rotate(
+                &id,
+                read_secrets(&secrets)?,
+                grace_secs.map(Duration::from_secs),
+                now,
+            )
+            .await?,
+        ),
         ConnectionCmd::Disable { id } => print_json(&c.set_enabled(&id, false, now).await?),
         ConnectionCmd::Enable { id } => print_json(&c.set_enabled(&id, true, now).await?),
     }
@@ -171,11 +199,15 @@ struct TenantFile {
 }
 
 async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
-    let parsed: TenantFile = serde_json::from_str(&read_source(file)?).with_context(|| format!("{} is not a tenants file", file.display()))?;
+    let parsed: TenantFile = serde_json::from_str(&read_source(file)?)
+        .with_context(|| format!("{} is not a tenants file", file.display()))?;
     let mut tenants = Vec::new();
     for (i, rec) in parsed.tenants.into_iter().enumerate() {
         let id = rec.tenant_id.clone();
-        tenants.push(input::tenant(&rec.tenant_id, rec.tenant).map_err(|e| anyhow::anyhow!("tenant #{i} ({id}): {e}"))?);
+        tenants.push(
+            input::tenant(&rec.tenant_id, rec.tenant)
+                .map_err(|e| anyhow::anyhow!("tenant #{i} ({id}): {e}"))?,
+        );
     }
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();
@@ -184,7 +216,11 @@ async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
         .write(move |c| {
             let (mut added, mut updated) = (0, 0);
             for t in &tenants {
-                if directory::put_tenant(c, t, now)? { added += 1 } else { updated += 1 }
+                if directory::put_tenant(c, t, now)? {
+                    added += 1
+                } else {
+                    updated += 1
+                }
             }
             Ok((added, updated))
         })
@@ -205,11 +241,15 @@ struct NumberFile {
 }
 
 async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
-    let parsed: NumberFile = serde_json::from_str(&read_source(file)?).with_context(|| format!("{} is not a numbers file", file.display()))?;
+    let parsed: NumberFile = serde_json::from_str(&read_source(file)?)
+        .with_context(|| format!("{} is not a numbers file", file.display()))?;
     let mut entries = Vec::new();
     for rec in parsed.numbers {
         let raw = rec.e164.clone();
-        entries.push(input::number(&rec.e164, rec.number).map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?);
+        entries.push(
+            input::number(&rec.e164, rec.number)
+                .map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?,
+        );
     }
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();
@@ -220,16 +260,25 @@ async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
             for n in &entries {
                 for t in input::named_tenants(n) {
                     if !directory::tenant_exists(c, t)? {
-                        return Err(AppError::unprocessable("tenant_not_found", format!("number {} names unknown tenant {t}", n.e164)));
+                        return Err(AppError::unprocessable(
+                            "tenant_not_found",
+                            format!("number {} names unknown tenant {t}", n.e164),
+                        ));
                     }
                 }
-                if directory::put_number(c, n, now)? { added += 1 } else { updated += 1 }
+                if directory::put_number(c, n, now)? {
+                    added += 1
+                } else {
+                    updated += 1
+                }
             }
             Ok((added, updated))
         })
         .await;
     match result {
-        Ok((added, updated)) => print_json(&serde_json::json!({ "added": added, "updated": updated })),
+        Ok((added, updated)) => {
+            print_json(&serde_json::json!({ "added": added, "updated": updated }))
+        }
         Err(e) => bail!("nothing imported: {e}"),
     }
 }

@@ -92,19 +92,31 @@ impl Env for ProcessEnv {
 impl Config {
     /// Loads defaults, then `file` (or `CALLGATE_CONFIG`), then the environment.
     pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Self, ConfigError> {
-        let file_path = file.map(Path::to_path_buf).or_else(|| env.get("CALLGATE_CONFIG").map(PathBuf::from));
+        let file_path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("CALLGATE_CONFIG").map(PathBuf::from));
         let fc: FileConfig = match &file_path {
             None => FileConfig::default(),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| err(format!("cannot read {}: {e}", p.display())))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| err(format!("cannot read {}: {e}", p.display())))?;
                 toml::from_str(&text).map_err(|e| err(format!("{}: {e}", p.display())))?
             }
         };
-        let listen_raw = env.get("CALLGATE_LISTEN").or(fc.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_raw
-            .parse()
-            .map_err(|_| err(format!("listen address {listen_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")))?;
-        let data_dir = env.get("CALLGATE_DATA_DIR").map(PathBuf::from).or(fc.data_dir).unwrap_or_else(|| "./callgate-data".into());
+        let listen_raw = env
+            .get("CALLGATE_LISTEN")
+            .or(fc.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            err(format!(
+                "listen address {listen_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"
+            ))
+        })?;
+        let data_dir = env
+            .get("CALLGATE_DATA_DIR")
+            .map(PathBuf::from)
+            .or(fc.data_dir)
+            .unwrap_or_else(|| "./callgate-data".into());
         let database_url = env.get("CALLGATE_DATABASE_URL").or(fc.database_url);
         let database_path = match database_url {
             None => data_dir.join("callgate.db"),
@@ -112,15 +124,23 @@ impl Config {
                 if let Some(path) = url.strip_prefix("sqlite://") {
                     PathBuf::from(path)
                 } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    return Err(err("PostgreSQL is not supported by this build yet; use sqlite://PATH or the embedded default"));
+                    return Err(err(
+                        "PostgreSQL is not supported by this build yet; use sqlite://PATH or the embedded default",
+                    ));
                 } else {
-                    return Err(err("CALLGATE_DATABASE_URL must start with sqlite:// or postgres://"));
+                    return Err(err(
+                        "CALLGATE_DATABASE_URL must start with sqlite:// or postgres://",
+                    ));
                 }
             }
         };
-        let public_url = env.get("CALLGATE_PUBLIC_URL").or(fc.public_url).map(|u| u.trim_end_matches('/').to_owned());
+        let public_url = env
+            .get("CALLGATE_PUBLIC_URL")
+            .or(fc.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url {
-            let parsed = reqwest::Url::parse(u).map_err(|_| err(format!("public URL {u:?} is not a URL")))?;
+            let parsed = reqwest::Url::parse(u)
+                .map_err(|_| err(format!("public URL {u:?} is not a URL")))?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
                 return Err(err("the public URL must be http(s)://HOST[:PORT][/PATH]"));
             }
@@ -166,7 +186,11 @@ impl Config {
         match &self.master_key {
             Some(k) => MasterKey::from_base64(k.expose()).map_err(|e| err(e.to_string())),
             None => {
-                let dir = self.database_path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.data_dir.clone());
+                let dir = self
+                    .database_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| self.data_dir.clone());
                 MasterKey::load_or_create_file(&dir).map_err(|e| err(e.to_string()))
             }
         }
@@ -189,7 +213,10 @@ mod tests {
     fn defaults_need_no_configuration() {
         let c = Config::load(None, &MapEnv(HashMap::new())).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.database_path, PathBuf::from("./callgate-data/callgate.db"));
+        assert_eq!(
+            c.database_path,
+            PathBuf::from("./callgate-data/callgate.db")
+        );
         assert_eq!(c.body_limit, 1024 * 1024);
         assert!(c.public_url.is_none());
     }
@@ -198,8 +225,15 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\n").unwrap();
-        let env = MapEnv(HashMap::from([("CALLGATE_PUBLIC_URL", "https://hooks.example.com/"), ("CALLGATE_DATABASE_URL", "sqlite:///tmp/x.db")]));
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\n",
+        )
+        .unwrap();
+        let env = MapEnv(HashMap::from([
+            ("CALLGATE_PUBLIC_URL", "https://hooks.example.com/"),
+            ("CALLGATE_DATABASE_URL", "sqlite:///tmp/x.db"),
+        ]));
         let c = Config::load(Some(&file), &env).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.public_url.as_deref(), Some("https://hooks.example.com"));
@@ -208,7 +242,12 @@ mod tests {
 
     #[test]
     fn bad_values_fail_fast_with_a_clear_message() {
-        for (k, v) in [("CALLGATE_LISTEN", "nope"), ("CALLGATE_MASTER_KEY", "c2hvcnQ="), ("CALLGATE_PUBLIC_URL", "ftp://x"), ("CALLGATE_DATABASE_URL", "mysql://x")] {
+        for (k, v) in [
+            ("CALLGATE_LISTEN", "nope"),
+            ("CALLGATE_MASTER_KEY", "c2hvcnQ="),
+            ("CALLGATE_PUBLIC_URL", "ftp://x"),
+            ("CALLGATE_DATABASE_URL", "mysql://x"),
+        ] {
             let e = Config::load(None, &MapEnv(HashMap::from([(k, v)]))).unwrap_err();
             assert!(!e.to_string().is_empty(), "{k}");
         }

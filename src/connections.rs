@@ -79,7 +79,13 @@ fn context(id: &str, generation: &str) -> String {
 
 impl Connections {
     pub fn new(store: Store, key: MasterKey, public_url: String, grace: Duration) -> Self {
-        Self { store, key, public_url, grace, cache: RwLock::new(HashMap::new()) }
+        Self {
+            store,
+            key,
+            public_url,
+            grace,
+            cache: RwLock::new(HashMap::new()),
+        }
     }
 
     fn view(&self, row: &ConnectionRow, now: OffsetDateTime) -> ConnectionView {
@@ -97,13 +103,26 @@ impl Connections {
         }
     }
 
-    fn seal(&self, id: &str, generation: &str, secrets: &BTreeMap<String, Secret>) -> Result<String, AppError> {
-        let plain: BTreeMap<&str, &str> = secrets.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    fn seal(
+        &self,
+        id: &str,
+        generation: &str,
+        secrets: &BTreeMap<String, Secret>,
+    ) -> Result<String, AppError> {
+        let plain: BTreeMap<&str, &str> = secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect();
         let json = Zeroizing::new(serde_json::to_vec(&plain)?);
         Ok(self.key.seal(&json, &context(id, generation)))
     }
 
-    fn unseal(&self, id: &str, generation: &str, sealed: &str) -> Result<BTreeMap<String, Secret>, AppError> {
+    fn unseal(
+        &self,
+        id: &str,
+        generation: &str,
+        sealed: &str,
+    ) -> Result<BTreeMap<String, Secret>, AppError> {
         let plain = self
             .key
             .open(sealed, &context(id, generation))
@@ -112,11 +131,22 @@ impl Connections {
         Ok(map.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
     }
 
-    pub async fn create(&self, new: NewConnection, now: OffsetDateTime) -> Result<ConnectionView, AppError> {
-        let adapter = callgate_adapters::by_id(&new.provider)
-            .ok_or_else(|| AppError::unprocessable("unknown_provider", format!("no provider adapter {:?}", new.provider)))?;
+    pub async fn create(
+        &self,
+        new: NewConnection,
+        now: OffsetDateTime,
+    ) -> Result<ConnectionView, AppError> {
+        let adapter = callgate_adapters::by_id(&new.provider).ok_or_else(|| {
+            AppError::unprocessable(
+                "unknown_provider",
+                format!("no provider adapter {:?}", new.provider),
+            )
+        })?;
         if new.name.trim().is_empty() {
-            return Err(AppError::unprocessable("invalid_name", "name must not be empty"));
+            return Err(AppError::unprocessable(
+                "invalid_name",
+                "name must not be empty",
+            ));
         }
         check_secrets(adapter, &new.secrets, true)?;
         check_options(&new.options)?;
@@ -138,7 +168,15 @@ impl Connections {
         self.store
             .write(move |c| {
                 rows::insert(c, &stored)?;
-                crate::store::calls::audit(c, now, "ops", "connection.created", None, None, &serde_json::json!({"connection_id": stored.id, "provider": stored.provider}))
+                crate::store::calls::audit(
+                    c,
+                    now,
+                    "ops",
+                    "connection.created",
+                    None,
+                    None,
+                    &serde_json::json!({"connection_id": stored.id, "provider": stored.provider}),
+                )
             })
             .await?;
         Ok(self.view(&row, now))
@@ -151,18 +189,39 @@ impl Connections {
 
     pub async fn get(&self, id: &str, now: OffsetDateTime) -> Result<ConnectionView, AppError> {
         let id = id.to_owned();
-        let row = self.store.read(move |c| rows::get(c, &id)).await?.ok_or_else(not_found)?;
+        let row = self
+            .store
+            .read(move |c| rows::get(c, &id))
+            .await?
+            .ok_or_else(not_found)?;
         Ok(self.view(&row, now))
     }
 
-    pub async fn set_enabled(&self, id: &str, enabled: bool, now: OffsetDateTime) -> Result<ConnectionView, AppError> {
+    pub async fn set_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<ConnectionView, AppError> {
         let owned = id.to_owned();
         let row = self
             .store
             .write(move |c| {
                 let row = rows::set_enabled(c, &owned, enabled, now)?.ok_or_else(not_found)?;
-                let action = if enabled { "connection.enabled" } else { "connection.disabled" };
-                crate::store::calls::audit(c, now, "ops", action, None, None, &serde_json::json!({"connection_id": owned}))?;
+                let action = if enabled {
+                    "connection.enabled"
+                } else {
+                    "connection.disabled"
+                };
+                crate::store::calls::audit(
+                    c,
+                    now,
+                    "ops",
+                    action,
+                    None,
+                    None,
+                    &serde_json::json!({"connection_id": owned}),
+                )?;
                 Ok(row)
             })
             .await?;
@@ -172,13 +231,27 @@ impl Connections {
 
     /// New secrets take effect now; the previous ones stay accepted for the grace period.
     /// Secret names not given keep their current value (e.g. rotating only `auth_token`).
-    pub async fn rotate(&self, id: &str, given: BTreeMap<String, Secret>, grace: Option<Duration>, now: OffsetDateTime) -> Result<ConnectionView, AppError> {
+    pub async fn rotate(
+        &self,
+        id: &str,
+        given: BTreeMap<String, Secret>,
+        grace: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<ConnectionView, AppError> {
         let owned = id.to_owned();
-        let row = self.store.read(move |c| rows::get(c, &owned)).await?.ok_or_else(not_found)?;
-        let adapter = callgate_adapters::by_id(&row.provider).ok_or_else(|| AppError::Internal("provider vanished".into()))?;
+        let row = self
+            .store
+            .read(move |c| rows::get(c, &owned))
+            .await?
+            .ok_or_else(not_found)?;
+        let adapter = callgate_adapters::by_id(&row.provider)
+            .ok_or_else(|| AppError::Internal("provider vanished".into()))?;
         check_secrets(adapter, &given, false)?;
         if given.is_empty() {
-            return Err(AppError::unprocessable("missing_secret", "give at least one secret to rotate"));
+            return Err(AppError::unprocessable(
+                "missing_secret",
+                "give at least one secret to rotate",
+            ));
         }
         let current = self.unseal(&row.id, "current", &row.sealed_current)?;
         let mut next = current.clone();
@@ -230,18 +303,28 @@ impl Connections {
     }
 
     /// The connection with its secrets opened, for the outbox worker.
-    pub async fn load_by_id(&self, id: &str, now: OffsetDateTime) -> Result<Option<Live>, AppError> {
+    pub async fn load_by_id(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Live>, AppError> {
         let owned = id.to_owned();
         let row = self.store.read(move |c| rows::get(c, &owned)).await?;
         row.map(|r| self.load(&r, now)).transpose()
     }
 
     fn load(&self, row: &ConnectionRow, now: OffsetDateTime) -> Result<Live, AppError> {
-        let adapter = callgate_adapters::by_id(&row.provider)
-            .ok_or_else(|| AppError::Internal(format!("connection {} names unknown provider {}", row.id, row.provider)))?;
+        let adapter = callgate_adapters::by_id(&row.provider).ok_or_else(|| {
+            AppError::Internal(format!(
+                "connection {} names unknown provider {}",
+                row.id, row.provider
+            ))
+        })?;
         let current = self.unseal(&row.id, "current", &row.sealed_current)?;
         let previous = match (&row.sealed_previous, row.previous_until) {
-            (Some(sealed), Some(until)) if until > now => Some(self.unseal(&row.id, "previous", sealed)?),
+            (Some(sealed), Some(until)) if until > now => {
+                Some(self.unseal(&row.id, "previous", sealed)?)
+            }
             _ => None,
         };
         Ok(Live {
@@ -258,26 +341,39 @@ fn not_found() -> AppError {
     AppError::not_found("connection_not_found", "no such connection")
 }
 
-fn check_secrets(adapter: &dyn Adapter, secrets: &BTreeMap<String, Secret>, complete: bool) -> Result<(), AppError> {
+fn check_secrets(
+    adapter: &dyn Adapter,
+    secrets: &BTreeMap<String, Secret>,
+    complete: bool,
+) -> Result<(), AppError> {
     let info = adapter.info();
     for name in secrets.keys() {
         if !info.secret_names().any(|n| n == name) {
             let known: Vec<_> = info.secret_names().collect();
             return Err(AppError::unprocessable(
                 "unknown_secret",
-                format!("{} connections take the secrets {known:?}, not {name:?}", info.id),
+                format!(
+                    "{} connections take the secrets {known:?}, not {name:?}",
+                    info.id
+                ),
             ));
         }
     }
     for (name, value) in secrets {
         if value.expose().is_empty() {
-            return Err(AppError::unprocessable("invalid_secret", format!("secret {name} is empty")));
+            return Err(AppError::unprocessable(
+                "invalid_secret",
+                format!("secret {name} is empty"),
+            ));
         }
     }
     if complete {
         for name in info.webhook_secrets {
             if !secrets.contains_key(*name) {
-                return Err(AppError::unprocessable("missing_secret", format!("{} connections need the secret {name}", info.id)));
+                return Err(AppError::unprocessable(
+                    "missing_secret",
+                    format!("{} connections need the secret {name}", info.id),
+                ));
             }
         }
     }
@@ -287,10 +383,14 @@ fn check_secrets(adapter: &dyn Adapter, secrets: &BTreeMap<String, Secret>, comp
 fn check_options(options: &BTreeMap<String, String>) -> Result<(), AppError> {
     for (name, value) in options {
         if name.ends_with("_url") {
-            let url = reqwest::Url::parse(value)
-                .map_err(|_| AppError::unprocessable("invalid_option", format!("option {name} is not a URL")))?;
+            let url = reqwest::Url::parse(value).map_err(|_| {
+                AppError::unprocessable("invalid_option", format!("option {name} is not a URL"))
+            })?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(AppError::unprocessable("invalid_option", format!("option {name} must be an http(s) URL")));
+                return Err(AppError::unprocessable(
+                    "invalid_option",
+                    format!("option {name} must be an http(s) URL"),
+                ));
             }
         }
     }

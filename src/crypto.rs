@@ -46,14 +46,20 @@ impl MasterKey {
     fn from_bytes(key: [u8; 32]) -> Self {
         let digest = Sha256::digest(key);
         let id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        Self { key: Zeroizing::new(key), id }
+        Self {
+            key: Zeroizing::new(key),
+            id,
+        }
     }
 
     /// Reads the key file in `dir`, creating it (mode 0600) with a fresh random key when
     /// missing: the embedded mode's zero-configuration key.
     pub fn load_or_create_file(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join("master.key");
-        let err = |reason: String| KeyError::File { path: path.display().to_string(), reason };
+        let err = |reason: String| KeyError::File {
+            path: path.display().to_string(),
+            reason,
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::from_base64(&text).map_err(|e| err(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -82,7 +88,13 @@ impl MasterKey {
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
             .cipher()
-            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .unwrap_or_default();
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
@@ -92,7 +104,8 @@ impl MasterKey {
     /// Opens a value made by [`MasterKey::seal`] with the same `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let mut parts = sealed.splitn(3, '.');
-        let (Some("v1"), Some(_kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some("v1"), Some(_kid), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(KeyError::Open);
         };
         let blob = B64.decode(body).map_err(|_| KeyError::Open)?;
@@ -102,7 +115,13 @@ impl MasterKey {
         let (nonce, ct) = blob.split_at(24);
         let nonce = XNonce::try_from(nonce).map_err(|_| KeyError::Open)?;
         self.cipher()
-            .decrypt(&nonce, Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| KeyError::Open)
     }
@@ -112,7 +131,11 @@ impl MasterKey {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()
 }
@@ -135,7 +158,10 @@ mod tests {
         let k = key();
         let sealed = k.seal(b"token-123", "conn-1/current");
         assert!(!sealed.contains("token-123"));
-        assert_eq!(k.open(&sealed, "conn-1/current").unwrap().as_slice(), b"token-123");
+        assert_eq!(
+            k.open(&sealed, "conn-1/current").unwrap().as_slice(),
+            b"token-123"
+        );
         assert!(k.open(&sealed, "conn-2/current").is_err());
         assert!(k.open(&sealed, "conn-1/previous").is_err());
         let other = MasterKey::from_base64(&B64.encode([8u8; 32])).unwrap();
@@ -163,7 +189,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -35,7 +35,8 @@ fn invalid(code: &'static str, msg: impl Into<String>) -> AppError {
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && !s.starts_with(['-', '_'])
 }
 
@@ -50,8 +51,13 @@ pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
     let mut zip_codes = Vec::new();
     for zip in input.zip_codes {
         let zip = zip.trim().to_owned();
-        if !(3..=10).contains(&zip.len()) || !zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(invalid("invalid_zip_code", format!("{zip:?} is not a ZIP code")));
+        if !(3..=10).contains(&zip.len())
+            || !zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(invalid(
+                "invalid_zip_code",
+                format!("{zip:?} is not a ZIP code"),
+            ));
         }
         if !zip_codes.contains(&zip) {
             zip_codes.push(zip);
@@ -60,26 +66,42 @@ pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
     let mut trades = Vec::new();
     for trade in input.trades {
         if !is_slug(&trade) {
-            return Err(invalid("invalid_trade", format!("{trade:?} is not a lowercase slug (e.g. hvac, pest-control)")));
+            return Err(invalid(
+                "invalid_trade",
+                format!("{trade:?} is not a lowercase slug (e.g. hvac, pest-control)"),
+            ));
         }
         if !trades.contains(&trade) {
             trades.push(trade);
         }
     }
     if let Some(url) = &input.booking_url {
-        let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        let ok = reqwest::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
         if !ok {
-            return Err(invalid("invalid_booking_url", "booking_url must be an http(s) URL"));
+            return Err(invalid(
+                "invalid_booking_url",
+                "booking_url must be an http(s) URL",
+            ));
         }
     }
-    Ok(Tenant { tenant_id: id.to_owned(), name: name.to_owned(), zip_codes, trades, booking_url: input.booking_url })
+    Ok(Tenant {
+        tenant_id: id.to_owned(),
+        name: name.to_owned(),
+        zip_codes,
+        trades,
+        booking_url: input.booking_url,
+    })
 }
 
 /// Normalizes a number given by a client: it must be a valid number in E.164 form.
 pub fn e164(raw: &str) -> Result<String, AppError> {
     match numbers::to_e164(raw) {
         Some(n) if raw.trim().starts_with('+') => Ok(n),
-        _ => Err(AppError::bad_request("invalid_number", format!("{raw:?} is not a phone number in E.164 form (+15125550100)"))),
+        _ => Err(AppError::bad_request(
+            "invalid_number",
+            format!("{raw:?} is not a phone number in E.164 form (+15125550100)"),
+        )),
     }
 }
 
@@ -89,19 +111,37 @@ pub fn number(raw: &str, input: NumberInput) -> Result<NumberEntry, AppError> {
     let entry = match input {
         NumberInput::Local { tenant_id } => {
             crate::http::api::check_id("tenant_id", &tenant_id)?;
-            NumberEntry { e164, kind: NumberKind::Local, tenant_id: Some(tenant_id), tenant_ids: Vec::new() }
+            NumberEntry {
+                e164,
+                kind: NumberKind::Local,
+                tenant_id: Some(tenant_id),
+                tenant_ids: Vec::new(),
+            }
         }
-        NumberInput::National {} => NumberEntry { e164, kind: NumberKind::National, tenant_id: None, tenant_ids: Vec::new() },
+        NumberInput::National {} => NumberEntry {
+            e164,
+            kind: NumberKind::National,
+            tenant_id: None,
+            tenant_ids: Vec::new(),
+        },
         NumberInput::Regional { mut tenant_ids } => {
             if tenant_ids.is_empty() {
-                return Err(invalid("invalid_tenant_ids", "a regional number serves at least one tenant"));
+                return Err(invalid(
+                    "invalid_tenant_ids",
+                    "a regional number serves at least one tenant",
+                ));
             }
             for t in &tenant_ids {
                 crate::http::api::check_id("tenant_ids", t)?;
             }
             tenant_ids.sort();
             tenant_ids.dedup();
-            NumberEntry { e164, kind: NumberKind::Regional, tenant_id: None, tenant_ids }
+            NumberEntry {
+                e164,
+                kind: NumberKind::Regional,
+                tenant_id: None,
+                tenant_ids,
+            }
         }
     };
     Ok(entry)

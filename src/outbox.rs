@@ -27,7 +27,9 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +72,9 @@ impl Worker {
         let next = self.store.read(outbox::next_due).await.ok().flatten();
         let now = self.clock.now();
         match next {
-            Some(at) if at > now => Duration::try_from(at - now).unwrap_or_default().min(self.config.poll_interval),
+            Some(at) if at > now => Duration::try_from(at - now)
+                .unwrap_or_default()
+                .min(self.config.poll_interval),
             Some(_) => Duration::from_millis(10),
             None => self.config.poll_interval,
         }
@@ -89,7 +93,11 @@ impl Worker {
 
     fn backoff(&self, attempts: i64) -> Duration {
         let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
-        let base = self.config.retry_base.saturating_mul(2u32.saturating_pow(exp)).min(self.config.retry_max);
+        let base = self
+            .config
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(self.config.retry_max);
         let jitter = rand::rng().random_range(0.8..1.2);
         base.mul_f64(jitter)
     }
@@ -101,14 +109,21 @@ impl Worker {
             Ok(status) => {
                 crate::telemetry::outbox_attempt("delete_recording", "done");
                 tracing::info!(call = %job.call_id, recording = %job.recording_id, status, "recording deleted at the provider");
-                let detail = serde_json::json!({ "recording_id": job.recording_id, "status": status });
-                self.store.write(move |c| outbox::complete(c, &job, &detail, now)).await
+                let detail =
+                    serde_json::json!({ "recording_id": job.recording_id, "status": status });
+                self.store
+                    .write(move |c| outbox::complete(c, &job, &detail, now))
+                    .await
             }
             Err(error) => {
                 crate::telemetry::outbox_attempt("delete_recording", "retry");
-                let next = now + time::Duration::try_from(self.backoff(job.attempts)).unwrap_or(time::Duration::HOUR);
+                let next = now
+                    + time::Duration::try_from(self.backoff(job.attempts))
+                        .unwrap_or(time::Duration::HOUR);
                 tracing::warn!(call = %job.call_id, recording = %job.recording_id, attempt = job.attempts + 1, error, "recording deletion failed; will retry");
-                self.store.write(move |c| outbox::retry(c, &job, &error, next, now)).await
+                self.store
+                    .write(move |c| outbox::retry(c, &job, &error, next, now))
+                    .await
             }
         }
     }
@@ -122,8 +137,14 @@ impl Worker {
             .await
             .map_err(|e| format!("connection: {e}"))?
             .ok_or_else(|| "the connection no longer exists".to_owned())?;
-        let rec = RecordingRef { provider_call_id: job.provider_call_id.clone(), recording_id: job.recording_id.clone() };
-        let spec = match live.adapter.delete_recording(&rec, &live.secrets, &live.options) {
+        let rec = RecordingRef {
+            provider_call_id: job.provider_call_id.clone(),
+            recording_id: job.recording_id.clone(),
+        };
+        let spec = match live
+            .adapter
+            .delete_recording(&rec, &live.secrets, &live.options)
+        {
             Ok(Some(spec)) => spec,
             // The provider has no delete API: discarding is all callgate can do.
             Ok(None) => return Ok(0),
@@ -136,7 +157,10 @@ impl Worker {
         if let Some(body) = spec.body {
             req = req.body(body);
         }
-        let res = req.send().await.map_err(|e| format!("request failed: {}", without_url(&e)))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {}", without_url(&e)))?;
         let status = res.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
             Ok(status.as_u16())

@@ -19,13 +19,19 @@ pub fn init_metrics() {
 
 /// The Prometheus text exposition of every metric.
 pub fn render_metrics() -> String {
-    PROMETHEUS.get().and_then(|h| h.as_ref()).map(PrometheusHandle::render).unwrap_or_default()
+    PROMETHEUS
+        .get()
+        .and_then(|h| h.as_ref())
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
 }
 
 /// Installs the log subscriber (`RUST_LOG` filters, default `info`).
 pub fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -50,7 +56,8 @@ pub fn previous_secret_used(provider: &'static str) {
 
 /// An event carried a value callgate does not know.
 pub fn unmapped_event(provider: &'static str, field: &str) {
-    counter!("callgate_unmapped_events_total", "provider" => provider, "field" => field.to_owned()).increment(1);
+    counter!("callgate_unmapped_events_total", "provider" => provider, "field" => field.to_owned())
+        .increment(1);
 }
 
 /// A dialed number not in the directory.
@@ -70,5 +77,6 @@ pub fn outbox_attempt(kind: &'static str, outcome: &'static str) {
 
 /// A request's latency by route.
 pub fn http_request(route: String, status: u16, seconds: f64) {
-    histogram!("callgate_http_request_seconds", "route" => route, "status" => status.to_string()).record(seconds);
+    histogram!("callgate_http_request_seconds", "route" => route, "status" => status.to_string())
+        .record(seconds);
 }

@@ -86,7 +86,11 @@ impl InboundRequest {
 
     /// The media type of the body, lowercase, without parameters.
     pub fn content_type(&self) -> Option<String> {
-        let raw = self.headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        let raw = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
         let essence = raw.split(';').next().unwrap_or_default().trim();
         Some(essence.to_ascii_lowercase())
     }
@@ -95,7 +99,9 @@ impl InboundRequest {
     pub fn require_content_type(&self, expected: &str) -> Result<(), ParseError> {
         match self.content_type() {
             Some(ct) if ct == expected => Ok(()),
-            other => Err(ParseError::UnsupportedContentType(other.unwrap_or_default())),
+            other => Err(ParseError::UnsupportedContentType(
+                other.unwrap_or_default(),
+            )),
         }
     }
 }
@@ -109,7 +115,10 @@ pub enum ParseError {
     #[error("missing field {0}")]
     MissingField(&'static str),
     #[error("field {field}: {reason}")]
-    InvalidField { field: &'static str, reason: &'static str },
+    InvalidField {
+        field: &'static str,
+        reason: &'static str,
+    },
     #[error("malformed body: {0}")]
     Malformed(String),
 }
@@ -133,7 +142,10 @@ pub enum Reply {
     /// 204 No Content (status callbacks).
     NoContent,
     /// 200 with the provider's call-control markup (TwiML and the like).
-    Markup { content_type: &'static str, body: String },
+    Markup {
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 /// A verified request, understood.
@@ -169,7 +181,10 @@ impl std::fmt::Debug for HttpRequestSpec {
         f.debug_struct("HttpRequestSpec")
             .field("method", &self.method)
             .field("url", &self.url)
-            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -188,7 +203,10 @@ pub fn api_origin(options: &ConnectionOptions, default: Option<&'static str>) ->
 pub fn basic_auth(user: &str, password: &str) -> String {
     use base64::Engine;
     let raw = format!("{user}:{password}");
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// Percent-encodes every byte outside `[A-Za-z0-9]`, so a value taken from a webhook (an
@@ -237,7 +255,12 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Signs `req` in place (headers) the way the provider would, with the current secrets:
     /// used to re-sign recorded samples and in tests. Never used on the ingest path.
-    fn sign(&self, req: &mut InboundRequest, secrets: &SecretSet, clock: &dyn Clock) -> Result<(), ConfigError>;
+    fn sign(
+        &self,
+        req: &mut InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<(), ConfigError>;
 }
 
 /// A connection lacks what a provider operation needs.

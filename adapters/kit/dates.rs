@@ -25,15 +25,24 @@ mod tests {
 
     #[test]
     fn reads_rfc2822_and_normalizes_to_utc() {
-        assert_eq!(rfc2822("Mon, 23 Nov 2026 18:05:01 +0000"), Some(datetime!(2026-11-23 18:05:01 UTC)));
-        assert_eq!(rfc2822("Mon, 23 Nov 2026 19:05:01 +0100"), Some(datetime!(2026-11-23 18:05:01 UTC)));
+        assert_eq!(
+            rfc2822("Mon, 23 Nov 2026 18:05:01 +0000"),
+            Some(datetime!(2026-11-23 18:05:01 UTC))
+        );
+        assert_eq!(
+            rfc2822("Mon, 23 Nov 2026 19:05:01 +0100"),
+            Some(datetime!(2026-11-23 18:05:01 UTC))
+        );
         assert_eq!(rfc2822("yesterday"), None);
         assert_eq!(rfc2822(""), None);
     }
 
     #[test]
     fn reads_rfc3339() {
-        assert_eq!(rfc3339("2026-11-23T18:05:01Z"), Some(datetime!(2026-11-23 18:05:01 UTC)));
+        assert_eq!(
+            rfc3339("2026-11-23T18:05:01Z"),
+            Some(datetime!(2026-11-23 18:05:01 UTC))
+        );
         assert_eq!(rfc3339("2026-11-23"), None);
     }
 }

@@ -31,7 +31,8 @@ impl Form {
 
     /// The first value of `name`, or a [`crate::kit::ParseError::MissingField`].
     pub fn require(&self, name: &'static str) -> Result<&str, crate::kit::ParseError> {
-        self.get(name).ok_or(crate::kit::ParseError::MissingField(name))
+        self.get(name)
+            .ok_or(crate::kit::ParseError::MissingField(name))
     }
 
     /// Parses the first value of `name` as an unsigned integer; absent is `None`, garbage is
@@ -39,10 +40,15 @@ impl Form {
     pub fn get_u64(&self, name: &'static str) -> Result<Option<u64>, crate::kit::ParseError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| crate::kit::ParseError::InvalidField {
-                field: name,
-                reason: "not an unsigned integer",
-            }),
+            Some(v) => {
+                v.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| crate::kit::ParseError::InvalidField {
+                        field: name,
+                        reason: "not an unsigned integer",
+                    })
+            }
         }
     }
 }

@@ -17,9 +17,12 @@ pub mod secrets;
 pub mod verify;
 
 pub use adapter::{
-    Adapter, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec, InboundRequest, Maturity,
-    ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
+    Adapter, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec, InboundRequest,
+    Maturity, ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
 };
-pub use model::{CallEvent, CallProgress, Direction, EventKind, EventTag, Party, RecordingEvent, RecordingProgress};
+pub use model::{
+    CallEvent, CallProgress, Direction, EventKind, EventTag, Party, RecordingEvent,
+    RecordingProgress,
+};
 pub use secrets::{Generation, Secret, SecretSet};
 pub use verify::{Proof, Verified, VerifyError};

@@ -79,10 +79,15 @@ pub struct Party {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
-    Call { progress: CallProgress },
+    Call {
+        progress: CallProgress,
+    },
     Recording(RecordingEvent),
     /// A provider value callgate does not know. Kept and counted, never guessed.
-    Unmapped { field: String, value: String },
+    Unmapped {
+        field: String,
+        value: String,
+    },
 }
 
 /// A closed list of what an adapter can emit, declared in its [`crate::kit::ProviderInfo`].

@@ -59,7 +59,8 @@ fn next_line(input: &[u8]) -> (&[u8], &[u8]) {
 }
 
 fn utf8(line: &[u8]) -> Result<&str, SampleError> {
-    std::str::from_utf8(line).map_err(|_| SampleError("the head of a sample must be UTF-8".to_owned()))
+    std::str::from_utf8(line)
+        .map_err(|_| SampleError("the head of a sample must be UTF-8".to_owned()))
 }
 
 impl HttpSample {
@@ -105,7 +106,13 @@ impl HttpSample {
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
         }
         let body = rest.strip_suffix(b"\n").unwrap_or(rest).to_vec();
-        Ok(Self { comments, method, url: url.to_owned(), headers, body })
+        Ok(Self {
+            comments,
+            method,
+            url: url.to_owned(),
+            headers,
+            body,
+        })
     }
 
     /// The failure a `reject-*` sample names in its `# expect: <reason>` line.
@@ -137,7 +144,10 @@ impl HttpSample {
     pub fn to_request(&self) -> Result<InboundRequest, SampleError> {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
-            let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) else {
+            let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
                 return err(format!("invalid header {name:?}"));
             };
             headers.append(n, v);
@@ -173,7 +183,8 @@ struct FixtureFile {
 impl ProviderFixture {
     /// Reads `provider.toml` text. `now` may be a TOML date-time or an RFC 3339 string.
     pub fn parse(text: &str) -> Result<Self, SampleError> {
-        let file: FixtureFile = toml::from_str(text).map_err(|e| SampleError(format!("provider.toml: {e}")))?;
+        let file: FixtureFile =
+            toml::from_str(text).map_err(|e| SampleError(format!("provider.toml: {e}")))?;
         let now = match &file.now {
             toml::Value::String(s) => dates::rfc3339(s),
             toml::Value::Datetime(d) => dates::rfc3339(&d.to_string()),
@@ -185,8 +196,15 @@ impl ProviderFixture {
         let generation = |m: BTreeMap<String, String>| -> BTreeMap<String, Secret> {
             m.into_iter().map(|(k, v)| (k, Secret::new(v))).collect()
         };
-        let secrets = SecretSet::new(generation(file.secrets), file.previous_secrets.map(generation));
-        Ok(Self { now, secrets, options: file.options })
+        let secrets = SecretSet::new(
+            generation(file.secrets),
+            file.previous_secrets.map(generation),
+        );
+        Ok(Self {
+            now,
+            secrets,
+            options: file.options,
+        })
     }
 
     /// The clock the samples are checked at.
@@ -231,22 +249,39 @@ impl SampleCase {
     /// whose id is the folder name, the fixture is the folder's `provider.toml`.
     pub fn load(path: &Path) -> Result<Self, SampleError> {
         let folder = path.parent().unwrap_or_else(|| Path::new("."));
-        let id = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let id = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let Some(adapter) = crate::by_id(id) else {
-            return err(format!("folder {id:?} is not a registered provider (see adapters/lib.rs)"));
+            return err(format!(
+                "folder {id:?} is not a registered provider (see adapters/lib.rs)"
+            ));
         };
         let fixture_text = String::from_utf8(read(&folder.join("provider.toml"))?)
             .map_err(|_| SampleError("provider.toml is not UTF-8".to_owned()))?;
         let fixture = ProviderFixture::parse(&fixture_text)?;
-        let sample = HttpSample::parse(&read(path)?).map_err(|e| SampleError(format!("{}: {e}", path.display())))?;
-        Ok(Self { path: path.to_owned(), adapter, fixture, sample })
+        let sample = HttpSample::parse(&read(path)?)
+            .map_err(|e| SampleError(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            path: path.to_owned(),
+            adapter,
+            fixture,
+            sample,
+        })
     }
 
     /// `reject-*` files must be refused; the others accepted.
     pub fn kind(&self) -> Result<SampleKind, SampleError> {
-        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         match (name.starts_with("reject-"), self.sample.expect()) {
-            (true, Some(expect)) => Ok(SampleKind::Reject { expect: expect.to_owned() }),
+            (true, Some(expect)) => Ok(SampleKind::Reject {
+                expect: expect.to_owned(),
+            }),
             (true, None) => err("a reject- sample needs a `# expect: <reason>` line"),
             (false, Some(_)) => err("`# expect:` is only for reject- samples (rename the file?)"),
             (false, None) => Ok(SampleKind::Accepted),
@@ -273,12 +308,20 @@ mod tests {
         assert_eq!(s.expect(), Some("bad_signature"));
         assert_eq!(s.method, Method::POST);
         assert_eq!(s.url, "https://h.test/p?q=1");
-        assert_eq!(s.headers, [("Content-Type".to_owned(), "text/plain".to_owned()), ("X-A".to_owned(), "b c".to_owned())]);
+        assert_eq!(
+            s.headers,
+            [
+                ("Content-Type".to_owned(), "text/plain".to_owned()),
+                ("X-A".to_owned(), "b c".to_owned())
+            ]
+        );
         // Exactly one final newline is removed.
         assert_eq!(s.body, b"line1\r\nline2\n");
         assert_eq!(HttpSample::parse(&s.render()), Ok(s.clone()));
         let req = s.to_request();
-        assert!(matches!(req, Ok(r) if r.header("x-a") == Some(b"b c".as_slice()) && r.body.len() == 13));
+        assert!(
+            matches!(req, Ok(r) if r.header("x-a") == Some(b"b c".as_slice()) && r.body.len() == 13)
+        );
     }
 
     #[test]
@@ -291,8 +334,19 @@ mod tests {
 
     #[test]
     fn refuses_broken_heads() {
-        for bad in [&b""[..], b"# only comments\n", b"POST\n\n", b"POST u v w\n", b"POST u\nNoColon\n\n", b"P()ST u\n"] {
-            assert!(HttpSample::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b""[..],
+            b"# only comments\n",
+            b"POST\n\n",
+            b"POST u v w\n",
+            b"POST u\nNoColon\n\n",
+            b"P()ST u\n",
+        ] {
+            assert!(
+                HttpSample::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let s = HttpSample::parse(b"POST u\nBad Name: x\n\n").map(|s| s.to_request().map(|_| ()));
         assert!(matches!(s, Ok(Err(_))));
@@ -300,13 +354,20 @@ mod tests {
 
     #[test]
     fn reads_the_fixture() {
-        let f = ProviderFixture::parse("now = 2026-11-23T18:06:00Z\n[secrets]\nauth_token = \"x\"\n[previous_secrets]\nauth_token = \"y\"\n");
+        let f = ProviderFixture::parse(
+            "now = 2026-11-23T18:06:00Z\n[secrets]\nauth_token = \"x\"\n[previous_secrets]\nauth_token = \"y\"\n",
+        );
         let Ok(f) = f else { panic!("{f:?}") };
         assert_eq!(f.now, time::macros::datetime!(2026-11-23 18:06:00 UTC));
         assert_eq!(f.secrets.accepted("auth_token").count(), 2);
         let quoted = ProviderFixture::parse("now = \"2026-11-23T18:06:00+01:00\"\n[secrets]\n");
-        assert_eq!(quoted.map(|f| f.now), Ok(time::macros::datetime!(2026-11-23 17:06:00 UTC)));
+        assert_eq!(
+            quoted.map(|f| f.now),
+            Ok(time::macros::datetime!(2026-11-23 17:06:00 UTC))
+        );
         assert!(ProviderFixture::parse("now = 2026-11-23\n[secrets]\n").is_err());
-        assert!(ProviderFixture::parse("now = 2026-11-23T18:06:00Z\n[secrets]\n[other]\n").is_err());
+        assert!(
+            ProviderFixture::parse("now = 2026-11-23T18:06:00Z\n[secrets]\n[other]\n").is_err()
+        );
     }
 }

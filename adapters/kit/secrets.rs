@@ -60,14 +60,23 @@ impl fmt::Debug for SecretSet {
 }
 
 impl SecretSet {
-    pub fn new(current: BTreeMap<String, Secret>, previous: Option<BTreeMap<String, Secret>>) -> Self {
+    pub fn new(
+        current: BTreeMap<String, Secret>,
+        previous: Option<BTreeMap<String, Secret>>,
+    ) -> Self {
         Self { current, previous }
     }
 
     /// A set with one generation, from `(name, value)` pairs (tests and samples).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let current = pairs.into_iter().map(|(k, v)| (k.to_owned(), Secret::new(v))).collect();
-        Self { current, previous: None }
+        let current = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Secret::new(v)))
+            .collect();
+        Self {
+            current,
+            previous: None,
+        }
     }
 
     /// The current value of a secret.

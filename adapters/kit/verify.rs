@@ -2,10 +2,10 @@
 //! `Proof` only comes out of the constant-time checks in this module: an adapter cannot
 //! forget to check.
 
+use crate::kit::ParseError;
 use crate::kit::adapter::InboundRequest;
 use crate::kit::form::Form;
 use crate::kit::secrets::{Generation, Secret};
-use crate::kit::ParseError;
 use hmac::{Hmac, KeyInit, Mac};
 use subtle::ConstantTimeEq;
 
@@ -83,7 +83,8 @@ impl<'r> Verified<'r> {
 
     /// The body as a form, after checking the content type.
     pub fn form(&self) -> Result<Form, ParseError> {
-        self.request.require_content_type("application/x-www-form-urlencoded")?;
+        self.request
+            .require_content_type("application/x-www-form-urlencoded")?;
         Ok(Form::parse(self.body()))
     }
 }
@@ -219,10 +220,23 @@ mod tests {
         let new = Secret::new("new");
         let sig = mac(MacAlgorithm::HmacSha256, b"old", &[b"payload"]);
         let accepted = [(Generation::Current, &new), (Generation::Previous, &old)];
-        let proof = mac_matches(MacAlgorithm::HmacSha256, accepted, &[vec![b"payload".as_slice()]], &sig);
+        let proof = mac_matches(
+            MacAlgorithm::HmacSha256,
+            accepted,
+            &[vec![b"payload".as_slice()]],
+            &sig,
+        );
         assert_eq!(proof.map(|p| p.generation()), Ok(Generation::Previous));
-        let wrong = mac_matches(MacAlgorithm::HmacSha256, [(Generation::Current, &new)], &[vec![b"payload".as_slice()]], &sig);
-        assert_eq!(wrong.map(|p| p.generation()), Err(VerifyError::BadSignature));
+        let wrong = mac_matches(
+            MacAlgorithm::HmacSha256,
+            [(Generation::Current, &new)],
+            &[vec![b"payload".as_slice()]],
+            &sig,
+        );
+        assert_eq!(
+            wrong.map(|p| p.generation()),
+            Err(VerifyError::BadSignature)
+        );
     }
 
     #[test]
@@ -236,10 +250,22 @@ mod tests {
     #[test]
     fn base64_headers_are_checked() {
         assert_eq!(decode_base64_header(b"AAEC", "h", None), Ok(vec![0, 1, 2]));
-        assert_eq!(decode_base64_header(b"AAEC", "h", Some(3)), Ok(vec![0, 1, 2]));
-        assert_eq!(decode_base64_header(b"AAEC", "h", Some(20)), Err(VerifyError::MalformedHeader("h")));
-        assert_eq!(decode_base64_header(b"not base64!", "h", None), Err(VerifyError::MalformedHeader("h")));
-        assert_eq!(decode_base64_header(b"AAE", "h", None), Err(VerifyError::MalformedHeader("h")));
+        assert_eq!(
+            decode_base64_header(b"AAEC", "h", Some(3)),
+            Ok(vec![0, 1, 2])
+        );
+        assert_eq!(
+            decode_base64_header(b"AAEC", "h", Some(20)),
+            Err(VerifyError::MalformedHeader("h"))
+        );
+        assert_eq!(
+            decode_base64_header(b"not base64!", "h", None),
+            Err(VerifyError::MalformedHeader("h"))
+        );
+        assert_eq!(
+            decode_base64_header(b"AAE", "h", None),
+            Err(VerifyError::MalformedHeader("h"))
+        );
     }
 
     #[test]
@@ -248,7 +274,13 @@ mod tests {
         let hex = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
         assert_eq!(sha256_hex(body), hex);
         assert_eq!(body_sha256_matches(body, hex), Ok(()));
-        assert_eq!(body_sha256_matches(b"{}", hex), Err(VerifyError::BodyHashMismatch));
-        assert_eq!(body_sha256_matches(body, &hex.to_uppercase()), Err(VerifyError::BodyHashMismatch));
+        assert_eq!(
+            body_sha256_matches(b"{}", hex),
+            Err(VerifyError::BodyHashMismatch)
+        );
+        assert_eq!(
+            body_sha256_matches(body, &hex.to_uppercase()),
+            Err(VerifyError::BodyHashMismatch)
+        );
     }
 }

@@ -12,6 +12,8 @@ mod payload;
 mod signature;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment};

@@ -1,4 +1,4 @@
-//! The adapter end to end: sign, verify, parse, delete; and a no-panic property.
+//! The adapter end to end: sign, verify, parse, delete (properties: `proptests.rs`).
 
 use super::payload::EMPTY_TWIML;
 use super::*;
@@ -11,17 +11,17 @@ use http::{HeaderMap, HeaderValue};
 use std::collections::BTreeMap;
 use time::macros::datetime;
 
-const URL: &str = "https://hooks.example.test/webhooks/twilio/conn_sample";
+pub(super) const URL: &str = "https://hooks.example.test/webhooks/twilio/conn_sample";
 const TOKEN: &str = "test_auth_token";
 const CALL: &str = "CA0123456789abcdef0123456789abcdef";
 const REC: &str = "RE0123456789abcdef0123456789abcdef";
-const CLOCK: FixedClock = FixedClock(datetime!(2026-11-23 18:06:00 UTC));
+pub(super) const CLOCK: FixedClock = FixedClock(datetime!(2026-11-23 18:06:00 UTC));
 
-fn secrets() -> SecretSet {
+pub(super) fn secrets() -> SecretSet {
     SecretSet::from_pairs([("auth_token", TOKEN), ("account_sid", "AC0123456789abcdef0123456789abcdef")])
 }
 
-fn encode(fields: &[(&str, &str)]) -> String {
+pub(super) fn encode(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
@@ -309,83 +309,4 @@ fn delete_recording_describes_an_authenticated_delete() {
     let no_account = SecretSet::from_pairs([("auth_token", TOKEN)]);
     let err = Twilio.delete_recording(&rec, &no_account, &ConnectionOptions::new());
     assert_eq!(err, Err(ConfigError::MissingSecret("account_sid")));
-}
-
-mod properties {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn request(method: Method, url: String, ct: String, sig: Vec<u8>, body: Vec<u8>) -> InboundRequest {
-        let mut headers = HeaderMap::new();
-        if let Ok(v) = HeaderValue::from_bytes(ct.as_bytes()) {
-            headers.insert(http::header::CONTENT_TYPE, v);
-        }
-        if let Ok(v) = HeaderValue::from_bytes(&sig) {
-            headers.insert("x-twilio-signature", v);
-        }
-        InboundRequest { method, public_url: url, headers, body: Bytes::from(body) }
-    }
-
-    fn method() -> impl Strategy<Value = Method> {
-        prop_oneof![Just(Method::POST), Just(Method::GET), Just(Method::PUT), Just(Method::HEAD)]
-    }
-
-    fn content_type() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just("application/x-www-form-urlencoded".to_owned()),
-            Just("application/x-www-form-urlencoded; charset=utf-8".to_owned()),
-            Just("application/json".to_owned()),
-            Just("text/plain".to_owned()),
-            "[ -~]{0,40}",
-        ]
-    }
-
-    fn url() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just(URL.to_owned()),
-            "(https?|HTTP)://([a-z]{1,5}(:[a-z]{0,3})?@)?(\\[[0-9:]{0,6}\\]?|[a-z.]{1,10})(:[0-9]{0,6})?(/[ -~]{0,20})?",
-            "[ -~]{0,40}",
-            ".{0,20}",
-        ]
-    }
-
-    /// Form-ish bodies: Twilio names and values, including garbage, percent signs, `+`.
-    fn body() -> impl Strategy<Value = Vec<u8>> {
-        let name = prop_oneof![
-            Just("CallSid"), Just("CallStatus"), Just("RecordingStatus"), Just("RecordingSid"),
-            Just("SequenceNumber"), Just("RecordingDuration"), Just("StatusCallbackEvent"),
-            Just("Timestamp"), Just("Direction"), Just("CallbackSource"), Just("x"),
-        ];
-        let pair = (name, "[ -~]{0,12}").prop_map(|(n, v)| encode(&[(n, v.as_str())]));
-        prop_oneof![
-            proptest::collection::vec(pair, 0..8).prop_map(|p| p.join("&").into_bytes()),
-            proptest::collection::vec(any::<u8>(), 0..200),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_requests_never_panic(
-            method in method(), url in url(), ct in content_type(),
-            sig in proptest::collection::vec(any::<u8>(), 0..40), body in body(),
-        ) {
-            let req = request(method, url, ct, sig, body);
-            if let Ok(v) = Twilio.verify(&req, &secrets(), &CLOCK) {
-                let _ = Twilio.parse(&v);
-            }
-        }
-
-        #[test]
-        fn signed_requests_always_verify_and_parse_never_panics(
-            method in method(), url in url(), ct in content_type(), body in body(),
-        ) {
-            let mut req = request(method, url, ct, Vec::new(), body);
-            prop_assert_eq!(Twilio.sign(&mut req, &secrets(), &CLOCK), Ok(()));
-            let verified = Twilio.verify(&req, &secrets(), &CLOCK);
-            prop_assert!(verified.is_ok(), "{:?}", verified.map(|_| ()));
-            if let Ok(v) = verified {
-                let _ = Twilio.parse(&v);
-            }
-        }
-    }
 }

@@ -55,7 +55,11 @@ impl<T: Clone> Earliest<T> {
             Some(cur) => (key.0, key.1.as_str()) < (cur.at, cur.key.as_str()),
         };
         if newer_wins {
-            *slot = Some(Self { value: value.clone(), at: key.0, key: key.1.clone() });
+            *slot = Some(Self {
+                value: value.clone(),
+                at: key.0,
+                key: key.1.clone(),
+            });
         }
     }
 }
@@ -71,7 +75,10 @@ pub struct RecordingFold {
 impl RecordingFold {
     /// Media exists (or will) at the provider.
     pub fn exists(&self) -> bool {
-        matches!(self.status, RecordingProgress::InProgress | RecordingProgress::Completed)
+        matches!(
+            self.status,
+            RecordingProgress::InProgress | RecordingProgress::Completed
+        )
     }
 }
 
@@ -136,7 +143,10 @@ impl CallFold {
         match &event.kind {
             EventKind::Call { progress } => {
                 let progress = *progress;
-                if self.progress.is_none_or(|cur| progress_rank(progress) > progress_rank(cur)) {
+                if self
+                    .progress
+                    .is_none_or(|cur| progress_rank(progress) > progress_rank(cur))
+                {
                     self.progress = Some(progress);
                 }
                 min_time(&mut self.started_at, at);
@@ -149,11 +159,14 @@ impl CallFold {
                 }
             }
             EventKind::Recording(rec) => {
-                let slot = self.recordings.entry(rec.recording_id.clone()).or_insert(RecordingFold {
-                    status: rec.status,
-                    url: None,
-                    duration_s: None,
-                });
+                let slot =
+                    self.recordings
+                        .entry(rec.recording_id.clone())
+                        .or_insert(RecordingFold {
+                            status: rec.status,
+                            url: None,
+                            duration_s: None,
+                        });
                 if recording_rank(rec.status) > recording_rank(slot.status) {
                     slot.status = rec.status;
                 }
@@ -183,13 +196,18 @@ impl CallFold {
     /// The selections that count: those made before callgate recorded the end.
     pub fn effective_selections(&self) -> impl Iterator<Item = &Selection> {
         let end = self.end_recorded_at;
-        self.selections.iter().filter(move |s| end.is_none_or(|e| s.at <= e))
+        self.selections
+            .iter()
+            .filter(move |s| end.is_none_or(|e| s.at <= e))
     }
 
     /// The number that decides the tenant: the dialed number of an inbound call, the calling
     /// number of an outbound one.
     pub fn tenant_number(&self) -> Option<&str> {
-        let direction = self.direction.as_ref().map_or(Direction::Inbound, |d| d.value);
+        let direction = self
+            .direction
+            .as_ref()
+            .map_or(Direction::Inbound, |d| d.value);
         let slot = match direction {
             Direction::Inbound => &self.to,
             Direction::Outbound => &self.from,
@@ -199,8 +217,10 @@ impl CallFold {
 
     /// The recording the call model shows: the most advanced one, then the lowest id.
     pub fn primary_recording(&self) -> Option<(&String, &RecordingFold)> {
-        self.recordings
-            .iter()
-            .max_by(|a, b| recording_rank(a.1.status).cmp(&recording_rank(b.1.status)).then(b.0.cmp(a.0)))
+        self.recordings.iter().max_by(|a, b| {
+            recording_rank(a.1.status)
+                .cmp(&recording_rank(b.1.status))
+                .then(b.0.cmp(a.0))
+        })
     }
 }

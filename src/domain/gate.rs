@@ -39,7 +39,12 @@ pub struct TenantOutcome {
 
 /// The call's tenant, from the number's resolution and the agents' selections.
 pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> TenantOutcome {
-    if let Some(Resolution { kind: NumberKind::Local, tenant_id: Some(t), .. }) = resolution {
+    if let Some(Resolution {
+        kind: NumberKind::Local,
+        tenant_id: Some(t),
+        ..
+    }) = resolution
+    {
         return TenantOutcome {
             status: TenantStatus::Resolved,
             tenant_id: Some(t.clone()),
@@ -58,7 +63,11 @@ pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> Tenan
             first_choice: first.is_some_and(|f| f == sel),
         },
         None => TenantOutcome {
-            status: if fold.has_ended() { TenantStatus::Unresolved } else { TenantStatus::Pending },
+            status: if fold.has_ended() {
+                TenantStatus::Unresolved
+            } else {
+                TenantStatus::Pending
+            },
             tenant_id: None,
             via: None,
             first_choice: false,

@@ -72,7 +72,11 @@ pub fn is_toll_free_nanp(e164: &str) -> bool {
 
 /// The kind of a number the directory does not list.
 pub fn unlisted_kind(e164: &str) -> NumberKind {
-    if is_toll_free_nanp(e164) { NumberKind::National } else { NumberKind::Unknown }
+    if is_toll_free_nanp(e164) {
+        NumberKind::National
+    } else {
+        NumberKind::Unknown
+    }
 }
 
 #[cfg(test)]
@@ -82,14 +86,25 @@ mod tests {
     #[test]
     fn normalizes_common_spellings() {
         assert_eq!(to_e164("+15125550100").as_deref(), Some("+15125550100"));
-        assert_eq!(to_e164(" +1 (512) 555-0100 ").as_deref(), Some("+15125550100"));
+        assert_eq!(
+            to_e164(" +1 (512) 555-0100 ").as_deref(),
+            Some("+15125550100")
+        );
         assert_eq!(to_e164("15125550100").as_deref(), Some("+15125550100"));
         assert_eq!(to_e164("447700900123").as_deref(), Some("+447700900123"));
     }
 
     #[test]
     fn refuses_what_is_not_a_number() {
-        for raw in ["", "client:alice", "sip:alice@example.com", "+1", "abc", "+1512555010x", "anonymous"] {
+        for raw in [
+            "",
+            "client:alice",
+            "sip:alice@example.com",
+            "+1",
+            "abc",
+            "+1512555010x",
+            "anonymous",
+        ] {
             assert_eq!(to_e164(raw), None, "{raw}");
         }
     }

@@ -30,13 +30,24 @@ pub struct PopContext {
 /// Builds the screen pop. The caller's name comes from the tenant's contacts once the
 /// tenant is known, else from the provider; the call bubble is selected and the customer
 /// filled in for a local call and for the first tenant entered, never for a later one.
-pub fn screen_pop(call_id: &str, from: Option<&str>, tenant: &TenantOutcome, ctx: PopContext) -> ScreenPop {
-    let has_tenant = matches!(tenant.status, TenantStatus::Resolved | TenantStatus::Selected);
+pub fn screen_pop(
+    call_id: &str,
+    from: Option<&str>,
+    tenant: &TenantOutcome,
+    ctx: PopContext,
+) -> ScreenPop {
+    let has_tenant = matches!(
+        tenant.status,
+        TenantStatus::Resolved | TenantStatus::Selected
+    );
     let prefill = has_tenant && tenant.first_choice;
     ScreenPop {
         call_id: call_id.to_owned(),
         from: from.map(str::to_owned),
-        caller_name: ctx.contact_name.filter(|_| has_tenant).or(ctx.provider_caller_name),
+        caller_name: ctx
+            .contact_name
+            .filter(|_| has_tenant)
+            .or(ctx.provider_caller_name),
         tenant_id: tenant.tenant_id.clone().filter(|_| has_tenant),
         needs_tenant: !has_tenant,
         tenant_url: ctx.booking_url.filter(|_| has_tenant),

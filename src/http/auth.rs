@@ -65,7 +65,10 @@ impl Principal {
         if self.permissions.contains(&p) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("this token lacks the permission {}", p.as_str())))
+            Err(AppError::Forbidden(format!(
+                "this token lacks the permission {}",
+                p.as_str()
+            )))
         }
     }
 
@@ -89,8 +92,14 @@ fn authenticate(state: &AppState, token: &str) -> Option<Principal> {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or(AppError::Unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(AppError::Unauthorized)?;
         let value = header.to_str().map_err(|_| AppError::Unauthorized)?;
         let token = value
             .strip_prefix("Bearer ")

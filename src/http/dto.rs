@@ -23,7 +23,16 @@ pub fn state_name(p: CallProgress) -> &'static str {
 }
 
 /// The call states the list filter accepts.
-pub const STATE_NAMES: [&str; 8] = ["initiated", "ringing", "in_progress", "completed", "busy", "no_answer", "failed", "canceled"];
+pub const STATE_NAMES: [&str; 8] = [
+    "initiated",
+    "ringing",
+    "in_progress",
+    "completed",
+    "busy",
+    "no_answer",
+    "failed",
+    "canceled",
+];
 
 #[derive(Debug, Serialize)]
 pub struct TenantDto {
@@ -108,7 +117,9 @@ impl From<&CallRow> for CallDto {
             },
             recording: RecordingDto {
                 status: recording_status.as_str(),
-                provider_recording_id: primary.map(|(id, _)| id.clone()).filter(|_| recording_status != RecordingStatus::None),
+                provider_recording_id: primary
+                    .map(|(id, _)| id.clone())
+                    .filter(|_| recording_status != RecordingStatus::None),
                 duration_s: primary.and_then(|(_, r)| r.duration_s),
                 url: primary
                     .and_then(|(_, r)| r.url.as_ref().map(|u| u.value.clone()))

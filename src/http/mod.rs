@@ -41,7 +41,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("public_url", &self.public_url).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,19 +54,31 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .fallback(|| async { AppError::not_found("route_not_found", "no such route") })
         .layer(middleware::from_fn(json_errors))
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .with_state(state)
 }
 
 /// Makes every error response JSON (framework rejections included), logs 5xx details once,
 /// and records request metrics.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let mut res = next.run(req).await;
     let status = res.status();
-    crate::telemetry::http_request(route.clone(), status.as_u16(), started.elapsed().as_secs_f64());
+    crate::telemetry::http_request(
+        route.clone(),
+        status.as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     if let Some(LoggedError(detail)) = res.extensions().get::<LoggedError>() {
         tracing::error!(route, status = status.as_u16(), error = %detail, "request failed");
     }
@@ -75,11 +89,22 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let (code, message) = match status {
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not accept that method"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this route does not accept that method",
+            ),
             StatusCode::NOT_FOUND => ("not_found", "no such resource"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is larger than the limit"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "the content type is not accepted here"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the service is unavailable; retry later"),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "the request body is larger than the limit",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "the content type is not accepted here",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ("unavailable", "the service is unavailable; retry later")
+            }
             s if s.is_server_error() => ("internal", "internal error"),
             _ => ("bad_request", "the request is not valid"),
         };
@@ -87,7 +112,11 @@ async fn json_errors(req: Request, next: Next) -> Response {
             Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
             Err(_) => String::new(),
         };
-        let message = if detail.is_empty() || status.is_server_error() { message.to_owned() } else { format!("{message}: {detail}") };
+        let message = if detail.is_empty() || status.is_server_error() {
+            message.to_owned()
+        } else {
+            format!("{message}: {detail}")
+        };
         res = (status, axum::Json(error_body(code, &message))).into_response();
     }
     res
@@ -98,7 +127,10 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(AppError::PayloadTooLarge),
-        Err(e) => Err(AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))),
+        Err(e) => Err(AppError::bad_request(
+            "unreadable_body",
+            format!("the body could not be read: {e}"),
+        )),
     }
 }
 
@@ -111,21 +143,33 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(AppError::UnsupportedMediaType("send the body as application/json".into()));
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as application/json".into(),
+            ));
         }
         let bytes = read_body(req.into_body(), state.config.body_limit).await?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| AppError::bad_request("malformed_json", format!("the JSON body is not valid: {e}")))
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            AppError::bad_request("malformed_json", format!("the JSON body is not valid: {e}"))
+        })
     }
 }
 
 /// A JSON response with an explicit status.
 pub fn json_status<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

@@ -15,11 +15,17 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/{provider}/{connection_id}", post(receive).get(receive))
+    Router::new().route(
+        "/webhooks/{provider}/{connection_id}",
+        post(receive).get(receive),
+    )
 }
 
 fn unknown_connection() -> AppError {
-    AppError::not_found("unknown_connection", "no enabled connection with this id for this provider")
+    AppError::not_found(
+        "unknown_connection",
+        "no enabled connection with this id for this provider",
+    )
 }
 
 async fn receive(
@@ -34,7 +40,10 @@ async fn receive(
     async move {
         let Some(adapter) = callgate_adapters::by_id(&provider) else {
             telemetry::webhook_rejected("unknown", "unknown_provider");
-            return Err(AppError::not_found("unknown_provider", format!("no provider adapter {provider:?}")));
+            return Err(AppError::not_found(
+                "unknown_provider",
+                format!("no provider adapter {provider:?}"),
+            ));
         };
         let provider = adapter.info().id;
         let now = st.clock.now();
@@ -45,15 +54,26 @@ async fn receive(
                 return Err(unknown_connection());
             }
         };
-        let body = read_body(body, st.config.body_limit).await.inspect_err(|_| telemetry::webhook_rejected(provider, "body"))?;
-        let target = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
-        let req = InboundRequest { method: method.clone(), public_url: format!("{}{target}", st.public_url), headers, body };
+        let body = read_body(body, st.config.body_limit)
+            .await
+            .inspect_err(|_| telemetry::webhook_rejected(provider, "body"))?;
+        let target = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+        let req = InboundRequest {
+            method: method.clone(),
+            public_url: format!("{}{target}", st.public_url),
+            headers,
+            body,
+        };
 
-        let verified = adapter.verify(&req, &live.secrets, st.clock.as_ref()).map_err(|e| {
-            tracing::warn!(reason = e.reason(), detail = %e, "webhook signature refused");
-            telemetry::webhook_rejected(provider, e.reason());
-            AppError::InvalidSignature
-        })?;
+        let verified = adapter
+            .verify(&req, &live.secrets, st.clock.as_ref())
+            .map_err(|e| {
+                tracing::warn!(reason = e.reason(), detail = %e, "webhook signature refused");
+                telemetry::webhook_rejected(provider, e.reason());
+                AppError::InvalidSignature
+            })?;
         if verified.generation() == Generation::Previous {
             telemetry::previous_secret_used(provider);
         }
@@ -61,9 +81,9 @@ async fn receive(
             tracing::warn!(reason = e.reason(), detail = %e, "webhook body refused");
             telemetry::webhook_rejected(provider, e.reason());
             match e {
-                ParseError::UnsupportedContentType(ct) => {
-                    AppError::UnsupportedMediaType(format!("{provider} webhooks do not accept content type {ct:?}"))
-                }
+                ParseError::UnsupportedContentType(ct) => AppError::UnsupportedMediaType(format!(
+                    "{provider} webhooks do not accept content type {ct:?}"
+                )),
                 other => AppError::bad_request("malformed_webhook", other.to_string()),
             }
         })?;
@@ -109,7 +129,9 @@ async fn receive(
         }
         Ok(match parsed.reply {
             Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
-            Reply::Markup { content_type, body } => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+            Reply::Markup { content_type, body } => {
+                (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+            }
         })
     }
     .instrument(span)

@@ -25,7 +25,13 @@ pub struct CallRow {
 }
 
 impl CallRow {
-    fn new(id: String, connection_id: &str, provider: &str, provider_call_id: &str, now: OffsetDateTime) -> Self {
+    fn new(
+        id: String,
+        connection_id: &str,
+        provider: &str,
+        provider_call_id: &str,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             seq: 0,
             id,
@@ -50,8 +56,7 @@ impl CallRow {
     }
 }
 
-const COLUMNS: &str =
-    "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at";
+const COLUMNS: &str = "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(CallRow, String, Option<String>)> {
     Ok((
@@ -72,16 +77,25 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(CallRow, String, Option<String>)> 
     ))
 }
 
-fn decode((mut row, fold, resolution): (CallRow, String, Option<String>)) -> Result<CallRow, AppError> {
+fn decode(
+    (mut row, fold, resolution): (CallRow, String, Option<String>),
+) -> Result<CallRow, AppError> {
     row.fold = serde_json::from_str(&fold)?;
-    row.resolution = resolution.as_deref().map(serde_json::from_str).transpose()?;
+    row.resolution = resolution
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
     Ok(row)
 }
 
 /// The call with callgate id `id`.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = ?1");
-    conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?.map(decode).transpose()
+    conn.prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?
+        .map(decode)
+        .transpose()
 }
 
 /// The call a provider's call id names on a connection, created when first seen.
@@ -92,14 +106,21 @@ pub(super) fn get_or_new(
     provider_call_id: &str,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
-    let sql = format!("SELECT {COLUMNS} FROM calls WHERE connection_id = ?1 AND provider_call_id = ?2");
+    let sql =
+        format!("SELECT {COLUMNS} FROM calls WHERE connection_id = ?1 AND provider_call_id = ?2");
     let found = conn
         .prepare_cached(&sql)?
         .query_row([connection_id, provider_call_id], from_row)
         .optional()?;
     match found {
         Some(raw) => decode(raw),
-        None => Ok(CallRow::new(new_id(), connection_id, provider, provider_call_id, now)),
+        None => Ok(CallRow::new(
+            new_id(),
+            connection_id,
+            provider,
+            provider_call_id,
+            now,
+        )),
     }
 }
 
@@ -109,8 +130,14 @@ pub fn new_id() -> String {
 }
 
 /// Re-resolves the call's tenant number when the fold's number changed.
-pub(super) fn refresh_resolution(conn: &Connection, call: &mut CallRow, now: OffsetDateTime) -> Result<(), AppError> {
-    let Some(raw) = call.fold.tenant_number() else { return Ok(()) };
+pub(super) fn refresh_resolution(
+    conn: &Connection,
+    call: &mut CallRow,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let Some(raw) = call.fold.tenant_number() else {
+        return Ok(());
+    };
     let number = numbers::to_e164(raw).unwrap_or_else(|| raw.to_owned());
     if call.resolution.as_ref().is_some_and(|r| r.number == number) {
         return Ok(());
@@ -121,12 +148,25 @@ pub(super) fn refresh_resolution(conn: &Connection, call: &mut CallRow, now: Off
 
 /// Writes the call, its derived columns, and the effects of any change in the recording
 /// decision: an audit row, and outbox rows that delete discarded recordings.
-pub(super) fn save(conn: &Connection, call: &mut CallRow, before: Option<RecordingStatus>, actor: &str, now: OffsetDateTime) -> Result<(), AppError> {
+pub(super) fn save(
+    conn: &Connection,
+    call: &mut CallRow,
+    before: Option<RecordingStatus>,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     let tenant = call.tenant();
-    let recording = gate::recording_status(tenant.status, call.fold.recordings.values().any(|r| r.exists()));
+    let recording = gate::recording_status(
+        tenant.status,
+        call.fold.recordings.values().any(|r| r.exists()),
+    );
     call.updated_at = now;
     let fold = serde_json::to_string(&call.fold)?;
-    let resolution = call.resolution.as_ref().map(serde_json::to_string).transpose()?;
+    let resolution = call
+        .resolution
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     let state = call.fold.progress.map(crate::http::dto::state_name);
     let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
     let tenant_status = tenant_status_name(tenant.status);
@@ -154,8 +194,17 @@ pub(super) fn save(conn: &Connection, call: &mut CallRow, before: Option<Recordi
         millis(now),
     ])?;
     if before != Some(recording) && recording != RecordingStatus::None {
-        let detail = serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
-        audit(conn, now, actor, &format!("recording.{}", recording.as_str()), Some(&call.id), tenant.tenant_id.as_deref(), &detail)?;
+        let detail =
+            serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
+        audit(
+            conn,
+            now,
+            actor,
+            &format!("recording.{}", recording.as_str()),
+            Some(&call.id),
+            tenant.tenant_id.as_deref(),
+            &detail,
+        )?;
     }
     for recording_id in gate::recordings_to_delete(&call.fold, recording) {
         let inserted = conn
@@ -167,12 +216,21 @@ pub(super) fn save(conn: &Connection, call: &mut CallRow, before: Option<Recordi
             .execute(params![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)])?;
         if inserted > 0 {
             let detail = serde_json::json!({ "recording_id": recording_id });
-            audit(conn, now, "system", "recording.deletion_requested", Some(&call.id), None, &detail)?;
+            audit(
+                conn,
+                now,
+                "system",
+                "recording.deletion_requested",
+                Some(&call.id),
+                None,
+                &detail,
+            )?;
         }
     }
     // An agent's active call ends with the call.
     if call.fold.has_ended() {
-        conn.prepare_cached("UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1")?.execute([&call.id])?;
+        conn.prepare_cached("UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1")?
+            .execute([&call.id])?;
     }
     Ok(())
 }
@@ -230,45 +288,81 @@ pub fn audit_of_call(conn: &Connection, call_id: &str) -> Result<Vec<AuditEntry>
 }
 
 /// An agent enters a tenant for a call.
-pub fn select_tenant(conn: &Connection, call_id: &str, tenant_id: &str, agent_id: &str, now: OffsetDateTime) -> Result<CallRow, AppError> {
-    let mut call = get(conn, call_id)?.ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+pub fn select_tenant(
+    conn: &Connection,
+    call_id: &str,
+    tenant_id: &str,
+    agent_id: &str,
+    now: OffsetDateTime,
+) -> Result<CallRow, AppError> {
+    let mut call = get(conn, call_id)?
+        .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
     if call.fold.has_ended() {
-        return Err(AppError::conflict("call_ended", "the call has ended: a tenant can no longer be selected, and its recording is not kept"));
+        return Err(AppError::conflict(
+            "call_ended",
+            "the call has ended: a tenant can no longer be selected, and its recording is not kept",
+        ));
     }
     let resolution = call.resolution.clone();
     if let Some(r) = &resolution {
         if r.kind == numbers::NumberKind::Local && r.tenant_id.is_some() {
-            return Err(AppError::conflict("call_resolved", "the call dialed a tenant's local number: its tenant is already resolved"));
+            return Err(AppError::conflict(
+                "call_resolved",
+                "the call dialed a tenant's local number: its tenant is already resolved",
+            ));
         }
     }
     if !directory::tenant_exists(conn, tenant_id)? {
-        return Err(AppError::not_found("tenant_not_found", format!("no tenant {tenant_id}")));
+        return Err(AppError::not_found(
+            "tenant_not_found",
+            format!("no tenant {tenant_id}"),
+        ));
     }
     if let Some(r) = &resolution
         && r.kind == numbers::NumberKind::Regional
         && !r.tenant_ids.iter().any(|t| t == tenant_id)
     {
-        return Err(AppError::unprocessable("tenant_not_served", "this regional number does not serve that tenant"));
+        return Err(AppError::unprocessable(
+            "tenant_not_served",
+            "this regional number does not serve that tenant",
+        ));
     }
     let before = call.recording_status();
     let seq = call.fold.selections.len() as u64;
-    call.fold.select(Selection { at: now, seq, tenant_id: tenant_id.to_owned(), agent_id: Some(agent_id.to_owned()) });
+    call.fold.select(Selection {
+        at: now,
+        seq,
+        tenant_id: tenant_id.to_owned(),
+        agent_id: Some(agent_id.to_owned()),
+    });
     let detail = serde_json::json!({ "first": seq == 0 });
-    audit(conn, now, agent_id, "tenant.selected", Some(&call.id), Some(tenant_id), &detail)?;
+    audit(
+        conn,
+        now,
+        agent_id,
+        "tenant.selected",
+        Some(&call.id),
+        Some(tenant_id),
+        &detail,
+    )?;
     save(conn, &mut call, Some(before), agent_id, now)?;
     Ok(call)
 }
 
 /// An agent claims a call as their one active call.
 pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow, AppError> {
-    let mut call = get(conn, call_id)?.ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+    let mut call = get(conn, call_id)?
+        .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
     if call.fold.has_ended() {
         return Err(AppError::conflict("call_ended", "the call has ended"));
     }
     if let Some(other) = &call.agent_id
         && other != agent_id
     {
-        return Err(AppError::conflict("call_claimed", "another agent has claimed this call"));
+        return Err(AppError::conflict(
+            "call_claimed",
+            "another agent has claimed this call",
+        ));
     }
     let active: Option<Option<String>> = conn
         .prepare_cached("SELECT active_call_id FROM agents WHERE agent_id = ?1")?
@@ -277,7 +371,10 @@ pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow
     if let Some(Some(active)) = active
         && active != call_id
     {
-        return Err(AppError::conflict("agent_busy", "the agent already has an active call"));
+        return Err(AppError::conflict(
+            "agent_busy",
+            "the agent already has an active call",
+        ));
     }
     conn.prepare_cached(
         "INSERT INTO agents (agent_id, active_call_id) VALUES (?1, ?2)
@@ -285,7 +382,8 @@ pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow
     )?
     .execute([agent_id, call_id])?;
     call.agent_id = Some(agent_id.to_owned());
-    conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?.execute([agent_id, call_id])?;
+    conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?
+        .execute([agent_id, call_id])?;
     Ok(call)
 }
 
@@ -310,6 +408,15 @@ pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError>
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let limit = i64::try_from(f.limit).unwrap_or(1000);
-    let rows = stmt.query_map(params![f.provider_call_id, f.state, f.tenant_id, f.before_seq, limit], from_row)?;
+    let rows = stmt.query_map(
+        params![
+            f.provider_call_id,
+            f.state,
+            f.tenant_id,
+            f.before_seq,
+            limit
+        ],
+        from_row,
+    )?;
     rows.map(|r| decode(r?)).collect()
 }

@@ -23,8 +23,7 @@ pub struct ConnectionRow {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str =
-    "id, provider, name, enabled, options, secret_names, secrets, previous_secrets, previous_until, created_at, updated_at";
+const COLUMNS: &str = "id, provider, name, enabled, options, secret_names, secrets, previous_secrets, previous_until, created_at, updated_at";
 
 type Raw = (ConnectionRow, String, String);
 
@@ -55,20 +54,22 @@ fn decode((mut row, options, names): Raw) -> Result<ConnectionRow, AppError> {
 }
 
 pub fn insert(conn: &Connection, c: &ConnectionRow) -> Result<(), AppError> {
-    conn.prepare_cached(&format!("INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?
-        .execute(params![
-            c.id,
-            c.provider,
-            c.name,
-            c.enabled,
-            serde_json::to_string(&c.options)?,
-            serde_json::to_string(&c.secret_names)?,
-            c.sealed_current,
-            c.sealed_previous,
-            c.previous_until.map(millis),
-            millis(c.created_at),
-            millis(c.updated_at),
-        ])?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        c.id,
+        c.provider,
+        c.name,
+        c.enabled,
+        serde_json::to_string(&c.options)?,
+        serde_json::to_string(&c.secret_names)?,
+        c.sealed_current,
+        c.sealed_previous,
+        c.previous_until.map(millis),
+        millis(c.created_at),
+        millis(c.updated_at),
+    ])?;
     Ok(())
 }
 
@@ -81,12 +82,19 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<ConnectionRow>, AppErro
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<ConnectionRow>, AppError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM connections ORDER BY created_at, id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM connections ORDER BY created_at, id"
+    ))?;
     let rows = stmt.query_map([], from_row)?;
     rows.map(|r| decode(r?)).collect()
 }
 
-pub fn set_enabled(conn: &Connection, id: &str, enabled: bool, now: OffsetDateTime) -> Result<Option<ConnectionRow>, AppError> {
+pub fn set_enabled(
+    conn: &Connection,
+    id: &str,
+    enabled: bool,
+    now: OffsetDateTime,
+) -> Result<Option<ConnectionRow>, AppError> {
     conn.prepare_cached("UPDATE connections SET enabled = ?2, updated_at = ?3 WHERE id = ?1")?
         .execute(params![id, enabled, millis(now)])?;
     get(conn, id)

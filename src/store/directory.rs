@@ -42,46 +42,72 @@ pub fn put_tenant(conn: &Connection, t: &Tenant, now: OffsetDateTime) -> Result<
         t.booking_url,
         millis(now)
     ])?;
-    conn.prepare_cached("DELETE FROM tenant_zip WHERE tenant_id = ?1")?.execute([&t.tenant_id])?;
-    conn.prepare_cached("DELETE FROM tenant_trade WHERE tenant_id = ?1")?.execute([&t.tenant_id])?;
+    conn.prepare_cached("DELETE FROM tenant_zip WHERE tenant_id = ?1")?
+        .execute([&t.tenant_id])?;
+    conn.prepare_cached("DELETE FROM tenant_trade WHERE tenant_id = ?1")?
+        .execute([&t.tenant_id])?;
     for zip in &t.zip_codes {
-        conn.prepare_cached("INSERT OR IGNORE INTO tenant_zip (zip, tenant_id) VALUES (?1, ?2)")?.execute([zip, &t.tenant_id])?;
+        conn.prepare_cached("INSERT OR IGNORE INTO tenant_zip (zip, tenant_id) VALUES (?1, ?2)")?
+            .execute([zip, &t.tenant_id])?;
     }
     for trade in &t.trades {
-        conn.prepare_cached("INSERT OR IGNORE INTO tenant_trade (trade, tenant_id) VALUES (?1, ?2)")?
-            .execute([trade, &t.tenant_id])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO tenant_trade (trade, tenant_id) VALUES (?1, ?2)",
+        )?
+        .execute([trade, &t.tenant_id])?;
     }
     Ok(!existed)
 }
 
 pub fn tenant_exists(conn: &Connection, id: &str) -> Result<bool, AppError> {
-    Ok(conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?.exists([id])?)
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
+        .exists([id])?)
 }
 
-fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
+fn tenant_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn decode_tenant((tenant_id, name, zips, trades, booking_url): (String, String, String, String, Option<String>)) -> Result<Tenant, AppError> {
-    Ok(Tenant { tenant_id, name, zip_codes: serde_json::from_str(&zips)?, trades: serde_json::from_str(&trades)?, booking_url })
+fn decode_tenant(
+    (tenant_id, name, zips, trades, booking_url): (String, String, String, String, Option<String>),
+) -> Result<Tenant, AppError> {
+    Ok(Tenant {
+        tenant_id,
+        name,
+        zip_codes: serde_json::from_str(&zips)?,
+        trades: serde_json::from_str(&trades)?,
+        booking_url,
+    })
 }
 
 pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, AppError> {
-    conn.prepare_cached("SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1")?
-        .query_row([id], tenant_from_row)
-        .optional()?
-        .map(decode_tenant)
-        .transpose()
+    conn.prepare_cached(
+        "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1",
+    )?
+    .query_row([id], tenant_from_row)
+    .optional()?
+    .map(decode_tenant)
+    .transpose()
 }
 
 pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>, AppError> {
-    let mut stmt = conn.prepare_cached("SELECT id, name, zip_codes, trades, booking_url FROM tenants ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, zip_codes, trades, booking_url FROM tenants ORDER BY id",
+    )?;
     let rows = stmt.query_map([], tenant_from_row)?;
     rows.map(|r| decode_tenant(r?)).collect()
 }
 
 /// Tenants serving `zip`, offering `trade` when given, optionally limited to `among`.
-pub fn search_tenants(conn: &Connection, zip: &str, trade: Option<&str>, among: Option<&[String]>) -> Result<Vec<Tenant>, AppError> {
+pub fn search_tenants(
+    conn: &Connection,
+    zip: &str,
+    trade: Option<&str>,
+    among: Option<&[String]>,
+) -> Result<Vec<Tenant>, AppError> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.id, t.name, t.zip_codes, t.trades, t.booking_url FROM tenants t
          JOIN tenant_zip z ON z.tenant_id = t.id AND z.zip = ?1
@@ -100,8 +126,14 @@ pub fn search_tenants(conn: &Connection, zip: &str, trade: Option<&str>, among: 
 }
 
 /// Inserts or replaces a number; true when it was new.
-pub fn put_number(conn: &Connection, n: &NumberEntry, now: OffsetDateTime) -> Result<bool, AppError> {
-    let existed = conn.prepare_cached("SELECT 1 FROM numbers WHERE e164 = ?1")?.exists([&n.e164])?;
+pub fn put_number(
+    conn: &Connection,
+    n: &NumberEntry,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let existed = conn
+        .prepare_cached("SELECT 1 FROM numbers WHERE e164 = ?1")?
+        .exists([&n.e164])?;
     conn.prepare_cached(
         "INSERT INTO numbers (e164, kind, tenant_id, tenant_ids, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (e164) DO UPDATE SET kind = ?2, tenant_id = ?3, tenant_ids = ?4, updated_at = ?5",
@@ -113,18 +145,34 @@ pub fn put_number(conn: &Connection, n: &NumberEntry, now: OffsetDateTime) -> Re
 pub fn get_number(conn: &Connection, e164: &str) -> Result<Option<NumberEntry>, AppError> {
     let row = conn
         .prepare_cached("SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 = ?1")?
-        .query_row([e164], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))
+        .query_row([e164], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
         .optional()?;
     row.map(|(e164, kind, tenant_id, ids)| {
-        Ok(NumberEntry { e164, kind: parse_kind(&kind)?, tenant_id, tenant_ids: serde_json::from_str(&ids)? })
+        Ok(NumberEntry {
+            e164,
+            kind: parse_kind(&kind)?,
+            tenant_id,
+            tenant_ids: serde_json::from_str(&ids)?,
+        })
     })
     .transpose()
 }
 
 pub fn list_numbers(conn: &Connection) -> Result<Vec<NumberEntry>, AppError> {
     let mut stmt = conn.prepare_cached("SELECT e164 FROM numbers ORDER BY e164")?;
-    let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    ids.iter().filter_map(|id| get_number(conn, id).transpose()).collect()
+    let ids: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.iter()
+        .filter_map(|id| get_number(conn, id).transpose())
+        .collect()
 }
 
 fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
@@ -138,15 +186,28 @@ fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
 
 /// How a number resolves now. Unlisted numbers: toll-free NANP is national, anything else
 /// unknown (and counted).
-pub fn resolve(conn: &Connection, number: &str, now: OffsetDateTime) -> Result<Resolution, AppError> {
+pub fn resolve(
+    conn: &Connection,
+    number: &str,
+    now: OffsetDateTime,
+) -> Result<Resolution, AppError> {
     if let Some(n) = get_number(conn, number)? {
         // A local number whose tenant is gone no longer resolves to it.
         let tenant_id = match n.tenant_id {
             Some(t) if tenant_exists(conn, &t)? => Some(t),
             _ => None,
         };
-        let kind = if n.kind == NumberKind::Local && tenant_id.is_none() { NumberKind::Unknown } else { n.kind };
-        return Ok(Resolution { number: number.to_owned(), kind, tenant_id, tenant_ids: n.tenant_ids });
+        let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
+            NumberKind::Unknown
+        } else {
+            n.kind
+        };
+        return Ok(Resolution {
+            number: number.to_owned(),
+            kind,
+            tenant_id,
+            tenant_ids: n.tenant_ids,
+        });
     }
     let kind = numbers::unlisted_kind(number);
     if kind == NumberKind::Unknown {
@@ -157,7 +218,12 @@ pub fn resolve(conn: &Connection, number: &str, now: OffsetDateTime) -> Result<R
         .execute(params![number, millis(now)])?;
         crate::telemetry::unknown_number();
     }
-    Ok(Resolution { number: number.to_owned(), kind, tenant_id: None, tenant_ids: Vec::new() })
+    Ok(Resolution {
+        number: number.to_owned(),
+        kind,
+        tenant_id: None,
+        tenant_ids: Vec::new(),
+    })
 }
 
 /// A dialed number the directory does not list.
@@ -172,15 +238,29 @@ pub struct UnknownNumber {
 }
 
 pub fn unknown_numbers(conn: &Connection) -> Result<Vec<UnknownNumber>, AppError> {
-    let mut stmt = conn.prepare_cached("SELECT e164, calls, first_seen, last_seen FROM unknown_numbers ORDER BY calls DESC, e164")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT e164, calls, first_seen, last_seen FROM unknown_numbers ORDER BY calls DESC, e164",
+    )?;
     let rows = stmt.query_map([], |r| {
-        Ok(UnknownNumber { e164: r.get(0)?, calls: r.get(1)?, first_seen: from_millis(r.get(2)?), last_seen: from_millis(r.get(3)?) })
+        Ok(UnknownNumber {
+            e164: r.get(0)?,
+            calls: r.get(1)?,
+            first_seen: from_millis(r.get(2)?),
+            last_seen: from_millis(r.get(3)?),
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn put_contact(conn: &Connection, tenant_id: &str, e164: &str, name: &str) -> Result<bool, AppError> {
-    let existed = conn.prepare_cached("SELECT 1 FROM contacts WHERE tenant_id = ?1 AND e164 = ?2")?.exists([tenant_id, e164])?;
+pub fn put_contact(
+    conn: &Connection,
+    tenant_id: &str,
+    e164: &str,
+    name: &str,
+) -> Result<bool, AppError> {
+    let existed = conn
+        .prepare_cached("SELECT 1 FROM contacts WHERE tenant_id = ?1 AND e164 = ?2")?
+        .exists([tenant_id, e164])?;
     conn.prepare_cached(
         "INSERT INTO contacts (tenant_id, e164, name) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant_id, e164) DO UPDATE SET name = ?3",
@@ -189,7 +269,11 @@ pub fn put_contact(conn: &Connection, tenant_id: &str, e164: &str, name: &str) -
     Ok(!existed)
 }
 
-pub fn contact_name(conn: &Connection, tenant_id: &str, e164: &str) -> Result<Option<String>, AppError> {
+pub fn contact_name(
+    conn: &Connection,
+    tenant_id: &str,
+    e164: &str,
+) -> Result<Option<String>, AppError> {
     Ok(conn
         .prepare_cached("SELECT name FROM contacts WHERE tenant_id = ?1 AND e164 = ?2")?
         .query_row([tenant_id, e164], |r| r.get(0))
@@ -217,7 +301,10 @@ pub fn settings(conn: &Connection) -> Result<Settings, AppError> {
         .prepare_cached("SELECT value FROM settings WHERE key = 'network'")?
         .query_row([], |r| r.get(0))
         .optional()?;
-    Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?.unwrap_or_default())
+    Ok(raw
+        .map(|s| serde_json::from_str(&s))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 pub fn put_settings(conn: &Connection, s: &Settings) -> Result<(), AppError> {

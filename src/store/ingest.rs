@@ -29,7 +29,10 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
     /// Stored; `calls` are the ids of the calls it changed.
-    Stored { new_events: usize, calls: Vec<String> },
+    Stored {
+        new_events: usize,
+        calls: Vec<String>,
+    },
     /// The same delivery was stored before: nothing changed.
     Duplicate,
 }
@@ -48,15 +51,24 @@ pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, A
     let delivery_id = conn.last_insert_rowid();
 
     // Group the delivery's events by call, keeping only events not seen before.
-    let mut by_call: BTreeMap<&str, (CallRow, Option<crate::domain::RecordingStatus>, usize)> = BTreeMap::new();
+    let mut by_call: BTreeMap<&str, (CallRow, Option<crate::domain::RecordingStatus>, usize)> =
+        BTreeMap::new();
     let mut new_events = 0;
     for event in &d.events {
         let call = match by_call.get_mut(event.provider_call_id.as_str()) {
             Some(entry) => entry,
             None => {
-                let row = calls::get_or_new(conn, &d.connection_id, d.provider, &event.provider_call_id, now)?;
+                let row = calls::get_or_new(
+                    conn,
+                    &d.connection_id,
+                    d.provider,
+                    &event.provider_call_id,
+                    now,
+                )?;
                 let before = (row.seq != 0).then(|| row.recording_status());
-                by_call.entry(event.provider_call_id.as_str()).or_insert((row, before, 0))
+                by_call
+                    .entry(event.provider_call_id.as_str())
+                    .or_insert((row, before, 0))
             }
         };
         let json = serde_json::to_string(event)?;
@@ -82,5 +94,8 @@ pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, A
         calls::save(conn, &mut call, before, "system", now)?;
         changed.push(call.id);
     }
-    Ok(IngestOutcome::Stored { new_events, calls: changed })
+    Ok(IngestOutcome::Stored {
+        new_events,
+        calls: changed,
+    })
 }

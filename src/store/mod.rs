@@ -45,7 +45,9 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -62,14 +64,19 @@ impl Store {
     /// Opens (creating if missing) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, AppError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                AppError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = open(path, false)?;
         schema::migrate(&mut conn)?;
         let writer = Writer::spawn(conn);
         Ok(Self {
-            inner: Arc::new(Inner { path: path.to_owned(), writer, readers: Mutex::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
         })
     }
 
@@ -94,7 +101,11 @@ impl Store {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().map_err(|_| AppError::Internal("reader pool poisoned".into()))?.pop();
+            let pooled = inner
+                .readers
+                .lock()
+                .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
+                .pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => open(&inner.path, true)?,
@@ -113,12 +124,15 @@ impl Store {
 
     /// Stores a webhook delivery and everything it changes, durably, in one transaction.
     pub async fn ingest(&self, delivery: Delivery) -> Result<IngestOutcome, AppError> {
-        self.write(move |conn| ingest::ingest(conn, &delivery)).await
+        self.write(move |conn| ingest::ingest(conn, &delivery))
+            .await
     }
 
     /// True when the store answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.is_ok()
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok()
     }
 }
 
@@ -129,5 +143,6 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 
 /// The inverse of [`millis`].
 pub fn from_millis(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -25,18 +25,21 @@ pub fn due(conn: &Connection, now: OffsetDateTime, limit: usize) -> Result<Vec<J
         "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![millis(now), i64::try_from(limit).unwrap_or(100)], |r| {
-        Ok(Job {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            connection_id: r.get(2)?,
-            call_id: r.get(3)?,
-            provider_call_id: r.get(4)?,
-            recording_id: r.get(5)?,
-            attempts: r.get(6)?,
-            next_attempt_at: from_millis(r.get(7)?),
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![millis(now), i64::try_from(limit).unwrap_or(100)],
+        |r| {
+            Ok(Job {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                connection_id: r.get(2)?,
+                call_id: r.get(3)?,
+                provider_call_id: r.get(4)?,
+                recording_id: r.get(5)?,
+                attempts: r.get(6)?,
+                next_attempt_at: from_millis(r.get(7)?),
+            })
+        },
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -49,23 +52,57 @@ pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>, AppError> {
 }
 
 /// The effect happened: close the job and audit it.
-pub fn complete(conn: &Connection, job: &Job, detail: &serde_json::Value, now: OffsetDateTime) -> Result<(), AppError> {
-    conn.prepare_cached("UPDATE outbox SET done_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1")?
-        .execute(params![job.id, millis(now)])?;
-    calls::audit(conn, now, "system", "recording.deletion_confirmed", Some(&job.call_id), None, detail)
+pub fn complete(
+    conn: &Connection,
+    job: &Job,
+    detail: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET done_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+    )?
+    .execute(params![job.id, millis(now)])?;
+    calls::audit(
+        conn,
+        now,
+        "system",
+        "recording.deletion_confirmed",
+        Some(&job.call_id),
+        None,
+        detail,
+    )
 }
 
 /// The attempt failed: schedule the next one and audit the failure.
-pub fn retry(conn: &Connection, job: &Job, error: &str, next: OffsetDateTime, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn retry(
+    conn: &Connection,
+    job: &Job,
+    error: &str,
+    next: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
         .execute(params![job.id, millis(next), error])?;
     let detail = serde_json::json!({ "recording_id": job.recording_id, "attempt": job.attempts + 1, "error": error, "next_attempt_at": next.unix_timestamp() });
-    calls::audit(conn, now, "system", "recording.deletion_failed", Some(&job.call_id), None, &detail)
+    calls::audit(
+        conn,
+        now,
+        "system",
+        "recording.deletion_failed",
+        Some(&job.call_id),
+        None,
+        &detail,
+    )
 }
 
 /// Pending and finished jobs of a call (ops visibility).
-pub fn of_call(conn: &Connection, call_id: &str) -> Result<Vec<(String, i64, bool, Option<String>)>, AppError> {
+pub fn of_call(
+    conn: &Connection,
+    call_id: &str,
+) -> Result<Vec<(String, i64, bool, Option<String>)>, AppError> {
     let mut stmt = conn.prepare_cached("SELECT recording_id, attempts, done_at IS NOT NULL, last_error FROM outbox WHERE call_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([call_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let rows = stmt.query_map([call_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -36,9 +36,12 @@ where
         let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
             .unwrap_or_else(|_| Err(AppError::Internal("store job panicked".into())));
         let keep = out.is_ok();
-        (keep, Box::new(move |committed| {
-            let _ = done.send(committed.and(out));
-        }))
+        (
+            keep,
+            Box::new(move |committed| {
+                let _ = done.send(committed.and(out));
+            }),
+        )
     }
 
     fn refuse(self: Box<Self>, err: AppError) {
@@ -69,8 +72,12 @@ impl Writer {
     {
         let (done, wait) = oneshot::channel::<Result<T, AppError>>();
         let job: Box<dyn Job> = Box::new(Task { f, done });
-        self.tx.send(job).await.map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
-        wait.await.map_err(|_| AppError::Unavailable("store writer stopped".into()))?
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
+        wait.await
+            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?
     }
 }
 

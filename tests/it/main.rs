@@ -1,1 +1,8 @@
-mod x {}
+//! The integration suite: the real application on port 0 with a temporary store, driven
+//! over HTTP exactly as providers, agents and ops drive it.
+
+mod api;
+mod crash;
+mod gate;
+mod support;
+mod webhooks;

@@ -21,16 +21,26 @@ pub enum ExpectedMode {
 }
 
 /// A sample did not pass.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct SampleFailure {
     pub path: String,
     pub message: String,
 }
 
+/// Test harnesses print errors with `Debug`: show the readable message, newlines included.
+impl std::fmt::Debug for SampleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
 /// Loads the sample at `path` and runs every check that applies to it.
 pub fn run(path: &Path, mode: ExpectedMode) -> Result<(), SampleFailure> {
-    let fail = |message: String| SampleFailure { path: path.display().to_string(), message };
+    let fail = |message: String| SampleFailure {
+        path: path.display().to_string(),
+        message,
+    };
     let case = SampleCase::load(path).map_err(|SampleError(m)| fail(m))?;
     match case.kind().map_err(|SampleError(m)| fail(m))? {
         SampleKind::Accepted => accepted(&case, mode).map_err(fail),
@@ -57,7 +67,10 @@ impl Refusal {
 /// Verify then parse, as the service does.
 fn process(case: &SampleCase, req: &InboundRequest) -> Result<Parsed, Refusal> {
     let clock = case.fixture.clock();
-    let verified = case.adapter.verify(req, &case.fixture.secrets, &clock).map_err(Refusal::Verify)?;
+    let verified = case
+        .adapter
+        .verify(req, &case.fixture.secrets, &clock)
+        .map_err(Refusal::Verify)?;
     case.adapter.parse(&verified).map_err(Refusal::Parse)
 }
 
@@ -68,14 +81,23 @@ fn request(case: &SampleCase) -> Result<InboundRequest, String> {
 fn rejected(case: &SampleCase, expect: &str) -> Result<(), String> {
     match process(case, &request(case)?) {
         Err(refusal) if refusal.reason() == expect => Ok(()),
-        Err(refusal) => Err(format!("refused with {} ({refusal:?}), expected {expect}", refusal.reason())),
+        Err(refusal) => Err(format!(
+            "refused with {} ({refusal:?}), expected {expect}",
+            refusal.reason()
+        )),
         Ok(parsed) => Err(format!("accepted, expected {expect}: {parsed:?}")),
     }
 }
 
 fn accepted(case: &SampleCase, mode: ExpectedMode) -> Result<(), String> {
     let req = request(case)?;
-    let parsed = process(case, &req).map_err(|r| format!("refused with {}: {r:?}", r.reason()))?;
+    let parsed = process(case, &req).map_err(|r| {
+        format!(
+            "refused with {}: {r:?}{}",
+            r.reason(),
+            resign_hint(case, &req)
+        )
+    })?;
     compare_expected(case, &parsed, mode)?;
     flipped_body_is_refused(case, &req)?;
     let signature_headers = signature_headers(case, &req)?;
@@ -85,12 +107,40 @@ fn accepted(case: &SampleCase, mode: ExpectedMode) -> Result<(), String> {
     events_are_declared(case, &parsed)
 }
 
+/// For a sample whose signature no longer matches: what `sign` would set instead.
+fn resign_hint(case: &SampleCase, req: &InboundRequest) -> String {
+    let mut resigned = req.clone();
+    if case
+        .adapter
+        .sign(&mut resigned, &case.fixture.secrets, &case.fixture.clock())
+        .is_err()
+    {
+        return String::new();
+    }
+    let mut hint = String::new();
+    if resigned.public_url != req.public_url {
+        hint.push_str(&format!("\n  sign would request {}", resigned.public_url));
+    }
+    for (name, value) in &resigned.headers {
+        if req.headers.get(name) != Some(value) {
+            hint.push_str(&format!(
+                "\n  sign with provider.toml's secrets gives {name}: {}",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+    }
+    hint
+}
+
 fn compare_expected(case: &SampleCase, parsed: &Parsed, mode: ExpectedMode) -> Result<(), String> {
-    let actual = serde_json::to_value(parsed).map_err(|e| format!("cannot serialize the output: {e}"))?;
+    let actual =
+        serde_json::to_value(parsed).map_err(|e| format!("cannot serialize the output: {e}"))?;
     let pretty = serde_json::to_string_pretty(&actual).map_err(|e| e.to_string())? + "\n";
     let expected_path = case.expected_path();
     let new_path = case.path.with_extension("expected.json.new");
-    let write = |path: &Path| std::fs::write(path, &pretty).map_err(|e| format!("cannot write {}: {e}", path.display()));
+    let write = |path: &Path| {
+        std::fs::write(path, &pretty).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
     if mode == ExpectedMode::Update {
         let _ = std::fs::remove_file(&new_path);
         return write(&expected_path);
@@ -103,8 +153,8 @@ fn compare_expected(case: &SampleCase, parsed: &Parsed, mode: ExpectedMode) -> R
             new_path.display()
         ));
     };
-    let expected: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", expected_path.display()))?;
+    let expected: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", expected_path.display()))?;
     if expected == actual {
         let _ = std::fs::remove_file(&new_path);
         return Ok(());
@@ -132,7 +182,9 @@ fn flipped_body_is_refused(case: &SampleCase, req: &InboundRequest) -> Result<()
         let mut flipped = req.clone();
         flipped.body = body.into();
         if let Ok(parsed) = process(case, &flipped) {
-            return Err(format!("body byte {i} flipped and still accepted: {parsed:?}"));
+            return Err(format!(
+                "body byte {i} flipped and still accepted: {parsed:?}"
+            ));
         }
     }
     Ok(())
@@ -158,18 +210,28 @@ fn signature_headers(case: &SampleCase, req: &InboundRequest) -> Result<Vec<Head
     Ok(found)
 }
 
-fn unsigned_is_missing_header(case: &SampleCase, req: &InboundRequest, names: &[HeaderName]) -> Result<(), String> {
+fn unsigned_is_missing_header(
+    case: &SampleCase,
+    req: &InboundRequest,
+    names: &[HeaderName],
+) -> Result<(), String> {
     let mut unsigned = req.clone();
     for name in names {
         unsigned.headers.remove(name);
     }
     match process(case, &unsigned) {
         Err(Refusal::Verify(VerifyError::MissingHeader(_))) => Ok(()),
-        other => Err(format!("signature header(s) removed: expected missing_header, got {other:?}")),
+        other => Err(format!(
+            "signature header(s) removed: expected missing_header, got {other:?}"
+        )),
     }
 }
 
-fn sign_reproduces_the_sample(case: &SampleCase, req: &InboundRequest, names: &[HeaderName]) -> Result<(), String> {
+fn sign_reproduces_the_sample(
+    case: &SampleCase,
+    req: &InboundRequest,
+    names: &[HeaderName],
+) -> Result<(), String> {
     let mut resigned = req.clone();
     case.adapter
         .sign(&mut resigned, &case.fixture.secrets, &case.fixture.clock())
@@ -180,26 +242,44 @@ fn sign_reproduces_the_sample(case: &SampleCase, req: &InboundRequest, names: &[
     for name in names {
         let (ours, theirs) = (resigned.headers.get(name), req.headers.get(name));
         if ours != theirs {
-            return Err(format!("sign gives {name}: {ours:?}, the sample has {theirs:?} (re-sign the sample)"));
+            return Err(format!(
+                "sign gives {name}: {ours:?}, the sample has {theirs:?} (re-sign the sample)"
+            ));
         }
     }
     Ok(())
 }
 
 fn same_keys_twice(case: &SampleCase, req: &InboundRequest, first: &Parsed) -> Result<(), String> {
-    let keys = |p: &Parsed| p.events.iter().map(|e| e.dedupe_key.clone()).collect::<Vec<_>>();
+    let keys = |p: &Parsed| {
+        p.events
+            .iter()
+            .map(|e| e.dedupe_key.clone())
+            .collect::<Vec<_>>()
+    };
     let second = process(case, req).map_err(|r| format!("second run refused: {r:?}"))?;
     if keys(first) == keys(&second) {
         Ok(())
     } else {
-        Err(format!("dedupe keys differ between runs: {:?} vs {:?}", keys(first), keys(&second)))
+        Err(format!(
+            "dedupe keys differ between runs: {:?} vs {:?}",
+            keys(first),
+            keys(&second)
+        ))
     }
 }
 
 fn events_are_declared(case: &SampleCase, parsed: &Parsed) -> Result<(), String> {
     let emits = case.adapter.info().emits;
-    match parsed.events.iter().find(|e| !emits.contains(&e.kind.tag())) {
-        Some(e) => Err(format!("event {:?} is not in ProviderInfo::emits {emits:?}", e.kind.tag())),
+    match parsed
+        .events
+        .iter()
+        .find(|e| !emits.contains(&e.kind.tag()))
+    {
+        Some(e) => Err(format!(
+            "event {:?} is not in ProviderInfo::emits {emits:?}",
+            e.kind.tag()
+        )),
         None => Ok(()),
     }
 }

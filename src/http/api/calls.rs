@@ -30,7 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
 fn visible(p: &Principal, call: &CallRow) -> bool {
     let t = call.tenant();
     match t.tenant_id {
-        Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => p.sees_tenant(&id),
+        Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => {
+            p.sees_tenant(&id)
+        }
         _ => true,
     }
 }
@@ -48,47 +50,86 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(State(st): State<AppState>, p: Principal, Query(q): Query<ListQuery>) -> Result<Json<Value>, AppError> {
+async fn list(
+    State(st): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(AppError::bad_request("invalid_limit", "limit must be between 1 and 1000"));
+        return Err(AppError::bad_request(
+            "invalid_limit",
+            "limit must be between 1 and 1000",
+        ));
     }
     if let Some(s) = &q.state
         && !STATE_NAMES.contains(&s.as_str())
     {
-        return Err(AppError::bad_request("invalid_state", format!("state must be one of {STATE_NAMES:?}")));
+        return Err(AppError::bad_request(
+            "invalid_state",
+            format!("state must be one of {STATE_NAMES:?}"),
+        ));
     }
     let before_seq = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::bad_request("invalid_cursor", "cursor is not one this API returned"))?),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            AppError::bad_request("invalid_cursor", "cursor is not one this API returned")
+        })?),
     };
-    let filter = CallFilter { provider_call_id: q.provider_call_id, state: q.state, tenant_id: q.tenant_id, before_seq, limit };
+    let filter = CallFilter {
+        provider_call_id: q.provider_call_id,
+        state: q.state,
+        tenant_id: q.tenant_id,
+        before_seq,
+        limit,
+    };
     let rows = st.store.read(move |c| calls::list(c, &filter)).await?;
-    let next_cursor = (rows.len() == limit).then(|| rows.last().map(|r| r.seq.to_string())).flatten();
-    let calls: Vec<CallDto> = rows.iter().filter(|c| visible(&p, c)).map(CallDto::from).collect();
+    let next_cursor = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.seq.to_string()))
+        .flatten();
+    let calls: Vec<CallDto> = rows
+        .iter()
+        .filter(|c| visible(&p, c))
+        .map(CallDto::from)
+        .collect();
     Ok(Json(json!({ "calls": calls, "next_cursor": next_cursor })))
 }
 
 async fn load_visible(st: &AppState, p: &Principal, id: String) -> Result<CallRow, AppError> {
     check_id("call id", &id)?;
-    let call = st.store.read(move |c| calls::get(c, &id)).await?.ok_or_else(not_found)?;
+    let call = st
+        .store
+        .read(move |c| calls::get(c, &id))
+        .await?
+        .ok_or_else(not_found)?;
     if !visible(p, &call) {
         return Err(not_found());
     }
     Ok(call)
 }
 
-async fn show(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<CallDto>, AppError> {
+async fn show(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CallDto>, AppError> {
     p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
     Ok(Json(CallDto::from(&call)))
 }
 
-async fn audit(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
+async fn audit(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
-    let entries = st.store.read(move |c| calls::audit_of_call(c, &call.id)).await?;
+    let entries = st
+        .store
+        .read(move |c| calls::audit_of_call(c, &call.id))
+        .await?;
     Ok(Json(json!({ "audit": entries })))
 }
 
@@ -96,7 +137,10 @@ async fn audit(State(st): State<AppState>, p: Principal, Path(id): Path<String>)
 pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
     let tenant = call.tenant();
     let from = call.fold.from.as_ref().map(|e| display_number(&e.value));
-    let mut ctx = PopContext { provider_caller_name: call.fold.caller_name.as_ref().map(|e| e.value.clone()), ..PopContext::default() };
+    let mut ctx = PopContext {
+        provider_caller_name: call.fold.caller_name.as_ref().map(|e| e.value.clone()),
+        ..PopContext::default()
+    };
     if let Some(t) = &tenant.tenant_id {
         ctx.booking_url = directory::get_tenant(conn, t)?.and_then(|t| t.booking_url);
         if let Some(f) = &from {
@@ -106,7 +150,11 @@ pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, Ap
     Ok(screen_pop(&call.id, from.as_deref(), &tenant, ctx))
 }
 
-async fn claim(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
+async fn claim(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     load_visible(&st, &p, id.clone()).await?;
     let agent = p.id.clone();
@@ -118,7 +166,9 @@ async fn claim(State(st): State<AppState>, p: Principal, Path(id): Path<String>)
             Ok((call, pop))
         })
         .await?;
-    Ok(Json(json!({ "call": CallDto::from(&call), "screen_pop": pop })))
+    Ok(Json(
+        json!({ "call": CallDto::from(&call), "screen_pop": pop }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,12 +177,19 @@ struct TenantBody {
     tenant_id: String,
 }
 
-async fn enter_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>, ApiJson(body): ApiJson<TenantBody>) -> Result<Json<Value>, AppError> {
+async fn enter_tenant(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TenantBody>,
+) -> Result<Json<Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     check_id("tenant_id", &body.tenant_id)?;
     load_visible(&st, &p, id.clone()).await?;
     if !p.sees_tenant(&body.tenant_id) {
-        return Err(AppError::Forbidden("this tenant is not among the tenants assigned to you".into()));
+        return Err(AppError::Forbidden(
+            "this tenant is not among the tenants assigned to you".into(),
+        ));
     }
     let agent = p.id.clone();
     let now = st.clock.now();
@@ -144,15 +201,27 @@ async fn enter_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<S
             Ok((call, pop))
         })
         .await?;
-    Ok(Json(json!({ "call": CallDto::from(&call), "screen_pop": pop })))
+    Ok(Json(
+        json!({ "call": CallDto::from(&call), "screen_pop": pop }),
+    ))
 }
 
-async fn go_to_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
+async fn go_to_tenant(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
     let tenant = call.tenant();
-    if !matches!(tenant.status, TenantStatus::Resolved | TenantStatus::Selected) {
-        return Err(AppError::conflict("no_tenant", "the call has no tenant yet: find and enter one first"));
+    if !matches!(
+        tenant.status,
+        TenantStatus::Resolved | TenantStatus::Selected
+    ) {
+        return Err(AppError::conflict(
+            "no_tenant",
+            "the call has no tenant yet: find and enter one first",
+        ));
     }
     let pop = st.store.read(move |c| pop_for(c, &call)).await?;
     Ok(Json(json!({ "screen_pop": pop })))

@@ -36,7 +36,10 @@ impl std::fmt::Debug for SecretsIn {
 
 impl SecretsIn {
     fn into_secrets(self) -> BTreeMap<String, Secret> {
-        self.0.into_iter().map(|(k, v)| (k, Secret::new(v))).collect()
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k, Secret::new(v)))
+            .collect()
     }
 }
 
@@ -50,20 +53,36 @@ struct CreateBody {
     options: BTreeMap<String, String>,
 }
 
-async fn create(State(st): State<AppState>, p: Principal, ApiJson(body): ApiJson<CreateBody>) -> Result<Response, AppError> {
+async fn create(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, AppError> {
     p.require(Permission::ConnectionsManage)?;
-    let new = NewConnection { provider: body.provider, name: body.name, secrets: body.secrets.into_secrets(), options: body.options };
+    let new = NewConnection {
+        provider: body.provider,
+        name: body.name,
+        secrets: body.secrets.into_secrets(),
+        options: body.options,
+    };
     let view = st.connections.create(new, st.clock.now()).await?;
     Ok(json_status(StatusCode::CREATED, &view))
 }
 
-async fn list(State(st): State<AppState>, p: Principal) -> Result<Json<serde_json::Value>, AppError> {
+async fn list(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Json<serde_json::Value>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     let all = st.connections.list(st.clock.now()).await?;
     Ok(Json(serde_json::json!({ "connections": all })))
 }
 
-async fn show(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<ConnectionView>, AppError> {
+async fn show(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionView>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     Ok(Json(st.connections.get(&id, st.clock.now()).await?))
@@ -77,21 +96,46 @@ struct RotateBody {
     grace_period_secs: Option<u64>,
 }
 
-async fn rotate(State(st): State<AppState>, p: Principal, Path(id): Path<String>, ApiJson(body): ApiJson<RotateBody>) -> Result<Json<ConnectionView>, AppError> {
+async fn rotate(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RotateBody>,
+) -> Result<Json<ConnectionView>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     let grace = body.grace_period_secs.map(Duration::from_secs);
-    Ok(Json(st.connections.rotate(&id, body.secrets.into_secrets(), grace, st.clock.now()).await?))
+    Ok(Json(
+        st.connections
+            .rotate(&id, body.secrets.into_secrets(), grace, st.clock.now())
+            .await?,
+    ))
 }
 
-async fn disable(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<ConnectionView>, AppError> {
+async fn disable(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionView>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
-    Ok(Json(st.connections.set_enabled(&id, false, st.clock.now()).await?))
+    Ok(Json(
+        st.connections
+            .set_enabled(&id, false, st.clock.now())
+            .await?,
+    ))
 }
 
-async fn enable(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Json<ConnectionView>, AppError> {
+async fn enable(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionView>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
-    Ok(Json(st.connections.set_enabled(&id, true, st.clock.now()).await?))
+    Ok(Json(
+        st.connections
+            .set_enabled(&id, true, st.clock.now())
+            .await?,
+    ))
 }

@@ -19,40 +19,73 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tenants", get(list_tenants))
         .route("/api/v1/tenants/search", get(search))
-        .route("/api/v1/tenants/{tenant_id}", put(put_tenant).get(get_tenant))
-        .route("/api/v1/tenants/{tenant_id}/contacts/{e164}", put(put_contact))
+        .route(
+            "/api/v1/tenants/{tenant_id}",
+            put(put_tenant).get(get_tenant),
+        )
+        .route(
+            "/api/v1/tenants/{tenant_id}/contacts/{e164}",
+            put(put_contact),
+        )
         .route("/api/v1/numbers", get(list_numbers))
         .route("/api/v1/numbers/{e164}", put(put_number).get(get_number))
 }
 
 fn created_or_ok(created: bool) -> StatusCode {
-    if created { StatusCode::CREATED } else { StatusCode::OK }
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
-async fn put_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>, ApiJson(body): ApiJson<TenantInput>) -> Result<Response, AppError> {
+async fn put_tenant(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TenantInput>,
+) -> Result<Response, AppError> {
     p.require(Permission::DirectoryManage)?;
     let tenant = input::tenant(&id, body)?;
     let now = st.clock.now();
     let stored = tenant.clone();
-    let created = st.store.write(move |c| directory::put_tenant(c, &stored, now)).await?;
+    let created = st
+        .store
+        .write(move |c| directory::put_tenant(c, &stored, now))
+        .await?;
     Ok(json_status(created_or_ok(created), &tenant))
 }
 
-async fn get_tenant(State(st): State<AppState>, p: Principal, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn get_tenant(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     p.require(Permission::DirectoryManage)?;
     check_id("tenant id", &id)?;
-    let tenant = st.store.read(move |c| directory::get_tenant(c, &id)).await?;
+    let tenant = st
+        .store
+        .read(move |c| directory::get_tenant(c, &id))
+        .await?;
     let tenant = tenant.ok_or_else(|| AppError::not_found("tenant_not_found", "no such tenant"))?;
     Ok(json_status(StatusCode::OK, &tenant))
 }
 
-async fn list_tenants(State(st): State<AppState>, p: Principal) -> Result<Json<serde_json::Value>, AppError> {
+async fn list_tenants(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Json<serde_json::Value>, AppError> {
     p.require(Permission::DirectoryManage)?;
     let tenants = st.store.read(directory::list_tenants).await?;
     Ok(Json(json!({ "tenants": tenants })))
 }
 
-async fn put_number(State(st): State<AppState>, p: Principal, Path(raw): Path<String>, ApiJson(body): ApiJson<NumberInput>) -> Result<Response, AppError> {
+async fn put_number(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<NumberInput>,
+) -> Result<Response, AppError> {
     p.require(Permission::DirectoryManage)?;
     let entry = input::number(&raw, body)?;
     let now = st.clock.now();
@@ -62,7 +95,10 @@ async fn put_number(State(st): State<AppState>, p: Principal, Path(raw): Path<St
         .write(move |c| {
             for t in input::named_tenants(&stored) {
                 if !directory::tenant_exists(c, t)? {
-                    return Err(AppError::unprocessable("tenant_not_found", format!("no tenant {t}: create it first")));
+                    return Err(AppError::unprocessable(
+                        "tenant_not_found",
+                        format!("no tenant {t}: create it first"),
+                    ));
                 }
             }
             directory::put_number(c, &stored, now)
@@ -71,15 +107,30 @@ async fn put_number(State(st): State<AppState>, p: Principal, Path(raw): Path<St
     Ok(json_status(created_or_ok(created), &entry))
 }
 
-async fn get_number(State(st): State<AppState>, p: Principal, Path(raw): Path<String>) -> Result<Response, AppError> {
+async fn get_number(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(raw): Path<String>,
+) -> Result<Response, AppError> {
     p.require(Permission::DirectoryManage)?;
     let e164 = input::e164(&raw)?;
-    let n = st.store.read(move |c| directory::get_number(c, &e164)).await?;
-    let n = n.ok_or_else(|| AppError::not_found("number_not_found", "the directory does not list this number"))?;
+    let n = st
+        .store
+        .read(move |c| directory::get_number(c, &e164))
+        .await?;
+    let n = n.ok_or_else(|| {
+        AppError::not_found(
+            "number_not_found",
+            "the directory does not list this number",
+        )
+    })?;
     Ok(json_status(StatusCode::OK, &n))
 }
 
-async fn list_numbers(State(st): State<AppState>, p: Principal) -> Result<Json<serde_json::Value>, AppError> {
+async fn list_numbers(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Json<serde_json::Value>, AppError> {
     p.require(Permission::DirectoryManage)?;
     let numbers = st.store.read(directory::list_numbers).await?;
     Ok(Json(json!({ "numbers": numbers })))
@@ -102,7 +153,10 @@ async fn put_contact(
     let e164 = input::e164(&raw)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.len() > 200 {
-        return Err(AppError::unprocessable("invalid_name", "name must be 1-200 characters"));
+        return Err(AppError::unprocessable(
+            "invalid_name",
+            "name must be 1-200 characters",
+        ));
     }
     let (t, n, nm) = (tenant_id.clone(), e164.clone(), name.clone());
     let created = st
@@ -114,7 +168,10 @@ async fn put_contact(
             directory::put_contact(c, &t, &n, &nm)
         })
         .await?;
-    Ok(json_status(created_or_ok(created), &json!({ "tenant_id": tenant_id, "e164": e164, "name": name })))
+    Ok(json_status(
+        created_or_ok(created),
+        &json!({ "tenant_id": tenant_id, "e164": e164, "name": name }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,10 +181,17 @@ struct SearchQuery {
     call_id: Option<String>,
 }
 
-async fn search(State(st): State<AppState>, p: Principal, Query(q): Query<SearchQuery>) -> Result<Json<serde_json::Value>, AppError> {
+async fn search(
+    State(st): State<AppState>,
+    p: Principal,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
     p.require(Permission::ContactCenterView)?;
     let zip = q.zip.map(|z| z.trim().to_owned()).filter(|z| !z.is_empty());
-    let trade = q.trade.map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty());
+    let trade = q
+        .trade
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty());
     let call_id = q.call_id;
     let (tenants, mode) = st
         .store
@@ -153,6 +217,9 @@ async fn search(State(st): State<AppState>, p: Principal, Query(q): Query<Search
             Ok((directory::search_tenants(c, &zip, trade.as_deref(), among.as_deref())?, mode))
         })
         .await?;
-    let visible: Vec<_> = tenants.into_iter().filter(|t| p.sees_tenant(&t.tenant_id)).collect();
+    let visible: Vec<_> = tenants
+        .into_iter()
+        .filter(|t| p.sees_tenant(&t.tenant_id))
+        .collect();
     Ok(Json(json!({ "tenants": visible, "mode": mode })))
 }

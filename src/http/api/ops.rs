@@ -16,10 +16,24 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render_metrics()) }))
-        .route("/api/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    crate::telemetry::render_metrics(),
+                )
+            }),
+        )
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .route("/api/v1/numbers/unknown", get(unknown_numbers))
 }
@@ -32,7 +46,10 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn get_settings(State(st): State<AppState>, p: Principal) -> Result<Json<Settings>, AppError> {
+async fn get_settings(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Json<Settings>, AppError> {
     p.require(Permission::ContactCenterSettings)?;
     Ok(Json(st.store.read(directory::settings).await?))
 }
@@ -43,10 +60,16 @@ struct SettingsBody {
     national_search_mode: directory::SearchMode,
 }
 
-async fn put_settings(State(st): State<AppState>, p: Principal, ApiJson(body): ApiJson<SettingsBody>) -> Result<Json<Settings>, AppError> {
+async fn put_settings(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(body): ApiJson<SettingsBody>,
+) -> Result<Json<Settings>, AppError> {
     p.require(Permission::ContactCenterSettings)?;
     let now = st.clock.now();
-    let settings = Settings { national_search_mode: body.national_search_mode };
+    let settings = Settings {
+        national_search_mode: body.national_search_mode,
+    };
     let actor = p.id.clone();
     st.store
         .write(move |c| {

@@ -1,0 +1,471 @@
+//! The recording gate end to end: held until a tenant is chosen, kept for the tenant chosen
+//! last before the end, discarded and deleted at the provider otherwise.
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const NATIONAL: &str = "+18005550199";
+const REGIONAL: &str = "+18335550123";
+const CALLER: &str = "+15125550123";
+
+async fn setup(api_base: &str) -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection(api_base).await;
+    app.tenant("t-austin", &["78701"], &["hvac", "plumbing"])
+        .await;
+    app.tenant("t-round-rock", &["78701", "78664"], &["hvac"])
+        .await;
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    app.number(NATIONAL, json!({"kind": "national"})).await;
+    app.number(
+        REGIONAL,
+        json!({"kind": "regional", "tenant_ids": ["t-round-rock", "t-dallas"]}),
+    )
+    .await;
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            &format!(
+                "/api/v1/tenants/t-round-rock/contacts/{}",
+                CALLER.replace('+', "%2B")
+            ),
+            Some(json!({"name": "Jane Doe"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (app, conn)
+}
+
+fn start(sid: &str, to: &str) -> Vec<Vec<(&'static str, String)>> {
+    vec![
+        status(
+            sid,
+            CALLER,
+            to,
+            "ringing",
+            0,
+            "Mon, 23 Nov 2026 18:00:01 +0000",
+        ),
+        status(
+            sid,
+            CALLER,
+            to,
+            "in-progress",
+            1,
+            "Mon, 23 Nov 2026 18:00:05 +0000",
+        ),
+    ]
+}
+
+fn end(sid: &str, to: &str) -> Vec<(&'static str, String)> {
+    status(
+        sid,
+        CALLER,
+        to,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:01:00 +0000",
+    )
+}
+
+async fn select(app: &TestApp, call_id: &str, tenant: &str) -> (StatusCode, Value) {
+    app.api(
+        Method::POST,
+        &format!("/api/v1/calls/{call_id}/tenant"),
+        Some(json!({"tenant_id": tenant})),
+    )
+    .await
+}
+
+fn rec_url(rec: &str) -> String {
+    format!("/Recordings/{rec}")
+}
+
+#[tokio::test]
+async fn a_national_recording_is_gated_then_kept_for_the_tenant_chosen_last() {
+    let mock = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    let (app, conn) = setup(&mock.uri()).await;
+    let sid = "CA10000000000000000000000000000001";
+    let rec = "RE10000000000000000000000000000001";
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
+
+    let call = app.call_by_sid(sid).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(call["number_kind"], "national");
+    assert_eq!(call["tenant"]["status"], "pending");
+    assert_eq!(call["recording"]["status"], "gated");
+    assert_eq!(call["recording"]["url"], Value::Null);
+    for path in [
+        "/api/v1/calls".to_owned(),
+        format!("/api/v1/calls/{id}"),
+        format!("/api/v1/calls/{id}/audit"),
+    ] {
+        let body = app.get(&path).await.to_string();
+        assert!(
+            !body.contains(&rec_url(rec)),
+            "{path} exposes the gated recording's location"
+        );
+    }
+
+    // Enter a first tenant: the call bubble is selected and the customer filled in.
+    let (s, v) = select(&app, &id, "t-austin").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["call"]["tenant"],
+        json!({"status": "selected", "tenant_id": "t-austin", "via": "agent"})
+    );
+    assert_eq!(v["screen_pop"]["call_bubble_selected"], true);
+    assert_eq!(v["screen_pop"]["customer_prefilled"], true);
+    assert_eq!(v["screen_pop"]["needs_tenant"], false);
+    assert_eq!(
+        v["screen_pop"]["tenant_url"],
+        "https://t-austin.example.com/bookings"
+    );
+    assert_eq!(v["screen_pop"]["caller_name"], Value::Null);
+    assert_eq!(v["call"]["recording"]["status"], "saved");
+
+    // Find a different tenant: no prefill, and the caller's name comes from its contacts.
+    let (s, v) = select(&app, &id, "t-round-rock").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["call"]["tenant"]["tenant_id"], "t-round-rock");
+    assert_eq!(v["screen_pop"]["call_bubble_selected"], false);
+    assert_eq!(v["screen_pop"]["customer_prefilled"], false);
+    assert_eq!(v["screen_pop"]["caller_name"], "Jane Doe");
+
+    // Go to tenant re-opens the current tenant.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/go-to-tenant"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["screen_pop"]["tenant_id"], "t-round-rock");
+    assert_eq!(
+        v["screen_pop"]["tenant_url"],
+        "https://t-round-rock.example.com/bookings"
+    );
+
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(
+        call["tenant"],
+        json!({"status": "selected", "tenant_id": "t-round-rock", "via": "agent"})
+    );
+    assert_eq!(call["recording"]["status"], "saved");
+    assert!(
+        call["recording"]["url"]
+            .as_str()
+            .unwrap()
+            .contains(&rec_url(rec))
+    );
+
+    // After the end, no tenant can be entered.
+    let (s, v) = select(&app, &id, "t-austin").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "call_ended");
+
+    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+    let actions: Vec<&str> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "recording.gated",
+            "tenant.selected",
+            "recording.saved",
+            "tenant.selected"
+        ]
+    );
+    app.stop().await;
+    mock.verify().await;
+}
+
+#[tokio::test]
+async fn a_call_that_ends_without_a_tenant_has_its_recording_discarded_and_deleted() {
+    let mock = MockServer::start().await;
+    let rec = "RE20000000000000000000000000000001";
+    let delete_path = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{rec}.json");
+    // The provider fails twice, then deletes.
+    Mock::given(method("DELETE"))
+        .and(path(delete_path.as_str()))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .mount(&mock)
+        .await;
+    let expected_auth = callgate_adapters::kit::adapter::basic_auth(ACCOUNT_SID, AUTH_TOKEN);
+    Mock::given(method("DELETE"))
+        .and(path(delete_path.as_str()))
+        .and(header("authorization", expected_auth.as_str()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let (app, conn) = setup(&mock.uri()).await;
+    let sid = "CA20000000000000000000000000000001";
+    // The recording callback comes after the end, as it usually does.
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+
+    let call = app.call_by_sid(sid).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call["tenant"],
+        json!({"status": "unresolved", "tenant_id": null, "via": null})
+    );
+    assert_eq!(call["recording"]["status"], "discarded");
+    assert_eq!(call["recording"]["url"], Value::Null);
+    assert!(
+        !app.get("/api/v1/calls")
+            .await
+            .to_string()
+            .contains(&rec_url(rec))
+    );
+
+    let (s, v) = select(&app, &id, "t-austin").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(v["error"]["message"].as_str().unwrap().contains("ended"));
+
+    eventually("the deletion is confirmed", || async {
+        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+        audit["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "recording.deletion_confirmed")
+    })
+    .await;
+    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+    let actions: Vec<&str> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "recording.discarded",
+            "recording.deletion_requested",
+            "recording.deletion_failed",
+            "recording.deletion_failed",
+            "recording.deletion_confirmed"
+        ]
+    );
+    let audit_text = audit.to_string();
+    assert!(!audit_text.contains(AUTH_TOKEN));
+    app.stop().await;
+    mock.verify().await;
+}
+
+#[tokio::test]
+async fn the_decision_does_not_depend_on_webhook_order() {
+    let mock = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&mock)
+        .await;
+    let (app, conn) = setup(&mock.uri()).await;
+    // Recording completed arrives first, then the end, then the start.
+    let sid = "CA30000000000000000000000000000001";
+    let rec = "RE30000000000000000000000000000001";
+    let mut all = vec![recording(sid, rec, "completed"), end(sid, NATIONAL)];
+    all.extend(start(sid, NATIONAL));
+    deliver_all(&app, &conn, &all).await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["recording"]["status"], "discarded");
+    assert_eq!(call["state"], "completed");
+    assert_eq!(call["tenant"]["status"], "unresolved");
+
+    // Selected during the call, recording reported only after the end: kept.
+    let sid = "CA30000000000000000000000000000002";
+    let rec = "RE30000000000000000000000000000002";
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    let id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(select(&app, &id, "t-dallas").await.0, StatusCode::OK);
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["recording"]["status"], "saved");
+    assert_eq!(call["tenant"]["tenant_id"], "t-dallas");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn regional_calls_search_and_select_among_their_tenants_only() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    let sid = "CA40000000000000000000000000000001";
+    deliver_all(&app, &conn, &start(sid, REGIONAL)).await;
+    let call = app.call_by_sid(sid).await;
+    let id = call["id"].as_str().unwrap();
+    assert_eq!(call["number_kind"], "regional");
+
+    let all = app.get("/api/v1/tenants/search?zip=78701&trade=hvac").await;
+    let ids: Vec<&str> = all["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{all}");
+    let limited = app
+        .get(&format!(
+            "/api/v1/tenants/search?zip=78701&trade=hvac&call_id={id}"
+        ))
+        .await;
+    let ids: Vec<&str> = limited["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["t-round-rock"]);
+
+    let (s, v) = select(&app, id, "t-austin").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = select(&app, id, "t-nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = select(&app, id, "t-round-rock").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["screen_pop"]["caller_name"], "Jane Doe");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn search_follows_the_network_setting() {
+    let (app, _conn) = setup("http://127.0.0.1:9").await;
+    let settings = app.get("/api/v1/settings").await;
+    assert_eq!(settings["national_search_mode"], "zip_and_trade");
+
+    let (s, v) = app
+        .api(Method::GET, "/api/v1/tenants/search?zip=78701", None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "trade is required: {v}");
+    let v = app
+        .get("/api/v1/tenants/search?zip=78701&trade=plumbing")
+        .await;
+    assert_eq!(v["tenants"].as_array().unwrap().len(), 1);
+
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(json!({"national_search_mode": "zip_only"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let v = app
+        .get("/api/v1/tenants/search?zip=78701&trade=plumbing")
+        .await;
+    assert_eq!(
+        v["tenants"].as_array().unwrap().len(),
+        2,
+        "trade is ignored in zip_only: {v}"
+    );
+    let (s, _) = app
+        .api(Method::GET, "/api/v1/tenants/search?trade=hvac", None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(json!({"national_search_mode": "none"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .api(
+            Method::GET,
+            "/api/v1/tenants/search?zip=78701&trade=hvac",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["code"], "search_disabled");
+
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(json!({"national_search_mode": "zip_and_phase_of_moon"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_has_one_active_call_which_ends_with_the_call() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    let (a, b) = (
+        "CA50000000000000000000000000000001",
+        "CA50000000000000000000000000000002",
+    );
+    deliver_all(&app, &conn, &start(a, NATIONAL)).await;
+    deliver_all(&app, &conn, &start(b, NATIONAL)).await;
+    let id_a = app.call_by_sid(a).await["id"].as_str().unwrap().to_owned();
+    let id_b = app.call_by_sid(b).await["id"].as_str().unwrap().to_owned();
+    let (s, v) = app
+        .api(Method::POST, &format!("/api/v1/calls/{id_a}/claim"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["call"]["agent_id"], "bootstrap");
+    assert_eq!(v["screen_pop"]["from"], CALLER);
+    assert_eq!(v["screen_pop"]["needs_tenant"], true);
+    assert_eq!(v["screen_pop"]["tenant_url"], Value::Null);
+    let (s, v) = app
+        .api(Method::POST, &format!("/api/v1/calls/{id_b}/claim"), None)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id_a}/go-to-tenant"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "no tenant yet: {v}");
+    deliver_all(&app, &conn, &[end(a, NATIONAL)]).await;
+    let (s, v) = app
+        .api(Method::POST, &format!("/api/v1/calls/{id_b}/claim"), None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the first call ended, so the agent is free: {v}"
+    );
+    app.stop().await;
+}

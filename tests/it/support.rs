@@ -1,0 +1,276 @@
+//! Spawning the app and speaking to it.
+
+use callgate::app::{self, Running};
+use callgate::config::{Config, Env};
+use callgate_adapters::kit::{FixedClock, InboundRequest, SecretSet};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+pub const TOKEN: &str = "test-bootstrap-token";
+pub const PUBLIC: &str = "https://hooks.example.test";
+pub const AUTH_TOKEN: &str = "twilio-auth-token-1";
+pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+
+pub struct MapEnv(pub HashMap<String, String>);
+
+impl Env for MapEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// The environment a test app runs with.
+pub fn test_env(data_dir: &std::path::Path) -> HashMap<String, String> {
+    HashMap::from([
+        ("CALLGATE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "CALLGATE_DATA_DIR".to_owned(),
+            data_dir.display().to_string(),
+        ),
+        ("CALLGATE_PUBLIC_URL".to_owned(), PUBLIC.to_owned()),
+        ("CALLGATE_BOOTSTRAP_TOKEN".to_owned(), TOKEN.to_owned()),
+    ])
+}
+
+/// A running app with its own store.
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// Outbox retries fast enough for tests.
+pub fn fast_outbox_config(dir: &std::path::Path) -> PathBuf {
+    let file = dir.join("callgate.toml");
+    std::fs::write(&file, "[outbox]\npoll_interval_ms = 50\nretry_base_ms = 50\nretry_max_secs = 1\nrequest_timeout_ms = 2000\n").unwrap();
+    file
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = fast_outbox_config(dir.path());
+        let config = Config::load(Some(&file), &MapEnv(test_env(dir.path()))).unwrap();
+        let running = app::start(config).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        Self {
+            running: Some(running),
+            base,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+    }
+
+    /// An API call with the bootstrap token.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.api_as(TOKEN, method, path, body).await
+    }
+
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.api(Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    /// A Twilio connection whose REST base is `api_base`.
+    pub async fn twilio_connection(&self, api_base: &str) -> String {
+        let (s, v) = self
+            .api(
+                Method::POST,
+                "/api/v1/connections",
+                Some(json!({"provider": "twilio", "name": "Main", "secrets": {"auth_token": AUTH_TOKEN, "account_sid": ACCOUNT_SID}, "options": {"api_base_url": api_base}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn tenant(&self, id: &str, zips: &[&str], trades: &[&str]) {
+        let body = json!({"name": format!("Tenant {id}"), "zip_codes": zips, "trades": trades, "booking_url": format!("https://{id}.example.com/bookings")});
+        let (s, v) = self
+            .api(Method::PUT, &format!("/api/v1/tenants/{id}"), Some(body))
+            .await;
+        assert!(s == StatusCode::CREATED || s == StatusCode::OK, "{v}");
+    }
+
+    pub async fn number(&self, e164: &str, body: Value) {
+        let path = format!("/api/v1/numbers/{}", e164.replace('+', "%2B"));
+        let (s, v) = self.api(Method::PUT, &path, Some(body)).await;
+        assert!(s == StatusCode::CREATED || s == StatusCode::OK, "{v}");
+    }
+
+    /// Posts a Twilio form webhook signed with `token` for the public URL.
+    pub async fn twilio(&self, conn: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        self.twilio_signed(conn, params, AUTH_TOKEN).await
+    }
+
+    pub async fn twilio_signed(
+        &self,
+        conn: &str,
+        params: &[(&str, &str)],
+        token: &str,
+    ) -> reqwest::Response {
+        let path = format!("/webhooks/twilio/{conn}");
+        let body = form(params);
+        let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, token);
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", sig)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn call_by_sid(&self, sid: &str) -> Value {
+        let v = self
+            .get(&format!("/api/v1/calls?provider_call_id={sid}"))
+            .await;
+        let calls = v["calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 1, "{v}");
+        calls[0].clone()
+    }
+}
+
+pub fn form(params: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+/// The signature Twilio would send, computed by the adapter's own signer.
+pub fn twilio_signature(url: &str, body: &str, token: &str) -> String {
+    let adapter = callgate_adapters::by_id("twilio").unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    let mut req = InboundRequest {
+        method: http::Method::POST,
+        public_url: url.to_owned(),
+        headers,
+        body: body.to_owned().into(),
+    };
+    let secrets = SecretSet::from_pairs([("auth_token", token)]);
+    adapter
+        .sign(&mut req, &secrets, &FixedClock(OffsetDateTime::UNIX_EPOCH))
+        .unwrap();
+    req.headers["x-twilio-signature"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Parameters of a Twilio status callback.
+pub fn status(
+    sid: &str,
+    from: &str,
+    to: &str,
+    call_status: &str,
+    seq: u32,
+    ts: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("AccountSid", ACCOUNT_SID.to_owned()),
+        ("ApiVersion", "2010-04-01".to_owned()),
+        ("CallSid", sid.to_owned()),
+        ("CallStatus", call_status.to_owned()),
+        ("CallbackSource", "call-progress-events".to_owned()),
+        ("Direction", "inbound".to_owned()),
+        ("From", from.to_owned()),
+        ("To", to.to_owned()),
+        ("SequenceNumber", seq.to_string()),
+        ("Timestamp", ts.to_owned()),
+    ]
+}
+
+/// Parameters of a Twilio recording status callback.
+pub fn recording(sid: &str, rec: &str, rec_status: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AccountSid", ACCOUNT_SID.to_owned()),
+        ("CallSid", sid.to_owned()),
+        ("RecordingSid", rec.to_owned()),
+        ("RecordingStatus", rec_status.to_owned()),
+        (
+            "RecordingUrl",
+            format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{rec}"),
+        ),
+        ("RecordingDuration", "41".to_owned()),
+        ("RecordingChannels", "1".to_owned()),
+        ("RecordingSource", "DialVerb".to_owned()),
+    ]
+}
+
+pub fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Sends a list of parameter sets in order and asserts each is acknowledged.
+pub async fn deliver_all(app: &TestApp, conn: &str, deliveries: &[Vec<(&'static str, String)>]) {
+    for d in deliveries {
+        let res = app.twilio(conn, &pairs(d)).await;
+        assert!(
+            res.status().is_success(),
+            "delivery refused: {} {:?}",
+            res.status(),
+            d
+        );
+    }
+}
+
+/// Waits until `check` holds, polling (bounded).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
