@@ -70,7 +70,15 @@ mod tests {
         for (raw, progress) in rows {
             assert_eq!(call_status(raw), Some(progress), "{raw}");
         }
-        for raw in ["answered", "Completed", "in_progress", "cancelled", "paused", "", " ringing"] {
+        for raw in [
+            "answered",
+            "Completed",
+            "in_progress",
+            "cancelled",
+            "paused",
+            "",
+            " ringing",
+        ] {
             assert_eq!(call_status(raw), None, "{raw}");
         }
     }
@@ -102,7 +110,14 @@ mod tests {
         for (raw, progress) in rows {
             assert_eq!(recording_status(raw), Some(progress), "{raw}");
         }
-        for raw in ["paused", "stopped", "processing", "deleted", "Completed", ""] {
+        for raw in [
+            "paused",
+            "stopped",
+            "processing",
+            "deleted",
+            "Completed",
+            "",
+        ] {
             assert_eq!(recording_status(raw), None, "{raw}");
         }
     }

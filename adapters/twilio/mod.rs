@@ -1,9 +1,9 @@
 //! Twilio Programmable Voice: incoming-call, call status and recording status webhooks,
 //! signed with `X-Twilio-Signature`; recordings deleted through the 2010-04-01 REST API.
 //!
-//! - [`signature`]: what is signed and how (URL variants, parameters, JSON body hash);
-//! - [`payload`]: which webhook a body is, and its events;
-//! - [`mapping`]: the status tables.
+//! - `signature`: what is signed and how (URL variants, parameters, JSON body hash);
+//! - `payload`: which webhook a body is, and its events;
+//! - `mapping`: the status tables.
 //!
 //! Scheme, quirks and sources: `README.md` in this folder.
 
@@ -12,14 +12,16 @@ mod payload;
 mod signature;
 
 #[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
 use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment};
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest, ParseError, Parsed,
-    ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
+    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
 use http::Method;
 
@@ -38,7 +40,11 @@ static INFO: ProviderInfo = ProviderInfo {
     webhook_secrets: &["auth_token"],
     api_secrets: &["account_sid"],
     default_api_base: Some("https://api.twilio.com"),
-    emits: &[kit::EventTag::Call, kit::EventTag::Recording, kit::EventTag::Unmapped],
+    emits: &[
+        kit::EventTag::Call,
+        kit::EventTag::Recording,
+        kit::EventTag::Unmapped,
+    ],
 };
 
 impl Adapter for Twilio {
@@ -69,11 +75,14 @@ impl Adapter for Twilio {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let account_sid = secrets.current(ACCOUNT_SID).ok_or(ConfigError::MissingSecret(ACCOUNT_SID))?;
+        let account_sid = secrets
+            .current(ACCOUNT_SID)
+            .ok_or(ConfigError::MissingSecret(ACCOUNT_SID))?;
         let token = secrets
             .current(signature::AUTH_TOKEN)
             .ok_or(ConfigError::MissingSecret(signature::AUTH_TOKEN))?;
-        let origin = api_origin(options, INFO.default_api_base).ok_or(ConfigError::MissingOption("api_base_url"))?;
+        let origin = api_origin(options, INFO.default_api_base)
+            .ok_or(ConfigError::MissingOption("api_base_url"))?;
         let url = format!(
             "{origin}/2010-04-01/Accounts/{}/Recordings/{}.json",
             encode_path_segment(account_sid.expose()),
@@ -92,7 +101,12 @@ impl Adapter for Twilio {
 
     /// Sets `X-Twilio-Signature` with the current Auth Token. A JSON body's URL gets its
     /// `bodySHA256` first when it has none.
-    fn sign(&self, req: &mut InboundRequest, secrets: &SecretSet, _clock: &dyn Clock) -> Result<(), ConfigError> {
+    fn sign(
+        &self,
+        req: &mut InboundRequest,
+        secrets: &SecretSet,
+        _clock: &dyn Clock,
+    ) -> Result<(), ConfigError> {
         signature::sign(req, secrets)
     }
 }

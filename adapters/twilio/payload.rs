@@ -11,8 +11,8 @@
 use super::mapping;
 use crate::kit::form::{Form, url_query};
 use crate::kit::{
-    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply, Verified,
-    dates,
+    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, Verified, dates,
 };
 use http::Method;
 use time::OffsetDateTime;
@@ -98,7 +98,10 @@ fn status_callback(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
     let sequence = form.get_u64("SequenceNumber")?;
     let (raw, kind) = match (form.get("CallStatus"), form.get("StatusCallbackEvent")) {
         (Some(raw), _) => (raw, call_kind("CallStatus", raw, mapping::call_status(raw))),
-        (None, Some(raw)) => (raw, call_kind("StatusCallbackEvent", raw, mapping::callback_event(raw))),
+        (None, Some(raw)) => (
+            raw,
+            call_kind("StatusCallbackEvent", raw, mapping::callback_event(raw)),
+        ),
         (None, None) => return Err(ParseError::MissingField("CallStatus")),
     };
     let sequence = sequence.map_or_else(|| "-".to_owned(), |n| n.to_string());
@@ -128,7 +131,10 @@ fn incoming_call(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
 }
 
 fn call_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> EventKind {
-    progress.map_or_else(|| unmapped(field, raw), |progress| EventKind::Call { progress })
+    progress.map_or_else(
+        || unmapped(field, raw),
+        |progress| EventKind::Call { progress },
+    )
 }
 
 fn unmapped(field: &str, value: &str) -> EventKind {
@@ -138,7 +144,11 @@ fn unmapped(field: &str, value: &str) -> EventKind {
     }
 }
 
-fn recording(form: &Form, recording_id: &str, status: RecordingProgress) -> Result<RecordingEvent, ParseError> {
+fn recording(
+    form: &Form,
+    recording_id: &str,
+    status: RecordingProgress,
+) -> Result<RecordingEvent, ParseError> {
     Ok(RecordingEvent {
         recording_id: recording_id.to_owned(),
         status,
@@ -154,9 +164,9 @@ fn recording(form: &Form, recording_id: &str, status: RecordingProgress) -> Resu
 fn duration(form: &Form, name: &'static str) -> Result<Option<u64>, ParseError> {
     match form.get(name).map(str::trim) {
         Some(v)
-            if v
-                .strip_prefix('-')
-                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) =>
+            if v.strip_prefix('-').is_some_and(|digits| {
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+            }) =>
         {
             Ok(None)
         }

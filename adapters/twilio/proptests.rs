@@ -7,7 +7,6 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
 
-
 fn request(method: Method, url: String, ct: String, sig: Vec<u8>, body: Vec<u8>) -> InboundRequest {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_bytes(ct.as_bytes()) {
@@ -16,13 +15,21 @@ fn request(method: Method, url: String, ct: String, sig: Vec<u8>, body: Vec<u8>)
     if let Ok(v) = HeaderValue::from_bytes(&sig) {
         headers.insert("x-twilio-signature", v);
     }
-    InboundRequest { method, public_url: url, headers, body: Bytes::from(body) }
+    InboundRequest {
+        method,
+        public_url: url,
+        headers,
+        body: Bytes::from(body),
+    }
 }
 
 /// Adds arbitrary extra headers (duplicates of the signature header included).
 fn with_headers(mut req: InboundRequest, extra: Vec<(String, Vec<u8>)>) -> InboundRequest {
     for (name, value) in extra {
-        if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&value)) {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
             req.headers.append(n, v);
         }
     }
@@ -39,7 +46,12 @@ fn headers() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
 }
 
 fn method() -> impl Strategy<Value = Method> {
-    prop_oneof![Just(Method::POST), Just(Method::GET), Just(Method::PUT), Just(Method::HEAD)]
+    prop_oneof![
+        Just(Method::POST),
+        Just(Method::GET),
+        Just(Method::PUT),
+        Just(Method::HEAD)
+    ]
 }
 
 fn content_type() -> impl Strategy<Value = String> {
@@ -64,9 +76,17 @@ fn url() -> impl Strategy<Value = String> {
 /// Form-ish bodies: Twilio names and values, including garbage, percent signs, `+`.
 fn body() -> impl Strategy<Value = Vec<u8>> {
     let name = prop_oneof![
-        Just("CallSid"), Just("CallStatus"), Just("RecordingStatus"), Just("RecordingSid"),
-        Just("SequenceNumber"), Just("RecordingDuration"), Just("StatusCallbackEvent"),
-        Just("Timestamp"), Just("Direction"), Just("CallbackSource"), Just("x"),
+        Just("CallSid"),
+        Just("CallStatus"),
+        Just("RecordingStatus"),
+        Just("RecordingSid"),
+        Just("SequenceNumber"),
+        Just("RecordingDuration"),
+        Just("StatusCallbackEvent"),
+        Just("Timestamp"),
+        Just("Direction"),
+        Just("CallbackSource"),
+        Just("x"),
     ];
     let pair = (name, "[ -~]{0,12}").prop_map(|(n, v)| encode(&[(n, v.as_str())]));
     prop_oneof![

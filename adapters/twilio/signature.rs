@@ -36,7 +36,10 @@ enum Covered {
 }
 
 /// Checks the request's signature against every accepted Auth Token.
-pub(super) fn verify<'r>(req: &'r InboundRequest, secrets: &SecretSet) -> Result<Verified<'r>, VerifyError> {
+pub(super) fn verify<'r>(
+    req: &'r InboundRequest,
+    secrets: &SecretSet,
+) -> Result<Verified<'r>, VerifyError> {
     // An empty token would let anyone compute the MAC: treat it as no token at all.
     let tokens: Vec<_> = secrets
         .accepted(AUTH_TOKEN)
@@ -45,7 +48,8 @@ pub(super) fn verify<'r>(req: &'r InboundRequest, secrets: &SecretSet) -> Result
     if tokens.is_empty() {
         return Err(VerifyError::NoCredentials(AUTH_TOKEN));
     }
-    let given = verify::decode_base64_header(req.require_header(HEADER)?, HEADER, Some(SIGNATURE_LEN))?;
+    let given =
+        verify::decode_base64_header(req.require_header(HEADER)?, HEADER, Some(SIGNATURE_LEN))?;
 
     let covered = covered(req);
     let params: &[u8] = match &covered {
@@ -70,7 +74,9 @@ pub(super) fn verify<'r>(req: &'r InboundRequest, secrets: &SecretSet) -> Result
 /// the body is appended to the URL first (what Twilio does); an existing value is kept as
 /// is, so tests can build a mismatch.
 pub(super) fn sign(req: &mut InboundRequest, secrets: &SecretSet) -> Result<(), ConfigError> {
-    let token = secrets.current(AUTH_TOKEN).ok_or(ConfigError::MissingSecret(AUTH_TOKEN))?;
+    let token = secrets
+        .current(AUTH_TOKEN)
+        .ok_or(ConfigError::MissingSecret(AUTH_TOKEN))?;
     if covered(req) == Covered::BodyHash(None) {
         let hash = verify::sha256_hex(&req.body);
         req.public_url = with_query_param(&req.public_url, BODY_HASH_PARAM, &hash);
@@ -92,7 +98,11 @@ pub(super) fn sign(req: &mut InboundRequest, secrets: &SecretSet) -> Result<(), 
 /// The base64 signature of `url` + `params` under `token`.
 pub(super) fn signature(token: &str, url: &str, params: &[u8]) -> String {
     use base64::Engine;
-    let mac = verify::mac(MacAlgorithm::HmacSha1, token.as_bytes(), &[url.as_bytes(), params]);
+    let mac = verify::mac(
+        MacAlgorithm::HmacSha1,
+        token.as_bytes(),
+        &[url.as_bytes(), params],
+    );
     base64::engine::general_purpose::STANDARD.encode(mac)
 }
 
@@ -163,7 +173,11 @@ pub(super) fn url_variants(url: &str) -> Vec<String> {
         Some(colon) => (format!("{}{tail}", &url[..colon]), url.to_owned()),
         None => {
             let head = &url[..authority_end];
-            let default_port = if url[..scheme_end].eq_ignore_ascii_case("https") { 443 } else { 80 };
+            let default_port = if url[..scheme_end].eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            };
             (url.to_owned(), format!("{head}:{default_port}{tail}"))
         }
     };

@@ -45,7 +45,10 @@ fn check(req: &InboundRequest, token: &str) -> Result<(), VerifyError> {
 /// The signature computed over `signed_url` is the expected one, and a request arriving at
 /// `request_url` with it is accepted.
 fn vector(signed_url: &str, request_url: &str, body: &str, expected: &str) {
-    assert_eq!(signature(TOKEN, signed_url, &canonical_params(body.as_bytes())), expected);
+    assert_eq!(
+        signature(TOKEN, signed_url, &canonical_params(body.as_bytes())),
+        expected
+    );
     assert_eq!(check(&form(request_url, body, expected), TOKEN), Ok(()));
 }
 
@@ -68,7 +71,12 @@ fn vector_https_default_port_added() {
 #[test]
 fn vector_http_default_port_added() {
     let signed = "http://mycompany.com:80/myapp.php?foo=1&bar=2";
-    vector(signed, "http://mycompany.com/myapp.php?foo=1&bar=2", COMMON, "0ZXoZLH/DfblKGATFgpif+LLRf4=");
+    vector(
+        signed,
+        "http://mycompany.com/myapp.php?foo=1&bar=2",
+        COMMON,
+        "0ZXoZLH/DfblKGATFgpif+LLRf4=",
+    );
 }
 
 #[test]
@@ -86,7 +94,9 @@ fn vector_https_request_with_port_1234_matches_the_portless_signature() {
 #[test]
 fn vector_repeated_keys_sorted_and_deduplicated() {
     let body = "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234";
-    assert!(canonical_params(body.as_bytes()).ends_with(b"Digits1234Digits5678SidCA123SidAccountAC123"));
+    assert!(
+        canonical_params(body.as_bytes()).ends_with(b"Digits1234Digits5678SidCA123SidAccountAC123")
+    );
     vector(BASE, BASE, body, "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
 }
 
@@ -133,7 +143,8 @@ fn vector_json_body() {
 
 #[test]
 fn vector_json_empty_object_matches_only_the_port_variant() {
-    let signed = format!("https://mycompany.com:443/myapp.php?foo=1&bar=2&bodySHA256={EMPTY_JSON_HASH}");
+    let signed =
+        format!("https://mycompany.com:443/myapp.php?foo=1&bar=2&bodySHA256={EMPTY_JSON_HASH}");
     let url = format!("{BASE}&bodySHA256={EMPTY_JSON_HASH}");
     json_vector(&signed, &url, "{}", "Ldidvp12m26NI7eqEvxnEpkd9Hc=");
 }
@@ -172,18 +183,30 @@ fn apostrophe_is_signed_exactly_as_received() {
     assert_eq!(check(&form(raw, "", over_raw), "s3cr3t"), Ok(()));
     assert_eq!(check(&form(encoded, "", over_encoded), "s3cr3t"), Ok(()));
     // ...and, unlike node's legacy re-serialisation, we never re-encode the URL.
-    assert_eq!(check(&form(raw, "", over_encoded), "s3cr3t"), Err(VerifyError::BadSignature));
-    assert_eq!(check(&form(encoded, "", over_raw), "s3cr3t"), Err(VerifyError::BadSignature));
+    assert_eq!(
+        check(&form(raw, "", over_encoded), "s3cr3t"),
+        Err(VerifyError::BadSignature)
+    );
+    assert_eq!(
+        check(&form(encoded, "", over_raw), "s3cr3t"),
+        Err(VerifyError::BadSignature)
+    );
 }
 
 #[test]
 fn json_body_hash_must_match_the_body() {
     let url = format!("{BASE}&bodySHA256={JSON_HASH}");
     let sig = "a9nBmqA0ju/hNViExpshrM61xv4=";
-    assert_eq!(check(&json(&url, "{}", sig), TOKEN), Err(VerifyError::BodyHashMismatch));
+    assert_eq!(
+        check(&json(&url, "{}", sig), TOKEN),
+        Err(VerifyError::BodyHashMismatch)
+    );
     // A JSON body the URL does not commit to is refused even with a valid URL signature.
     let bare = signature(TOKEN, BASE, b"");
-    assert_eq!(check(&json(BASE, JSON_BODY, &bare), TOKEN), Err(VerifyError::BadSignature));
+    assert_eq!(
+        check(&json(BASE, JSON_BODY, &bare), TOKEN),
+        Err(VerifyError::BadSignature)
+    );
 }
 
 #[test]
@@ -199,33 +222,72 @@ fn get_requests_sign_the_url_alone() {
 fn header_problems_are_named() {
     let mut req = form(BASE, COMMON, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     req.headers.remove(HEADER);
-    assert_eq!(check(&req, TOKEN), Err(VerifyError::MissingHeader("x-twilio-signature")));
+    assert_eq!(
+        check(&req, TOKEN),
+        Err(VerifyError::MissingHeader("x-twilio-signature"))
+    );
     let req = form(BASE, COMMON, "not base64!");
-    assert_eq!(check(&req, TOKEN), Err(VerifyError::MalformedHeader("x-twilio-signature")));
+    assert_eq!(
+        check(&req, TOKEN),
+        Err(VerifyError::MalformedHeader("x-twilio-signature"))
+    );
     // Valid base64, but not 20 bytes: cannot be an HMAC-SHA1.
     let req = form(BASE, COMMON, "AAAA");
-    assert_eq!(check(&req, TOKEN), Err(VerifyError::MalformedHeader("x-twilio-signature")));
+    assert_eq!(
+        check(&req, TOKEN),
+        Err(VerifyError::MalformedHeader("x-twilio-signature"))
+    );
 }
 
 #[test]
 fn missing_or_empty_token_is_no_credentials() {
     let req = form(BASE, COMMON, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     let none = SecretSet::from_pairs([("account_sid", "AC1")]);
-    assert_eq!(verify(&req, &none).map(|_| ()), Err(VerifyError::NoCredentials("auth_token")));
-    assert_eq!(check(&req, ""), Err(VerifyError::NoCredentials("auth_token")));
+    assert_eq!(
+        verify(&req, &none).map(|_| ()),
+        Err(VerifyError::NoCredentials("auth_token"))
+    );
+    assert_eq!(
+        check(&req, ""),
+        Err(VerifyError::NoCredentials("auth_token"))
+    );
 }
 
 #[test]
 fn url_variants_cover_port_removal_and_default_port() {
-    assert_eq!(url_variants("https://h/p?q"), ["https://h/p?q", "https://h:443/p?q"]);
+    assert_eq!(
+        url_variants("https://h/p?q"),
+        ["https://h/p?q", "https://h:443/p?q"]
+    );
     assert_eq!(url_variants("http://h"), ["http://h", "http://h:80"]);
-    assert_eq!(url_variants("HTTPS://h?x=1"), ["HTTPS://h?x=1", "HTTPS://h:443?x=1"]);
-    assert_eq!(url_variants("https://h:8443/p"), ["https://h/p", "https://h:8443/p"]);
-    assert_eq!(url_variants("https://u:p@h/p"), ["https://u:p@h/p", "https://u:p@h:443/p"]);
-    assert_eq!(url_variants("https://u:p@h:443/p"), ["https://u:p@h/p", "https://u:p@h:443/p"]);
-    assert_eq!(url_variants("https://[::1]:8080/p"), ["https://[::1]/p", "https://[::1]:8080/p"]);
-    assert_eq!(url_variants("https://[::1]/p"), ["https://[::1]/p", "https://[::1]:443/p"]);
-    assert_eq!(url_variants("https://h/p?at=a@b:c"), ["https://h/p?at=a@b:c", "https://h:443/p?at=a@b:c"]);
+    assert_eq!(
+        url_variants("HTTPS://h?x=1"),
+        ["HTTPS://h?x=1", "HTTPS://h:443?x=1"]
+    );
+    assert_eq!(
+        url_variants("https://h:8443/p"),
+        ["https://h/p", "https://h:8443/p"]
+    );
+    assert_eq!(
+        url_variants("https://u:p@h/p"),
+        ["https://u:p@h/p", "https://u:p@h:443/p"]
+    );
+    assert_eq!(
+        url_variants("https://u:p@h:443/p"),
+        ["https://u:p@h/p", "https://u:p@h:443/p"]
+    );
+    assert_eq!(
+        url_variants("https://[::1]:8080/p"),
+        ["https://[::1]/p", "https://[::1]:8080/p"]
+    );
+    assert_eq!(
+        url_variants("https://[::1]/p"),
+        ["https://[::1]/p", "https://[::1]:443/p"]
+    );
+    assert_eq!(
+        url_variants("https://h/p?at=a@b:c"),
+        ["https://h/p?at=a@b:c", "https://h:443/p?at=a@b:c"]
+    );
     assert_eq!(url_variants("not a url"), ["not a url"]);
 }
 
@@ -235,9 +297,18 @@ fn sign_appends_the_body_hash_to_json_urls() {
     let mut req = json(BASE, JSON_BODY, "");
     assert_eq!(sign(&mut req, &secrets), Ok(()));
     assert_eq!(req.public_url, format!("{BASE}&bodySHA256={JSON_HASH}"));
-    assert_eq!(req.header(HEADER), Some("a9nBmqA0ju/hNViExpshrM61xv4=".as_bytes()));
-    assert_eq!(with_query_param("https://h/p#f", "a", "1"), "https://h/p?a=1#f");
-    assert_eq!(with_query_param("https://h/p?", "a", "1"), "https://h/p?a=1");
+    assert_eq!(
+        req.header(HEADER),
+        Some("a9nBmqA0ju/hNViExpshrM61xv4=".as_bytes())
+    );
+    assert_eq!(
+        with_query_param("https://h/p#f", "a", "1"),
+        "https://h/p?a=1#f"
+    );
+    assert_eq!(
+        with_query_param("https://h/p?", "a", "1"),
+        "https://h/p?a=1"
+    );
 }
 
 #[test]
@@ -245,7 +316,13 @@ fn sign_reproduces_the_basic_vector_and_needs_a_token() {
     let mut req = form(BASE, COMMON, "");
     let secrets = SecretSet::from_pairs([(AUTH_TOKEN, TOKEN)]);
     assert_eq!(sign(&mut req, &secrets), Ok(()));
-    assert_eq!(req.header(HEADER), Some("RSOYDt4T1cUTdK1PDd93/VVr8B8=".as_bytes()));
+    assert_eq!(
+        req.header(HEADER),
+        Some("RSOYDt4T1cUTdK1PDd93/VVr8B8=".as_bytes())
+    );
     let none = SecretSet::default();
-    assert_eq!(sign(&mut req, &none), Err(ConfigError::MissingSecret("auth_token")));
+    assert_eq!(
+        sign(&mut req, &none),
+        Err(ConfigError::MissingSecret("auth_token"))
+    );
 }

@@ -1,2 +1,358 @@
-//! Durability: a server killed with SIGKILL while signed webhooks are in flight loses
-//! nothing it acknowledged.
+//! The real binary: durability under SIGKILL, graceful SIGTERM, zero configuration, CLI.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callgate"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CALLGATE_LISTEN", "127.0.0.1:0")
+        .env("CALLGATE_DATA_DIR", data_dir)
+        .env("CALLGATE_PUBLIC_URL", PUBLIC)
+        .env("CALLGATE_BOOTSTRAP_TOKEN", TOKEN)
+        .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Starts `callgate serve` and waits for its readiness line.
+async fn serve(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("readiness line in time")
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("listening on http://")
+        .nth(1)
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim()
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+async fn api(
+    http: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.unwrap()
+}
+
+async fn stored_call_sids(http: &reqwest::Client, base: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/calls?limit=1000".to_owned(),
+            Some(c) => format!("/api/v1/calls?limit=1000&cursor={c}"),
+        };
+        let page = api(http, base, reqwest::Method::GET, &path, None).await;
+        for c in page["calls"].as_array().unwrap() {
+            out.insert(c["provider_call_id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// Kills the server with SIGKILL while signed webhooks are in flight, restarts it on the
+/// same store, and finds every acknowledged delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let (mut child, addr) = serve(command(dir.path())).await;
+    let mut base = format!("http://{addr}");
+    let conn = api(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/api/v1/connections",
+        Some(json!({"provider": "twilio", "name": "crash", "secrets": {"auth_token": AUTH_TOKEN}})),
+    )
+    .await;
+    let conn = conn["id"].as_str().unwrap().to_owned();
+
+    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let mut total_acked = 0;
+    for round in 0..4 {
+        let mut senders = Vec::new();
+        for worker in 0..16 {
+            let (http, base, conn, acked) =
+                (http.clone(), base.clone(), conn.clone(), acked.clone());
+            senders.push(tokio::spawn(async move {
+                for i in 0.. {
+                    let sid = format!("CA{round:02}{worker:02}{i:028}");
+                    let params = status(
+                        &sid,
+                        "+15125550123",
+                        "+18005550199",
+                        "ringing",
+                        0,
+                        "Mon, 23 Nov 2026 18:00:01 +0000",
+                    );
+                    let path = format!("/webhooks/twilio/{conn}");
+                    let body = form(&pairs(&params));
+                    let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, AUTH_TOKEN);
+                    let sent = http
+                        .post(format!("{base}{path}"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .header("x-twilio-signature", sig)
+                        .body(body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(res) if res.status().is_success() => {
+                            acked.lock().unwrap().insert(sid);
+                        }
+                        Ok(res) => panic!("unexpected status {}", res.status()),
+                        Err(_) => return, // the server died under us
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(400 + 150 * round)).await;
+        child.start_kill().unwrap(); // SIGKILL
+        child.wait().await.unwrap();
+        for s in senders {
+            s.await.unwrap();
+        }
+        let (next, addr) = serve(command(dir.path())).await;
+        child = next;
+        let restarted = format!("http://{addr}");
+        let stored = stored_call_sids(&http, &restarted).await;
+        let acked_now = acked.lock().unwrap().clone();
+        let lost: Vec<_> = acked_now.difference(&stored).collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: {} acknowledged deliveries lost, e.g. {:?}",
+            lost.len(),
+            lost.first()
+        );
+        assert!(
+            acked_now.len() > total_acked,
+            "round {round} acknowledged nothing"
+        );
+        total_acked = acked_now.len();
+        eprintln!("round {round}: {total_acked} acknowledged so far, 0 lost");
+        base = restarted;
+    }
+    child.start_kill().unwrap();
+}
+
+/// SIGTERM: in-flight requests finish, the process exits 0.
+#[tokio::test]
+async fn sigterm_stops_gracefully_with_exit_code_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(command(dir.path())).await;
+    let res = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits in time")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// No configuration at all: the embedded store and a private key file appear under
+/// ./callgate-data.
+#[tokio::test]
+async fn serve_needs_no_configuration() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callgate"));
+    // Port 0 only so that tests never collide on 8080; everything else is the default.
+    cmd.env_clear()
+        .env("CALLGATE_LISTEN", "127.0.0.1:0")
+        .current_dir(cwd.path())
+        .kill_on_drop(true);
+    let (mut child, addr) = serve(cmd).await;
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    assert_eq!(
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("http://{addr}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let data = cwd.path().join("callgate-data");
+    assert!(data.join("callgate.db").exists());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    child.start_kill().unwrap();
+}
+
+/// Ops from the command line: connections, tenants, numbers; secrets never on the command
+/// line nor in the output.
+#[tokio::test]
+async fn the_cli_manages_connections_and_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
+        cmd.env_clear()
+            .env("CALLGATE_DATA_DIR", dir.path())
+            .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+            .args(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(
+        &[
+            "connection",
+            "add",
+            "--provider",
+            "twilio",
+            "--name",
+            "Main",
+            "--secrets-file",
+            "-",
+            "--option",
+            "api_base_url=https://api.twilio.com",
+        ],
+        Some(r#"{"auth_token": "cli-secret-token"}"#),
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains("cli-secret-token") && !err.contains("cli-secret-token"));
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(
+        created["webhook_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/webhooks/twilio/{id}"))
+    );
+
+    let secrets = dir.path().join("new.json");
+    std::fs::write(&secrets, r#"{"auth_token": "cli-secret-token-2"}"#).unwrap();
+    let (ok, out, err) = run(
+        &[
+            "connection",
+            "rotate",
+            &id,
+            "--secrets-file",
+            secrets.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains("cli-secret-token-2"));
+    let (ok, _, err) = run(&["connection", "disable", &id], None);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["connection", "list"], None);
+    assert!(ok);
+    let listed: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(listed["enabled"], false);
+
+    let (ok, _, err) = run(
+        &[
+            "connection",
+            "add",
+            "--provider",
+            "twilio",
+            "--name",
+            "x",
+            "--secrets-file",
+            "-",
+        ],
+        Some("{}"),
+    );
+    assert!(
+        !ok && err.contains("auth_token"),
+        "a missing secret is refused clearly: {err}"
+    );
+
+    let tenants = dir.path().join("tenants.json");
+    std::fs::write(&tenants, r#"{"tenants": [{"tenant_id": "t-austin", "name": "Austin HVAC", "zip_codes": ["78701"], "trades": ["hvac"], "booking_url": "https://a.example.com"}]}"#).unwrap();
+    let (ok, out, err) = run(&["tenant", "import", tenants.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(out.trim()).unwrap(),
+        json!({"added": 1, "updated": 0})
+    );
+    let numbers = dir.path().join("numbers.json");
+    std::fs::write(&numbers, r#"{"numbers": [{"e164": "+15125550100", "kind": "local", "tenant_id": "t-austin"}, {"e164": "+18005550199", "kind": "national"}]}"#).unwrap();
+    let (ok, out, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(out.trim()).unwrap(),
+        json!({"added": 2, "updated": 0})
+    );
+    std::fs::write(
+        &numbers,
+        r#"{"numbers": [{"e164": "+15125550101", "kind": "local", "tenant_id": "t-nope"}]}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
+    assert!(!ok && err.contains("t-nope"), "{err}");
+}
