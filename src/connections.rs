@@ -70,8 +70,11 @@ pub struct Connections {
     key: MasterKey,
     public_url: String,
     grace: Duration,
-    cache: RwLock<HashMap<String, (Instant, Option<Arc<Live>>)>>,
+    cache: RwLock<HashMap<String, Cached>>,
 }
+
+/// A cache entry: when it was read, and the connection (or that there is none).
+type Cached = (Instant, Option<Arc<Live>>);
 
 fn context(id: &str, generation: &str) -> String {
     format!("connection:{id}:{generation}")

@@ -4,13 +4,8 @@
 //! `UPDATE_SAMPLES=1 cargo test -p callgate-adapters --test samples` rewrites the
 //! `*.expected.json` files from the current output (review the diff).
 //!
-//! This target belongs to the `callgate-adapters` package (`harness = false`), whose default
-//! feature `sample-harness` the guard below checks. Cargo also auto-discovers `tests/*.rs`
-//! for the root `callgate` package, which has no such feature: there this file is an empty
-//! test crate instead of a build error (no `datatest-stable` there). The guard can go once the
-//! root manifest sets `autotests = false`.
-#![allow(unexpected_cfgs)]
-#![cfg(feature = "sample-harness")]
+//! This target belongs to the `callgate-adapters` package (`harness = false`); the root
+//! package does not auto-discover tests.
 
 use callgate_adapters::kit::samples::check::{ExpectedMode, run};
 use std::path::Path;

@@ -84,7 +84,8 @@ impl SecretSet {
         self.current.get(name)
     }
 
-    /// Every accepted value of a secret, current first: use this to verify webhooks.
+    /// Every accepted value of a secret, current first: use this to verify webhooks. Empty
+    /// values are never accepted (an empty key would let anyone sign).
     pub fn accepted(&self, name: &str) -> impl Iterator<Item = (Generation, &Secret)> {
         let current = self.current.get(name).map(|s| (Generation::Current, s));
         let previous = self
@@ -92,6 +93,9 @@ impl SecretSet {
             .as_ref()
             .and_then(|p| p.get(name))
             .map(|s| (Generation::Previous, s));
-        current.into_iter().chain(previous)
+        current
+            .into_iter()
+            .chain(previous)
+            .filter(|(_, s)| !s.expose().is_empty())
     }
 }

@@ -45,18 +45,13 @@ impl VerifyError {
 }
 
 /// Evidence that a check in this module succeeded, and with which secret generation.
-#[derive(Debug, Clone, Copy)]
-pub struct Proof {
+#[derive(Debug)]
+struct Proof {
     generation: Generation,
 }
 
-impl Proof {
-    pub fn generation(&self) -> Generation {
-        self.generation
-    }
-}
-
-/// A request whose origin was proven. The only input `Adapter::parse` accepts.
+/// A request whose origin was proven. The only input `Adapter::parse` accepts; only the
+/// checks of this module make one, for the very request they checked.
 #[derive(Debug)]
 pub struct Verified<'r> {
     request: &'r InboundRequest,
@@ -64,7 +59,7 @@ pub struct Verified<'r> {
 }
 
 impl<'r> Verified<'r> {
-    pub fn new(request: &'r InboundRequest, proof: Proof) -> Self {
+    fn new(request: &'r InboundRequest, proof: Proof) -> Self {
         Self { request, proof }
     }
 
@@ -96,17 +91,20 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Compares a shared credential (HTTP Basic, API-key header) in constant time against every
 /// accepted generation of a secret.
-pub fn shared_secret<'a>(
+pub fn shared_secret<'a, 'r>(
+    req: &'r InboundRequest,
     accepted: impl IntoIterator<Item = (Generation, &'a Secret)>,
     given: &[u8],
-) -> Result<Proof, VerifyError> {
+) -> Result<Verified<'r>, VerifyError> {
     let mut found = None;
     for (generation, secret) in accepted {
         if ct_eq(secret.expose().as_bytes(), given) && found.is_none() {
             found = Some(Proof { generation });
         }
     }
-    found.ok_or(VerifyError::BadSignature)
+    found
+        .map(|p| Verified::new(req, p))
+        .ok_or(VerifyError::BadSignature)
 }
 
 /// The MAC families the kit knows.
@@ -137,12 +135,13 @@ pub fn mac(algorithm: MacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 /// Checks `given` (the decoded signature) against a MAC of any of the `candidates` (each a
 /// list of byte parts, concatenated) under any accepted generation of the key. Every
 /// combination is computed and compared in constant time.
-pub fn mac_matches<'a>(
+pub fn mac_matches<'a, 'r>(
+    req: &'r InboundRequest,
     algorithm: MacAlgorithm,
     accepted: impl IntoIterator<Item = (Generation, &'a Secret)>,
     candidates: &[Vec<&[u8]>],
     given: &[u8],
-) -> Result<Proof, VerifyError> {
+) -> Result<Verified<'r>, VerifyError> {
     let mut found = None;
     let mut any_key = false;
     for (generation, secret) in accepted {
@@ -157,7 +156,9 @@ pub fn mac_matches<'a>(
     if !any_key {
         return Err(VerifyError::BadSignature);
     }
-    found.ok_or(VerifyError::BadSignature)
+    found
+        .map(|p| Verified::new(req, p))
+        .ok_or(VerifyError::BadSignature)
 }
 
 /// Decodes a base64 (standard alphabet, padded) signature header. Anything that is not
@@ -207,6 +208,15 @@ pub fn body_sha256_matches(body: &[u8], signed_hex: &str) -> Result<(), VerifyEr
 mod tests {
     use super::*;
 
+    fn req() -> InboundRequest {
+        InboundRequest {
+            method: http::Method::POST,
+            public_url: "https://example.test/".into(),
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::new(),
+        }
+    }
+
     #[test]
     fn ct_eq_compares_content_and_length() {
         assert!(ct_eq(b"abc", b"abc"));
@@ -220,7 +230,9 @@ mod tests {
         let new = Secret::new("new");
         let sig = mac(MacAlgorithm::HmacSha256, b"old", &[b"payload"]);
         let accepted = [(Generation::Current, &new), (Generation::Previous, &old)];
+        let r = req();
         let proof = mac_matches(
+            &r,
             MacAlgorithm::HmacSha256,
             accepted,
             &[vec![b"payload".as_slice()]],
@@ -228,6 +240,7 @@ mod tests {
         );
         assert_eq!(proof.map(|p| p.generation()), Ok(Generation::Previous));
         let wrong = mac_matches(
+            &r,
             MacAlgorithm::HmacSha256,
             [(Generation::Current, &new)],
             &[vec![b"payload".as_slice()]],
@@ -242,9 +255,10 @@ mod tests {
     #[test]
     fn shared_secret_refuses_prefixes() {
         let s = Secret::new("password");
-        assert!(shared_secret([(Generation::Current, &s)], b"password").is_ok());
-        assert!(shared_secret([(Generation::Current, &s)], b"passwor").is_err());
-        assert!(shared_secret([(Generation::Current, &s)], b"").is_err());
+        let r = req();
+        assert!(shared_secret(&r, [(Generation::Current, &s)], b"password").is_ok());
+        assert!(shared_secret(&r, [(Generation::Current, &s)], b"passwor").is_err());
+        assert!(shared_secret(&r, [(Generation::Current, &s)], b"").is_err());
     }
 
     #[test]

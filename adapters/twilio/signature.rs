@@ -61,12 +61,12 @@ pub(super) fn verify<'r>(
     };
     let urls = url_variants(&req.public_url);
     let candidates: Vec<Vec<&[u8]>> = urls.iter().map(|u| vec![u.as_bytes(), params]).collect();
-    let proof = verify::mac_matches(MacAlgorithm::HmacSha1, tokens, &candidates, &given)?;
+    let verified = verify::mac_matches(req, MacAlgorithm::HmacSha1, tokens, &candidates, &given)?;
 
     if let Covered::BodyHash(Some(hex)) = &covered {
         verify::body_sha256_matches(&req.body, hex)?;
     }
-    Ok(Verified::new(req, proof))
+    Ok(verified)
 }
 
 /// Sets `X-Twilio-Signature` as Twilio would, with the current Auth Token, over the URL as

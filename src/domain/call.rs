@@ -7,7 +7,7 @@
 
 use callgate_adapters::kit::{CallEvent, CallProgress, Direction, EventKind, RecordingProgress};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// The rank of a call progress: state only ever moves to a higher rank. Terminal states are
@@ -115,8 +115,8 @@ pub struct CallFold {
     pub recordings: BTreeMap<String, RecordingFold>,
     /// Every selection ever made, kept sorted and without duplicates.
     pub selections: Vec<Selection>,
-    /// How many distinct events carried values callgate does not know.
-    pub unmapped: BTreeMap<String, u32>,
+    /// Provider values callgate does not know, as (field, value).
+    pub unmapped: BTreeSet<(String, String)>,
 }
 
 fn min_time(slot: &mut Option<OffsetDateTime>, t: OffsetDateTime) {
@@ -175,8 +175,8 @@ impl CallFold {
                     slot.duration_s = Some(slot.duration_s.map_or(d, |cur| cur.max(d)));
                 }
             }
-            EventKind::Unmapped { field, .. } => {
-                *self.unmapped.entry(field.clone()).or_default() += 1;
+            EventKind::Unmapped { field, value } => {
+                self.unmapped.insert((field.clone(), value.clone()));
             }
         }
     }

@@ -9,3 +9,6 @@ pub mod screen_pop;
 pub use call::{CallFold, Selection};
 pub use gate::{RecordingStatus, TenantOutcome, TenantStatus, TenantVia};
 pub use numbers::{NumberKind, Resolution};
+
+#[cfg(test)]
+mod tests;

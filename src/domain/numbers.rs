@@ -91,7 +91,7 @@ mod tests {
             Some("+15125550100")
         );
         assert_eq!(to_e164("15125550100").as_deref(), Some("+15125550100"));
-        assert_eq!(to_e164("447700900123").as_deref(), Some("+447700900123"));
+        assert_eq!(to_e164("33612345678").as_deref(), Some("+33612345678"));
     }
 
     #[test]

@@ -304,8 +304,11 @@ pub fn select_tenant(
         ));
     }
     let resolution = call.resolution.clone();
-    if let Some(r) = &resolution {
-        if r.kind == numbers::NumberKind::Local && r.tenant_id.is_some() {
+    if let Some(r) = &resolution
+        && r.kind == numbers::NumberKind::Local
+        && r.tenant_id.is_some()
+    {
+        {
             return Err(AppError::conflict(
                 "call_resolved",
                 "the call dialed a tenant's local number: its tenant is already resolved",

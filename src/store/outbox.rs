@@ -94,15 +94,3 @@ pub fn retry(
         &detail,
     )
 }
-
-/// Pending and finished jobs of a call (ops visibility).
-pub fn of_call(
-    conn: &Connection,
-    call_id: &str,
-) -> Result<Vec<(String, i64, bool, Option<String>)>, AppError> {
-    let mut stmt = conn.prepare_cached("SELECT recording_id, attempts, done_at IS NOT NULL, last_error FROM outbox WHERE call_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([call_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}

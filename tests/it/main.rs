@@ -1,6 +1,8 @@
 //! The integration suite: the real application on port 0 with a temporary store, driven
 //! over HTTP exactly as providers, agents and ops drive it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
 mod api;
 mod crash;
 mod gate;
