@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Throughput of verified, durable ingest of signed Twilio status callbacks, as a ratio to an
+# axum server that only reads the body (the ceiling on this machine), measured in one run with
+# the method of ../shared/bench: wrk, 32 connections, alternating runs A B A B ...
+#
+#   bench/run.sh [PAIRS] [SECONDS]      (defaults: 3 pairs of 8 s)
+#
+# Needs wrk (apt-get install wrk) and python3. Builds callgate and the baseline in release
+# mode (the baseline outside the checkout). Each callgate run starts on a fresh store, so
+# every request is a new delivery that is verified, parsed, folded and committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PAIRS=${1:-3}
+SECS=${2:-8}
+SHARED=${SHARED:-../shared/bench}
+WORK=${BENCH_DIR:-/tmp/callgate-bench}
+mkdir -p "$WORK"
+TOKEN=bench-bootstrap-token
+AUTH=bench-auth-token
+PUBLIC=https://hooks.example.test
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --quiet
+CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path "$SHARED/axum-baseline/Cargo.toml"
+
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+"$WORK/target/release/axum-baseline" limit 18082 & pids+=($!)
+
+start_callgate() {
+  local data="$WORK/data-$1"
+  rm -rf "$data"
+  CALLGATE_LISTEN=127.0.0.1:18081 CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
+    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
+  CG=$!
+  pids+=($CG)
+  for _ in $(seq 100); do grep -q "listening on" "$WORK/callgate.out" 2>/dev/null && break; sleep 0.1; done
+  # The connection id is fixed per store by creating it first; requests are signed for it.
+  CONN=$(curl -sf -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"provider\":\"twilio\",\"name\":\"bench\",\"secrets\":{\"auth_token\":\"$AUTH\"}}" \
+    http://127.0.0.1:18081/api/v1/connections | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+}
+
+run_wrk() { # url path reqs -> "rps non2xx p99"
+  REQS="$3" WRK_PATH="$2" wrk -t1 -c32 -d"${SECS}s" --latency -s "$SHARED/replay.lua" "$1" > "$WORK/wrk.out"
+  local rps non p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  non=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non=${non:-0}
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+  echo "$rps $non $p99"
+}
+
+ratios=()
+for i in $(seq "$PAIRS"); do
+  start_callgate "$i"
+  python3 "$SHARED/gen_twilio.py" 30000 "$PUBLIC/webhooks/twilio/$CONN" "$AUTH" > "$WORK/reqs.txt"
+  read -r base_rps base_non base_p99 < <(run_wrk http://127.0.0.1:18082 "/webhooks/twilio/$CONN" "$WORK/reqs.txt")
+  read -r cg_rps cg_non cg_p99 < <(run_wrk http://127.0.0.1:18081 "/webhooks/twilio/$CONN" "$WORK/reqs.txt")
+  rss=$(awk '/VmHWM/ {print $2" "$3}' "/proc/$CG/status")
+  stored=$(curl -sf -H "authorization: Bearer $TOKEN" "http://127.0.0.1:18081/api/v1/calls?limit=1" >/dev/null && echo ok)
+  kill "$CG"; wait "$CG" 2>/dev/null || true
+  ratio=$(python3 -c "print(f'{$cg_rps/$base_rps:.3f}')")
+  ratios+=("$ratio")
+  printf 'pair %d: baseline %s req/s (non-2xx %s, p99 %s) | callgate %s req/s (non-2xx %s, p99 %s, peak RSS %s) | ratio %s\n' \
+    "$i" "$base_rps" "$base_non" "$base_p99" "$cg_rps" "$cg_non" "$cg_p99" "$rss" "$ratio"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+echo "median ratio callgate/baseline: $median"
