@@ -14,7 +14,9 @@ CREATE TABLE connections (
     updated_at       INTEGER NOT NULL
 );
 
--- Every accepted webhook, byte for byte, acknowledged only once this row is committed.
+-- Every accepted webhook, byte for byte, as received (a provider's retry is a delivery too),
+-- acknowledged only once this row is committed. Append-only: no random-key index on the
+-- hot path.
 CREATE TABLE deliveries (
     id            INTEGER PRIMARY KEY,
     connection_id TEXT NOT NULL,
@@ -23,22 +25,8 @@ CREATE TABLE deliveries (
     method        TEXT NOT NULL,
     target        TEXT NOT NULL,
     content_type  TEXT,
-    body          BLOB NOT NULL,
-    UNIQUE (connection_id, digest)
+    body          BLOB NOT NULL
 );
-
--- Normalized events, one per dedupe key per connection.
-CREATE TABLE events (
-    id            INTEGER PRIMARY KEY,
-    connection_id TEXT NOT NULL,
-    dedupe_key    TEXT NOT NULL,
-    delivery_id   INTEGER NOT NULL REFERENCES deliveries (id),
-    call_id       TEXT NOT NULL,
-    recorded_at   INTEGER NOT NULL,
-    event         TEXT NOT NULL,                 -- JSON of the normalized event
-    UNIQUE (connection_id, dedupe_key)
-);
-CREATE INDEX events_call ON events (call_id);
 
 CREATE TABLE calls (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,10 +44,20 @@ CREATE TABLE calls (
     resolution       TEXT,                       -- JSON of the number's resolution
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
-    UNIQUE (connection_id, provider_call_id)
+    UNIQUE (provider_call_id, connection_id)
 );
-CREATE INDEX calls_provider_call_id ON calls (provider_call_id);
 CREATE INDEX calls_tenant ON calls (tenant_id);
+
+-- Normalized events, one per dedupe key per call: keyed by the call's sequence, so that the
+-- index pages written are those of recent calls.
+CREATE TABLE events (
+    call_seq    INTEGER NOT NULL REFERENCES calls (seq),
+    dedupe_key  TEXT NOT NULL,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    recorded_at INTEGER NOT NULL,
+    event       TEXT NOT NULL,                   -- JSON of the normalized event
+    PRIMARY KEY (call_seq, dedupe_key)
+) WITHOUT ROWID;
 
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY,
@@ -96,12 +94,10 @@ CREATE TABLE contacts (
     PRIMARY KEY (tenant_id, e164)
 );
 
--- Dialed numbers the directory does not list, counted for ops.
-CREATE TABLE unknown_numbers (
-    e164       TEXT PRIMARY KEY,
-    calls      INTEGER NOT NULL,
-    first_seen INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL
+-- Calls to dialed numbers the directory does not list (append-only; counted on read).
+CREATE TABLE unknown_number_calls (
+    e164 TEXT NOT NULL,
+    at   INTEGER NOT NULL
 );
 
 CREATE TABLE settings (

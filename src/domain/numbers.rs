@@ -47,6 +47,7 @@ pub fn to_e164(raw: &str) -> Option<String> {
     if trimmed.is_empty() || trimmed.len() > 40 {
         return None;
     }
+
     let with_plus = if trimmed.starts_with('+') {
         trimmed.to_owned()
     } else if trimmed.chars().all(|c| c.is_ascii_digit()) {
@@ -59,6 +60,26 @@ pub fn to_e164(raw: &str) -> Option<String> {
         return None;
     }
     Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Normalizes a number a provider reported: E.164 when it is a phone number, else the value
+/// as sent (SIP URIs, `client:` names). A value already in E.164 form (`+` and 8-15 digits)
+/// is kept as is without the full parser, which is costly and runs for every webhook.
+pub fn normalize_reported(raw: &str) -> String {
+    if is_e164_form(raw) {
+        return raw.to_owned();
+    }
+    to_e164(raw).unwrap_or_else(|| raw.to_owned())
+}
+
+/// `+`, a first digit 1-9, then 7-14 more digits.
+fn is_e164_form(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 /// Toll-free NANP prefixes: national by default when the directory does not list them.
@@ -92,6 +113,30 @@ mod tests {
         );
         assert_eq!(to_e164("15125550100").as_deref(), Some("+15125550100"));
         assert_eq!(to_e164("33612345678").as_deref(), Some("+33612345678"));
+    }
+
+    #[test]
+    fn reported_numbers_are_normalized() {
+        for n in ["+15125550100", "+18005550199", "+33612345678"] {
+            assert_eq!(
+                normalize_reported(n),
+                to_e164(n).unwrap(),
+                "{n}: the form check agrees with the parser"
+            );
+        }
+        assert_eq!(normalize_reported("15125550100"), "+15125550100");
+        assert_eq!(normalize_reported("+1 (512) 555-0100"), "+15125550100");
+        assert_eq!(normalize_reported("client:alice"), "client:alice");
+        assert_eq!(
+            normalize_reported("+0123456789"),
+            "+0123456789",
+            "not a number: kept as sent"
+        );
+        assert!(
+            !is_e164_form("+1234567")
+                && !is_e164_form("+1234567890123456")
+                && !is_e164_form("15125550100")
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! internal model is never serialized directly.
 
 use crate::domain::gate::{RecordingStatus, TenantVia};
-use crate::domain::numbers;
 use crate::store::calls::{CallRow, tenant_status_name};
 use callgate_adapters::kit::{CallProgress, Direction};
 use serde::Serialize;
@@ -78,11 +77,6 @@ pub struct CallDto {
     pub updated_at: OffsetDateTime,
 }
 
-/// A party number as shown: E.164 when it is a phone number, else as the provider sent it.
-pub fn display_number(raw: &str) -> String {
-    numbers::to_e164(raw).unwrap_or_else(|| raw.to_owned())
-}
-
 impl From<&CallRow> for CallDto {
     fn from(c: &CallRow) -> Self {
         let f = &c.fold;
@@ -99,8 +93,8 @@ impl From<&CallRow> for CallDto {
                 Direction::Inbound => "inbound",
                 Direction::Outbound => "outbound",
             },
-            from: f.from.as_ref().map(|e| display_number(&e.value)),
-            to: f.to.as_ref().map(|e| display_number(&e.value)),
+            from: f.from.as_ref().map(|e| e.value.clone()),
+            to: f.to.as_ref().map(|e| e.value.clone()),
             caller_name: f.caller_name.as_ref().map(|e| e.value.clone()),
             number_kind: c.resolution.as_ref().map_or("unknown", |r| r.kind.as_str()),
             state: f.progress.map_or("initiated", state_name),

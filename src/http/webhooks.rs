@@ -1,6 +1,7 @@
 //! `POST /webhooks/{provider}/{connection_id}`: verify, parse, store durably, acknowledge.
 
 use super::{AppState, read_body};
+use crate::domain::numbers;
 use crate::error::AppError;
 use crate::store::{Delivery, IngestOutcome};
 use crate::telemetry;
@@ -92,7 +93,11 @@ async fn receive(
             span.record("call", first.provider_call_id.as_str());
             span.record("dedupe_key", first.dedupe_key.as_str());
         }
-        for e in &parsed.events {
+        let mut parsed = parsed;
+        for e in &mut parsed.events {
+            for n in [&mut e.party.from, &mut e.party.to].into_iter().flatten() {
+                *n = numbers::normalize_reported(n);
+            }
             if let EventKind::Unmapped { field, value } = &e.kind {
                 tracing::info!(field, value, "unmapped provider value kept");
                 telemetry::unmapped_event(provider, field);
@@ -119,10 +124,14 @@ async fn receive(
         let events = delivery.events.len();
         match st.store.ingest(delivery).await? {
             IngestOutcome::Duplicate => telemetry::webhook_accepted(provider, "duplicate", 0),
-            IngestOutcome::Stored { new_events, calls } => {
+            IngestOutcome::Stored {
+                new_events,
+                calls,
+                outbox,
+            } => {
                 telemetry::webhook_accepted(provider, "stored", new_events);
                 tracing::debug!(events, new_events, calls = calls.len(), "webhook stored");
-                if !calls.is_empty() {
+                if outbox {
                     st.outbox_wake.notify_one();
                 }
             }

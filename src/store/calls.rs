@@ -56,7 +56,12 @@ impl CallRow {
     }
 }
 
-const COLUMNS: &str = "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at";
+/// The columns [`from_row`] reads, as a literal for `concat!` (statements stay `&'static`).
+macro_rules! call_columns {
+    () => {
+        "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(CallRow, String, Option<String>)> {
     Ok((
@@ -90,38 +95,43 @@ fn decode(
 
 /// The call with callgate id `id`.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
-    let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = ?1");
-    conn.prepare_cached(&sql)?
+    let sql = concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1");
+    conn.prepare_cached(sql)?
         .query_row([id], from_row)
         .optional()?
         .map(decode)
         .transpose()
 }
 
-/// The call a provider's call id names on a connection, created when first seen.
-pub(super) fn get_or_new(
+/// The call a provider's call id names on a connection, created when first seen; the flag
+/// says whether it existed.
+pub(super) fn get_or_create(
     conn: &Connection,
     connection_id: &str,
     provider: &str,
     provider_call_id: &str,
     now: OffsetDateTime,
-) -> Result<CallRow, AppError> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM calls WHERE connection_id = ?1 AND provider_call_id = ?2");
+) -> Result<(CallRow, bool), AppError> {
     let found = conn
-        .prepare_cached(&sql)?
-        .query_row([connection_id, provider_call_id], from_row)
+        .prepare_cached(concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
+        ))?
+        .query_row([provider_call_id, connection_id], from_row)
         .optional()?;
-    match found {
-        Some(raw) => decode(raw),
-        None => Ok(CallRow::new(
-            new_id(),
-            connection_id,
-            provider,
-            provider_call_id,
-            now,
-        )),
+    if let Some(raw) = found {
+        return Ok((decode(raw)?, true));
     }
+    let mut row = CallRow::new(new_id(), connection_id, provider, provider_call_id, now);
+    conn.prepare_cached(
+        "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status, recording_status,
+             fold, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)",
+    )?
+    .execute(params![row.id, connection_id, provider, provider_call_id, millis(now)])?;
+    row.seq = conn.last_insert_rowid();
+    Ok((row, false))
 }
 
 /// A new time-ordered id.
@@ -135,26 +145,27 @@ pub(super) fn refresh_resolution(
     call: &mut CallRow,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    let Some(raw) = call.fold.tenant_number() else {
+    // Reported numbers were normalized at the edge (`numbers::normalize_reported`).
+    let Some(number) = call.fold.tenant_number() else {
         return Ok(());
     };
-    let number = numbers::to_e164(raw).unwrap_or_else(|| raw.to_owned());
     if call.resolution.as_ref().is_some_and(|r| r.number == number) {
         return Ok(());
     }
-    call.resolution = Some(directory::resolve(conn, &number, now)?);
+    call.resolution = Some(directory::resolve(conn, number, now)?);
     Ok(())
 }
 
 /// Writes the call, its derived columns, and the effects of any change in the recording
 /// decision: an audit row, and outbox rows that delete discarded recordings.
+/// Returns whether it queued work for the outbox.
 pub(super) fn save(
     conn: &Connection,
     call: &mut CallRow,
     before: Option<RecordingStatus>,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let tenant = call.tenant();
     let recording = gate::recording_status(
         tenant.status,
@@ -206,6 +217,7 @@ pub(super) fn save(
             &detail,
         )?;
     }
+    let mut queued = false;
     for recording_id in gate::recordings_to_delete(&call.fold, recording) {
         let inserted = conn
             .prepare_cached(
@@ -215,6 +227,7 @@ pub(super) fn save(
             )?
             .execute(params![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)])?;
         if inserted > 0 {
+            queued = true;
             let detail = serde_json::json!({ "recording_id": recording_id });
             audit(
                 conn,
@@ -232,7 +245,7 @@ pub(super) fn save(
         conn.prepare_cached("UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1")?
             .execute([&call.id])?;
     }
-    Ok(())
+    Ok(queued)
 }
 
 pub fn tenant_status_name(s: TenantStatus) -> &'static str {
@@ -401,25 +414,34 @@ pub struct CallFilter {
     pub limit: usize,
 }
 
-/// Calls, newest first.
+/// Calls, newest first. Only the filters given enter the statement, so each can use its
+/// index.
 pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM calls
-         WHERE (?1 IS NULL OR provider_call_id = ?1) AND (?2 IS NULL OR state = ?2)
-           AND (?3 IS NULL OR tenant_id = ?3) AND (?4 IS NULL OR seq < ?4)
-         ORDER BY seq DESC LIMIT ?5"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        call_columns!(),
+        " FROM calls WHERE 1 = 1"
+    ));
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut filter = |clause: &str, value: rusqlite::types::Value| {
+        args.push(value);
+        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+    };
+    if let Some(v) = &f.provider_call_id {
+        filter("provider_call_id =", v.clone().into());
+    }
+    if let Some(v) = &f.state {
+        filter("state =", v.clone().into());
+    }
+    if let Some(v) = &f.tenant_id {
+        filter("tenant_id =", v.clone().into());
+    }
+    if let Some(v) = f.before_seq {
+        filter("seq <", v.into());
+    }
     let limit = i64::try_from(f.limit).unwrap_or(1000);
-    let rows = stmt.query_map(
-        params![
-            f.provider_call_id,
-            f.state,
-            f.tenant_id,
-            f.before_seq,
-            limit
-        ],
-        from_row,
-    )?;
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     rows.map(|r| decode(r?)).collect()
 }

@@ -211,11 +211,8 @@ pub fn resolve(
     }
     let kind = numbers::unlisted_kind(number);
     if kind == NumberKind::Unknown {
-        conn.prepare_cached(
-            "INSERT INTO unknown_numbers (e164, calls, first_seen, last_seen) VALUES (?1, 1, ?2, ?2)
-             ON CONFLICT (e164) DO UPDATE SET calls = calls + 1, last_seen = ?2",
-        )?
-        .execute(params![number, millis(now)])?;
+        conn.prepare_cached("INSERT INTO unknown_number_calls (e164, at) VALUES (?1, ?2)")?
+            .execute(params![number, millis(now)])?;
         crate::telemetry::unknown_number();
     }
     Ok(Resolution {
@@ -239,7 +236,7 @@ pub struct UnknownNumber {
 
 pub fn unknown_numbers(conn: &Connection) -> Result<Vec<UnknownNumber>, AppError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e164, calls, first_seen, last_seen FROM unknown_numbers ORDER BY calls DESC, e164",
+        "SELECT e164, COUNT(*), MIN(at), MAX(at) FROM unknown_number_calls GROUP BY e164 ORDER BY COUNT(*) DESC, e164",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(UnknownNumber {

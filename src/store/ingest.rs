@@ -3,6 +3,7 @@
 
 use super::calls::{self, CallRow};
 use super::millis;
+use crate::domain::RecordingStatus;
 use crate::error::AppError;
 use bytes::Bytes;
 use callgate_adapters::kit::CallEvent;
@@ -28,74 +29,96 @@ pub struct Delivery {
 /// What storing a delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
-    /// Stored; `calls` are the ids of the calls it changed.
+    /// Stored; `calls` are the ids of the calls it changed; `outbox` says whether it queued
+    /// work for the outbox worker.
     Stored {
         new_events: usize,
         calls: Vec<String>,
+        outbox: bool,
     },
-    /// The same delivery was stored before: nothing changed.
+    /// Every event of the delivery was stored before (a provider's retry): the delivery is
+    /// kept as received, nothing else changed.
     Duplicate,
 }
 
 pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, AppError> {
     let now = d.received_at;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (connection_id, digest) DO NOTHING",
-        )?
-        .execute(params![d.connection_id, d.digest.as_slice(), millis(now), d.method, d.target, d.content_type, d.body.as_ref()])?;
-    if inserted == 0 {
-        return Ok(IngestOutcome::Duplicate);
-    }
+    conn.prepare_cached(
+        "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        d.connection_id,
+        d.digest.as_slice(),
+        millis(now),
+        d.method,
+        d.target,
+        d.content_type,
+        d.body.as_ref()
+    ])?;
     let delivery_id = conn.last_insert_rowid();
 
     // Group the delivery's events by call, keeping only events not seen before.
-    let mut by_call: BTreeMap<&str, (CallRow, Option<crate::domain::RecordingStatus>, usize)> =
-        BTreeMap::new();
+    struct Touched {
+        call: CallRow,
+        before: Option<RecordingStatus>,
+        fresh: usize,
+    }
+    let mut by_call: BTreeMap<&str, Touched> = BTreeMap::new();
     let mut new_events = 0;
     for event in &d.events {
-        let call = match by_call.get_mut(event.provider_call_id.as_str()) {
-            Some(entry) => entry,
-            None => {
-                let row = calls::get_or_new(
-                    conn,
-                    &d.connection_id,
-                    d.provider,
-                    &event.provider_call_id,
-                    now,
-                )?;
-                let before = (row.seq != 0).then(|| row.recording_status());
-                by_call
-                    .entry(event.provider_call_id.as_str())
-                    .or_insert((row, before, 0))
-            }
+        let key = event.provider_call_id.as_str();
+        if !by_call.contains_key(key) {
+            let (call, existed) =
+                calls::get_or_create(conn, &d.connection_id, d.provider, key, now)?;
+            let before = existed.then(|| call.recording_status());
+            by_call.insert(
+                key,
+                Touched {
+                    call,
+                    before,
+                    fresh: 0,
+                },
+            );
+        }
+        let Some(t) = by_call.get_mut(key) else {
+            continue;
         };
-        let json = serde_json::to_string(event)?;
         let fresh = conn
             .prepare_cached(
-                "INSERT INTO events (connection_id, dedupe_key, delivery_id, call_id, recorded_at, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, dedupe_key) DO NOTHING",
+                "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, event)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
             )?
-            .execute(params![d.connection_id, event.dedupe_key, delivery_id, call.0.id, millis(now), json])?;
+            .execute(params![
+                t.call.seq,
+                event.dedupe_key,
+                delivery_id,
+                millis(now),
+                serde_json::to_string(event)?
+            ])?;
         if fresh > 0 {
-            call.0.fold.apply(event, now);
-            call.2 += 1;
+            t.call.fold.apply(event, now);
+            t.fresh += 1;
             new_events += 1;
         }
     }
 
     let mut changed = Vec::new();
-    for (_, (mut call, before, fresh)) in by_call {
-        if fresh == 0 {
+    let mut outbox = false;
+    for (_, mut t) in by_call {
+        if t.fresh == 0 {
             continue;
         }
-        calls::refresh_resolution(conn, &mut call, now)?;
-        calls::save(conn, &mut call, before, "system", now)?;
-        changed.push(call.id);
+        calls::refresh_resolution(conn, &mut t.call, now)?;
+        outbox |= calls::save(conn, &mut t.call, t.before, "system", now)?;
+        changed.push(t.call.id);
+    }
+    if new_events == 0 && !d.events.is_empty() {
+        return Ok(IngestOutcome::Duplicate);
     }
     Ok(IngestOutcome::Stored {
         new_events,
         calls: changed,
+        outbox,
     })
 }

@@ -19,10 +19,14 @@ trait Job: Send {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
     /// The job could not run at all.
     fn refuse(self: Box<Self>, err: AppError);
+    /// Whether the job runs in its own savepoint, so that its failure leaves the rest of the
+    /// batch intact. A job without one that fails rolls the whole batch back.
+    fn isolated(&self) -> bool;
 }
 
 struct Task<F, T> {
     f: F,
+    isolated: bool,
     done: oneshot::Sender<Result<T, AppError>>,
 }
 
@@ -32,7 +36,7 @@ where
     F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
-        let Task { f, done } = *self;
+        let Task { f, done, .. } = *self;
         let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
             .unwrap_or_else(|_| Err(AppError::Internal("store job panicked".into())));
         let keep = out.is_ok();
@@ -46,6 +50,10 @@ where
 
     fn refuse(self: Box<Self>, err: AppError) {
         let _ = self.done.send(Err(err));
+    }
+
+    fn isolated(&self) -> bool {
+        self.isolated
     }
 }
 
@@ -65,13 +73,14 @@ impl Writer {
         Self { tx }
     }
 
-    pub(super) async fn submit<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Queues `f`; with `isolated`, it runs in its own savepoint (see [`Job::isolated`]).
+    pub(super) async fn submit<T, F>(&self, isolated: bool, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
         let (done, wait) = oneshot::channel::<Result<T, AppError>>();
-        let job: Box<dyn Job> = Box::new(Task { f, done });
+        let job: Box<dyn Job> = Box::new(Task { f, isolated, done });
         self.tx
             .send(job)
             .await
@@ -105,7 +114,21 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
         return;
     }
     let mut completions = Vec::with_capacity(size);
+    let mut poisoned = false;
     for job in batch.drain(..) {
+        if poisoned {
+            job.refuse(AppError::Unavailable(
+                "another write of the same batch failed".into(),
+            ));
+            continue;
+        }
+        if !job.isolated() {
+            let (keep, completion) = job.run(conn);
+            // Its own error is what this job's caller hears; the others learn the batch failed.
+            poisoned = !keep;
+            completions.push((completion, None, !keep));
+            continue;
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             job.refuse(AppError::from(e));
             continue;
@@ -116,15 +139,25 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
         } else {
             conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
-        completions.push((completion, closed.err().map(AppError::from)));
+        completions.push((completion, closed.err().map(AppError::from), false));
     }
-    let committed = conn.execute_batch("COMMIT").map_err(AppError::from);
-    if committed.is_err() {
+    let committed = if poisoned {
         let _ = conn.execute_batch("ROLLBACK");
-    }
+        Err(AppError::Unavailable(
+            "another write of the same batch failed".into(),
+        ))
+    } else {
+        let c = conn.execute_batch("COMMIT").map_err(AppError::from);
+        if c.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        c
+    };
     crate::telemetry::store_batch(size);
-    for (completion, own_error) in completions {
+    for (completion, own_error, failed_itself) in completions {
         let outcome = match (&committed, own_error) {
+            // The job that failed reports its own error.
+            _ if failed_itself => Ok(()),
             (Err(e), _) => Err(clone_err(e)),
             (Ok(()), Some(e)) => Err(e),
             (Ok(()), None) => Ok(()),

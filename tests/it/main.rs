@@ -7,4 +7,5 @@ mod api;
 mod crash;
 mod gate;
 mod support;
+mod tidy;
 mod webhooks;

@@ -137,7 +137,7 @@ async fn incoming_call_webhook_is_answered_with_twiml() {
 }
 
 #[tokio::test]
-async fn a_duplicate_delivery_is_acknowledged_and_stored_once() {
+async fn a_duplicate_delivery_is_acknowledged_and_makes_one_event() {
     let (app, conn) = app_with_directory().await;
     let sid = "CA00000000000000000000000000000003";
     let d = status(
@@ -161,7 +161,11 @@ async fn a_duplicate_delivery_is_acknowledged_and_stored_once() {
         })
         .await
         .unwrap();
-    assert_eq!((deliveries, events), (1, 1));
+    assert_eq!(
+        (deliveries, events),
+        (3, 1),
+        "every delivery is kept as received; one event"
+    );
     app.stop().await;
 }
 
@@ -596,5 +600,36 @@ async fn random_garbage_never_gets_a_5xx() {
             assert!(v["error"]["code"].is_string());
         }
     }
+    app.stop().await;
+}
+
+/// When the store cannot take the write, the provider gets 503 (and retries), never a 2xx;
+/// once the store is back, the retry is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_unavailable_answers_503_and_the_retry_is_stored() {
+    let (app, conn) = app_with_directory().await;
+    let sid = "CA00000000000000000000000000000010";
+    let params = status(
+        sid,
+        CALLER,
+        LOCAL,
+        "ringing",
+        0,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    );
+    let db = app.dir.path().join("callgate.db");
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    let res = app.twilio(&conn, &pairs(&params)).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "store_unavailable");
+
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    let res = app.twilio(&conn, &pairs(&params)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.call_by_sid(sid).await["state"], "ringing");
     app.stop().await;
 }

@@ -5,7 +5,7 @@ use crate::domain::gate::TenantStatus;
 use crate::domain::screen_pop::{PopContext, ScreenPop, screen_pop};
 use crate::error::AppError;
 use crate::http::auth::{Permission, Principal};
-use crate::http::dto::{CallDto, STATE_NAMES, display_number};
+use crate::http::dto::{CallDto, STATE_NAMES};
 use crate::http::{ApiJson, AppState};
 use crate::store::calls::{self, CallFilter, CallRow};
 use crate::store::directory;
@@ -136,7 +136,7 @@ async fn audit(
 /// The screen pop of a call, with the directory lookups it needs.
 pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
     let tenant = call.tenant();
-    let from = call.fold.from.as_ref().map(|e| display_number(&e.value));
+    let from = call.fold.from.as_ref().map(|e| e.value.clone());
     let mut ctx = PopContext {
         provider_caller_name: call.fold.caller_name.as_ref().map(|e| e.value.clone()),
         ..PopContext::default()

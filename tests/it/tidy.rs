@@ -1,0 +1,114 @@
+//! Tidy checks: the repository agrees with itself.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every route the router declares is in the OpenAPI document, and nothing else is.
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src/http"), &mut files);
+    let mut routes = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for piece in text.split(".route(").skip(1) {
+            if let Some(path) = piece.trim_start().strip_prefix('"') {
+                routes.insert(path.split('"').next().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(routes.len() > 10, "routes found: {routes:?}");
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("src/http/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true)
+    );
+    let documented: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| {
+            !p.starts_with("/webhooks/") || p.as_str() == "/webhooks/{provider}/{connection_id}"
+        })
+        .cloned()
+        .collect();
+    let missing: Vec<_> = routes.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&routes).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from src/http/openapi.json: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "documented paths the router does not serve: {extra:?}"
+    );
+}
+
+/// Every provider folder is registered, and has at least one accepted and one `reject-`
+/// sample; every registered provider has a folder and samples.
+#[test]
+fn provider_folders_the_registry_and_the_samples_agree() {
+    let registered: BTreeSet<String> = callgate_adapters::ADAPTERS
+        .iter()
+        .map(|a| a.info().id.to_owned())
+        .collect();
+    let mut folders = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("adapters")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if path.is_dir() && path.join("mod.rs").exists() && name != "kit" && !name.starts_with('_')
+        {
+            folders.insert(name);
+        }
+    }
+    assert_eq!(
+        folders, registered,
+        "adapters/<id>/ folders and the registry in adapters/lib.rs differ"
+    );
+    for id in &registered {
+        let samples = root().join("webhook-samples").join(id);
+        assert!(
+            samples.join("provider.toml").exists(),
+            "webhook-samples/{id}/provider.toml is missing"
+        );
+        let names: Vec<String> = std::fs::read_dir(&samples)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".http"))
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("reject-")),
+            "{id}: no reject- sample"
+        );
+        assert!(
+            names.iter().any(|n| !n.starts_with("reject-")),
+            "{id}: no accepted sample"
+        );
+        for n in names.iter().filter(|n| !n.starts_with("reject-")) {
+            let expected = samples.join(n.replace(".http", ".expected.json"));
+            assert!(expected.exists(), "{id}/{n} has no expected output");
+        }
+        assert!(
+            root().join("adapters").join(id).join("README.md").exists(),
+            "adapters/{id}/README.md is missing"
+        );
+    }
+}
