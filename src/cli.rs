@@ -44,6 +44,24 @@ enum Command {
     /// Numbers of the directory.
     #[command(subcommand)]
     Number(NumberCmd),
+    /// Recorded webhook samples (webhook-samples/).
+    #[command(subcommand)]
+    Sample(SampleCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum SampleCmd {
+    /// Re-sign a sample for this server and a connection (its secrets are read from the
+    /// store), send it, and print the answer.
+    Send {
+        file: PathBuf,
+        /// The connection whose webhook URL and secrets to use.
+        #[arg(long)]
+        connection: String,
+        /// Where the server listens (default: the configured listen address).
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +150,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Connection(cmd) => connection(config, cmd).await,
             Command::Tenant(TenantCmd::Import { file }) => import_tenants(config, &file).await,
             Command::Number(NumberCmd::Import { file }) => import_numbers(config, &file).await,
+            Command::Sample(SampleCmd::Send {
+                file,
+                connection,
+                to,
+            }) => send_sample(config, &file, &connection, to).await,
         }
     })
 }
@@ -280,5 +303,64 @@ async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
             print_json(&serde_json::json!({ "added": added, "updated": updated }))
         }
         Err(e) => bail!("nothing imported: {e}"),
+    }
+}
+
+/// Loads a sample, signs it as the provider would for `connection` on this server, sends it.
+async fn send_sample(
+    config: Config,
+    file: &Path,
+    connection: &str,
+    to: Option<String>,
+) -> anyhow::Result<()> {
+    use callgate_adapters::kit::samples::HttpSample;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sample =
+        HttpSample::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
+    let mut req = sample
+        .to_request()
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
+    let to = to.unwrap_or_else(|| format!("http://{}", config.listen));
+    let state = app::open_for_cli(config)?;
+    let now = state.clock.now();
+    let live = state
+        .connections
+        .load_by_id(connection, now)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no connection {connection}"))?;
+    let query = sample
+        .url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    let target = format!("/webhooks/{}/{}{query}", live.adapter.info().id, live.id);
+    req.public_url = format!("{}{target}", state.public_url);
+    live.adapter
+        .sign(&mut req, &live.secrets, state.clock.as_ref())?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(15))
+        .build()?;
+    let mut outgoing = client.request(
+        req.method.clone(),
+        format!("{}{target}", to.trim_end_matches('/')),
+    );
+    for (name, value) in &req.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let res = outgoing
+        .body(req.body.to_vec())
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {to}"))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    print_json(&serde_json::json!({ "status": status.as_u16(), "body": body }))?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        bail!("the server answered {status}")
     }
 }

@@ -356,3 +356,54 @@ async fn the_cli_manages_connections_and_the_directory() {
     let (ok, _, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
     assert!(!ok && err.contains("t-nope"), "{err}");
 }
+
+/// `callgate sample send` re-signs a recorded sample for a running server and a connection.
+#[tokio::test]
+async fn the_cli_sends_a_signed_sample_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(command(dir.path())).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let conn = api(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/api/v1/connections",
+        Some(
+            json!({"provider": "twilio", "name": "tour", "secrets": {"auth_token": "tour-token"}}),
+        ),
+    )
+    .await;
+    let id = conn["id"].as_str().unwrap().to_owned();
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("webhook-samples/twilio/status-ringing.http");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"))
+        .env_clear()
+        .env("CALLGATE_DATA_DIR", dir.path())
+        .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+        .env("CALLGATE_PUBLIC_URL", PUBLIC)
+        .args([
+            "sample",
+            "send",
+            sample.to_str().unwrap(),
+            "--connection",
+            &id,
+            "--to",
+            &base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["status"], 204);
+    let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
+    assert_eq!(
+        calls["calls"][0]["provider_call_id"],
+        "CAe9ecf4ed13c5b8830ecb62fdbaf24482"
+    );
+    child.start_kill().unwrap();
+}
