@@ -8,8 +8,11 @@ use time::OffsetDateTime;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Now, to the millisecond: the precision times are stored with, so that a time read
+    /// back from the store compares exactly as it did before it was written.
     fn now(&self) -> OffsetDateTime {
         #[allow(clippy::disallowed_methods)] // the clock implementation itself
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_millisecond(now.millisecond()).unwrap_or(now)
     }
 }

@@ -49,13 +49,14 @@ CREATE TABLE calls (
 CREATE INDEX calls_tenant ON calls (tenant_id);
 
 -- Normalized events, one per dedupe key per call: keyed by the call's sequence, so that the
--- index pages written are those of recent calls.
+-- index pages written are those of recent calls. The full event is the adapter's reading of
+-- its delivery (kept byte for byte above); here only what deduplicates and orders it.
 CREATE TABLE events (
     call_seq    INTEGER NOT NULL REFERENCES calls (seq),
     dedupe_key  TEXT NOT NULL,
     delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
     recorded_at INTEGER NOT NULL,
-    event       TEXT NOT NULL,                   -- JSON of the normalized event
+    kind        TEXT NOT NULL,                   -- call:<progress>, recording:<status>, unmapped
     PRIMARY KEY (call_seq, dedupe_key)
 ) WITHOUT ROWID;
 

@@ -35,16 +35,38 @@ fn recording_rank(p: RecordingProgress) -> u8 {
     }
 }
 
-/// Order key of an event: its time, then its dedupe key (unique per call).
-pub type EventKey = (OffsetDateTime, String);
+/// The contract's name of a call state.
+pub fn state_name(p: CallProgress) -> &'static str {
+    match p {
+        CallProgress::Initiated => "initiated",
+        CallProgress::Ringing => "ringing",
+        CallProgress::Answered => "in_progress",
+        CallProgress::Completed => "completed",
+        CallProgress::Busy => "busy",
+        CallProgress::NoAnswer => "no_answer",
+        CallProgress::Failed => "failed",
+        CallProgress::Canceled => "canceled",
+    }
+}
+
+/// Order key of an event: its time, then a stable hash of its dedupe key (unique per call;
+/// a hash keeps stored calls small, and only breaks ties between events of the same instant).
+pub type EventKey = (OffsetDateTime, u64);
+
+/// FNV-1a, 64 bits: stable across versions and platforms (it is stored).
+pub fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 
 /// A value chosen from the earliest event that carried one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Earliest<T> {
     pub value: T,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "time::serde::timestamp::milliseconds_i64")]
     at: OffsetDateTime,
-    key: String,
+    key: u64,
 }
 
 impl<T: Clone> Earliest<T> {
@@ -52,13 +74,13 @@ impl<T: Clone> Earliest<T> {
         let Some(value) = value else { return };
         let newer_wins = match slot {
             None => true,
-            Some(cur) => (key.0, key.1.as_str()) < (cur.at, cur.key.as_str()),
+            Some(cur) => *key < (cur.at, cur.key),
         };
         if newer_wins {
             *slot = Some(Self {
                 value: value.clone(),
                 at: key.0,
-                key: key.1.clone(),
+                key: key.1,
             });
         }
     }
@@ -68,7 +90,9 @@ impl<T: Clone> Earliest<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordingFold {
     pub status: RecordingProgress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u64>,
 }
 
@@ -85,7 +109,7 @@ impl RecordingFold {
 /// An agent's choice of tenant for the call.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Selection {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "time::serde::timestamp::milliseconds_i64")]
     pub at: OffsetDateTime,
     /// Tie-breaker among selections made in the same instant (a store sequence).
     pub seq: u64,
@@ -96,26 +120,50 @@ pub struct Selection {
 /// Everything the provider's events told about a call, plus agents' tenant selections.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallFold {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<CallProgress>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(
+        with = "time::serde::timestamp::milliseconds_i64::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub started_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(
+        with = "time::serde::timestamp::milliseconds_i64::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub answered_at: Option<OffsetDateTime>,
     /// The provider's latest reported end.
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(
+        with = "time::serde::timestamp::milliseconds_i64::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ended_at: Option<OffsetDateTime>,
     /// When callgate first recorded an end of the call (its own clock): the instant that
     /// decides whether a tenant selection came before the end.
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(
+        with = "time::serde::timestamp::milliseconds_i64::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_recorded_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Earliest<Direction>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_name: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub recordings: BTreeMap<String, RecordingFold>,
     /// Every selection ever made, kept sorted and without duplicates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selections: Vec<Selection>,
     /// Provider values callgate does not know, as (field, value).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unmapped: BTreeSet<(String, String)>,
 }
 
@@ -133,7 +181,7 @@ impl CallFold {
     /// event twice changes nothing (the store also deduplicates by key).
     pub fn apply(&mut self, event: &CallEvent, recorded_at: OffsetDateTime) {
         let at = event.occurred_at.unwrap_or(recorded_at);
-        let key: EventKey = (at, event.dedupe_key.clone());
+        let key: EventKey = (at, stable_hash(&event.dedupe_key));
         let party = &event.party;
         Earliest::merge(&mut self.direction, party.direction.as_ref(), &key);
         Earliest::merge(&mut self.from, party.from.as_ref(), &key);

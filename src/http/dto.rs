@@ -3,23 +3,11 @@
 
 use crate::domain::gate::{RecordingStatus, TenantVia};
 use crate::store::calls::{CallRow, tenant_status_name};
-use callgate_adapters::kit::{CallProgress, Direction};
+use callgate_adapters::kit::Direction;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-/// The contract's name of a call state.
-pub fn state_name(p: CallProgress) -> &'static str {
-    match p {
-        CallProgress::Initiated => "initiated",
-        CallProgress::Ringing => "ringing",
-        CallProgress::Answered => "in_progress",
-        CallProgress::Completed => "completed",
-        CallProgress::Busy => "busy",
-        CallProgress::NoAnswer => "no_answer",
-        CallProgress::Failed => "failed",
-        CallProgress::Canceled => "canceled",
-    }
-}
+pub use crate::domain::call::state_name;
 
 /// The call states the list filter accepts.
 pub const STATE_NAMES: [&str; 8] = [

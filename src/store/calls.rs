@@ -178,7 +178,7 @@ pub(super) fn save(
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
-    let state = call.fold.progress.map(crate::http::dto::state_name);
+    let state = call.fold.progress.map(crate::domain::call::state_name);
     let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
     let tenant_status = tenant_status_name(tenant.status);
     conn.prepare_cached(

@@ -4,9 +4,10 @@
 use super::calls::{self, CallRow};
 use super::millis;
 use crate::domain::RecordingStatus;
+use crate::domain::call::state_name;
 use crate::error::AppError;
 use bytes::Bytes;
-use callgate_adapters::kit::CallEvent;
+use callgate_adapters::kit::{CallEvent, EventKind};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -86,7 +87,7 @@ pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, A
         };
         let fresh = conn
             .prepare_cached(
-                "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, event)
+                "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
             )?
             .execute(params![
@@ -94,7 +95,7 @@ pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, A
                 event.dedupe_key,
                 delivery_id,
                 millis(now),
-                serde_json::to_string(event)?
+                kind_label(&event.kind)
             ])?;
         if fresh > 0 {
             t.call.fold.apply(event, now);
@@ -121,4 +122,13 @@ pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, A
         calls: changed,
         outbox,
     })
+}
+
+/// A short label of what an event says, for the events table.
+fn kind_label(kind: &EventKind) -> String {
+    match kind {
+        EventKind::Call { progress } => format!("call:{}", state_name(*progress)),
+        EventKind::Recording(r) => format!("recording:{:?}", r.status).to_ascii_lowercase(),
+        EventKind::Unmapped { field, .. } => format!("unmapped:{field}"),
+    }
 }
