@@ -407,3 +407,71 @@ async fn the_cli_sends_a_signed_sample_to_a_running_server() {
     );
     child.start_kill().unwrap();
 }
+
+/// Secrets appear in no log line, even at debug level, whatever happens to the requests.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.env("RUST_LOG", "debug");
+    let mut child = cmd
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let base = format!(
+        "http://{}",
+        line.split("listening on http://").nth(1).unwrap().trim()
+    );
+    let http = reqwest::Client::new();
+    let secret = "log-probe-secret-7f3a";
+    let conn = api(&http, &base, reqwest::Method::POST, "/api/v1/connections", Some(json!({"provider": "twilio", "name": "logs", "secrets": {"auth_token": secret, "account_sid": "AC00000000000000000000000000000001"}}))).await;
+    let id = conn["id"].as_str().unwrap();
+    let _ = api(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        &format!("/api/v1/connections/{id}/rotate"),
+        Some(json!({"secrets": {"auth_token": format!("{secret}-2")}})),
+    )
+    .await;
+    let path = format!("/webhooks/twilio/{id}");
+    let body = form(&pairs(&status(
+        "CA70000000000000000000000000000001",
+        "+15125550123",
+        "+18005550199",
+        "ringing",
+        0,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    )));
+    for token in [secret, "wrong-token"] {
+        let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, token);
+        let _ = http
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", sig)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        logs.contains("webhook signature refused"),
+        "the refusal is logged: {logs}"
+    );
+    assert!(!logs.contains(secret), "a secret reached the logs");
+    assert!(
+        !logs.contains(MASTER_KEY) && !logs.contains(TOKEN),
+        "a key or token reached the logs"
+    );
+}

@@ -469,3 +469,70 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
     );
     app.stop().await;
 }
+
+/// A deletion the provider keeps refusing is still pending after a restart, and done once
+/// the provider accepts it.
+#[tokio::test]
+async fn pending_deletions_survive_a_restart() {
+    let failing = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&failing)
+        .await;
+    let (app, conn) = setup(&failing.uri()).await;
+    let sid = "CA60000000000000000000000000000009";
+    let rec = "RE60000000000000000000000000000009";
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually("a failed attempt", || async {
+        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+        audit["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "recording.deletion_failed")
+    })
+    .await;
+
+    // The provider recovers while callgate is down; the connection is pointed at it.
+    let working = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&working)
+        .await;
+    let dir = app.stop_keeping_store().await;
+    let app = TestApp::spawn_in(dir).await;
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let (uri, c) = (working.uri(), conn.clone());
+    store
+        .write(move |db| {
+            db.execute(
+                "UPDATE connections SET options = ?1 WHERE id = ?2",
+                rusqlite::params![json!({"api_base_url": uri}).to_string(), c],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    eventually("the deletion is confirmed after the restart", || async {
+        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+        audit["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "recording.deletion_confirmed")
+    })
+    .await;
+    app.stop().await;
+    working.verify().await;
+}

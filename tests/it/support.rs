@@ -52,7 +52,11 @@ pub fn fast_outbox_config(dir: &std::path::Path) -> PathBuf {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::spawn_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts the app on an existing store (a restart).
+    pub async fn spawn_in(dir: tempfile::TempDir) -> Self {
         let file = fast_outbox_config(dir.path());
         let config = Config::load(Some(&file), &MapEnv(test_env(dir.path()))).unwrap();
         let running = app::start(config).await.unwrap();
@@ -69,6 +73,14 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await.unwrap();
         }
+    }
+
+    /// Stops the app and hands back its store, for a restart.
+    pub async fn stop_keeping_store(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+        self.dir
     }
 
     /// An API call with the bootstrap token.

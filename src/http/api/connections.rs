@@ -113,29 +113,32 @@ async fn rotate(
 }
 
 async fn disable(
-    State(st): State<AppState>,
+    st: State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    id: Path<String>,
 ) -> Result<Json<ConnectionView>, AppError> {
-    p.require(Permission::ConnectionsManage)?;
-    check_id("connection id", &id)?;
-    Ok(Json(
-        st.connections
-            .set_enabled(&id, false, st.clock.now())
-            .await?,
-    ))
+    set_enabled(st, p, id, false).await
 }
 
 async fn enable(
+    st: State<AppState>,
+    p: Principal,
+    id: Path<String>,
+) -> Result<Json<ConnectionView>, AppError> {
+    set_enabled(st, p, id, true).await
+}
+
+async fn set_enabled(
     State(st): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
+    enabled: bool,
 ) -> Result<Json<ConnectionView>, AppError> {
     p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     Ok(Json(
         st.connections
-            .set_enabled(&id, true, st.clock.now())
+            .set_enabled(&id, enabled, st.clock.now())
             .await?,
     ))
 }
