@@ -7,6 +7,9 @@
 //! This target belongs to the `callgate-adapters` package (`harness = false`); the root
 //! package does not auto-discover tests.
 
+// A test harness reads its switch from the environment.
+#![allow(clippy::disallowed_methods)]
+
 use callgate_adapters::kit::samples::check::{ExpectedMode, run};
 use std::path::Path;
 

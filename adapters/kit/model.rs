@@ -2,7 +2,8 @@
 //!
 //! Events are facts reported by a provider about one call. They are deliberately small and
 //! closed: a provider value that has no obvious meaning here becomes [`EventKind::Unmapped`],
-//! which is stored and counted but never changes a call.
+//! which is stored and counted but never changes a call's state (its party fields, the
+//! same in every event of a call, are still taken in).
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -53,14 +53,16 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(api::routes())
         .fallback(|| async { AppError::not_found("route_not_found", "no such route") })
-        .layer(middleware::from_fn(json_errors))
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal("handler panicked".into()).into_response()
-        }))
+        // Innermost first: the timeout and the panic guard sit inside `json_errors`, so their
+        // answers get a JSON body and are counted too.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 

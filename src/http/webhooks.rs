@@ -114,7 +114,6 @@ async fn receive(
             connection_id: live.id.clone(),
             provider,
             digest: digest.finalize().into(),
-            received_at: now,
             method: method.to_string(),
             target,
             content_type: req.content_type(),
@@ -122,7 +121,7 @@ async fn receive(
             body: req.body.clone(),
         };
         let events = delivery.events.len();
-        match st.store.ingest(delivery).await? {
+        match st.store.ingest(delivery, st.clock.clone()).await? {
             IngestOutcome::Duplicate => telemetry::webhook_accepted(provider, "duplicate", 0),
             IngestOutcome::Stored {
                 new_events,

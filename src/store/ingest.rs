@@ -19,7 +19,6 @@ pub struct Delivery {
     pub provider: &'static str,
     /// SHA-256 of the method, request target and body: a retried webhook has the same.
     pub digest: [u8; 32],
-    pub received_at: OffsetDateTime,
     pub method: String,
     pub target: String,
     pub content_type: Option<String>,
@@ -42,8 +41,13 @@ pub enum IngestOutcome {
     Duplicate,
 }
 
-pub(super) fn ingest(conn: &Connection, d: &Delivery) -> Result<IngestOutcome, AppError> {
-    let now = d.received_at;
+/// `now` is read on the writer thread when the job runs, so recorded times follow the order
+/// of commits (an agent's selection and a call's end compare as they were stored).
+pub(super) fn ingest(
+    conn: &Connection,
+    d: &Delivery,
+    now: OffsetDateTime,
+) -> Result<IngestOutcome, AppError> {
     conn.prepare_cached(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -1,10 +1,10 @@
-//! The embedded store: SQLite in WAL mode with `synchronous=FULL`.
+//! The embedded store: SQLite in WAL mode.
 //!
 //! SQLite has one writer, so all writes go through one writer thread that groups whatever is
-//! queued into one transaction (group commit): each job runs inside its own savepoint, the
-//! batch commits once, and only then does every job's caller get its answer. A caller is
-//! therefore never told "done" before its data is durable. Reads use a small pool of
-//! read-only connections.
+//! queued into one transaction (group commit), and a syncer thread that makes each commit
+//! durable (`fdatasync` of the WAL) before any caller hears back: see `writer.rs`. A caller is
+//! therefore never told "done" before its data is on disk. Reads use a small pool of
+//! read-only connections; a checkpointer thread copies the WAL back into the database.
 
 pub mod calls;
 pub mod connections;
@@ -17,6 +17,7 @@ mod writer;
 pub use ingest::{Delivery, IngestOutcome};
 
 use crate::error::AppError;
+use callgate_adapters::kit::Clock;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -60,7 +61,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
     // any caller is answered: see writer.rs), checkpoints by SQLite itself.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Each job runs in a savepoint: keep its sub-journal in memory, not in a temporary file.
+    // Isolated jobs run in a savepoint: keep its sub-journal in memory, not in a temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -143,11 +144,18 @@ impl Store {
     }
 
     /// Stores a webhook delivery and everything it changes, durably, in one transaction.
-    pub async fn ingest(&self, delivery: Delivery) -> Result<IngestOutcome, AppError> {
+    /// Its recorded time is read from `clock` when the writer runs it.
+    pub async fn ingest(
+        &self,
+        delivery: Delivery,
+        clock: Arc<dyn Clock>,
+    ) -> Result<IngestOutcome, AppError> {
         // The hot path: no savepoint; an ingest that fails rolls back its batch (all 503).
         self.inner
             .writer
-            .submit(false, move |conn| ingest::ingest(conn, &delivery))
+            .submit(false, move |conn| {
+                ingest::ingest(conn, &delivery, clock.now())
+            })
             .await
     }
 

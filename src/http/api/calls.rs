@@ -192,11 +192,13 @@ async fn enter_tenant(
         ));
     }
     let agent = p.id.clone();
-    let now = st.clock.now();
+    let clock = st.clock.clone();
     let (call, pop) = st
         .store
         .write(move |c| {
-            let call = calls::select_tenant(c, &id, &body.tenant_id, &agent, now)?;
+            // The time is read when the writer runs the job: selections and call ends are
+            // timed in the order they are stored.
+            let call = calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
             Ok((call, pop))
         })
