@@ -194,12 +194,12 @@ fn with_query_param(url: &str, name: &str, value: &str) -> String {
         Some(i) => url.split_at(i),
         None => (url, ""),
     };
-    let separator = if !base.contains('?') {
-        "?"
-    } else if base.ends_with('?') || base.ends_with('&') {
-        ""
-    } else {
-        "&"
+    // The query is what follows the first `?`; a new parameter needs a `&` unless the query
+    // is empty or already ends with one.
+    let separator = match base.split_once('?') {
+        None => "?",
+        Some((_, query)) if query.is_empty() || query.ends_with('&') => "",
+        Some(_) => "&",
     };
     format!("{base}{separator}{name}={value}{fragment}")
 }

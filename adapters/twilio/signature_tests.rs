@@ -326,3 +326,25 @@ fn sign_reproduces_the_basic_vector_and_needs_a_token() {
         Err(ConfigError::MissingSecret("auth_token"))
     );
 }
+
+#[test]
+fn the_body_hash_parameter_is_appended_after_the_first_question_mark() {
+    assert_eq!(with_query_param("https://a/p", "h", "1"), "https://a/p?h=1");
+    assert_eq!(
+        with_query_param("https://a/p?", "h", "1"),
+        "https://a/p?h=1"
+    );
+    assert_eq!(
+        with_query_param("https://a/p?x=1&", "h", "1"),
+        "https://a/p?x=1&h=1"
+    );
+    assert_eq!(
+        with_query_param("https://a/p?x=1#f", "h", "1"),
+        "https://a/p?x=1&h=1#f"
+    );
+    assert_eq!(
+        with_query_param("??", "h", "1"),
+        "??&h=1",
+        "a second `?` belongs to the query"
+    );
+}
