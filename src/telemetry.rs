@@ -65,9 +65,15 @@ pub fn unknown_number() {
     counter!("callgate_unknown_numbers_total").increment(1);
 }
 
-/// One group commit of the store writer.
-pub fn store_batch(size: usize) {
+/// One group commit of the store writer: how many jobs, how long the commit took.
+pub fn store_batch(size: usize, commit: std::time::Duration) {
     histogram!("callgate_store_batch_size").record(size as f64);
+    histogram!("callgate_store_commit_seconds").record(commit.as_secs_f64());
+}
+
+/// One sync of the write-ahead log (it makes every commit before it durable).
+pub fn store_sync(took: std::time::Duration) {
+    histogram!("callgate_store_sync_seconds").record(took.as_secs_f64());
 }
 
 /// An outbox job ran (`outcome`: done, retry).

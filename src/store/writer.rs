@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// Most jobs committed in one transaction.
@@ -219,6 +220,7 @@ impl Batcher {
     /// Commits (or rolls back) the open transaction and hands its answers on.
     fn finish(&mut self, open: Option<Open>) {
         let Some(batch) = open else { return };
+        let started = Instant::now();
         let committed = if batch.poisoned {
             let _ = self.conn.execute_batch("ROLLBACK");
             Err(AppError::Unavailable(
@@ -231,7 +233,7 @@ impl Batcher {
             }
             c
         };
-        crate::telemetry::store_batch(batch.jobs.len());
+        crate::telemetry::store_batch(batch.jobs.len(), started.elapsed());
         let answers: Vec<Answer> = batch
             .jobs
             .into_iter()
@@ -274,16 +276,20 @@ fn sync(wal: &File, rx: &mpsc::Receiver<Vec<Answer>>, wake: &mpsc::Sender<Msg>) 
         while let Ok(more) = rx.try_recv() {
             answers.extend(more);
         }
+        let started = Instant::now();
         let synced = wal
             .sync_data()
             .map_err(|e| AppError::Unavailable(format!("cannot sync the write-ahead log: {e}")));
+        crate::telemetry::store_sync(started.elapsed());
+        // Let the writer commit its next batch while these callers are answered.
+        let writer_gone = wake.send(Msg::SyncerIdle).is_err();
         for (completion, outcome) in answers {
             completion(match (&synced, outcome) {
                 (Err(e), _) => Err(clone_err(e)),
                 (Ok(()), o) => o,
             });
         }
-        if wake.send(Msg::SyncerIdle).is_err() {
+        if writer_gone {
             return;
         }
     }
