@@ -180,13 +180,7 @@ async fn a_national_recording_is_gated_then_kept_for_the_tenant_chosen_last() {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["code"], "call_ended");
 
-    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
-    let actions: Vec<&str> = audit["audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let actions = app.audit_actions(&id).await;
     assert_eq!(
         actions,
         [
@@ -251,21 +245,13 @@ async fn a_call_that_ends_without_a_tenant_has_its_recording_discarded_and_delet
     assert!(v["error"]["message"].as_str().unwrap().contains("ended"));
 
     eventually("the deletion is confirmed", || async {
-        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
-        audit["audit"]
-            .as_array()
-            .unwrap()
+        app.audit_actions(&id)
+            .await
             .iter()
-            .any(|a| a["action"] == "recording.deletion_confirmed")
+            .any(|a| a == "recording.deletion_confirmed")
     })
     .await;
-    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
-    let actions: Vec<&str> = audit["audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
+    let actions = app.audit_actions(&id).await;
     assert_eq!(
         actions,
         [
@@ -276,7 +262,10 @@ async fn a_call_that_ends_without_a_tenant_has_its_recording_discarded_and_delet
             "recording.deletion_confirmed"
         ]
     );
-    let audit_text = audit.to_string();
+    let audit_text = app
+        .get(&format!("/api/v1/calls/{id}/audit"))
+        .await
+        .to_string();
     assert!(!audit_text.contains(AUTH_TOKEN));
     app.stop().await;
     mock.verify().await;
@@ -494,12 +483,10 @@ async fn pending_deletions_survive_a_restart() {
         .unwrap()
         .to_owned();
     eventually("a failed attempt", || async {
-        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
-        audit["audit"]
-            .as_array()
-            .unwrap()
+        app.audit_actions(&id)
+            .await
             .iter()
-            .any(|a| a["action"] == "recording.deletion_failed")
+            .any(|a| a == "recording.deletion_failed")
     })
     .await;
 
@@ -525,12 +512,10 @@ async fn pending_deletions_survive_a_restart() {
         .await
         .unwrap();
     eventually("the deletion is confirmed after the restart", || async {
-        let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
-        audit["audit"]
-            .as_array()
-            .unwrap()
+        app.audit_actions(&id)
+            .await
             .iter()
-            .any(|a| a["action"] == "recording.deletion_confirmed")
+            .any(|a| a == "recording.deletion_confirmed")
     })
     .await;
     app.stop().await;

@@ -175,6 +175,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The actions of a call's audit trail, oldest first.
+    pub async fn audit_actions(&self, call_id: &str) -> Vec<String> {
+        let audit = self.get(&format!("/api/v1/calls/{call_id}/audit")).await;
+        audit["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub async fn call_by_sid(&self, sid: &str) -> Value {
         let v = self
             .get(&format!("/api/v1/calls?provider_call_id={sid}"))
