@@ -3,20 +3,21 @@
 use std::borrow::Cow;
 
 /// A decoded `application/x-www-form-urlencoded` body, in wire order, repeated keys kept.
+/// Names and values borrow from the body unless they needed decoding (this runs for every
+/// webhook).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Form {
-    pairs: Vec<(String, String)>,
+pub struct Form<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Form {
-    pub fn parse(body: &[u8]) -> Self {
-        let pairs = form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        Self { pairs }
+impl<'a> Form<'a> {
+    pub fn parse(body: &'a [u8]) -> Self {
+        Self {
+            pairs: form_urlencoded::parse(body).collect(),
+        }
     }
 
-    pub fn pairs(&self) -> &[(String, String)] {
+    pub fn pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
         &self.pairs
     }
 
@@ -25,7 +26,7 @@ impl Form {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     }
 

@@ -77,7 +77,7 @@ impl<'r> Verified<'r> {
     }
 
     /// The body as a form, after checking the content type.
-    pub fn form(&self) -> Result<Form, ParseError> {
+    pub fn form(&self) -> Result<Form<'r>, ParseError> {
         self.request
             .require_content_type("application/x-www-form-urlencoded")?;
         Ok(Form::parse(self.body()))

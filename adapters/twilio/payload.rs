@@ -41,7 +41,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
 }
 
 /// The parameters: the form body, or the query for a webhook configured as GET.
-fn params(req: &Verified<'_>) -> Result<Form, ParseError> {
+fn params<'r>(req: &Verified<'r>) -> Result<Form<'r>, ParseError> {
     let request = req.request();
     if request.method == Method::GET {
         Ok(Form::parse(url_query(&request.public_url).as_bytes()))

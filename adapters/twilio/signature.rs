@@ -116,7 +116,7 @@ fn covered(req: &InboundRequest) -> Covered {
         .pairs()
         .iter()
         .find(|(k, _)| k == BODY_HASH_PARAM)
-        .map(|(_, v)| v.clone());
+        .map(|(_, v)| v.to_string());
     let is_json = content_type.as_deref() == Some("application/json");
     let is_form = content_type.as_deref() == Some("application/x-www-form-urlencoded");
     if is_json || (body_hash.is_some() && !is_form) {
@@ -132,7 +132,10 @@ pub(super) fn canonical_params(body: &[u8]) -> Vec<u8> {
     let form = Form::parse(body);
     let mut sorted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, value) in form.pairs() {
-        sorted.entry(name).or_default().insert(value);
+        sorted
+            .entry(name.as_ref())
+            .or_default()
+            .insert(value.as_ref());
     }
     let mut out = Vec::with_capacity(body.len());
     for (name, values) in sorted {
