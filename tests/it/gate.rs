@@ -273,11 +273,7 @@ async fn a_call_that_ends_without_a_tenant_has_its_recording_discarded_and_delet
 
 #[tokio::test]
 async fn the_decision_does_not_depend_on_webhook_order() {
-    let mock = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&mock)
-        .await;
+    let mock = provider_api(204).await;
     let (app, conn) = setup(&mock.uri()).await;
     // Recording completed arrives first, then the end, then the start.
     let sid = "CA30000000000000000000000000000001";
@@ -463,11 +459,7 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
 /// the provider accepts it.
 #[tokio::test]
 async fn pending_deletions_survive_a_restart() {
-    let failing = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&failing)
-        .await;
+    let failing = provider_api(503).await;
     let (app, conn) = setup(&failing.uri()).await;
     let sid = "CA60000000000000000000000000000009";
     let rec = "RE60000000000000000000000000000009";

@@ -204,12 +204,15 @@ pub fn form(params: &[(&str, &str)]) -> String {
 
 /// The signature Twilio would send, computed by the adapter's own signer.
 pub fn twilio_signature(url: &str, body: &str, token: &str) -> String {
+    twilio_signature_for("application/x-www-form-urlencoded", url, body, token)
+}
+
+/// The signature Twilio would send for a body of `content_type` (JSON bodies are signed over
+/// the URL with its `bodySHA256`).
+pub fn twilio_signature_for(content_type: &str, url: &str, body: &str, token: &str) -> String {
     let adapter = callgate_adapters::by_id("twilio").unwrap();
     let mut headers = http::HeaderMap::new();
-    headers.insert(
-        "content-type",
-        "application/x-www-form-urlencoded".parse().unwrap(),
-    );
+    headers.insert("content-type", content_type.parse().unwrap());
     let mut req = InboundRequest {
         method: http::Method::POST,
         public_url: url.to_owned(),
@@ -224,6 +227,25 @@ pub fn twilio_signature(url: &str, body: &str, token: &str) -> String {
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// A provider REST API that answers every DELETE with `status`.
+pub async fn provider_api(status: u16) -> wiremock::MockServer {
+    let mock = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("DELETE"))
+        .respond_with(wiremock::ResponseTemplate::new(status))
+        .mount(&mock)
+        .await;
+    mock
+}
+
+/// How many rows `table` of the app's store holds.
+pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    store
+        .read(move |c| Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?))
+        .await
+        .unwrap()
 }
 
 /// Parameters of a Twilio status callback.

@@ -152,15 +152,10 @@ async fn a_duplicate_delivery_is_acknowledged_and_makes_one_event() {
         let res = app.twilio(&conn, &pairs(&d)).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    let store = app.running.as_ref().unwrap().state.store.clone();
-    let (deliveries, events) = store
-        .read(|c| {
-            let d: i64 = c.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))?;
-            let e: i64 = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-            Ok((d, e))
-        })
-        .await
-        .unwrap();
+    let (deliveries, events) = (
+        count_rows(&app, "deliveries").await,
+        count_rows(&app, "events").await,
+    );
     assert_eq!(
         (deliveries, events),
         (3, 1),
@@ -334,29 +329,12 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
             .collect();
         format!("{path}?bodySHA256={hex}")
     };
-    let json_sig = {
-        let adapter = callgate_adapters::by_id("twilio").unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
-        let mut req = callgate_adapters::kit::InboundRequest {
-            method: http::Method::POST,
-            public_url: format!("{PUBLIC}{json_path}"),
-            headers,
-            body: json_body.as_bytes().to_vec().into(),
-        };
-        let secrets = callgate_adapters::kit::SecretSet::from_pairs([("auth_token", AUTH_TOKEN)]);
-        adapter
-            .sign(
-                &mut req,
-                &secrets,
-                &callgate_adapters::kit::FixedClock(time::OffsetDateTime::UNIX_EPOCH),
-            )
-            .unwrap();
-        req.headers["x-twilio-signature"]
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
+    let json_sig = twilio_signature_for(
+        "application/json",
+        &format!("{PUBLIC}{json_path}"),
+        json_body,
+        AUTH_TOKEN,
+    );
     let huge = "a=".to_owned() + &"x".repeat(1024 * 1024 + 10);
 
     struct Case<'a> {
@@ -508,11 +486,7 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
             case.name
         );
     }
-    let store = app.running.as_ref().unwrap().state.store.clone();
-    let stored: i64 = store
-        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))?))
-        .await
-        .unwrap();
+    let stored = count_rows(&app, "deliveries").await;
     assert_eq!(stored, 0, "nothing refused was stored");
 
     // A disabled connection is unknown to providers until enabled again.
