@@ -107,6 +107,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         http: outbox::http_client(state.config.outbox.request_timeout),
     };
     let worker = tokio::spawn(worker.run(shutdown.clone()));
+    tokio::spawn(housekeeping(
+        state.store.clone(),
+        state.clock.clone(),
+        shutdown.clone(),
+    ));
     let app = http::router(state.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -122,6 +127,26 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         server,
         worker,
     })
+}
+
+/// Periodic upkeep of the store: expired single-use values (nonces) are deleted.
+async fn housekeeping(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match store.prune_replay_keys(clock.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired replay keys deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "replay key pruning failed"),
+        }
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT, then finishes in-flight requests and returns.

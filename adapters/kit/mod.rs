@@ -25,4 +25,4 @@ pub use model::{
     RecordingProgress,
 };
 pub use secrets::{Generation, Secret, SecretSet};
-pub use verify::{Verified, VerifyError};
+pub use verify::{ReplayKey, Verified, VerifyError};

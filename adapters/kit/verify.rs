@@ -29,6 +29,15 @@ pub enum VerifyError {
     MalformedBody,
 }
 
+/// A single-use value from a signed request (a nonce, a JWT id). The service refuses a
+/// second request bearing the same key on the same connection until `keep_until` (seconds
+/// since the Unix epoch), after which the signed timestamp alone refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayKey {
+    pub key: String,
+    pub keep_until: i64,
+}
+
 impl VerifyError {
     /// A stable label for logs and metrics: which check failed.
     pub fn reason(&self) -> &'static str {
@@ -56,11 +65,30 @@ struct Proof {
 pub struct Verified<'r> {
     request: &'r InboundRequest,
     proof: Proof,
+    replay_key: Option<ReplayKey>,
 }
 
 impl<'r> Verified<'r> {
     fn new(request: &'r InboundRequest, proof: Proof) -> Self {
-        Self { request, proof }
+        Self {
+            request,
+            proof,
+            replay_key: None,
+        }
+    }
+
+    /// Marks the request as carrying a single-use value: see [`ReplayKey`].
+    pub fn with_replay_key(mut self, key: impl Into<String>, keep_until: i64) -> Self {
+        self.replay_key = Some(ReplayKey {
+            key: key.into(),
+            keep_until,
+        });
+        self
+    }
+
+    /// The single-use value the service must not accept twice, if the scheme has one.
+    pub fn replay_key(&self) -> Option<&ReplayKey> {
+        self.replay_key.as_ref()
     }
 
     pub fn request(&self) -> &'r InboundRequest {
@@ -179,6 +207,21 @@ pub fn decode_base64_header(
     }
 }
 
+/// Checks a signed timestamp (seconds since the Unix epoch) against the clock: more than
+/// `tolerance_secs` in the past *or* the future is [`VerifyError::Stale`].
+pub fn check_timestamp(
+    signed_at: i64,
+    clock: &dyn crate::kit::Clock,
+    tolerance_secs: i64,
+) -> Result<(), VerifyError> {
+    let skew_secs = clock.now().unix_timestamp().saturating_sub(signed_at);
+    if skew_secs.saturating_abs() > tolerance_secs {
+        Err(VerifyError::Stale { skew_secs })
+    } else {
+        Ok(())
+    }
+}
+
 /// Lowercase hex SHA-256 of `bytes` (body hashes carried in signed URLs or headers).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -279,6 +322,37 @@ mod tests {
         assert_eq!(
             decode_base64_header(b"AAE", "h", None),
             Err(VerifyError::MalformedHeader("h"))
+        );
+    }
+
+    #[test]
+    fn timestamps_are_bounded_both_ways() {
+        let clock = crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
+        assert_eq!(check_timestamp(1_000_000, &clock, 300), Ok(()));
+        assert_eq!(check_timestamp(999_700, &clock, 300), Ok(()));
+        assert_eq!(check_timestamp(1_000_300, &clock, 300), Ok(()));
+        assert_eq!(
+            check_timestamp(999_699, &clock, 300),
+            Err(VerifyError::Stale { skew_secs: 301 })
+        );
+        assert_eq!(
+            check_timestamp(1_000_301, &clock, 300),
+            Err(VerifyError::Stale { skew_secs: -301 })
+        );
+        assert!(check_timestamp(i64::MIN, &clock, 300).is_err());
+        assert!(check_timestamp(i64::MAX, &clock, 300).is_err());
+    }
+
+    #[test]
+    fn replay_keys_ride_on_the_verified_request() {
+        let s = Secret::new("password");
+        let r = req();
+        let v = shared_secret(&r, [(Generation::Current, &s)], b"password").unwrap();
+        assert_eq!(v.replay_key(), None);
+        let v = v.with_replay_key("nonce-1", 42);
+        assert_eq!(
+            v.replay_key(),
+            Some(&ReplayKey { key: "nonce-1".into(), keep_until: 42 })
         );
     }
 

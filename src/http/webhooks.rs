@@ -78,6 +78,7 @@ async fn receive(
         if verified.generation() == Generation::Previous {
             telemetry::previous_secret_used(provider);
         }
+        let replay_key = verified.replay_key().cloned();
         let parsed = adapter.parse(&verified).map_err(|e| {
             tracing::warn!(reason = e.reason(), detail = %e, "webhook body refused");
             telemetry::webhook_rejected(provider, e.reason());
@@ -119,10 +120,16 @@ async fn receive(
             content_type: req.content_type(),
             events: parsed.events,
             body: req.body.clone(),
+            replay_key,
         };
         let events = delivery.events.len();
         match st.store.ingest(delivery, st.clock.clone()).await? {
             IngestOutcome::Duplicate => telemetry::webhook_accepted(provider, "duplicate", 0),
+            IngestOutcome::Replayed => {
+                tracing::warn!(reason = "replayed", "webhook signature refused");
+                telemetry::webhook_rejected(provider, "replayed");
+                return Err(AppError::InvalidSignature);
+            }
             IngestOutcome::Stored {
                 new_events,
                 calls,

@@ -7,7 +7,7 @@ use crate::domain::RecordingStatus;
 use crate::domain::call::state_name;
 use crate::error::AppError;
 use bytes::Bytes;
-use callgate_adapters::kit::{CallEvent, EventKind};
+use callgate_adapters::kit::{CallEvent, EventKind, ReplayKey};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -24,6 +24,8 @@ pub struct Delivery {
     pub content_type: Option<String>,
     pub body: Bytes,
     pub events: Vec<CallEvent>,
+    /// The request's single-use value, for schemes that carry one.
+    pub replay_key: Option<ReplayKey>,
 }
 
 /// What storing a delivery did.
@@ -39,6 +41,9 @@ pub enum IngestOutcome {
     /// Every event of the delivery was stored before (a provider's retry): the delivery is
     /// kept as received, nothing else changed.
     Duplicate,
+    /// The request's single-use value was seen before on this connection: nothing was
+    /// stored, and the request is refused as a replay.
+    Replayed,
 }
 
 /// `now` is read on the writer thread when the job runs, so recorded times follow the order
@@ -48,6 +53,12 @@ pub(super) fn ingest(
     d: &Delivery,
     now: OffsetDateTime,
 ) -> Result<IngestOutcome, AppError> {
+    // First, so that a replay leaves nothing behind (the job has no savepoint).
+    if let Some(replay) = &d.replay_key
+        && !claim_replay_key(conn, &d.connection_id, replay, now)?
+    {
+        return Ok(IngestOutcome::Replayed);
+    }
     conn.prepare_cached(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -126,6 +137,35 @@ pub(super) fn ingest(
         calls: changed,
         outbox,
     })
+}
+
+/// Records a single-use value; false when it is already held (an expired one is taken over).
+fn claim_replay_key(
+    conn: &Connection,
+    connection_id: &str,
+    replay: &ReplayKey,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO replay_keys (connection_id, key, keep_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (connection_id, key) DO UPDATE SET keep_until = excluded.keep_until
+             WHERE replay_keys.keep_until < ?4",
+        )?
+        .execute(params![
+            connection_id,
+            replay.key,
+            replay.keep_until,
+            now.unix_timestamp()
+        ])?;
+    Ok(changed > 0)
+}
+
+/// Deletes single-use values past their keeping time.
+pub(super) fn prune_replay_keys(conn: &Connection, now: OffsetDateTime) -> Result<usize, AppError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM replay_keys WHERE keep_until < ?1")?
+        .execute(params![now.unix_timestamp()])?)
 }
 
 /// A short label of what an event says, for the events table.

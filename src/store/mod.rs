@@ -159,6 +159,12 @@ impl Store {
             .await
     }
 
+    /// Deletes single-use values (nonces) whose keeping time has passed.
+    pub async fn prune_replay_keys(&self, now: OffsetDateTime) -> Result<usize, AppError> {
+        self.write(move |conn| ingest::prune_replay_keys(conn, now))
+            .await
+    }
+
     /// True when the store answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))

@@ -3,7 +3,10 @@
 use crate::error::AppError;
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_replay_keys.sql"),
+];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {
     let current: usize = conn
