@@ -129,17 +129,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
 }
 
-/// Periodic upkeep of the store: expired single-use values (nonces) are deleted.
-async fn housekeeping(
-    store: Store,
-    clock: Arc<dyn Clock>,
-    shutdown: CancellationToken,
-) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+/// Periodic upkeep: metric samples are folded into their histograms every few seconds;
+/// expired single-use values (nonces) are deleted from the store every ten minutes.
+async fn housekeeping(store: Store, clock: Arc<dyn Clock>, shutdown: CancellationToken) {
+    const TICK: std::time::Duration = std::time::Duration::from_secs(5);
+    const PRUNE_EVERY: u32 = 120;
+    let mut every = tokio::time::interval(TICK);
+    let mut ticks: u32 = 0;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = every.tick() => {}
+        }
+        crate::telemetry::run_upkeep();
+        ticks = ticks.wrapping_add(1);
+        if ticks % PRUNE_EVERY != 1 {
+            continue;
         }
         match store.prune_replay_keys(clock.now()).await {
             Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired replay keys deleted"),

@@ -11,10 +11,33 @@ static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 /// Installs the metrics recorder once per process.
 pub fn init_metrics() {
     PROMETHEUS.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        // Histograms with fixed buckets: constant memory, and they aggregate across instances.
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&[
+                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                0.5, 1.0, 2.5, 5.0, 10.0,
+            ])
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("callgate_store_batch_size".into()),
+                    &[
+                        1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+                    ],
+                )
+            })
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).ok().map(|()| handle)
     });
+}
+
+/// Folds recorded samples into the histograms; call it every few seconds, so that memory
+/// stays flat when nobody scrapes `/metrics`.
+pub fn run_upkeep() {
+    if let Some(Some(handle)) = PROMETHEUS.get() {
+        handle.run_upkeep();
+    }
 }
 
 /// The Prometheus text exposition of every metric.

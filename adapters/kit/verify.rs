@@ -161,8 +161,9 @@ pub fn mac(algorithm: MacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Checks `given` (the decoded signature) against a MAC of any of the `candidates` (each a
-/// list of byte parts, concatenated) under any accepted generation of the key. Every
-/// combination is computed and compared in constant time.
+/// list of byte parts, concatenated) under any accepted generation of the key. Each
+/// comparison is constant-time; the search stops at the first match, so put the likeliest
+/// candidate first (which candidate or generation matched is not secret).
 pub fn mac_matches<'a, 'r>(
     req: &'r InboundRequest,
     algorithm: MacAlgorithm,
@@ -170,23 +171,15 @@ pub fn mac_matches<'a, 'r>(
     candidates: &[Vec<&[u8]>],
     given: &[u8],
 ) -> Result<Verified<'r>, VerifyError> {
-    let mut found = None;
-    let mut any_key = false;
     for (generation, secret) in accepted {
-        any_key = true;
         for parts in candidates {
             let expected = mac(algorithm, secret.expose().as_bytes(), parts);
-            if ct_eq(&expected, given) && found.is_none() {
-                found = Some(Proof { generation });
+            if ct_eq(&expected, given) {
+                return Ok(Verified::new(req, Proof { generation }));
             }
         }
     }
-    if !any_key {
-        return Err(VerifyError::BadSignature);
-    }
-    found
-        .map(|p| Verified::new(req, p))
-        .ok_or(VerifyError::BadSignature)
+    Err(VerifyError::BadSignature)
 }
 
 /// Decodes a base64 (standard alphabet, padded) signature header. Anything that is not
@@ -327,7 +320,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_bounded_both_ways() {
-        let clock = crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
+        let clock =
+            crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
         assert_eq!(check_timestamp(1_000_000, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(999_700, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(1_000_300, &clock, 300), Ok(()));
@@ -352,7 +346,10 @@ mod tests {
         let v = v.with_replay_key("nonce-1", 42);
         assert_eq!(
             v.replay_key(),
-            Some(&ReplayKey { key: "nonce-1".into(), keep_until: 42 })
+            Some(&ReplayKey {
+                key: "nonce-1".into(),
+                keep_until: 42
+            })
         );
     }
 

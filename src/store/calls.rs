@@ -181,29 +181,31 @@ pub(super) fn save(
     let state = call.fold.progress.map(crate::domain::call::state_name);
     let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
     let tenant_status = tenant_status_name(tenant.status);
-    conn.prepare_cached(
-        "INSERT INTO calls (id, connection_id, provider, provider_call_id, state, number_kind, tenant_status,
-             tenant_id, recording_status, agent_id, fold, resolution, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (id) DO UPDATE SET state = ?5, number_kind = ?6, tenant_status = ?7, tenant_id = ?8,
-             recording_status = ?9, agent_id = ?10, fold = ?11, resolution = ?12, updated_at = ?14",
-    )?
-    .execute(params![
-        call.id,
-        call.connection_id,
-        call.provider,
-        call.provider_call_id,
-        state,
-        kind,
-        tenant_status,
-        tenant.tenant_id,
-        recording.as_str(),
-        call.agent_id,
-        fold,
-        resolution,
-        millis(call.created_at),
-        millis(now),
-    ])?;
+    // The row exists (made by `get_or_create`): update it by its rowid.
+    let updated = conn
+        .prepare_cached(
+            "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4, tenant_id = ?5,
+                 recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9, updated_at = ?10
+             WHERE seq = ?1",
+        )?
+        .execute(params![
+            call.seq,
+            state,
+            kind,
+            tenant_status,
+            tenant.tenant_id,
+            recording.as_str(),
+            call.agent_id,
+            fold,
+            resolution,
+            millis(now),
+        ])?;
+    if updated != 1 {
+        return Err(AppError::Internal(format!(
+            "call {} is not stored",
+            call.id
+        )));
+    }
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
