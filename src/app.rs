@@ -30,7 +30,11 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
         config.rotation_grace,
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Event ids of this process start with its start time: ids of an earlier run are told
+    // apart (their clients resync).
+    let epoch = crate::store::millis(clock.now()).to_string();
     Ok(AppState {
+        live: Arc::new(crate::live::LiveEvents::new(epoch)),
         store,
         connections,
         config: Arc::new(config),

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;

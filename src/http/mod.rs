@@ -37,6 +37,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker after a commit that may have queued work.
     pub outbox_wake: Arc<Notify>,
+    /// The live event hub (`GET /api/v1/events`).
+    pub live: Arc<crate::live::LiveEvents>,
 }
 
 impl std::fmt::Debug for AppState {

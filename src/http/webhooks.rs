@@ -140,6 +140,10 @@ async fn receive(
                 if outbox {
                     st.outbox_wake.notify_one();
                 }
+                for changed in calls {
+                    st.live
+                        .publish_call(changed.call, changed.recording_decided);
+                }
             }
         }
         Ok(match parsed.reply {

@@ -28,14 +28,22 @@ pub struct Delivery {
     pub replay_key: Option<ReplayKey>,
 }
 
+/// A call as an ingest left it.
+#[derive(Debug, Clone)]
+pub struct ChangedCall {
+    pub call: CallRow,
+    /// The recording decision changed (to gated, saved or discarded).
+    pub recording_decided: bool,
+}
+
 /// What storing a delivery did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum IngestOutcome {
-    /// Stored; `calls` are the ids of the calls it changed; `outbox` says whether it queued
+    /// Stored; `calls` are the calls it changed, as stored; `outbox` says whether it queued
     /// work for the outbox worker.
     Stored {
         new_events: usize,
-        calls: Vec<String>,
+        calls: Vec<ChangedCall>,
         outbox: bool,
     },
     /// Every event of the delivery was stored before (a provider's retry): the delivery is
@@ -127,7 +135,11 @@ pub(super) fn ingest(
         }
         calls::refresh_resolution(conn, &mut t.call, now)?;
         outbox |= calls::save(conn, &mut t.call, t.before, "system", now)?;
-        changed.push(t.call.id);
+        let after = t.call.recording_status();
+        changed.push(ChangedCall {
+            recording_decided: t.before != Some(after) && after != RecordingStatus::None,
+            call: t.call,
+        });
     }
     if new_events == 0 && !d.events.is_empty() {
         return Ok(IngestOutcome::Duplicate);

@@ -5,6 +5,7 @@
 
 mod api;
 mod crash;
+mod events;
 mod gate;
 mod support;
 mod tidy;

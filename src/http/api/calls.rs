@@ -166,9 +166,9 @@ async fn claim(
             Ok((call, pop))
         })
         .await?;
-    Ok(Json(
-        json!({ "call": CallDto::from(&call), "screen_pop": pop }),
-    ))
+    let body = json!({ "call": CallDto::from(&call), "screen_pop": pop });
+    st.live.publish_call(call, false);
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,19 +193,21 @@ async fn enter_tenant(
     }
     let agent = p.id.clone();
     let clock = st.clock.clone();
-    let (call, pop) = st
+    let (call, pop, decided) = st
         .store
         .write(move |c| {
             // The time is read when the writer runs the job: selections and call ends are
             // timed in the order they are stored.
+            let before = calls::get(c, &id)?.map(|call| call.recording_status());
             let call = calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
-            Ok((call, pop))
+            let decided = before != Some(call.recording_status());
+            Ok((call, pop, decided))
         })
         .await?;
-    Ok(Json(
-        json!({ "call": CallDto::from(&call), "screen_pop": pop }),
-    ))
+    let body = json!({ "call": CallDto::from(&call), "screen_pop": pop });
+    st.live.publish_call(call, decided);
+    Ok(Json(body))
 }
 
 async fn go_to_tenant(

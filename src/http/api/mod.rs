@@ -3,6 +3,7 @@
 mod calls;
 mod connections;
 mod directory;
+mod events;
 mod ops;
 
 use super::AppState;
@@ -14,6 +15,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(connections::routes())
         .merge(directory::routes())
         .merge(calls::routes())
+        .merge(events::routes())
 }
 
 /// Ids in paths: letters, digits, `.`, `_`, `-`, at most 64.

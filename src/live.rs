@@ -1,0 +1,286 @@
+//! Live events: what just changed, fanned out to the subscribers of `GET /api/v1/events`.
+//!
+//! Publishing never waits: events go into a ring of recent events and a broadcast channel.
+//! A subscriber that falls behind loses its place (it is told to resync) instead of slowing
+//! anyone down. Event ids are `<epoch>-<sequence>`, where the epoch names this process: a
+//! `Last-Event-ID` from the same process replays what the ring still holds after it; any
+//! other id (an earlier process, a sequence already dropped from the ring) gets a `resync`
+//! event, which tells the client to re-read the state it shows.
+
+use crate::domain::gate::TenantStatus;
+use crate::store::calls::CallRow;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::broadcast;
+
+/// How many recent events a reconnecting client can catch up on.
+const RING: usize = 4096;
+/// How far a subscriber may fall behind before it is told to resync.
+const CHANNEL: usize = 1024;
+
+/// Who may see an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone with `contact_center.view` (a call still waiting for its tenant).
+    Everyone,
+    /// Those who see this tenant.
+    Tenant(String),
+}
+
+impl Audience {
+    /// A call's audience: its tenant once it has one, everyone while it waits for one.
+    pub fn of_call(call: &CallRow) -> Self {
+        let t = call.tenant();
+        match t.tenant_id {
+            Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => {
+                Self::Tenant(id)
+            }
+            _ => Self::Everyone,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug)]
+pub enum Change {
+    /// A call's state, tenant, recording or agent changed.
+    CallUpdated(Box<CallRow>),
+    /// The recording decision of a call changed (gated, saved, discarded).
+    RecordingDecided(Box<CallRow>),
+    /// A tenant's hub counts (chats, web bookings) changed.
+    HubUpdated { tenant_id: String },
+}
+
+impl Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CallUpdated(_) => "call.updated",
+            Self::RecordingDecided(_) => "recording.decided",
+            Self::HubUpdated { .. } => "hub.updated",
+        }
+    }
+
+    fn audience(&self) -> Audience {
+        match self {
+            Self::CallUpdated(c) | Self::RecordingDecided(c) => Audience::of_call(c),
+            Self::HubUpdated { tenant_id } => Audience::Tenant(tenant_id.clone()),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        use crate::http::dto::CallDto;
+        match self {
+            Self::CallUpdated(c) => {
+                serde_json::json!({ "type": self.kind(), "call": CallDto::from(c.as_ref()) })
+            }
+            Self::RecordingDecided(c) => {
+                let dto = CallDto::from(c.as_ref());
+                serde_json::json!({
+                    "type": self.kind(),
+                    "call_id": dto.id,
+                    "tenant_id": dto.tenant.tenant_id,
+                    "recording": dto.recording,
+                })
+            }
+            Self::HubUpdated { tenant_id } => {
+                serde_json::json!({ "type": self.kind(), "tenant_id": tenant_id })
+            }
+        }
+    }
+}
+
+/// One published event.
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub audience: Audience,
+    change: Change,
+    /// The JSON of `change`, made once, by the first subscriber that sends it.
+    data: OnceLock<String>,
+}
+
+impl LiveEvent {
+    /// The event's `data`: JSON with at least `type`.
+    pub fn data(&self) -> &str {
+        self.data.get_or_init(|| self.change.to_json().to_string())
+    }
+}
+
+/// The event hub of this process.
+#[derive(Debug)]
+pub struct LiveEvents {
+    epoch: String,
+    tx: broadcast::Sender<Arc<LiveEvent>>,
+    /// Recent events, oldest first, and the next sequence number.
+    recent: Mutex<(VecDeque<Arc<LiveEvent>>, u64)>,
+}
+
+/// Where a new subscriber starts.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Events missed since the client's `Last-Event-ID`, oldest first.
+    pub replay: Vec<Arc<LiveEvent>>,
+    /// The client's id could not be caught up on: it must re-read its state.
+    pub resync: bool,
+    pub live: broadcast::Receiver<Arc<LiveEvent>>,
+}
+
+impl LiveEvents {
+    /// `epoch` names this process in event ids (e.g. its start time).
+    pub fn new(epoch: impl Into<String>) -> Self {
+        Self {
+            epoch: epoch.into(),
+            tx: broadcast::channel(CHANNEL).0,
+            recent: Mutex::new((VecDeque::with_capacity(RING), 1)),
+        }
+    }
+
+    /// The SSE id of an event.
+    pub fn id_of(&self, event: &LiveEvent) -> String {
+        format!("{}-{}", self.epoch, event.seq)
+    }
+
+    /// Publishes a change; never blocks on subscribers.
+    pub fn publish(&self, change: Change) {
+        let Ok(mut recent) = self.recent.lock() else {
+            return;
+        };
+        let (ring, next) = &mut *recent;
+        let event = Arc::new(LiveEvent {
+            seq: *next,
+            kind: change.kind(),
+            audience: change.audience(),
+            change,
+            data: OnceLock::new(),
+        });
+        *next += 1;
+        if ring.len() == RING {
+            ring.pop_front();
+        }
+        ring.push_back(event.clone());
+        // Sent under the lock, so that the ring and the channel agree on the order. An error
+        // only means nobody listens right now.
+        let _ = self.tx.send(event);
+    }
+
+    /// Publishes a stored change of a call: `recording.decided` first when its recording
+    /// decision changed, then `call.updated`.
+    pub fn publish_call(&self, call: CallRow, recording_decided: bool) {
+        if recording_decided {
+            self.publish(Change::RecordingDecided(Box::new(call.clone())));
+        }
+        self.publish(Change::CallUpdated(Box::new(call)));
+    }
+
+    /// Subscribes, catching up after `last_event_id` when the ring still holds what
+    /// followed it.
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        let recent = match self.recent.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (ring, next) = &*recent;
+        let live = self.tx.subscribe();
+        let Some(last) = last_event_id else {
+            return Subscription {
+                replay: Vec::new(),
+                resync: false,
+                live,
+            };
+        };
+        let seq = last
+            .rsplit_once('-')
+            .filter(|(epoch, _)| *epoch == self.epoch)
+            .and_then(|(_, seq)| seq.parse::<u64>().ok())
+            .filter(|seq| *seq < *next);
+        let oldest = ring.front().map_or(*next, |e| e.seq);
+        match seq {
+            // Everything after `seq` is still in the ring.
+            Some(seq) if seq + 1 >= oldest => Subscription {
+                replay: ring.iter().filter(|e| e.seq > seq).cloned().collect(),
+                resync: false,
+                live,
+            },
+            _ => Subscription {
+                replay: Vec::new(),
+                resync: true,
+                live,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(t: &str) -> Change {
+        Change::HubUpdated {
+            tenant_id: t.into(),
+        }
+    }
+
+    #[test]
+    fn ids_replay_what_followed_them() {
+        let live = LiveEvents::new("e1");
+        for t in ["a", "b", "c"] {
+            live.publish(hub(t));
+        }
+        let sub = live.subscribe(Some("e1-1"));
+        assert!(!sub.resync);
+        let seqs: Vec<u64> = sub.replay.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![2, 3]);
+        assert_eq!(live.id_of(&sub.replay[0]), "e1-2");
+        assert_eq!(
+            sub.replay[1].data(),
+            r#"{"tenant_id":"c","type":"hub.updated"}"#
+        );
+        // Up to date: nothing to replay.
+        let sub = live.subscribe(Some("e1-3"));
+        assert!(!sub.resync && sub.replay.is_empty());
+    }
+
+    #[test]
+    fn unknown_old_or_foreign_ids_ask_for_a_resync() {
+        let live = LiveEvents::new("e2");
+        for _ in 0..RING + 10 {
+            live.publish(hub("a"));
+        }
+        for id in ["e2-1", "e1-5", "garbage", "e2-999999", "e2-"] {
+            let sub = live.subscribe(Some(id));
+            assert!(sub.resync, "{id}");
+            assert!(sub.replay.is_empty(), "{id}");
+        }
+        let oldest_kept = format!("e2-{}", 10);
+        let sub = live.subscribe(Some(&oldest_kept));
+        assert!(!sub.resync);
+        assert_eq!(sub.replay.len(), RING);
+    }
+
+    #[tokio::test]
+    async fn live_events_follow_the_subscription_in_order() {
+        let live = LiveEvents::new("e3");
+        live.publish(hub("before"));
+        let mut sub = live.subscribe(None);
+        assert!(sub.replay.is_empty() && !sub.resync);
+        live.publish(hub("x"));
+        live.publish(hub("y"));
+        assert_eq!(sub.live.recv().await.unwrap().seq, 2);
+        assert_eq!(sub.live.recv().await.unwrap().seq, 3);
+    }
+
+    #[test]
+    fn publishing_without_subscribers_or_with_a_stuck_one_never_blocks() {
+        let live = LiveEvents::new("e4");
+        let stuck = live.subscribe(None);
+        for _ in 0..CHANNEL * 3 {
+            live.publish(hub("a"));
+        }
+        let mut stuck = stuck.live;
+        assert!(matches!(
+            stuck.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+    }
+}

@@ -1,0 +1,182 @@
+//! `GET /api/v1/events`: live call updates and recording decisions, ids, and catching up
+//! with `Last-Event-ID`.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const CALLER: &str = "+15125550123";
+const NATIONAL: &str = "+18005550199";
+const TS: &str = "Mon, 23 Nov 2026 18:00:00 +0000";
+
+/// One server-sent event as received.
+#[derive(Debug, Clone)]
+struct Sse {
+    id: Option<String>,
+    event: String,
+    data: Value,
+}
+
+/// A subscription read event by event.
+struct Stream {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
+        let mut req = app
+            .http
+            .get(format!("{}/api/v1/events", app.base))
+            .bearer_auth(TOKEN);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/event-stream"), "{ct}");
+        Self {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped), within a bound.
+    async fn next(&mut self) -> Sse {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let block: String = self.buf.drain(..end + 2).collect();
+                    let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("id:") {
+                            id = Some(v.trim().to_owned());
+                        } else if let Some(v) = line.strip_prefix("event:") {
+                            event = v.trim().to_owned();
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            data.push_str(v.trim());
+                        }
+                    }
+                    if event.is_empty() && data.is_empty() {
+                        continue;
+                    }
+                    return Sse {
+                        id,
+                        event,
+                        data: serde_json::from_str(&data).unwrap(),
+                    };
+                }
+                let chunk = self.res.chunk().await.unwrap().expect("stream ended");
+                self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await
+        .expect("no event within 10 s")
+    }
+
+    /// The next `call.updated` event of the call `sid` (others skipped).
+    async fn call_update(&mut self, sid: &str) -> Sse {
+        loop {
+            let e = self.next().await;
+            if e.event == "call.updated" && e.data["call"]["provider_call_id"] == sid {
+                return e;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscribers_see_call_updates_and_recording_decisions_as_they_are_stored() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.number(NATIONAL, json!({"kind": "national"})).await;
+    let mut stream = Stream::open(&app, None).await;
+
+    let sid = "CA00000000000000000000000000000e01";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(sid, CALLER, NATIONAL, "ringing", 0, TS)],
+    )
+    .await;
+    let e = stream.call_update(sid).await;
+    assert_eq!(e.data["type"], "call.updated");
+    assert_eq!(e.data["call"]["state"], "ringing");
+    assert_eq!(e.data["call"]["tenant"]["status"], "pending");
+    assert!(e.id.as_deref().is_some_and(|id| !id.is_empty()));
+
+    deliver_all(
+        &app,
+        &conn,
+        &[recording(
+            sid,
+            "RE00000000000000000000000000000e01",
+            "completed",
+        )],
+    )
+    .await;
+    let decided = stream.next().await;
+    assert_eq!(decided.event, "recording.decided", "{decided:?}");
+    assert_eq!(decided.data["type"], "recording.decided");
+    assert_eq!(decided.data["recording"]["status"], "gated");
+    // A gated recording's location is never exposed, the live stream included.
+    assert!(decided.data["recording"]["url"].is_null());
+    let e = stream.call_update(sid).await;
+    assert_eq!(e.data["call"]["recording"]["status"], "gated");
+    assert!(!e.data.to_string().contains("api.twilio.com"));
+}
+
+#[tokio::test]
+async fn last_event_id_replays_what_was_missed_and_unknown_ids_resync() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let mut stream = Stream::open(&app, None).await;
+    let first = "CA00000000000000000000000000000e02";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(first, CALLER, NATIONAL, "ringing", 0, TS)],
+    )
+    .await;
+    let seen = stream.call_update(first).await;
+    drop(stream);
+
+    // Missed while disconnected.
+    let missed = "CA00000000000000000000000000000e03";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(missed, CALLER, NATIONAL, "ringing", 0, TS)],
+    )
+    .await;
+
+    let mut stream = Stream::open(&app, seen.id.as_deref()).await;
+    let replayed = stream.next().await;
+    assert_eq!(replayed.event, "call.updated");
+    assert_eq!(replayed.data["call"]["provider_call_id"], missed);
+    assert_ne!(replayed.id, seen.id);
+
+    // An id this process never issued (an earlier run, garbage): the client must re-read.
+    for id in ["1-5", "not-an-id"] {
+        let mut stream = Stream::open(&app, Some(id)).await;
+        let e = stream.next().await;
+        assert_eq!(e.event, "resync", "{id}");
+        assert_eq!(e.data["type"], "resync");
+    }
+}
+
+#[tokio::test]
+async fn the_stream_needs_a_token() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
