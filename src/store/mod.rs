@@ -6,12 +6,14 @@
 //! therefore never told "done" before its data is on disk. Reads use a small pool of
 //! read-only connections; a checkpointer thread copies the WAL back into the database.
 
+pub mod audit;
 pub mod calls;
 pub mod connections;
 pub mod directory;
 mod ingest;
 pub mod outbox;
 mod schema;
+pub mod users;
 mod writer;
 
 pub use ingest::{Delivery, IngestOutcome};
