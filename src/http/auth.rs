@@ -20,38 +20,53 @@ use callgate_adapters::kit::verify::ct_eq;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
 
-/// A permission of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Permission {
-    ContactCenterView,
-    ContactCenterSettings,
-    UsersManage,
-    DirectoryManage,
-    ConnectionsManage,
-    FeedsWrite,
+/// Declares the permissions once: the [`Permission`] enum, [`Permission::ALL`], their names,
+/// and a marker type for each in [`need`].
+macro_rules! permissions {
+    ($($name:ident => $text:literal),* $(,)?) => {
+        /// A permission of the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Permission {
+            $($name),*
+        }
+
+        impl Permission {
+            pub const ALL: [Permission; [$($text),*].len()] = [$(Self::$name),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => $text),*
+                }
+            }
+        }
+
+        /// The permissions as types, for [`Authorized`]: `Authorized<need::UsersManage>`.
+        pub mod need {
+            use super::{Needed, Permission};
+
+            $(
+                #[doc = concat!("`", $text, "`.")]
+                #[derive(Debug)]
+                pub struct $name;
+
+                impl Needed for $name {
+                    const PERMISSION: Permission = Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    ContactCenterView => "contact_center.view",
+    ContactCenterSettings => "contact_center.settings",
+    UsersManage => "users.manage",
+    DirectoryManage => "directory.manage",
+    ConnectionsManage => "connections.manage",
+    FeedsWrite => "feeds.write",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
-        Self::ContactCenterView,
-        Self::ContactCenterSettings,
-        Self::UsersManage,
-        Self::DirectoryManage,
-        Self::ConnectionsManage,
-        Self::FeedsWrite,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ContactCenterView => "contact_center.view",
-            Self::ContactCenterSettings => "contact_center.settings",
-            Self::UsersManage => "users.manage",
-            Self::DirectoryManage => "directory.manage",
-            Self::ConnectionsManage => "connections.manage",
-            Self::FeedsWrite => "feeds.write",
-        }
-    }
-
     /// The permission named `name` exactly (as [`Permission::as_str`] writes it).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
@@ -174,34 +189,6 @@ impl FromRequestParts<AppState> for Principal {
 /// A permission named by a type, for [`Authorized`].
 pub trait Needed: Send + Sync + 'static {
     const PERMISSION: Permission;
-}
-
-/// The permissions as types: `Authorized<need::ContactCenterView>`.
-pub mod need {
-    use super::{Needed, Permission};
-
-    macro_rules! needs {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[doc = concat!("[`Permission::", stringify!($name), "`].")]
-                #[derive(Debug)]
-                pub struct $name;
-
-                impl Needed for $name {
-                    const PERMISSION: Permission = Permission::$name;
-                }
-            )*
-        };
-    }
-
-    needs!(
-        ContactCenterView,
-        ContactCenterSettings,
-        UsersManage,
-        DirectoryManage,
-        ConnectionsManage,
-        FeedsWrite,
-    );
 }
 
 /// A principal holding the permission `N`: 401 without a valid token, 403 without the

@@ -1,6 +1,6 @@
 //! The audit trail: who did what, and when. Rows are only ever appended.
 
-use super::{calls, from_millis, millis};
+use super::{Listing, calls, from_millis, millis};
 use crate::error::AppError;
 use rusqlite::{Connection, Row, params};
 use std::collections::BTreeSet;
@@ -79,45 +79,21 @@ pub struct AuditFilter {
 
 /// Audit records, newest first.
 pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit a WHERE 1 = 1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut filter = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
-    if let Some(v) = &f.call_id {
-        filter("a.call_id =", v.clone().into());
-    }
-    if let Some(v) = &f.tenant_id {
-        filter("a.tenant_id =", v.clone().into());
-    }
-    if let Some(v) = &f.actor {
-        filter("a.actor =", v.clone().into());
-    }
-    if let Some(v) = &f.action {
-        filter("a.action =", v.clone().into());
-    }
-    if let Some(v) = f.since {
-        filter("a.at >=", millis(v).into());
-    }
-    if let Some(v) = f.until {
-        filter("a.at <", millis(v).into());
-    }
-    if let Some(v) = f.before_id {
-        filter("a.id <", v.into());
-    }
+    let mut q = Listing::new(&format!("SELECT {COLUMNS} FROM audit a WHERE 1 = 1"));
+    q.filter("a.call_id =", f.call_id.clone());
+    q.filter("a.tenant_id =", f.tenant_id.clone());
+    q.filter("a.actor =", f.actor.clone());
+    q.filter("a.action =", f.action.clone());
+    q.filter("a.at >=", f.since.map(millis));
+    q.filter("a.at <", f.until.map(millis));
+    q.filter("a.id <", f.before_id);
     if let Some(tenants) = &f.only_tenants {
-        args.push(serde_json::to_string(tenants)?.into());
-        let n = args.len();
-        sql.push_str(&format!(
-            " AND (a.tenant_id IS NULL OR a.tenant_id IN (SELECT value FROM json_each(?{n})))
-              AND (a.call_id IS NULL OR EXISTS (SELECT 1 FROM calls c WHERE c.id = a.call_id AND {}))",
+        let n = q.bind(serde_json::to_string(tenants)?);
+        q.and(&format!(
+            "(a.tenant_id IS NULL OR a.tenant_id IN (SELECT value FROM json_each(?{n})))
+             AND (a.call_id IS NULL OR EXISTS (SELECT 1 FROM calls c WHERE c.id = a.call_id AND {}))",
             calls::visible_sql("c", n)
         ));
     }
-    let limit = i64::try_from(f.limit).unwrap_or(1000);
-    sql.push_str(&format!(" ORDER BY a.id DESC LIMIT {limit}"));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    q.run(conn, "a.id DESC", f.limit, from_row)
 }

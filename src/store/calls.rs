@@ -2,7 +2,7 @@
 //! queries.
 
 use super::audit;
-use super::{directory, from_millis, millis};
+use super::{Listing, directory, from_millis, millis};
 use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
 use crate::domain::{CallFold, Selection};
@@ -404,35 +404,19 @@ pub(super) fn visible_sql(alias: &str, param: usize) -> String {
 /// Calls, newest first. Only the filters given enter the statement, so each can use its
 /// index. Visibility is part of the statement, so a page holds `limit` visible calls.
 pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
-    let mut sql = String::from(concat!(
+    let mut q = Listing::new(concat!(
         "SELECT ",
         call_columns!(),
         " FROM calls c WHERE 1 = 1"
     ));
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut filter = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
-    if let Some(v) = &f.provider_call_id {
-        filter("provider_call_id =", v.clone().into());
-    }
-    if let Some(v) = &f.state {
-        filter("state =", v.clone().into());
-    }
-    if let Some(v) = &f.tenant_id {
-        filter("tenant_id =", v.clone().into());
-    }
-    if let Some(v) = f.before_seq {
-        filter("seq <", v.into());
-    }
+    q.filter("provider_call_id =", f.provider_call_id.clone());
+    q.filter("state =", f.state.clone());
+    q.filter("tenant_id =", f.tenant_id.clone());
+    q.filter("seq <", f.before_seq);
     if let Some(tenants) = &f.only_tenants {
-        args.push(serde_json::to_string(tenants)?.into());
-        sql.push_str(&format!(" AND {}", visible_sql("c", args.len())));
+        let n = q.bind(serde_json::to_string(tenants)?);
+        q.and(&visible_sql("c", n));
     }
-    let limit = i64::try_from(f.limit).unwrap_or(1000);
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    rows.map(|r| decode(r?)).collect()
+    let rows = q.run(conn, "seq DESC", f.limit, from_row)?;
+    rows.into_iter().map(decode).collect()
 }

@@ -142,13 +142,7 @@ async fn every_route_refuses_the_wrong_permissions_and_admits_its_own() {
     }
     let nothing = app.user_token("no-permissions", &[], &["t-austin"]).await;
     let (revoked_id, revoked) = app.token("no-permissions").await;
-    let (s, _) = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/users/no-permissions/tokens/{revoked_id}"),
-            None,
-        )
-        .await;
+    let (s, _) = app.revoke("no-permissions", &revoked_id).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 
     let ops = operations();
@@ -207,17 +201,6 @@ struct Floor {
     calls: BTreeMap<&'static str, String>,
 }
 
-fn ringing(sid: &str, to: &str) -> Vec<(&'static str, String)> {
-    status(
-        sid,
-        CALLER,
-        to,
-        "ringing",
-        0,
-        "Mon, 23 Nov 2026 18:00:01 +0000",
-    )
-}
-
 async fn floor() -> Floor {
     let app = TestApp::spawn().await;
     let conn = app.twilio_connection("http://127.0.0.1:9").await;
@@ -263,7 +246,7 @@ async fn floor() -> Floor {
     ];
     let mut calls = BTreeMap::new();
     for (name, sid, to) in plan {
-        deliver_all(&app, &conn, &[ringing(sid, to)]).await;
+        deliver_all(&app, &conn, &[ringing(sid, CALLER, to)]).await;
         if name == "unresolved" {
             let end = status(
                 sid,
@@ -608,14 +591,7 @@ async fn user_changes_and_revocations_apply_to_the_next_request() {
     let (second_id, second) = f.app.token("ana").await;
     let tokens = f.app.get("/api/v1/users/ana/tokens").await;
     let first_id = tokens["tokens"][0]["token_id"].as_str().unwrap().to_owned();
-    let (s, _) = f
-        .app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/users/ana/tokens/{first_id}"),
-            None,
-        )
-        .await;
+    let (s, _) = f.app.revoke("ana", &first_id).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = f
         .app
@@ -624,14 +600,7 @@ async fn user_changes_and_revocations_apply_to_the_next_request() {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     assert_eq!(f.listed(&second, "").await, ["pending", "austin"]);
     // A token of one user cannot be revoked through another.
-    let (s, v) = f
-        .app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/users/ben/tokens/{second_id}"),
-            None,
-        )
-        .await;
+    let (s, v) = f.app.revoke("ben", &second_id).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(f.listed(&second, "").await, ["pending", "austin"]);
     f.app.stop().await;

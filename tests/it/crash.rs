@@ -478,13 +478,12 @@ async fn secrets_never_reach_the_logs() {
     )
     .await;
     let user_token = created["token"].as_str().unwrap().to_owned();
-    let calls = format!("{base}/api/v1/calls");
-    let res = http
-        .get(&calls)
-        .bearer_auth(&user_token)
-        .send()
-        .await
-        .unwrap();
+    let list_calls = || {
+        http.get(format!("{base}/api/v1/calls"))
+            .bearer_auth(&user_token)
+            .send()
+    };
+    let res = list_calls().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);
     let revoke = format!(
         "{base}/api/v1/users/log-probe/tokens/{}",
@@ -492,12 +491,7 @@ async fn secrets_never_reach_the_logs() {
     );
     let res = http.delete(revoke).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
-    let res = http
-        .get(&calls)
-        .bearer_auth(&user_token)
-        .send()
-        .await
-        .unwrap();
+    let res = list_calls().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 
     let pid = child.id().unwrap().to_string();

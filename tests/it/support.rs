@@ -155,6 +155,12 @@ impl TestApp {
         )
     }
 
+    /// Revokes a user's token (with the bootstrap token): the answer and its body.
+    pub async fn revoke(&self, user_id: &str, token_id: &str) -> (StatusCode, Value) {
+        let path = format!("/api/v1/users/{user_id}/tokens/{token_id}");
+        self.api(Method::DELETE, &path, None).await
+    }
+
     /// Creates a user and returns a token of theirs.
     pub async fn user_token(&self, id: &str, permissions: &[&str], tenant_ids: &[&str]) -> String {
         self.user(id, permissions, tenant_ids).await;
@@ -313,6 +319,18 @@ pub fn status(
         ("SequenceNumber", seq.to_string()),
         ("Timestamp", ts.to_owned()),
     ]
+}
+
+/// A Twilio `ringing` status callback: the first of a call.
+pub fn ringing(sid: &str, from: &str, to: &str) -> Vec<(&'static str, String)> {
+    status(
+        sid,
+        from,
+        to,
+        "ringing",
+        0,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    )
 }
 
 /// Parameters of a Twilio recording status callback.
