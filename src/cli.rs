@@ -17,6 +17,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The audit trail's actor for changes made from the command line.
+const CLI_ACTOR: &str = "ops";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "callgate",
@@ -182,7 +185,7 @@ async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
                 secrets: read_secrets(&secrets)?,
                 options: options.into_iter().collect(),
             };
-            print_json(&c.create(new, now).await?)
+            print_json(&c.create(new, CLI_ACTOR, now).await?)
         }
         ConnectionCmd::List => {
             for v in c.list(now).await? {
@@ -199,12 +202,17 @@ async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
                 &id,
                 read_secrets(&secrets)?,
                 grace_secs.map(Duration::from_secs),
+                CLI_ACTOR,
                 now,
             )
             .await?,
         ),
-        ConnectionCmd::Disable { id } => print_json(&c.set_enabled(&id, false, now).await?),
-        ConnectionCmd::Enable { id } => print_json(&c.set_enabled(&id, true, now).await?),
+        ConnectionCmd::Disable { id } => {
+            print_json(&c.set_enabled(&id, false, CLI_ACTOR, now).await?)
+        }
+        ConnectionCmd::Enable { id } => {
+            print_json(&c.set_enabled(&id, true, CLI_ACTOR, now).await?)
+        }
     }
 }
 

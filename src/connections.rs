@@ -134,9 +134,11 @@ impl Connections {
         Ok(map.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
     }
 
+    /// Creates a connection; `actor` (who asked) is audited.
     pub async fn create(
         &self,
         new: NewConnection,
+        actor: &str,
         now: OffsetDateTime,
     ) -> Result<ConnectionView, AppError> {
         let adapter = callgate_adapters::by_id(&new.provider).ok_or_else(|| {
@@ -168,13 +170,14 @@ impl Connections {
             updated_at: now,
         };
         let stored = row.clone();
+        let actor = actor.to_owned();
         self.store
             .write(move |c| {
                 rows::insert(c, &stored)?;
-                crate::store::calls::audit(
+                crate::store::audit::record(
                     c,
                     now,
-                    "ops",
+                    &actor,
                     "connection.created",
                     None,
                     None,
@@ -204,9 +207,11 @@ impl Connections {
         &self,
         id: &str,
         enabled: bool,
+        actor: &str,
         now: OffsetDateTime,
     ) -> Result<ConnectionView, AppError> {
         let owned = id.to_owned();
+        let actor = actor.to_owned();
         let row = self
             .store
             .write(move |c| {
@@ -216,10 +221,10 @@ impl Connections {
                 } else {
                     "connection.disabled"
                 };
-                crate::store::calls::audit(
+                crate::store::audit::record(
                     c,
                     now,
-                    "ops",
+                    &actor,
                     action,
                     None,
                     None,
@@ -239,6 +244,7 @@ impl Connections {
         id: &str,
         given: BTreeMap<String, Secret>,
         grace: Option<Duration>,
+        actor: &str,
         now: OffsetDateTime,
     ) -> Result<ConnectionView, AppError> {
         let owned = id.to_owned();
@@ -265,10 +271,11 @@ impl Connections {
         let sealed_next = self.seal(&row.id, "current", &next)?;
         let sealed_prev = self.seal(&row.id, "previous", &current)?;
         let owned = row.id.clone();
+        let actor = actor.to_owned();
         self.store
             .write(move |c| {
                 rows::rotate(c, &owned, &sealed_next, &names, &sealed_prev, until, now)?;
-                crate::store::calls::audit(c, now, "ops", "connection.rotated", None, None, &serde_json::json!({"connection_id": owned, "previous_until": until.unix_timestamp()}))
+                crate::store::audit::record(c, now, &actor, "connection.rotated", None, None, &serde_json::json!({"connection_id": owned, "previous_until": until.unix_timestamp()}))
             })
             .await?;
         self.forget(id);

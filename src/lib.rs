@@ -18,3 +18,4 @@ pub mod live;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;
+pub mod users;

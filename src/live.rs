@@ -7,7 +7,7 @@
 //! other id (an earlier process, a sequence already dropped from the ring) gets a `resync`
 //! event, which tells the client to re-read the state it shows.
 
-use crate::domain::gate::TenantStatus;
+use crate::http::auth::Audience;
 use crate::store::calls::CallRow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,28 +17,6 @@ use tokio::sync::broadcast;
 const RING: usize = 4096;
 /// How far a subscriber may fall behind before it is told to resync.
 const CHANNEL: usize = 1024;
-
-/// Who may see an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    /// Everyone with `contact_center.view` (a call still waiting for its tenant).
-    Everyone,
-    /// Those who see this tenant.
-    Tenant(String),
-}
-
-impl Audience {
-    /// A call's audience: its tenant once it has one, everyone while it waits for one.
-    pub fn of_call(call: &CallRow) -> Self {
-        let t = call.tenant();
-        match t.tenant_id {
-            Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => {
-                Self::Tenant(id)
-            }
-            _ => Self::Everyone,
-        }
-    }
-}
 
 /// What happened.
 #[derive(Debug)]

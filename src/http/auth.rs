@@ -1,46 +1,75 @@
 //! Who is calling the API and what they may do.
 //!
 //! A bearer token resolves to a [`Principal`]: an id, a permission set and the tenants the
-//! principal may see. Today the bootstrap token is the one source of principals; user
-//! tokens slot in by adding a lookup in [`authenticate`].
+//! principal may see. The bootstrap token (`CALLGATE_BOOTSTRAP_TOKEN`) holds every
+//! permission and sees every tenant. A user token (`cgt_...`, made by
+//! `POST /api/v1/users/{user_id}/tokens`) is looked up by its SHA-256 on every request, with
+//! no cache: a change to the user's permissions or tenants, or the revocation of the token,
+//! applies to the very next request.
+//!
+//! Handlers take an [`Authorized`] with the permission their route needs, e.g.
+//! `p: Authorized<need::UsersManage>`. It is extracted before the body is read, so a caller
+//! without the permission gets 403 whatever it sent.
 
 use super::AppState;
 use crate::error::AppError;
+use crate::store::users::{self, User};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use callgate_adapters::kit::verify::ct_eq;
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
 
-/// A permission of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Permission {
-    ContactCenterView,
-    ContactCenterSettings,
-    UsersManage,
-    DirectoryManage,
-    ConnectionsManage,
-    FeedsWrite,
+/// Declares the permissions once: the [`Permission`] enum, [`Permission::ALL`], their names,
+/// and a marker type for each in [`need`].
+macro_rules! permissions {
+    ($($name:ident => $text:literal),* $(,)?) => {
+        /// A permission of the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Permission {
+            $($name),*
+        }
+
+        impl Permission {
+            pub const ALL: [Permission; [$($text),*].len()] = [$(Self::$name),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => $text),*
+                }
+            }
+        }
+
+        /// The permissions as types, for [`Authorized`]: `Authorized<need::UsersManage>`.
+        pub mod need {
+            use super::{Needed, Permission};
+
+            $(
+                #[doc = concat!("`", $text, "`.")]
+                #[derive(Debug)]
+                pub struct $name;
+
+                impl Needed for $name {
+                    const PERMISSION: Permission = Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    ContactCenterView => "contact_center.view",
+    ContactCenterSettings => "contact_center.settings",
+    UsersManage => "users.manage",
+    DirectoryManage => "directory.manage",
+    ConnectionsManage => "connections.manage",
+    FeedsWrite => "feeds.write",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
-        Self::ContactCenterView,
-        Self::ContactCenterSettings,
-        Self::UsersManage,
-        Self::DirectoryManage,
-        Self::ConnectionsManage,
-        Self::FeedsWrite,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ContactCenterView => "contact_center.view",
-            Self::ContactCenterSettings => "contact_center.settings",
-            Self::UsersManage => "users.manage",
-            Self::DirectoryManage => "directory.manage",
-            Self::ConnectionsManage => "connections.manage",
-            Self::FeedsWrite => "feeds.write",
-        }
+    /// The permission named `name` exactly (as [`Permission::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
     }
 }
 
@@ -78,15 +107,59 @@ impl Principal {
             TenantScope::Only(set) => set.contains(tenant_id),
         }
     }
+
+    /// The tenants reads are limited to, for the store's filters: `None` sees them all.
+    pub fn only_tenants(&self) -> Option<BTreeSet<String>> {
+        match &self.tenants {
+            TenantScope::All => None,
+            TenantScope::Only(set) => Some(set.clone()),
+        }
+    }
+
+    fn bootstrap() -> Self {
+        Self {
+            id: "bootstrap".into(),
+            permissions: Permission::ALL.into_iter().collect(),
+            tenants: TenantScope::All,
+        }
+    }
+
+    /// A user's principal. Stored permission names this build does not know grant nothing.
+    fn of_user(user: User) -> Self {
+        Self {
+            id: user.user_id,
+            permissions: user
+                .permissions
+                .iter()
+                .filter_map(|p| Permission::parse(p))
+                .collect(),
+            tenants: TenantScope::Only(user.tenant_ids.into_iter().collect()),
+        }
+    }
 }
 
-fn authenticate(state: &AppState, token: &str) -> Option<Principal> {
-    let bootstrap = state.config.bootstrap_token.as_ref()?;
-    ct_eq(bootstrap.expose().as_bytes(), token.as_bytes()).then(|| Principal {
-        id: "bootstrap".into(),
-        permissions: Permission::ALL.into_iter().collect(),
-        tenants: TenantScope::All,
-    })
+/// The principal a bearer token stands for; `None` when the token is not valid. A store
+/// failure is an error (503), not a refusal.
+async fn authenticate(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
+    if let Some(bootstrap) = &state.config.bootstrap_token {
+        // Digests of equal length: the comparison time does not depend on the token's length
+        // either.
+        let expected = crate::users::token_hash(bootstrap.expose());
+        if ct_eq(&expected, &crate::users::token_hash(token)) {
+            return Ok(Some(Principal::bootstrap()));
+        }
+    }
+    if !crate::users::looks_like_token(token) {
+        return Ok(None);
+    }
+    // The lookup is by the hash of a 256-bit random value: its timing tells nothing about
+    // other tokens.
+    let hash = crate::users::token_hash(token);
+    let user = state
+        .store
+        .read(move |c| users::by_token_hash(c, &hash))
+        .await?;
+    Ok(user.map(Principal::of_user))
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -107,6 +180,121 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        authenticate(state, token).ok_or(AppError::Unauthorized)
+        authenticate(state, token)
+            .await?
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+/// A permission named by a type, for [`Authorized`].
+pub trait Needed: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// A principal holding the permission `N`: 401 without a valid token, 403 without the
+/// permission. Dereferences to the [`Principal`].
+#[derive(Debug)]
+pub struct Authorized<N> {
+    principal: Principal,
+    need: PhantomData<fn() -> N>,
+}
+
+impl<N> std::ops::Deref for Authorized<N> {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<N: Needed> FromRequestParts<AppState> for Authorized<N> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        principal.require(N::PERMISSION)?;
+        Ok(Self {
+            principal,
+            need: PhantomData,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_names_round_trip_exactly() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        for bad in ["", "users", "Users.Manage", "users.manage ", "*"] {
+            assert_eq!(Permission::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_user_sees_only_its_tenants_and_holds_only_known_permissions() {
+        let user = User {
+            user_id: "ana".into(),
+            name: "Ana".into(),
+            permissions: vec!["contact_center.view".into(), "from.a.newer.build".into()],
+            tenant_ids: vec!["t-a".into()],
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let p = Principal::of_user(user);
+        assert_eq!(p.id, "ana");
+        assert_eq!(
+            p.permissions,
+            BTreeSet::from([Permission::ContactCenterView])
+        );
+        assert!(p.sees_tenant("t-a") && !p.sees_tenant("t-b"));
+        assert_eq!(p.only_tenants(), Some(BTreeSet::from(["t-a".to_owned()])));
+        assert!(p.require(Permission::UsersManage).is_err());
+        let b = Principal::bootstrap();
+        assert!(b.sees_tenant("anything") && b.only_tenants().is_none());
+        assert!(Permission::ALL.into_iter().all(|p| b.require(p).is_ok()));
+    }
+}
+
+/// Who may see something: the one visibility rule of calls, the call list's SQL
+/// (`store::calls::visible_sql`) and the live events follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone with `contact_center.view`: a call still waiting for its tenant.
+    Everyone,
+    /// Those who see this tenant.
+    Tenant(String),
+    /// Only principals of every tenant: an ended call that never got one.
+    AllTenants,
+}
+
+impl Audience {
+    /// A call's audience: its tenant once it has one, everyone while it waits for one.
+    pub fn of_call(call: &crate::store::calls::CallRow) -> Self {
+        use crate::domain::gate::TenantStatus;
+        let t = call.tenant();
+        match (t.status, t.tenant_id) {
+            (TenantStatus::Pending, _) => Self::Everyone,
+            (TenantStatus::Resolved | TenantStatus::Selected, Some(id)) => Self::Tenant(id),
+            (TenantStatus::Resolved | TenantStatus::Selected | TenantStatus::Unresolved, _) => {
+                Self::AllTenants
+            }
+        }
+    }
+}
+
+impl Principal {
+    pub fn sees(&self, audience: &Audience) -> bool {
+        match audience {
+            Audience::Everyone => true,
+            Audience::Tenant(t) => self.sees_tenant(t),
+            Audience::AllTenants => self.tenants == TenantScope::All,
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Calls: loading, saving with their derived columns, the gate's effects, agent actions and
 //! queries.
 
-use super::{directory, from_millis, millis};
+use super::audit;
+use super::{Listing, directory, from_millis, millis};
 use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
 use crate::domain::{CallFold, Selection};
 use crate::error::AppError;
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 /// A stored call.
@@ -209,7 +211,7 @@ pub(super) fn save(
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
-        audit(
+        audit::record(
             conn,
             now,
             actor,
@@ -231,7 +233,7 @@ pub(super) fn save(
         if inserted > 0 {
             queued = true;
             let detail = serde_json::json!({ "recording_id": recording_id });
-            audit(
+            audit::record(
                 conn,
                 now,
                 "system",
@@ -257,49 +259,6 @@ pub fn tenant_status_name(s: TenantStatus) -> &'static str {
         TenantStatus::Selected => "selected",
         TenantStatus::Unresolved => "unresolved",
     }
-}
-
-/// Appends an audit record.
-pub fn audit(
-    conn: &Connection,
-    at: OffsetDateTime,
-    actor: &str,
-    action: &str,
-    call_id: Option<&str>,
-    tenant_id: Option<&str>,
-    detail: &serde_json::Value,
-) -> Result<(), AppError> {
-    conn.prepare_cached("INSERT INTO audit (at, actor, action, call_id, tenant_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![millis(at), actor, action, call_id, tenant_id, detail.to_string()])?;
-    Ok(())
-}
-
-/// One audit record.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditEntry {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub actor: String,
-    pub action: String,
-    pub call_id: Option<String>,
-    pub tenant_id: Option<String>,
-    pub detail: serde_json::Value,
-}
-
-/// The audit trail of one call, oldest first.
-pub fn audit_of_call(conn: &Connection, call_id: &str) -> Result<Vec<AuditEntry>, AppError> {
-    let mut stmt = conn.prepare_cached("SELECT at, actor, action, call_id, tenant_id, detail FROM audit WHERE call_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([call_id], |r| {
-        Ok(AuditEntry {
-            at: from_millis(r.get(0)?),
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            call_id: r.get(3)?,
-            tenant_id: r.get(4)?,
-            detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// An agent enters a tenant for a call.
@@ -354,7 +313,7 @@ pub fn select_tenant(
         agent_id: Some(agent_id.to_owned()),
     });
     let detail = serde_json::json!({ "first": seq == 0 });
-    audit(
+    audit::record(
         conn,
         now,
         agent_id,
@@ -367,8 +326,13 @@ pub fn select_tenant(
     Ok(call)
 }
 
-/// An agent claims a call as their one active call.
-pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow, AppError> {
+/// An agent claims a call as their one active call. A new claim is audited.
+pub fn claim(
+    conn: &Connection,
+    call_id: &str,
+    agent_id: &str,
+    now: OffsetDateTime,
+) -> Result<CallRow, AppError> {
     let mut call = get(conn, call_id)?
         .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
     if call.fold.has_ended() {
@@ -399,9 +363,20 @@ pub fn claim(conn: &Connection, call_id: &str, agent_id: &str) -> Result<CallRow
          ON CONFLICT (agent_id) DO UPDATE SET active_call_id = ?2",
     )?
     .execute([agent_id, call_id])?;
-    call.agent_id = Some(agent_id.to_owned());
-    conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?
-        .execute([agent_id, call_id])?;
+    if call.agent_id.as_deref() != Some(agent_id) {
+        call.agent_id = Some(agent_id.to_owned());
+        conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?
+            .execute([agent_id, call_id])?;
+        audit::record(
+            conn,
+            now,
+            agent_id,
+            "call.claimed",
+            Some(call_id),
+            call.tenant().tenant_id.as_deref(),
+            &serde_json::json!({}),
+        )?;
+    }
     Ok(call)
 }
 
@@ -413,37 +388,37 @@ pub struct CallFilter {
     pub tenant_id: Option<String>,
     /// Only calls before this sequence number (the cursor).
     pub before_seq: Option<i64>,
+    /// `Some`: the reader sees only these tenants (see [`visible_sql`]).
+    pub only_tenants: Option<BTreeSet<String>>,
     pub limit: usize,
 }
 
+/// SQL that holds when a reader limited to the tenants of the JSON array parameter `?{param}`
+/// sees the call row aliased `alias`: the call's tenant is among them, or the call is still
+/// pending (a national or regional call waiting for any agent). Ended calls without a tenant
+/// (`unresolved`) are seen only by readers of every tenant.
+pub(super) fn visible_sql(alias: &str, param: usize) -> String {
+    format!(
+        "({alias}.tenant_status = 'pending' OR {alias}.tenant_id IN (SELECT value FROM json_each(?{param})))"
+    )
+}
+
 /// Calls, newest first. Only the filters given enter the statement, so each can use its
-/// index.
+/// index. Visibility is part of the statement, so a page holds `limit` visible calls.
 pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
-    let mut sql = String::from(concat!(
+    let mut q = Listing::new(concat!(
         "SELECT ",
         call_columns!(),
-        " FROM calls WHERE 1 = 1"
+        " FROM calls c WHERE 1 = 1"
     ));
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut filter = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
-    if let Some(v) = &f.provider_call_id {
-        filter("provider_call_id =", v.clone().into());
+    q.filter("provider_call_id =", f.provider_call_id.clone());
+    q.filter("state =", f.state.clone());
+    q.filter("tenant_id =", f.tenant_id.clone());
+    q.filter("seq <", f.before_seq);
+    if let Some(tenants) = &f.only_tenants {
+        let n = q.bind(serde_json::to_string(tenants)?);
+        q.and(&visible_sql("c", n));
     }
-    if let Some(v) = &f.state {
-        filter("state =", v.clone().into());
-    }
-    if let Some(v) = &f.tenant_id {
-        filter("tenant_id =", v.clone().into());
-    }
-    if let Some(v) = f.before_seq {
-        filter("seq <", v.into());
-    }
-    let limit = i64::try_from(f.limit).unwrap_or(1000);
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    rows.map(|r| decode(r?)).collect()
+    let rows = q.run(conn, "seq DESC", f.limit, from_row)?;
+    rows.into_iter().map(decode).collect()
 }

@@ -6,12 +6,14 @@
 //! therefore never told "done" before its data is on disk. Reads use a small pool of
 //! read-only connections; a checkpointer thread copies the WAL back into the database.
 
+pub mod audit;
 pub mod calls;
 pub mod connections;
 pub mod directory;
 mod ingest;
 pub mod outbox;
 mod schema;
+pub mod users;
 mod writer;
 
 pub use ingest::{Delivery, IngestOutcome};
@@ -194,6 +196,59 @@ fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Inner>) -> Result<(), 
         })
         .map_err(|e| AppError::Internal(format!("cannot start the checkpointer: {e}")))?;
     Ok(())
+}
+
+/// A listing's SELECT, built from the filters it was given. Only those enter the statement,
+/// each as `AND <clause> ?N`, so that each can use its index.
+struct Listing {
+    sql: String,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Listing {
+    /// `select` ends in a WHERE clause that the filters are ANDed to.
+    fn new(select: &str) -> Self {
+        Self {
+            sql: select.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds `value` and returns its parameter number, for a clause that uses it.
+    fn bind(&mut self, value: impl Into<rusqlite::types::Value>) -> usize {
+        self.args.push(value.into());
+        self.args.len()
+    }
+
+    /// Adds `AND clause`.
+    fn and(&mut self, clause: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(clause);
+    }
+
+    /// Adds `AND {clause} ?N` with `value` bound, when a value is given.
+    fn filter(&mut self, clause: &str, value: Option<impl Into<rusqlite::types::Value>>) {
+        if let Some(v) = value {
+            let n = self.bind(v);
+            self.and(&format!("{clause} ?{n}"));
+        }
+    }
+
+    /// Runs the statement: rows ordered by `order_by`, at most `limit` of them.
+    fn run<T>(
+        mut self,
+        conn: &Connection,
+        order_by: &str,
+        limit: usize,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, AppError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.sql
+            .push_str(&format!(" ORDER BY {order_by} LIMIT {limit}"));
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.args), map)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 /// Milliseconds since the epoch, the unit of every time column compared in SQL.

@@ -1,7 +1,7 @@
 //! The outbox: effects decided in a transaction, carried out after it by a worker, retried
 //! with backoff until done. The schedule lives in the table, so it survives restarts.
 
-use super::{calls, from_millis, millis};
+use super::{audit, from_millis, millis};
 use crate::error::AppError;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -62,7 +62,7 @@ pub fn complete(
         "UPDATE outbox SET done_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
     )?
     .execute(params![job.id, millis(now)])?;
-    calls::audit(
+    audit::record(
         conn,
         now,
         "system",
@@ -84,7 +84,7 @@ pub fn retry(
     conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
         .execute(params![job.id, millis(next), error])?;
     let detail = serde_json::json!({ "recording_id": job.recording_id, "attempt": job.attempts + 1, "error": error, "next_attempt_at": next.unix_timestamp() });
-    calls::audit(
+    audit::record(
         conn,
         now,
         "system",

@@ -458,6 +458,42 @@ async fn secrets_never_reach_the_logs() {
             .await
             .unwrap();
     }
+    // A user token, used, revoked, then refused.
+    api(
+        &http,
+        &base,
+        reqwest::Method::PUT,
+        "/api/v1/users/log-probe",
+        Some(
+            json!({"name": "Log probe", "permissions": ["contact_center.view"], "tenant_ids": []}),
+        ),
+    )
+    .await;
+    let created = api(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/api/v1/users/log-probe/tokens",
+        None,
+    )
+    .await;
+    let user_token = created["token"].as_str().unwrap().to_owned();
+    let list_calls = || {
+        http.get(format!("{base}/api/v1/calls"))
+            .bearer_auth(&user_token)
+            .send()
+    };
+    let res = list_calls().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let revoke = format!(
+        "{base}/api/v1/users/log-probe/tokens/{}",
+        created["token_id"].as_str().unwrap()
+    );
+    let res = http.delete(revoke).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
+    let res = list_calls().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -465,6 +501,7 @@ async fn secrets_never_reach_the_logs() {
         .unwrap();
     let out = child.wait_with_output().await.unwrap();
     let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(!logs.contains(&user_token), "a user token reached the logs");
     assert!(
         logs.contains("webhook signature refused"),
         "the refusal is logged: {logs}"

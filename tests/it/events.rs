@@ -26,10 +26,14 @@ struct Stream {
 
 impl Stream {
     async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
+        Self::open_as(app, TOKEN, last_event_id).await
+    }
+
+    async fn open_as(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Self {
         let mut req = app
             .http
             .get(format!("{}/api/v1/events", app.base))
-            .bearer_auth(TOKEN);
+            .bearer_auth(token);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
@@ -165,6 +169,61 @@ async fn last_event_id_replays_what_was_missed_and_unknown_ids_resync() {
         assert_eq!(e.event, "resync", "{id}");
         assert_eq!(e.data["type"], "resync");
     }
+}
+
+#[tokio::test]
+async fn agents_see_only_their_tenants_calls_and_pending_ones() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    let austin_line = "+15125550100";
+    app.number(
+        austin_line,
+        json!({"kind": "local", "tenant_id": "t-austin"}),
+    )
+    .await;
+    app.number(NATIONAL, json!({"kind": "national"})).await;
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let bob = app
+        .user_token("bob", &["contact_center.view"], &["t-dallas"])
+        .await;
+    let mut ana_stream = Stream::open_as(&app, &ana, None).await;
+    let mut bob_stream = Stream::open_as(&app, &bob, None).await;
+
+    let local = "CA00000000000000000000000000000e04";
+    let pending = "CA00000000000000000000000000000e05";
+    deliver_all(
+        &app,
+        &conn,
+        &[
+            status(local, CALLER, austin_line, "ringing", 0, TS),
+            status(pending, CALLER, NATIONAL, "ringing", 0, TS),
+        ],
+    )
+    .await;
+    // Ana sees her tenant's call, then the pending one.
+    let first = ana_stream.next().await;
+    assert_eq!(first.data["call"]["provider_call_id"], local, "{first:?}");
+    assert_eq!(first.data["call"]["tenant"]["tenant_id"], "t-austin");
+    let second = ana_stream.next().await;
+    assert_eq!(second.data["call"]["provider_call_id"], pending);
+    // Bob never hears of Austin's call: his first event is the pending call.
+    let first = bob_stream.next().await;
+    assert_eq!(first.data["call"]["provider_call_id"], pending, "{first:?}");
+
+    // Without contact_center.view: 403.
+    let ops = app.user_token("ops-1", &["connections.manage"], &[]).await;
+    let res = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

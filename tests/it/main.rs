@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod api;
+mod authz;
 mod crash;
 mod events;
 mod gate;
 mod support;
 mod tidy;
+mod users;
 mod webhooks;

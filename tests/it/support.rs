@@ -119,9 +119,52 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        let (s, v) = self.api(Method::GET, path, None).await;
+        self.get_as(TOKEN, path).await
+    }
+
+    /// A GET that must answer 200, with `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> Value {
+        let (s, v) = self.api_as(token, Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
         v
+    }
+
+    /// Creates or replaces a user (with the bootstrap token).
+    pub async fn user(&self, id: &str, permissions: &[&str], tenant_ids: &[&str]) -> Value {
+        let body = json!({"name": format!("User {id}"), "permissions": permissions, "tenant_ids": tenant_ids});
+        let (s, v) = self
+            .api(Method::PUT, &format!("/api/v1/users/{id}"), Some(body))
+            .await;
+        assert!(s == StatusCode::CREATED || s == StatusCode::OK, "{v}");
+        v
+    }
+
+    /// A new token of an existing user: (token_id, token).
+    pub async fn token(&self, user_id: &str) -> (String, String) {
+        let (s, v) = self
+            .api(
+                Method::POST,
+                &format!("/api/v1/users/{user_id}/tokens"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        (
+            v["token_id"].as_str().unwrap().to_owned(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Revokes a user's token (with the bootstrap token): the answer and its body.
+    pub async fn revoke(&self, user_id: &str, token_id: &str) -> (StatusCode, Value) {
+        let path = format!("/api/v1/users/{user_id}/tokens/{token_id}");
+        self.api(Method::DELETE, &path, None).await
+    }
+
+    /// Creates a user and returns a token of theirs.
+    pub async fn user_token(&self, id: &str, permissions: &[&str], tenant_ids: &[&str]) -> String {
+        self.user(id, permissions, tenant_ids).await;
+        self.token(id).await.1
     }
 
     /// A Twilio connection whose REST base is `api_base`.
@@ -177,7 +220,14 @@ impl TestApp {
 
     /// The actions of a call's audit trail, oldest first.
     pub async fn audit_actions(&self, call_id: &str) -> Vec<String> {
-        let audit = self.get(&format!("/api/v1/calls/{call_id}/audit")).await;
+        self.audit_actions_as(TOKEN, call_id).await
+    }
+
+    /// The actions of a call's audit trail as `token` sees it, oldest first.
+    pub async fn audit_actions_as(&self, token: &str, call_id: &str) -> Vec<String> {
+        let audit = self
+            .get_as(token, &format!("/api/v1/calls/{call_id}/audit"))
+            .await;
         audit["audit"]
             .as_array()
             .unwrap()
@@ -269,6 +319,18 @@ pub fn status(
         ("SequenceNumber", seq.to_string()),
         ("Timestamp", ts.to_owned()),
     ]
+}
+
+/// A Twilio `ringing` status callback: the first of a call.
+pub fn ringing(sid: &str, from: &str, to: &str) -> Vec<(&'static str, String)> {
+    status(
+        sid,
+        from,
+        to,
+        "ringing",
+        0,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    )
 }
 
 /// Parameters of a Twilio recording status callback.

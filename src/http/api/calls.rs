@@ -1,12 +1,13 @@
 //! Calls (`contact_center.view`): list, show, claim, enter tenant, go to tenant.
 
-use super::check_id;
+use super::{Page, check_id};
 use crate::domain::gate::TenantStatus;
 use crate::domain::screen_pop::{PopContext, ScreenPop, screen_pop};
 use crate::error::AppError;
-use crate::http::auth::{Permission, Principal};
+use crate::http::auth::{Audience, Authorized, Principal, need};
 use crate::http::dto::{CallDto, STATE_NAMES};
 use crate::http::{ApiJson, AppState};
+use crate::store::audit;
 use crate::store::calls::{self, CallFilter, CallRow};
 use crate::store::directory;
 use axum::extract::{Path, Query, State};
@@ -26,18 +27,17 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/calls/{call_id}/go-to-tenant", post(go_to_tenant))
 }
 
-/// A principal sees a call when it sees the call's tenant, or when the call has none yet.
-fn visible(p: &Principal, call: &CallRow) -> bool {
-    let t = call.tenant();
-    match t.tenant_id {
-        Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => {
-            p.sees_tenant(&id)
-        }
-        _ => true,
-    }
+/// A principal sees a call when it sees the call's tenant, or when the call is pending (a
+/// national or regional call waiting for any agent). An ended call without a tenant
+/// (`unresolved`) is seen only by principals of every tenant. The same rule, in SQL, limits
+/// the call list: `store::calls::visible_sql`.
+pub(crate) fn visible(p: &Principal, call: &CallRow) -> bool {
+    p.sees(&Audience::of_call(call))
 }
 
-fn not_found() -> AppError {
+/// 404 for an unknown call and for a call the principal does not see alike, so that its
+/// existence does not leak.
+pub(crate) fn not_found() -> AppError {
     AppError::not_found("call_not_found", "no such call")
 }
 
@@ -46,23 +46,16 @@ struct ListQuery {
     provider_call_id: Option<String>,
     state: Option<String>,
     tenant_id: Option<String>,
-    limit: Option<usize>,
+    limit: Option<String>,
     cursor: Option<String>,
 }
 
 async fn list(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(AppError::bad_request(
-            "invalid_limit",
-            "limit must be between 1 and 1000",
-        ));
-    }
+    let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     if let Some(s) = &q.state
         && !STATE_NAMES.contains(&s.as_str())
     {
@@ -71,28 +64,17 @@ async fn list(
             format!("state must be one of {STATE_NAMES:?}"),
         ));
     }
-    let before_seq = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            AppError::bad_request("invalid_cursor", "cursor is not one this API returned")
-        })?),
-    };
     let filter = CallFilter {
         provider_call_id: q.provider_call_id,
         state: q.state,
         tenant_id: q.tenant_id,
-        before_seq,
-        limit,
+        before_seq: page.before,
+        only_tenants: p.only_tenants(),
+        limit: page.limit,
     };
     let rows = st.store.read(move |c| calls::list(c, &filter)).await?;
-    let next_cursor = (rows.len() == limit)
-        .then(|| rows.last().map(|r| r.seq.to_string()))
-        .flatten();
-    let calls: Vec<CallDto> = rows
-        .iter()
-        .filter(|c| visible(&p, c))
-        .map(CallDto::from)
-        .collect();
+    let next_cursor = page.next_cursor(rows.iter().map(|r| r.seq));
+    let calls: Vec<CallDto> = rows.iter().map(CallDto::from).collect();
     Ok(Json(json!({ "calls": calls, "next_cursor": next_cursor })))
 }
 
@@ -111,25 +93,26 @@ async fn load_visible(st: &AppState, p: &Principal, id: String) -> Result<CallRo
 
 async fn show(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Path(id): Path<String>,
 ) -> Result<Json<CallDto>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
     Ok(Json(CallDto::from(&call)))
 }
 
 async fn audit(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
-    let entries = st
-        .store
-        .read(move |c| calls::audit_of_call(c, &call.id))
-        .await?;
+    let entries = st.store.read(move |c| audit::of_call(c, &call.id)).await?;
+    // A record naming a tenant the principal does not see (an earlier choice of another
+    // agent) is left out.
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| e.tenant_id.as_deref().is_none_or(|t| p.sees_tenant(t)))
+        .collect();
     Ok(Json(json!({ "audit": entries })))
 }
 
@@ -152,16 +135,16 @@ pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, Ap
 
 async fn claim(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     load_visible(&st, &p, id.clone()).await?;
     let agent = p.id.clone();
+    let clock = st.clock.clone();
     let (call, pop) = st
         .store
         .write(move |c| {
-            let call = calls::claim(c, &id, &agent)?;
+            let call = calls::claim(c, &id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
             Ok((call, pop))
         })
@@ -179,11 +162,10 @@ struct TenantBody {
 
 async fn enter_tenant(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TenantBody>,
 ) -> Result<Json<Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     check_id("tenant_id", &body.tenant_id)?;
     load_visible(&st, &p, id.clone()).await?;
     if !p.sees_tenant(&body.tenant_id) {
@@ -212,10 +194,9 @@ async fn enter_tenant(
 
 async fn go_to_tenant(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     let call = load_visible(&st, &p, id).await?;
     let tenant = call.tenant();
     if !matches!(

@@ -3,7 +3,7 @@
 use super::check_id;
 use crate::connections::{ConnectionView, NewConnection};
 use crate::error::AppError;
-use crate::http::auth::{Permission, Principal};
+use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -55,35 +55,32 @@ struct CreateBody {
 
 async fn create(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ConnectionsManage>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::ConnectionsManage)?;
     let new = NewConnection {
         provider: body.provider,
         name: body.name,
         secrets: body.secrets.into_secrets(),
         options: body.options,
     };
-    let view = st.connections.create(new, st.clock.now()).await?;
+    let view = st.connections.create(new, &p.id, st.clock.now()).await?;
     Ok(json_status(StatusCode::CREATED, &view))
 }
 
 async fn list(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::ConnectionsManage>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    p.require(Permission::ConnectionsManage)?;
     let all = st.connections.list(st.clock.now()).await?;
     Ok(Json(serde_json::json!({ "connections": all })))
 }
 
 async fn show(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::ConnectionsManage>,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionView>, AppError> {
-    p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     Ok(Json(st.connections.get(&id, st.clock.now()).await?))
 }
@@ -98,47 +95,51 @@ struct RotateBody {
 
 async fn rotate(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ConnectionsManage>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Json<ConnectionView>, AppError> {
-    p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     let grace = body.grace_period_secs.map(Duration::from_secs);
     Ok(Json(
         st.connections
-            .rotate(&id, body.secrets.into_secrets(), grace, st.clock.now())
+            .rotate(
+                &id,
+                body.secrets.into_secrets(),
+                grace,
+                &p.id,
+                st.clock.now(),
+            )
             .await?,
     ))
 }
 
 async fn disable(
     st: State<AppState>,
-    p: Principal,
+    p: Authorized<need::ConnectionsManage>,
     id: Path<String>,
 ) -> Result<Json<ConnectionView>, AppError> {
-    set_enabled(st, p, id, false).await
+    set_enabled(st, &p, id, false).await
 }
 
 async fn enable(
     st: State<AppState>,
-    p: Principal,
+    p: Authorized<need::ConnectionsManage>,
     id: Path<String>,
 ) -> Result<Json<ConnectionView>, AppError> {
-    set_enabled(st, p, id, true).await
+    set_enabled(st, &p, id, true).await
 }
 
 async fn set_enabled(
     State(st): State<AppState>,
-    p: Principal,
+    p: &Principal,
     Path(id): Path<String>,
     enabled: bool,
 ) -> Result<Json<ConnectionView>, AppError> {
-    p.require(Permission::ConnectionsManage)?;
     check_id("connection id", &id)?;
     Ok(Json(
         st.connections
-            .set_enabled(&id, enabled, st.clock.now())
+            .set_enabled(&id, enabled, &p.id, st.clock.now())
             .await?,
     ))
 }

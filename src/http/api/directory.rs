@@ -4,7 +4,7 @@
 use super::check_id;
 use crate::directory::{self as input, NumberInput, TenantInput};
 use crate::error::AppError;
-use crate::http::auth::{Permission, Principal};
+use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::store::{calls, directory};
 use axum::extract::{Path, Query, State};
@@ -41,11 +41,10 @@ fn created_or_ok(created: bool) -> StatusCode {
 
 async fn put_tenant(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TenantInput>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
     let tenant = input::tenant(&id, body)?;
     let now = st.clock.now();
     let stored = tenant.clone();
@@ -58,10 +57,9 @@ async fn put_tenant(
 
 async fn get_tenant(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
     check_id("tenant id", &id)?;
     let tenant = st
         .store
@@ -73,20 +71,18 @@ async fn get_tenant(
 
 async fn list_tenants(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    p.require(Permission::DirectoryManage)?;
     let tenants = st.store.read(directory::list_tenants).await?;
     Ok(Json(json!({ "tenants": tenants })))
 }
 
 async fn put_number(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<NumberInput>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
     let entry = input::number(&raw, body)?;
     let now = st.clock.now();
     let stored = entry.clone();
@@ -109,10 +105,9 @@ async fn put_number(
 
 async fn get_number(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
     Path(raw): Path<String>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
     let e164 = input::e164(&raw)?;
     let n = st
         .store
@@ -129,9 +124,8 @@ async fn get_number(
 
 async fn list_numbers(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    p.require(Permission::DirectoryManage)?;
     let numbers = st.store.read(directory::list_numbers).await?;
     Ok(Json(json!({ "numbers": numbers })))
 }
@@ -144,11 +138,10 @@ struct ContactBody {
 
 async fn put_contact(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::DirectoryManage>,
     Path((tenant_id, raw)): Path<(String, String)>,
     ApiJson(body): ApiJson<ContactBody>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
     check_id("tenant id", &tenant_id)?;
     let e164 = input::e164(&raw)?;
     let name = body.name.trim().to_owned();
@@ -183,16 +176,16 @@ struct SearchQuery {
 
 async fn search(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterView>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    p.require(Permission::ContactCenterView)?;
     let zip = q.zip.map(|z| z.trim().to_owned()).filter(|z| !z.is_empty());
     let trade = q
         .trade
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty());
     let call_id = q.call_id;
+    let principal = Principal::clone(&p);
     let (tenants, mode) = st
         .store
         .read(move |c| {
@@ -210,13 +203,17 @@ async fn search(
             let among = match call_id {
                 None => None,
                 Some(id) => {
-                    let call = calls::get(c, &id)?.ok_or_else(|| AppError::not_found("call_not_found", "no such call"))?;
+                    check_id("call_id", &id)?;
+                    let call = calls::get(c, &id)?
+                        .filter(|call| super::calls::visible(&principal, call))
+                        .ok_or_else(super::calls::not_found)?;
                     call.resolution.filter(|r| r.kind == crate::domain::NumberKind::Regional).map(|r| r.tenant_ids)
                 }
             };
             Ok((directory::search_tenants(c, &zip, trade.as_deref(), among.as_deref())?, mode))
         })
         .await?;
+    // Only the tenants the principal sees: an agent with no tenants finds none.
     let visible: Vec<_> = tenants
         .into_iter()
         .filter(|t| p.sees_tenant(&t.tenant_id))

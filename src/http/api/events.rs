@@ -3,7 +3,7 @@
 
 use crate::http::AppState;
 use crate::http::auth::{Permission, Principal};
-use crate::live::{Audience, LiveEvent, LiveEvents, Subscription};
+use crate::live::{LiveEvent, LiveEvents, Subscription};
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -40,13 +40,6 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
-fn sees(p: &Principal, e: &LiveEvent) -> bool {
-    match &e.audience {
-        Audience::Everyone => true,
-        Audience::Tenant(t) => p.sees_tenant(t),
-    }
-}
-
 fn sse_event(live: &LiveEvents, e: &LiveEvent) -> Event {
     Event::default()
         .id(live.id_of(e))
@@ -80,7 +73,7 @@ fn event_stream(
     pending.extend(
         sub.replay
             .iter()
-            .filter(|e| sees(&principal, e))
+            .filter(|e| principal.sees(&e.audience))
             .map(|e| sse_event(&live, e)),
     );
     let cursor = Cursor {
@@ -95,7 +88,7 @@ fn event_stream(
                 return Some((Ok(e), c));
             }
             match c.sub.recv().await {
-                Ok(e) if sees(&c.principal, &e) => {
+                Ok(e) if c.principal.sees(&e.audience) => {
                     let event = sse_event(&c.live, &e);
                     return Some((Ok(event), c));
                 }

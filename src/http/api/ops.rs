@@ -1,8 +1,9 @@
 //! Health, metrics, the OpenAPI document, settings, and unknown numbers.
 
 use crate::error::AppError;
-use crate::http::auth::{Permission, Principal};
+use crate::http::auth::{Authorized, need};
 use crate::http::{ApiJson, AppState};
+use crate::store::audit;
 use crate::store::directory::{self, Settings};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -48,9 +49,8 @@ async fn readyz(State(st): State<AppState>) -> Response {
 
 async fn get_settings(
     State(st): State<AppState>,
-    p: Principal,
+    _p: Authorized<need::ContactCenterSettings>,
 ) -> Result<Json<Settings>, AppError> {
-    p.require(Permission::ContactCenterSettings)?;
     Ok(Json(st.store.read(directory::settings).await?))
 }
 
@@ -62,10 +62,9 @@ struct SettingsBody {
 
 async fn put_settings(
     State(st): State<AppState>,
-    p: Principal,
+    p: Authorized<need::ContactCenterSettings>,
     ApiJson(body): ApiJson<SettingsBody>,
 ) -> Result<Json<Settings>, AppError> {
-    p.require(Permission::ContactCenterSettings)?;
     let now = st.clock.now();
     let settings = Settings {
         national_search_mode: body.national_search_mode,
@@ -76,15 +75,17 @@ async fn put_settings(
             let before = directory::settings(c)?;
             directory::put_settings(c, &settings)?;
             let detail = serde_json::json!({"before": before, "after": settings});
-            crate::store::calls::audit(c, now, &actor, "settings.changed", None, None, &detail)?;
+            audit::record(c, now, &actor, "settings.changed", None, None, &detail)?;
             Ok(settings)
         })
         .await
         .map(Json)
 }
 
-async fn unknown_numbers(State(st): State<AppState>, p: Principal) -> Result<Response, AppError> {
-    p.require(Permission::DirectoryManage)?;
+async fn unknown_numbers(
+    State(st): State<AppState>,
+    _p: Authorized<need::DirectoryManage>,
+) -> Result<Response, AppError> {
     let list = st.store.read(directory::unknown_numbers).await?;
     Ok((StatusCode::OK, Json(serde_json::json!({ "numbers": list }))).into_response())
 }

@@ -1,0 +1,192 @@
+//! Users and their tokens (`users.manage`). Every change is audited with its actor.
+
+use super::check_id;
+use crate::error::AppError;
+use crate::http::auth::{Authorized, need};
+use crate::http::{ApiJson, AppState, json_status};
+use crate::store::audit;
+use crate::store::users::{self as rows, Revoked, TokenInfo, User};
+use crate::users::{self as input, UserInput};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rusqlite::Connection;
+use serde_json::json;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list))
+        .route("/api/v1/users/{user_id}", get(show).put(put_user))
+        .route(
+            "/api/v1/users/{user_id}/tokens",
+            post(create_token).get(list_tokens),
+        )
+        .route(
+            "/api/v1/users/{user_id}/tokens/{token_id}",
+            delete(revoke_token),
+        )
+}
+
+fn user_not_found() -> AppError {
+    AppError::not_found("user_not_found", "no such user")
+}
+
+/// The user, or 404.
+fn existing(conn: &Connection, user_id: &str) -> Result<User, AppError> {
+    rows::get(conn, user_id)?.ok_or_else(user_not_found)
+}
+
+async fn list(
+    State(st): State<AppState>,
+    _p: Authorized<need::UsersManage>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let users = st.store.read(rows::list).await?;
+    Ok(Json(json!({ "users": users })))
+}
+
+async fn show(
+    State(st): State<AppState>,
+    _p: Authorized<need::UsersManage>,
+    Path(user_id): Path<String>,
+) -> Result<Json<User>, AppError> {
+    check_id("user id", &user_id)?;
+    Ok(Json(st.store.read(move |c| existing(c, &user_id)).await?))
+}
+
+/// Creates (201) or replaces (200) a user. The change takes effect on the user's next
+/// request.
+async fn put_user(
+    State(st): State<AppState>,
+    p: Authorized<need::UsersManage>,
+    Path(user_id): Path<String>,
+    ApiJson(body): ApiJson<UserInput>,
+) -> Result<Response, AppError> {
+    let spec = input::validate(&user_id, body)?;
+    let actor = p.id.clone();
+    let clock = st.clock.clone();
+    let (user, created) = st
+        .store
+        .write(move |c| {
+            let now = clock.now();
+            let before = rows::get(c, &spec.user_id)?;
+            let next = input::apply(spec, before.as_ref(), now);
+            let created = before.is_none();
+            let user = match input::change(before.as_ref(), &next) {
+                Some((action, detail)) => {
+                    rows::put(c, &next)?;
+                    audit::record(c, now, &actor, action, None, None, &detail)?;
+                    next
+                }
+                // Nothing changed (so the user existed): it stays as it was.
+                None => before.unwrap_or(next),
+            };
+            Ok((user, created))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_status(status, &user))
+}
+
+/// Makes a token for the user: its value is in this answer and nowhere else, ever.
+async fn create_token(
+    State(st): State<AppState>,
+    p: Authorized<need::UsersManage>,
+    Path(user_id): Path<String>,
+) -> Result<Response, AppError> {
+    check_id("user id", &user_id)?;
+    let token = input::new_token()?;
+    let actor = p.id.clone();
+    let clock = st.clock.clone();
+    let (token_id, hash) = (token.token_id.clone(), token.hash);
+    let info = st
+        .store
+        .write(move |c| {
+            let now = clock.now();
+            existing(c, &user_id)?;
+            if rows::active_tokens(c, &user_id)? >= input::MAX_ACTIVE_TOKENS {
+                return Err(AppError::conflict(
+                    "too_many_tokens",
+                    format!(
+                        "the user has {} tokens: revoke one first",
+                        input::MAX_ACTIVE_TOKENS
+                    ),
+                ));
+            }
+            let info = TokenInfo {
+                token_id,
+                user_id,
+                created_at: now,
+                created_by: actor,
+                revoked_at: None,
+            };
+            rows::insert_token(c, &info, &hash)?;
+            let detail = json!({ "user_id": info.user_id, "token_id": info.token_id });
+            audit::record(
+                c,
+                now,
+                &info.created_by,
+                "token.created",
+                None,
+                None,
+                &detail,
+            )?;
+            Ok(info)
+        })
+        .await?;
+    let mut body = serde_json::to_value(&info)?;
+    body["token"] = token.value.expose().into();
+    Ok(json_status(StatusCode::CREATED, &body))
+}
+
+async fn list_tokens(
+    State(st): State<AppState>,
+    _p: Authorized<need::UsersManage>,
+    Path(user_id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    check_id("user id", &user_id)?;
+    let tokens = st
+        .store
+        .read(move |c| {
+            existing(c, &user_id)?;
+            rows::tokens_of(c, &user_id)
+        })
+        .await?;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+/// Revokes a token (204): it is refused from the next request on. Revoking it again is
+/// harmless.
+async fn revoke_token(
+    State(st): State<AppState>,
+    p: Authorized<need::UsersManage>,
+    Path((user_id, token_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    check_id("user id", &user_id)?;
+    check_id("token id", &token_id)?;
+    let actor = p.id.clone();
+    let clock = st.clock.clone();
+    st.store
+        .write(move |c| {
+            let now = clock.now();
+            existing(c, &user_id)?;
+            match rows::revoke_token(c, &user_id, &token_id, now)? {
+                Revoked::NoSuchToken => Err(AppError::not_found(
+                    "token_not_found",
+                    "the user has no token with this id",
+                )),
+                Revoked::Already => Ok(()),
+                Revoked::Now => {
+                    let detail = json!({ "user_id": user_id, "token_id": token_id });
+                    audit::record(c, now, &actor, "token.revoked", None, None, &detail)
+                }
+            }
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,185 @@
+//! Users and their API tokens. A token is kept only as the SHA-256 of its value.
+
+use super::{from_millis, millis};
+use crate::error::AppError;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// A user: an agent, a manager, an ops person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub user_id: String,
+    pub name: String,
+    /// Permission names, sorted, without duplicates.
+    pub permissions: Vec<String>,
+    /// The tenants the user sees, sorted, without duplicates. They may name tenants the
+    /// directory does not list (yet).
+    pub tenant_ids: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+const USER_COLUMNS: &str = "u.id, u.name, u.permissions, u.tenant_ids, u.created_at, u.updated_at";
+
+type RawUser = (String, String, String, String, i64, i64);
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn decode_user(
+    (user_id, name, permissions, tenant_ids, created, updated): RawUser,
+) -> Result<User, AppError> {
+    Ok(User {
+        user_id,
+        name,
+        permissions: serde_json::from_str(&permissions)?,
+        tenant_ids: serde_json::from_str(&tenant_ids)?,
+        created_at: from_millis(created),
+        updated_at: from_millis(updated),
+    })
+}
+
+pub fn get(conn: &Connection, user_id: &str) -> Result<Option<User>, AppError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([user_id], user_from_row)
+        .optional()?
+        .map(decode_user)
+        .transpose()
+}
+
+/// Every user, by id.
+pub fn list(conn: &Connection) -> Result<Vec<User>, AppError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], user_from_row)?;
+    rows.map(|r| decode_user(r?)).collect()
+}
+
+/// Inserts or replaces a user (its `created_at` is kept on replace).
+pub fn put(conn: &Connection, u: &User) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6",
+    )?
+    .execute(params![
+        u.user_id,
+        u.name,
+        serde_json::to_string(&u.permissions)?,
+        serde_json::to_string(&u.tenant_ids)?,
+        millis(u.created_at),
+        millis(u.updated_at),
+    ])?;
+    Ok(())
+}
+
+/// The user holding the unrevoked token whose SHA-256 is `hash`.
+pub fn by_token_hash(conn: &Connection, hash: &[u8]) -> Result<Option<User>, AppError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.hash = ?1 AND t.revoked_at IS NULL"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([hash], user_from_row)
+        .optional()?
+        .map(decode_user)
+        .transpose()
+}
+
+/// A token as listed: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub token_id: String,
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The principal that created it.
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Stores a new token by the hash of its value.
+pub fn insert_token(conn: &Connection, t: &TokenInfo, hash: &[u8]) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "INSERT INTO tokens (id, user_id, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        t.token_id,
+        t.user_id,
+        hash,
+        millis(t.created_at),
+        t.created_by
+    ])?;
+    Ok(())
+}
+
+/// How many unrevoked tokens the user has.
+pub fn active_tokens(conn: &Connection, user_id: &str) -> Result<i64, AppError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL")?
+        .query_row([user_id], |r| r.get(0))?)
+}
+
+/// The user's tokens, oldest first, revoked ones included.
+pub fn tokens_of(conn: &Connection, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_id, created_at, created_by, revoked_at FROM tokens
+         WHERE user_id = ?1 ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok(TokenInfo {
+            token_id: r.get(0)?,
+            user_id: r.get(1)?,
+            created_at: from_millis(r.get(2)?),
+            created_by: r.get(3)?,
+            revoked_at: r.get::<_, Option<i64>>(4)?.map(from_millis),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What revoking a token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// The user has no token with this id.
+    NoSuchToken,
+    /// The token was revoked just now.
+    Now,
+    /// The token had been revoked before.
+    Already,
+}
+
+/// Revokes one of the user's tokens: it stops authenticating at once.
+pub fn revoke_token(
+    conn: &Connection,
+    user_id: &str,
+    token_id: &str,
+    now: OffsetDateTime,
+) -> Result<Revoked, AppError> {
+    let revoked_at: Option<Option<i64>> = conn
+        .prepare_cached("SELECT revoked_at FROM tokens WHERE id = ?1 AND user_id = ?2")?
+        .query_row([token_id, user_id], |r| r.get(0))
+        .optional()?;
+    match revoked_at {
+        None => Ok(Revoked::NoSuchToken),
+        Some(Some(_)) => Ok(Revoked::Already),
+        Some(None) => {
+            conn.prepare_cached("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2")?
+                .execute(params![millis(now), token_id])?;
+            Ok(Revoked::Now)
+        }
+    }
+}
