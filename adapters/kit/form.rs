@@ -12,9 +12,18 @@ pub struct Form<'a> {
 
 impl<'a> Form<'a> {
     pub fn parse(body: &'a [u8]) -> Self {
-        Self {
-            pairs: form_urlencoded::parse(body).collect(),
-        }
+        let pairs = body
+            .split(|&b| b == b'&')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| {
+                let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                    Some(i) => (&segment[..i], &segment[i + 1..]),
+                    None => (segment, &segment[segment.len()..]),
+                };
+                (decode(name), decode(value))
+            })
+            .collect();
+        Self { pairs }
     }
 
     pub fn pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
@@ -54,6 +63,44 @@ impl<'a> Form<'a> {
     }
 }
 
+/// Decodes one name or value as the URL standard's `application/x-www-form-urlencoded`
+/// parser does: `+` is a space, `%XX` a byte (a `%` not followed by two hex digits stays as
+/// it is), then UTF-8 with U+FFFD for invalid sequences. Borrows when nothing needs decoding.
+fn decode(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return String::from_utf8_lossy(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let digit = |at: usize| raw.get(at).copied().and_then(hex);
+                match (digit(i + 1), digit(i + 2)) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// The query of a URL: what follows the first `?`, up to a `#` if any (empty when there is
 /// none). Not decoded: feed it to [`Form::parse`] for the parameters.
 pub fn url_query(url: &str) -> &str {
@@ -78,6 +125,51 @@ mod tests {
         assert_eq!(f.get("b"), Some("x y"));
         assert_eq!(f.get("c"), None);
         assert_eq!(f.pairs()[2].1, "+1");
+    }
+
+    #[test]
+    fn percent_signs_without_two_hex_digits_stay() {
+        let f = Form::parse(b"a=%&b=%4&c=%zz&d=%41%4a%4A&e=%E2%82%AC&f=%FF&=v&&g");
+        let pairs: Vec<(&str, &str)> = f
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("a", "%"),
+                ("b", "%4"),
+                ("c", "%zz"),
+                ("d", "AJJ"),
+                ("e", "\u{20ac}"),
+                ("f", "\u{fffd}"),
+                ("", "v"),
+                ("g", ""),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// The same reading as the `form_urlencoded` crate (the URL standard's parser).
+        #[test]
+        fn reads_forms_as_the_url_standard_does(body in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"&=+%aZ09\xe2\x82\xac\xff".to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            0..64,
+        )) {
+            let ours: Vec<(String, String)> = Form::parse(&body)
+                .pairs()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let reference: Vec<(String, String)> = form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            proptest::prop_assert_eq!(ours, reference);
+        }
     }
 
     #[test]
