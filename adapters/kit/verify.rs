@@ -327,7 +327,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_bounded_both_ways() {
-        let clock = crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
+        let clock =
+            crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
         assert_eq!(check_timestamp(1_000_000, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(999_700, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(1_000_300, &clock, 300), Ok(()));
@@ -352,7 +353,10 @@ mod tests {
         let v = v.with_replay_key("nonce-1", 42);
         assert_eq!(
             v.replay_key(),
-            Some(&ReplayKey { key: "nonce-1".into(), keep_until: 42 })
+            Some(&ReplayKey {
+                key: "nonce-1".into(),
+                keep_until: 42
+            })
         );
     }
 
