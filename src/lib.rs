@@ -17,3 +17,4 @@ pub mod http;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;

@@ -6,7 +6,9 @@
 //! therefore never told "done" before its data is on disk. Reads use a small pool of
 //! read-only connections; a checkpointer thread copies the WAL back into the database.
 
+pub mod bookings;
 pub mod calls;
+pub mod chats;
 pub mod connections;
 pub mod directory;
 mod ingest;

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_replay_keys.sql"),
+    include_str!("../../migrations/sqlite/0004_feeds.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {

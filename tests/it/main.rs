@@ -5,7 +5,9 @@
 
 mod api;
 mod crash;
+mod feeds;
 mod gate;
 mod support;
+mod sync;
 mod tidy;
 mod webhooks;

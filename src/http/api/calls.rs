@@ -27,7 +27,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// A principal sees a call when it sees the call's tenant, or when the call has none yet.
-fn visible(p: &Principal, call: &CallRow) -> bool {
+pub(super) fn visible(p: &Principal, call: &CallRow) -> bool {
     let t = call.tenant();
     match t.tenant_id {
         Some(id) if matches!(t.status, TenantStatus::Resolved | TenantStatus::Selected) => {
@@ -134,7 +134,7 @@ async fn audit(
 }
 
 /// The screen pop of a call, with the directory lookups it needs.
-pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
+pub(super) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
     let tenant = call.tenant();
     let from = call.fold.from.as_ref().map(|e| e.value.clone());
     let mut ctx = PopContext {

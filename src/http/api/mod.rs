@@ -3,6 +3,8 @@
 mod calls;
 mod connections;
 mod directory;
+mod feeds;
+mod hub;
 mod ops;
 
 use super::AppState;
@@ -14,6 +16,8 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(connections::routes())
         .merge(directory::routes())
         .merge(calls::routes())
+        .merge(feeds::routes())
+        .merge(hub::routes())
 }
 
 /// Ids in paths: letters, digits, `.`, `_`, `-`, at most 64.
