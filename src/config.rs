@@ -278,6 +278,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_loads_with_the_defaults_it_documents() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/config.example.toml");
+        let c = Config::load(Some(&file), &MapEnv(HashMap::new())).unwrap();
+        let d = Config::load(None, &MapEnv(HashMap::new())).unwrap();
+        assert_eq!(c.directory.timeout, d.directory.timeout);
+        assert_eq!(c.directory.max_bytes, d.directory.max_bytes);
+        assert_eq!(c.body_limit, d.body_limit);
+    }
+
+    #[test]
     fn the_directory_url_is_read_and_never_printed_whole() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

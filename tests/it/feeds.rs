@@ -21,6 +21,14 @@ async fn message(
     .await
 }
 
+/// An app with the tenants t-austin and t-dallas.
+async fn austin_and_dallas() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    app
+}
+
 async fn inbound(app: &TestApp, tenant: &str, thread: &str) -> Value {
     let (s, v) = message(app, tenant, thread, CUSTOMER, "inbound").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -149,9 +157,7 @@ async fn chat_counts_follow_messages_and_thread_actions() {
 
 #[tokio::test]
 async fn a_blocked_sender_is_kept_and_audited_but_not_counted() {
-    let app = TestApp::spawn().await;
-    app.tenant("t-austin", &["78701"], &["hvac"]).await;
-    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    let app = austin_and_dallas().await;
     inbound(&app, "t-austin", "th-spam").await;
     inbound(&app, "t-austin", "th-spam").await;
     let (s, v) = message(&app, "t-austin", "th-other", "+15125550999", "inbound").await;
@@ -227,9 +233,7 @@ async fn a_blocked_sender_is_kept_and_audited_but_not_counted() {
 
 #[tokio::test]
 async fn threads_belong_to_one_tenant_and_message_ids_make_posts_idempotent() {
-    let app = TestApp::spawn().await;
-    app.tenant("t-austin", &["78701"], &["hvac"]).await;
-    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    let app = austin_and_dallas().await;
     inbound(&app, "t-austin", "th-1").await;
     let (s, v) = message(&app, "t-dallas", "th-1", CUSTOMER, "inbound").await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
@@ -293,9 +297,7 @@ async fn booking(app: &TestApp, tenant: &str, id: &str, name: &str) -> (StatusCo
 
 #[tokio::test]
 async fn web_bookings_count_until_booked() {
-    let app = TestApp::spawn().await;
-    app.tenant("t-austin", &["78701"], &["hvac"]).await;
-    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    let app = austin_and_dallas().await;
     let (s, v) = booking(&app, "t-austin", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "unbooked");
@@ -352,6 +354,17 @@ async fn web_bookings_count_until_booked() {
     app.stop().await;
 }
 
+/// A status callback of a call from CUSTOMER to the national number, `seq` minutes in.
+async fn national_call_status(app: &TestApp, conn: &str, sid: &str, call_status: &str, seq: u32) {
+    let ts = format!("Mon, 23 Nov 2026 18:{seq:02}:01 +0000");
+    deliver_all(
+        app,
+        conn,
+        &[status(sid, CUSTOMER, "+18005550199", call_status, seq, &ts)],
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages() {
     let app = TestApp::spawn().await;
@@ -375,19 +388,7 @@ async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages
     app.number("+18005550199", json!({"kind": "national"}))
         .await;
     let sid = "CA90000000000000000000000000000001";
-    deliver_all(
-        &app,
-        &conn,
-        &[status(
-            sid,
-            "+15125550123",
-            "+18005550199",
-            "in-progress",
-            0,
-            "Mon, 23 Nov 2026 18:00:01 +0000",
-        )],
-    )
-    .await;
+    national_call_status(&app, &conn, sid, "in-progress", 0).await;
     let call = app.call_by_sid(sid).await;
     let (s, claimed) = app
         .api(
@@ -427,19 +428,7 @@ async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages
     );
 
     // The call ends: no active call any more.
-    deliver_all(
-        &app,
-        &conn,
-        &[status(
-            sid,
-            "+15125550123",
-            "+18005550199",
-            "completed",
-            1,
-            "Mon, 23 Nov 2026 18:01:01 +0000",
-        )],
-    )
-    .await;
+    national_call_status(&app, &conn, sid, "completed", 1).await;
     assert_eq!(app.get("/api/v1/hub").await["active_call"], Value::Null);
     app.stop().await;
 }

@@ -57,15 +57,12 @@ async fn a_sync_adds_updates_and_removes_tenants_and_removed_tenants_numbers_sto
     .await;
     // The helper's tenants as the upstream lists them: t-austin unchanged, t-houston
     // renamed, t-waco new, t-dallas gone.
-    serve_directory(
-        &mock,
-        json!({"tenants": [
-            {"tenant_id": "t-waco", "name": "Waco HVAC", "zip_codes": ["76701"], "trades": ["hvac"], "booking_url": null},
-            upstream_tenant("t-houston", "Houston Heating", &["77001"]),
-            upstream_tenant("t-austin", "Tenant t-austin", &["78701"]),
-        ]}),
-    )
-    .await;
+    let mut listed = vec![
+        json!({"tenant_id": "t-waco", "name": "Waco HVAC", "zip_codes": ["76701"], "trades": ["hvac"], "booking_url": null}),
+        upstream_tenant("t-houston", "Houston Heating", &["77001"]),
+        upstream_tenant("t-austin", "Tenant t-austin", &["78701"]),
+    ];
+    serve_directory(&mock, json!({ "tenants": listed })).await;
     let (s, v) = sync(&app).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
@@ -145,16 +142,8 @@ async fn a_sync_adds_updates_and_removes_tenants_and_removed_tenants_numbers_sto
     assert_eq!(v, json!({"added": [], "updated": [], "removed": []}));
 
     // t-dallas comes back upstream: it is added, and its local number resolves again.
-    serve_directory(
-        &mock,
-        json!({"tenants": [
-            {"tenant_id": "t-waco", "name": "Waco HVAC", "zip_codes": ["76701"], "trades": ["hvac"], "booking_url": null},
-            upstream_tenant("t-houston", "Houston Heating", &["77001"]),
-            upstream_tenant("t-austin", "Tenant t-austin", &["78701"]),
-            upstream_tenant("t-dallas", "Dallas HVAC", &["78701"]),
-        ]}),
-    )
-    .await;
+    listed.push(upstream_tenant("t-dallas", "Dallas HVAC", &["78701"]));
+    serve_directory(&mock, json!({ "tenants": listed })).await;
     let (_, v) = sync(&app).await;
     assert_eq!(
         v,

@@ -58,6 +58,12 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
+/// The tenant's own systems post to it: `feeds.write`, and the tenant visible.
+fn check_feed_writer(p: &Principal, tenant_id: &str) -> Result<(), AppError> {
+    p.require(Permission::FeedsWrite)?;
+    check_tenant(p, tenant_id)
+}
+
 /// 400 for a bad id, 403 for a tenant the caller does not see.
 fn check_tenant(p: &Principal, tenant_id: &str) -> Result<(), AppError> {
     check_id("tenant id", tenant_id)?;
@@ -105,8 +111,7 @@ async fn post_message(
     Path(tenant_id): Path<String>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::FeedsWrite)?;
-    check_tenant(&p, &tenant_id)?;
+    check_feed_writer(&p, &tenant_id)?;
     check_id("thread_id", &body.thread_id)?;
     if let Some(id) = &body.message_id {
         check_id("message_id", id)?;
@@ -222,8 +227,7 @@ async fn post_booking(
     Path(tenant_id): Path<String>,
     ApiJson(body): ApiJson<BookingBody>,
 ) -> Result<Response, AppError> {
-    p.require(Permission::FeedsWrite)?;
-    check_tenant(&p, &tenant_id)?;
+    check_feed_writer(&p, &tenant_id)?;
     check_id("booking_id", &body.booking_id)?;
     let customer_name = body.customer_name.trim().to_owned();
     if customer_name.is_empty() || customer_name.chars().count() > 200 {
