@@ -5,7 +5,7 @@
 use crate::app;
 use crate::config::{Config, ProcessEnv};
 use crate::connections::NewConnection;
-use crate::directory::{self as input, NumberInput, TenantInput};
+use crate::directory::{self as input, NumberInput};
 use crate::error::AppError;
 use crate::store::directory;
 use anyhow::{Context, bail};
@@ -216,30 +216,10 @@ async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TenantRecord {
-    tenant_id: String,
-    #[serde(flatten)]
-    tenant: TenantInput,
-}
-
-#[derive(Debug, Deserialize)]
-struct TenantFile {
-    tenants: Vec<TenantRecord>,
-}
-
 async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
-    let parsed: TenantFile = serde_json::from_str(&read_source(file)?)
+    let parsed: input::TenantDocument = serde_json::from_str(&read_source(file)?)
         .with_context(|| format!("{} is not a tenants file", file.display()))?;
-    let mut tenants = Vec::new();
-    for (i, rec) in parsed.tenants.into_iter().enumerate() {
-        let id = rec.tenant_id.clone();
-        tenants.push(
-            input::tenant(&rec.tenant_id, rec.tenant)
-                .map_err(|e| anyhow::anyhow!("tenant #{i} ({id}): {e}"))?,
-        );
-    }
+    let tenants = input::tenants_of(parsed).map_err(anyhow::Error::msg)?;
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();
     let (added, updated) = state

@@ -19,6 +19,9 @@ struct FileConfig {
     body_limit_bytes: Option<usize>,
     rotation_grace_secs: Option<u64>,
     log_format: Option<String>,
+    directory_url: Option<String>,
+    directory_timeout_ms: Option<u64>,
+    directory_max_bytes: Option<usize>,
     outbox: Option<OutboxFile>,
 }
 
@@ -47,6 +50,31 @@ pub struct OutboxConfig {
     pub request_timeout: Duration,
 }
 
+/// The upstream tenant directory read by a tenant sync.
+#[derive(Clone)]
+pub struct DirectoryConfig {
+    /// Where the directory document is read. `None`: sync is not configured. The URL may
+    /// carry credentials, so it is never logged or shown (`Debug` prints only its origin).
+    pub url: Option<reqwest::Url>,
+    /// Bound on the whole request, connection included.
+    pub timeout: Duration,
+    /// Largest accepted document, in bytes.
+    pub max_bytes: usize,
+}
+
+impl std::fmt::Debug for DirectoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryConfig")
+            .field(
+                "url",
+                &self.url.as_ref().map(|u| u.origin().ascii_serialization()),
+            )
+            .field("timeout", &self.timeout)
+            .field("max_bytes", &self.max_bytes)
+            .finish()
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -63,6 +91,7 @@ pub struct Config {
     pub rotation_grace: Duration,
     pub log_format: LogFormat,
     pub outbox: OutboxConfig,
+    pub directory: DirectoryConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +186,20 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(err(format!("log format {other:?}: use text or json"))),
         };
+        let directory = DirectoryConfig {
+            url: env
+                .get("CALLGATE_DIRECTORY_URL")
+                .or(fc.directory_url)
+                .map(|u| directory_url(&u))
+                .transpose()?,
+            timeout: Duration::from_millis(fc.directory_timeout_ms.unwrap_or(15_000)),
+            max_bytes: fc.directory_max_bytes.unwrap_or(8 * 1024 * 1024),
+        };
+        if directory.timeout.is_zero() || directory.max_bytes == 0 {
+            return Err(err(
+                "directory_timeout_ms and directory_max_bytes must be positive",
+            ));
+        }
         let ob = fc.outbox.unwrap_or_default();
         let body_limit = fc.body_limit_bytes.unwrap_or(1024 * 1024);
         if body_limit == 0 {
@@ -178,6 +221,7 @@ impl Config {
                 retry_max: Duration::from_secs(ob.retry_max_secs.unwrap_or(3600)),
                 request_timeout: Duration::from_millis(ob.request_timeout_ms.unwrap_or(10_000)),
             },
+            directory,
         })
     }
 
@@ -194,6 +238,17 @@ impl Config {
                 MasterKey::load_or_create_file(&dir).map_err(|e| err(e.to_string()))
             }
         }
+    }
+}
+
+/// The directory URL: http(s) with a host. The message never repeats it (it may hold
+/// credentials).
+fn directory_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
+    match reqwest::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        _ => Err(err(
+            "the directory URL (CALLGATE_DIRECTORY_URL or directory_url) must be an http(s) URL",
+        )),
     }
 }
 
@@ -219,6 +274,44 @@ mod tests {
         );
         assert_eq!(c.body_limit, 1024 * 1024);
         assert!(c.public_url.is_none());
+        assert!(c.directory.url.is_none());
+    }
+
+    #[test]
+    fn the_example_file_loads_with_the_defaults_it_documents() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/config.example.toml");
+        let c = Config::load(Some(&file), &MapEnv(HashMap::new())).unwrap();
+        let d = Config::load(None, &MapEnv(HashMap::new())).unwrap();
+        assert_eq!(c.directory.timeout, d.directory.timeout);
+        assert_eq!(c.directory.max_bytes, d.directory.max_bytes);
+        assert_eq!(c.body_limit, d.body_limit);
+    }
+
+    #[test]
+    fn the_directory_url_is_read_and_never_printed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "directory_url = \"https://file.example/tenants\"\ndirectory_timeout_ms = 500\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), &MapEnv(HashMap::new())).unwrap();
+        assert_eq!(
+            c.directory.url.as_ref().map(reqwest::Url::as_str),
+            Some("https://file.example/tenants")
+        );
+        assert_eq!(c.directory.timeout, Duration::from_millis(500));
+        let env = MapEnv(HashMap::from([(
+            "CALLGATE_DIRECTORY_URL",
+            "https://u:s3cret@dir.example/t?key=s3cret",
+        )]));
+        let c = Config::load(Some(&file), &env).unwrap();
+        assert_eq!(
+            c.directory.url.as_ref().unwrap().host_str(),
+            Some("dir.example")
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 
     #[test]
@@ -247,6 +340,7 @@ mod tests {
             ("CALLGATE_MASTER_KEY", "c2hvcnQ="),
             ("CALLGATE_PUBLIC_URL", "ftp://x"),
             ("CALLGATE_DATABASE_URL", "mysql://x"),
+            ("CALLGATE_DIRECTORY_URL", "file:///etc/tenants.json"),
         ] {
             let e = Config::load(None, &MapEnv(HashMap::from([(k, v)]))).unwrap_err();
             assert!(!e.to_string().is_empty(), "{k}");

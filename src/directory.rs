@@ -1,10 +1,12 @@
 //! Directory input: the shapes tenants and numbers arrive in (API bodies, import files,
-//! the upstream directory), and their validation. Pure.
+//! the upstream directory), their validation, and what a sync with the upstream directory
+//! changes. Pure.
 
 use crate::domain::numbers::{self, NumberKind};
 use crate::error::AppError;
 use crate::store::directory::{NumberEntry, Tenant};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A tenant as written by clients (`PUT /api/v1/tenants/{id}` body).
 #[derive(Debug, Clone, Deserialize)]
@@ -16,6 +18,84 @@ pub struct TenantInput {
     #[serde(default)]
     pub trades: Vec<String>,
     pub booking_url: Option<String>,
+}
+
+/// A tenant with its id, as tenant files and the upstream directory list it: the body of
+/// `PUT /api/v1/tenants/{id}` plus `tenant_id`. Unknown fields are refused, so that a renamed
+/// field upstream is reported instead of emptying every tenant's list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantRecord {
+    pub tenant_id: String,
+    #[serde(flatten)]
+    pub tenant: TenantInput,
+}
+
+/// A tenants document: `{"tenants": [TENANT, ...]}` (a tenant file, the upstream directory).
+#[derive(Debug, Deserialize)]
+pub struct TenantDocument {
+    pub tenants: Vec<TenantRecord>,
+}
+
+/// Validates every tenant of a document, all before any is used. The error names the first
+/// bad tenant (its position and id) and the problem; an id listed twice is refused.
+pub fn tenants_of(doc: TenantDocument) -> Result<Vec<Tenant>, String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(doc.tenants.len());
+    for (i, rec) in doc.tenants.into_iter().enumerate() {
+        let id = rec.tenant_id.clone();
+        let t =
+            tenant(&rec.tenant_id, rec.tenant).map_err(|e| format!("tenant #{i} ({id:?}): {e}"))?;
+        if !seen.insert(t.tenant_id.clone()) {
+            return Err(format!("tenant #{i} ({id:?}) is listed twice"));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// What a sync changed: sorted tenant ids. An unchanged tenant is in none of the lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The writes of a sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// Tenants to write: the added and the updated ones.
+    pub put: Vec<Tenant>,
+    /// Tenant ids to mark removed.
+    pub remove: Vec<String>,
+    pub report: SyncReport,
+}
+
+/// Compares the current tenants (`local`, removed ones excluded) with the upstream list.
+/// Upstream tenants missing locally are added, those that differ in any field (list order
+/// included) updated, and local tenants the upstream does not list removed.
+pub fn plan_sync(local: &[Tenant], upstream: Vec<Tenant>) -> SyncPlan {
+    let local: BTreeMap<&str, &Tenant> = local.iter().map(|t| (t.tenant_id.as_str(), t)).collect();
+    let listed: BTreeSet<String> = upstream.iter().map(|t| t.tenant_id.clone()).collect();
+    let mut plan = SyncPlan::default();
+    for t in upstream {
+        match local.get(t.tenant_id.as_str()) {
+            None => plan.report.added.push(t.tenant_id.clone()),
+            Some(current) if **current != t => plan.report.updated.push(t.tenant_id.clone()),
+            Some(_) => continue,
+        }
+        plan.put.push(t);
+    }
+    plan.remove = local
+        .keys()
+        .filter(|id| !listed.contains(**id))
+        .map(|id| (*id).to_owned())
+        .collect();
+    plan.report.removed = plan.remove.clone();
+    plan.report.added.sort();
+    plan.report.updated.sort();
+    plan
 }
 
 /// A number as written by clients (`PUT /api/v1/numbers/{e164}` body).
@@ -40,6 +120,32 @@ fn is_slug(s: &str) -> bool {
         && !s.starts_with(['-', '_'])
 }
 
+/// A ZIP code: 3-10 letters, digits or `-`, surrounding blanks trimmed.
+pub fn zip_code(raw: &str) -> Result<String, AppError> {
+    let zip = raw.trim();
+    if (3..=10).contains(&zip.len()) && zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        Ok(zip.to_owned())
+    } else {
+        Err(invalid(
+            "invalid_zip_code",
+            format!("{zip:?} is not a ZIP code"),
+        ))
+    }
+}
+
+/// A trade: a lowercase slug.
+pub fn trade(raw: &str) -> Result<String, AppError> {
+    if is_slug(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(invalid(
+            "invalid_trade",
+            format!("{raw:?} is not a lowercase slug (e.g. hvac, pest-control)"),
+        ))
+    }
+}
+
 /// Validates a tenant. Trades are lowercase slugs; ZIP codes are 3-10 letters, digits or
 /// `-`; the booking page is an http(s) URL.
 pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
@@ -50,29 +156,16 @@ pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
     }
     let mut zip_codes = Vec::new();
     for zip in input.zip_codes {
-        let zip = zip.trim().to_owned();
-        if !(3..=10).contains(&zip.len())
-            || !zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(invalid(
-                "invalid_zip_code",
-                format!("{zip:?} is not a ZIP code"),
-            ));
-        }
+        let zip = zip_code(&zip)?;
         if !zip_codes.contains(&zip) {
             zip_codes.push(zip);
         }
     }
     let mut trades = Vec::new();
-    for trade in input.trades {
-        if !is_slug(&trade) {
-            return Err(invalid(
-                "invalid_trade",
-                format!("{trade:?} is not a lowercase slug (e.g. hvac, pest-control)"),
-            ));
-        }
-        if !trades.contains(&trade) {
-            trades.push(trade);
+    for t in input.trades {
+        let t = trade(&t)?;
+        if !trades.contains(&t) {
+            trades.push(t);
         }
     }
     if let Some(url) = &input.booking_url {
@@ -175,6 +268,73 @@ mod tests {
         let mut bad_url = input(&["78701"], &["hvac"]);
         bad_url.booking_url = Some("javascript:alert(1)".into());
         assert!(tenant("t-austin", bad_url).is_err());
+    }
+
+    fn record(json: serde_json::Value) -> Result<Vec<Tenant>, String> {
+        let doc: TenantDocument = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        tenants_of(doc)
+    }
+
+    #[test]
+    fn tenant_documents_are_validated_whole() {
+        let ok = record(serde_json::json!({"tenants": [
+            {"tenant_id": "t-b", "name": "B", "zip_codes": ["78701"], "trades": ["hvac"], "booking_url": null},
+            {"tenant_id": "t-a", "name": "A"}
+        ]}))
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        let e = record(serde_json::json!({"tenants": [
+            {"tenant_id": "t-a", "name": "A"},
+            {"tenant_id": "t-b", "name": "B", "trades": ["HVAC"]}
+        ]}))
+        .unwrap_err();
+        assert!(
+            e.contains("tenant #1") && e.contains("t-b") && e.contains("HVAC"),
+            "{e}"
+        );
+        let e = record(serde_json::json!({"tenants": [
+            {"tenant_id": "t-a", "name": "A"}, {"tenant_id": "t-a", "name": "A again"}
+        ]}))
+        .unwrap_err();
+        assert!(e.contains("listed twice"), "{e}");
+        let e = record(
+            serde_json::json!({"tenants": [{"tenant_id": "t-a", "name": "A", "zipcodes": []}]}),
+        )
+        .unwrap_err();
+        assert!(e.contains("zipcodes"), "an unknown field is refused: {e}");
+        assert!(record(serde_json::json!({"tenants": [{"name": "A"}]})).is_err());
+    }
+
+    #[test]
+    fn a_sync_plan_lists_added_updated_and_removed_tenants_sorted() {
+        let t = |id: &str, name: &str| {
+            tenant(
+                id,
+                TenantInput {
+                    name: name.into(),
+                    ..input(&["78701"], &["hvac"])
+                },
+            )
+            .unwrap()
+        };
+        let local = vec![t("t-a", "A"), t("t-b", "B"), t("t-c", "C"), t("t-z", "Z")];
+        let upstream = vec![
+            t("t-y", "Y"),
+            t("t-b", "B renamed"),
+            t("t-a", "A"),
+            t("t-d", "D"),
+        ];
+        let plan = plan_sync(&local, upstream);
+        assert_eq!(plan.report.added, ["t-d", "t-y"]);
+        assert_eq!(plan.report.updated, ["t-b"]);
+        assert_eq!(plan.report.removed, ["t-c", "t-z"]);
+        let written: Vec<_> = plan.put.iter().map(|t| t.tenant_id.as_str()).collect();
+        assert_eq!(
+            written,
+            ["t-y", "t-b", "t-d"],
+            "an unchanged tenant is not written"
+        );
+        assert_eq!(plan_sync(&local, local.clone()), SyncPlan::default());
     }
 
     #[test]

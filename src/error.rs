@@ -26,6 +26,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// An upstream service callgate reads (the tenant directory) failed or answered
+    /// something unusable. The message names the problem, never the upstream's address.
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     /// The store cannot take the write or answer the read now: the caller should retry.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -52,6 +56,12 @@ impl AppError {
             message: message.into(),
         }
     }
+    pub fn bad_gateway(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadGateway {
+            code,
+            message: message.into(),
+        }
+    }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::Unprocessable {
             code,
@@ -70,6 +80,7 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,7 +92,8 @@ impl AppError {
             Self::BadRequest { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::BadGateway { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::InvalidSignature => "invalid_signature",
             Self::Forbidden(_) => "forbidden",

@@ -18,4 +18,5 @@ pub mod live;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;
 pub mod users;

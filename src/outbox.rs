@@ -35,10 +35,16 @@ impl std::fmt::Debug for Worker {
 
 /// The HTTP client for provider REST calls: no proxies, no redirects, bounded time.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
+    bounded_client(timeout, reqwest::redirect::Policy::none())
+}
+
+/// An HTTP client for callgate's own outgoing calls: no proxies, at most 5 s to connect,
+/// `timeout` for the whole exchange (body included), and the given redirect policy.
+pub fn bounded_client(timeout: Duration, redirect: reqwest::redirect::Policy) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
+        .redirect(redirect)
+        .connect_timeout(Duration::from_secs(5).min(timeout))
         .timeout(timeout)
         .user_agent(concat!("callgate/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -1,7 +1,9 @@
-//! The pure core: call state as a fold, the recording gate, numbers and screen pops.
+//! The pure core: call state as a fold, the recording gate, numbers, screen pops and chat
+//! thread counts.
 //! Nothing here does I/O or reads the wall clock.
 
 pub mod call;
+pub mod chat;
 pub mod gate;
 pub mod numbers;
 pub mod screen_pop;

@@ -326,6 +326,16 @@ pub fn select_tenant(
     Ok(call)
 }
 
+/// The agent's active call, if any.
+pub fn active_call(conn: &Connection, agent_id: &str) -> Result<Option<CallRow>, AppError> {
+    let active: Option<String> = conn
+        .prepare_cached("SELECT active_call_id FROM agents WHERE agent_id = ?1")?
+        .query_row([agent_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    active.map_or(Ok(None), |id| get(conn, &id))
+}
+
 /// An agent claims a call as their one active call. A new claim is audited.
 pub fn claim(
     conn: &Connection,

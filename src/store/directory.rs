@@ -1,6 +1,7 @@
 //! Tenants, numbers, contacts, settings: the directory calls resolve against.
 
 use super::{from_millis, millis};
+use crate::directory::SyncPlan;
 use crate::domain::numbers::{self, NumberKind, Resolution};
 use crate::error::AppError;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -26,13 +27,15 @@ pub struct NumberEntry {
     pub tenant_ids: Vec<String>,
 }
 
-/// Inserts or replaces a tenant; true when it was new.
+/// Inserts or replaces a tenant; true when it was new (or had been removed: writing it again
+/// brings it back).
 pub fn put_tenant(conn: &Connection, t: &Tenant, now: OffsetDateTime) -> Result<bool, AppError> {
     let existed = tenant_exists(conn, &t.tenant_id)?;
     conn.prepare_cached(
         "INSERT INTO tenants (id, name, zip_codes, trades, booking_url, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-         ON CONFLICT (id) DO UPDATE SET name = ?2, zip_codes = ?3, trades = ?4, booking_url = ?5, updated_at = ?6",
+         ON CONFLICT (id) DO UPDATE SET name = ?2, zip_codes = ?3, trades = ?4, booking_url = ?5, updated_at = ?6,
+             removed_at = NULL",
     )?
     .execute(params![
         t.tenant_id,
@@ -59,9 +62,11 @@ pub fn put_tenant(conn: &Connection, t: &Tenant, now: OffsetDateTime) -> Result<
     Ok(!existed)
 }
 
+/// True when the tenant exists and has not been removed by a sync. Every read of tenants
+/// below skips removed ones too.
 pub fn tenant_exists(conn: &Connection, id: &str) -> Result<bool, AppError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
+        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1 AND removed_at IS NULL")?
         .exists([id])?)
 }
 
@@ -85,7 +90,7 @@ fn decode_tenant(
 
 pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, AppError> {
     conn.prepare_cached(
-        "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1",
+        "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1 AND removed_at IS NULL",
     )?
     .query_row([id], tenant_from_row)
     .optional()?
@@ -95,10 +100,37 @@ pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, AppErro
 
 pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>, AppError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, zip_codes, trades, booking_url FROM tenants ORDER BY id",
+        "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE removed_at IS NULL ORDER BY id",
     )?;
     let rows = stmt.query_map([], tenant_from_row)?;
     rows.map(|r| decode_tenant(r?)).collect()
+}
+
+/// Marks a tenant removed (a sync no longer found it upstream). Its rows stay: numbers,
+/// contacts, chats and bookings come back with it if it is written again.
+pub fn remove_tenant(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "UPDATE tenants SET removed_at = ?2, updated_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
+    )?
+    .execute(params![id, millis(now)])?;
+    Ok(())
+}
+
+/// Applies a sync plan (in the caller's transaction) and audits it.
+pub fn apply_sync(
+    conn: &Connection,
+    plan: &SyncPlan,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    for t in &plan.put {
+        put_tenant(conn, t, now)?;
+    }
+    for id in &plan.remove {
+        remove_tenant(conn, id, now)?;
+    }
+    let detail = serde_json::to_value(&plan.report)?;
+    super::audit::record(conn, now, actor, "tenants.synced", None, None, &detail)
 }
 
 /// Tenants serving `zip`, offering `trade` when given, optionally limited to `among`.
@@ -111,7 +143,8 @@ pub fn search_tenants(
     let mut stmt = conn.prepare_cached(
         "SELECT t.id, t.name, t.zip_codes, t.trades, t.booking_url FROM tenants t
          JOIN tenant_zip z ON z.tenant_id = t.id AND z.zip = ?1
-         WHERE ?2 IS NULL OR EXISTS (SELECT 1 FROM tenant_trade tt WHERE tt.tenant_id = t.id AND tt.trade = ?2)
+         WHERE t.removed_at IS NULL
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tenant_trade tt WHERE tt.tenant_id = t.id AND tt.trade = ?2))
          ORDER BY t.name, t.id",
     )?;
     let rows = stmt.query_map(params![zip, trade], tenant_from_row)?;
@@ -185,7 +218,8 @@ fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
 }
 
 /// How a number resolves now. Unlisted numbers: toll-free NANP is national, anything else
-/// unknown (and counted).
+/// unknown (and counted). Removed tenants drop out: a local number of one is unknown, and a
+/// regional number serves the rest of its set.
 pub fn resolve(
     conn: &Connection,
     number: &str,
@@ -202,11 +236,17 @@ pub fn resolve(
         } else {
             n.kind
         };
+        let mut tenant_ids = Vec::with_capacity(n.tenant_ids.len());
+        for t in n.tenant_ids {
+            if tenant_exists(conn, &t)? {
+                tenant_ids.push(t);
+            }
+        }
         return Ok(Resolution {
             number: number.to_owned(),
             kind,
             tenant_id,
-            tenant_ids: n.tenant_ids,
+            tenant_ids,
         });
     }
     let kind = numbers::unlisted_kind(number);

@@ -7,7 +7,9 @@
 //! read-only connections; a checkpointer thread copies the WAL back into the database.
 
 pub mod audit;
+pub mod bookings;
 pub mod calls;
+pub mod chats;
 pub mod connections;
 pub mod directory;
 mod ingest;

@@ -26,6 +26,8 @@ fn path_value(name: &str) -> &'static str {
         "id" => "conn_nope",
         "user_id" => "u-target",
         "token_id" => "tok_nope",
+        "thread_id" => "th-nope",
+        "booking_id" => "wb-nope",
         other => panic!("the authorization matrix has no value for the path parameter {other}"),
     }
 }

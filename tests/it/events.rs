@@ -227,6 +227,36 @@ async fn agents_see_only_their_tenants_calls_and_pending_ones() {
 }
 
 #[tokio::test]
+async fn chat_and_booking_feeds_announce_hub_changes() {
+    let app = TestApp::spawn().await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    let mut stream = Stream::open(&app, None).await;
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tenants/t-austin/chat-messages",
+            Some(json!({"thread_id": "th-1", "from": CALLER, "direction": "inbound", "body": "Hello?"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let e = stream.next().await;
+    assert_eq!(e.event, "hub.updated");
+    assert_eq!(
+        e.data,
+        json!({"type": "hub.updated", "tenant_id": "t-austin"})
+    );
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tenants/t-austin/web-bookings",
+            Some(json!({"booking_id": "wb-1", "customer_name": "Jane Doe", "phone": CALLER, "zip": "78701", "trade": "hvac"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(stream.next().await.event, "hub.updated");
+}
+
+#[tokio::test]
 async fn the_stream_needs_a_token() {
     let app = TestApp::spawn().await;
     let res = app

@@ -513,3 +513,152 @@ async fn pending_deletions_survive_a_restart() {
     app.stop().await;
     working.verify().await;
 }
+
+/// One national call as an agent lives it: claim, search, enter a tenant, find a different
+/// one, go to it, the call ends — the screen pop and the recording at each step, then the
+/// audit trail with who did what.
+#[tokio::test]
+async fn an_agent_walks_a_national_call_from_claim_to_its_end() {
+    let mock = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    let (app, conn) = setup(&mock.uri()).await;
+    let ana = app
+        .user_token(
+            "ana",
+            &["contact_center.view"],
+            &["t-austin", "t-round-rock"],
+        )
+        .await;
+    let as_ana = |m: Method, path: String, body: Option<Value>| {
+        let app = &app;
+        let ana = ana.clone();
+        async move { app.api_as(&ana, m, &path, body).await }
+    };
+    let sid = "CA10000000000000000000000000000009";
+    let rec = "RE10000000000000000000000000000009";
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
+    let id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Claim: the screen pop asks for a tenant; the recording is held.
+    let (s, v) = as_ana(Method::POST, format!("/api/v1/calls/{id}/claim"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pop = &v["screen_pop"];
+    assert_eq!(pop["from"], CALLER);
+    assert_eq!(pop["needs_tenant"], true);
+    assert_eq!(pop["tenant_id"], Value::Null);
+    assert_eq!(pop["tenant_url"], Value::Null);
+    assert_eq!(v["call"]["agent_id"], "ana");
+    assert_eq!(v["call"]["recording"]["status"], "gated");
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(hub["active_call"]["call_id"], id.as_str(), "{hub}");
+
+    // Search by ZIP and trade: Ana's tenants only (t-dallas is not hers, nor in 78701).
+    let (s, v) = as_ana(
+        Method::GET,
+        format!("/api/v1/tenants/search?zip=78701&trade=hvac&call_id={id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut found: Vec<&str> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant_id"].as_str().unwrap())
+        .collect();
+    found.sort_unstable();
+    assert_eq!(found, ["t-austin", "t-round-rock"]);
+
+    // Enter the first tenant: bubble selected, customer prefilled, recording kept.
+    let (s, v) = as_ana(
+        Method::POST,
+        format!("/api/v1/calls/{id}/tenant"),
+        Some(json!({"tenant_id": "t-austin"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pop = &v["screen_pop"];
+    assert_eq!(pop["needs_tenant"], false);
+    assert_eq!(pop["tenant_id"], "t-austin");
+    assert_eq!(pop["tenant_url"], "https://t-austin.example.com/bookings");
+    assert_eq!(pop["call_bubble_selected"], true);
+    assert_eq!(pop["customer_prefilled"], true);
+    assert_eq!(v["call"]["recording"]["status"], "saved");
+
+    // Find a different tenant: neither bubble nor prefill; the caller's name from its contacts.
+    let (s, v) = as_ana(
+        Method::POST,
+        format!("/api/v1/calls/{id}/tenant"),
+        Some(json!({"tenant_id": "t-round-rock"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pop = &v["screen_pop"];
+    assert_eq!(pop["tenant_id"], "t-round-rock");
+    assert_eq!(pop["call_bubble_selected"], false);
+    assert_eq!(pop["customer_prefilled"], false);
+    assert_eq!(pop["caller_name"], "Jane Doe");
+    assert_eq!(v["call"]["recording"]["status"], "saved");
+
+    // Go to tenant: the current tenant's page again.
+    let (s, v) = as_ana(
+        Method::POST,
+        format!("/api/v1/calls/{id}/go-to-tenant"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["screen_pop"]["tenant_url"],
+        "https://t-round-rock.example.com/bookings"
+    );
+
+    // The call ends: the active call is released, the recording stays with the last tenant.
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "completed");
+    assert_eq!(call["tenant"]["tenant_id"], "t-round-rock");
+    assert_eq!(call["recording"]["status"], "saved");
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(hub["active_call"], Value::Null, "{hub}");
+
+    // The audit trail: who did what, in order.
+    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+    let trail: Vec<(String, String)> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_owned(),
+                a["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("recording.gated", "system"),
+        ("call.claimed", "ana"),
+        ("tenant.selected", "ana"),
+        ("recording.saved", "ana"),
+        ("tenant.selected", "ana"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(trail, expected);
+    app.stop().await;
+    mock.verify().await;
+}

@@ -57,8 +57,28 @@ impl TestApp {
 
     /// Starts the app on an existing store (a restart).
     pub async fn spawn_in(dir: tempfile::TempDir) -> Self {
+        Self::spawn_configured(dir, &[], "").await
+    }
+
+    /// Starts the app with more environment variables and configuration file lines.
+    pub async fn spawn_with(env: &[(&str, &str)], file_lines: &str) -> Self {
+        Self::spawn_configured(tempfile::tempdir().unwrap(), env, file_lines).await
+    }
+
+    async fn spawn_configured(
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+        file_lines: &str,
+    ) -> Self {
         let file = fast_outbox_config(dir.path());
-        let config = Config::load(Some(&file), &MapEnv(test_env(dir.path()))).unwrap();
+        if !file_lines.is_empty() {
+            // Top-level keys go before the [outbox] table.
+            let outbox = std::fs::read_to_string(&file).unwrap();
+            std::fs::write(&file, format!("{file_lines}\n{outbox}")).unwrap();
+        }
+        let mut vars = test_env(dir.path());
+        vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let config = Config::load(Some(&file), &MapEnv(vars)).unwrap();
         let running = app::start(config).await.unwrap();
         let base = format!("http://{}", running.addr);
         Self {
@@ -294,6 +314,31 @@ pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
     let store = app.running.as_ref().unwrap().state.store.clone();
     store
         .read(move |c| Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?))
+        .await
+        .unwrap()
+}
+
+/// The audit rows of `action`, oldest first, as (actor, tenant_id, detail).
+pub async fn audit_rows(
+    app: &TestApp,
+    action: &'static str,
+) -> Vec<(String, Option<String>, Value)> {
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    store
+        .read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT actor, tenant_id, detail FROM audit WHERE action = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([action], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (actor, tenant, detail) = row?;
+                out.push((actor, tenant, serde_json::from_str(&detail).unwrap()));
+            }
+            Ok(out)
+        })
         .await
         .unwrap()
 }

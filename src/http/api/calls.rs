@@ -117,7 +117,7 @@ async fn audit(
 }
 
 /// The screen pop of a call, with the directory lookups it needs.
-pub(crate) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
+pub(super) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
     let tenant = call.tenant();
     let from = call.fold.from.as_ref().map(|e| e.value.clone());
     let mut ctx = PopContext {

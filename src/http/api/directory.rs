@@ -1,5 +1,6 @@
-//! Tenants, numbers and contacts (`directory.manage`), and tenant search
-//! (`contact_center.view`).
+//! Tenants, numbers and contacts (`directory.manage`), tenant search
+//! (`contact_center.view`), and the tenant sync with the upstream directory
+//! (`contact_center.settings`).
 
 use super::check_id;
 use crate::directory::{self as input, NumberInput, TenantInput};
@@ -10,7 +11,7 @@ use crate::store::{calls, directory};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,6 +20,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tenants", get(list_tenants))
         .route("/api/v1/tenants/search", get(search))
+        .route("/api/v1/tenants/sync", post(sync))
         .route(
             "/api/v1/tenants/{tenant_id}",
             put(put_tenant).get(get_tenant),
@@ -128,6 +130,32 @@ async fn list_numbers(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let numbers = st.store.read(directory::list_numbers).await?;
     Ok(Json(json!({ "numbers": numbers })))
+}
+
+/// Re-reads the tenants from the upstream directory and applies the difference in one
+/// store write: added and changed tenants are written, tenants it no longer lists are
+/// marked removed. Nothing is written when the directory cannot be read or is invalid.
+async fn sync(
+    State(st): State<AppState>,
+    p: Authorized<need::ContactCenterSettings>,
+) -> Result<Json<input::SyncReport>, AppError> {
+    let upstream = crate::upstream::fetch_tenants(&st.config.directory).await?;
+    let now = st.clock.now();
+    let report = st
+        .store
+        .write(move |c| {
+            let plan = input::plan_sync(&directory::list_tenants(c)?, upstream);
+            directory::apply_sync(c, &plan, &p.id, now)?;
+            Ok(plan.report)
+        })
+        .await?;
+    tracing::info!(
+        added = report.added.len(),
+        updated = report.updated.len(),
+        removed = report.removed.len(),
+        "tenants synced with the upstream directory"
+    );
+    Ok(Json(report))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,8 @@ mod calls;
 mod connections;
 mod directory;
 mod events;
+mod feeds;
+mod hub;
 mod ops;
 mod users;
 
@@ -21,6 +23,8 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(events::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(feeds::routes())
+        .merge(hub::routes())
 }
 
 /// A page of a listing, from the `limit` and `cursor` query parameters: 1-1000 items

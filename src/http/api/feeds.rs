@@ -1,0 +1,307 @@
+//! Chats and web bookings: messages and bookings arrive from the tenants' systems
+//! (`feeds.write`); agents act on threads and mark bookings booked (`contact_center.view`).
+//!
+//! Visibility: a route that names a tenant in its path answers 403 when the caller does not
+//! see that tenant (and 404 when it does not exist); a route that names a thread or a booking
+//! answers 404 when its tenant is not visible, as for an unknown one.
+
+use super::check_id;
+use crate::directory as input;
+use crate::domain::chat::{Direction, ThreadAction, ThreadState};
+use crate::error::AppError;
+use crate::http::auth::{Authorized, Principal, need};
+use crate::http::{ApiJson, AppState, json_status};
+use crate::live::Change;
+use crate::store::bookings::{self, NewBooking};
+use crate::store::chats::{self, NewMessage, Thread};
+use crate::store::directory;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/tenants/{tenant_id}/chat-messages",
+            post(post_message),
+        )
+        .route(
+            "/api/v1/tenants/{tenant_id}/chat-threads",
+            get(list_threads),
+        )
+        .route(
+            "/api/v1/chat-threads/{thread_id}/mark-read",
+            post(|st, p, id| thread_action(st, p, id, ThreadAction::MarkRead)),
+        )
+        .route(
+            "/api/v1/chat-threads/{thread_id}/mark-unread",
+            post(|st, p, id| thread_action(st, p, id, ThreadAction::MarkUnread)),
+        )
+        .route(
+            "/api/v1/chat-threads/{thread_id}/close",
+            post(|st, p, id| thread_action(st, p, id, ThreadAction::Close)),
+        )
+        .route(
+            "/api/v1/chat-threads/{thread_id}/block-spam",
+            post(|st, p, id| thread_action(st, p, id, ThreadAction::BlockSpam)),
+        )
+        .route(
+            "/api/v1/tenants/{tenant_id}/web-bookings",
+            post(post_booking),
+        )
+        .route(
+            "/api/v1/web-bookings/{booking_id}/booked",
+            post(mark_booked),
+        )
+}
+
+/// Tells live subscribers that a tenant's hub counts may have changed.
+fn hub_changed(st: &AppState, tenant_id: &str) {
+    st.live.publish(Change::HubUpdated {
+        tenant_id: tenant_id.to_owned(),
+    });
+}
+
+/// 400 for a bad id, 403 for a tenant the caller does not see.
+fn check_tenant(p: &Principal, tenant_id: &str) -> Result<(), AppError> {
+    check_id("tenant id", tenant_id)?;
+    if p.sees_tenant(tenant_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "this tenant is not among the tenants assigned to you".into(),
+        ))
+    }
+}
+
+/// A chat sender: a phone number in E.164 form (normalized), or another address (a web
+/// chat visitor id, an email) of 1-200 characters without control characters.
+fn sender(raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.starts_with('+') {
+        return input::e164(s);
+    }
+    if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err(AppError::unprocessable(
+            "invalid_sender",
+            "from must be an E.164 number or 1-200 characters without control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+const MAX_BODY_CHARS: usize = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageBody {
+    /// Optional idempotency key, unique per tenant.
+    message_id: Option<String>,
+    thread_id: String,
+    from: String,
+    direction: Direction,
+    body: String,
+}
+
+async fn post_message(
+    State(st): State<AppState>,
+    p: Authorized<need::FeedsWrite>,
+    Path(tenant_id): Path<String>,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> Result<Response, AppError> {
+    check_id("tenant id", &tenant_id)?;
+    check_id("thread_id", &body.thread_id)?;
+    if let Some(id) = &body.message_id {
+        check_id("message_id", id)?;
+    }
+    let from = sender(&body.from)?;
+    if body.body.trim().is_empty() || body.body.chars().count() > MAX_BODY_CHARS {
+        return Err(AppError::unprocessable(
+            "invalid_body",
+            format!("body must hold 1-{MAX_BODY_CHARS} characters, not only blanks"),
+        ));
+    }
+    let message = NewMessage {
+        message_id: body.message_id,
+        tenant_id,
+        thread_id: body.thread_id,
+        sender: from,
+        direction: body.direction,
+        body: body.body,
+    };
+    let now = st.clock.now();
+    let actor = p.id.clone();
+    let posted = st
+        .store
+        .write(move |c| chats::post_message(c, &message, &actor, now))
+        .await?;
+    if posted.counted && !posted.duplicate {
+        hub_changed(&st, &posted.thread.tenant_id);
+    }
+    let status = if posted.counted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(json_status(
+        status,
+        &json!({
+            "message_id": posted.message_id,
+            "counted": posted.counted,
+            "duplicate": posted.duplicate,
+            "thread": posted.thread,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThreadsQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_threads(
+    State(st): State<AppState>,
+    p: Authorized<need::ContactCenterView>,
+    Path(tenant_id): Path<String>,
+    Query(q): Query<ThreadsQuery>,
+) -> Result<Json<Value>, AppError> {
+    check_tenant(&p, &tenant_id)?;
+    let state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            ThreadState::parse(s).ok_or_else(|| {
+                AppError::bad_request("invalid_state", "state must be open, closed or spam")
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::bad_request(
+            "invalid_limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let threads = st
+        .store
+        .read(move |c| {
+            if !directory::tenant_exists(c, &tenant_id)? {
+                return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+            }
+            chats::threads(c, &tenant_id, state, limit)
+        })
+        .await?;
+    Ok(Json(json!({ "threads": threads })))
+}
+
+async fn thread_action(
+    State(st): State<AppState>,
+    p: Authorized<need::ContactCenterView>,
+    Path(thread_id): Path<String>,
+    action: ThreadAction,
+) -> Result<Json<Thread>, AppError> {
+    check_id("thread id", &thread_id)?;
+    let now = st.clock.now();
+    let thread = st
+        .store
+        .write(move |c| chats::act(c, &thread_id, action, &|t| p.sees_tenant(t), &p.id, now))
+        .await?;
+    hub_changed(&st, &thread.tenant_id);
+    Ok(Json(thread))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BookingBody {
+    booking_id: String,
+    customer_name: String,
+    phone: String,
+    zip: String,
+    trade: String,
+}
+
+async fn post_booking(
+    State(st): State<AppState>,
+    _: Authorized<need::FeedsWrite>,
+    Path(tenant_id): Path<String>,
+    ApiJson(body): ApiJson<BookingBody>,
+) -> Result<Response, AppError> {
+    check_id("tenant id", &tenant_id)?;
+    check_id("booking_id", &body.booking_id)?;
+    let customer_name = body.customer_name.trim().to_owned();
+    if customer_name.is_empty() || customer_name.chars().count() > 200 {
+        return Err(AppError::unprocessable(
+            "invalid_customer_name",
+            "customer_name must be 1-200 characters",
+        ));
+    }
+    let booking = NewBooking {
+        booking_id: body.booking_id,
+        tenant_id,
+        customer_name,
+        phone: input::e164(&body.phone)?,
+        zip: input::zip_code(&body.zip)?,
+        trade: input::trade(&body.trade)?,
+    };
+    let now = st.clock.now();
+    let stored = st
+        .store
+        .write(move |c| bookings::put(c, &booking, now))
+        .await?;
+    hub_changed(&st, &stored.request.tenant_id);
+    Ok(json_status(StatusCode::CREATED, &stored))
+}
+
+async fn mark_booked(
+    State(st): State<AppState>,
+    p: Authorized<need::ContactCenterView>,
+    Path(booking_id): Path<String>,
+) -> Result<Json<bookings::Booking>, AppError> {
+    check_id("booking id", &booking_id)?;
+    let now = st.clock.now();
+    let booking = st
+        .store
+        .write(move |c| bookings::mark_booked(c, &booking_id, &|t| p.sees_tenant(t), &p.id, now))
+        .await?;
+    hub_changed(&st, &booking.request.tenant_id);
+    Ok(Json(booking))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::auth::{Permission, TenantScope};
+
+    #[test]
+    fn senders_are_numbers_or_plain_addresses() {
+        assert_eq!(sender(" +1 512 555 0100 ").unwrap(), "+15125550100");
+        assert_eq!(sender("visitor-42@chat").unwrap(), "visitor-42@chat");
+        assert_eq!(sender("+1").unwrap_err().code(), "invalid_number");
+        assert_eq!(sender("  ").unwrap_err().code(), "invalid_sender");
+        assert_eq!(sender("a\nb").unwrap_err().code(), "invalid_sender");
+    }
+
+    #[test]
+    fn a_tenant_outside_the_scope_is_forbidden() {
+        let p = Principal {
+            id: "agent-1".into(),
+            permissions: [Permission::ContactCenterView].into_iter().collect(),
+            tenants: TenantScope::Only(["t-austin".to_owned()].into_iter().collect()),
+        };
+        assert!(check_tenant(&p, "t-austin").is_ok());
+        assert_eq!(
+            check_tenant(&p, "t-dallas").unwrap_err().code(),
+            "forbidden"
+        );
+        assert_eq!(
+            check_tenant(&p, "t dallas").unwrap_err().code(),
+            "invalid_id"
+        );
+    }
+}

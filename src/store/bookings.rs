@@ -1,0 +1,156 @@
+//! Web bookings: requests customers made on a tenant's site, unbooked until an agent books
+//! them.
+
+use super::audit::record as audit;
+use super::{directory, from_millis, millis};
+use crate::error::AppError;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A booking as received, validated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewBooking {
+    pub booking_id: String,
+    pub tenant_id: String,
+    pub customer_name: String,
+    pub phone: String,
+    pub zip: String,
+    pub trade: String,
+}
+
+/// Whether an agent has booked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Unbooked,
+    Booked,
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Booking {
+    #[serde(flatten)]
+    pub request: NewBooking,
+    pub status: BookingStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub booked_at: Option<OffsetDateTime>,
+    pub booked_by: Option<String>,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Booking> {
+    let booked_at = r.get::<_, Option<i64>>(7)?.map(from_millis);
+    Ok(Booking {
+        status: if booked_at.is_some() {
+            BookingStatus::Booked
+        } else {
+            BookingStatus::Unbooked
+        },
+        request: NewBooking {
+            booking_id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            customer_name: r.get(2)?,
+            phone: r.get(3)?,
+            zip: r.get(4)?,
+            trade: r.get(5)?,
+        },
+        received_at: from_millis(r.get(6)?),
+        booked_at,
+        booked_by: r.get(8)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Booking>, AppError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by
+             FROM web_bookings WHERE id = ?1",
+        )?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// Stores a booking. The same booking again (same id, same fields) answers the stored one;
+/// the same id with other fields, or for another tenant, is refused (409).
+pub fn put(conn: &Connection, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, AppError> {
+    if !directory::tenant_exists(conn, &b.tenant_id)? {
+        return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+    }
+    if let Some(stored) = get(conn, &b.booking_id)? {
+        if stored.request == *b {
+            return Ok(stored);
+        }
+        return Err(AppError::conflict(
+            "booking_id_conflict",
+            format!(
+                "booking {} was already received with different details",
+                b.booking_id
+            ),
+        ));
+    }
+    conn.prepare_cached(
+        "INSERT INTO web_bookings (id, tenant_id, customer_name, phone, zip, trade, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        b.booking_id,
+        b.tenant_id,
+        b.customer_name,
+        b.phone,
+        b.zip,
+        b.trade,
+        millis(now)
+    ])?;
+    Ok(Booking {
+        request: b.clone(),
+        status: BookingStatus::Unbooked,
+        received_at: now,
+        booked_at: None,
+        booked_by: None,
+    })
+}
+
+/// An agent marks a booking booked: it stops counting as unbooked. Marking it again changes
+/// nothing. A booking of a tenant the caller does not see (`sees`) answers 404.
+pub fn mark_booked(
+    conn: &Connection,
+    id: &str,
+    sees: &dyn Fn(&str) -> bool,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Booking, AppError> {
+    let mut booking = get(conn, id)?
+        .filter(|b| sees(&b.request.tenant_id))
+        .ok_or_else(|| AppError::not_found("booking_not_found", "no such web booking"))?;
+    if booking.status == BookingStatus::Booked {
+        return Ok(booking);
+    }
+    conn.prepare_cached("UPDATE web_bookings SET booked_at = ?2, booked_by = ?3 WHERE id = ?1")?
+        .execute(params![id, millis(now), actor])?;
+    booking.status = BookingStatus::Booked;
+    booking.booked_at = Some(now);
+    booking.booked_by = Some(actor.to_owned());
+    let detail = serde_json::json!({ "booking_id": id });
+    audit(
+        conn,
+        now,
+        actor,
+        "booking.booked",
+        None,
+        Some(&booking.request.tenant_id),
+        &detail,
+    )?;
+    Ok(booking)
+}
+
+/// Unbooked web bookings per tenant.
+pub fn unbooked_by_tenant(conn: &Connection) -> Result<HashMap<String, u32>, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT tenant_id, COUNT(*) FROM web_bookings WHERE booked_at IS NULL GROUP BY tenant_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,474 @@
+//! Chat threads, their messages, and senders blocked as spam. What a message or an action
+//! does to a thread's counts is decided by `domain::chat`; this module stores it.
+
+use super::audit::record as audit;
+use super::{directory, from_millis, millis};
+use crate::domain::chat::{ActionRefused, Direction, ThreadAction, ThreadCounts, ThreadState};
+use crate::error::AppError;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A thread as the API shows it. It carries no message contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Thread {
+    pub thread_id: String,
+    pub tenant_id: String,
+    /// The sender of the thread's first inbound message.
+    pub customer: Option<String>,
+    pub state: ThreadState,
+    pub unread: bool,
+    pub unanswered_messages: u32,
+    /// Counted messages (a blocked sender's are not).
+    pub messages: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Thread {
+    fn counts(&self) -> ThreadCounts {
+        ThreadCounts {
+            state: self.state,
+            unread: self.unread,
+            unanswered: self.unanswered_messages,
+        }
+    }
+
+    fn set_counts(&mut self, c: ThreadCounts) {
+        self.state = c.state;
+        self.unread = c.unread;
+        self.unanswered_messages = c.unanswered;
+    }
+}
+
+macro_rules! thread_columns {
+    () => {
+        "id, tenant_id, customer, state, unread, unanswered, messages, last_message_at, created_at, updated_at"
+    };
+}
+
+fn thread_from_row(r: &Row<'_>) -> rusqlite::Result<Thread> {
+    let state: String = r.get(3)?;
+    Ok(Thread {
+        thread_id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        customer: r.get(2)?,
+        // Only this module writes the column, with `ThreadState::as_str`.
+        state: ThreadState::parse(&state).unwrap_or(ThreadState::Open),
+        unread: r.get(4)?,
+        unanswered_messages: r.get(5)?,
+        messages: r.get(6)?,
+        last_message_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+        created_at: from_millis(r.get(8)?),
+        updated_at: from_millis(r.get(9)?),
+    })
+}
+
+pub fn get_thread(conn: &Connection, id: &str) -> Result<Option<Thread>, AppError> {
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            thread_columns!(),
+            " FROM chat_threads WHERE id = ?1"
+        ))?
+        .query_row([id], thread_from_row)
+        .optional()?)
+}
+
+fn save_thread(conn: &Connection, t: &Thread) -> Result<(), AppError> {
+    conn.prepare_cached(
+        "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
+             last_message_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET customer = ?3, state = ?4, unread = ?5, unanswered = ?6,
+             messages = ?7, last_message_at = ?8, updated_at = ?10",
+    )?
+    .execute(params![
+        t.thread_id,
+        t.tenant_id,
+        t.customer,
+        t.state.as_str(),
+        t.unread,
+        t.unanswered_messages,
+        t.messages,
+        t.last_message_at.map(millis),
+        millis(t.created_at),
+        millis(t.updated_at),
+    ])?;
+    Ok(())
+}
+
+/// A message to store, validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The client's idempotency key; `None`: every post is a new message.
+    pub message_id: Option<String>,
+    pub tenant_id: String,
+    pub thread_id: String,
+    pub sender: String,
+    pub direction: Direction,
+    pub body: String,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub message_id: String,
+    /// False when the message was kept but not counted (spam).
+    pub counted: bool,
+    /// True when the message id had been stored before with the same message: nothing
+    /// changed, and the first answer is given again.
+    pub duplicate: bool,
+    pub thread: Thread,
+}
+
+fn is_blocked(conn: &Connection, tenant_id: &str, sender: &str) -> Result<bool, AppError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM chat_blocked_senders WHERE tenant_id = ?1 AND sender = ?2")?
+        .exists([tenant_id, sender])?)
+}
+
+/// A repeat of a message id: the same message answers as before, another one is refused.
+fn repeat(conn: &Connection, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppError> {
+    let stored = conn
+        .prepare_cached(
+            "SELECT thread_id, sender, direction, body, counted FROM chat_messages
+             WHERE tenant_id = ?1 AND id = ?2",
+        )?
+        .query_row([&m.tenant_id, id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((thread_id, sender, direction, body, counted)) = stored else {
+        return Ok(None);
+    };
+    if (
+        thread_id.as_str(),
+        sender.as_str(),
+        direction.as_str(),
+        body.as_str(),
+    ) != (
+        m.thread_id.as_str(),
+        m.sender.as_str(),
+        m.direction.as_str(),
+        m.body.as_str(),
+    ) {
+        return Err(AppError::conflict(
+            "message_id_reused",
+            format!("message_id {id:?} was already used for a different message"),
+        ));
+    }
+    let thread = get_thread(conn, &thread_id)?
+        .ok_or_else(|| AppError::Internal(format!("message {id} has no thread")))?;
+    Ok(Some(Posted {
+        message_id: id.to_owned(),
+        counted,
+        duplicate: true,
+        thread,
+    }))
+}
+
+/// Stores a message and counts it on its thread (created on first use). A message from a
+/// sender blocked for the tenant, or on a spam thread, is kept but not counted, and audited.
+pub fn post_message(
+    conn: &Connection,
+    m: &NewMessage,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Posted, AppError> {
+    if !directory::tenant_exists(conn, &m.tenant_id)? {
+        return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+    }
+    if let Some(id) = &m.message_id
+        && let Some(posted) = repeat(conn, m, id)?
+    {
+        return Ok(posted);
+    }
+    let existing = get_thread(conn, &m.thread_id)?;
+    if let Some(t) = &existing
+        && t.tenant_id != m.tenant_id
+    {
+        return Err(AppError::conflict(
+            "thread_of_other_tenant",
+            format!("thread {} belongs to another tenant", m.thread_id),
+        ));
+    }
+    let blocked = m.direction == Direction::Inbound && is_blocked(conn, &m.tenant_id, &m.sender)?;
+    let counted =
+        ThreadCounts::counts_message(existing.as_ref().map(|t| t.state), m.direction, blocked);
+    let mut thread = existing.unwrap_or_else(|| {
+        let fresh = ThreadCounts::new(counted);
+        Thread {
+            thread_id: m.thread_id.clone(),
+            tenant_id: m.tenant_id.clone(),
+            customer: None,
+            state: fresh.state,
+            unread: fresh.unread,
+            unanswered_messages: fresh.unanswered,
+            messages: 0,
+            last_message_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    });
+    if thread.customer.is_none() && m.direction == Direction::Inbound {
+        thread.customer = Some(m.sender.clone());
+    }
+    let message_id = m.message_id.clone().unwrap_or_else(super::calls::new_id);
+    if counted {
+        let mut counts = thread.counts();
+        if counts.message(m.direction) {
+            let detail = json!({ "thread_id": thread.thread_id, "message_id": message_id });
+            audit(
+                conn,
+                now,
+                actor,
+                "chat.thread_reopened",
+                None,
+                Some(&m.tenant_id),
+                &detail,
+            )?;
+        }
+        thread.set_counts(counts);
+        thread.messages = thread.messages.saturating_add(1);
+        thread.last_message_at = Some(now);
+        thread.updated_at = now;
+    } else {
+        let detail = json!({
+            "thread_id": thread.thread_id,
+            "message_id": message_id,
+            "sender": m.sender,
+            "direction": m.direction,
+        });
+        audit(
+            conn,
+            now,
+            actor,
+            "chat.message_blocked",
+            None,
+            Some(&m.tenant_id),
+            &detail,
+        )?;
+    }
+    save_thread(conn, &thread)?;
+    conn.prepare_cached(
+        "INSERT INTO chat_messages (id, tenant_id, thread_id, sender, direction, body, counted, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        message_id,
+        m.tenant_id,
+        m.thread_id,
+        m.sender,
+        m.direction.as_str(),
+        m.body,
+        counted,
+        millis(now)
+    ])?;
+    Ok(Posted {
+        message_id,
+        counted,
+        duplicate: false,
+        thread,
+    })
+}
+
+/// An agent's action on a thread. `sees` says whether the caller sees a tenant: a thread of
+/// a tenant it does not see answers 404, as an unknown one does.
+pub fn act(
+    conn: &Connection,
+    thread_id: &str,
+    action: ThreadAction,
+    sees: &dyn Fn(&str) -> bool,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Thread, AppError> {
+    let mut thread = get_thread(conn, thread_id)?
+        .filter(|t| sees(&t.tenant_id))
+        .ok_or_else(|| AppError::not_found("thread_not_found", "no such chat thread"))?;
+    let mut counts = thread.counts();
+    counts
+        .act(action, thread.customer.is_some())
+        .map_err(|e| match e {
+            ActionRefused::ThreadIsSpam => AppError::conflict(
+                "thread_is_spam",
+                "the thread's sender is blocked as spam: the thread is out of the counts",
+            ),
+            ActionRefused::NoCustomer => AppError::conflict(
+                "no_customer",
+                "the thread has no inbound message yet: there is no sender to block",
+            ),
+        })?;
+    thread.set_counts(counts);
+    thread.updated_at = now;
+    save_thread(conn, &thread)?;
+    let mut detail = json!({ "thread_id": thread.thread_id });
+    if action == ThreadAction::BlockSpam
+        && let Some(sender) = &thread.customer
+    {
+        detail["sender"] = json!(sender);
+        detail["threads"] = json!(block_sender(conn, &thread, sender, actor, now)?);
+    }
+    audit(
+        conn,
+        now,
+        actor,
+        action.audit_action(),
+        None,
+        Some(&thread.tenant_id),
+        &detail,
+    )?;
+    Ok(thread)
+}
+
+/// Blocks `sender` for the thread's tenant and takes every thread of theirs at that tenant
+/// out of the counts. Returns those threads' ids.
+fn block_sender(
+    conn: &Connection,
+    thread: &Thread,
+    sender: &str,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, AppError> {
+    conn.prepare_cached(
+        "INSERT INTO chat_blocked_senders (tenant_id, sender, thread_id, blocked_by, blocked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, sender) DO NOTHING",
+    )?
+    .execute(params![
+        thread.tenant_id,
+        sender,
+        thread.thread_id,
+        actor,
+        millis(now)
+    ])?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE chat_threads SET state = ?3, unread = 0, unanswered = 0, updated_at = ?4
+         WHERE tenant_id = ?1 AND customer = ?2 RETURNING id",
+    )?;
+    let mut ids: Vec<String> = stmt
+        .query_map(
+            params![
+                thread.tenant_id,
+                sender,
+                ThreadState::Spam.as_str(),
+                millis(now)
+            ],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// A tenant's threads, most recently active first: open and closed ones, or those of one
+/// state (spam threads are listed only when asked for).
+pub fn threads(
+    conn: &Connection,
+    tenant_id: &str,
+    state: Option<ThreadState>,
+    limit: usize,
+) -> Result<Vec<Thread>, AppError> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        thread_columns!(),
+        " FROM chat_threads WHERE tenant_id = ?1
+           AND (state = ?2 OR (?2 IS NULL AND state IN ('open', 'closed')))
+         ORDER BY updated_at DESC, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            tenant_id,
+            state.map(ThreadState::as_str),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        thread_from_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Per tenant: (unread threads, unanswered messages). The same rule as
+/// `ThreadCounts::unread_thread` and `unanswered_messages`: only open threads count.
+pub fn counts_by_tenant(conn: &Connection) -> Result<HashMap<String, (u32, u32)>, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT tenant_id, SUM(unread <> 0), SUM(unanswered) FROM chat_threads
+         WHERE state = 'open' GROUP BY tenant_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::bookings::{self, NewBooking};
+    use crate::store::{Store, directory::Tenant};
+
+    /// A thread or booking of a tenant the caller does not see answers 404, as an unknown one
+    /// does, and changes nothing.
+    #[tokio::test]
+    async fn actions_on_unseen_tenants_are_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        store
+            .write(move |c| {
+                let t = Tenant {
+                    tenant_id: "t-austin".into(),
+                    name: "Austin HVAC".into(),
+                    zip_codes: vec![],
+                    trades: vec![],
+                    booking_url: None,
+                };
+                directory::put_tenant(c, &t, now)?;
+                let m = NewMessage {
+                    message_id: None,
+                    tenant_id: "t-austin".into(),
+                    thread_id: "th-1".into(),
+                    sender: "+15125550123".into(),
+                    direction: Direction::Inbound,
+                    body: "hello".into(),
+                };
+                post_message(c, &m, "feed", now)?;
+                let b = NewBooking {
+                    booking_id: "wb-1".into(),
+                    tenant_id: "t-austin".into(),
+                    customer_name: "Jane".into(),
+                    phone: "+15125550123".into(),
+                    zip: "78701".into(),
+                    trade: "hvac".into(),
+                };
+                bookings::put(c, &b, now)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let only_dallas = |t: &str| t == "t-dallas";
+        let refused = store
+            .write(move |c| {
+                let thread = act(c, "th-1", ThreadAction::Close, &only_dallas, "agent", now);
+                let booking = bookings::mark_booked(c, "wb-1", &only_dallas, "agent", now);
+                Ok((thread.unwrap_err().code(), booking.unwrap_err().code()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(refused, ("thread_not_found", "booking_not_found"));
+        let (thread, booking) = store
+            .read(|c| Ok((get_thread(c, "th-1")?, bookings::get(c, "wb-1")?)))
+            .await
+            .unwrap();
+        assert_eq!(thread.unwrap().state, ThreadState::Open);
+        assert!(booking.unwrap().booked_at.is_none());
+    }
+}
