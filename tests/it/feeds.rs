@@ -630,3 +630,101 @@ async fn bad_feed_input_gets_clear_4xx_json_errors_and_writes_nothing() {
     }
     app.stop().await;
 }
+
+/// Agents with different tenants: each hub, thread list, thread action and booking mark
+/// holds only the agent's own tenants.
+#[tokio::test]
+async fn agents_see_and_act_on_their_own_tenants_feeds_only() {
+    let app = austin_and_dallas().await;
+    inbound(&app, "t-austin", "th-a1").await;
+    inbound(&app, "t-dallas", "th-d1").await;
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/t-dallas/web-bookings",
+            Some(json!({"booking_id": "wb-d1", "customer_name": "Jo", "phone": CUSTOMER, "zip": "75201", "trade": "hvac"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let bob = app
+        .user_token("bob", &["contact_center.view"], &["t-dallas"])
+        .await;
+
+    let tenants_of = |hub: &Value, list: &str| -> Vec<String> {
+        hub[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["tenant_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(tenants_of(&hub, "chats"), ["t-austin"], "{hub}");
+    assert_eq!(tenants_of(&hub, "web_bookings"), ["t-austin"], "{hub}");
+    assert_eq!(hub["chats"][0]["unanswered_messages"], 1);
+    let hub = app.get_as(&bob, "/api/v1/hub").await;
+    assert_eq!(tenants_of(&hub, "chats"), ["t-dallas"], "{hub}");
+    assert_eq!(hub["web_bookings"][0]["unbooked"], 1);
+
+    // Another tenant's threads and bookings: refused, and nothing changes.
+    let (s, _) = app
+        .api_as(
+            &ana,
+            Method::GET,
+            "/api/v1/tenants/t-dallas/chat-threads",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .api_as(
+            &ana,
+            Method::POST,
+            "/api/v1/chat-threads/th-d1/mark-read",
+            None,
+        )
+        .await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+    let (s, _) = app
+        .api_as(
+            &ana,
+            Method::POST,
+            "/api/v1/web-bookings/wb-d1/booked",
+            None,
+        )
+        .await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+    assert_eq!(chat_counts(&app, "t-dallas").await, (1, 1));
+    assert_eq!(unbooked(&app, "t-dallas").await, 1);
+
+    // Their own: allowed.
+    let (s, v) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/api/v1/chat-threads/th-d1/mark-read",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .api_as(
+            &bob,
+            Method::POST,
+            "/api/v1/web-bookings/wb-d1/booked",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(chat_counts(&app, "t-dallas").await, (0, 1));
+    assert_eq!(unbooked(&app, "t-dallas").await, 0);
+}
