@@ -67,11 +67,12 @@ impl<'a> Form<'a> {
 /// parser does: `+` is a space, `%XX` a byte (a `%` not followed by two hex digits stays as
 /// it is), then UTF-8 with U+FFFD for invalid sequences. Borrows when nothing needs decoding.
 fn decode(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
-        return String::from_utf8_lossy(raw);
-    }
+    let Some(first) = raw.iter().position(|&b| b == b'+' || b == b'%') else {
+        return utf8(Cow::Borrowed(raw));
+    };
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
+    out.extend_from_slice(&raw[..first]);
+    let mut i = first;
     while i < raw.len() {
         match raw[i] {
             b'+' => out.push(b' '),
@@ -85,11 +86,34 @@ fn decode(raw: &[u8]) -> Cow<'_, str> {
                     _ => out.push(b'%'),
                 }
             }
-            b => out.push(b),
+            _ => {
+                // Copy the run up to the next byte that needs decoding in one go.
+                let run = raw[i..]
+                    .iter()
+                    .position(|&b| b == b'+' || b == b'%')
+                    .map_or(raw.len(), |n| i + n);
+                out.extend_from_slice(&raw[i..run]);
+                i = run;
+                continue;
+            }
         }
         i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    utf8(Cow::Owned(out))
+}
+
+/// UTF-8 text of decoded bytes, U+FFFD for invalid sequences; borrowed or moved when valid.
+fn utf8(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        Cow::Borrowed(b) => match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        },
+        Cow::Owned(v) => match String::from_utf8(v) {
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        },
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -7,6 +7,7 @@ use crate::kit::adapter::InboundRequest;
 use crate::kit::form::Form;
 use crate::kit::secrets::{Generation, Secret};
 use hmac::{Hmac, KeyInit, Mac};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 /// Why a request was refused. Logged and counted with [`VerifyError::reason`]; the caller
@@ -66,6 +67,8 @@ pub struct Verified<'r> {
     request: &'r InboundRequest,
     proof: Proof,
     replay_key: Option<ReplayKey>,
+    /// The body as a form, when verification already parsed it.
+    form: Option<Form<'r>>,
 }
 
 impl<'r> Verified<'r> {
@@ -74,7 +77,15 @@ impl<'r> Verified<'r> {
             request,
             proof,
             replay_key: None,
+            form: None,
         }
+    }
+
+    /// Hands over the body's form, parsed during verification, so that `form` does not
+    /// parse it again. It must be the form of this request's body.
+    pub fn with_form(mut self, form: Form<'r>) -> Self {
+        self.form = Some(form);
+        self
     }
 
     /// Marks the request as carrying a single-use value: see [`ReplayKey`].
@@ -105,10 +116,13 @@ impl<'r> Verified<'r> {
     }
 
     /// The body as a form, after checking the content type.
-    pub fn form(&self) -> Result<Form<'r>, ParseError> {
+    pub fn form(&self) -> Result<Cow<'_, Form<'r>>, ParseError> {
         self.request
             .require_content_type("application/x-www-form-urlencoded")?;
-        Ok(Form::parse(self.body()))
+        Ok(match &self.form {
+            Some(form) => Cow::Borrowed(form),
+            None => Cow::Owned(Form::parse(self.body())),
+        })
     }
 }
 

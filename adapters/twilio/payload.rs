@@ -15,6 +15,7 @@ use crate::kit::{
     RecordingProgress, Reply, Verified, dates,
 };
 use http::Method;
+use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// The reply to the incoming-call webhook: empty TwiML.
@@ -41,10 +42,12 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
 }
 
 /// The parameters: the form body, or the query for a webhook configured as GET.
-fn params<'r>(req: &Verified<'r>) -> Result<Form<'r>, ParseError> {
+fn params<'v, 'r>(req: &'v Verified<'r>) -> Result<Cow<'v, Form<'r>>, ParseError> {
     let request = req.request();
     if request.method == Method::GET {
-        Ok(Form::parse(url_query(&request.public_url).as_bytes()))
+        Ok(Cow::Owned(Form::parse(
+            url_query(&request.public_url).as_bytes(),
+        )))
     } else {
         req.form()
     }

@@ -13,7 +13,6 @@ use crate::kit::form::{Form, url_query};
 use crate::kit::verify::{self, MacAlgorithm};
 use crate::kit::{ConfigError, InboundRequest, SecretSet, Verified, VerifyError};
 use http::{HeaderValue, Method};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The signature header (lowercase, as `VerifyError::MissingHeader` names it).
 pub(super) const HEADER: &str = "x-twilio-signature";
@@ -27,8 +26,8 @@ const SIGNATURE_LEN: usize = 20;
 /// What the signature covers after the URL.
 #[derive(Debug, PartialEq, Eq)]
 enum Covered {
-    /// The canonical parameter string of a form body.
-    Params(Vec<u8>),
+    /// The canonical parameter string of the form body.
+    Params,
     /// Nothing (GET: the parameters are in the URL).
     UrlOnly,
     /// Nothing, but the body must hash to the URL's `bodySHA256` value, if it has one.
@@ -52,21 +51,28 @@ pub(super) fn verify<'r>(
         verify::decode_base64_header(req.require_header(HEADER)?, HEADER, Some(SIGNATURE_LEN))?;
 
     let covered = covered(req);
-    let params: &[u8] = match &covered {
-        Covered::Params(p) => p,
-        Covered::UrlOnly => &[],
+    // A form body is parsed once: for its canonical string here, and for `parse` after.
+    let form = (covered == Covered::Params).then(|| Form::parse(&req.body));
+    let params = match (&covered, &form) {
+        (Covered::Params, Some(form)) => canonical_of(form),
         // A JSON body the URL does not commit to is not authenticated at all.
-        Covered::BodyHash(None) => return Err(VerifyError::BadSignature),
-        Covered::BodyHash(Some(_)) => &[],
+        (Covered::BodyHash(None), _) => return Err(VerifyError::BadSignature),
+        _ => Vec::new(),
     };
     let urls = url_variants(&req.public_url);
-    let candidates: Vec<Vec<&[u8]>> = urls.iter().map(|u| vec![u.as_bytes(), params]).collect();
+    let candidates: Vec<Vec<&[u8]>> = urls
+        .iter()
+        .map(|u| vec![u.as_bytes(), params.as_slice()])
+        .collect();
     let verified = verify::mac_matches(req, MacAlgorithm::HmacSha1, tokens, &candidates, &given)?;
 
     if let Covered::BodyHash(Some(hex)) = &covered {
         verify::body_sha256_matches(&req.body, hex)?;
     }
-    Ok(verified)
+    Ok(match form {
+        Some(form) => verified.with_form(form),
+        None => verified,
+    })
 }
 
 /// Sets `X-Twilio-Signature` as Twilio would, with the current Auth Token, over the URL as
@@ -82,7 +88,7 @@ pub(super) fn sign(req: &mut InboundRequest, secrets: &SecretSet) -> Result<(), 
         req.public_url = with_query_param(&req.public_url, BODY_HASH_PARAM, &hash);
     }
     let params = match covered(req) {
-        Covered::Params(p) => p,
+        Covered::Params => canonical_params(&req.body),
         Covered::UrlOnly | Covered::BodyHash(_) => Vec::new(),
     };
     let mac = signature(token.expose(), &req.public_url, &params);
@@ -122,27 +128,30 @@ fn covered(req: &InboundRequest) -> Covered {
     if is_json || (body_hash.is_some() && !is_form) {
         Covered::BodyHash(body_hash)
     } else {
-        Covered::Params(canonical_params(&req.body))
+        Covered::Params
     }
 }
 
 /// `name` + `value` for every parameter: names in byte order, each name's values sorted and
 /// deduplicated (the python and node SDKs' rule for repeated names), no separators.
 pub(super) fn canonical_params(body: &[u8]) -> Vec<u8> {
-    let form = Form::parse(body);
-    let mut sorted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (name, value) in form.pairs() {
-        sorted
-            .entry(name.as_ref())
-            .or_default()
-            .insert(value.as_ref());
-    }
-    let mut out = Vec::with_capacity(body.len());
-    for (name, values) in sorted {
-        for value in values {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(value.as_bytes());
-        }
+    canonical_of(&Form::parse(body))
+}
+
+fn canonical_of(form: &Form<'_>) -> Vec<u8> {
+    let mut pairs: Vec<(&str, &str)> = form
+        .pairs()
+        .iter()
+        .map(|(name, value)| (name.as_ref(), value.as_ref()))
+        .collect();
+    // Sorting (name, value) pairs orders names, then each name's values; dedup drops a
+    // repeated identical pair.
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out = Vec::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum());
+    for (name, value) in pairs {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(value.as_bytes());
     }
     out
 }

@@ -105,6 +105,53 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
         .transpose()
 }
 
+/// Calls the writer thread stored recently, as stored, by connection and provider call id:
+/// most deliveries are about a call seen moments before, and this spares reading and
+/// decoding its row again. Only the writer thread writes calls, and every write goes through
+/// [`save`] (or [`claim`]), which keep the entry in step; the writer forgets them all when a
+/// transaction or a job's savepoint is rolled back ([`forget_recent`]).
+mod recent {
+    use super::CallRow;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// Beyond this many calls, the memory starts over.
+    const CAPACITY: usize = 4096;
+
+    thread_local! {
+        static CALLS: RefCell<HashMap<(String, String), CallRow>> = RefCell::new(HashMap::new());
+    }
+
+    pub(super) fn get(connection_id: &str, provider_call_id: &str) -> Option<CallRow> {
+        CALLS.with_borrow(|calls| {
+            calls
+                .get(&(connection_id.to_owned(), provider_call_id.to_owned()))
+                .cloned()
+        })
+    }
+
+    pub(super) fn put(call: &CallRow) {
+        CALLS.with_borrow_mut(|calls| {
+            if calls.len() >= CAPACITY {
+                calls.clear();
+            }
+            calls.insert(
+                (call.connection_id.clone(), call.provider_call_id.clone()),
+                call.clone(),
+            );
+        });
+    }
+
+    pub(super) fn clear() {
+        CALLS.with_borrow_mut(HashMap::clear);
+    }
+}
+
+/// Forgets the calls the writer remembers: called when a rollback undid writes.
+pub(super) fn forget_recent() {
+    recent::clear();
+}
+
 /// The call a provider's call id names on a connection, created when first seen; the flag
 /// says whether it existed.
 pub(super) fn get_or_create(
@@ -114,6 +161,9 @@ pub(super) fn get_or_create(
     provider_call_id: &str,
     now: OffsetDateTime,
 ) -> Result<(CallRow, bool), AppError> {
+    if let Some(call) = recent::get(connection_id, provider_call_id) {
+        return Ok((call, true));
+    }
     let found = conn
         .prepare_cached(concat!(
             "SELECT ",
@@ -208,6 +258,7 @@ pub(super) fn save(
             call.id
         )));
     }
+    recent::put(call);
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
@@ -377,6 +428,7 @@ pub fn claim(
         call.agent_id = Some(agent_id.to_owned());
         conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?
             .execute([agent_id, call_id])?;
+        recent::put(&call);
         audit::record(
             conn,
             now,

@@ -188,3 +188,82 @@ fn kind_label(kind: &EventKind) -> String {
         EventKind::Unmapped { field, .. } => format!("unmapped:{field}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use callgate_adapters::kit::{CallProgress, Party};
+    use std::sync::Arc;
+
+    fn delivery(progress: CallProgress, key: &str) -> Delivery {
+        Delivery {
+            connection_id: "conn-1".into(),
+            provider: "twilio",
+            digest: [0; 32],
+            method: "POST".into(),
+            target: "/webhooks/twilio/conn-1".into(),
+            content_type: None,
+            body: Bytes::from_static(b"x"),
+            events: vec![CallEvent {
+                dedupe_key: key.into(),
+                provider_call_id: "CA1".into(),
+                occurred_at: None,
+                party: Party::default(),
+                kind: EventKind::Call { progress },
+            }],
+            replay_key: None,
+        }
+    }
+
+    fn state_of(outcome: &IngestOutcome) -> Option<CallProgress> {
+        match outcome {
+            IngestOutcome::Stored { calls, .. } => calls[0].call.fold.progress,
+            _ => None,
+        }
+    }
+
+    /// A write that is rolled back leaves nothing behind, in the store or in the writer's
+    /// memory of recent calls: the next delivery folds onto what was committed.
+    #[tokio::test]
+    async fn a_rolled_back_ingest_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
+            callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
+        );
+        let first = store
+            .ingest(delivery(CallProgress::Ringing, "k-ringing"), clock.clone())
+            .await
+            .unwrap();
+        assert_eq!(state_of(&first), Some(CallProgress::Ringing));
+
+        // A job that stores the call's end and then fails: its savepoint is rolled back.
+        let failed = store
+            .write(|c| {
+                ingest(
+                    c,
+                    &delivery(CallProgress::Completed, "k-completed"),
+                    OffsetDateTime::UNIX_EPOCH,
+                )?;
+                Err::<(), _>(AppError::Internal("fails after writing".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+
+        let next = store
+            .ingest(
+                delivery(CallProgress::Answered, "k-answered"),
+                clock.clone(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(state_of(&next), Some(CallProgress::Answered));
+        // And the end, sent again, is new: the failed job left no event behind.
+        let end = store
+            .ingest(delivery(CallProgress::Completed, "k-completed"), clock)
+            .await
+            .unwrap();
+        assert_eq!(state_of(&end), Some(CallProgress::Completed));
+    }
+}
