@@ -37,6 +37,10 @@ pub struct ProviderInfo {
     pub default_api_base: Option<&'static str>,
     /// Every event kind this adapter can emit.
     pub emits: &'static [EventTag],
+    /// Whether the proof covers the body's bytes (a MAC or a signed hash). False for a
+    /// shared credential that proves only the sender (HTTP Basic): the body then has no
+    /// integrity beyond TLS, and the sample checks skip the flipped-body check.
+    pub signs_body: bool,
 }
 
 impl ProviderInfo {

@@ -110,6 +110,13 @@ impl<'r> Verified<'r> {
             .require_content_type("application/x-www-form-urlencoded")?;
         Ok(Form::parse(self.body()))
     }
+
+    /// The body as JSON of type `T`, after checking the content type
+    /// (`application/json`). A body that does not read as `T` is [`ParseError::Malformed`].
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
+        self.request.require_content_type("application/json")?;
+        serde_json::from_slice(self.body()).map_err(|e| ParseError::Malformed(e.to_string()))
+    }
 }
 
 /// Constant-time equality of two byte strings (length is not secret).
@@ -327,7 +334,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_bounded_both_ways() {
-        let clock = crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
+        let clock =
+            crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(1_000_000).unwrap());
         assert_eq!(check_timestamp(1_000_000, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(999_700, &clock, 300), Ok(()));
         assert_eq!(check_timestamp(1_000_300, &clock, 300), Ok(()));
@@ -352,7 +360,10 @@ mod tests {
         let v = v.with_replay_key("nonce-1", 42);
         assert_eq!(
             v.replay_key(),
-            Some(&ReplayKey { key: "nonce-1".into(), keep_until: 42 })
+            Some(&ReplayKey {
+                key: "nonce-1".into(),
+                keep_until: 42
+            })
         );
     }
 

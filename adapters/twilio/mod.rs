@@ -45,6 +45,7 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
+    signs_body: true,
 };
 
 impl Adapter for Twilio {
