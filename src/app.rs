@@ -130,11 +130,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 }
 
 /// Periodic upkeep of the store: expired single-use values (nonces) are deleted.
-async fn housekeeping(
-    store: Store,
-    clock: Arc<dyn Clock>,
-    shutdown: CancellationToken,
-) {
+async fn housekeeping(store: Store, clock: Arc<dyn Clock>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tokio::select! {
