@@ -203,6 +203,19 @@ pub fn api_origin(options: &ConnectionOptions, default: Option<&'static str>) ->
         .map(|s| s.trim_end_matches('/').to_owned())
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute URL, without path, query or
+/// fragment: a connection option such as SignalWire's `space_url` may carry a path.
+pub fn url_origin(url: &str) -> &str {
+    let Some(scheme_end) = url.find("://") else {
+        return url.trim_end_matches('/');
+    };
+    let authority_start = scheme_end + 3;
+    let end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    &url[..end]
+}
+
 /// HTTP Basic credentials as an `Authorization` header value.
 pub fn basic_auth(user: &str, password: &str) -> String {
     use base64::Engine;
@@ -213,13 +226,15 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     )
 }
 
-/// Percent-encodes every byte outside `[A-Za-z0-9]`, so a value taken from a webhook (an
-/// id) can be put in a REST path as one segment and never add `/`, `..`, `?` or `#`.
+/// Percent-encodes every byte outside `[A-Za-z0-9_~-]`, so a value taken from a webhook (an
+/// id) can be put in a REST path as one segment and never add `/`, `..`, `?` or `#`. The
+/// unreserved `-`, `_` and `~` stay as they are (ids such as `c-95ac8d6e-...` or UUIDs);
+/// `.` is encoded, so no segment can be `.` or `..`.
 pub fn encode_path_segment(value: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -281,10 +296,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn origins_drop_path_query_and_fragment() {
+        assert_eq!(
+            url_origin("https://example.signalwire.com/"),
+            "https://example.signalwire.com"
+        );
+        assert_eq!(
+            url_origin("http://127.0.0.1:9/a/b?c#d"),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(url_origin("https://h?x"), "https://h");
+        assert_eq!(url_origin("example.test/"), "example.test");
+    }
+
+    #[test]
     fn path_segments_cannot_escape() {
         assert_eq!(encode_path_segment("RE0123abcDEF"), "RE0123abcDEF");
         assert_eq!(encode_path_segment("../x?y#z"), "%2E%2E%2Fx%3Fy%23z");
         assert_eq!(encode_path_segment("é"), "%C3%A9");
+        assert_eq!(
+            encode_path_segment("c-95ac8d6e_1a31~x"),
+            "c-95ac8d6e_1a31~x"
+        );
+        assert_eq!(encode_path_segment("a.b c/"), "a%2Eb%20c%2F");
         assert_eq!(encode_path_segment(""), "");
     }
 }

@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn reads_unix_seconds_to_the_millisecond() {
         assert_eq!(
-            unix_seconds(1_569_517_309.454_690_9),
+            unix_seconds(1_569_517_309.454_69),
             Some(datetime!(2019-09-26 17:01:49.455 UTC))
         );
         assert_eq!(unix_seconds(0.0), Some(datetime!(1970-01-01 0:00 UTC)));

@@ -47,9 +47,9 @@ enum Covered {
 
 /// Checks `given` (the decoded signature header) against every accepted key, every URL
 /// variant and every parameter layout in `orders`, in constant time.
-pub fn verify<'a, 'r>(
+pub fn verify<'r>(
     req: &'r InboundRequest,
-    keys: &[(Generation, &'a Secret)],
+    keys: &[(Generation, &Secret)],
     given: &[u8],
     orders: &[ParamOrder],
 ) -> Result<Verified<'r>, VerifyError> {

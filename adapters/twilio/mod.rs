@@ -8,7 +8,7 @@
 //! Scheme, quirks and sources: `README.md` in this folder.
 
 mod mapping;
-mod payload;
+pub(crate) mod payload;
 mod signature;
 
 #[cfg(test)]

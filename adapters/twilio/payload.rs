@@ -1,4 +1,6 @@
-//! Twilio Voice webhook parameters to events (providers.md 1.3 to 1.5, 1.8).
+//! Twilio Voice webhook parameters to events (providers.md 1.3 to 1.5, 1.8). SignalWire's
+//! LaML webhooks send the same parameters and values, and are read here too
+//! (`signalwire::payload`).
 //!
 //! One form body is one of three webhooks, told apart by its fields:
 //! - a recording status callback has `RecordingStatus`;
@@ -18,10 +20,10 @@ use http::Method;
 use time::OffsetDateTime;
 
 /// The reply to the incoming-call webhook: empty TwiML.
-pub(super) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+pub(crate) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
 /// Parses a verified Twilio Voice webhook.
-pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let form = params(req)?;
     let call = Call {
         sid: form.require("CallSid")?,
