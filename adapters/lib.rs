@@ -18,6 +18,7 @@ macro_rules! providers {
 
 // One line per provider, alphabetical.
 providers! {
+    bandwidth::Bandwidth,
     signalwire::SignalWire,
     twilio::Twilio,
 }
