@@ -21,6 +21,7 @@ providers! {
     bandwidth::Bandwidth,
     signalwire::SignalWire,
     twilio::Twilio,
+    vonage::Vonage,
 }
 
 /// The adapter registered under `id`.
