@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod api;
+mod bandwidth;
 mod crash;
 mod gate;
+mod signalwire;
 mod support;
 mod tidy;
+mod vonage;
 mod webhooks;
