@@ -2,7 +2,7 @@
 //! only. A value not listed here is `None`, which the payload code turns into
 //! `EventKind::Unmapped`: never a guess, never an error.
 
-use crate::kit::{CallProgress, Direction, RecordingProgress};
+use crate::kit::{CallProgress, RecordingProgress};
 
 /// The call events that move a call before it ends (`disconnect` is read by [`cause`]).
 pub(super) fn call_event(event_type: &str) -> Option<CallProgress> {
@@ -35,6 +35,23 @@ pub(super) fn cause(raw: &str) -> Option<CallProgress> {
     })
 }
 
+/// Every row of [`cause`]: its test, and the payload's test through `parse`.
+#[cfg(test)]
+pub(super) const CAUSE_ROWS: [(&str, CallProgress); 12] = [
+    ("hangup", CallProgress::Completed),
+    ("busy", CallProgress::Busy),
+    ("rejected", CallProgress::Busy),
+    ("timeout", CallProgress::NoAnswer),
+    ("cancel", CallProgress::Canceled),
+    ("callback-error", CallProgress::Failed),
+    ("invalid-bxml", CallProgress::Failed),
+    ("application-error", CallProgress::Failed),
+    ("account-limit", CallProgress::Failed),
+    ("node-capacity-exceeded", CallProgress::Failed),
+    ("error", CallProgress::Failed),
+    ("unknown", CallProgress::Failed),
+];
+
 /// `status` of a `recordingAvailable` event. `partial` media is still media: the gate
 /// applies to it like to a complete recording.
 pub(super) fn recording_status(raw: &str) -> Option<RecordingProgress> {
@@ -43,15 +60,6 @@ pub(super) fn recording_status(raw: &str) -> Option<RecordingProgress> {
         "error" => RecordingProgress::Failed,
         _ => return None,
     })
-}
-
-/// `direction`. Anything else says nothing about the direction.
-pub(super) fn direction(raw: &str) -> Option<Direction> {
-    match raw {
-        "inbound" => Some(Direction::Inbound),
-        "outbound" => Some(Direction::Outbound),
-        _ => None,
-    }
 }
 
 /// Whether Bandwidth waits for BXML in the answer to this event type (the synchronous
@@ -90,21 +98,7 @@ mod tests {
 
     #[test]
     fn every_cause_row() {
-        let rows = [
-            ("hangup", CallProgress::Completed),
-            ("busy", CallProgress::Busy),
-            ("rejected", CallProgress::Busy),
-            ("timeout", CallProgress::NoAnswer),
-            ("cancel", CallProgress::Canceled),
-            ("callback-error", CallProgress::Failed),
-            ("invalid-bxml", CallProgress::Failed),
-            ("application-error", CallProgress::Failed),
-            ("account-limit", CallProgress::Failed),
-            ("node-capacity-exceeded", CallProgress::Failed),
-            ("error", CallProgress::Failed),
-            ("unknown", CallProgress::Failed),
-        ];
-        for (raw, progress) in rows {
+        for (raw, progress) in CAUSE_ROWS {
             assert_eq!(cause(raw), Some(progress), "{raw}");
         }
         for raw in [
@@ -132,15 +126,6 @@ mod tests {
         assert_eq!(recording_status("error"), Some(RecordingProgress::Failed));
         for raw in ["completed", "Complete", "failed", "absent", ""] {
             assert_eq!(recording_status(raw), None, "{raw}");
-        }
-    }
-
-    #[test]
-    fn every_direction_row() {
-        assert_eq!(direction("inbound"), Some(Direction::Inbound));
-        assert_eq!(direction("outbound"), Some(Direction::Outbound));
-        for raw in ["Inbound", "outbound-api", ""] {
-            assert_eq!(direction(raw), None, "{raw}");
         }
     }
 

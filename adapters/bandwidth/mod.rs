@@ -16,12 +16,11 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment};
+use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
 use crate::kit::{
     self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
     ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
-use http::Method;
 
 /// The Bandwidth adapter.
 #[derive(Debug)]
@@ -79,16 +78,9 @@ impl Adapter for Bandwidth {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let secret = |name: &'static str| {
-            secrets
-                .current(name)
-                .ok_or(ConfigError::MissingSecret(name))
-        };
-        let (account, user, password) = (
-            secret(ACCOUNT_ID)?,
-            secret(API_USERNAME)?,
-            secret(API_PASSWORD)?,
-        );
+        let account = secrets.require(ACCOUNT_ID)?;
+        let user = secrets.require(API_USERNAME)?;
+        let password = secrets.require(API_PASSWORD)?;
         let origin = api_origin(options, INFO.default_api_base)
             .ok_or(ConfigError::MissingOption("api_base_url"))?;
         let url = format!(
@@ -97,15 +89,7 @@ impl Adapter for Bandwidth {
             encode_path_segment(&rec.provider_call_id),
             encode_path_segment(&rec.recording_id),
         );
-        Ok(Some(HttpRequestSpec {
-            method: Method::DELETE,
-            url,
-            headers: vec![(
-                http::header::AUTHORIZATION,
-                basic_auth(user.expose(), password.expose()),
-            )],
-            body: None,
-        }))
+        Ok(Some(basic_delete(url, user, password)))
     }
 
     /// Sets `Authorization: Basic` with the current callback credentials.

@@ -11,9 +11,10 @@
 //! event id, so dedupe keys are `callId` + what happened (formats in README.md).
 
 use super::mapping;
+use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply,
-    Verified, dates,
+    CallEvent, Direction, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress,
+    Reply, Verified, dates,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -42,11 +43,6 @@ struct Callback {
     status: Option<String>,
 }
 
-/// An absent or empty string is the same: not given.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
-}
-
 /// Parses a verified Bandwidth callback.
 pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let cb: Callback = req.json()?;
@@ -68,7 +64,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
                     "{call_id}:event:{event_type}:{}",
                     given(&cb.event_time).unwrap_or("-")
                 );
-                let kind = unmapped("eventType", event_type);
+                let kind = EventKind::unmapped("eventType", event_type);
                 vec![event(&cb, call_id, key, time(&cb.event_time), kind)]
             }
             None => Vec::new(),
@@ -85,13 +81,6 @@ fn time(value: &Option<String>) -> Option<OffsetDateTime> {
     given(value).and_then(dates::rfc3339)
 }
 
-fn unmapped(field: &str, value: &str) -> EventKind {
-    EventKind::Unmapped {
-        field: field.to_owned(),
-        value: value.to_owned(),
-    }
-}
-
 fn event(
     cb: &Callback,
     call_id: &str,
@@ -104,7 +93,7 @@ fn event(
         provider_call_id: call_id.to_owned(),
         occurred_at,
         party: Party {
-            direction: given(&cb.direction).and_then(mapping::direction),
+            direction: given(&cb.direction).and_then(Direction::inbound_outbound),
             from: given(&cb.from).map(str::to_owned),
             to: given(&cb.to).map(str::to_owned),
             caller_name: given(&cb.caller_display_name).map(str::to_owned),
@@ -120,7 +109,7 @@ fn call_event(cb: &Callback, event_type: &str) -> Result<CallEvent, ParseError> 
     let (key, kind, at) = if event_type == "disconnect" {
         let cause = given(&cb.cause).ok_or(ParseError::MissingField("cause"))?;
         let kind = mapping::cause(cause).map_or_else(
-            || unmapped("cause", cause),
+            || EventKind::unmapped("cause", cause),
             |progress| EventKind::Call { progress },
         );
         (
@@ -130,7 +119,7 @@ fn call_event(cb: &Callback, event_type: &str) -> Result<CallEvent, ParseError> 
         )
     } else {
         let kind = mapping::call_event(event_type).map_or_else(
-            || unmapped("eventType", event_type),
+            || EventKind::unmapped("eventType", event_type),
             |progress| EventKind::Call { progress },
         );
         let at = if event_type == "answer" {
@@ -165,7 +154,7 @@ fn recording_event(cb: &Callback, event_type: &str) -> Result<CallEvent, ParseEr
             url: given(&cb.media_url).map(str::to_owned),
             duration_s: given(&cb.duration).and_then(dates::iso8601_duration_secs),
         }),
-        Err(raw) => unmapped("status", raw),
+        Err(raw) => EventKind::unmapped("status", raw),
     };
     let key = format!("{call_id}:recording:{recording_id}:{event_type}");
     Ok(event(cb, call_id, key, time(&cb.event_time), kind))

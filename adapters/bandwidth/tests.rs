@@ -3,11 +3,12 @@
 
 use super::payload::EMPTY_BXML;
 use super::*;
+use crate::kit::adapter::basic_delete;
+use crate::kit::testing::{self, keys, kinds};
 use crate::kit::{
     CallProgress, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress, Reply,
+    Secret,
 };
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -27,16 +28,7 @@ pub(super) fn secrets() -> SecretSet {
 }
 
 pub(super) fn unsigned(content_type: &str, body: &str) -> InboundRequest {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        headers.insert(http::header::CONTENT_TYPE, v);
-    }
-    InboundRequest {
-        method: Method::POST,
-        public_url: URL.to_owned(),
-        headers,
-        body: Bytes::from(body.to_owned()),
-    }
+    testing::post(URL, content_type, body)
 }
 
 fn signed(body: &Value) -> InboundRequest {
@@ -46,12 +38,7 @@ fn signed(body: &Value) -> InboundRequest {
 }
 
 fn run(req: &InboundRequest) -> Result<Parsed, String> {
-    let verified = Bandwidth
-        .verify(req, &secrets(), &CLOCK)
-        .map_err(|e| e.reason().to_owned())?;
-    Bandwidth
-        .parse(&verified)
-        .map_err(|e| e.reason().to_owned())
+    testing::run(&Bandwidth, req, &secrets(), &CLOCK)
 }
 
 fn parsed(body: &Value) -> Parsed {
@@ -59,14 +46,6 @@ fn parsed(body: &Value) -> Parsed {
         Ok(p) => p,
         Err(reason) => panic!("refused: {reason}"),
     }
-}
-
-fn kinds(p: &Parsed) -> Vec<EventKind> {
-    p.events.iter().map(|e| e.kind.clone()).collect()
-}
-
-fn keys(p: &Parsed) -> Vec<&str> {
-    p.events.iter().map(|e| e.dedupe_key.as_str()).collect()
 }
 
 fn call(progress: CallProgress) -> EventKind {
@@ -82,7 +61,7 @@ fn bxml() -> Reply {
 
 /// A callback as in Bandwidth's examples (docs/voice/webhooks/*.mdx).
 pub(super) fn callback(event_type: &str, extra: Value) -> Value {
-    let mut body = json!({
+    let body = json!({
         "eventType": event_type,
         "eventTime": "2026-11-23T18:05:55.533Z",
         "accountId": "55555555",
@@ -94,10 +73,7 @@ pub(super) fn callback(event_type: &str, extra: Value) -> Value {
         "callUrl": format!("https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}"),
         "startTime": "2026-11-23T18:04:22.234Z",
     });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    body
+    testing::merged(body, extra)
 }
 
 #[test]
@@ -132,21 +108,7 @@ fn answer_uses_its_answer_time() {
 
 #[test]
 fn disconnect_maps_every_cause() {
-    let rows = [
-        ("hangup", CallProgress::Completed),
-        ("busy", CallProgress::Busy),
-        ("rejected", CallProgress::Busy),
-        ("timeout", CallProgress::NoAnswer),
-        ("cancel", CallProgress::Canceled),
-        ("callback-error", CallProgress::Failed),
-        ("invalid-bxml", CallProgress::Failed),
-        ("application-error", CallProgress::Failed),
-        ("account-limit", CallProgress::Failed),
-        ("node-capacity-exceeded", CallProgress::Failed),
-        ("error", CallProgress::Failed),
-        ("unknown", CallProgress::Failed),
-    ];
-    for (cause, progress) in rows {
+    for (cause, progress) in super::mapping::CAUSE_ROWS {
         let p = parsed(&callback(
             "disconnect",
             json!({"cause": cause, "endTime": "2026-11-23T18:05:54.123Z"}),
@@ -160,13 +122,7 @@ fn disconnect_maps_every_cause() {
         );
     }
     let p = parsed(&callback("disconnect", json!({"cause": "solar-flare"})));
-    assert_eq!(
-        kinds(&p),
-        vec![EventKind::Unmapped {
-            field: "cause".to_owned(),
-            value: "solar-flare".to_owned()
-        }]
-    );
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("cause", "solar-flare")]);
     // Without endTime the (approximate) eventTime is used.
     assert_eq!(
         p.events[0].occurred_at,
@@ -218,13 +174,7 @@ fn recordings_are_in_progress_until_available() {
     let mut odd = fields;
     odd["status"] = json!("archived");
     let p = parsed(&callback("recordingAvailable", odd));
-    assert_eq!(
-        kinds(&p),
-        vec![EventKind::Unmapped {
-            field: "status".to_owned(),
-            value: "archived".to_owned()
-        }]
-    );
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("status", "archived")]);
 }
 
 #[test]
@@ -240,13 +190,7 @@ fn unreadable_durations_and_times_are_unknown_not_errors() {
 #[test]
 fn other_event_types_are_unmapped_or_ignored() {
     let p = parsed(&callback("gather", json!({"digits": "1"})));
-    assert_eq!(
-        kinds(&p),
-        vec![EventKind::Unmapped {
-            field: "eventType".to_owned(),
-            value: "gather".to_owned()
-        }]
-    );
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("eventType", "gather")]);
     assert_eq!(
         keys(&p),
         vec![format!("{CALL}:event:gather:2026-11-23T18:05:55.533Z")]
@@ -312,24 +256,11 @@ fn delete_recording_describes_an_authenticated_delete() {
         recording_id: REC.to_owned(),
     };
     let spec = Bandwidth.delete_recording(&rec, &secrets(), &ConnectionOptions::new());
-    let Ok(Some(spec)) = spec else {
-        panic!("no request: {spec:?}")
-    };
-    assert_eq!(spec.method, Method::DELETE);
-    assert_eq!(
-        spec.url,
-        format!(
-            "https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}/recordings/{REC}"
-        )
+    let url = format!(
+        "https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}/recordings/{REC}"
     );
-    assert_eq!(
-        spec.headers,
-        vec![(
-            http::header::AUTHORIZATION,
-            basic_auth("bw-api-user", "bw-api-pass")
-        )]
-    );
-    assert_eq!(spec.body, None);
+    let (user, password) = (Secret::new("bw-api-user"), Secret::new("bw-api-pass"));
+    assert_eq!(spec, Ok(Some(basic_delete(url, &user, &password))));
 
     let options = ConnectionOptions::from([(
         "api_base_url".to_owned(),

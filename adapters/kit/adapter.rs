@@ -5,7 +5,7 @@
 //! *describes* the request ([`HttpRequestSpec`]) and the service sends it.
 
 use crate::kit::model::{CallEvent, EventTag};
-use crate::kit::secrets::SecretSet;
+use crate::kit::secrets::{Secret, SecretSet};
 use crate::kit::verify::{Verified, VerifyError};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -214,6 +214,25 @@ pub fn url_origin(url: &str) -> &str {
         .find(['/', '?', '#'])
         .map_or(url.len(), |i| authority_start + i);
     &url[..end]
+}
+
+/// `DELETE url` with HTTP Basic credentials and no body: how the providers' REST APIs delete
+/// a recording.
+pub fn basic_delete(url: String, user: &Secret, password: &Secret) -> HttpRequestSpec {
+    HttpRequestSpec {
+        method: Method::DELETE,
+        url,
+        headers: vec![(
+            http::header::AUTHORIZATION,
+            basic_auth(user.expose(), password.expose()),
+        )],
+        body: None,
+    }
+}
+
+/// A string field of a JSON body: absent and empty are the same, not given.
+pub fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
 }
 
 /// HTTP Basic credentials as an `Authorization` header value.

@@ -17,6 +17,8 @@ pub mod jwt;
 pub mod model;
 pub mod samples;
 pub mod secrets;
+#[cfg(test)]
+pub mod testing;
 pub mod twilio_scheme;
 pub mod verify;
 

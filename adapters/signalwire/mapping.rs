@@ -3,9 +3,10 @@
 //! turns into `EventKind::Unmapped`: never a guess, never an error.
 //!
 //! LaML webhooks carry Twilio's values and are mapped by Twilio's tables
-//! (`twilio/mapping.rs`).
+//! (`twilio/mapping.rs`); `direction` is the plain `inbound` / `outbound` of
+//! `Direction::inbound_outbound`.
 
-use crate::kit::{CallProgress, Direction};
+use crate::kit::CallProgress;
 
 /// `call_state` before the call ends (`created`, `ringing`, `answered`). `ending` is not
 /// here: it announces `ended`, which the payload reads through [`end_reason`].
@@ -29,15 +30,6 @@ pub(super) fn end_reason(raw: &str) -> Option<CallProgress> {
         "error" => CallProgress::Failed,
         _ => return None,
     })
-}
-
-/// `direction` of a RELAY call. Anything else says nothing about the direction.
-pub(super) fn direction(raw: &str) -> Option<Direction> {
-    match raw {
-        "inbound" => Some(Direction::Inbound),
-        "outbound" => Some(Direction::Outbound),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -74,15 +66,6 @@ mod tests {
         }
         for raw in ["no_answer", "noanswer", "Hangup", "canceled", "timeout", ""] {
             assert_eq!(end_reason(raw), None, "{raw}");
-        }
-    }
-
-    #[test]
-    fn every_direction_row() {
-        assert_eq!(direction("inbound"), Some(Direction::Inbound));
-        assert_eq!(direction("outbound"), Some(Direction::Outbound));
-        for raw in ["outbound-api", "Inbound", ""] {
-            assert_eq!(direction(raw), None, "{raw}");
         }
     }
 }

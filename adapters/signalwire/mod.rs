@@ -17,12 +17,11 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment, url_origin};
+use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment, url_origin};
 use crate::kit::{
     self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
     ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
-use http::Method;
 
 /// The SignalWire adapter.
 #[derive(Debug)]
@@ -80,12 +79,8 @@ impl Adapter for SignalWire {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let project = secrets
-            .current(PROJECT_ID)
-            .ok_or(ConfigError::MissingSecret(PROJECT_ID))?;
-        let token = secrets
-            .current(API_TOKEN)
-            .ok_or(ConfigError::MissingSecret(API_TOKEN))?;
+        let project = secrets.require(PROJECT_ID)?;
+        let token = secrets.require(API_TOKEN)?;
         let origin = api_origin(options, INFO.default_api_base)
             .or_else(|| options.get(SPACE_URL).map(|u| url_origin(u).to_owned()))
             .ok_or(ConfigError::MissingOption(SPACE_URL))?;
@@ -94,15 +89,7 @@ impl Adapter for SignalWire {
             encode_path_segment(project.expose()),
             encode_path_segment(&rec.recording_id),
         );
-        Ok(Some(HttpRequestSpec {
-            method: Method::DELETE,
-            url,
-            headers: vec![(
-                http::header::AUTHORIZATION,
-                basic_auth(project.expose(), token.expose()),
-            )],
-            body: None,
-        }))
+        Ok(Some(basic_delete(url, project, token)))
     }
 
     /// Sets the signature headers SignalWire would send, with the current Signing Key.

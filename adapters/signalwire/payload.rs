@@ -10,8 +10,10 @@
 //! Dedupe keys are built from signed content only (formats in README.md).
 
 use super::mapping;
+use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, Reply, Verified, dates,
+    CallEvent, CallProgress, Direction, EventKind, ParseError, Parsed, Party, Reply, Verified,
+    dates,
 };
 use http::Method;
 use serde::Deserialize;
@@ -31,7 +33,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         return crate::twilio::payload::parse(req);
     }
     let body: Body = req.json()?;
-    if let Some(event_type) = non_empty(&body.event_type) {
+    if let Some(event_type) = given(&body.event_type) {
         callback(&body, event_type)
     } else if let Some(call) = &body.call {
         swml_request(call)
@@ -86,14 +88,9 @@ struct SwmlCall {
     to: Option<String>,
 }
 
-/// An absent or empty string is the same: not given.
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
-}
-
 fn either(preferred: &Option<String>, fallback: &Option<String>) -> Option<String> {
-    non_empty(preferred)
-        .or_else(|| non_empty(fallback))
+    given(preferred)
+        .or_else(|| given(fallback))
         .map(str::to_owned)
 }
 
@@ -113,18 +110,11 @@ fn event(
     }
 }
 
-fn unmapped(field: &str, value: &str) -> EventKind {
-    EventKind::Unmapped {
-        field: field.to_owned(),
-        value: value.to_owned(),
-    }
-}
-
 /// A callback envelope. Only call-state callbacks move a call; another event type about a
 /// call is kept as `Unmapped`, and one about no call gives no event.
 fn callback(body: &Body, event_type: &str) -> Result<Parsed, ParseError> {
     let params = body.params.as_ref();
-    let call_id = params.and_then(|p| non_empty(&p.call_id));
+    let call_id = params.and_then(|p| given(&p.call_id));
     let occurred_at = body
         .timestamp
         .as_ref()
@@ -135,9 +125,9 @@ fn callback(body: &Body, event_type: &str) -> Result<Parsed, ParseError> {
         let params = params.ok_or(ParseError::MissingField("params"))?;
         let call_id = call_id.ok_or(ParseError::MissingField("params.call_id"))?;
         let state =
-            non_empty(&params.call_state).ok_or(ParseError::MissingField("params.call_state"))?;
+            given(&params.call_state).ok_or(ParseError::MissingField("params.call_state"))?;
         let key = format!("{call_id}:state:{state}");
-        match state_kind(state, non_empty(&params.end_reason)) {
+        match state_kind(state, given(&params.end_reason)) {
             Some(kind) => vec![event(call_id, key, occurred_at, party, kind)],
             None => Vec::new(),
         }
@@ -148,7 +138,7 @@ fn callback(body: &Body, event_type: &str) -> Result<Parsed, ParseError> {
             .as_ref()
             .map_or_else(String::new, Value::to_string);
         let key = format!("{call_id}:event:{event_type}:{at}");
-        let kind = unmapped("event_type", event_type);
+        let kind = EventKind::unmapped("event_type", event_type);
         vec![event(call_id, key, occurred_at, party, kind)]
     } else {
         Vec::new()
@@ -167,19 +157,21 @@ fn state_kind(state: &str, end_reason: Option<&str>) -> Option<EventKind> {
     match (state, end_reason) {
         ("ending", _) => None,
         ("ended", None) => Some(call(CallProgress::Completed)),
-        ("ended", Some(reason)) => {
-            Some(mapping::end_reason(reason).map_or_else(|| unmapped("end_reason", reason), call))
-        }
-        (state, _) => {
-            Some(mapping::call_state(state).map_or_else(|| unmapped("call_state", state), call))
-        }
+        ("ended", Some(reason)) => Some(
+            mapping::end_reason(reason)
+                .map_or_else(|| EventKind::unmapped("end_reason", reason), call),
+        ),
+        (state, _) => Some(
+            mapping::call_state(state)
+                .map_or_else(|| EventKind::unmapped("call_state", state), call),
+        ),
     }
 }
 
 fn party(params: &Params) -> Party {
     let device = params.device.as_ref().and_then(|d| d.params.as_ref());
     Party {
-        direction: non_empty(&params.direction).and_then(mapping::direction),
+        direction: given(&params.direction).and_then(Direction::inbound_outbound),
         from: device.and_then(|d| either(&d.from_number, &d.from)),
         to: device.and_then(|d| either(&d.to_number, &d.to)),
         caller_name: None,
@@ -189,10 +181,10 @@ fn party(params: &Params) -> Party {
 /// An SWML request: the call's state when it asked (usually `created`); answered with an
 /// SWML document that runs nothing.
 fn swml_request(call: &SwmlCall) -> Result<Parsed, ParseError> {
-    let call_id = non_empty(&call.call_id).ok_or(ParseError::MissingField("call.call_id"))?;
-    let state = non_empty(&call.call_state).ok_or(ParseError::MissingField("call.call_state"))?;
+    let call_id = given(&call.call_id).ok_or(ParseError::MissingField("call.call_id"))?;
+    let state = given(&call.call_state).ok_or(ParseError::MissingField("call.call_state"))?;
     let party = Party {
-        direction: non_empty(&call.direction).and_then(mapping::direction),
+        direction: given(&call.direction).and_then(Direction::inbound_outbound),
         from: either(&call.from_number, &call.from),
         to: either(&call.to_number, &call.to),
         caller_name: None,

@@ -49,9 +49,13 @@ pub(super) fn verify<'r>(
             continue;
         };
         any_header = true;
+        // `X-SignalWire-Signature` is hex (scheme A) or base64 (the Twilio scheme), told
+        // apart by length.
         let checked = match name {
-            SHA256_HEADER => check_sha256(req, &keys, value, name),
-            HEADER => check_signalwire(req, &keys, value, name),
+            SHA256_HEADER => check_url_and_body(req, &keys, value, name, MacAlgorithm::HmacSha256),
+            HEADER if value.len() == SHA1_HEX_LEN => {
+                check_url_and_body(req, &keys, value, name, MacAlgorithm::HmacSha1)
+            }
             _ => check_laml(req, &keys, value, name),
         };
         match checked {
@@ -67,50 +71,24 @@ pub(super) fn verify<'r>(
     Err(first_failure.unwrap_or(VerifyError::BadSignature))
 }
 
-/// URL + raw body: what schemes A and SHA-256 sign.
-fn url_and_body(req: &InboundRequest) -> Vec<Vec<&[u8]>> {
-    vec![vec![req.public_url.as_bytes(), &req.body[..]]]
-}
-
-fn check_sha256<'r>(
+/// A hex MAC over the URL + the raw body: the SHA-256 header, and scheme A.
+fn check_url_and_body<'r>(
     req: &'r InboundRequest,
     keys: &[(Generation, &Secret)],
     value: &[u8],
     name: &'static str,
+    algorithm: MacAlgorithm,
 ) -> Result<Verified<'r>, VerifyError> {
-    let given = verify::decode_hex_header(value, name, 32)?;
-    let candidates = url_and_body(req);
-    verify::mac_matches(
-        req,
-        MacAlgorithm::HmacSha256,
-        keys.iter().copied(),
-        &candidates,
-        &given,
-    )
+    let len = match algorithm {
+        MacAlgorithm::HmacSha1 => SIGNATURE_LEN,
+        MacAlgorithm::HmacSha256 => 32,
+    };
+    let given = verify::decode_hex_header(value, name, len)?;
+    let candidates = [vec![req.public_url.as_bytes(), &req.body[..]]];
+    verify::mac_matches(req, algorithm, keys.iter().copied(), &candidates, &given)
 }
 
-/// `X-SignalWire-Signature`: hex (scheme A) or base64 (the Twilio scheme), told apart by
-/// length.
-fn check_signalwire<'r>(
-    req: &'r InboundRequest,
-    keys: &[(Generation, &Secret)],
-    value: &[u8],
-    name: &'static str,
-) -> Result<Verified<'r>, VerifyError> {
-    if value.len() != SHA1_HEX_LEN {
-        return check_laml(req, keys, value, name);
-    }
-    let given = verify::decode_hex_header(value, name, SIGNATURE_LEN)?;
-    let candidates = url_and_body(req);
-    verify::mac_matches(
-        req,
-        MacAlgorithm::HmacSha1,
-        keys.iter().copied(),
-        &candidates,
-        &given,
-    )
-}
-
+/// The Twilio scheme (base64).
 fn check_laml<'r>(
     req: &'r InboundRequest,
     keys: &[(Generation, &Secret)],

@@ -4,11 +4,13 @@
 
 use super::payload::EMPTY_SWML;
 use super::*;
+use crate::kit::adapter::basic_delete;
+use crate::kit::testing::{self, keys, kinds};
 use crate::kit::{
     CallProgress, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress, Reply,
+    Secret,
 };
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use http::Method;
 use serde_json::json;
 use time::macros::datetime;
 
@@ -28,16 +30,7 @@ pub(super) fn secrets() -> SecretSet {
 }
 
 pub(super) fn unsigned(content_type: &str, body: &str) -> InboundRequest {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        headers.insert(http::header::CONTENT_TYPE, v);
-    }
-    InboundRequest {
-        method: Method::POST,
-        public_url: URL.to_owned(),
-        headers,
-        body: Bytes::from(body.to_owned()),
-    }
+    testing::post(URL, content_type, body)
 }
 
 fn signed(content_type: &str, body: &str) -> InboundRequest {
@@ -47,12 +40,7 @@ fn signed(content_type: &str, body: &str) -> InboundRequest {
 }
 
 fn run(req: &InboundRequest) -> Result<Parsed, String> {
-    let verified = SignalWire
-        .verify(req, &secrets(), &CLOCK)
-        .map_err(|e| e.reason().to_owned())?;
-    SignalWire
-        .parse(&verified)
-        .map_err(|e| e.reason().to_owned())
+    testing::run(&SignalWire, req, &secrets(), &CLOCK)
 }
 
 fn parsed_json(body: &serde_json::Value) -> Parsed {
@@ -62,23 +50,8 @@ fn parsed_json(body: &serde_json::Value) -> Parsed {
     }
 }
 
-fn kinds(p: &Parsed) -> Vec<EventKind> {
-    p.events.iter().map(|e| e.kind.clone()).collect()
-}
-
-fn keys(p: &Parsed) -> Vec<&str> {
-    p.events.iter().map(|e| e.dedupe_key.as_str()).collect()
-}
-
 fn call(progress: CallProgress) -> EventKind {
     EventKind::Call { progress }
-}
-
-fn unmapped(field: &str, value: &str) -> EventKind {
-    EventKind::Unmapped {
-        field: field.to_owned(),
-        value: value.to_owned(),
-    }
 }
 
 /// A call-state callback as SignalWire posts it to a `call_state_url`.
@@ -139,7 +112,10 @@ fn ended_is_read_through_its_end_reason() {
         assert_eq!(keys(&p), vec![format!("{CALL}:state:ended")]);
     }
     let p = parsed_json(&state_callback("ended", Some("teleported")));
-    assert_eq!(kinds(&p), vec![unmapped("end_reason", "teleported")]);
+    assert_eq!(
+        kinds(&p),
+        vec![EventKind::unmapped("end_reason", "teleported")]
+    );
 }
 
 #[test]
@@ -148,7 +124,7 @@ fn ending_gives_no_event_and_unknown_states_are_unmapped() {
     assert_eq!(p.events, vec![]);
     assert_eq!(p.reply, Reply::NoContent);
     let p = parsed_json(&state_callback("parked", None));
-    assert_eq!(kinds(&p), vec![unmapped("call_state", "parked")]);
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("call_state", "parked")]);
     assert_eq!(keys(&p), vec![format!("{CALL}:state:parked")]);
 }
 
@@ -160,7 +136,10 @@ fn other_event_types_are_unmapped_when_about_a_call() {
         "params": {"call_id": CALL, "control_id": "c1", "state": "finished"},
     });
     let p = parsed_json(&body);
-    assert_eq!(kinds(&p), vec![unmapped("event_type", "calling.call.play")]);
+    assert_eq!(
+        kinds(&p),
+        vec![EventKind::unmapped("event_type", "calling.call.play")]
+    );
     assert_eq!(
         keys(&p),
         vec![format!("{CALL}:event:calling.call.play:1795457101.5")]
@@ -342,24 +321,11 @@ fn delete_recording_uses_the_space_and_the_project_credentials() {
         "https://example.signalwire.com/some/path".to_owned(),
     )]);
     let spec = SignalWire.delete_recording(&rec, &secrets(), &space);
-    let Ok(Some(spec)) = spec else {
-        panic!("no request: {spec:?}")
-    };
-    assert_eq!(spec.method, Method::DELETE);
-    assert_eq!(
-        spec.url,
-        format!(
-            "https://example.signalwire.com/api/laml/2010-04-01/Accounts/{PROJECT}/Recordings/{REC}.json"
-        )
+    let url = format!(
+        "https://example.signalwire.com/api/laml/2010-04-01/Accounts/{PROJECT}/Recordings/{REC}.json"
     );
-    assert_eq!(
-        spec.headers,
-        vec![(
-            http::header::AUTHORIZATION,
-            basic_auth(PROJECT, "PT_test_api_token")
-        )]
-    );
-    assert_eq!(spec.body, None);
+    let (user, token) = (Secret::new(PROJECT), Secret::new("PT_test_api_token"));
+    assert_eq!(spec, Ok(Some(basic_delete(url, &user, &token))));
 
     // api_base_url replaces only the origin.
     let mut mock = space.clone();

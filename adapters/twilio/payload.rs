@@ -85,7 +85,7 @@ fn recording_callback(form: &Form, call: &Call<'_>, status: &str) -> Result<Pars
     let recording_id = form.require("RecordingSid")?;
     let kind = match mapping::recording_status(status) {
         Some(status) => EventKind::Recording(recording(form, recording_id, status)?),
-        None => unmapped("RecordingStatus", status),
+        None => EventKind::unmapped("RecordingStatus", status),
     };
     let key = format!("{}:recording:{recording_id}:{status}", call.sid);
     Ok(Parsed {
@@ -134,16 +134,9 @@ fn incoming_call(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
 
 fn call_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> EventKind {
     progress.map_or_else(
-        || unmapped(field, raw),
+        || EventKind::unmapped(field, raw),
         |progress| EventKind::Call { progress },
     )
-}
-
-fn unmapped(field: &str, value: &str) -> EventKind {
-    EventKind::Unmapped {
-        field: field.to_owned(),
-        value: value.to_owned(),
-    }
 }
 
 fn recording(

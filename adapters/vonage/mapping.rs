@@ -2,7 +2,7 @@
 //! value not listed here is `None`, which the payload code turns into
 //! `EventKind::Unmapped`: never a guess, never an error.
 
-use crate::kit::{CallProgress, Direction};
+use crate::kit::CallProgress;
 
 /// An event webhook's `status`, refined by its `detail` where the detail changes the
 /// meaning: `rejected` because the callee `declined` is `Busy` (the model's state for a
@@ -24,14 +24,32 @@ pub(super) fn status(raw: &str, detail: Option<&str>) -> Option<CallProgress> {
     })
 }
 
-/// `direction`. Anything else says nothing about the direction.
-pub(super) fn direction(raw: &str) -> Option<Direction> {
-    match raw {
-        "inbound" => Some(Direction::Inbound),
-        "outbound" => Some(Direction::Outbound),
-        _ => None,
-    }
-}
+/// Every row of [`status`]: its test, and the payload's test through `parse`.
+#[cfg(test)]
+pub(super) const STATUS_ROWS: [(&str, Option<&str>, CallProgress); 18] = [
+    ("started", None, CallProgress::Initiated),
+    ("ringing", None, CallProgress::Ringing),
+    ("answered", None, CallProgress::Answered),
+    ("completed", None, CallProgress::Completed),
+    ("busy", None, CallProgress::Busy),
+    ("cancelled", None, CallProgress::Canceled),
+    ("unanswered", Some("unavailable"), CallProgress::NoAnswer),
+    ("unanswered", Some("timeout"), CallProgress::NoAnswer),
+    ("unanswered", None, CallProgress::NoAnswer),
+    ("timeout", None, CallProgress::NoAnswer),
+    ("rejected", Some("declined"), CallProgress::Busy),
+    ("rejected", Some("invalid_number"), CallProgress::Failed),
+    ("rejected", Some("restricted"), CallProgress::Failed),
+    ("rejected", None, CallProgress::Failed),
+    ("failed", Some("cannot_route"), CallProgress::Failed),
+    (
+        "failed",
+        Some("number_out_of_service"),
+        CallProgress::Failed,
+    ),
+    ("failed", Some("internal_error"), CallProgress::Failed),
+    ("failed", None, CallProgress::Failed),
+];
 
 #[cfg(test)]
 mod tests {
@@ -39,31 +57,7 @@ mod tests {
 
     #[test]
     fn every_status_row() {
-        let rows = [
-            ("started", None, CallProgress::Initiated),
-            ("ringing", None, CallProgress::Ringing),
-            ("answered", None, CallProgress::Answered),
-            ("completed", None, CallProgress::Completed),
-            ("busy", None, CallProgress::Busy),
-            ("cancelled", None, CallProgress::Canceled),
-            ("unanswered", Some("unavailable"), CallProgress::NoAnswer),
-            ("unanswered", Some("timeout"), CallProgress::NoAnswer),
-            ("unanswered", None, CallProgress::NoAnswer),
-            ("timeout", None, CallProgress::NoAnswer),
-            ("rejected", Some("declined"), CallProgress::Busy),
-            ("rejected", Some("invalid_number"), CallProgress::Failed),
-            ("rejected", Some("restricted"), CallProgress::Failed),
-            ("rejected", None, CallProgress::Failed),
-            ("failed", Some("cannot_route"), CallProgress::Failed),
-            (
-                "failed",
-                Some("number_out_of_service"),
-                CallProgress::Failed,
-            ),
-            ("failed", Some("internal_error"), CallProgress::Failed),
-            ("failed", None, CallProgress::Failed),
-        ];
-        for (raw, detail, progress) in rows {
+        for (raw, detail, progress) in STATUS_ROWS {
             assert_eq!(status(raw, detail), Some(progress), "{raw} {detail:?}");
         }
         for raw in [
@@ -76,15 +70,6 @@ mod tests {
             "",
         ] {
             assert_eq!(status(raw, None), None, "{raw}");
-        }
-    }
-
-    #[test]
-    fn every_direction_row() {
-        assert_eq!(direction("inbound"), Some(Direction::Inbound));
-        assert_eq!(direction("outbound"), Some(Direction::Outbound));
-        for raw in ["Inbound", "outbound-api", ""] {
-            assert_eq!(direction(raw), None, "{raw}");
         }
     }
 }

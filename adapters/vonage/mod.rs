@@ -1,5 +1,7 @@
 //! Vonage Voice API: event webhooks and record events, signed with a JWT (HS256) in
-//! `Authorization`. Vonage documents no API to delete a call recording: a discarded
+//! `Authorization`. Vonage documents no API to delete a call recording (providers.md 3.3),
+//! so the adapter keeps the contract's default `delete_recording` (`Ok(None)`: nothing to
+//! send); the service then audits `recording.deletion_not_supported`. A discarded
 //! recording is never fetched or exposed, and expires at Vonage after its retention.
 //!
 //! - `signature`: the JWT and its claims (`payload_hash`, `iat`, `jti`);
@@ -18,8 +20,8 @@ mod proptests;
 mod tests;
 
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, Clock, ConfigError, InboundRequest, ParseError, Parsed, ProviderInfo, SecretSet,
+    Verified, VerifyError,
 };
 
 /// The Vonage adapter.
@@ -59,17 +61,6 @@ impl Adapter for Vonage {
 
     fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError> {
         payload::parse(req)
-    }
-
-    /// No Voice API call deletes a recording (providers.md 3.3): nothing to send. The
-    /// service then audits `recording.deletion_not_supported`.
-    fn delete_recording(
-        &self,
-        _rec: &RecordingRef,
-        _secrets: &SecretSet,
-        _options: &ConnectionOptions,
-    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        Ok(None)
     }
 
     /// Sets `Authorization: Bearer <JWT>` as Vonage would, with the current secret.

@@ -9,9 +9,10 @@
 //! events. Dedupe keys are built from signed content only (formats in README.md).
 
 use super::mapping;
+use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply,
-    Verified, dates,
+    CallEvent, Direction, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress,
+    Reply, Verified, dates,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -33,11 +34,6 @@ struct Webhook {
     recording_url: Option<String>,
     start_time: Option<String>,
     end_time: Option<String>,
-}
-
-/// An absent or empty string is the same: not given.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
 }
 
 fn time(value: &Option<String>) -> Option<OffsetDateTime> {
@@ -73,10 +69,7 @@ fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
         .ok_or(ParseError::MissingField("uuid"))?;
     let detail = given(&hook.detail);
     let kind = mapping::status(status, detail).map_or_else(
-        || EventKind::Unmapped {
-            field: "status".to_owned(),
-            value: status.to_owned(),
-        },
+        || EventKind::unmapped("status", status),
         |progress| EventKind::Call { progress },
     );
     Ok(CallEvent {
@@ -84,7 +77,7 @@ fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
         provider_call_id: conversation.to_owned(),
         occurred_at: time(&hook.timestamp),
         party: Party {
-            direction: given(&hook.direction).and_then(mapping::direction),
+            direction: given(&hook.direction).and_then(Direction::inbound_outbound),
             from: given(&hook.from).map(str::to_owned),
             to: given(&hook.to).map(str::to_owned),
             caller_name: None,

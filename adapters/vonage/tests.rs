@@ -3,11 +3,11 @@
 //! `proptests.rs`).
 
 use super::*;
+use crate::kit::testing::{self, keys, kinds};
 use crate::kit::{
-    CallProgress, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress, Reply,
+    ConnectionOptions, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress,
+    RecordingRef, Reply,
 };
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -21,23 +21,15 @@ pub(super) fn secrets() -> SecretSet {
 }
 
 pub(super) fn unsigned(content_type: &str, body: &str) -> InboundRequest {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        headers.insert(http::header::CONTENT_TYPE, v);
-    }
-    InboundRequest {
-        method: Method::POST,
-        public_url: "https://hooks.example.test/webhooks/vonage/conn_sample".to_owned(),
-        headers,
-        body: Bytes::from(body.to_owned()),
-    }
+    testing::post(
+        "https://hooks.example.test/webhooks/vonage/conn_sample",
+        content_type,
+        body,
+    )
 }
 
 fn run(req: &InboundRequest) -> Result<Parsed, String> {
-    let verified = Vonage
-        .verify(req, &secrets(), &CLOCK)
-        .map_err(|e| e.reason().to_owned())?;
-    Vonage.parse(&verified).map_err(|e| e.reason().to_owned())
+    testing::run(&Vonage, req, &secrets(), &CLOCK)
 }
 
 fn signed(body: &Value) -> InboundRequest {
@@ -53,17 +45,9 @@ fn parsed(body: &Value) -> Parsed {
     }
 }
 
-fn kinds(p: &Parsed) -> Vec<EventKind> {
-    p.events.iter().map(|e| e.kind.clone()).collect()
-}
-
-fn keys(p: &Parsed) -> Vec<&str> {
-    p.events.iter().map(|e| e.dedupe_key.as_str()).collect()
-}
-
 /// An event webhook as in Vonage's reference.
 pub(super) fn event(status: &str, extra: Value) -> Value {
-    let mut body = json!({
+    let body = json!({
         "from": "442079460000",
         "to": "447700900000",
         "uuid": LEG,
@@ -72,28 +56,12 @@ pub(super) fn event(status: &str, extra: Value) -> Value {
         "direction": "inbound",
         "timestamp": "2026-11-23T18:05:01.000Z",
     });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    body
+    testing::merged(body, extra)
 }
 
 #[test]
 fn event_webhooks_map_every_status() {
-    let rows = [
-        ("started", None, CallProgress::Initiated),
-        ("ringing", None, CallProgress::Ringing),
-        ("answered", None, CallProgress::Answered),
-        ("completed", None, CallProgress::Completed),
-        ("busy", None, CallProgress::Busy),
-        ("cancelled", None, CallProgress::Canceled),
-        ("unanswered", Some("unavailable"), CallProgress::NoAnswer),
-        ("timeout", None, CallProgress::NoAnswer),
-        ("rejected", Some("declined"), CallProgress::Busy),
-        ("rejected", Some("invalid_number"), CallProgress::Failed),
-        ("failed", Some("cannot_route"), CallProgress::Failed),
-    ];
-    for (status, detail, progress) in rows {
+    for (status, detail, progress) in super::mapping::STATUS_ROWS {
         let extra = detail.map_or_else(|| json!({}), |d| json!({"detail": d}));
         let p = parsed(&event(status, extra));
         assert_eq!(kinds(&p), vec![EventKind::Call { progress }], "{status}");
@@ -113,10 +81,7 @@ fn event_webhooks_map_every_status() {
 #[test]
 fn unknown_statuses_are_unmapped_and_machine_detection_names_its_leg_call_uuid() {
     let p = parsed(&event("disconnected", json!({})));
-    let unmapped = |v: &str| EventKind::Unmapped {
-        field: "status".to_owned(),
-        value: v.to_owned(),
-    };
+    let unmapped = |v: &str| EventKind::unmapped("status", v);
     assert_eq!(kinds(&p), vec![unmapped("disconnected")]);
     let mut human = event("human", json!({"call_uuid": LEG}));
     if let Some(o) = human.as_object_mut() {

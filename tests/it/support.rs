@@ -362,19 +362,37 @@ pub async fn assert_invalid_signature(res: reqwest::Response) {
     assert!(body["error"]["message"].is_string(), "{body}");
 }
 
-/// A provider REST API that expects exactly one `DELETE path` carrying `authorization`, and
-/// answers it 204 (verified when the server is dropped). Any other request gets 404.
-pub async fn deletion_expected(path: &str, authorization: &str) -> wiremock::MockServer {
+/// A provider REST API that expects exactly one `DELETE path` with HTTP Basic `user` and
+/// `password`, and answers it 204 (checked by `verify`, and when the server is dropped). Any
+/// other request gets 404.
+pub async fn deletion_expected(path: &str, user: &str, password: &str) -> wiremock::MockServer {
     use wiremock::matchers::{header, method};
+    let authorization = callgate_adapters::kit::adapter::basic_auth(user, password);
     let mock = wiremock::MockServer::start().await;
     wiremock::Mock::given(method("DELETE"))
         .and(wiremock::matchers::path(path))
-        .and(header("authorization", authorization))
+        .and(header("authorization", authorization.as_str()))
         .respond_with(wiremock::ResponseTemplate::new(204))
         .expect(1)
         .mount(&mock)
         .await;
     mock
+}
+
+/// Asserts the contract's view of a call that ended without a tenant and whose recording
+/// was discarded: no location anywhere in it.
+pub fn assert_discarded(call: &Value) {
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert_eq!(call["recording"]["url"], Value::Null, "{call}");
+}
+
+/// `base` with the fields of `extra` added or replaced (both JSON objects).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
 }
 
 /// A provider REST API that answers every DELETE with `status`.
