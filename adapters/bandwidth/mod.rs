@@ -30,7 +30,8 @@ pub struct Bandwidth;
 const API_USERNAME: &str = "api_username";
 /// Its password.
 const API_PASSWORD: &str = "api_password";
-/// The Bandwidth account in REST paths.
+/// The Bandwidth account in REST paths: a secret of the connection, or, since it is not
+/// secret, an option of the same name.
 const ACCOUNT_ID: &str = "account_id";
 
 static INFO: ProviderInfo = ProviderInfo {
@@ -71,21 +72,28 @@ impl Adapter for Bandwidth {
 
     /// `DELETE {origin}/api/v2/accounts/{account_id}/calls/{callId}/recordings/{recordingId}`
     /// (metadata, media and transcription) with HTTP Basic `api_username:api_password`. All
-    /// three ids are percent-encoded.
+    /// three ids are percent-encoded. `account_id` is read from the secrets, else from the
+    /// options.
     fn delete_recording(
         &self,
         rec: &RecordingRef,
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let account = secrets.require(ACCOUNT_ID)?;
+        let account = match secrets.current(ACCOUNT_ID) {
+            Some(secret) => secret.expose(),
+            None => options
+                .get(ACCOUNT_ID)
+                .map(String::as_str)
+                .ok_or(ConfigError::MissingSecret(ACCOUNT_ID))?,
+        };
         let user = secrets.require(API_USERNAME)?;
         let password = secrets.require(API_PASSWORD)?;
         let origin = api_origin(options, INFO.default_api_base)
             .ok_or(ConfigError::MissingOption("api_base_url"))?;
         let url = format!(
             "{origin}/api/v2/accounts/{}/calls/{}/recordings/{}",
-            encode_path_segment(account.expose()),
+            encode_path_segment(account),
             encode_path_segment(&rec.provider_call_id),
             encode_path_segment(&rec.recording_id),
         );

@@ -280,6 +280,18 @@ fn delete_recording_describes_an_authenticated_delete() {
                 .to_owned()
         ))
     );
+    // The account id may be an option instead of a secret.
+    let without_account = SecretSet::from_pairs([("api_username", "u"), ("api_password", "p")]);
+    let as_option = ConnectionOptions::from([("account_id".to_owned(), "77".to_owned())]);
+    let url = Bandwidth
+        .delete_recording(&rec, &without_account, &as_option)
+        .map(|s| s.map(|s| s.url));
+    assert_eq!(
+        url,
+        Ok(Some(format!(
+            "https://voice.bandwidth.com/api/v2/accounts/77/calls/{CALL}/recordings/{REC}"
+        )))
+    );
     for missing in ["account_id", "api_username", "api_password"] {
         let pairs: Vec<(&str, &str)> = [
             ("account_id", "55555555"),
