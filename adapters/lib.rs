@@ -18,7 +18,10 @@ macro_rules! providers {
 
 // One line per provider, alphabetical.
 providers! {
+    bandwidth::Bandwidth,
+    signalwire::SignalWire,
     twilio::Twilio,
+    vonage::Vonage,
 }
 
 /// The adapter registered under `id`.

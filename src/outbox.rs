@@ -1,6 +1,8 @@
 //! The outbox worker: deletes discarded recordings at the provider. The adapter describes
 //! the request; this worker sends it, with a timeout, and retries with exponential backoff
-//! until the provider answers 2xx (deleted) or 404 (already gone).
+//! until the provider answers 2xx (deleted) or 404 (already gone). When the provider has no
+//! delete API (`delete_recording` is `Ok(None)`), the job closes at once with the audit
+//! action `recording.deletion_not_supported`, never a deletion confirmation.
 
 use crate::config::OutboxConfig;
 use crate::connections::Connections;
@@ -13,6 +15,16 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// How a deletion job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// The provider answered 2xx, or 404 (already gone), with this status.
+    Deleted(u16),
+    /// The adapter describes no delete request (`delete_recording` is `Ok(None)`): nothing
+    /// was sent. The recording stays discarded: never fetched, never exposed.
+    NotSupported,
+}
 
 /// The worker's dependencies.
 #[derive(Clone)]
@@ -112,13 +124,28 @@ impl Worker {
         let outcome = self.send(&job).await;
         let now = self.clock.now();
         match outcome {
-            Ok(status) => {
+            Ok(Done::Deleted(status)) => {
                 crate::telemetry::outbox_attempt("delete_recording", "done");
                 tracing::info!(call = %job.call_id, recording = %job.recording_id, status, "recording deleted at the provider");
                 let detail =
                     serde_json::json!({ "recording_id": job.recording_id, "status": status });
                 self.store
-                    .write(move |c| outbox::complete(c, &job, &detail, now))
+                    .write(move |c| {
+                        outbox::complete(c, &job, "recording.deletion_confirmed", &detail, now)
+                    })
+                    .await
+            }
+            Ok(Done::NotSupported) => {
+                crate::telemetry::outbox_attempt("delete_recording", "not_supported");
+                tracing::info!(call = %job.call_id, recording = %job.recording_id, "the provider has no API to delete recordings; the recording stays discarded");
+                let detail = serde_json::json!({
+                    "recording_id": job.recording_id,
+                    "reason": "the provider has no API to delete recordings: the recording is discarded, never fetched or exposed, and stays at the provider until its retention ends",
+                });
+                self.store
+                    .write(move |c| {
+                        outbox::complete(c, &job, "recording.deletion_not_supported", &detail, now)
+                    })
                     .await
             }
             Err(error) => {
@@ -134,8 +161,8 @@ impl Worker {
         }
     }
 
-    /// One try. `Ok(status)` when the recording is gone.
-    async fn send(&self, job: &Job) -> Result<u16, String> {
+    /// One try: the recording is gone, or there is nothing to send; `Err` to retry.
+    async fn send(&self, job: &Job) -> Result<Done, String> {
         let now: OffsetDateTime = self.clock.now();
         let live = self
             .connections
@@ -153,7 +180,7 @@ impl Worker {
         {
             Ok(Some(spec)) => spec,
             // The provider has no delete API: discarding is all callgate can do.
-            Ok(None) => return Ok(0),
+            Ok(None) => return Ok(Done::NotSupported),
             Err(e) => return Err(e.to_string()),
         };
         let mut req = self.http.request(spec.method.clone(), &spec.url);
@@ -169,7 +196,7 @@ impl Worker {
             .map_err(|e| format!("request failed: {}", without_url(&e)))?;
         let status = res.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-            Ok(status.as_u16())
+            Ok(Done::Deleted(status.as_u16()))
         } else {
             Err(format!("provider answered {status}"))
         }

@@ -5,7 +5,7 @@
 //! *describes* the request ([`HttpRequestSpec`]) and the service sends it.
 
 use crate::kit::model::{CallEvent, EventTag};
-use crate::kit::secrets::SecretSet;
+use crate::kit::secrets::{Secret, SecretSet};
 use crate::kit::verify::{Verified, VerifyError};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -37,6 +37,10 @@ pub struct ProviderInfo {
     pub default_api_base: Option<&'static str>,
     /// Every event kind this adapter can emit.
     pub emits: &'static [EventTag],
+    /// Whether the proof covers the body's bytes (a MAC or a signed hash). False for a
+    /// shared credential that proves only the sender (HTTP Basic): the body then has no
+    /// integrity beyond TLS, and the sample checks skip the flipped-body check.
+    pub signs_body: bool,
 }
 
 impl ProviderInfo {
@@ -199,6 +203,38 @@ pub fn api_origin(options: &ConnectionOptions, default: Option<&'static str>) ->
         .map(|s| s.trim_end_matches('/').to_owned())
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute URL, without path, query or
+/// fragment: a connection option such as SignalWire's `space_url` may carry a path.
+pub fn url_origin(url: &str) -> &str {
+    let Some(scheme_end) = url.find("://") else {
+        return url.trim_end_matches('/');
+    };
+    let authority_start = scheme_end + 3;
+    let end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    &url[..end]
+}
+
+/// `DELETE url` with HTTP Basic credentials and no body: how the providers' REST APIs delete
+/// a recording.
+pub fn basic_delete(url: String, user: &Secret, password: &Secret) -> HttpRequestSpec {
+    HttpRequestSpec {
+        method: Method::DELETE,
+        url,
+        headers: vec![(
+            http::header::AUTHORIZATION,
+            basic_auth(user.expose(), password.expose()),
+        )],
+        body: None,
+    }
+}
+
+/// A string field of a JSON body: absent and empty are the same, not given.
+pub fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
 /// HTTP Basic credentials as an `Authorization` header value.
 pub fn basic_auth(user: &str, password: &str) -> String {
     use base64::Engine;
@@ -209,13 +245,15 @@ pub fn basic_auth(user: &str, password: &str) -> String {
     )
 }
 
-/// Percent-encodes every byte outside `[A-Za-z0-9]`, so a value taken from a webhook (an
-/// id) can be put in a REST path as one segment and never add `/`, `..`, `?` or `#`.
+/// Percent-encodes every byte outside `[A-Za-z0-9_~-]`, so a value taken from a webhook (an
+/// id) can be put in a REST path as one segment and never add `/`, `..`, `?` or `#`. The
+/// unreserved `-`, `_` and `~` stay as they are (ids such as `c-95ac8d6e-...` or UUIDs);
+/// `.` is encoded, so no segment can be `.` or `..`.
 pub fn encode_path_segment(value: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -277,10 +315,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn origins_drop_path_query_and_fragment() {
+        assert_eq!(
+            url_origin("https://example.signalwire.com/"),
+            "https://example.signalwire.com"
+        );
+        assert_eq!(
+            url_origin("http://127.0.0.1:9/a/b?c#d"),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(url_origin("https://h?x"), "https://h");
+        assert_eq!(url_origin("example.test/"), "example.test");
+    }
+
+    #[test]
     fn path_segments_cannot_escape() {
         assert_eq!(encode_path_segment("RE0123abcDEF"), "RE0123abcDEF");
         assert_eq!(encode_path_segment("../x?y#z"), "%2E%2E%2Fx%3Fy%23z");
         assert_eq!(encode_path_segment("é"), "%C3%A9");
+        assert_eq!(
+            encode_path_segment("c-95ac8d6e_1a31~x"),
+            "c-95ac8d6e_1a31~x"
+        );
+        assert_eq!(encode_path_segment("a.b c/"), "a%2Eb%20c%2F");
         assert_eq!(encode_path_segment(""), "");
     }
 }

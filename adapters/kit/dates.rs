@@ -18,6 +18,72 @@ pub fn rfc3339(value: &str) -> Option<OffsetDateTime> {
         .map(|t| t.to_offset(UtcOffset::UTC))
 }
 
+/// A Unix time in seconds, possibly fractional (`1569517309.4546909`), to the millisecond.
+pub fn unix_seconds(value: f64) -> Option<OffsetDateTime> {
+    // Outside years 1970..=9999 it is not a time a provider means.
+    if !value.is_finite() || !(0.0..253_402_300_800.0).contains(&value) {
+        return None;
+    }
+    // In range: the product fits an i128 exactly enough for milliseconds.
+    let millis = (value * 1000.0).round() as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).ok()
+}
+
+/// An ISO 8601 duration (`PT20.056S`, `PT1M5S`, `P1DT2H`) in whole seconds, rounded to the
+/// nearest. Years, months and weeks (calendar-dependent) and negative durations are `None`,
+/// as is anything unreadable.
+pub fn iso8601_duration_secs(value: &str) -> Option<u64> {
+    let rest = value.trim().strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    let mut millis: u64 = 0;
+    let mut add = |part: &str, units: &[(char, u64)]| -> Option<()> {
+        let mut rest = part;
+        let mut last_unit = 0;
+        while !rest.is_empty() {
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+            let (number, tail) = rest.split_at(end);
+            let unit = tail.chars().next()?;
+            let index = units.iter().position(|(u, _)| *u == unit)?;
+            // Each unit at most once, largest first.
+            if index < last_unit || number.is_empty() {
+                return None;
+            }
+            last_unit = index + 1;
+            let scale = units[index].1;
+            let value = match number.split_once('.') {
+                // Only the last (smallest) unit may have a fraction: seconds.
+                Some((whole, fraction)) if unit == 'S' && !fraction.is_empty() => {
+                    let whole: u64 = if whole.is_empty() {
+                        0
+                    } else {
+                        whole.parse().ok()?
+                    };
+                    let digits: String = fraction.chars().take(3).collect();
+                    let padded = format!("{digits:0<3}");
+                    whole.checked_mul(1000)?.checked_add(padded.parse().ok()?)?
+                }
+                Some(_) => return None,
+                None => number.parse::<u64>().ok()?.checked_mul(scale)?,
+            };
+            millis = millis.checked_add(value)?;
+            rest = &tail[unit.len_utf8()..];
+        }
+        Some(())
+    };
+    add(date, &[('D', 86_400_000)])?;
+    if let Some(time) = time {
+        add(time, &[('H', 3_600_000), ('M', 60_000), ('S', 1000)])?;
+    }
+    Some(millis.saturating_add(500) / 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,6 +101,42 @@ mod tests {
         );
         assert_eq!(rfc2822("yesterday"), None);
         assert_eq!(rfc2822(""), None);
+    }
+
+    #[test]
+    fn reads_unix_seconds_to_the_millisecond() {
+        assert_eq!(
+            unix_seconds(1_569_517_309.454_69),
+            Some(datetime!(2019-09-26 17:01:49.455 UTC))
+        );
+        assert_eq!(unix_seconds(0.0), Some(datetime!(1970-01-01 0:00 UTC)));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_iso8601_durations() {
+        let rows = [
+            ("PT20.056S", 20),
+            ("PT20.5S", 21),
+            ("PT0.4S", 0),
+            ("PT.6S", 1),
+            ("PT1M5S", 65),
+            ("PT1H", 3600),
+            ("P1DT2H", 93_600),
+            ("P2D", 172_800),
+            ("PT41S", 41),
+        ];
+        for (raw, secs) in rows {
+            assert_eq!(iso8601_duration_secs(raw), Some(secs), "{raw}");
+        }
+        for raw in [
+            "", "P", "PT", "20", "PT20", "PT5S1M", "PT1.5M", "P1Y", "P1W", "-PT5S", "PT-5S", "PTS",
+            "PT1S1S", "pt5s",
+        ] {
+            assert_eq!(iso8601_duration_secs(raw), None, "{raw}");
+        }
     }
 
     #[test]

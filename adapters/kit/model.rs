@@ -16,6 +16,18 @@ pub enum Direction {
     Outbound,
 }
 
+impl Direction {
+    /// The plain spelling SignalWire (RELAY), Bandwidth and Vonage share: exactly `inbound`
+    /// or `outbound`. Anything else says nothing about the direction.
+    pub fn inbound_outbound(raw: &str) -> Option<Self> {
+        match raw {
+            "inbound" => Some(Self::Inbound),
+            "outbound" => Some(Self::Outbound),
+            _ => None,
+        }
+    }
+}
+
 /// Progress of the call itself, as reported by the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +113,14 @@ pub enum EventTag {
 }
 
 impl EventKind {
+    /// A provider value callgate does not know, from the provider field it came in.
+    pub fn unmapped(field: &str, value: &str) -> Self {
+        Self::Unmapped {
+            field: field.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
     pub fn tag(&self) -> EventTag {
         match self {
             Self::Call { .. } => EventTag::Call,
@@ -123,4 +143,24 @@ pub struct CallEvent {
     pub occurred_at: Option<OffsetDateTime>,
     pub party: Party,
     pub kind: EventKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_direction_spelling() {
+        assert_eq!(
+            Direction::inbound_outbound("inbound"),
+            Some(Direction::Inbound)
+        );
+        assert_eq!(
+            Direction::inbound_outbound("outbound"),
+            Some(Direction::Outbound)
+        );
+        for raw in ["Inbound", "outbound-api", "outbound-dial", "in", ""] {
+            assert_eq!(Direction::inbound_outbound(raw), None, "{raw}");
+        }
+    }
 }

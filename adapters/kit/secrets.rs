@@ -84,6 +84,13 @@ impl SecretSet {
         self.current.get(name)
     }
 
+    /// The current value of a secret a provider operation needs, or
+    /// [`ConfigError::MissingSecret`](crate::kit::ConfigError::MissingSecret).
+    pub fn require(&self, name: &'static str) -> Result<&Secret, crate::kit::ConfigError> {
+        self.current(name)
+            .ok_or(crate::kit::ConfigError::MissingSecret(name))
+    }
+
     /// Every accepted value of a secret, current first: use this to verify webhooks. Empty
     /// values are never accepted (an empty key would let anyone sign).
     pub fn accepted(&self, name: &str) -> impl Iterator<Item = (Generation, &Secret)> {

@@ -124,6 +124,13 @@ impl<'r> Verified<'r> {
             None => Cow::Owned(Form::parse(self.body())),
         })
     }
+
+    /// The body as JSON of type `T`, after checking the content type
+    /// (`application/json`). A body that does not read as `T` is [`ParseError::Malformed`].
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
+        self.request.require_content_type("application/json")?;
+        serde_json::from_slice(self.body()).map_err(|e| ParseError::Malformed(e.to_string()))
+    }
 }
 
 /// Constant-time equality of two byte strings (length is not secret).
@@ -232,16 +239,45 @@ pub fn check_timestamp(
 /// Lowercase hex SHA-256 of `bytes` (body hashes carried in signed URLs or headers).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(digest.len() * 2);
-    for b in digest.iter() {
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of `bytes` (signatures sent as hex).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     out
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Decodes a hex signature header (either case) of exactly `expected_len` bytes; anything
+/// else is [`VerifyError::MalformedHeader`] naming `header`.
+pub fn decode_hex_header(
+    value: &[u8],
+    header: &'static str,
+    expected_len: usize,
+) -> Result<Vec<u8>, VerifyError> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    if value.len() != expected_len * 2 {
+        return Err(VerifyError::MalformedHeader(header));
+    }
+    value
+        .chunks_exact(2)
+        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or(VerifyError::MalformedHeader(header))
+}
 
 /// Checks that the SHA-256 of the raw body equals a signed lowercase-hex hash (exact
 /// comparison, as the providers' SDKs do). Use it *after* the signature over the hash
@@ -330,6 +366,19 @@ mod tests {
             decode_base64_header(b"AAE", "h", None),
             Err(VerifyError::MalformedHeader("h"))
         );
+    }
+
+    #[test]
+    fn hex_headers_are_checked() {
+        assert_eq!(decode_hex_header(b"00fFa1", "h", 3), Ok(vec![0, 255, 161]));
+        assert_eq!(hex(&[0, 255, 161]), "00ffa1");
+        for bad in [&b"00ff"[..], b"00ffa", b"00ffa1b2", b"00fga1", b"+0ffa1"] {
+            assert_eq!(
+                decode_hex_header(bad, "h", 3),
+                Err(VerifyError::MalformedHeader("h")),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::tests::{
     CALL, CLOCK, REC, TOKEN, borrowed, encode, run, secrets, signed, status_callback,
 };
 use super::*;
+use crate::kit::adapter::basic_delete;
 use crate::kit::{Generation, Secret};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -79,19 +80,14 @@ fn delete_recording_describes_an_authenticated_delete() {
         recording_id: REC.to_owned(),
     };
     let spec = Twilio.delete_recording(&rec, &secrets(), &ConnectionOptions::new());
-    let Ok(Some(spec)) = spec else {
-        panic!("no request: {spec:?}")
-    };
-    assert_eq!(spec.method, Method::DELETE);
-    assert_eq!(
-        spec.url,
-        format!(
-            "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/{REC}.json"
-        )
+    let url = format!(
+        "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/{REC}.json"
     );
-    let auth = basic_auth("AC0123456789abcdef0123456789abcdef", TOKEN);
-    assert_eq!(spec.headers, vec![(http::header::AUTHORIZATION, auth)]);
-    assert_eq!(spec.body, None);
+    let (user, token) = (
+        Secret::new("AC0123456789abcdef0123456789abcdef"),
+        Secret::new(TOKEN),
+    );
+    assert_eq!(spec, Ok(Some(basic_delete(url, &user, &token))));
 
     let options = ConnectionOptions::from([(
         "api_base_url".to_owned(),

@@ -8,7 +8,7 @@
 //! Scheme, quirks and sources: `README.md` in this folder.
 
 mod mapping;
-mod payload;
+pub(crate) mod payload;
 mod signature;
 
 #[cfg(test)]
@@ -18,12 +18,11 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use crate::kit::adapter::{api_origin, basic_auth, encode_path_segment};
+use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
 use crate::kit::{
     self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
     ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
-use http::Method;
 
 /// The Twilio adapter.
 #[derive(Debug)]
@@ -45,6 +44,7 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
+    signs_body: true,
 };
 
 impl Adapter for Twilio {
@@ -75,12 +75,8 @@ impl Adapter for Twilio {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let account_sid = secrets
-            .current(ACCOUNT_SID)
-            .ok_or(ConfigError::MissingSecret(ACCOUNT_SID))?;
-        let token = secrets
-            .current(signature::AUTH_TOKEN)
-            .ok_or(ConfigError::MissingSecret(signature::AUTH_TOKEN))?;
+        let account_sid = secrets.require(ACCOUNT_SID)?;
+        let token = secrets.require(signature::AUTH_TOKEN)?;
         let origin = api_origin(options, INFO.default_api_base)
             .ok_or(ConfigError::MissingOption("api_base_url"))?;
         let url = format!(
@@ -88,15 +84,7 @@ impl Adapter for Twilio {
             encode_path_segment(account_sid.expose()),
             encode_path_segment(&rec.recording_id),
         );
-        Ok(Some(HttpRequestSpec {
-            method: Method::DELETE,
-            url,
-            headers: vec![(
-                http::header::AUTHORIZATION,
-                basic_auth(account_sid.expose(), token.expose()),
-            )],
-            body: None,
-        }))
+        Ok(Some(basic_delete(url, account_sid, token)))
     }
 
     /// Sets `X-Twilio-Signature` with the current Auth Token. A JSON body's URL gets its

@@ -1,4 +1,6 @@
-//! Twilio Voice webhook parameters to events (providers.md 1.3 to 1.5, 1.8).
+//! Twilio Voice webhook parameters to events (providers.md 1.3 to 1.5, 1.8). SignalWire's
+//! LaML webhooks send the same parameters and values, and are read here too
+//! (`signalwire::payload`).
 //!
 //! One form body is one of three webhooks, told apart by its fields:
 //! - a recording status callback has `RecordingStatus`;
@@ -19,10 +21,10 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// The reply to the incoming-call webhook: empty TwiML.
-pub(super) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+pub(crate) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
 /// Parses a verified Twilio Voice webhook.
-pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let form = params(req)?;
     let call = Call {
         sid: form.require("CallSid")?,
@@ -86,7 +88,7 @@ fn recording_callback(form: &Form, call: &Call<'_>, status: &str) -> Result<Pars
     let recording_id = form.require("RecordingSid")?;
     let kind = match mapping::recording_status(status) {
         Some(status) => EventKind::Recording(recording(form, recording_id, status)?),
-        None => unmapped("RecordingStatus", status),
+        None => EventKind::unmapped("RecordingStatus", status),
     };
     let key = format!("{}:recording:{recording_id}:{status}", call.sid);
     Ok(Parsed {
@@ -135,16 +137,9 @@ fn incoming_call(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
 
 fn call_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> EventKind {
     progress.map_or_else(
-        || unmapped(field, raw),
+        || EventKind::unmapped(field, raw),
         |progress| EventKind::Call { progress },
     )
-}
-
-fn unmapped(field: &str, value: &str) -> EventKind {
-    EventKind::Unmapped {
-        field: field.to_owned(),
-        value: value.to_owned(),
-    }
 }
 
 fn recording(

@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::kit::SecretSet;
+use crate::kit::twilio_scheme::{signature, url_variants, with_query_param};
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 
 const TOKEN: &str = "12345";
 const BASE: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
@@ -13,6 +14,11 @@ const COMMON: &str = "To=%2B18005551212&CallSid=CA1234567890ABCDE&Digits=1234&Fr
 const JSON_BODY: &str = r#"{"property": "value", "boolean": true}"#;
 const JSON_HASH: &str = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
 const EMPTY_JSON_HASH: &str = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/// The parameter string Twilio signs.
+fn canonical_params(body: &[u8]) -> Vec<u8> {
+    twilio_scheme::canonical_params(body, ORDER)
+}
 
 fn request(url: &str, content_type: &str, body: &str, signature: &str) -> InboundRequest {
     let mut headers = HeaderMap::new();

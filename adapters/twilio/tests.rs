@@ -8,7 +8,7 @@ use crate::kit::{
     Reply,
 };
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Method};
 use time::macros::datetime;
 
 pub(super) const URL: &str = "https://hooks.example.test/webhooks/twilio/conn_sample";

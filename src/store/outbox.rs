@@ -51,10 +51,12 @@ pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>, AppError> {
     Ok(at.map(from_millis))
 }
 
-/// The effect happened: close the job and audit it.
+/// The job is over: close it and audit how (`action`: `recording.deletion_confirmed`, or
+/// `recording.deletion_not_supported` when the provider has no delete API).
 pub fn complete(
     conn: &Connection,
     job: &Job,
+    action: &str,
     detail: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
@@ -66,7 +68,7 @@ pub fn complete(
         conn,
         now,
         "system",
-        "recording.deletion_confirmed",
+        action,
         Some(&job.call_id),
         None,
         detail,

@@ -5,12 +5,15 @@
 
 mod api;
 mod authz;
+mod bandwidth;
 mod crash;
 mod events;
 mod feeds;
 mod gate;
+mod signalwire;
 mod support;
 mod sync;
 mod tidy;
 mod users;
+mod vonage;
 mod webhooks;

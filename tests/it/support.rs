@@ -13,6 +13,10 @@ pub const TOKEN: &str = "test-bootstrap-token";
 pub const PUBLIC: &str = "https://hooks.example.test";
 pub const AUTH_TOKEN: &str = "twilio-auth-token-1";
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+/// `t-austin`'s local number in [`TestApp::austin_directory`].
+pub const AUSTIN_LOCAL: &str = "+15125550100";
+/// The national (toll-free) number in [`TestApp::austin_directory`].
+pub const TOLL_FREE: &str = "+18005550199";
 
 pub struct MapEnv(pub HashMap<String, String>);
 
@@ -200,6 +204,87 @@ impl TestApp {
         v["id"].as_str().unwrap().to_owned()
     }
 
+    /// A connection of `provider` created through the API, with the contract's secret and
+    /// option names.
+    pub async fn connection(&self, provider: &str, secrets: Value, options: Value) -> String {
+        let body = json!({"provider": provider, "name": format!("{provider} account"), "secrets": secrets, "options": options});
+        let (s, v) = self
+            .api(Method::POST, "/api/v1/connections", Some(body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["provider"], provider);
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The tenant `t-austin` with its local number [`AUSTIN_LOCAL`], and the national
+    /// number [`TOLL_FREE`].
+    pub async fn austin_directory(&self) {
+        self.tenant("t-austin", &["78701"], &["hvac", "plumbing"])
+            .await;
+        self.number(
+            AUSTIN_LOCAL,
+            json!({"kind": "local", "tenant_id": "t-austin"}),
+        )
+        .await;
+        self.number(TOLL_FREE, json!({"kind": "national"})).await;
+    }
+
+    /// Posts `body` to the connection's webhook URL, signed as the provider would by the
+    /// adapter's own `sign`, with `secrets` and the wall clock (timestamped schemes).
+    pub async fn signed_webhook(
+        &self,
+        provider: &str,
+        conn: &str,
+        content_type: &str,
+        body: &str,
+        secrets: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (target, headers) = sign_webhook(provider, conn, content_type, body, secrets);
+        self.post_webhook(&target, &headers, body).await
+    }
+
+    /// Posts `body` to the connection's webhook URL with exactly `headers` (forged or
+    /// unsigned requests).
+    pub async fn raw_webhook(
+        &self,
+        provider: &str,
+        conn: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> reqwest::Response {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        self.post_webhook(&format!("/webhooks/{provider}/{conn}"), &headers, body)
+            .await
+    }
+
+    /// Posts `body` to `target` (path and query) with `headers`.
+    pub async fn post_webhook(
+        &self,
+        target: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> reqwest::Response {
+        let mut post = self.http.post(format!("{}{target}", self.base));
+        for (name, value) in headers {
+            post = post.header(name, value);
+        }
+        post.body(body.to_owned()).send().await.unwrap()
+    }
+
+    /// Waits until the call's audit trail holds `action`.
+    pub async fn audit_reaches(&self, call_id: &str, action: &str) {
+        eventually(&format!("audit action {action}"), || async {
+            self.audit_actions(call_id)
+                .await
+                .iter()
+                .any(|a| a == action)
+        })
+        .await;
+    }
+
     pub async fn tenant(&self, id: &str, zips: &[&str], trades: &[&str]) {
         let body = json!({"name": format!("Tenant {id}"), "zip_codes": zips, "trades": trades, "booking_url": format!("https://{id}.example.com/bookings")});
         let (s, v) = self
@@ -225,17 +310,14 @@ impl TestApp {
         params: &[(&str, &str)],
         token: &str,
     ) -> reqwest::Response {
-        let path = format!("/webhooks/twilio/{conn}");
-        let body = form(params);
-        let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, token);
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-twilio-signature", sig)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        self.signed_webhook(
+            "twilio",
+            conn,
+            "application/x-www-form-urlencoded",
+            &form(params),
+            &[("auth_token", token)],
+        )
+        .await
     }
 
     /// The actions of a call's audit trail, oldest first.
@@ -297,6 +379,90 @@ pub fn twilio_signature_for(content_type: &str, url: &str, body: &str, token: &s
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// Signs a webhook to the connection as the provider would, with the adapter's own `sign`,
+/// `secrets` and the wall clock: the target to post to (`sign` may extend the URL, as
+/// Twilio's `bodySHA256`) and every header to send.
+pub fn sign_webhook(
+    provider: &str,
+    conn: &str,
+    content_type: &str,
+    body: &str,
+    secrets: &[(&str, &str)],
+) -> (String, Vec<(String, String)>) {
+    let adapter = callgate_adapters::by_id(provider).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", content_type.parse().unwrap());
+    let mut req = InboundRequest {
+        method: http::Method::POST,
+        public_url: format!("{PUBLIC}/webhooks/{provider}/{conn}"),
+        headers,
+        body: body.to_owned().into(),
+    };
+    let clock = FixedClock(OffsetDateTime::now_utc());
+    adapter
+        .sign(
+            &mut req,
+            &SecretSet::from_pairs(secrets.iter().copied()),
+            &clock,
+        )
+        .unwrap();
+    let target = req.public_url.strip_prefix(PUBLIC).unwrap().to_owned();
+    let headers = req
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    (target, headers)
+}
+
+/// Asserts that a webhook was refused as the contract says: 401 with the JSON error
+/// `invalid_signature`.
+pub async fn assert_invalid_signature(res: reqwest::Response) {
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_signature", "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+}
+
+/// A provider REST API that expects exactly one `DELETE path` with HTTP Basic `user` and
+/// `password`, and answers it 204 (checked by `verify`, and when the server is dropped). Any
+/// other request gets 404.
+pub async fn deletion_expected(path: &str, user: &str, password: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method};
+    let authorization = callgate_adapters::kit::adapter::basic_auth(user, password);
+    let mock = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("DELETE"))
+        .and(wiremock::matchers::path(path))
+        .and(header("authorization", authorization.as_str()))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    mock
+}
+
+/// Asserts the contract's view of a call that ended without a tenant and whose recording
+/// was discarded: no location anywhere in it.
+pub fn assert_discarded(call: &Value) {
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert_eq!(call["recording"]["url"], Value::Null, "{call}");
+}
+
+/// `base` with the fields of `extra` added or replaced (both JSON objects).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
 }
 
 /// A provider REST API that answers every DELETE with `status`.

@@ -1,0 +1,112 @@
+//! Bandwidth Voice (BXML): call and recording callbacks, authenticated with the HTTP Basic
+//! credentials configured at Bandwidth; recordings deleted through the Voice API v2.
+//!
+//! - `signature`: the Basic credentials (Bandwidth signs nothing);
+//! - `payload`: which callback a body is, and its events;
+//! - `mapping`: the status tables.
+//!
+//! Scheme, quirks and sources: `README.md` in this folder.
+
+mod mapping;
+mod payload;
+mod signature;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
+use crate::kit::{
+    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
+    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+};
+
+/// The Bandwidth adapter.
+#[derive(Debug)]
+pub struct Bandwidth;
+
+/// The API user of the Voice API (HTTP Basic).
+const API_USERNAME: &str = "api_username";
+/// Its password.
+const API_PASSWORD: &str = "api_password";
+/// The Bandwidth account in REST paths: a secret of the connection, or, since it is not
+/// secret, an option of the same name.
+const ACCOUNT_ID: &str = "account_id";
+
+static INFO: ProviderInfo = ProviderInfo {
+    id: "bandwidth",
+    display_name: "Bandwidth",
+    maturity: kit::Maturity::Experimental,
+    docs_url: "https://dev.bandwidth.com/docs/voice/webhooks/about",
+    webhook_secrets: &[signature::USERNAME, signature::PASSWORD],
+    api_secrets: &[API_USERNAME, API_PASSWORD, ACCOUNT_ID],
+    default_api_base: Some("https://voice.bandwidth.com"),
+    emits: &[
+        kit::EventTag::Call,
+        kit::EventTag::Recording,
+        kit::EventTag::Unmapped,
+    ],
+    // HTTP Basic proves the sender, not the bytes.
+    signs_body: false,
+};
+
+impl Adapter for Bandwidth {
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
+    }
+
+    /// Basic credentials carry no timestamp: the clock is not used.
+    fn verify<'r>(
+        &self,
+        req: &'r InboundRequest,
+        secrets: &SecretSet,
+        _clock: &dyn Clock,
+    ) -> Result<Verified<'r>, VerifyError> {
+        signature::verify(req, secrets)
+    }
+
+    fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError> {
+        payload::parse(req)
+    }
+
+    /// `DELETE {origin}/api/v2/accounts/{account_id}/calls/{callId}/recordings/{recordingId}`
+    /// (metadata, media and transcription) with HTTP Basic `api_username:api_password`. All
+    /// three ids are percent-encoded. `account_id` is read from the secrets, else from the
+    /// options.
+    fn delete_recording(
+        &self,
+        rec: &RecordingRef,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let account = match secrets.current(ACCOUNT_ID) {
+            Some(secret) => secret.expose(),
+            None => options
+                .get(ACCOUNT_ID)
+                .map(String::as_str)
+                .ok_or(ConfigError::MissingSecret(ACCOUNT_ID))?,
+        };
+        let user = secrets.require(API_USERNAME)?;
+        let password = secrets.require(API_PASSWORD)?;
+        let origin = api_origin(options, INFO.default_api_base)
+            .ok_or(ConfigError::MissingOption("api_base_url"))?;
+        let url = format!(
+            "{origin}/api/v2/accounts/{}/calls/{}/recordings/{}",
+            encode_path_segment(account),
+            encode_path_segment(&rec.provider_call_id),
+            encode_path_segment(&rec.recording_id),
+        );
+        Ok(Some(basic_delete(url, user, password)))
+    }
+
+    /// Sets `Authorization: Basic` with the current callback credentials.
+    fn sign(
+        &self,
+        req: &mut InboundRequest,
+        secrets: &SecretSet,
+        _clock: &dyn Clock,
+    ) -> Result<(), ConfigError> {
+        signature::sign(req, secrets)
+    }
+}

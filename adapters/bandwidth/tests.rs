@@ -1,0 +1,311 @@
+//! Parsing end to end (each callback kind, mappings through `parse`, field errors), dedupe
+//! keys and the REST request (credentials: `signature.rs`; properties: `proptests.rs`).
+
+use super::payload::EMPTY_BXML;
+use super::*;
+use crate::kit::adapter::basic_delete;
+use crate::kit::testing::{self, keys, kinds};
+use crate::kit::{
+    CallProgress, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress, Reply,
+    Secret,
+};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+pub(super) const URL: &str = "https://hooks.example.test/webhooks/bandwidth/conn_sample";
+pub(super) const CALL: &str = "c-95ac8d6e-1a31c52e-b38f-4198-93c1-51633ec68f8d";
+const REC: &str = "r-115da407-e3d9-4ea7-889f-5f4ad7386a80";
+pub(super) const CLOCK: FixedClock = FixedClock(datetime!(2026-11-23 18:06:00 UTC));
+
+pub(super) fn secrets() -> SecretSet {
+    SecretSet::from_pairs([
+        ("callback_username", "bw-callback-user"),
+        ("callback_password", "bw-callback-pass"),
+        ("api_username", "bw-api-user"),
+        ("api_password", "bw-api-pass"),
+        ("account_id", "55555555"),
+    ])
+}
+
+pub(super) fn unsigned(content_type: &str, body: &str) -> InboundRequest {
+    testing::post(URL, content_type, body)
+}
+
+fn signed(body: &Value) -> InboundRequest {
+    let mut req = unsigned("application/json", &body.to_string());
+    assert_eq!(Bandwidth.sign(&mut req, &secrets(), &CLOCK), Ok(()));
+    req
+}
+
+fn run(req: &InboundRequest) -> Result<Parsed, String> {
+    testing::run(&Bandwidth, req, &secrets(), &CLOCK)
+}
+
+fn parsed(body: &Value) -> Parsed {
+    match run(&signed(body)) {
+        Ok(p) => p,
+        Err(reason) => panic!("refused: {reason}"),
+    }
+}
+
+fn call(progress: CallProgress) -> EventKind {
+    EventKind::Call { progress }
+}
+
+fn bxml() -> Reply {
+    Reply::Markup {
+        content_type: "application/xml",
+        body: EMPTY_BXML.to_owned(),
+    }
+}
+
+/// A callback as in Bandwidth's examples (docs/voice/webhooks/*.mdx).
+pub(super) fn callback(event_type: &str, extra: Value) -> Value {
+    let body = json!({
+        "eventType": event_type,
+        "eventTime": "2026-11-23T18:05:55.533Z",
+        "accountId": "55555555",
+        "applicationId": "7fc9698a-b04a-468b-9e8f-91238c0d0086",
+        "from": "+15551112222",
+        "to": "+15553334444",
+        "direction": "inbound",
+        "callId": CALL,
+        "callUrl": format!("https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}"),
+        "startTime": "2026-11-23T18:04:22.234Z",
+    });
+    testing::merged(body, extra)
+}
+
+#[test]
+fn initiate_is_answered_with_empty_bxml() {
+    let p = parsed(&callback("initiate", json!({})));
+    assert_eq!(kinds(&p), vec![call(CallProgress::Initiated)]);
+    assert_eq!(keys(&p), vec![format!("{CALL}:call:initiate")]);
+    assert_eq!(p.reply, bxml());
+    let e = &p.events[0];
+    assert_eq!(e.provider_call_id, CALL);
+    assert_eq!(e.occurred_at, Some(datetime!(2026-11-23 18:04:22.234 UTC)));
+    assert_eq!(e.party.direction, Some(Direction::Inbound));
+    assert_eq!(e.party.from.as_deref(), Some("+15551112222"));
+    assert_eq!(e.party.to.as_deref(), Some("+15553334444"));
+    assert_eq!(e.party.caller_name, None);
+}
+
+#[test]
+fn answer_uses_its_answer_time() {
+    let p = parsed(&callback(
+        "answer",
+        json!({"direction": "outbound", "answerTime": "2026-11-23T18:04:25.432Z", "callerDisplayName": "ACME HVAC"}),
+    ));
+    assert_eq!(kinds(&p), vec![call(CallProgress::Answered)]);
+    assert_eq!(keys(&p), vec![format!("{CALL}:call:answer")]);
+    assert_eq!(p.reply, bxml());
+    let e = &p.events[0];
+    assert_eq!(e.occurred_at, Some(datetime!(2026-11-23 18:04:25.432 UTC)));
+    assert_eq!(e.party.direction, Some(Direction::Outbound));
+    assert_eq!(e.party.caller_name.as_deref(), Some("ACME HVAC"));
+}
+
+#[test]
+fn disconnect_maps_every_cause() {
+    for (cause, progress) in super::mapping::CAUSE_ROWS {
+        let p = parsed(&callback(
+            "disconnect",
+            json!({"cause": cause, "endTime": "2026-11-23T18:05:54.123Z"}),
+        ));
+        assert_eq!(kinds(&p), vec![call(progress)], "{cause}");
+        assert_eq!(keys(&p), vec![format!("{CALL}:call:disconnect:{cause}")]);
+        assert_eq!(p.reply, Reply::NoContent);
+        assert_eq!(
+            p.events[0].occurred_at,
+            Some(datetime!(2026-11-23 18:05:54.123 UTC))
+        );
+    }
+    let p = parsed(&callback("disconnect", json!({"cause": "solar-flare"})));
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("cause", "solar-flare")]);
+    // Without endTime the (approximate) eventTime is used.
+    assert_eq!(
+        p.events[0].occurred_at,
+        Some(datetime!(2026-11-23 18:05:55.533 UTC))
+    );
+}
+
+#[test]
+fn recordings_are_in_progress_until_available() {
+    let fields = json!({
+        "recordingId": REC, "channels": 1, "duration": "PT20.056S", "fileFormat": "wav",
+        "mediaUrl": format!("https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}/recordings/{REC}/media"),
+    });
+    let media = fields["mediaUrl"].as_str().map(str::to_owned);
+    let recording = |status| {
+        EventKind::Recording(RecordingEvent {
+            recording_id: REC.to_owned(),
+            status,
+            url: media.clone(),
+            duration_s: Some(20),
+        })
+    };
+    let p = parsed(&callback("recordComplete", fields.clone()));
+    assert_eq!(kinds(&p), vec![recording(RecordingProgress::InProgress)]);
+    assert_eq!(
+        keys(&p),
+        vec![format!("{CALL}:recording:{REC}:recordComplete")]
+    );
+    assert_eq!(p.reply, bxml());
+
+    for (status, progress) in [
+        (Some("complete"), RecordingProgress::Completed),
+        (Some("partial"), RecordingProgress::Completed),
+        (None, RecordingProgress::Completed),
+        (Some("error"), RecordingProgress::Failed),
+    ] {
+        let mut extra = fields.clone();
+        if let Some(s) = status {
+            extra["status"] = json!(s);
+        }
+        let p = parsed(&callback("recordingAvailable", extra));
+        assert_eq!(kinds(&p), vec![recording(progress)], "{status:?}");
+        assert_eq!(
+            keys(&p),
+            vec![format!("{CALL}:recording:{REC}:recordingAvailable")]
+        );
+        assert_eq!(p.reply, Reply::NoContent);
+    }
+    let mut odd = fields;
+    odd["status"] = json!("archived");
+    let p = parsed(&callback("recordingAvailable", odd));
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("status", "archived")]);
+}
+
+#[test]
+fn unreadable_durations_and_times_are_unknown_not_errors() {
+    let p = parsed(&callback(
+        "recordingAvailable",
+        json!({"recordingId": REC, "duration": "twenty seconds", "eventTime": "2019-09-13T16:49:40.500"}),
+    ));
+    assert!(matches!(&kinds(&p)[..], [EventKind::Recording(r)] if r.duration_s.is_none()));
+    assert_eq!(p.events[0].occurred_at, None);
+}
+
+#[test]
+fn other_event_types_are_unmapped_or_ignored() {
+    let p = parsed(&callback("gather", json!({"digits": "1"})));
+    assert_eq!(kinds(&p), vec![EventKind::unmapped("eventType", "gather")]);
+    assert_eq!(
+        keys(&p),
+        vec![format!("{CALL}:event:gather:2026-11-23T18:05:55.533Z")]
+    );
+    assert_eq!(p.reply, bxml());
+    let p = parsed(&json!({"eventType": "conferenceCompleted", "conferenceId": "conf-1"}));
+    assert_eq!(p.events, vec![]);
+    assert_eq!(p.reply, Reply::NoContent);
+}
+
+#[test]
+fn missing_fields_are_refused() {
+    let mut no_call = callback("answer", json!({}));
+    if let Some(o) = no_call.as_object_mut() {
+        o.remove("callId");
+    }
+    let mut no_type = callback("answer", json!({}));
+    if let Some(o) = no_type.as_object_mut() {
+        o.remove("eventType");
+    }
+    for body in [
+        no_call,
+        no_type,
+        callback("disconnect", json!({})),
+        callback("recordingAvailable", json!({})),
+        callback("initiate", json!({"callId": ""})),
+    ] {
+        assert_eq!(
+            run(&signed(&body)).map(|_| ()),
+            Err("missing_field".to_owned()),
+            "{body}"
+        );
+    }
+    let wrong_type = callback("answer", json!({"callId": 42}));
+    assert_eq!(
+        run(&signed(&wrong_type)).map(|_| ()),
+        Err("malformed".to_owned())
+    );
+}
+
+#[test]
+fn only_json_is_accepted() {
+    let mut req = unsigned("application/x-www-form-urlencoded", "eventType=answer");
+    assert_eq!(Bandwidth.sign(&mut req, &secrets(), &CLOCK), Ok(()));
+    assert_eq!(
+        run(&req).map(|_| ()),
+        Err("unsupported_content_type".to_owned())
+    );
+}
+
+#[test]
+fn the_same_callback_gives_the_same_keys() {
+    let req = signed(&callback("disconnect", json!({"cause": "hangup"})));
+    let first = run(&req).map(|p| p.events);
+    assert!(first.is_ok());
+    assert_eq!(first, run(&req).map(|p| p.events));
+}
+
+#[test]
+fn delete_recording_describes_an_authenticated_delete() {
+    let rec = RecordingRef {
+        provider_call_id: CALL.to_owned(),
+        recording_id: REC.to_owned(),
+    };
+    let spec = Bandwidth.delete_recording(&rec, &secrets(), &ConnectionOptions::new());
+    let url = format!(
+        "https://voice.bandwidth.com/api/v2/accounts/55555555/calls/{CALL}/recordings/{REC}"
+    );
+    let (user, password) = (Secret::new("bw-api-user"), Secret::new("bw-api-pass"));
+    assert_eq!(spec, Ok(Some(basic_delete(url, &user, &password))));
+
+    let options = ConnectionOptions::from([(
+        "api_base_url".to_owned(),
+        "http://127.0.0.1:9999".to_owned(),
+    )]);
+    let evil = RecordingRef {
+        provider_call_id: "../accounts".to_owned(),
+        recording_id: "r-1/media".to_owned(),
+    };
+    let url = Bandwidth
+        .delete_recording(&evil, &secrets(), &options)
+        .map(|s| s.map(|s| s.url));
+    assert_eq!(
+        url,
+        Ok(Some(
+            "http://127.0.0.1:9999/api/v2/accounts/55555555/calls/%2E%2E%2Faccounts/recordings/r-1%2Fmedia"
+                .to_owned()
+        ))
+    );
+    // The account id may be an option instead of a secret.
+    let without_account = SecretSet::from_pairs([("api_username", "u"), ("api_password", "p")]);
+    let as_option = ConnectionOptions::from([("account_id".to_owned(), "77".to_owned())]);
+    let url = Bandwidth
+        .delete_recording(&rec, &without_account, &as_option)
+        .map(|s| s.map(|s| s.url));
+    assert_eq!(
+        url,
+        Ok(Some(format!(
+            "https://voice.bandwidth.com/api/v2/accounts/77/calls/{CALL}/recordings/{REC}"
+        )))
+    );
+    for missing in ["account_id", "api_username", "api_password"] {
+        let pairs: Vec<(&str, &str)> = [
+            ("account_id", "55555555"),
+            ("api_username", "u"),
+            ("api_password", "p"),
+        ]
+        .into_iter()
+        .filter(|(k, _)| *k != missing)
+        .collect();
+        let partial = SecretSet::from_pairs(pairs);
+        let result = Bandwidth.delete_recording(&rec, &partial, &ConnectionOptions::new());
+        assert!(
+            matches!(result, Err(ConfigError::MissingSecret(name)) if name == missing),
+            "{missing}: {result:?}"
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! Compact JSON Web Tokens signed with HS256 (RFC 7519, RFC 7515): Vonage's signed webhooks
+//! carry one in `Authorization`, Dialpad sends one as the body.
+//!
+//! Only HS256 is accepted: the header's `alg` is pinned, so a token cannot pick a weaker or
+//! keyless algorithm (`none`) for itself. The MAC is checked with [`verify::mac_matches`], so
+//! the [`Verified`] comes only from the constant-time check; the claims are read after it.
+//! Which claims matter (`iat`, `exp`, a body hash, a token id) is the provider's business.
+
+use crate::kit::secrets::{Generation, Secret};
+use crate::kit::verify::{self, MacAlgorithm};
+use crate::kit::{InboundRequest, Verified, VerifyError};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+/// HMAC-SHA256 output length.
+const SIGNATURE_LEN: usize = 32;
+
+/// The claims of a verified token (its payload, a JSON object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims(Map<String, Value>);
+
+impl Claims {
+    /// A string claim.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    /// A numeric claim in whole seconds (`iat`, `exp`, `nbf`): an integer, or a number
+    /// with a fraction, which is truncated.
+    pub fn seconds(&self, name: &str) -> Option<i64> {
+        let value = self.0.get(name)?;
+        value.as_i64().or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                // The bound above keeps the conversion exact enough and in range.
+                .map(|f| f.trunc() as i64)
+        })
+    }
+
+    /// Every claim.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+/// Verifies a compact HS256 token against every accepted generation of a key, and returns
+/// its claims. `source` names where the token came from (a header, or the body) in errors:
+/// anything that is not a well-formed HS256 token is `MalformedHeader(source)`, a MAC that
+/// matches no key is `BadSignature`.
+pub fn verify_hs256<'a, 'r>(
+    req: &'r InboundRequest,
+    token: &[u8],
+    source: &'static str,
+    keys: impl IntoIterator<Item = (Generation, &'a Secret)>,
+) -> Result<(Verified<'r>, Claims), VerifyError> {
+    let malformed = VerifyError::MalformedHeader(source);
+    let mut parts = token.split(|&b| b == b'.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed);
+    };
+    let header: Value = decode_json(header).ok_or(malformed.clone())?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(malformed);
+    }
+    let given = URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .filter(|s| s.len() == SIGNATURE_LEN)
+        .ok_or(malformed.clone())?;
+    // The signing input is the token up to its second dot, as received.
+    let signing_input = &token[..token.len() - signature.len() - 1];
+    let verified = verify::mac_matches(
+        req,
+        MacAlgorithm::HmacSha256,
+        keys,
+        &[vec![signing_input]],
+        &given,
+    )?;
+    match decode_json(payload) {
+        Some(Value::Object(claims)) => Ok((verified, Claims(claims))),
+        _ => Err(malformed),
+    }
+}
+
+/// A compact HS256 token of `claims` under `key` (header `{"alg":"HS256","typ":"JWT"}`):
+/// for tests, samples and re-signing, never for verification.
+pub fn sign_hs256(claims: &Value, key: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let mac = verify::mac(MacAlgorithm::HmacSha256, key, &[signing_input.as_bytes()]);
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac))
+}
+
+/// A base64url (unpadded) segment holding JSON.
+fn decode_json(segment: &[u8]) -> Option<Value> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kit::SecretSet;
+
+    fn req() -> InboundRequest {
+        InboundRequest {
+            method: http::Method::POST,
+            public_url: "https://example.test/".into(),
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    fn check(token: &str, key: &str) -> Result<Claims, VerifyError> {
+        let secrets = SecretSet::from_pairs([("k", key)]);
+        let r = req();
+        verify_hs256(&r, token.as_bytes(), "authorization", secrets.accepted("k")).map(|(_, c)| c)
+    }
+
+    /// vonage-python-sdk `jwt/tests/test_verify_jwt.py` (providers.md 3.1).
+    const VONAGE_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJPbmxpbmUgSldUIEJ1aWxkZXIiLCJpYXQiOjE2OTc2MzQ2ODAsImV4cCI6MzMyNTQ1NDA4MjgsImF1ZCI6IiIsInN1YiI6IiJ9.88vJc3I2HhuqEDixHXVhc9R30tA6U_HQHZTC29y6CGM";
+    const VONAGE_SECRET: &str = "qwertyuiopasdfghjklzxcvbnm123456";
+
+    #[test]
+    fn vonage_sdk_vector_verifies_and_reads_its_claims() {
+        let claims = check(VONAGE_TOKEN, VONAGE_SECRET);
+        let Ok(claims) = claims else {
+            panic!("{claims:?}")
+        };
+        assert_eq!(claims.str("iss"), Some("Online JWT Builder"));
+        assert_eq!(claims.seconds("iat"), Some(1_697_634_680));
+        assert_eq!(claims.seconds("exp"), Some(33_254_540_828));
+        assert_eq!(claims.str("payload_hash"), None);
+    }
+
+    #[test]
+    fn vonage_sdk_vector_fails_with_another_secret() {
+        assert_eq!(
+            check(VONAGE_TOKEN, "asdf").map(|_| ()),
+            Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn rotation_reports_the_generation_that_matched() {
+        use std::collections::BTreeMap;
+        let map = |v: &str| BTreeMap::from([("k".to_owned(), Secret::new(v))]);
+        let secrets = SecretSet::new(map("new-secret"), Some(map(VONAGE_SECRET)));
+        let r = req();
+        let generation = verify_hs256(
+            &r,
+            VONAGE_TOKEN.as_bytes(),
+            "authorization",
+            secrets.accepted("k"),
+        )
+        .map(|(v, _)| v.generation());
+        assert_eq!(generation, Ok(Generation::Previous));
+    }
+
+    #[test]
+    fn sign_then_verify_round_trips() {
+        let claims = serde_json::json!({"iat": 1_700_000_000, "jti": "abc", "f": 1.5});
+        let token = sign_hs256(&claims, b"secret");
+        let read = check(&token, "secret");
+        assert_eq!(read.as_ref().map(|c| c.str("jti")), Ok(Some("abc")));
+        assert_eq!(read.as_ref().map(|c| c.seconds("f")), Ok(Some(1)));
+        assert_eq!(read.map(|c| c.seconds("jti")), Ok(None));
+    }
+
+    #[test]
+    fn the_algorithm_is_pinned_to_hs256() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"iat":1}"#);
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+            r#"{"alg":"hs256","typ":"JWT"}"#,
+            r#"{"typ":"JWT"}"#,
+        ] {
+            let head = URL_SAFE_NO_PAD.encode(header);
+            // Even with a MAC that is right for the signing input, the header refuses it.
+            let mac = verify::mac(
+                MacAlgorithm::HmacSha256,
+                b"secret",
+                &[format!("{head}.{payload}").as_bytes()],
+            );
+            let token = format!("{head}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac));
+            assert_eq!(
+                check(&token, "secret").map(|_| ()),
+                Err(VerifyError::MalformedHeader("authorization")),
+                "{header}"
+            );
+            let unsigned = format!("{head}.{payload}.");
+            assert!(check(&unsigned, "secret").is_err(), "{header}");
+        }
+    }
+
+    #[test]
+    fn malformed_tokens_are_named_after_their_source() {
+        let good = sign_hs256(&serde_json::json!({"iat": 1}), b"secret");
+        let (head_payload, sig) = good.rsplit_once('.').unwrap_or_default();
+        let cases = [
+            String::new(),
+            "a.b".to_owned(),
+            format!("{good}.extra"),
+            format!("{head_payload}.{sig}="),
+            format!("{head_payload}.AAAA"),
+            format!("!!.{}", good.split_once('.').map_or("", |(_, r)| r)),
+        ];
+        for token in cases {
+            assert_eq!(
+                check(&token, "secret").map(|_| ()),
+                Err(VerifyError::MalformedHeader("authorization")),
+                "{token}"
+            );
+        }
+        // A payload that is not an object is refused after the MAC matched.
+        let head = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(b"[1,2]");
+        let mac = verify::mac(
+            MacAlgorithm::HmacSha256,
+            b"secret",
+            &[format!("{head}.{payload}").as_bytes()],
+        );
+        let token = format!("{head}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac));
+        assert_eq!(
+            check(&token, "secret").map(|_| ()),
+            Err(VerifyError::MalformedHeader("authorization"))
+        );
+    }
+
+    #[test]
+    fn no_key_is_a_bad_signature() {
+        let token = sign_hs256(&serde_json::json!({"iat": 1}), b"secret");
+        let none = SecretSet::default();
+        let r = req();
+        let result = verify_hs256(&r, token.as_bytes(), "authorization", none.accepted("k"));
+        assert_eq!(result.map(|_| ()), Err(VerifyError::BadSignature));
+    }
+}

@@ -1,0 +1,113 @@
+//! Vonage Voice webhooks to events (providers.md 3.2). A JSON body is one of:
+//!
+//! - an event webhook (`status`): a call leg's progress;
+//! - a record event (`recording_uuid`), from an NCCO `record` action: it names no leg, only
+//!   the conversation;
+//! - another shape (answer, input, transfer, error): no event.
+//!
+//! Calls are keyed by `conversation_uuid`, the one id a record event shares with the legs'
+//! events. Dedupe keys are built from signed content only (formats in README.md).
+
+use super::mapping;
+use crate::kit::adapter::given;
+use crate::kit::{
+    CallEvent, Direction, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress,
+    Reply, Verified, dates,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+/// The fields callgate reads; every other field is ignored (it stays in the stored delivery).
+#[derive(Debug, Deserialize)]
+struct Webhook {
+    conversation_uuid: Option<String>,
+    uuid: Option<String>,
+    /// Machine-detection events name the leg `call_uuid`.
+    call_uuid: Option<String>,
+    status: Option<String>,
+    detail: Option<String>,
+    direction: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    timestamp: Option<String>,
+    recording_uuid: Option<String>,
+    recording_url: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+}
+
+fn time(value: &Option<String>) -> Option<OffsetDateTime> {
+    given(value).and_then(dates::rfc3339)
+}
+
+/// Parses a verified Vonage webhook. Every answer is 204: callgate returns no NCCO.
+pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+    let hook: Webhook = req.json()?;
+    let events = if hook.recording_uuid.is_some() {
+        vec![record_event(&hook)?]
+    } else if let Some(status) = given(&hook.status) {
+        vec![status_event(&hook, status)?]
+    } else {
+        Vec::new()
+    };
+    Ok(Parsed {
+        events,
+        reply: Reply::NoContent,
+    })
+}
+
+fn conversation(hook: &Webhook) -> Result<&str, ParseError> {
+    given(&hook.conversation_uuid).ok_or(ParseError::MissingField("conversation_uuid"))
+}
+
+/// An event webhook: one leg's status. Numbers are as sent (Vonage writes them without
+/// `+`; the service normalises them).
+fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
+    let conversation = conversation(hook)?;
+    let leg = given(&hook.uuid)
+        .or_else(|| given(&hook.call_uuid))
+        .ok_or(ParseError::MissingField("uuid"))?;
+    let detail = given(&hook.detail);
+    let kind = mapping::status(status, detail).map_or_else(
+        || EventKind::unmapped("status", status),
+        |progress| EventKind::Call { progress },
+    );
+    Ok(CallEvent {
+        dedupe_key: format!("{conversation}:{leg}:{status}"),
+        provider_call_id: conversation.to_owned(),
+        occurred_at: time(&hook.timestamp),
+        party: Party {
+            direction: given(&hook.direction).and_then(Direction::inbound_outbound),
+            from: given(&hook.from).map(str::to_owned),
+            to: given(&hook.to).map(str::to_owned),
+            caller_name: None,
+        },
+        kind,
+    })
+}
+
+/// A record event: the recording of the conversation is complete. Its duration is
+/// `end_time` - `start_time`, when both read.
+fn record_event(hook: &Webhook) -> Result<CallEvent, ParseError> {
+    let conversation = conversation(hook)?;
+    let recording_id =
+        given(&hook.recording_uuid).ok_or(ParseError::MissingField("recording_uuid"))?;
+    let duration_s = match (time(&hook.start_time), time(&hook.end_time)) {
+        (Some(start), Some(end)) if end >= start => {
+            u64::try_from((end - start).whole_milliseconds().saturating_add(500) / 1000).ok()
+        }
+        _ => None,
+    };
+    Ok(CallEvent {
+        dedupe_key: format!("{conversation}:recording:{recording_id}"),
+        provider_call_id: conversation.to_owned(),
+        occurred_at: time(&hook.timestamp),
+        party: Party::default(),
+        kind: EventKind::Recording(RecordingEvent {
+            recording_id: recording_id.to_owned(),
+            status: RecordingProgress::Completed,
+            url: given(&hook.recording_url).map(str::to_owned),
+            duration_s,
+        }),
+    })
+}
