@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc: the request path allocates many small, short-lived values from several threads,
-/// which glibc's allocator serves markedly slower (see bench/README.md).
+/// which glibc's allocator serves markedly slower (README, "Benchmarks").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
