@@ -6,13 +6,19 @@
 //! - [`verify`]: the only way to make a [`Verified`] request (constant-time checks);
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and header helpers;
 //! - [`dates`]: lenient timestamp parsing;
-//! - [`samples`]: the `webhook-samples/` format and the checks every sample gets.
+//! - [`samples`]: the `webhook-samples/` format and the checks every sample gets;
+//! - [`scaffold`]: a new provider's files from the template in `adapters/_template/`;
+//! - `conformance` (tests and the `conformance` feature only): what every adapter must do,
+//!   checked over its samples, and the never-panic drivers of the fuzz targets.
 
 pub mod adapter;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod dates;
 pub mod form;
 pub mod model;
 pub mod samples;
+pub mod scaffold;
 pub mod secrets;
 pub mod verify;
 
