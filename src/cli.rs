@@ -1,4 +1,5 @@
-//! The command line: `serve`, and ops commands that work on the store directly.
+//! The command line: `serve`, ops commands that work on the store directly, and developer
+//! commands on the repository's files (`adapter new`, `sample sign`: see `dev`).
 //! Secrets are never taken as arguments (they would show in the process list): they come
 //! from a file or standard input.
 
@@ -50,10 +51,34 @@ enum Command {
     /// Recorded webhook samples (webhook-samples/).
     #[command(subcommand)]
     Sample(SampleCmd),
+    /// Provider adapters (adapters/): for developers, run from the repository root.
+    #[command(subcommand)]
+    Adapter(AdapterCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdapterCmd {
+    /// Create adapters/<ID>/ and webhook-samples/<ID>/ from the template, and add the provider
+    /// to the registry in adapters/lib.rs; prints what it made as JSON.
+    New {
+        /// The provider id: lowercase letters, digits and `_` (the URL segment).
+        id: String,
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum SampleCmd {
+    /// Re-sign a sample with the fake secrets and the clock of its folder's provider.toml
+    /// (the folder names the provider) and write it back; prints the headers changed.
+    Sign {
+        file: PathBuf,
+        /// Print the signed sample instead of writing the file.
+        #[arg(long)]
+        stdout: bool,
+    },
     /// Re-sign a sample for this server and a connection (its secrets are read from the
     /// store), send it, and print the answer.
     Send {
@@ -142,24 +167,53 @@ fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+    match cli.command {
+        // Developer commands work on the repository's files: no configuration, no store.
+        Command::Adapter(AdapterCmd::New { id, root }) => {
+            print_json(&crate::dev::adapter_new(&root, &id)?)
+        }
+        Command::Sample(SampleCmd::Sign { file, stdout }) => {
+            match crate::dev::sample_sign(&file, stdout)? {
+                Some(signed) => print_json(&signed),
+                None => Ok(()),
+            }
+        }
+        Command::Sample(SampleCmd::Send {
+            file,
+            connection,
+            to,
+        }) => with_config(cli.config.as_deref(), |config| async move {
+            send_sample(config, &file, &connection, to).await
+        }),
+        Command::Serve => with_config(cli.config.as_deref(), app::serve),
+        Command::Connection(cmd) => {
+            with_config(cli.config.as_deref(), |config| connection(config, cmd))
+        }
+        Command::Tenant(TenantCmd::Import { file }) => {
+            with_config(cli.config.as_deref(), |config| async move {
+                import_tenants(config, &file).await
+            })
+        }
+        Command::Number(NumberCmd::Import { file }) => {
+            with_config(cli.config.as_deref(), |config| async move {
+                import_numbers(config, &file).await
+            })
+        }
+    }
+}
+
+/// Loads the configuration, starts logging and runs `command` on a runtime.
+fn with_config<F, Fut>(path: Option<&Path>, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::load(path, &ProcessEnv)?;
     crate::telemetry::init_logs(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => app::serve(config).await,
-            Command::Connection(cmd) => connection(config, cmd).await,
-            Command::Tenant(TenantCmd::Import { file }) => import_tenants(config, &file).await,
-            Command::Number(NumberCmd::Import { file }) => import_numbers(config, &file).await,
-            Command::Sample(SampleCmd::Send {
-                file,
-                connection,
-                to,
-            }) => send_sample(config, &file, &connection, to).await,
-        }
-    })
+    runtime.block_on(command(config))
 }
 
 #[allow(clippy::print_stdout)] // command output

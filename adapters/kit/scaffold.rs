@@ -13,9 +13,21 @@ use std::fmt;
 /// The marker on every line of the template that needs the provider's real value.
 pub const FILL_IN: &str = "FILL IN";
 
-/// The template's provider id and type name, replaced in every file.
+/// The template's provider id and type name, replaced in every file; in header names, the id
+/// is written with `-` for `_` (`x-acme-signature`, `X-Acme-Signature`).
 const TEMPLATE_ID: &str = "acme";
 const TEMPLATE_TYPE: &str = "Acme";
+const TEMPLATE_HEADER: &str = "x-acme-";
+const TEMPLATE_HEADER_TITLE: &str = "X-Acme-";
+
+/// A word with its first letter in upper case: `voice` → `Voice`.
+pub fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
 
 /// Each file of the template: its path from the repository root (`{id}` stands for the new
 /// provider's id) and its text.
@@ -160,16 +172,7 @@ impl NewProvider {
         if !valid {
             return Err(ScaffoldError::InvalidId(id.to_owned()));
         }
-        let type_name = id
-            .split('_')
-            .map(|word| {
-                let mut chars = word.chars();
-                chars
-                    .next()
-                    .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let type_name = id.split('_').map(capitalized).collect();
         Ok(Self {
             id: id.to_owned(),
             type_name,
@@ -190,22 +193,30 @@ impl NewProvider {
     /// `text` with the template's type name and id replaced by this provider's, in one pass
     /// (so that a new name containing the template's is not replaced again).
     fn substitute(&self, text: &str) -> String {
+        let header = format!("x-{}-", self.id.replace('_', "-"));
+        let title: Vec<String> = self.id.split('_').map(capitalized).collect();
+        let header_title = format!("X-{}-", title.join("-"));
+        let replacements = [
+            (TEMPLATE_HEADER, header.as_str()),
+            (TEMPLATE_HEADER_TITLE, header_title.as_str()),
+            (TEMPLATE_TYPE, self.type_name.as_str()),
+            (TEMPLATE_ID, self.id.as_str()),
+        ];
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix(TEMPLATE_TYPE) {
-                out.push_str(&self.type_name);
-                rest = after;
-            } else if let Some(after) = rest.strip_prefix(TEMPLATE_ID) {
-                out.push_str(&self.id);
-                rest = after;
-            } else {
-                let mut chars = rest.chars();
-                if let Some(c) = chars.next() {
-                    out.push(c);
+        'text: while !rest.is_empty() {
+            for (from, to) in replacements {
+                if let Some(after) = rest.strip_prefix(from) {
+                    out.push_str(to);
+                    rest = after;
+                    continue 'text;
                 }
-                rest = chars.as_str();
             }
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
         }
         out
     }
@@ -375,7 +386,9 @@ mod tests {
         let module = &files[0].text;
         assert!(module.contains("pub struct ZedVoice;"));
         assert!(module.contains("id: \"zed_voice\","));
+        assert!(module.contains("const SIGNATURE_HEADER: &str = \"x-zed-voice-signature\";"));
         assert!(files[6].text.contains("/webhooks/zed_voice/"));
+        assert!(files[6].text.contains("\nX-Zed-Voice-Signature: "));
     }
 
     /// The skeleton samples match the template's scheme: once their `FILL IN` lines are gone,

@@ -408,6 +408,79 @@ async fn the_cli_sends_a_signed_sample_to_a_running_server() {
     child.start_kill().unwrap();
 }
 
+/// `sample send` as the README's tour uses it: without `--to` it posts to the configured
+/// listen address, prints the status and the body (TwiML for the Voice URL), and a second
+/// send of the same file is acknowledged too; an unknown connection is a clear error.
+#[tokio::test]
+async fn the_cli_sends_to_the_configured_address_as_the_tour_does() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fixed port, so that the CLI and the server share `CALLGATE_LISTEN`.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command(dir.path());
+    cmd.env("CALLGATE_LISTEN", &listen);
+    let (mut child, addr) = serve(cmd).await;
+    assert_eq!(addr, listen);
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let conn = api(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/api/v1/connections",
+        Some(
+            json!({"provider": "twilio", "name": "tour", "secrets": {"auth_token": "tour-token"}}),
+        ),
+    )
+    .await;
+    let id = conn["id"].as_str().unwrap().to_owned();
+    let send = |file: &str, connection: &str| {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        std::process::Command::new(env!("CARGO_BIN_EXE_callgate"))
+            .env_clear()
+            .env("CALLGATE_DATA_DIR", dir.path())
+            .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+            .env("CALLGATE_PUBLIC_URL", PUBLIC)
+            .env("CALLGATE_LISTEN", &listen)
+            .args([
+                "sample",
+                "send",
+                sample.to_str().unwrap(),
+                "--connection",
+                connection,
+            ])
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let out = send("webhook-samples/twilio/incoming-call.http", &id);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(printed["status"], 200);
+        assert!(
+            printed["body"].as_str().unwrap().contains("<Response/>"),
+            "{printed}"
+        );
+    }
+    let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1);
+
+    let out = send("webhook-samples/twilio/incoming-call.http", "conn_unknown");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no connection conn_unknown"), "{err}");
+    assert!(!err.contains("tour-token"));
+    child.start_kill().unwrap();
+}
+
 /// Secrets appear in no log line, even at debug level, whatever happens to the requests.
 #[tokio::test]
 async fn secrets_never_reach_the_logs() {

@@ -6,6 +6,7 @@
 mod api;
 mod authz;
 mod crash;
+mod dev;
 mod events;
 mod gate;
 mod support;
