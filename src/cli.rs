@@ -379,9 +379,6 @@ async fn send_sample(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let sample =
         HttpSample::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
-    let mut req = sample
-        .to_request()
-        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
     let to = to.unwrap_or_else(|| format!("http://{}", config.listen));
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();
@@ -390,37 +387,18 @@ async fn send_sample(
         .load_by_id(connection, now)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no connection {connection}"))?;
-    let query = sample
-        .url
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    let target = format!("/webhooks/{}/{}{query}", live.adapter.info().id, live.id);
-    req.public_url = format!("{}{target}", state.public_url);
-    live.adapter
-        .sign(&mut req, &live.secrets, state.clock.as_ref())?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(15))
-        .build()?;
-    let mut outgoing = client.request(
-        req.method.clone(),
-        format!("{}{target}", to.trim_end_matches('/')),
-    );
-    for (name, value) in &req.headers {
-        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let res = outgoing
-        .body(req.body.to_vec())
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {to}"))?;
-    let status = res.status();
-    let body = res.text().await.unwrap_or_default();
-    print_json(&serde_json::json!({ "status": status.as_u16(), "body": body }))?;
-    if status.is_success() {
+    let (target, req) = crate::dev::addressed(
+        &sample,
+        live.adapter,
+        &live.id,
+        &state.public_url,
+        &live.secrets,
+        state.clock.as_ref(),
+    )
+    .with_context(|| file.display().to_string())?;
+    let (status, body) = crate::dev::deliver(&to, &target, &req).await?;
+    print_json(&serde_json::json!({ "status": status, "body": body }))?;
+    if (200..300).contains(&status) {
         Ok(())
     } else {
         bail!("the server answered {status}")

@@ -2,15 +2,19 @@
 //! scaffolds a provider, `sample sign` re-signs a captured sample. They need no
 //! configuration. The text they write comes from the adapters crate
 //! (`kit::scaffold`, `kit::samples`); this module only reads and writes files.
+//!
+//! Also how `sample send` addresses a sample to a running server ([`addressed`],
+//! [`deliver`]), which the end-to-end tests share.
 
 use anyhow::{Context, bail};
-use callgate_adapters::kit::InboundRequest;
-use callgate_adapters::kit::samples::SampleCase;
+use callgate_adapters::kit::samples::{HttpSample, SampleCase};
 use callgate_adapters::kit::scaffold::{FILL_IN, NewProvider, capitalized};
+use callgate_adapters::kit::{Adapter, Clock, InboundRequest, SecretSet};
 use http::{HeaderMap, HeaderName};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// What `adapter new` made.
 #[derive(Debug, Serialize)]
@@ -130,6 +134,59 @@ pub fn sample_sign(file: &Path, stdout: bool) -> anyhow::Result<Option<Signed>> 
         write_replacing(file, &text)?;
     }
     Ok(Some(signed))
+}
+
+/// The sample as its provider would send it to this server for one connection: to
+/// `{public_base}/webhooks/{provider}/{connection}` plus the sample's own query, signed with
+/// the connection's secrets at `clock`. Returns the path and query, and the request.
+pub fn addressed(
+    sample: &HttpSample,
+    adapter: &dyn Adapter,
+    connection: &str,
+    public_base: &str,
+    secrets: &SecretSet,
+    clock: &dyn Clock,
+) -> anyhow::Result<(String, InboundRequest)> {
+    let mut req = sample.to_request().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let query = sample
+        .url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    let target = format!("/webhooks/{}/{connection}{query}", adapter.info().id);
+    req.public_url = format!("{}{target}", public_base.trim_end_matches('/'));
+    adapter.sign(&mut req, secrets, clock)?;
+    Ok((target, req))
+}
+
+/// Posts `req` to the server at `to` (`http://host:port`), at `target`: the status and the
+/// body of the answer.
+pub async fn deliver(
+    to: &str,
+    target: &str,
+    req: &InboundRequest,
+) -> anyhow::Result<(u16, String)> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(15))
+        .build()?;
+    let mut outgoing = client.request(
+        req.method.clone(),
+        format!("{}{target}", to.trim_end_matches('/')),
+    );
+    for (name, value) in &req.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let res = outgoing
+        .body(req.body.to_vec())
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {to}"))?;
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap_or_default();
+    Ok((status, body))
 }
 
 /// Puts the values `sign` set into the sample's header lines: a header it changed keeps its

@@ -6,6 +6,7 @@
 //! - [`verify`]: the only way to make a [`Verified`] request (constant-time checks);
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and header helpers;
 //! - [`dates`]: lenient timestamp parsing;
+//! - [`matrix`]: the provider matrix of `adapters/README.md`, from each `ProviderInfo`;
 //! - [`samples`]: the `webhook-samples/` format and the checks every sample gets;
 //! - [`scaffold`]: a new provider's files from the template in `adapters/_template/`;
 //! - `conformance` (tests and the `conformance` feature only): what every adapter must do,
@@ -16,6 +17,7 @@ pub mod adapter;
 pub mod conformance;
 pub mod dates;
 pub mod form;
+pub mod matrix;
 pub mod model;
 pub mod samples;
 pub mod scaffold;

@@ -9,6 +9,7 @@ mod crash;
 mod dev;
 mod events;
 mod gate;
+mod providers;
 mod support;
 mod tidy;
 mod users;
