@@ -74,6 +74,7 @@ enum SampleCmd {
     /// Re-sign a sample with the fake secrets and the clock of its folder's provider.toml
     /// (the folder names the provider) and write it back; prints the headers changed.
     Sign {
+        /// The `.http` file, in `webhook-samples/<provider>/` beside its provider.toml.
         file: PathBuf,
         /// Print the signed sample instead of writing the file.
         #[arg(long)]
