@@ -24,6 +24,12 @@ providers! {
     vonage::Vonage,
 }
 
+/// The scaffold's template (`adapters/_template/`, not registered): compiled and tested here,
+/// so that what `callgate adapter new` writes builds.
+#[cfg(test)]
+#[path = "_template/mod.rs"]
+mod scaffold_template;
+
 /// The adapter registered under `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn kit::Adapter> {
     ADAPTERS.iter().copied().find(|a| a.info().id == id)

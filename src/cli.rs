@@ -1,4 +1,5 @@
-//! The command line: `serve`, and ops commands that work on the store directly.
+//! The command line: `serve`, ops commands that work on the store directly, and developer
+//! commands on the repository's files (`adapter new`, `sample sign`: see `dev`).
 //! Secrets are never taken as arguments (they would show in the process list): they come
 //! from a file or standard input.
 
@@ -50,10 +51,35 @@ enum Command {
     /// Recorded webhook samples (webhook-samples/).
     #[command(subcommand)]
     Sample(SampleCmd),
+    /// Provider adapters (adapters/): for developers, run from the repository root.
+    #[command(subcommand)]
+    Adapter(AdapterCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdapterCmd {
+    /// Create adapters/<ID>/ and webhook-samples/<ID>/ from the template, and add the provider
+    /// to the registry in adapters/lib.rs; prints what it made as JSON.
+    New {
+        /// The provider id: lowercase letters, digits and `_` (the URL segment).
+        id: String,
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum SampleCmd {
+    /// Re-sign a sample with the fake secrets and the clock of its folder's provider.toml
+    /// (the folder names the provider) and write it back; prints the headers changed.
+    Sign {
+        /// The `.http` file, in `webhook-samples/<provider>/` beside its provider.toml.
+        file: PathBuf,
+        /// Print the signed sample instead of writing the file.
+        #[arg(long)]
+        stdout: bool,
+    },
     /// Re-sign a sample for this server and a connection (its secrets are read from the
     /// store), send it, and print the answer.
     Send {
@@ -142,24 +168,53 @@ fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+    match cli.command {
+        // Developer commands work on the repository's files: no configuration, no store.
+        Command::Adapter(AdapterCmd::New { id, root }) => {
+            print_json(&crate::dev::adapter_new(&root, &id)?)
+        }
+        Command::Sample(SampleCmd::Sign { file, stdout }) => {
+            match crate::dev::sample_sign(&file, stdout)? {
+                Some(signed) => print_json(&signed),
+                None => Ok(()),
+            }
+        }
+        Command::Sample(SampleCmd::Send {
+            file,
+            connection,
+            to,
+        }) => with_config(cli.config.as_deref(), |config| async move {
+            send_sample(config, &file, &connection, to).await
+        }),
+        Command::Serve => with_config(cli.config.as_deref(), app::serve),
+        Command::Connection(cmd) => {
+            with_config(cli.config.as_deref(), |config| connection(config, cmd))
+        }
+        Command::Tenant(TenantCmd::Import { file }) => {
+            with_config(cli.config.as_deref(), |config| async move {
+                import_tenants(config, &file).await
+            })
+        }
+        Command::Number(NumberCmd::Import { file }) => {
+            with_config(cli.config.as_deref(), |config| async move {
+                import_numbers(config, &file).await
+            })
+        }
+    }
+}
+
+/// Loads the configuration, starts logging and runs `command` on a runtime.
+fn with_config<F, Fut>(path: Option<&Path>, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::load(path, &ProcessEnv)?;
     crate::telemetry::init_logs(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => app::serve(config).await,
-            Command::Connection(cmd) => connection(config, cmd).await,
-            Command::Tenant(TenantCmd::Import { file }) => import_tenants(config, &file).await,
-            Command::Number(NumberCmd::Import { file }) => import_numbers(config, &file).await,
-            Command::Sample(SampleCmd::Send {
-                file,
-                connection,
-                to,
-            }) => send_sample(config, &file, &connection, to).await,
-        }
-    })
+    runtime.block_on(command(config))
 }
 
 #[allow(clippy::print_stdout)] // command output
@@ -305,9 +360,6 @@ async fn send_sample(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let sample =
         HttpSample::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
-    let mut req = sample
-        .to_request()
-        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
     let to = to.unwrap_or_else(|| format!("http://{}", config.listen));
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();
@@ -316,37 +368,18 @@ async fn send_sample(
         .load_by_id(connection, now)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no connection {connection}"))?;
-    let query = sample
-        .url
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    let target = format!("/webhooks/{}/{}{query}", live.adapter.info().id, live.id);
-    req.public_url = format!("{}{target}", state.public_url);
-    live.adapter
-        .sign(&mut req, &live.secrets, state.clock.as_ref())?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(15))
-        .build()?;
-    let mut outgoing = client.request(
-        req.method.clone(),
-        format!("{}{target}", to.trim_end_matches('/')),
-    );
-    for (name, value) in &req.headers {
-        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let res = outgoing
-        .body(req.body.to_vec())
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {to}"))?;
-    let status = res.status();
-    let body = res.text().await.unwrap_or_default();
-    print_json(&serde_json::json!({ "status": status.as_u16(), "body": body }))?;
-    if status.is_success() {
+    let (target, req) = crate::dev::addressed(
+        &sample,
+        live.adapter,
+        &live.id,
+        &state.public_url,
+        &live.secrets,
+        state.clock.as_ref(),
+    )
+    .with_context(|| file.display().to_string())?;
+    let (status, body) = crate::dev::deliver(&to, &target, &req).await?;
+    print_json(&serde_json::json!({ "status": status, "body": body }))?;
+    if (200..300).contains(&status) {
         Ok(())
     } else {
         bail!("the server answered {status}")

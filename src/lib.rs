@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+pub mod dev;
 pub mod directory;
 pub mod domain;
 pub mod error;

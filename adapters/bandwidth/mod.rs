@@ -48,7 +48,9 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Unmapped,
     ],
     // HTTP Basic proves the sender, not the bytes.
+    verification: "HTTP Basic `callback_username`:`callback_password` in `Authorization`, constant-time",
     signs_body: false,
+    timestamp_tolerance_secs: None,
 };
 
 impl Adapter for Bandwidth {

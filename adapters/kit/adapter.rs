@@ -37,10 +37,18 @@ pub struct ProviderInfo {
     pub default_api_base: Option<&'static str>,
     /// Every event kind this adapter can emit.
     pub emits: &'static [EventTag],
+    /// One line naming the verification scheme (what is checked, in which header), for the
+    /// provider matrix in `adapters/README.md`.
+    pub verification: &'static str,
     /// Whether the proof covers the body's bytes (a MAC or a signed hash). False for a
-    /// shared credential that proves only the sender (HTTP Basic): the body then has no
-    /// integrity beyond TLS, and the sample checks skip the flipped-body check.
+    /// shared credential that proves only the sender (HTTP Basic, an API-key header): the
+    /// conformance kit then checks that a changed body still verifies, instead of that it is
+    /// refused.
     pub signs_body: bool,
+    /// How far (seconds) the signed timestamp may be from the clock, for schemes that sign
+    /// one; `None` when the scheme has no timestamp. The conformance kit moves the clock past
+    /// it and expects [`VerifyError::Stale`].
+    pub timestamp_tolerance_secs: Option<i64>,
 }
 
 impl ProviderInfo {

@@ -8,14 +8,22 @@
 //! - [`jwt`]: compact HS256 tokens (Vonage, Dialpad);
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and header helpers;
 //! - [`dates`]: lenient timestamp parsing;
-//! - [`samples`]: the `webhook-samples/` format and the checks every sample gets.
+//! - [`matrix`]: the provider matrix of `adapters/README.md`, from each `ProviderInfo`;
+//! - [`samples`]: the `webhook-samples/` format and the checks every sample gets;
+//! - [`scaffold`]: a new provider's files from the template in `adapters/_template/`;
+//! - `conformance` (tests and the `conformance` feature only): what every adapter must do,
+//!   checked over its samples, and the never-panic drivers of the fuzz targets.
 
 pub mod adapter;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod dates;
 pub mod form;
 pub mod jwt;
+pub mod matrix;
 pub mod model;
 pub mod samples;
+pub mod scaffold;
 pub mod secrets;
 #[cfg(test)]
 pub mod testing;

@@ -258,6 +258,12 @@ impl SampleCase {
                 "folder {id:?} is not a registered provider (see adapters/lib.rs)"
             ));
         };
+        Self::load_for(adapter, path)
+    }
+
+    /// Loads a sample for a given adapter, with the `provider.toml` of the sample's folder.
+    pub fn load_for(adapter: &'static dyn Adapter, path: &Path) -> Result<Self, SampleError> {
+        let folder = path.parent().unwrap_or_else(|| Path::new("."));
         let fixture_text = String::from_utf8(read(&folder.join("provider.toml"))?)
             .map_err(|_| SampleError("provider.toml is not UTF-8".to_owned()))?;
         let fixture = ProviderFixture::parse(&fixture_text)?;

@@ -88,6 +88,20 @@ impl<'r> Verified<'r> {
         self
     }
 
+    /// Takes a request as verified without any check. Only the conformance kit's never-panic
+    /// drivers use it, to reach `parse` with arbitrary input; it exists only in this crate's
+    /// tests and with the `conformance` feature (the fuzz crate), which the service never
+    /// enables (the tidy test holds it to that).
+    #[cfg(any(test, feature = "conformance"))]
+    pub(crate) fn unchecked(request: &'r InboundRequest) -> Self {
+        Self::new(
+            request,
+            Proof {
+                generation: Generation::Current,
+            },
+        )
+    }
+
     /// Marks the request as carrying a single-use value: see [`ReplayKey`].
     pub fn with_replay_key(mut self, key: impl Into<String>, keep_until: i64) -> Self {
         self.replay_key = Some(ReplayKey {

@@ -48,7 +48,9 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
+    verification: "LaML: HMAC-SHA1 of the URL and form parameters (`X-SignalWire-Signature` or `X-Twilio-Signature`); JSON: hex HMAC-SHA256 / SHA-1 of URL + body",
     signs_body: true,
+    timestamp_tolerance_secs: None,
 };
 
 impl Adapter for SignalWire {

@@ -44,7 +44,9 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
+    verification: "HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`",
     signs_body: true,
+    timestamp_tolerance_secs: None,
 };
 
 impl Adapter for Twilio {

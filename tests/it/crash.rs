@@ -357,11 +357,24 @@ async fn the_cli_manages_connections_and_the_directory() {
     assert!(!ok && err.contains("t-nope"), "{err}");
 }
 
-/// `callgate sample send` re-signs a recorded sample for a running server and a connection.
+/// `callgate sample send` re-signs a recorded sample for a running server and a connection,
+/// posts it and prints the status and the body: to `--to`, or else to the configured listen
+/// address, as the README's tour does. A second send of the same file is acknowledged too and
+/// adds no call; an unknown connection is a clear error.
 #[tokio::test]
-async fn the_cli_sends_a_signed_sample_to_a_running_server() {
+async fn the_cli_sends_signed_samples_to_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(command(dir.path())).await;
+    // A fixed port, so that the CLI and the server share `CALLGATE_LISTEN`.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command(dir.path());
+    cmd.env("CALLGATE_LISTEN", &listen);
+    let (mut child, addr) = serve(cmd).await;
+    assert_eq!(addr, listen);
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
     let conn = api(
@@ -375,36 +388,68 @@ async fn the_cli_sends_a_signed_sample_to_a_running_server() {
     )
     .await;
     let id = conn["id"].as_str().unwrap().to_owned();
-    let sample =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("webhook-samples/twilio/status-ringing.http");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"))
-        .env_clear()
-        .env("CALLGATE_DATA_DIR", dir.path())
-        .env("CALLGATE_MASTER_KEY", MASTER_KEY)
-        .env("CALLGATE_PUBLIC_URL", PUBLIC)
-        .args([
-            "sample",
-            "send",
-            sample.to_str().unwrap(),
-            "--connection",
-            &id,
-            "--to",
-            &base,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let send = |file: &str, connection: &str, to: Option<&str>| {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
+        cli.env_clear()
+            .env("CALLGATE_DATA_DIR", dir.path())
+            .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+            .env("CALLGATE_PUBLIC_URL", PUBLIC)
+            .env("CALLGATE_LISTEN", &listen)
+            .args([
+                "sample",
+                "send",
+                sample.to_str().unwrap(),
+                "--connection",
+                connection,
+            ]);
+        if let Some(to) = to {
+            cli.args(["--to", to]);
+        }
+        cli.output().unwrap()
+    };
+    let printed = |out: &std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let out = send(
+        "webhook-samples/twilio/status-ringing.http",
+        &id,
+        Some(&base),
     );
-    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(printed["status"], 204);
+    assert_eq!(printed(&out)["status"], 204);
     let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
     assert_eq!(
         calls["calls"][0]["provider_call_id"],
         "CAe9ecf4ed13c5b8830ecb62fdbaf24482"
     );
+
+    for _ in 0..2 {
+        let out = send("webhook-samples/twilio/incoming-call.http", &id, None);
+        let answer = printed(&out);
+        assert_eq!(answer["status"], 200);
+        assert!(
+            answer["body"].as_str().unwrap().contains("<Response/>"),
+            "{answer}"
+        );
+    }
+    let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 2);
+
+    let out = send(
+        "webhook-samples/twilio/incoming-call.http",
+        "conn_unknown",
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no connection conn_unknown"), "{err}");
+    assert!(!err.contains("tour-token"));
     child.start_kill().unwrap();
 }
 

@@ -1,5 +1,7 @@
 //! Tidy checks: the repository agrees with itself.
 
+use callgate_adapters::kit::matrix;
+use callgate_adapters::kit::scaffold::FILL_IN;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -113,9 +115,10 @@ fn the_openapi_document_lists_every_route() {
 }
 
 /// Every provider folder is registered, and has at least one accepted and one `reject-`
-/// sample; every registered provider has a folder and samples.
+/// sample; every registered provider has a folder, samples and a row in the provider matrix,
+/// and nothing the scaffold left to fill in.
 #[test]
-fn provider_folders_the_registry_and_the_samples_agree() {
+fn provider_folders_the_registry_the_samples_and_the_matrix_agree() {
     let registered: BTreeSet<String> = callgate_adapters::ADAPTERS
         .iter()
         .map(|a| a.info().id.to_owned())
@@ -160,5 +163,81 @@ fn provider_folders_the_registry_and_the_samples_agree() {
             root().join("adapters").join(id).join("README.md").exists(),
             "adapters/{id}/README.md is missing"
         );
+    }
+
+    let readme = std::fs::read_to_string(root().join("adapters/README.md")).unwrap();
+    let section = matrix::section(&readme).expect("adapters/README.md has no provider matrix");
+    let in_matrix: BTreeSet<String> = matrix::ids(section).into_iter().collect();
+    assert_eq!(
+        in_matrix, registered,
+        "the provider matrix in adapters/README.md and the registry differ: UPDATE_MATRIX=1 cargo test -p callgate-adapters matrix"
+    );
+
+    let mut left = Vec::new();
+    for id in &registered {
+        for dir in [
+            root().join("adapters").join(id),
+            root().join("webhook-samples").join(id),
+        ] {
+            let mut files = Vec::new();
+            all_files(&dir, &mut files);
+            for file in files {
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
+                for (n, line) in text.lines().enumerate() {
+                    if line.contains(FILL_IN) {
+                        let rel = file.strip_prefix(root()).unwrap().display().to_string();
+                        left.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "the scaffold's {FILL_IN} lines are still there; replace each with the provider's real value and delete the marker (adapters/README.md, \"Adding a provider\"):\n{}",
+        left.join("\n")
+    );
+}
+
+fn all_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The conformance kit parses requests it never verified: the service must not be able to.
+/// Its feature is not enabled for the service, and nothing in `src/` names it.
+#[test]
+fn the_service_cannot_reach_the_conformance_kit() {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        let features = manifest
+            .get(table)
+            .and_then(|t| t.get("callgate-adapters"))
+            .and_then(|d| d.get("features"));
+        assert!(
+            features.is_none_or(|f| !f.to_string().contains("conformance")),
+            "Cargo.toml [{table}] enables callgate-adapters' conformance feature"
+        );
+    }
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in ["conformance", "unchecked("] {
+            assert!(
+                !text.contains(needle),
+                "{} mentions {needle}: the service must not reach the conformance kit",
+                file.display()
+            );
+        }
     }
 }
