@@ -20,6 +20,7 @@ macro_rules! providers {
 providers! {
     bandwidth::Bandwidth,
     signalwire::SignalWire,
+    standard::Standard,
     twilio::Twilio,
     vonage::Vonage,
 }

@@ -206,10 +206,25 @@ pub fn mac_matches<'a, 'r>(
     candidates: &[Vec<&[u8]>],
     given: &[u8],
 ) -> Result<Verified<'r>, VerifyError> {
-    for (generation, secret) in accepted {
+    let keys = accepted
+        .into_iter()
+        .map(|(generation, secret)| (generation, secret.expose().as_bytes()));
+    mac_matches_keys(req, algorithm, keys, candidates, &[given])
+}
+
+/// [`mac_matches`] for schemes whose MAC key is derived from the secret (decoded from base64,
+/// say) and whose header may carry several signatures, any of which may match.
+pub fn mac_matches_keys<'k, 'r>(
+    req: &'r InboundRequest,
+    algorithm: MacAlgorithm,
+    keys: impl IntoIterator<Item = (Generation, &'k [u8])>,
+    candidates: &[Vec<&[u8]>],
+    given: &[&[u8]],
+) -> Result<Verified<'r>, VerifyError> {
+    for (generation, key) in keys {
         for parts in candidates {
-            let expected = mac(algorithm, secret.expose().as_bytes(), parts);
-            if ct_eq(&expected, given) {
+            let expected = mac(algorithm, key, parts);
+            if given.iter().any(|g| ct_eq(&expected, g)) {
                 return Ok(Verified::new(req, Proof { generation }));
             }
         }
