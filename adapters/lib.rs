@@ -19,6 +19,7 @@ macro_rules! providers {
 // One line per provider, alphabetical.
 providers! {
     bandwidth::Bandwidth,
+    plivo::Plivo,
     signalwire::SignalWire,
     standard::Standard,
     twilio::Twilio,

@@ -1,0 +1,137 @@
+//! Plivo Voice: answer, ring, hangup and recording callbacks (form bodies), signed with
+//! Plivo's V3 signature and a single-use nonce (README.md beside this file).
+//!
+//! - `signature`: the V3 scheme;
+//! - `payload`: which callback a body is, and its events;
+//! - `mapping`: the status tables.
+
+mod mapping;
+mod payload;
+pub mod signature;
+
+#[cfg(test)]
+mod tests;
+
+use crate::kit::verify;
+use crate::kit::{
+    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
+    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+};
+use http::HeaderValue;
+
+/// The Plivo adapter.
+#[derive(Debug)]
+pub struct Plivo;
+
+const AUTH_TOKEN: &str = "auth_token";
+const AUTH_ID: &str = "auth_id";
+/// How long a nonce is refused again: Plivo signs no timestamp, and the lifetime of its
+/// nonces is not documented, so a day.
+const NONCE_KEPT_SECS: i64 = 86_400;
+
+static INFO: ProviderInfo = ProviderInfo {
+    id: "plivo",
+    display_name: "Plivo",
+    maturity: kit::Maturity::Experimental,
+    docs_url: "https://www.plivo.com/docs/voice/xml/request/validation",
+    webhook_secrets: &[AUTH_TOKEN],
+    api_secrets: &[AUTH_ID],
+    default_api_base: Some("https://api.plivo.com"),
+    emits: &[
+        kit::EventTag::Call,
+        kit::EventTag::Recording,
+        kit::EventTag::Unmapped,
+    ],
+    verification: "V3: HMAC-SHA256 of URL + parameters + nonce, `X-Plivo-Signature-V3` (several allowed), nonce single-use",
+    signs_body: true,
+    timestamp_tolerance_secs: None,
+};
+
+impl Adapter for Plivo {
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
+    }
+
+    fn verify<'r>(
+        &self,
+        req: &'r InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<Verified<'r>, VerifyError> {
+        let tokens: Vec<_> = secrets.accepted(AUTH_TOKEN).collect();
+        if tokens.is_empty() {
+            return Err(VerifyError::NoCredentials(AUTH_TOKEN));
+        }
+        let verified = signature::verify(req, &tokens)?;
+        let nonce =
+            String::from_utf8_lossy(req.header(signature::NONCE_HEADER).unwrap_or_default())
+                .into_owned();
+        let keep_until = clock.now().unix_timestamp().saturating_add(NONCE_KEPT_SECS);
+        Ok(verified.with_replay_key(format!("nonce:{nonce}"), keep_until))
+    }
+
+    fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError> {
+        payload::parse(req)
+    }
+
+    /// `DELETE /v1/Account/{auth_id}/Recording/{id}/`, HTTP Basic `auth_id:auth_token`.
+    fn delete_recording(
+        &self,
+        rec: &RecordingRef,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let auth_id = secrets.require(AUTH_ID)?;
+        let token = secrets.require(AUTH_TOKEN)?;
+        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
+            .ok_or(ConfigError::MissingOption("api_base_url"))?;
+        let url = format!(
+            "{origin}/v1/Account/{}/Recording/{}/",
+            kit::adapter::encode_path_segment(auth_id.expose()),
+            kit::adapter::encode_path_segment(&rec.recording_id)
+        );
+        Ok(Some(kit::adapter::basic_delete(url, auth_id, token)))
+    }
+
+    /// Signs with the current Auth Token; the nonce is kept when the request has one, else
+    /// derived from the clock and the body.
+    fn sign(
+        &self,
+        req: &mut InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<(), ConfigError> {
+        let token = secrets.require(AUTH_TOKEN)?;
+        let nonce = match req.header(signature::NONCE_HEADER) {
+            Some(n) if !n.is_empty() => String::from_utf8_lossy(n).into_owned(),
+            _ => {
+                let seed = format!(
+                    "{}{}",
+                    clock.now().unix_timestamp_nanos(),
+                    verify::sha256_hex(&req.body)
+                );
+                verify::sha256_hex(seed.as_bytes())
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(20)
+                    .collect()
+            }
+        };
+        let sig = signature::sign(
+            token.expose(),
+            &req.method,
+            &req.public_url,
+            &req.body,
+            &nonce,
+        );
+        for (name, value) in [
+            (signature::NONCE_HEADER, nonce),
+            (signature::SIGNATURE_HEADER, sig),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                req.headers.insert(name, v);
+            }
+        }
+        Ok(())
+    }
+}
