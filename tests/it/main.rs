@@ -11,6 +11,7 @@ mod dev;
 mod events;
 mod feeds;
 mod gate;
+mod plivo;
 mod providers;
 mod signalwire;
 mod support;
