@@ -4,7 +4,9 @@
 //! - an answer, ring or hangup callback (`CallStatus`): the call's progress.
 //!
 //! Dedupe keys (Plivo has no event id): `{CallUUID}:{CallStatus}` for call progress, and
-//! `{CallUUID}:recording:{RecordingID}` for a recording. The answer is 204.
+//! `{CallUUID}:recording:{RecordingID}` for a recording. The answer URL's request
+//! (`Event=StartApp`) gets an empty Plivo XML document, which leaves the call as it is;
+//! every other callback gets 204.
 
 use super::mapping;
 use crate::kit::{
@@ -51,6 +53,13 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             party,
             kind,
         }],
-        reply: Reply::NoContent,
+        reply: if form.get("Event") == Some("StartApp") {
+            Reply::Markup {
+                content_type: "application/xml",
+                body: "<Response></Response>".to_owned(),
+            }
+        } else {
+            Reply::NoContent
+        },
     })
 }
