@@ -4,7 +4,7 @@
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::connections::Connections;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Shared};
 use crate::outbox;
 use crate::store::Store;
 use anyhow::Context;
@@ -33,7 +33,7 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
     // Event ids of this process start with its start time: ids of an earlier run are told
     // apart (their clients resync).
     let epoch = crate::store::millis(clock.now()).to_string();
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         live: Arc::new(crate::live::LiveEvents::new(epoch)),
         store,
         connections,
@@ -41,7 +41,7 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
         public_url: public_url.into(),
         clock,
         outbox_wake: Arc::new(Notify::new()),
-    })
+    }))
 }
 
 /// Opens the store with the connection service, for the CLI.

@@ -61,10 +61,55 @@ pub fn init_logs(format: LogFormat) {
     };
 }
 
+/// Handles of metrics recorded on every request, by label values, per thread: a lookup in
+/// the recorder's registry hashes the name and labels and takes a lock; a cached handle is
+/// an atomic add.
+mod hot {
+    use metrics::{Counter, Histogram, counter, histogram};
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// Webhooks and events accepted, by provider and outcome.
+    type Accepted = HashMap<(&'static str, &'static str), (Counter, Counter)>;
+
+    thread_local! {
+        static ACCEPTED: RefCell<Accepted> = RefCell::new(HashMap::new());
+        static REQUESTS: RefCell<HashMap<(u16, String), Histogram>> = RefCell::new(HashMap::new());
+    }
+
+    pub(super) fn accepted(provider: &'static str, outcome: &'static str, events: u64) {
+        ACCEPTED.with_borrow_mut(|m| {
+            let (webhooks, evts) = m.entry((provider, outcome)).or_insert_with(|| {
+                (
+                    counter!("callgate_webhooks_total", "provider" => provider, "outcome" => outcome),
+                    counter!("callgate_events_total", "provider" => provider),
+                )
+            });
+            webhooks.increment(1);
+            evts.increment(events);
+        });
+    }
+
+    pub(super) fn request(route: &str, status: u16, seconds: f64) {
+        REQUESTS.with_borrow_mut(|m| {
+            // Looked up without building a key: routes are few, statuses fewer.
+            if let Some(h) = m
+                .iter()
+                .find(|((s, r), _)| *s == status && r == route)
+                .map(|(_, h)| h)
+            {
+                return h.record(seconds);
+            }
+            let h = histogram!("callgate_http_request_seconds", "route" => route.to_owned(), "status" => status.to_string());
+            h.record(seconds);
+            m.insert((status, route.to_owned()), h);
+        });
+    }
+}
+
 /// A webhook was stored (`outcome`: stored or duplicate).
 pub fn webhook_accepted(provider: &'static str, outcome: &'static str, events: usize) {
-    counter!("callgate_webhooks_total", "provider" => provider, "outcome" => outcome).increment(1);
-    counter!("callgate_events_total", "provider" => provider).increment(events as u64);
+    hot::accepted(provider, outcome, events as u64);
 }
 
 /// A webhook was refused; `reason` says which check failed.
@@ -105,7 +150,6 @@ pub fn outbox_attempt(kind: &'static str, outcome: &'static str) {
 }
 
 /// A request's latency by route.
-pub fn http_request(route: String, status: u16, seconds: f64) {
-    histogram!("callgate_http_request_seconds", "route" => route, "status" => status.to_string())
-        .record(seconds);
+pub fn http_request(route: &str, status: u16, seconds: f64) {
+    hot::request(route, status, seconds);
 }

@@ -26,9 +26,27 @@ use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-/// Everything a handler may use.
-#[derive(Clone)]
-pub struct AppState {
+/// Everything a handler may use: one shared allocation, so that handing it to a request
+/// costs one reference count.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub store: Store,
     pub connections: Arc<Connections>,
     pub config: Arc<Config>,
@@ -41,7 +59,7 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveEvents>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("public_url", &self.public_url)
@@ -71,18 +89,12 @@ pub fn router(state: AppState) -> Router {
 /// Makes every error response JSON (framework rejections included), logs 5xx details once,
 /// and records request metrics.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let started = Instant::now();
     let mut res = next.run(req).await;
     let status = res.status();
-    crate::telemetry::http_request(
-        route.clone(),
-        status.as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    crate::telemetry::http_request(route, status.as_u16(), started.elapsed().as_secs_f64());
     if let Some(LoggedError(detail)) = res.extensions().get::<LoggedError>() {
         tracing::error!(route, status = status.as_u16(), error = %detail, "request failed");
     }

@@ -105,11 +105,11 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
         .transpose()
 }
 
-/// Calls the writer thread stored recently, as stored, by connection and provider call id:
-/// most deliveries are about a call seen moments before, and this spares reading and
-/// decoding its row again. Only the writer thread writes calls, and every write goes through
-/// [`save`] (or [`claim`]), which keep the entry in step; the writer forgets them all when a
-/// transaction or a job's savepoint is rolled back ([`forget_recent`]).
+/// Calls the writer thread stored recently, as stored, by provider call id: most deliveries
+/// are about a call seen moments before, and this spares reading and decoding its row again.
+/// Only the writer thread writes calls, and every write goes through [`save`] (or [`claim`]),
+/// which put the entry back; the writer forgets them all when a transaction or a job's
+/// savepoint is rolled back ([`forget_recent`]).
 mod recent {
     use super::CallRow;
     use std::cell::RefCell;
@@ -119,14 +119,16 @@ mod recent {
     const CAPACITY: usize = 4096;
 
     thread_local! {
-        static CALLS: RefCell<HashMap<(String, String), CallRow>> = RefCell::new(HashMap::new());
+        /// Keyed by the provider's call id alone (a lookup allocates nothing); an entry of
+        /// another connection is a miss.
+        static CALLS: RefCell<HashMap<String, CallRow>> = RefCell::new(HashMap::new());
     }
 
-    pub(super) fn get(connection_id: &str, provider_call_id: &str) -> Option<CallRow> {
-        CALLS.with_borrow(|calls| {
-            calls
-                .get(&(connection_id.to_owned(), provider_call_id.to_owned()))
-                .cloned()
+    /// Takes the call out: whoever changes it puts it back with [`put`].
+    pub(super) fn take(connection_id: &str, provider_call_id: &str) -> Option<CallRow> {
+        CALLS.with_borrow_mut(|calls| match calls.get(provider_call_id) {
+            Some(call) if call.connection_id == connection_id => calls.remove(provider_call_id),
+            _ => None,
         })
     }
 
@@ -135,10 +137,7 @@ mod recent {
             if calls.len() >= CAPACITY {
                 calls.clear();
             }
-            calls.insert(
-                (call.connection_id.clone(), call.provider_call_id.clone()),
-                call.clone(),
-            );
+            calls.insert(call.provider_call_id.clone(), call.clone());
         });
     }
 
@@ -161,7 +160,7 @@ pub(super) fn get_or_create(
     provider_call_id: &str,
     now: OffsetDateTime,
 ) -> Result<(CallRow, bool), AppError> {
-    if let Some(call) = recent::get(connection_id, provider_call_id) {
+    if let Some(call) = recent::take(connection_id, provider_call_id) {
         return Ok((call, true));
     }
     let found = conn
