@@ -2,7 +2,7 @@
 //! graceful shutdown.
 
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::connections::Connections;
 use crate::http::{self, AppState, Shared};
 use crate::outbox;
@@ -16,12 +16,19 @@ use tokio_util::sync::CancellationToken;
 
 /// Opens the store and builds the shared state.
 pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppState> {
-    let store = Store::open(&config.database_path).with_context(|| {
-        format!(
-            "cannot open the store at {}",
-            config.database_path.display()
-        )
-    })?;
+    let store = match &config.database {
+        Database::Embedded(path) => Store::open(path)
+            .with_context(|| format!("cannot open the store at {}", path.display()))?,
+        Database::Postgres(url) => {
+            // The client blocks while it connects: on a thread of its own, never on one
+            // that runs async tasks.
+            let url = url.clone();
+            std::thread::spawn(move || Store::connect(url.expose()))
+                .join()
+                .map_err(|_| anyhow::anyhow!("connecting to PostgreSQL panicked"))?
+                .context("cannot open the PostgreSQL store")?
+        }
+    };
     let key = config.master_key()?;
     let connections = Arc::new(Connections::new(
         store.clone(),
@@ -123,7 +130,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .with_graceful_shutdown(async move { signal.cancelled().await })
             .await
     });
-    tracing::info!(%addr, store = %state.store.path().display(), public_url = %state.public_url, "callgate ready");
+    tracing::info!(%addr, store = %state.store.location(), public_url = %state.public_url, "callgate ready");
     Ok(Running {
         addr,
         state,

@@ -79,8 +79,8 @@ impl std::fmt::Debug for DirectoryConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub database_path: PathBuf,
+    /// Where the data lives.
+    pub database: Database,
     pub data_dir: PathBuf,
     /// The external base URL providers call, without a trailing slash. `None`: the
     /// listening address is used.
@@ -92,6 +92,25 @@ pub struct Config {
     pub log_format: LogFormat,
     pub outbox: OutboxConfig,
     pub directory: DirectoryConfig,
+}
+
+/// The store's backend.
+#[derive(Clone)]
+pub enum Database {
+    /// The embedded SQLite database file.
+    Embedded(PathBuf),
+    /// A PostgreSQL URL (`postgres://...`), shared by every instance.
+    Postgres(Secret),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Embedded(path) => f.debug_tuple("Embedded").field(path).finish(),
+            // The URL may carry a password.
+            Database::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,15 +166,13 @@ impl Config {
             .or(fc.data_dir)
             .unwrap_or_else(|| "./callgate-data".into());
         let database_url = env.get("CALLGATE_DATABASE_URL").or(fc.database_url);
-        let database_path = match database_url {
-            None => data_dir.join("callgate.db"),
+        let database = match database_url {
+            None => Database::Embedded(data_dir.join("callgate.db")),
             Some(url) => {
                 if let Some(path) = url.strip_prefix("sqlite://") {
-                    PathBuf::from(path)
+                    Database::Embedded(PathBuf::from(path))
                 } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    return Err(err(
-                        "PostgreSQL is not supported by this build yet; use sqlite://PATH or the embedded default",
-                    ));
+                    Database::Postgres(Secret::new(url))
                 } else {
                     return Err(err(
                         "CALLGATE_DATABASE_URL must start with sqlite:// or postgres://",
@@ -207,7 +224,7 @@ impl Config {
         }
         Ok(Self {
             listen,
-            database_path,
+            database,
             data_dir,
             public_url,
             bootstrap_token: env.get("CALLGATE_BOOTSTRAP_TOKEN").map(Secret::new),
@@ -229,14 +246,19 @@ impl Config {
     pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
         match &self.master_key {
             Some(k) => MasterKey::from_base64(k.expose()).map_err(|e| err(e.to_string())),
-            None => {
-                let dir = self
-                    .database_path
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| self.data_dir.clone());
-                MasterKey::load_or_create_file(&dir).map_err(|e| err(e.to_string()))
-            }
+            None => match &self.database {
+                Database::Embedded(path) => {
+                    let dir = path
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| self.data_dir.clone());
+                    MasterKey::load_or_create_file(&dir).map_err(|e| err(e.to_string()))
+                }
+                // Instances share the database: each must hold the same key, from outside.
+                Database::Postgres(_) => Err(err(
+                    "CALLGATE_MASTER_KEY is required with PostgreSQL (every instance needs the same key)",
+                )),
+            },
         }
     }
 }
@@ -268,9 +290,8 @@ mod tests {
     fn defaults_need_no_configuration() {
         let c = Config::load(None, &MapEnv(HashMap::new())).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            c.database_path,
-            PathBuf::from("./callgate-data/callgate.db")
+        assert!(
+            matches!(&c.database, Database::Embedded(p) if p == Path::new("./callgate-data/callgate.db"))
         );
         assert_eq!(c.body_limit, 1024 * 1024);
         assert!(c.public_url.is_none());
@@ -330,7 +351,7 @@ mod tests {
         let c = Config::load(Some(&file), &env).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.public_url.as_deref(), Some("https://hooks.example.com"));
-        assert_eq!(c.database_path, PathBuf::from("/tmp/x.db"));
+        assert!(matches!(&c.database, Database::Embedded(p) if p == Path::new("/tmp/x.db")));
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! The audit trail: who did what, and when. Rows are only ever appended.
 
+use super::db::{Db, Row, args};
 use super::{Listing, calls, from_millis, millis};
 use crate::error::AppError;
-use rusqlite::{Connection, Row, params};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 /// Appends an audit record. `actor` is the acting principal's id (`bootstrap`, a user id),
 /// `ops` for the command line, or `system` for the pipeline.
 pub fn record(
-    conn: &Connection,
+    db: &Db<'_>,
     at: OffsetDateTime,
     actor: &str,
     action: &str,
@@ -17,8 +17,10 @@ pub fn record(
     tenant_id: Option<&str>,
     detail: &serde_json::Value,
 ) -> Result<(), AppError> {
-    conn.prepare_cached("INSERT INTO audit (at, actor, action, call_id, tenant_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![millis(at), actor, action, call_id, tenant_id, detail.to_string()])?;
+    db.exec(
+        "INSERT INTO audit (at, actor, action, call_id, tenant_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        args![millis(at), actor, action, call_id, tenant_id, detail.to_string()],
+    )?;
     Ok(())
 }
 
@@ -38,7 +40,7 @@ pub struct AuditEntry {
 
 const COLUMNS: &str = "a.id, a.at, a.actor, a.action, a.call_id, a.tenant_id, a.detail";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn from_row(r: &Row<'_, '_>) -> Result<AuditEntry, AppError> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: from_millis(r.get(1)?),
@@ -46,16 +48,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         action: r.get(3)?,
         call_id: r.get(4)?,
         tenant_id: r.get(5)?,
-        detail: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        detail: serde_json::from_str(&r.get::<String>(6)?).unwrap_or_default(),
     })
 }
 
 /// The audit trail of one call, oldest first.
-pub fn of_call(conn: &Connection, call_id: &str) -> Result<Vec<AuditEntry>, AppError> {
+pub fn of_call(db: &Db<'_>, call_id: &str) -> Result<Vec<AuditEntry>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM audit a WHERE a.call_id = ?1 ORDER BY a.id");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([call_id], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    db.query(&sql, args![call_id], from_row)
 }
 
 /// Filters of the audit listing. Each given filter must hold.
@@ -78,7 +78,7 @@ pub struct AuditFilter {
 }
 
 /// Audit records, newest first.
-pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
+pub fn list(db: &Db<'_>, f: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
     let mut q = Listing::new(&format!("SELECT {COLUMNS} FROM audit a WHERE 1 = 1"));
     q.filter("a.call_id =", f.call_id.clone());
     q.filter("a.tenant_id =", f.tenant_id.clone());
@@ -90,10 +90,11 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>, AppEr
     if let Some(tenants) = &f.only_tenants {
         let n = q.bind(serde_json::to_string(tenants)?);
         q.and(&format!(
-            "(a.tenant_id IS NULL OR a.tenant_id IN (SELECT value FROM json_each(?{n})))
+            "(a.tenant_id IS NULL OR a.tenant_id IN {})
              AND (a.call_id IS NULL OR EXISTS (SELECT 1 FROM calls c WHERE c.id = a.call_id AND {}))",
-            calls::visible_sql("c", n)
+            db.json_array_values(n),
+            calls::visible_sql(db, "c", n)
         ));
     }
-    q.run(conn, "a.id DESC", f.limit, from_row)
+    q.run(db, "a.id DESC", f.limit, from_row)
 }

@@ -2,9 +2,10 @@
 //! them.
 
 use super::audit::record as audit;
+use super::count;
+use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -41,8 +42,8 @@ pub struct Booking {
     pub booked_by: Option<String>,
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Booking> {
-    let booked_at = r.get::<_, Option<i64>>(7)?.map(from_millis);
+fn from_row(r: &Row<'_, '_>) -> Result<Booking, AppError> {
+    let booked_at = r.get::<Option<i64>>(7)?.map(from_millis);
     Ok(Booking {
         status: if booked_at.is_some() {
             BookingStatus::Booked
@@ -63,23 +64,22 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Booking> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Booking>, AppError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Booking>, AppError> {
+    db.query_opt(
+        "SELECT id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by
              FROM web_bookings WHERE id = ?1",
-        )?
-        .query_row([id], from_row)
-        .optional()?)
+        args![id],
+        from_row,
+    )
 }
 
 /// Stores a booking. The same booking again (same id, same fields) answers the stored one;
 /// the same id with other fields, or for another tenant, is refused (409).
-pub fn put(conn: &Connection, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, AppError> {
-    if !directory::tenant_exists(conn, &b.tenant_id)? {
+pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, AppError> {
+    if !directory::tenant_exists(db, &b.tenant_id)? {
         return Err(AppError::not_found("tenant_not_found", "no such tenant"));
     }
-    if let Some(stored) = get(conn, &b.booking_id)? {
+    if let Some(stored) = get(db, &b.booking_id)? {
         if stored.request == *b {
             return Ok(stored);
         }
@@ -91,19 +91,19 @@ pub fn put(conn: &Connection, b: &NewBooking, now: OffsetDateTime) -> Result<Boo
             ),
         ));
     }
-    conn.prepare_cached(
+    db.exec(
         "INSERT INTO web_bookings (id, tenant_id, customer_name, phone, zip, trade, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        b.booking_id,
-        b.tenant_id,
-        b.customer_name,
-        b.phone,
-        b.zip,
-        b.trade,
-        millis(now)
-    ])?;
+        args![
+            b.booking_id,
+            b.tenant_id,
+            b.customer_name,
+            b.phone,
+            b.zip,
+            b.trade,
+            millis(now)
+        ],
+    )?;
     Ok(Booking {
         request: b.clone(),
         status: BookingStatus::Unbooked,
@@ -116,26 +116,28 @@ pub fn put(conn: &Connection, b: &NewBooking, now: OffsetDateTime) -> Result<Boo
 /// An agent marks a booking booked: it stops counting as unbooked. Marking it again changes
 /// nothing. A booking of a tenant the caller does not see (`sees`) answers 404.
 pub fn mark_booked(
-    conn: &Connection,
+    db: &Db<'_>,
     id: &str,
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Booking, AppError> {
-    let mut booking = get(conn, id)?
+    let mut booking = get(db, id)?
         .filter(|b| sees(&b.request.tenant_id))
         .ok_or_else(|| AppError::not_found("booking_not_found", "no such web booking"))?;
     if booking.status == BookingStatus::Booked {
         return Ok(booking);
     }
-    conn.prepare_cached("UPDATE web_bookings SET booked_at = ?2, booked_by = ?3 WHERE id = ?1")?
-        .execute(params![id, millis(now), actor])?;
+    db.exec(
+        "UPDATE web_bookings SET booked_at = ?2, booked_by = ?3 WHERE id = ?1",
+        args![id, millis(now), actor],
+    )?;
     booking.status = BookingStatus::Booked;
     booking.booked_at = Some(now);
     booking.booked_by = Some(actor.to_owned());
     let detail = serde_json::json!({ "booking_id": id });
     audit(
-        conn,
+        db,
         now,
         actor,
         "booking.booked",
@@ -147,10 +149,11 @@ pub fn mark_booked(
 }
 
 /// Unbooked web bookings per tenant.
-pub fn unbooked_by_tenant(conn: &Connection) -> Result<HashMap<String, u32>, AppError> {
-    let mut stmt = conn.prepare_cached(
+pub fn unbooked_by_tenant(db: &Db<'_>) -> Result<HashMap<String, u32>, AppError> {
+    let rows = db.query(
         "SELECT tenant_id, COUNT(*) FROM web_bookings WHERE booked_at IS NULL GROUP BY tenant_id",
+        args![],
+        |r| Ok((r.get::<String>(0)?, count(r.get(1)?))),
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }

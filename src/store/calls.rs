@@ -2,12 +2,12 @@
 //! queries.
 
 use super::audit;
+use super::db::{Db, Dialect, Row, args};
 use super::{Listing, directory, from_millis, millis};
 use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
 use crate::domain::{CallFold, Selection};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
@@ -65,7 +65,7 @@ macro_rules! call_columns {
     };
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(CallRow, String, Option<String>)> {
+fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), AppError> {
     Ok((
         CallRow {
             seq: r.get(0)?,
@@ -96,11 +96,25 @@ fn decode(
 }
 
 /// The call with callgate id `id`.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<CallRow>, AppError> {
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
     let sql = concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1");
-    conn.prepare_cached(sql)?
-        .query_row([id], from_row)
-        .optional()?
+    db.query_opt(sql, args![id], from_row)?
+        .map(decode)
+        .transpose()
+}
+
+/// The call with callgate id `id`, locked until the transaction ends (on PostgreSQL; the
+/// embedded store's single writer excludes other writers anyway).
+fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1"),
+        Dialect::Postgres => concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE id = ?1 FOR UPDATE"
+        ),
+    };
+    db.query_opt(sql, args![id], from_row)?
         .map(decode)
         .transpose()
 }
@@ -152,37 +166,58 @@ pub(super) fn forget_recent() {
 }
 
 /// The call a provider's call id names on a connection, created when first seen; the flag
-/// says whether it existed.
+/// says whether it existed. On PostgreSQL the call's row stays locked until the transaction
+/// ends: deliveries of one call that reach several instances at once are folded one after
+/// the other.
 pub(super) fn get_or_create(
-    conn: &Connection,
+    db: &Db<'_>,
     connection_id: &str,
     provider: &str,
     provider_call_id: &str,
     now: OffsetDateTime,
 ) -> Result<(CallRow, bool), AppError> {
-    if let Some(call) = recent::take(connection_id, provider_call_id) {
+    let embedded = db.dialect() == Dialect::Sqlite;
+    if embedded && let Some(call) = recent::take(connection_id, provider_call_id) {
         return Ok((call, true));
     }
-    let found = conn
-        .prepare_cached(concat!(
+    let select = if embedded {
+        concat!(
             "SELECT ",
             call_columns!(),
             " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
-        ))?
-        .query_row([provider_call_id, connection_id], from_row)
-        .optional()?;
-    if let Some(raw) = found {
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2 FOR UPDATE"
+        )
+    };
+    if let Some(raw) = db.query_opt(select, args![provider_call_id, connection_id], from_row)? {
         return Ok((decode(raw)?, true));
     }
     let mut row = CallRow::new(new_id(), connection_id, provider, provider_call_id, now);
-    conn.prepare_cached(
+    // Another instance may create the same call at the same moment: the unique key lets one
+    // insert win, and the other then reads (and locks) the winner's row.
+    let inserted = db.query_opt(
         "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status, recording_status,
              fold, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)",
-    )?
-    .execute(params![row.id, connection_id, provider, provider_call_id, millis(now)])?;
-    row.seq = conn.last_insert_rowid();
-    Ok((row, false))
+         VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)
+         ON CONFLICT (provider_call_id, connection_id) DO NOTHING
+         RETURNING seq",
+        args![row.id, connection_id, provider, provider_call_id, millis(now)],
+        |r| r.get::<i64>(0),
+    )?;
+    match inserted {
+        Some(seq) => {
+            row.seq = seq;
+            Ok((row, false))
+        }
+        None => {
+            let raw = db.query_one(select, args![provider_call_id, connection_id], from_row)?;
+            Ok((decode(raw)?, true))
+        }
+    }
 }
 
 /// A new time-ordered id.
@@ -192,7 +227,7 @@ pub fn new_id() -> String {
 
 /// Re-resolves the call's tenant number when the fold's number changed.
 pub(super) fn refresh_resolution(
-    conn: &Connection,
+    db: &Db<'_>,
     call: &mut CallRow,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
@@ -203,7 +238,7 @@ pub(super) fn refresh_resolution(
     if call.resolution.as_ref().is_some_and(|r| r.number == number) {
         return Ok(());
     }
-    call.resolution = Some(directory::resolve(conn, number, now)?);
+    call.resolution = Some(directory::resolve(db, number, now)?);
     Ok(())
 }
 
@@ -211,7 +246,7 @@ pub(super) fn refresh_resolution(
 /// decision: an audit row, and outbox rows that delete discarded recordings.
 /// Returns whether it queued work for the outbox.
 pub(super) fn save(
-    conn: &Connection,
+    db: &Db<'_>,
     call: &mut CallRow,
     before: Option<RecordingStatus>,
     actor: &str,
@@ -233,13 +268,11 @@ pub(super) fn save(
     let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
     let tenant_status = tenant_status_name(tenant.status);
     // The row exists (made by `get_or_create`): update it by its rowid.
-    let updated = conn
-        .prepare_cached(
-            "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4, tenant_id = ?5,
-                 recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9, updated_at = ?10
-             WHERE seq = ?1",
-        )?
-        .execute(params![
+    let updated = db.exec(
+        "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4, tenant_id = ?5,
+             recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9, updated_at = ?10
+         WHERE seq = ?1",
+        args![
             call.seq,
             state,
             kind,
@@ -250,19 +283,22 @@ pub(super) fn save(
             fold,
             resolution,
             millis(now),
-        ])?;
+        ],
+    )?;
     if updated != 1 {
         return Err(AppError::Internal(format!(
             "call {} is not stored",
             call.id
         )));
     }
-    recent::put(call);
+    if db.dialect() == Dialect::Sqlite {
+        recent::put(call);
+    }
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
         audit::record(
-            conn,
+            db,
             now,
             actor,
             &format!("recording.{}", recording.as_str()),
@@ -273,18 +309,17 @@ pub(super) fn save(
     }
     let mut queued = false;
     for recording_id in gate::recordings_to_delete(&call.fold, recording) {
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
-                 VALUES ('delete_recording', ?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (kind, connection_id, recording_id) DO NOTHING",
-            )?
-            .execute(params![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)])?;
+        let inserted = db.exec(
+            "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
+             VALUES ('delete_recording', ?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (kind, connection_id, recording_id) DO NOTHING",
+            args![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)],
+        )?;
         if inserted > 0 {
             queued = true;
             let detail = serde_json::json!({ "recording_id": recording_id });
             audit::record(
-                conn,
+                db,
                 now,
                 "system",
                 "recording.deletion_requested",
@@ -296,8 +331,10 @@ pub(super) fn save(
     }
     // An agent's active call ends with the call.
     if call.fold.has_ended() {
-        conn.prepare_cached("UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1")?
-            .execute([&call.id])?;
+        db.exec(
+            "UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1",
+            args![call.id],
+        )?;
     }
     Ok(queued)
 }
@@ -313,13 +350,13 @@ pub fn tenant_status_name(s: TenantStatus) -> &'static str {
 
 /// An agent enters a tenant for a call.
 pub fn select_tenant(
-    conn: &Connection,
+    db: &Db<'_>,
     call_id: &str,
     tenant_id: &str,
     agent_id: &str,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
-    let mut call = get(conn, call_id)?
+    let mut call = get_for_update(db, call_id)?
         .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
     if call.fold.has_ended() {
         return Err(AppError::conflict(
@@ -339,7 +376,7 @@ pub fn select_tenant(
             ));
         }
     }
-    if !directory::tenant_exists(conn, tenant_id)? {
+    if !directory::tenant_exists(db, tenant_id)? {
         return Err(AppError::not_found(
             "tenant_not_found",
             format!("no tenant {tenant_id}"),
@@ -364,7 +401,7 @@ pub fn select_tenant(
     });
     let detail = serde_json::json!({ "first": seq == 0 });
     audit::record(
-        conn,
+        db,
         now,
         agent_id,
         "tenant.selected",
@@ -372,28 +409,30 @@ pub fn select_tenant(
         Some(tenant_id),
         &detail,
     )?;
-    save(conn, &mut call, Some(before), agent_id, now)?;
+    save(db, &mut call, Some(before), agent_id, now)?;
     Ok(call)
 }
 
 /// The agent's active call, if any.
-pub fn active_call(conn: &Connection, agent_id: &str) -> Result<Option<CallRow>, AppError> {
-    let active: Option<String> = conn
-        .prepare_cached("SELECT active_call_id FROM agents WHERE agent_id = ?1")?
-        .query_row([agent_id], |r| r.get(0))
-        .optional()?
+pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, AppError> {
+    let active: Option<String> = db
+        .query_opt(
+            "SELECT active_call_id FROM agents WHERE agent_id = ?1",
+            args![agent_id],
+            |r| r.get(0),
+        )?
         .flatten();
-    active.map_or(Ok(None), |id| get(conn, &id))
+    active.map_or(Ok(None), |id| get(db, &id))
 }
 
 /// An agent claims a call as their one active call. A new claim is audited.
 pub fn claim(
-    conn: &Connection,
+    db: &Db<'_>,
     call_id: &str,
     agent_id: &str,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
-    let mut call = get(conn, call_id)?
+    let mut call = get_for_update(db, call_id)?
         .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
     if call.fold.has_ended() {
         return Err(AppError::conflict("call_ended", "the call has ended"));
@@ -406,11 +445,21 @@ pub fn claim(
             "another agent has claimed this call",
         ));
     }
-    let active: Option<Option<String>> = conn
-        .prepare_cached("SELECT active_call_id FROM agents WHERE agent_id = ?1")?
-        .query_row([agent_id], |r| r.get(0))
-        .optional()?;
-    if let Some(Some(active)) = active
+    // The agent's row exists and is locked before it is read: two claims by one agent on
+    // two instances are decided one after the other.
+    db.exec(
+        "INSERT INTO agents (agent_id) VALUES (?1) ON CONFLICT (agent_id) DO NOTHING",
+        args![agent_id],
+    )?;
+    let active: Option<String> = db.query_one(
+        &format!(
+            "SELECT active_call_id FROM agents WHERE agent_id = ?1{}",
+            db.for_update()
+        ),
+        args![agent_id],
+        |r| r.get(0),
+    )?;
+    if let Some(active) = active
         && active != call_id
     {
         return Err(AppError::conflict(
@@ -418,18 +467,21 @@ pub fn claim(
             "the agent already has an active call",
         ));
     }
-    conn.prepare_cached(
-        "INSERT INTO agents (agent_id, active_call_id) VALUES (?1, ?2)
-         ON CONFLICT (agent_id) DO UPDATE SET active_call_id = ?2",
-    )?
-    .execute([agent_id, call_id])?;
+    db.exec(
+        "UPDATE agents SET active_call_id = ?2 WHERE agent_id = ?1",
+        args![agent_id, call_id],
+    )?;
     if call.agent_id.as_deref() != Some(agent_id) {
         call.agent_id = Some(agent_id.to_owned());
-        conn.prepare_cached("UPDATE calls SET agent_id = ?1 WHERE id = ?2")?
-            .execute([agent_id, call_id])?;
-        recent::put(&call);
+        db.exec(
+            "UPDATE calls SET agent_id = ?1 WHERE id = ?2",
+            args![agent_id, call_id],
+        )?;
+        if db.dialect() == Dialect::Sqlite {
+            recent::put(&call);
+        }
         audit::record(
-            conn,
+            db,
             now,
             agent_id,
             "call.claimed",
@@ -458,15 +510,16 @@ pub struct CallFilter {
 /// sees the call row aliased `alias`: the call's tenant is among them, or the call is still
 /// pending (a national or regional call waiting for any agent). Ended calls without a tenant
 /// (`unresolved`) are seen only by readers of every tenant.
-pub(super) fn visible_sql(alias: &str, param: usize) -> String {
+pub(super) fn visible_sql(db: &Db<'_>, alias: &str, param: usize) -> String {
     format!(
-        "({alias}.tenant_status = 'pending' OR {alias}.tenant_id IN (SELECT value FROM json_each(?{param})))"
+        "({alias}.tenant_status = 'pending' OR {alias}.tenant_id IN {})",
+        db.json_array_values(param)
     )
 }
 
 /// Calls, newest first. Only the filters given enter the statement, so each can use its
 /// index. Visibility is part of the statement, so a page holds `limit` visible calls.
-pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
+pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
     let mut q = Listing::new(concat!(
         "SELECT ",
         call_columns!(),
@@ -478,8 +531,8 @@ pub fn list(conn: &Connection, f: &CallFilter) -> Result<Vec<CallRow>, AppError>
     q.filter("seq <", f.before_seq);
     if let Some(tenants) = &f.only_tenants {
         let n = q.bind(serde_json::to_string(tenants)?);
-        q.and(&visible_sql("c", n));
+        q.and(&visible_sql(db, "c", n));
     }
-    let rows = q.run(conn, "seq DESC", f.limit, from_row)?;
+    let rows = q.run(db, "seq DESC", f.limit, from_row)?;
     rows.into_iter().map(decode).collect()
 }

@@ -2,10 +2,11 @@
 //! does to a thread's counts is decided by `domain::chat`; this module stores it.
 
 use super::audit::record as audit;
+use super::count;
+use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
 use crate::domain::chat::{ActionRefused, Direction, ThreadAction, ThreadCounts, ThreadState};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -53,7 +54,7 @@ macro_rules! thread_columns {
     };
 }
 
-fn thread_from_row(r: &Row<'_>) -> rusqlite::Result<Thread> {
+fn thread_from_row(r: &Row<'_, '_>) -> Result<Thread, AppError> {
     let state: String = r.get(3)?;
     Ok(Thread {
         thread_id: r.get(0)?,
@@ -61,46 +62,47 @@ fn thread_from_row(r: &Row<'_>) -> rusqlite::Result<Thread> {
         customer: r.get(2)?,
         // Only this module writes the column, with `ThreadState::as_str`.
         state: ThreadState::parse(&state).unwrap_or(ThreadState::Open),
-        unread: r.get(4)?,
-        unanswered_messages: r.get(5)?,
-        messages: r.get(6)?,
-        last_message_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+        unread: r.flag(4)?,
+        unanswered_messages: count(r.get(5)?),
+        messages: count(r.get(6)?),
+        last_message_at: r.get::<Option<i64>>(7)?.map(from_millis),
         created_at: from_millis(r.get(8)?),
         updated_at: from_millis(r.get(9)?),
     })
 }
 
-pub fn get_thread(conn: &Connection, id: &str) -> Result<Option<Thread>, AppError> {
-    Ok(conn
-        .prepare_cached(concat!(
+pub fn get_thread(db: &Db<'_>, id: &str) -> Result<Option<Thread>, AppError> {
+    db.query_opt(
+        concat!(
             "SELECT ",
             thread_columns!(),
             " FROM chat_threads WHERE id = ?1"
-        ))?
-        .query_row([id], thread_from_row)
-        .optional()?)
+        ),
+        args![id],
+        thread_from_row,
+    )
 }
 
-fn save_thread(conn: &Connection, t: &Thread) -> Result<(), AppError> {
-    conn.prepare_cached(
+fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), AppError> {
+    db.exec(
         "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
              last_message_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET customer = ?3, state = ?4, unread = ?5, unanswered = ?6,
              messages = ?7, last_message_at = ?8, updated_at = ?10",
-    )?
-    .execute(params![
-        t.thread_id,
-        t.tenant_id,
-        t.customer,
-        t.state.as_str(),
-        t.unread,
-        t.unanswered_messages,
-        t.messages,
-        t.last_message_at.map(millis),
-        millis(t.created_at),
-        millis(t.updated_at),
-    ])?;
+        args![
+            t.thread_id,
+            t.tenant_id,
+            t.customer,
+            t.state.as_str(),
+            t.unread,
+            t.unanswered_messages,
+            t.messages,
+            t.last_message_at.map(millis),
+            millis(t.created_at),
+            millis(t.updated_at)
+        ],
+    )?;
     Ok(())
 }
 
@@ -128,29 +130,32 @@ pub struct Posted {
     pub thread: Thread,
 }
 
-fn is_blocked(conn: &Connection, tenant_id: &str, sender: &str) -> Result<bool, AppError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM chat_blocked_senders WHERE tenant_id = ?1 AND sender = ?2")?
-        .exists([tenant_id, sender])?)
+fn is_blocked(db: &Db<'_>, tenant_id: &str, sender: &str) -> Result<bool, AppError> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM chat_blocked_senders WHERE tenant_id = ?1 AND sender = ?2",
+            args![tenant_id, sender],
+            |_| Ok(()),
+        )?
+        .is_some())
 }
 
 /// A repeat of a message id: the same message answers as before, another one is refused.
-fn repeat(conn: &Connection, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppError> {
-    let stored = conn
-        .prepare_cached(
-            "SELECT thread_id, sender, direction, body, counted FROM chat_messages
+fn repeat(db: &Db<'_>, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppError> {
+    let stored = db.query_opt(
+        "SELECT thread_id, sender, direction, body, counted FROM chat_messages
              WHERE tenant_id = ?1 AND id = ?2",
-        )?
-        .query_row([&m.tenant_id, id], |r| {
+        args![m.tenant_id, id],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.flag(4)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     let Some((thread_id, sender, direction, body, counted)) = stored else {
         return Ok(None);
     };
@@ -170,7 +175,7 @@ fn repeat(conn: &Connection, m: &NewMessage, id: &str) -> Result<Option<Posted>,
             format!("message_id {id:?} was already used for a different message"),
         ));
     }
-    let thread = get_thread(conn, &thread_id)?
+    let thread = get_thread(db, &thread_id)?
         .ok_or_else(|| AppError::Internal(format!("message {id} has no thread")))?;
     Ok(Some(Posted {
         message_id: id.to_owned(),
@@ -183,20 +188,20 @@ fn repeat(conn: &Connection, m: &NewMessage, id: &str) -> Result<Option<Posted>,
 /// Stores a message and counts it on its thread (created on first use). A message from a
 /// sender blocked for the tenant, or on a spam thread, is kept but not counted, and audited.
 pub fn post_message(
-    conn: &Connection,
+    db: &Db<'_>,
     m: &NewMessage,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Posted, AppError> {
-    if !directory::tenant_exists(conn, &m.tenant_id)? {
+    if !directory::tenant_exists(db, &m.tenant_id)? {
         return Err(AppError::not_found("tenant_not_found", "no such tenant"));
     }
     if let Some(id) = &m.message_id
-        && let Some(posted) = repeat(conn, m, id)?
+        && let Some(posted) = repeat(db, m, id)?
     {
         return Ok(posted);
     }
-    let existing = get_thread(conn, &m.thread_id)?;
+    let existing = get_thread(db, &m.thread_id)?;
     if let Some(t) = &existing
         && t.tenant_id != m.tenant_id
     {
@@ -205,7 +210,7 @@ pub fn post_message(
             format!("thread {} belongs to another tenant", m.thread_id),
         ));
     }
-    let blocked = m.direction == Direction::Inbound && is_blocked(conn, &m.tenant_id, &m.sender)?;
+    let blocked = m.direction == Direction::Inbound && is_blocked(db, &m.tenant_id, &m.sender)?;
     let counted =
         ThreadCounts::counts_message(existing.as_ref().map(|t| t.state), m.direction, blocked);
     let mut thread = existing.unwrap_or_else(|| {
@@ -232,7 +237,7 @@ pub fn post_message(
         if counts.message(m.direction) {
             let detail = json!({ "thread_id": thread.thread_id, "message_id": message_id });
             audit(
-                conn,
+                db,
                 now,
                 actor,
                 "chat.thread_reopened",
@@ -253,7 +258,7 @@ pub fn post_message(
             "direction": m.direction,
         });
         audit(
-            conn,
+            db,
             now,
             actor,
             "chat.message_blocked",
@@ -262,21 +267,9 @@ pub fn post_message(
             &detail,
         )?;
     }
-    save_thread(conn, &thread)?;
-    conn.prepare_cached(
-        "INSERT INTO chat_messages (id, tenant_id, thread_id, sender, direction, body, counted, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        message_id,
-        m.tenant_id,
-        m.thread_id,
-        m.sender,
-        m.direction.as_str(),
-        m.body,
-        counted,
-        millis(now)
-    ])?;
+    save_thread(db, &thread)?;
+    db.exec("INSERT INTO chat_messages (id, tenant_id, thread_id, sender, direction, body, counted, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", args![message_id, m.tenant_id, m.thread_id, m.sender, m.direction.as_str(), m.body, counted, millis(now)])?;
     Ok(Posted {
         message_id,
         counted,
@@ -288,14 +281,14 @@ pub fn post_message(
 /// An agent's action on a thread. `sees` says whether the caller sees a tenant: a thread of
 /// a tenant it does not see answers 404, as an unknown one does.
 pub fn act(
-    conn: &Connection,
+    db: &Db<'_>,
     thread_id: &str,
     action: ThreadAction,
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Thread, AppError> {
-    let mut thread = get_thread(conn, thread_id)?
+    let mut thread = get_thread(db, thread_id)?
         .filter(|t| sees(&t.tenant_id))
         .ok_or_else(|| AppError::not_found("thread_not_found", "no such chat thread"))?;
     let mut counts = thread.counts();
@@ -313,16 +306,16 @@ pub fn act(
         })?;
     thread.set_counts(counts);
     thread.updated_at = now;
-    save_thread(conn, &thread)?;
+    save_thread(db, &thread)?;
     let mut detail = json!({ "thread_id": thread.thread_id });
     if action == ThreadAction::BlockSpam
         && let Some(sender) = &thread.customer
     {
         detail["sender"] = json!(sender);
-        detail["threads"] = json!(block_sender(conn, &thread, sender, actor, now)?);
+        detail["threads"] = json!(block_sender(db, &thread, sender, actor, now)?);
     }
     audit(
-        conn,
+        db,
         now,
         actor,
         action.audit_action(),
@@ -336,38 +329,34 @@ pub fn act(
 /// Blocks `sender` for the thread's tenant and takes every thread of theirs at that tenant
 /// out of the counts. Returns those threads' ids.
 fn block_sender(
-    conn: &Connection,
+    db: &Db<'_>,
     thread: &Thread,
     sender: &str,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, AppError> {
-    conn.prepare_cached(
+    db.exec(
         "INSERT INTO chat_blocked_senders (tenant_id, sender, thread_id, blocked_by, blocked_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, sender) DO NOTHING",
-    )?
-    .execute(params![
-        thread.tenant_id,
-        sender,
-        thread.thread_id,
-        actor,
-        millis(now)
-    ])?;
-    let mut stmt = conn.prepare_cached(
+        args![
+            thread.tenant_id,
+            sender,
+            thread.thread_id,
+            actor,
+            millis(now)
+        ],
+    )?;
+    let mut ids: Vec<String> = db.query(
         "UPDATE chat_threads SET state = ?3, unread = 0, unanswered = 0, updated_at = ?4
          WHERE tenant_id = ?1 AND customer = ?2 RETURNING id",
+        args![
+            thread.tenant_id,
+            sender,
+            ThreadState::Spam.as_str(),
+            millis(now)
+        ],
+        |r| r.get(0),
     )?;
-    let mut ids: Vec<String> = stmt
-        .query_map(
-            params![
-                thread.tenant_id,
-                sender,
-                ThreadState::Spam.as_str(),
-                millis(now)
-            ],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
     ids.sort();
     Ok(ids)
 }
@@ -375,38 +364,40 @@ fn block_sender(
 /// A tenant's threads, most recently active first: open and closed ones, or those of one
 /// state (spam threads are listed only when asked for).
 pub fn threads(
-    conn: &Connection,
+    db: &Db<'_>,
     tenant_id: &str,
     state: Option<ThreadState>,
     limit: usize,
 ) -> Result<Vec<Thread>, AppError> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        thread_columns!(),
-        " FROM chat_threads WHERE tenant_id = ?1
-           AND (state = ?2 OR (?2 IS NULL AND state IN ('open', 'closed')))
-         ORDER BY updated_at DESC, id LIMIT ?3"
-    ))?;
-    let rows = stmt.query_map(
-        params![
+    db.query(
+        concat!(
+            "SELECT ",
+            thread_columns!(),
+            " FROM chat_threads WHERE tenant_id = ?1
+               AND (state = ?2 OR (CAST(?2 AS TEXT) IS NULL AND state IN ('open', 'closed')))
+             ORDER BY updated_at DESC, id LIMIT ?3"
+        ),
+        args![
             tenant_id,
             state.map(ThreadState::as_str),
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
         thread_from_row,
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    )
 }
 
 /// Per tenant: (unread threads, unanswered messages). The same rule as
 /// `ThreadCounts::unread_thread` and `unanswered_messages`: only open threads count.
-pub fn counts_by_tenant(conn: &Connection) -> Result<HashMap<String, (u32, u32)>, AppError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT tenant_id, SUM(unread <> 0), SUM(unanswered) FROM chat_threads
-         WHERE state = 'open' GROUP BY tenant_id",
+pub fn counts_by_tenant(db: &Db<'_>) -> Result<HashMap<String, (u32, u32)>, AppError> {
+    let rows = db.query(
+        "SELECT tenant_id,
+                CAST(SUM(CASE WHEN unread <> 0 THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(unanswered) AS BIGINT)
+         FROM chat_threads WHERE state = 'open' GROUP BY tenant_id",
+        args![],
+        |r| Ok((r.get::<String>(0)?, (count(r.get(1)?), count(r.get(2)?)))),
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Provider connections. Secrets arrive here already sealed; the store never sees them in
 //! clear.
 
+use super::db::{Db, Row, args};
 use super::{from_millis, millis};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -27,18 +27,18 @@ const COLUMNS: &str = "id, provider, name, enabled, options, secret_names, secre
 
 type Raw = (ConnectionRow, String, String);
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Raw> {
+fn from_row(r: &Row<'_, '_>) -> Result<Raw, AppError> {
     Ok((
         ConnectionRow {
             id: r.get(0)?,
             provider: r.get(1)?,
             name: r.get(2)?,
-            enabled: r.get(3)?,
+            enabled: r.flag(3)?,
             options: BTreeMap::new(),
             secret_names: Vec::new(),
             sealed_current: r.get(6)?,
             sealed_previous: r.get(7)?,
-            previous_until: r.get::<_, Option<i64>>(8)?.map(from_millis),
+            previous_until: r.get::<Option<i64>>(8)?.map(from_millis),
             created_at: from_millis(r.get(9)?),
             updated_at: from_millis(r.get(10)?),
         },
@@ -53,56 +53,50 @@ fn decode((mut row, options, names): Raw) -> Result<ConnectionRow, AppError> {
     Ok(row)
 }
 
-pub fn insert(conn: &Connection, c: &ConnectionRow) -> Result<(), AppError> {
-    conn.prepare_cached(&format!(
+pub fn insert(db: &Db<'_>, c: &ConnectionRow) -> Result<(), AppError> {
+    db.exec(&format!(
         "INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-    ))?
-    .execute(params![
-        c.id,
-        c.provider,
-        c.name,
-        c.enabled,
-        serde_json::to_string(&c.options)?,
-        serde_json::to_string(&c.secret_names)?,
-        c.sealed_current,
-        c.sealed_previous,
-        c.previous_until.map(millis),
-        millis(c.created_at),
-        millis(c.updated_at),
-    ])?;
+    ), args![c.id, c.provider, c.name, c.enabled, serde_json::to_string(&c.options)?, serde_json::to_string(&c.secret_names)?, c.sealed_current, c.sealed_previous, c.previous_until.map(millis), millis(c.created_at), millis(c.updated_at)])?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<ConnectionRow>, AppError> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?
-        .map(decode)
-        .transpose()
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, AppError> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"),
+        args![id],
+        from_row,
+    )?
+    .map(decode)
+    .transpose()
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<ConnectionRow>, AppError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM connections ORDER BY created_at, id"
-    ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.map(|r| decode(r?)).collect()
+pub fn list(db: &Db<'_>) -> Result<Vec<ConnectionRow>, AppError> {
+    db.query(
+        &format!("SELECT {COLUMNS} FROM connections ORDER BY created_at, id"),
+        args![],
+        from_row,
+    )?
+    .into_iter()
+    .map(decode)
+    .collect()
 }
 
 pub fn set_enabled(
-    conn: &Connection,
+    db: &Db<'_>,
     id: &str,
     enabled: bool,
     now: OffsetDateTime,
 ) -> Result<Option<ConnectionRow>, AppError> {
-    conn.prepare_cached("UPDATE connections SET enabled = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![id, enabled, millis(now)])?;
-    get(conn, id)
+    db.exec(
+        "UPDATE connections SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
+        args![id, enabled, millis(now)],
+    )?;
+    get(db, id)
 }
 
 /// Replaces the current secrets; the old ones stay accepted until `previous_until`.
 pub fn rotate(
-    conn: &Connection,
+    db: &Db<'_>,
     id: &str,
     sealed_current: &str,
     names: &[String],
@@ -110,10 +104,7 @@ pub fn rotate(
     previous_until: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    conn.prepare_cached(
-        "UPDATE connections SET secrets = ?2, secret_names = ?3, previous_secrets = ?4, previous_until = ?5, updated_at = ?6
-         WHERE id = ?1",
-    )?
-    .execute(params![id, sealed_current, serde_json::to_string(names)?, sealed_previous, millis(previous_until), millis(now)])?;
+    db.exec("UPDATE connections SET secrets = ?2, secret_names = ?3, previous_secrets = ?4, previous_until = ?5, updated_at = ?6
+         WHERE id = ?1", args![id, sealed_current, serde_json::to_string(names)?, sealed_previous, millis(previous_until), millis(now)])?;
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! Tenants, numbers, contacts, settings: the directory calls resolve against.
 
+use super::db::{Db, Row, args};
 use super::{from_millis, millis};
 use crate::directory::SyncPlan;
 use crate::domain::numbers::{self, NumberKind, Resolution};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -29,55 +29,56 @@ pub struct NumberEntry {
 
 /// Inserts or replaces a tenant; true when it was new (or had been removed: writing it again
 /// brings it back).
-pub fn put_tenant(conn: &Connection, t: &Tenant, now: OffsetDateTime) -> Result<bool, AppError> {
-    let existed = tenant_exists(conn, &t.tenant_id)?;
-    conn.prepare_cached(
-        "INSERT INTO tenants (id, name, zip_codes, trades, booking_url, created_at, updated_at)
+pub fn put_tenant(db: &Db<'_>, t: &Tenant, now: OffsetDateTime) -> Result<bool, AppError> {
+    let existed = tenant_exists(db, &t.tenant_id)?;
+    db.exec("INSERT INTO tenants (id, name, zip_codes, trades, booking_url, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
          ON CONFLICT (id) DO UPDATE SET name = ?2, zip_codes = ?3, trades = ?4, booking_url = ?5, updated_at = ?6,
-             removed_at = NULL",
-    )?
-    .execute(params![
-        t.tenant_id,
-        t.name,
-        serde_json::to_string(&t.zip_codes)?,
-        serde_json::to_string(&t.trades)?,
-        t.booking_url,
-        millis(now)
-    ])?;
-    conn.prepare_cached("DELETE FROM tenant_zip WHERE tenant_id = ?1")?
-        .execute([&t.tenant_id])?;
-    conn.prepare_cached("DELETE FROM tenant_trade WHERE tenant_id = ?1")?
-        .execute([&t.tenant_id])?;
+             removed_at = NULL", args![t.tenant_id, t.name, serde_json::to_string(&t.zip_codes)?, serde_json::to_string(&t.trades)?, t.booking_url, millis(now)])?;
+    db.exec(
+        "DELETE FROM tenant_zip WHERE tenant_id = ?1",
+        args![t.tenant_id],
+    )?;
+    db.exec(
+        "DELETE FROM tenant_trade WHERE tenant_id = ?1",
+        args![t.tenant_id],
+    )?;
     for zip in &t.zip_codes {
-        conn.prepare_cached("INSERT OR IGNORE INTO tenant_zip (zip, tenant_id) VALUES (?1, ?2)")?
-            .execute([zip, &t.tenant_id])?;
+        db.exec(
+            "INSERT INTO tenant_zip (zip, tenant_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![zip, t.tenant_id],
+        )?;
     }
     for trade in &t.trades {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO tenant_trade (trade, tenant_id) VALUES (?1, ?2)",
-        )?
-        .execute([trade, &t.tenant_id])?;
+        db.exec(
+            "INSERT INTO tenant_trade (trade, tenant_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![trade, t.tenant_id],
+        )?;
     }
     Ok(!existed)
 }
 
 /// True when the tenant exists and has not been removed by a sync. Every read of tenants
 /// below skips removed ones too.
-pub fn tenant_exists(conn: &Connection, id: &str) -> Result<bool, AppError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1 AND removed_at IS NULL")?
-        .exists([id])?)
+pub fn tenant_exists(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM tenants WHERE id = ?1 AND removed_at IS NULL",
+            args![id],
+            |_| Ok(()),
+        )?
+        .is_some())
 }
 
-fn tenant_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
+/// A tenant row's columns, still encoded.
+type TenantColumns = (String, String, String, String, Option<String>);
+
+fn tenant_from_row(r: &Row<'_, '_>) -> Result<TenantColumns, AppError> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn decode_tenant(
-    (tenant_id, name, zips, trades, booking_url): (String, String, String, String, Option<String>),
+    (tenant_id, name, zips, trades, booking_url): TenantColumns,
 ) -> Result<Tenant, AppError> {
     Ok(Tenant {
         tenant_id,
@@ -88,69 +89,70 @@ fn decode_tenant(
     })
 }
 
-pub fn get_tenant(conn: &Connection, id: &str) -> Result<Option<Tenant>, AppError> {
-    conn.prepare_cached(
-        "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1 AND removed_at IS NULL",
-    )?
-    .query_row([id], tenant_from_row)
-    .optional()?
+pub fn get_tenant(db: &Db<'_>, id: &str) -> Result<Option<Tenant>, AppError> {
+    db.query_opt("SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1 AND removed_at IS NULL", args![id], tenant_from_row)?
     .map(decode_tenant)
     .transpose()
 }
 
-pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>, AppError> {
-    let mut stmt = conn.prepare_cached(
+pub fn list_tenants(db: &Db<'_>) -> Result<Vec<Tenant>, AppError> {
+    db.query(
         "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE removed_at IS NULL ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], tenant_from_row)?;
-    rows.map(|r| decode_tenant(r?)).collect()
+        args![],
+        tenant_from_row,
+    )?
+    .into_iter()
+    .map(decode_tenant)
+    .collect()
 }
 
 /// Marks a tenant removed (a sync no longer found it upstream). Its rows stay: numbers,
 /// contacts, chats and bookings come back with it if it is written again.
-pub fn remove_tenant(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
-    conn.prepare_cached(
+pub fn remove_tenant(db: &Db<'_>, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    db.exec(
         "UPDATE tenants SET removed_at = ?2, updated_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
-    )?
-    .execute(params![id, millis(now)])?;
+        args![id, millis(now)],
+    )?;
     Ok(())
 }
 
 /// Applies a sync plan (in the caller's transaction) and audits it.
 pub fn apply_sync(
-    conn: &Connection,
+    db: &Db<'_>,
     plan: &SyncPlan,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
     for t in &plan.put {
-        put_tenant(conn, t, now)?;
+        put_tenant(db, t, now)?;
     }
     for id in &plan.remove {
-        remove_tenant(conn, id, now)?;
+        remove_tenant(db, id, now)?;
     }
     let detail = serde_json::to_value(&plan.report)?;
-    super::audit::record(conn, now, actor, "tenants.synced", None, None, &detail)
+    super::audit::record(db, now, actor, "tenants.synced", None, None, &detail)
 }
 
 /// Tenants serving `zip`, offering `trade` when given, optionally limited to `among`.
 pub fn search_tenants(
-    conn: &Connection,
+    db: &Db<'_>,
     zip: &str,
     trade: Option<&str>,
     among: Option<&[String]>,
 ) -> Result<Vec<Tenant>, AppError> {
-    let mut stmt = conn.prepare_cached(
+    let rows = db.query(
         "SELECT t.id, t.name, t.zip_codes, t.trades, t.booking_url FROM tenants t
          JOIN tenant_zip z ON z.tenant_id = t.id AND z.zip = ?1
          WHERE t.removed_at IS NULL
-           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tenant_trade tt WHERE tt.tenant_id = t.id AND tt.trade = ?2))
+           AND (CAST(?2 AS TEXT) IS NULL
+                OR EXISTS (SELECT 1 FROM tenant_trade tt WHERE tt.tenant_id = t.id AND tt.trade = ?2))
          ORDER BY t.name, t.id",
+        args![zip, trade],
+        tenant_from_row,
     )?;
-    let rows = stmt.query_map(params![zip, trade], tenant_from_row)?;
     let mut out = Vec::new();
     for r in rows {
-        let t = decode_tenant(r?)?;
+        let t = decode_tenant(r)?;
         if among.is_none_or(|set| set.contains(&t.tenant_id)) {
             out.push(t);
         }
@@ -159,34 +161,32 @@ pub fn search_tenants(
 }
 
 /// Inserts or replaces a number; true when it was new.
-pub fn put_number(
-    conn: &Connection,
-    n: &NumberEntry,
-    now: OffsetDateTime,
-) -> Result<bool, AppError> {
-    let existed = conn
-        .prepare_cached("SELECT 1 FROM numbers WHERE e164 = ?1")?
-        .exists([&n.e164])?;
-    conn.prepare_cached(
-        "INSERT INTO numbers (e164, kind, tenant_id, tenant_ids, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (e164) DO UPDATE SET kind = ?2, tenant_id = ?3, tenant_ids = ?4, updated_at = ?5",
-    )?
-    .execute(params![n.e164, n.kind.as_str(), n.tenant_id, serde_json::to_string(&n.tenant_ids)?, millis(now)])?;
+pub fn put_number(db: &Db<'_>, n: &NumberEntry, now: OffsetDateTime) -> Result<bool, AppError> {
+    let existed = db
+        .query_opt(
+            "SELECT 1 FROM numbers WHERE e164 = ?1",
+            args![n.e164],
+            |_| Ok(()),
+        )?
+        .is_some();
+    db.exec("INSERT INTO numbers (e164, kind, tenant_id, tenant_ids, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (e164) DO UPDATE SET kind = ?2, tenant_id = ?3, tenant_ids = ?4, updated_at = ?5", args![n.e164, n.kind.as_str(), n.tenant_id, serde_json::to_string(&n.tenant_ids)?, millis(now)])?;
     Ok(!existed)
 }
 
-pub fn get_number(conn: &Connection, e164: &str) -> Result<Option<NumberEntry>, AppError> {
-    let row = conn
-        .prepare_cached("SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 = ?1")?
-        .query_row([e164], |r| {
+pub fn get_number(db: &Db<'_>, e164: &str) -> Result<Option<NumberEntry>, AppError> {
+    let row = db.query_opt(
+        "SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 = ?1",
+        args![e164],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Option<String>>(2)?,
+                r.get::<String>(3)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     row.map(|(e164, kind, tenant_id, ids)| {
         Ok(NumberEntry {
             e164,
@@ -198,13 +198,12 @@ pub fn get_number(conn: &Connection, e164: &str) -> Result<Option<NumberEntry>, 
     .transpose()
 }
 
-pub fn list_numbers(conn: &Connection) -> Result<Vec<NumberEntry>, AppError> {
-    let mut stmt = conn.prepare_cached("SELECT e164 FROM numbers ORDER BY e164")?;
-    let ids: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+pub fn list_numbers(db: &Db<'_>) -> Result<Vec<NumberEntry>, AppError> {
+    let ids: Vec<String> = db.query("SELECT e164 FROM numbers ORDER BY e164", args![], |r| {
+        r.get(0)
+    })?;
     ids.iter()
-        .filter_map(|id| get_number(conn, id).transpose())
+        .filter_map(|id| get_number(db, id).transpose())
         .collect()
 }
 
@@ -220,15 +219,11 @@ fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
 /// How a number resolves now. Unlisted numbers: toll-free NANP is national, anything else
 /// unknown (and counted). Removed tenants drop out: a local number of one is unknown, and a
 /// regional number serves the rest of its set.
-pub fn resolve(
-    conn: &Connection,
-    number: &str,
-    now: OffsetDateTime,
-) -> Result<Resolution, AppError> {
-    if let Some(n) = get_number(conn, number)? {
+pub fn resolve(db: &Db<'_>, number: &str, now: OffsetDateTime) -> Result<Resolution, AppError> {
+    if let Some(n) = get_number(db, number)? {
         // A local number whose tenant is gone no longer resolves to it.
         let tenant_id = match n.tenant_id {
-            Some(t) if tenant_exists(conn, &t)? => Some(t),
+            Some(t) if tenant_exists(db, &t)? => Some(t),
             _ => None,
         };
         let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
@@ -238,7 +233,7 @@ pub fn resolve(
         };
         let mut tenant_ids = Vec::with_capacity(n.tenant_ids.len());
         for t in n.tenant_ids {
-            if tenant_exists(conn, &t)? {
+            if tenant_exists(db, &t)? {
                 tenant_ids.push(t);
             }
         }
@@ -251,8 +246,10 @@ pub fn resolve(
     }
     let kind = numbers::unlisted_kind(number);
     if kind == NumberKind::Unknown {
-        conn.prepare_cached("INSERT INTO unknown_number_calls (e164, at) VALUES (?1, ?2)")?
-            .execute(params![number, millis(now)])?;
+        db.exec(
+            "INSERT INTO unknown_number_calls (e164, at) VALUES (?1, ?2)",
+            args![number, millis(now)],
+        )?;
         crate::telemetry::unknown_number();
     }
     Ok(Resolution {
@@ -274,47 +271,43 @@ pub struct UnknownNumber {
     pub last_seen: OffsetDateTime,
 }
 
-pub fn unknown_numbers(conn: &Connection) -> Result<Vec<UnknownNumber>, AppError> {
-    let mut stmt = conn.prepare_cached(
+pub fn unknown_numbers(db: &Db<'_>) -> Result<Vec<UnknownNumber>, AppError> {
+    db.query(
         "SELECT e164, COUNT(*), MIN(at), MAX(at) FROM unknown_number_calls GROUP BY e164 ORDER BY COUNT(*) DESC, e164",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(UnknownNumber {
-            e164: r.get(0)?,
-            calls: r.get(1)?,
-            first_seen: from_millis(r.get(2)?),
-            last_seen: from_millis(r.get(3)?),
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        args![],
+        |r| {
+            Ok(UnknownNumber {
+                e164: r.get(0)?,
+                calls: r.get(1)?,
+                first_seen: from_millis(r.get(2)?),
+                last_seen: from_millis(r.get(3)?),
+            })
+        },
+    )
 }
 
-pub fn put_contact(
-    conn: &Connection,
-    tenant_id: &str,
-    e164: &str,
-    name: &str,
-) -> Result<bool, AppError> {
-    let existed = conn
-        .prepare_cached("SELECT 1 FROM contacts WHERE tenant_id = ?1 AND e164 = ?2")?
-        .exists([tenant_id, e164])?;
-    conn.prepare_cached(
+pub fn put_contact(db: &Db<'_>, tenant_id: &str, e164: &str, name: &str) -> Result<bool, AppError> {
+    let existed = db
+        .query_opt(
+            "SELECT 1 FROM contacts WHERE tenant_id = ?1 AND e164 = ?2",
+            args![tenant_id, e164],
+            |_| Ok(()),
+        )?
+        .is_some();
+    db.exec(
         "INSERT INTO contacts (tenant_id, e164, name) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant_id, e164) DO UPDATE SET name = ?3",
-    )?
-    .execute([tenant_id, e164, name])?;
+        args![tenant_id, e164, name],
+    )?;
     Ok(!existed)
 }
 
-pub fn contact_name(
-    conn: &Connection,
-    tenant_id: &str,
-    e164: &str,
-) -> Result<Option<String>, AppError> {
-    Ok(conn
-        .prepare_cached("SELECT name FROM contacts WHERE tenant_id = ?1 AND e164 = ?2")?
-        .query_row([tenant_id, e164], |r| r.get(0))
-        .optional()?)
+pub fn contact_name(db: &Db<'_>, tenant_id: &str, e164: &str) -> Result<Option<String>, AppError> {
+    db.query_opt(
+        "SELECT name FROM contacts WHERE tenant_id = ?1 AND e164 = ?2",
+        args![tenant_id, e164],
+        |r| r.get(0),
+    )
 }
 
 /// The network's national search mode.
@@ -333,19 +326,19 @@ pub struct Settings {
     pub national_search_mode: SearchMode,
 }
 
-pub fn settings(conn: &Connection) -> Result<Settings, AppError> {
-    let raw: Option<String> = conn
-        .prepare_cached("SELECT value FROM settings WHERE key = 'network'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+pub fn settings(db: &Db<'_>) -> Result<Settings, AppError> {
+    let raw: Option<String> = db.query_opt(
+        "SELECT value FROM settings WHERE key = 'network'",
+        args![],
+        |r| r.get(0),
+    )?;
     Ok(raw
         .map(|s| serde_json::from_str(&s))
         .transpose()?
         .unwrap_or_default())
 }
 
-pub fn put_settings(conn: &Connection, s: &Settings) -> Result<(), AppError> {
-    conn.prepare_cached("INSERT INTO settings (key, value) VALUES ('network', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")?
-        .execute([serde_json::to_string(s)?])?;
+pub fn put_settings(db: &Db<'_>, s: &Settings) -> Result<(), AppError> {
+    db.exec("INSERT INTO settings (key, value) VALUES ('network', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1", args![serde_json::to_string(s)?])?;
     Ok(())
 }

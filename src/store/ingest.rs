@@ -2,13 +2,13 @@
 //! outbox rows — all or nothing, inside the writer's batch.
 
 use super::calls::{self, CallRow};
+use super::db::{Db, args};
 use super::millis;
 use crate::domain::RecordingStatus;
 use crate::domain::call::state_name;
 use crate::error::AppError;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, EventKind, ReplayKey};
-use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -57,30 +57,30 @@ pub enum IngestOutcome {
 /// `now` is read on the writer thread when the job runs, so recorded times follow the order
 /// of commits (an agent's selection and a call's end compare as they were stored).
 pub(super) fn ingest(
-    conn: &Connection,
+    db: &Db<'_>,
     d: &Delivery,
     now: OffsetDateTime,
 ) -> Result<IngestOutcome, AppError> {
     // First, so that a replay leaves nothing behind (the job has no savepoint).
     if let Some(replay) = &d.replay_key
-        && !claim_replay_key(conn, &d.connection_id, replay, now)?
+        && !claim_replay_key(db, &d.connection_id, replay, now)?
     {
         return Ok(IngestOutcome::Replayed);
     }
-    conn.prepare_cached(
+    let delivery_id = db.query_one(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        d.connection_id,
-        d.digest.as_slice(),
-        millis(now),
-        d.method,
-        d.target,
-        d.content_type,
-        d.body.as_ref()
-    ])?;
-    let delivery_id = conn.last_insert_rowid();
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        args![
+            d.connection_id,
+            d.digest,
+            millis(now),
+            d.method,
+            d.target,
+            d.content_type,
+            d.body.as_ref()
+        ],
+        |r| r.get::<i64>(0),
+    )?;
 
     // Group the delivery's events by call, keeping only events not seen before.
     struct Touched {
@@ -89,37 +89,43 @@ pub(super) fn ingest(
         fresh: usize,
     }
     let mut by_call: BTreeMap<&str, Touched> = BTreeMap::new();
+    // Calls are taken in the order of their ids, so that two deliveries about
+    // the same calls never wait for each other's locks in a circle.
+    let mut ids: Vec<&str> = d
+        .events
+        .iter()
+        .map(|e| e.provider_call_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for key in ids {
+        let (call, existed) = calls::get_or_create(db, &d.connection_id, d.provider, key, now)?;
+        let before = existed.then(|| call.recording_status());
+        by_call.insert(
+            key,
+            Touched {
+                call,
+                before,
+                fresh: 0,
+            },
+        );
+    }
     let mut new_events = 0;
     for event in &d.events {
-        let key = event.provider_call_id.as_str();
-        if !by_call.contains_key(key) {
-            let (call, existed) =
-                calls::get_or_create(conn, &d.connection_id, d.provider, key, now)?;
-            let before = existed.then(|| call.recording_status());
-            by_call.insert(
-                key,
-                Touched {
-                    call,
-                    before,
-                    fresh: 0,
-                },
-            );
-        }
-        let Some(t) = by_call.get_mut(key) else {
+        let Some(t) = by_call.get_mut(event.provider_call_id.as_str()) else {
             continue;
         };
-        let fresh = conn
-            .prepare_cached(
-                "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
-            )?
-            .execute(params![
+        let fresh = db.exec(
+            "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
+            args![
                 t.call.seq,
                 event.dedupe_key,
                 delivery_id,
                 millis(now),
                 kind_label(&event.kind)
-            ])?;
+            ],
+        )?;
         if fresh > 0 {
             t.call.fold.apply(event, now);
             t.fresh += 1;
@@ -133,8 +139,8 @@ pub(super) fn ingest(
         if t.fresh == 0 {
             continue;
         }
-        calls::refresh_resolution(conn, &mut t.call, now)?;
-        outbox |= calls::save(conn, &mut t.call, t.before, "system", now)?;
+        calls::refresh_resolution(db, &mut t.call, now)?;
+        outbox |= calls::save(db, &mut t.call, t.before, "system", now)?;
         let after = t.call.recording_status();
         changed.push(ChangedCall {
             recording_decided: t.before != Some(after) && after != RecordingStatus::None,
@@ -153,31 +159,31 @@ pub(super) fn ingest(
 
 /// Records a single-use value; false when it is already held (an expired one is taken over).
 fn claim_replay_key(
-    conn: &Connection,
+    db: &Db<'_>,
     connection_id: &str,
     replay: &ReplayKey,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
-    let changed = conn
-        .prepare_cached(
-            "INSERT INTO replay_keys (connection_id, key, keep_until) VALUES (?1, ?2, ?3)
-             ON CONFLICT (connection_id, key) DO UPDATE SET keep_until = excluded.keep_until
-             WHERE replay_keys.keep_until < ?4",
-        )?
-        .execute(params![
+    let changed = db.exec(
+        "INSERT INTO replay_keys (connection_id, key, keep_until) VALUES (?1, ?2, ?3)
+         ON CONFLICT (connection_id, key) DO UPDATE SET keep_until = excluded.keep_until
+         WHERE replay_keys.keep_until < ?4",
+        args![
             connection_id,
             replay.key,
             replay.keep_until,
             now.unix_timestamp()
-        ])?;
+        ],
+    )?;
     Ok(changed > 0)
 }
 
 /// Deletes single-use values past their keeping time.
-pub(super) fn prune_replay_keys(conn: &Connection, now: OffsetDateTime) -> Result<usize, AppError> {
-    Ok(conn
-        .prepare_cached("DELETE FROM replay_keys WHERE keep_until < ?1")?
-        .execute(params![now.unix_timestamp()])?)
+pub(super) fn prune_replay_keys(db: &Db<'_>, now: OffsetDateTime) -> Result<usize, AppError> {
+    db.exec(
+        "DELETE FROM replay_keys WHERE keep_until < ?1",
+        args![now.unix_timestamp()],
+    )
 }
 
 /// A short label of what an event says, for the events table.

@@ -1,19 +1,27 @@
-//! The embedded store: SQLite in WAL mode.
+//! The store: the embedded SQLite database, or PostgreSQL for several instances.
 //!
-//! SQLite has one writer, so all writes go through one writer thread that groups whatever is
-//! queued into one transaction (group commit), and a syncer thread that makes each commit
-//! durable (`fdatasync` of the WAL) before any caller hears back: see `writer.rs`. A caller is
-//! therefore never told "done" before its data is on disk. Reads use a small pool of
-//! read-only connections; a checkpointer thread copies the WAL back into the database.
+//! Store code is written once against [`db::Db`], which speaks to either backend.
+//!
+//! Embedded: SQLite has one writer, so all writes go through one writer thread that groups
+//! whatever is queued into one transaction (group commit), and a syncer thread that makes
+//! each commit durable (`fdatasync` of the WAL) before any caller hears back: see
+//! `writer.rs`. A caller is therefore never told "done" before its data is on disk. Reads
+//! use a small pool of read-only connections; a checkpointer thread copies the WAL back into
+//! the database.
+//!
+//! PostgreSQL: each write is a transaction of its own on a pooled session (`pg.rs`), made
+//! durable by the server's commit before any caller hears back.
 
 pub mod audit;
 pub mod bookings;
 pub mod calls;
 pub mod chats;
 pub mod connections;
+pub mod db;
 pub mod directory;
 mod ingest;
 pub mod outbox;
+mod pg;
 mod schema;
 pub mod users;
 mod writer;
@@ -22,6 +30,7 @@ pub use ingest::{Delivery, IngestOutcome};
 
 use crate::error::AppError;
 use callgate_adapters::kit::Clock;
+pub use db::{Db, Dialect};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -40,7 +49,13 @@ pub struct Store {
 }
 
 #[derive(Debug)]
-struct Inner {
+enum Inner {
+    Sqlite(Embedded),
+    Postgres(Arc<pg::Pool>),
+}
+
+#[derive(Debug)]
+struct Embedded {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
@@ -72,7 +87,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
 }
 
 impl Store {
-    /// Opens (creating if missing) the database at `path` and migrates it.
+    /// Opens (creating if missing) the embedded database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, AppError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -96,88 +111,127 @@ impl Store {
                 AppError::Unavailable(format!("cannot open {}: {e}", wal_path.display()))
             })?;
         let writer = Writer::spawn(conn, wal)?;
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Inner::Sqlite(Embedded {
             path: path.to_owned(),
             writer,
             readers: Mutex::new(Vec::new()),
-        });
+        }));
         spawn_checkpointer(path, Arc::downgrade(&inner))?;
         Ok(Self { inner })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Connects to the PostgreSQL database at `url` (`postgres://...`) and migrates it.
+    /// Blocks while it connects: call it off the async threads.
+    pub fn connect(url: &str) -> Result<Self, AppError> {
+        let pool = pg::Pool::connect(url)?;
+        Ok(Self {
+            inner: Arc::new(Inner::Postgres(pool)),
+        })
     }
 
-    /// Runs `f` inside the next group-committed transaction; answers after the commit.
+    /// Where the data is, for logs: the embedded database's path, or "PostgreSQL" (a
+    /// database URL may hold a password).
+    pub fn location(&self) -> String {
+        match &*self.inner {
+            Inner::Sqlite(e) => e.path.display().to_string(),
+            Inner::Postgres(_) => "PostgreSQL".to_owned(),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match &*self.inner {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `f` in a transaction and answers once it is committed and durable. Embedded, it
+    /// joins the next group commit; on PostgreSQL it is a transaction of its own, run again
+    /// if it loses a race with another instance (so it must not have effects outside `db`).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
     {
-        self.inner.writer.submit(true, f).await
+        match &*self.inner {
+            Inner::Sqlite(e) => e.writer.submit(true, move |c| f(&Db::sqlite(c))).await,
+            Inner::Postgres(pool) => pool.write(f).await,
+        }
     }
 
-    /// Runs `f` on a read-only connection, off the async threads.
+    /// Runs `f` on a connection for reading, off the async threads.
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner
-                .readers
-                .lock()
-                .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
-                .pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => open(&inner.path, true)?,
-            };
-            let out = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock()
-                && pool.len() < READERS
-            {
-                pool.push(conn);
-            }
-            out
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("read task: {e}")))?
+        match &*self.inner {
+            Inner::Postgres(pool) => pool.read(f).await,
+            Inner::Sqlite(_) => tokio::task::spawn_blocking(move || {
+                let Inner::Sqlite(e) = &*inner else {
+                    return Err(AppError::Internal("store backend changed".into()));
+                };
+                let pooled = e
+                    .readers
+                    .lock()
+                    .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
+                    .pop();
+                let conn = match pooled {
+                    Some(c) => c,
+                    None => open(&e.path, true)?,
+                };
+                let out = f(&Db::sqlite(&conn));
+                if let Ok(mut pool) = e.readers.lock()
+                    && pool.len() < READERS
+                {
+                    pool.push(conn);
+                }
+                out
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("read task: {e}")))?,
+        }
     }
 
     /// Stores a webhook delivery and everything it changes, durably, in one transaction.
-    /// Its recorded time is read from `clock` when the writer runs it.
+    /// Its recorded time is read from `clock` when the transaction runs.
     pub async fn ingest(
         &self,
         delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
-        // The hot path: no savepoint; an ingest that fails rolls back its batch (all 503).
-        self.inner
-            .writer
-            .submit(false, move |conn| {
-                ingest::ingest(conn, &delivery, clock.now())
-            })
-            .await
+        match &*self.inner {
+            // The hot path: no savepoint; an ingest that fails rolls back its batch (all 503).
+            Inner::Sqlite(e) => {
+                e.writer
+                    .submit(false, move |conn| {
+                        ingest::ingest(&Db::sqlite(conn), &delivery, clock.now())
+                    })
+                    .await
+            }
+            Inner::Postgres(pool) => {
+                pool.write(move |db| ingest::ingest(db, &delivery, clock.now()))
+                    .await
+            }
+        }
     }
 
     /// Deletes single-use values (nonces) whose keeping time has passed.
     pub async fn prune_replay_keys(&self, now: OffsetDateTime) -> Result<usize, AppError> {
-        self.write(move |conn| ingest::prune_replay_keys(conn, now))
+        self.write(move |db| ingest::prune_replay_keys(db, now))
             .await
     }
 
     /// True when the store answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        self.read(|db| db.query_one("SELECT CAST(1 AS BIGINT)", &[], |r| r.get::<i64>(0)))
             .await
             .is_ok()
     }
 }
 
-impl Drop for Inner {
+impl Drop for Embedded {
     fn drop(&mut self) {
         self.writer.shutdown();
     }
@@ -204,7 +258,7 @@ fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Inner>) -> Result<(), 
 /// each as `AND <clause> ?N`, so that each can use its index.
 struct Listing {
     sql: String,
-    args: Vec<rusqlite::types::Value>,
+    args: Vec<db::Owned>,
 }
 
 impl Listing {
@@ -217,7 +271,7 @@ impl Listing {
     }
 
     /// Binds `value` and returns its parameter number, for a clause that uses it.
-    fn bind(&mut self, value: impl Into<rusqlite::types::Value>) -> usize {
+    fn bind(&mut self, value: impl Into<db::Owned>) -> usize {
         self.args.push(value.into());
         self.args.len()
     }
@@ -229,7 +283,7 @@ impl Listing {
     }
 
     /// Adds `AND {clause} ?N` with `value` bound, when a value is given.
-    fn filter(&mut self, clause: &str, value: Option<impl Into<rusqlite::types::Value>>) {
+    fn filter(&mut self, clause: &str, value: Option<impl Into<db::Owned>>) {
         if let Some(v) = value {
             let n = self.bind(v);
             self.and(&format!("{clause} ?{n}"));
@@ -239,18 +293,22 @@ impl Listing {
     /// Runs the statement: rows ordered by `order_by`, at most `limit` of them.
     fn run<T>(
         mut self,
-        conn: &Connection,
+        db: &Db<'_>,
         order_by: &str,
         limit: usize,
-        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnMut(&db::Row<'_, '_>) -> Result<T, AppError>,
     ) -> Result<Vec<T>, AppError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.sql
             .push_str(&format!(" ORDER BY {order_by} LIMIT {limit}"));
-        let mut stmt = conn.prepare_cached(&self.sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(self.args), map)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let args: Vec<db::Arg<'_>> = self.args.iter().map(db::ToArg::to_arg).collect();
+        db.query(&self.sql, &args, map)
     }
+}
+
+/// A count read from SQL (a 64-bit integer), as the `u32` the API reports.
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
 /// Milliseconds since the epoch, the unit of every time column compared in SQL.

@@ -1,9 +1,9 @@
 //! The outbox: effects decided in a transaction, carried out after it by a worker, retried
 //! with backoff until done. The schedule lives in the table, so it survives restarts.
 
+use super::db::{Db, args};
 use super::{audit, from_millis, millis};
 use crate::error::AppError;
-use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 /// One pending effect.
@@ -20,13 +20,11 @@ pub struct Job {
 }
 
 /// Jobs due at `now`, oldest first.
-pub fn due(conn: &Connection, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, AppError> {
-    let mut stmt = conn.prepare_cached(
+pub fn due(db: &Db<'_>, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, AppError> {
+    db.query(
         "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(
-        params![millis(now), i64::try_from(limit).unwrap_or(100)],
+        args![millis(now), i64::try_from(limit).unwrap_or(100)],
         |r| {
             Ok(Job {
                 id: r.get(0)?,
@@ -39,55 +37,47 @@ pub fn due(conn: &Connection, now: OffsetDateTime, limit: usize) -> Result<Vec<J
                 next_attempt_at: from_millis(r.get(7)?),
             })
         },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    )
 }
 
 /// The earliest pending attempt, to know how long the worker may sleep.
-pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>, AppError> {
-    let at: Option<i64> = conn
-        .prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE done_at IS NULL")?
-        .query_row([], |r| r.get(0))?;
+pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
+    let at: Option<i64> = db.query_one(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE done_at IS NULL",
+        args![],
+        |r| r.get(0),
+    )?;
     Ok(at.map(from_millis))
 }
 
 /// The job is over: close it and audit how (`action`: `recording.deletion_confirmed`, or
 /// `recording.deletion_not_supported` when the provider has no delete API).
 pub fn complete(
-    conn: &Connection,
+    db: &Db<'_>,
     job: &Job,
     action: &str,
     detail: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    conn.prepare_cached(
+    db.exec(
         "UPDATE outbox SET done_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-    )?
-    .execute(params![job.id, millis(now)])?;
-    audit::record(
-        conn,
-        now,
-        "system",
-        action,
-        Some(&job.call_id),
-        None,
-        detail,
-    )
+        args![job.id, millis(now)],
+    )?;
+    audit::record(db, now, "system", action, Some(&job.call_id), None, detail)
 }
 
 /// The attempt failed: schedule the next one and audit the failure.
 pub fn retry(
-    conn: &Connection,
+    db: &Db<'_>,
     job: &Job,
     error: &str,
     next: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
-        .execute(params![job.id, millis(next), error])?;
+    db.exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1", args![job.id, millis(next), error])?;
     let detail = serde_json::json!({ "recording_id": job.recording_id, "attempt": job.attempts + 1, "error": error, "next_attempt_at": next.unix_timestamp() });
     audit::record(
-        conn,
+        db,
         now,
         "system",
         "recording.deletion_failed",

@@ -1,8 +1,8 @@
 //! Users and their API tokens. A token is kept only as the SHA-256 of its value.
 
+use super::db::{Db, Row, args};
 use super::{from_millis, millis};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -26,7 +26,7 @@ const USER_COLUMNS: &str = "u.id, u.name, u.permissions, u.tenant_ids, u.created
 
 type RawUser = (String, String, String, String, i64, i64);
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, AppError> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -50,50 +50,37 @@ fn decode_user(
     })
 }
 
-pub fn get(conn: &Connection, user_id: &str) -> Result<Option<User>, AppError> {
+pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, AppError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
-    conn.prepare_cached(&sql)?
-        .query_row([user_id], user_from_row)
-        .optional()?
+    db.query_opt(&sql, args![user_id], user_from_row)?
         .map(decode_user)
         .transpose()
 }
 
 /// Every user, by id.
-pub fn list(conn: &Connection) -> Result<Vec<User>, AppError> {
+pub fn list(db: &Db<'_>) -> Result<Vec<User>, AppError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], user_from_row)?;
-    rows.map(|r| decode_user(r?)).collect()
+    db.query(&sql, args![], user_from_row)?
+        .into_iter()
+        .map(decode_user)
+        .collect()
 }
 
 /// Inserts or replaces a user (its `created_at` is kept on replace).
-pub fn put(conn: &Connection, u: &User) -> Result<(), AppError> {
-    conn.prepare_cached(
-        "INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
+pub fn put(db: &Db<'_>, u: &User) -> Result<(), AppError> {
+    db.exec("INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6",
-    )?
-    .execute(params![
-        u.user_id,
-        u.name,
-        serde_json::to_string(&u.permissions)?,
-        serde_json::to_string(&u.tenant_ids)?,
-        millis(u.created_at),
-        millis(u.updated_at),
-    ])?;
+         ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6", args![u.user_id, u.name, serde_json::to_string(&u.permissions)?, serde_json::to_string(&u.tenant_ids)?, millis(u.created_at), millis(u.updated_at)])?;
     Ok(())
 }
 
 /// The user holding the unrevoked token whose SHA-256 is `hash`.
-pub fn by_token_hash(conn: &Connection, hash: &[u8]) -> Result<Option<User>, AppError> {
+pub fn by_token_hash(db: &Db<'_>, hash: &[u8]) -> Result<Option<User>, AppError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.hash = ?1 AND t.revoked_at IS NULL"
     );
-    conn.prepare_cached(&sql)?
-        .query_row([hash], user_from_row)
-        .optional()?
+    db.query_opt(&sql, args![hash], user_from_row)?
         .map(decode_user)
         .transpose()
 }
@@ -112,43 +99,36 @@ pub struct TokenInfo {
 }
 
 /// Stores a new token by the hash of its value.
-pub fn insert_token(conn: &Connection, t: &TokenInfo, hash: &[u8]) -> Result<(), AppError> {
-    conn.prepare_cached(
-        "INSERT INTO tokens (id, user_id, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        t.token_id,
-        t.user_id,
-        hash,
-        millis(t.created_at),
-        t.created_by
-    ])?;
+pub fn insert_token(db: &Db<'_>, t: &TokenInfo, hash: &[u8]) -> Result<(), AppError> {
+    db.exec("INSERT INTO tokens (id, user_id, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)", args![t.token_id, t.user_id, hash, millis(t.created_at), t.created_by])?;
     Ok(())
 }
 
 /// How many unrevoked tokens the user has.
-pub fn active_tokens(conn: &Connection, user_id: &str) -> Result<i64, AppError> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL")?
-        .query_row([user_id], |r| r.get(0))?)
+pub fn active_tokens(db: &Db<'_>, user_id: &str) -> Result<i64, AppError> {
+    db.query_one(
+        "SELECT COUNT(*) FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL",
+        args![user_id],
+        |r| r.get(0),
+    )
 }
 
 /// The user's tokens, oldest first, revoked ones included.
-pub fn tokens_of(conn: &Connection, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
-    let mut stmt = conn.prepare_cached(
+pub fn tokens_of(db: &Db<'_>, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
+    db.query(
         "SELECT id, user_id, created_at, created_by, revoked_at FROM tokens
          WHERE user_id = ?1 ORDER BY created_at, id",
-    )?;
-    let rows = stmt.query_map([user_id], |r| {
-        Ok(TokenInfo {
-            token_id: r.get(0)?,
-            user_id: r.get(1)?,
-            created_at: from_millis(r.get(2)?),
-            created_by: r.get(3)?,
-            revoked_at: r.get::<_, Option<i64>>(4)?.map(from_millis),
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        args![user_id],
+        |r| {
+            Ok(TokenInfo {
+                token_id: r.get(0)?,
+                user_id: r.get(1)?,
+                created_at: from_millis(r.get(2)?),
+                created_by: r.get(3)?,
+                revoked_at: r.get::<Option<i64>>(4)?.map(from_millis),
+            })
+        },
+    )
 }
 
 /// What revoking a token did.
@@ -164,21 +144,24 @@ pub enum Revoked {
 
 /// Revokes one of the user's tokens: it stops authenticating at once.
 pub fn revoke_token(
-    conn: &Connection,
+    db: &Db<'_>,
     user_id: &str,
     token_id: &str,
     now: OffsetDateTime,
 ) -> Result<Revoked, AppError> {
-    let revoked_at: Option<Option<i64>> = conn
-        .prepare_cached("SELECT revoked_at FROM tokens WHERE id = ?1 AND user_id = ?2")?
-        .query_row([token_id, user_id], |r| r.get(0))
-        .optional()?;
+    let revoked_at: Option<Option<i64>> = db.query_opt(
+        "SELECT revoked_at FROM tokens WHERE id = ?1 AND user_id = ?2",
+        args![token_id, user_id],
+        |r| r.get(0),
+    )?;
     match revoked_at {
         None => Ok(Revoked::NoSuchToken),
         Some(Some(_)) => Ok(Revoked::Already),
         Some(None) => {
-            conn.prepare_cached("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2")?
-                .execute(params![millis(now), token_id])?;
+            db.exec(
+                "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
+                args![millis(now), token_id],
+            )?;
             Ok(Revoked::Now)
         }
     }

@@ -29,16 +29,13 @@ async fn connections_never_show_secrets_and_rotate_with_a_grace_period() {
         );
     }
     // Secrets are sealed at rest.
-    let db = std::fs::read(app.dir.path().join("callgate.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("callgate.db-wal")).unwrap_or_default();
-    for bytes in [&db, &wal] {
-        assert!(
-            !bytes
-                .windows(AUTH_TOKEN.len())
-                .any(|w| w == AUTH_TOKEN.as_bytes()),
-            "the token is stored in clear"
-        );
-    }
+    let stored = stored_bytes(&app).await;
+    assert!(
+        !stored
+            .windows(AUTH_TOKEN.len())
+            .any(|w| w == AUTH_TOKEN.as_bytes()),
+        "the token is stored in clear"
+    );
 
     let sid = "CA60000000000000000000000000000001";
     let call = status(

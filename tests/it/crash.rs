@@ -10,14 +10,12 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
 fn command(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callgate"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("CALLGATE_LISTEN", "127.0.0.1:0")
-        .env("CALLGATE_DATA_DIR", data_dir)
+        .envs(store_env(data_dir))
         .env("CALLGATE_PUBLIC_URL", PUBLIC)
         .env("CALLGATE_BOOTSTRAP_TOKEN", TOKEN)
         .env("CALLGATE_MASTER_KEY", MASTER_KEY)
@@ -242,8 +240,8 @@ async fn the_cli_manages_connections_and_the_directory() {
     let run = |args: &[&str], stdin: Option<&str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
         cmd.env_clear()
-            .env("CALLGATE_DATA_DIR", dir.path())
             .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+            .envs(store_env(dir.path()))
             .args(args);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -392,8 +390,8 @@ async fn the_cli_sends_signed_samples_to_a_running_server() {
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
         cli.env_clear()
-            .env("CALLGATE_DATA_DIR", dir.path())
             .env("CALLGATE_MASTER_KEY", MASTER_KEY)
+            .envs(store_env(dir.path()))
             .env("CALLGATE_PUBLIC_URL", PUBLIC)
             .env("CALLGATE_LISTEN", &listen)
             .args([

@@ -495,9 +495,9 @@ async fn pending_deletions_survive_a_restart() {
     let (uri, c) = (working.uri(), conn.clone());
     store
         .write(move |db| {
-            db.execute(
+            db.exec(
                 "UPDATE connections SET options = ?1 WHERE id = ?2",
-                rusqlite::params![json!({"api_base_url": uri}).to_string(), c],
+                callgate::store::db::args![json!({"api_base_url": uri}).to_string(), c],
             )?;
             Ok(())
         })

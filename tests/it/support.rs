@@ -2,6 +2,7 @@
 
 use callgate::app::{self, Running};
 use callgate::config::{Config, Env};
+use callgate::store::db::args;
 use callgate_adapters::kit::{FixedClock, InboundRequest, SecretSet};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -28,15 +29,105 @@ impl Env for MapEnv {
 
 /// The environment a test app runs with.
 pub fn test_env(data_dir: &std::path::Path) -> HashMap<String, String> {
-    HashMap::from([
+    let mut env = HashMap::from([
         ("CALLGATE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "CALLGATE_DATA_DIR".to_owned(),
-            data_dir.display().to_string(),
-        ),
         ("CALLGATE_PUBLIC_URL".to_owned(), PUBLIC.to_owned()),
         ("CALLGATE_BOOTSTRAP_TOKEN".to_owned(), TOKEN.to_owned()),
-    ])
+    ]);
+    env.extend(store_env(data_dir));
+    env
+}
+
+/// The master key of every test app on PostgreSQL (and of the command-line tests).
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The variable that runs the whole suite on PostgreSQL: a server URL, such as
+/// `postgres://postgres@127.0.0.1:5432/test`. Each store gets a schema of its own there.
+pub const POSTGRES_VAR: &str = "CALLGATE_TEST_POSTGRES";
+
+/// Where a test app whose files live in `data_dir` keeps its data: the embedded store in
+/// `data_dir`, or, when [`POSTGRES_VAR`] is set, a PostgreSQL schema named after
+/// `data_dir` (a restart on the same directory finds the same data).
+pub fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "CALLGATE_DATA_DIR".to_owned(),
+        data_dir.display().to_string(),
+    )];
+    if let Some(url) = postgres_schema(data_dir) {
+        env.push(("CALLGATE_DATABASE_URL".to_owned(), url));
+        env.push(("CALLGATE_MASTER_KEY".to_owned(), MASTER_KEY.to_owned()));
+    }
+    env
+}
+
+/// The URL of `data_dir`'s schema (created if missing), when the suite runs on PostgreSQL.
+pub fn postgres_schema(data_dir: &std::path::Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let server = std::env::var(POSTGRES_VAR).ok()?;
+    let digest = Sha256::digest(data_dir.display().to_string().as_bytes());
+    let schema: String = std::iter::once("t_".to_owned())
+        .chain(digest[..10].iter().map(|b| format!("{b:02x}")))
+        .collect();
+    let ddl = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+    let admin = server.clone();
+    // The blocking client must not run on an async task's thread.
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{POSTGRES_VAR} is set but PostgreSQL is unreachable: {e}"));
+        client.batch_execute(&ddl).unwrap();
+    })
+    .join()
+    .unwrap();
+    let sep = if server.contains('?') { '&' } else { '?' };
+    Some(format!("{server}{sep}options=-csearch_path%3D{schema}"))
+}
+
+/// Holds the store's write lock from outside the app until dropped: the app's writes wait,
+/// then give up.
+pub struct StoreBlocker {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    done: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StoreBlocker {
+    pub fn hold(data_dir: &std::path::Path) -> Self {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (held, is_held) = std::sync::mpsc::channel::<()>();
+        let pg = postgres_schema(data_dir);
+        let db = data_dir.join("callgate.db");
+        let done = std::thread::spawn(move || match pg {
+            Some(url) => {
+                let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                client
+                    .batch_execute("BEGIN; LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE")
+                    .unwrap();
+                held.send(()).unwrap();
+                let _ = released.recv();
+                client.batch_execute("ROLLBACK").unwrap();
+            }
+            None => {
+                let blocker = rusqlite::Connection::open(&db).unwrap();
+                blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                held.send(()).unwrap();
+                let _ = released.recv();
+                blocker.execute_batch("ROLLBACK").unwrap();
+            }
+        });
+        is_held.recv().unwrap();
+        Self {
+            release: Some(release),
+            done: Some(done),
+        }
+    }
+}
+
+impl Drop for StoreBlocker {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(done) = self.done.take() {
+            let _ = done.join();
+        }
+    }
 }
 
 /// A running app with its own store.
@@ -479,9 +570,38 @@ pub async fn provider_api(status: u16) -> wiremock::MockServer {
 pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
     let store = app.running.as_ref().unwrap().state.store.clone();
     store
-        .read(move |c| Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?))
+        .read(move |c| c.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[], |r| r.get(0)))
         .await
         .unwrap()
+}
+
+/// Everything the app's store holds, as bytes: the embedded database's files, or every row
+/// of every table of its PostgreSQL schema as text. For checks that a value is never stored.
+pub async fn stored_bytes(app: &TestApp) -> Vec<u8> {
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    match store.dialect() {
+        callgate::store::Dialect::Sqlite => ["callgate.db", "callgate.db-wal"]
+            .iter()
+            .flat_map(|f| std::fs::read(app.dir.path().join(f)).unwrap_or_default())
+            .collect(),
+        callgate::store::Dialect::Postgres => store
+            .read(|c| {
+                let tables: Vec<String> = c.query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+                    &[],
+                    |r| r.get(0),
+                )?;
+                let mut out = Vec::new();
+                for t in tables {
+                    let rows: Vec<String> =
+                        c.query(&format!("SELECT CAST(x AS TEXT) FROM {t} x"), &[], |r| r.get(0))?;
+                    out.extend(rows.join("\n").into_bytes());
+                }
+                Ok(out)
+            })
+            .await
+            .unwrap(),
+    }
 }
 
 /// The audit rows of `action`, oldest first, as (actor, tenant_id, detail).
@@ -492,18 +612,14 @@ pub async fn audit_rows(
     let store = app.running.as_ref().unwrap().state.store.clone();
     store
         .read(move |c| {
-            let mut stmt = c.prepare(
+            c.query(
                 "SELECT actor, tenant_id, detail FROM audit WHERE action = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([action], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (actor, tenant, detail) = row?;
-                out.push((actor, tenant, serde_json::from_str(&detail).unwrap()));
-            }
-            Ok(out)
+                args![action],
+                |r| {
+                    let detail: String = r.get(2)?;
+                    Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&detail).unwrap()))
+                },
+            )
         })
         .await
         .unwrap()

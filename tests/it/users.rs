@@ -248,22 +248,20 @@ async fn tokens_are_shown_once_stored_as_a_hash_and_revoked_at_once() {
     let tid = token_id.clone();
     let hash: Vec<u8> = store
         .read(move |c| {
-            Ok(
-                c.query_row("SELECT hash FROM tokens WHERE id = ?1", [&tid], |r| {
-                    r.get(0)
-                })?,
+            c.query_one(
+                "SELECT hash FROM tokens WHERE id = ?1",
+                callgate::store::db::args![tid],
+                |r| r.get(0),
             )
         })
         .await
         .unwrap();
     assert_eq!(hash, Sha256::digest(token.as_bytes()).to_vec());
-    for file in ["callgate.db", "callgate.db-wal"] {
-        let bytes = std::fs::read(app.dir.path().join(file)).unwrap_or_default();
-        assert!(
-            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-            "{file} holds the token's value"
-        );
-    }
+    let bytes = stored_bytes(&app).await;
+    assert!(
+        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the store holds the token's value"
+    );
 
     let (s, v) = app.revoke("ana", &token_id).await;
     assert_eq!((s, v), (StatusCode::NO_CONTENT, Value::Null));

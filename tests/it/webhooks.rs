@@ -591,16 +591,13 @@ async fn store_unavailable_answers_503_and_the_retry_is_stored() {
         0,
         "Mon, 23 Nov 2026 18:00:01 +0000",
     );
-    let db = app.dir.path().join("callgate.db");
-    let blocker = rusqlite::Connection::open(&db).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let blocker = StoreBlocker::hold(app.dir.path());
 
     let res = app.twilio(&conn, &pairs(&params)).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"]["code"], "store_unavailable");
 
-    blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     let res = app.twilio(&conn, &pairs(&params)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);

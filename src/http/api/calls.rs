@@ -7,13 +7,13 @@ use crate::error::AppError;
 use crate::http::auth::{Audience, Authorized, Principal, need};
 use crate::http::dto::{CallDto, STATE_NAMES};
 use crate::http::{ApiJson, AppState};
+use crate::store::Db;
 use crate::store::audit;
 use crate::store::calls::{self, CallFilter, CallRow};
 use crate::store::directory;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -117,7 +117,7 @@ async fn audit(
 }
 
 /// The screen pop of a call, with the directory lookups it needs.
-pub(super) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, AppError> {
+pub(super) fn pop_for(db: &Db<'_>, call: &CallRow) -> Result<ScreenPop, AppError> {
     let tenant = call.tenant();
     let from = call.fold.from.as_ref().map(|e| e.value.clone());
     let mut ctx = PopContext {
@@ -125,9 +125,9 @@ pub(super) fn pop_for(conn: &Connection, call: &CallRow) -> Result<ScreenPop, Ap
         ..PopContext::default()
     };
     if let Some(t) = &tenant.tenant_id {
-        ctx.booking_url = directory::get_tenant(conn, t)?.and_then(|t| t.booking_url);
+        ctx.booking_url = directory::get_tenant(db, t)?.and_then(|t| t.booking_url);
         if let Some(f) = &from {
-            ctx.contact_name = directory::contact_name(conn, t, f)?;
+            ctx.contact_name = directory::contact_name(db, t, f)?;
         }
     }
     Ok(screen_pop(&call.id, from.as_deref(), &tenant, ctx))

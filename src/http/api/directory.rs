@@ -144,7 +144,7 @@ async fn sync(
     let report = st
         .store
         .write(move |c| {
-            let plan = input::plan_sync(&directory::list_tenants(c)?, upstream);
+            let plan = input::plan_sync(&directory::list_tenants(c)?, upstream.clone());
             directory::apply_sync(c, &plan, &p.id, now)?;
             Ok(plan.report)
         })
@@ -224,21 +224,21 @@ async fn search(
                 }
                 directory::SearchMode::ZipOnly => None,
                 directory::SearchMode::ZipAndTrade => {
-                    Some(trade.ok_or_else(|| AppError::bad_request("missing_parameter", "trade is required in mode zip_and_trade"))?)
+                    Some(trade.as_deref().ok_or_else(|| AppError::bad_request("missing_parameter", "trade is required in mode zip_and_trade"))?)
                 }
             };
-            let zip = zip.ok_or_else(|| AppError::bad_request("missing_parameter", "zip is required"))?;
-            let among = match call_id {
+            let zip = zip.as_deref().ok_or_else(|| AppError::bad_request("missing_parameter", "zip is required"))?;
+            let among = match &call_id {
                 None => None,
                 Some(id) => {
-                    check_id("call_id", &id)?;
-                    let call = calls::get(c, &id)?
+                    check_id("call_id", id)?;
+                    let call = calls::get(c, id)?
                         .filter(|call| super::calls::visible(&principal, call))
                         .ok_or_else(super::calls::not_found)?;
                     call.resolution.filter(|r| r.kind == crate::domain::NumberKind::Regional).map(|r| r.tenant_ids)
                 }
             };
-            Ok((directory::search_tenants(c, &zip, trade.as_deref(), among.as_deref())?, mode))
+            Ok((directory::search_tenants(c, zip, trade, among.as_deref())?, mode))
         })
         .await?;
     // Only the tenants the principal sees: an agent with no tenants finds none.

@@ -4,6 +4,7 @@ use super::check_id;
 use crate::error::AppError;
 use crate::http::auth::{Authorized, need};
 use crate::http::{ApiJson, AppState, json_status};
+use crate::store::Db;
 use crate::store::audit;
 use crate::store::users::{self as rows, Revoked, TokenInfo, User};
 use crate::users::{self as input, UserInput};
@@ -12,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use rusqlite::Connection;
 use serde_json::json;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -34,8 +34,8 @@ fn user_not_found() -> AppError {
 }
 
 /// The user, or 404.
-fn existing(conn: &Connection, user_id: &str) -> Result<User, AppError> {
-    rows::get(conn, user_id)?.ok_or_else(user_not_found)
+fn existing(db: &Db<'_>, user_id: &str) -> Result<User, AppError> {
+    rows::get(db, user_id)?.ok_or_else(user_not_found)
 }
 
 async fn list(
@@ -71,7 +71,7 @@ async fn put_user(
         .write(move |c| {
             let now = clock.now();
             let before = rows::get(c, &spec.user_id)?;
-            let next = input::apply(spec, before.as_ref(), now);
+            let next = input::apply(spec.clone(), before.as_ref(), now);
             let created = before.is_none();
             let user = match input::change(before.as_ref(), &next) {
                 Some((action, detail)) => {
@@ -119,10 +119,10 @@ async fn create_token(
                 ));
             }
             let info = TokenInfo {
-                token_id,
-                user_id,
+                token_id: token_id.clone(),
+                user_id: user_id.clone(),
                 created_at: now,
-                created_by: actor,
+                created_by: actor.clone(),
                 revoked_at: None,
             };
             rows::insert_token(c, &info, &hash)?;

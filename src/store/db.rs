@@ -1,0 +1,492 @@
+//! One SQL interface over both backends: the embedded SQLite store and PostgreSQL.
+//!
+//! Store code is written once, against [`Db`]: statements use numbered parameters (`?1`,
+//! `?2`, ...), which become `$1`, `$2`, ... on PostgreSQL, and bind [`Arg`]s made by
+//! [`args!`]. Rows are read through [`Row::get`]. The few statements the two dialects spell
+//! differently ask [`Db::dialect`].
+
+use crate::error::AppError;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Which SQL a statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// A subquery yielding the strings of the JSON array bound as parameter `n`.
+    pub fn json_array_values(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each(?{n}))"),
+            Dialect::Postgres => {
+                format!("(SELECT json_array_elements_text(CAST(?{n} AS TEXT)::json))")
+            }
+        }
+    }
+}
+
+/// A bound parameter. Integers, text and bytes are all the store keeps; a PostgreSQL
+/// `BOOLEAN` column takes an integer (0 is false).
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// An owned parameter, for statements built at run time ([`super::Listing`]).
+#[derive(Debug, Clone)]
+pub enum Owned {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl ToArg for Owned {
+    fn to_arg(&self) -> Arg<'_> {
+        match self {
+            Owned::Null => Arg::Null,
+            Owned::Int(i) => Arg::Int(*i),
+            Owned::Text(s) => Arg::Text(s),
+        }
+    }
+}
+
+impl From<i64> for Owned {
+    fn from(i: i64) -> Self {
+        Owned::Int(i)
+    }
+}
+
+impl From<String> for Owned {
+    fn from(s: String) -> Self {
+        Owned::Text(s)
+    }
+}
+
+impl From<&str> for Owned {
+    fn from(s: &str) -> Self {
+        Owned::Text(s.to_owned())
+    }
+}
+
+/// What can be bound as an [`Arg`].
+pub trait ToArg {
+    fn to_arg(&self) -> Arg<'_>;
+}
+
+impl ToArg for i64 {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Int(*self)
+    }
+}
+
+impl ToArg for u32 {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Int(i64::from(*self))
+    }
+}
+
+impl ToArg for bool {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Int(i64::from(*self))
+    }
+}
+
+impl ToArg for str {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Text(self)
+    }
+}
+
+impl ToArg for String {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Text(self)
+    }
+}
+
+impl ToArg for [u8] {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Blob(self)
+    }
+}
+
+impl ToArg for Vec<u8> {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Blob(self)
+    }
+}
+
+impl<const N: usize> ToArg for [u8; N] {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Blob(self)
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn to_arg(&self) -> Arg<'_> {
+        (**self).to_arg()
+    }
+}
+
+impl<T: ToArg> ToArg for Option<T> {
+    fn to_arg(&self) -> Arg<'_> {
+        self.as_ref().map_or(Arg::Null, ToArg::to_arg)
+    }
+}
+
+impl ToArg for Arg<'_> {
+    fn to_arg(&self) -> Arg<'_> {
+        *self
+    }
+}
+
+/// Parameters for a statement: `args![a, b, c]` binds `?1`, `?2`, `?3`.
+#[macro_export]
+macro_rules! args {
+    ($($e:expr),* $(,)?) => {
+        &[$($crate::store::db::ToArg::to_arg(&$e)),*]
+    };
+}
+pub use args;
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Arg::Null => ValueRef::Null,
+            Arg::Int(i) => ValueRef::Integer(i),
+            Arg::Text(s) => ValueRef::Text(s.as_bytes()),
+            Arg::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+impl postgres::types::ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::{IsNull, Type};
+        match *self {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound to a {ty} parameter").into()),
+            },
+            Arg::Text(s) => s.to_sql(ty, out),
+            Arg::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A column value either backend can read: integers, booleans, text, bytes, and options of
+/// them.
+pub trait FromCol: Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self>;
+    fn from_pg(row: &postgres::Row, i: usize) -> Result<Self, postgres::Error>;
+}
+
+impl<T> FromCol for T
+where
+    T: rusqlite::types::FromSql + for<'b> postgres::types::FromSql<'b>,
+{
+    fn from_sqlite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+
+    fn from_pg(row: &postgres::Row, i: usize) -> Result<Self, postgres::Error> {
+        row.try_get(i)
+    }
+}
+
+/// A result row of either backend.
+pub enum Row<'r, 's> {
+    Sqlite(&'r rusqlite::Row<'s>),
+    Postgres(&'r postgres::Row),
+}
+
+impl std::fmt::Debug for Row<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Row")
+    }
+}
+
+impl Row<'_, '_> {
+    /// Column `i` (from 0).
+    pub fn get<T: FromCol>(&self, i: usize) -> Result<T, AppError> {
+        match self {
+            Row::Sqlite(r) => Ok(T::from_sqlite(r, i)?),
+            Row::Postgres(r) => Ok(T::from_pg(r, i)?),
+        }
+    }
+
+    /// Column `i`, a flag stored as an integer (0 is false).
+    pub fn flag(&self, i: usize) -> Result<bool, AppError> {
+        Ok(self.get::<i64>(i)? != 0)
+    }
+}
+
+/// A PostgreSQL session and the statements it has prepared.
+pub struct PgSession {
+    pub(super) client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+impl std::fmt::Debug for PgSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSession")
+            .field("statements", &self.statements.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgSession {
+    pub(super) fn new(client: postgres::Client) -> Self {
+        Self {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let statement = self.client.prepare(&numbered_to_dollar(sql))?;
+        // Listings build statements from their filters: the set stays small, but bound it.
+        if self.statements.len() >= 512 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+enum Backend<'c> {
+    Sqlite(&'c rusqlite::Connection),
+    Postgres(RefCell<&'c mut PgSession>),
+}
+
+/// A connection of either backend, inside whatever transaction its caller opened.
+pub struct Db<'c> {
+    backend: Backend<'c>,
+}
+
+impl std::fmt::Debug for Db<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect())
+            .finish()
+    }
+}
+
+impl<'c> Db<'c> {
+    pub fn sqlite(conn: &'c rusqlite::Connection) -> Self {
+        Self {
+            backend: Backend::Sqlite(conn),
+        }
+    }
+
+    pub(super) fn postgres(session: &'c mut PgSession) -> Self {
+        Self {
+            backend: Backend::Postgres(RefCell::new(session)),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A subquery yielding the strings of the JSON array bound as parameter `n`.
+    pub fn json_array_values(&self, n: usize) -> String {
+        self.dialect().json_array_values(n)
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL (the row is locked until commit), nothing on SQLite (its
+    /// single writer already excludes every other writer).
+    pub fn for_update(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, AppError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(args.iter()))?),
+            Backend::Postgres(s) => {
+                let mut s = s.borrow_mut();
+                let statement = s.prepared(sql)?;
+                let params = pg_params(args);
+                let n = s.client.execute(&statement, &params)?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
+    }
+
+    /// Runs a query and maps every row.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut map: impl FnMut(&Row<'_, '_>) -> Result<T, AppError>,
+    ) -> Result<Vec<T>, AppError> {
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(map(&Row::Sqlite(r))?);
+                }
+                Ok(out)
+            }
+            Backend::Postgres(s) => {
+                let mut s = s.borrow_mut();
+                let statement = s.prepared(sql)?;
+                let params = pg_params(args);
+                let rows = s.client.query(&statement, &params)?;
+                rows.iter().map(|r| map(&Row::Postgres(r))).collect()
+            }
+        }
+    }
+
+    /// The first row of a query, mapped, if there is one.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnOnce(&Row<'_, '_>) -> Result<T, AppError>,
+    ) -> Result<Option<T>, AppError> {
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                match rows.next()? {
+                    Some(r) => Ok(Some(map(&Row::Sqlite(r))?)),
+                    None => Ok(None),
+                }
+            }
+            Backend::Postgres(s) => {
+                let mut s = s.borrow_mut();
+                let statement = s.prepared(sql)?;
+                let params = pg_params(args);
+                let row = s.client.query_opt(&statement, &params)?;
+                row.as_ref().map(|r| map(&Row::Postgres(r))).transpose()
+            }
+        }
+    }
+
+    /// The first row of a query, mapped; an error when there is none.
+    pub fn query_one<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnOnce(&Row<'_, '_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.query_opt(sql, args, map)?
+            .ok_or_else(|| AppError::Internal(format!("no row from {sql}")))
+    }
+
+    /// Runs statements without parameters, one after the other.
+    pub fn batch(&self, sql: &str) -> Result<(), AppError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(s) => Ok(s.borrow_mut().client.batch_execute(sql)?),
+        }
+    }
+}
+
+fn pg_params<'a>(args: &'a [Arg<'_>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    args.iter()
+        .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
+/// `?1` → `$1`, outside quoted strings and identifiers.
+fn numbered_to_dollar(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+impl From<postgres::Error> for AppError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        let Some(db) = e.as_db_error() else {
+            let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+            return if e.is_closed() || io {
+                // The connection itself failed: the database is away.
+                Self::Unavailable(format!("database: {e}"))
+            } else {
+                // Our own statement or value is wrong (a type, a parameter): a bug.
+                Self::Internal(format!("database: {e}"))
+            };
+        };
+        let code = db.code();
+        let transient = code.code().starts_with("08") // connection exceptions
+            || code.code().starts_with("53") // insufficient resources
+            || code.code().starts_with("57") // operator intervention (shutdown, cancel)
+            || *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::LOCK_NOT_AVAILABLE
+            || *code == SqlState::READ_ONLY_SQL_TRANSACTION;
+        if transient {
+            Self::Unavailable(format!("database: {}", db.message()))
+        } else {
+            Self::Internal(format!("database: {} ({})", db.message(), code.code()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollar_parameters_outside_quotes() {
+        assert_eq!(
+            numbered_to_dollar("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d IN (?3, ?12)"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d IN ($3, $12)"
+        );
+        assert_eq!(numbered_to_dollar("SELECT '?' , ?"), "SELECT '?' , ?");
+    }
+}

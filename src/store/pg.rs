@@ -1,0 +1,205 @@
+//! The PostgreSQL backend: a small pool of sessions, each job in its own transaction.
+//!
+//! Several callgate instances may share one database. Writes that must not interleave take
+//! row locks (`SELECT ... FOR UPDATE`, see [`super::db::Db::for_update`]); unique keys make
+//! concurrent inserts of the same delivery, event or call collapse into one. A job that
+//! loses a race (deadlock, serialization failure) or finds its session broken before it
+//! committed is run again on a fresh session; a failed commit is reported, never repeated
+//! (it may have happened).
+
+use super::db::{Db, PgSession};
+use crate::error::AppError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Sessions kept open per instance.
+const SESSIONS: usize = 8;
+/// How often a job that lost a race or its session is tried in all.
+const ATTEMPTS: usize = 3;
+
+/// The migrations, in order; the applied count is kept in `callgate_schema`.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+
+/// Any constant: the lock that serializes migrations of instances starting together.
+const MIGRATION_LOCK: i64 = 0x6361_6c6c_6761_7465;
+
+#[derive(Debug)]
+pub(super) struct Pool {
+    config: postgres::Config,
+    idle: Mutex<Vec<PgSession>>,
+    permits: Semaphore,
+}
+
+impl Pool {
+    /// Connects to `url` and migrates the database.
+    pub(super) fn connect(url: &str) -> Result<Arc<Self>, AppError> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e| AppError::Unavailable(format!("invalid database URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name("callgate");
+        let pool = Arc::new(Self {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(SESSIONS),
+        });
+        let mut session = pool.open()?;
+        migrate(&mut session)?;
+        pool.put(session);
+        Ok(pool)
+    }
+
+    fn open(&self) -> Result<PgSession, AppError> {
+        let mut client = self.config.connect(postgres::NoTls)?;
+        // A write that waits this long for a lock gives up (and is tried again, then 503):
+        // the same patience as the embedded store's busy timeout.
+        client.batch_execute("SET lock_timeout = '2s'")?;
+        Ok(PgSession::new(client))
+    }
+
+    fn take(&self) -> Result<PgSession, AppError> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match pooled {
+            Some(s) if !s.client.is_closed() => Ok(s),
+            _ => self.open(),
+        }
+    }
+
+    fn put(&self, session: PgSession) {
+        if session.client.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < SESSIONS
+        {
+            idle.push(session);
+        }
+    }
+
+    /// Runs `f` in a transaction of its own and commits it.
+    pub(super) async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        self.run(true, f).await
+    }
+
+    /// Runs `f` outside any explicit transaction (each statement sees committed data).
+    pub(super) async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        self.run(false, f).await
+    }
+
+    async fn run<T, F>(self: &Arc<Self>, transaction: bool, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AppError::Unavailable("the database pool is closed".into()))?;
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut last = None;
+            for _ in 0..ATTEMPTS {
+                match pool.attempt(transaction, &f) {
+                    Attempt::Done(out) => return out,
+                    Attempt::Again(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| AppError::Unavailable("the database is unavailable".into())))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("database task: {e}")))?
+    }
+
+    fn attempt<T>(
+        &self,
+        transaction: bool,
+        f: &dyn Fn(&Db<'_>) -> Result<T, AppError>,
+    ) -> Attempt<T> {
+        let mut session = match self.take() {
+            Ok(s) => s,
+            Err(e) => return Attempt::Again(e),
+        };
+        if transaction && let Err(e) = session.client.batch_execute("BEGIN") {
+            return Attempt::Again(e.into());
+        }
+        let out = f(&Db::postgres(&mut session));
+        let out = match (transaction, out) {
+            (false, out) => out,
+            (true, Ok(v)) => match session.client.batch_execute("COMMIT") {
+                Ok(()) => Ok(v),
+                // It may have committed: say so, and do not run it again.
+                Err(e) => Err(AppError::Unavailable(format!(
+                    "the database did not confirm the commit: {e}"
+                ))),
+            },
+            (true, Err(e)) => {
+                let _ = session.client.batch_execute("ROLLBACK");
+                // A lost race or a broken session before the commit: nothing was written.
+                if matches!(e, AppError::Unavailable(_)) {
+                    self.put(session);
+                    return Attempt::Again(e);
+                }
+                Err(e)
+            }
+        };
+        self.put(session);
+        Attempt::Done(out)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a session blocks on its socket: never on a thread that runs async tasks.
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if !idle.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("store-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
+enum Attempt<T> {
+    Done(Result<T, AppError>),
+    Again(AppError),
+}
+
+fn migrate(session: &mut PgSession) -> Result<(), AppError> {
+    let client = &mut session.client;
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS callgate_schema (version BIGINT NOT NULL)")?;
+    let current: i64 = match tx.query_opt("SELECT version FROM callgate_schema", &[])? {
+        Some(row) => row.try_get(0)?,
+        None => {
+            tx.execute("INSERT INTO callgate_schema (version) VALUES (0)", &[])?;
+            0
+        }
+    };
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(AppError::Internal(format!(
+            "the database is at schema version {current}, newer than this build knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        tx.batch_execute(sql)?;
+        let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        tx.execute("UPDATE callgate_schema SET version = $1", &[&version])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
