@@ -6,7 +6,7 @@ use crate::config::{Config, Database};
 use crate::connections::Connections;
 use crate::http::{self, AppState, Shared};
 use crate::outbox;
-use crate::store::Store;
+use crate::store::{Signal, Store};
 use anyhow::Context;
 use callgate_adapters::kit::Clock;
 use std::sync::Arc;
@@ -95,6 +95,46 @@ impl Running {
     }
 }
 
+/// Applies what other instances sharing the database changed: cached connections are
+/// dropped, live subscribers of this instance hear of calls and hubs.
+async fn follow_other_instances(
+    state: AppState,
+    mut signals: tokio::sync::mpsc::UnboundedReceiver<Signal>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let signal = tokio::select! {
+            () = shutdown.cancelled() => return,
+            s = signals.recv() => match s {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        match signal {
+            Signal::Connection { id } => state.connections.forget(&id),
+            Signal::Hub { tenant_id } => {
+                state
+                    .live
+                    .publish(crate::live::Change::HubUpdated { tenant_id });
+            }
+            Signal::Call {
+                id,
+                recording_decided,
+            } => match state
+                .store
+                .read(move |db| crate::store::calls::get(db, &id))
+                .await
+            {
+                Ok(Some(call)) => state.live.publish_call(call, recording_decided),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "a call another instance changed could not be read")
+                }
+            },
+        }
+    }
+}
+
 /// Binds, opens the store and starts the server and the outbox worker.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     crate::telemetry::init_metrics();
@@ -123,6 +163,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         state.clock.clone(),
         shutdown.clone(),
     ));
+    if let Some(signals) = state.store.signals() {
+        tokio::spawn(follow_other_instances(
+            state.clone(),
+            signals,
+            shutdown.clone(),
+        ));
+    }
     let app = http::router(state.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(async move {

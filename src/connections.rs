@@ -282,7 +282,8 @@ impl Connections {
         self.get(id, now).await
     }
 
-    fn forget(&self, id: &str) {
+    /// Drops the cached connection: the next webhook reads it again.
+    pub fn forget(&self, id: &str) {
         if let Ok(mut cache) = self.cache.write() {
             cache.remove(id);
         }

@@ -101,7 +101,13 @@ impl Worker {
     /// Runs every due job once; returns how many ran.
     pub async fn tick(&self) -> Result<usize, crate::error::AppError> {
         let now = self.clock.now();
-        let jobs = self.store.read(move |c| outbox::due(c, now, 32)).await?;
+        // A claim outlasts the longest attempt: no other worker runs the job meanwhile, and if
+        // this one dies the job falls due again when the claim ends.
+        let lease_until = now + self.config.request_timeout + Duration::from_secs(30);
+        let jobs = self
+            .store
+            .write(move |c| outbox::claim(c, now, lease_until, 32))
+            .await?;
         let n = jobs.len();
         for job in jobs {
             self.attempt(job).await?;

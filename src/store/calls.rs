@@ -1,6 +1,7 @@
 //! Calls: loading, saving with their derived columns, the gate's effects, agent actions and
 //! queries.
 
+use super::Signal;
 use super::audit;
 use super::db::{Db, Dialect, Row, args};
 use super::{Listing, directory, from_millis, millis};
@@ -294,6 +295,10 @@ pub(super) fn save(
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
+    db.announce(&Signal::Call {
+        id: call.id.clone(),
+        recording_decided: before != Some(recording) && recording != RecordingStatus::None,
+    })?;
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
@@ -480,6 +485,10 @@ pub fn claim(
         if db.dialect() == Dialect::Sqlite {
             recent::put(&call);
         }
+        db.announce(&Signal::Call {
+            id: call.id.clone(),
+            recording_decided: false,
+        })?;
         audit::record(
             db,
             now,

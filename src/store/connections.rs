@@ -1,6 +1,7 @@
 //! Provider connections. Secrets arrive here already sealed; the store never sees them in
 //! clear.
 
+use super::Signal;
 use super::db::{Db, Row, args};
 use super::{from_millis, millis};
 use crate::error::AppError;
@@ -57,7 +58,8 @@ pub fn insert(db: &Db<'_>, c: &ConnectionRow) -> Result<(), AppError> {
     db.exec(&format!(
         "INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ), args![c.id, c.provider, c.name, c.enabled, serde_json::to_string(&c.options)?, serde_json::to_string(&c.secret_names)?, c.sealed_current, c.sealed_previous, c.previous_until.map(millis), millis(c.created_at), millis(c.updated_at)])?;
-    Ok(())
+    // Another instance may have cached the id as unknown.
+    db.announce(&Signal::Connection { id: c.id.clone() })
 }
 
 pub fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, AppError> {
@@ -91,6 +93,7 @@ pub fn set_enabled(
         "UPDATE connections SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
         args![id, enabled, millis(now)],
     )?;
+    db.announce(&Signal::Connection { id: id.to_owned() })?;
     get(db, id)
 }
 
@@ -106,5 +109,5 @@ pub fn rotate(
 ) -> Result<(), AppError> {
     db.exec("UPDATE connections SET secrets = ?2, secret_names = ?3, previous_secrets = ?4, previous_until = ?5, updated_at = ?6
          WHERE id = ?1", args![id, sealed_current, serde_json::to_string(names)?, sealed_previous, millis(previous_until), millis(now)])?;
-    Ok(())
+    db.announce(&Signal::Connection { id: id.to_owned() })
 }

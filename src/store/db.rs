@@ -245,6 +245,8 @@ impl Row<'_, '_> {
 pub struct PgSession {
     pub(super) client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
+    /// The instance the session belongs to, named in the signals it sends.
+    origin: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for PgSession {
@@ -256,10 +258,11 @@ impl std::fmt::Debug for PgSession {
 }
 
 impl PgSession {
-    pub(super) fn new(client: postgres::Client) -> Self {
+    pub(super) fn new(client: postgres::Client, origin: std::sync::Arc<str>) -> Self {
         Self {
             client,
             statements: HashMap::new(),
+            origin,
         }
     }
 
@@ -407,6 +410,22 @@ impl<'c> Db<'c> {
     ) -> Result<T, AppError> {
         self.query_opt(sql, args, map)?
             .ok_or_else(|| AppError::Internal(format!("no row from {sql}")))
+    }
+
+    /// Tells the other instances sharing the database about a change, once the transaction
+    /// commits (PostgreSQL's `NOTIFY`; a rolled-back transaction sends nothing). The embedded
+    /// store has no other instances: nothing to do.
+    pub fn announce(&self, signal: &super::Signal) -> Result<(), AppError> {
+        let Backend::Postgres(s) = &self.backend else {
+            return Ok(());
+        };
+        let origin = s.borrow().origin.clone();
+        let payload = serde_json::to_string(&super::Envelope {
+            origin: origin.to_string(),
+            signal: signal.clone(),
+        })?;
+        self.exec("SELECT pg_notify('callgate', ?1)", &[Arg::Text(&payload)])?;
+        Ok(())
     }
 
     /// Runs statements without parameters, one after the other.

@@ -42,6 +42,26 @@ use writer::Writer;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 const READERS: usize = 4;
 
+/// A change other instances sharing the database must hear about (PostgreSQL only): they
+/// drop what they cached, or tell their live subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A connection was added or changed: its cached secrets are stale.
+    Connection { id: String },
+    /// A call changed; `recording_decided` when its recording decision did.
+    Call { id: String, recording_decided: bool },
+    /// A tenant's hub counts (chats, web bookings) changed.
+    Hub { tenant_id: String },
+}
+
+/// A signal as sent: with the instance that sent it, which ignores its own.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    origin: String,
+    signal: Signal,
+}
+
 /// Handle to the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -221,6 +241,24 @@ impl Store {
     pub async fn prune_replay_keys(&self, now: OffsetDateTime) -> Result<usize, AppError> {
         self.write(move |db| ingest::prune_replay_keys(db, now))
             .await
+    }
+
+    /// Tells the other instances about a change (see [`Db::announce`] to do it inside a
+    /// write's own transaction).
+    pub async fn announce(&self, signal: Signal) -> Result<(), AppError> {
+        match &*self.inner {
+            Inner::Sqlite(_) => Ok(()),
+            Inner::Postgres(pool) => pool.write(move |db| db.announce(&signal)).await,
+        }
+    }
+
+    /// The signals other instances send, as they arrive (PostgreSQL); `None` for the
+    /// embedded store, which is alone. Listening stops when the receiver is dropped.
+    pub fn signals(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Signal>> {
+        match &*self.inner {
+            Inner::Sqlite(_) => None,
+            Inner::Postgres(pool) => Some(pool.listen()),
+        }
     }
 
     /// True when the store answers a trivial query.

@@ -1,7 +1,7 @@
 //! The outbox: effects decided in a transaction, carried out after it by a worker, retried
 //! with backoff until done. The schedule lives in the table, so it survives restarts.
 
-use super::db::{Db, args};
+use super::db::{Db, Dialect, args};
 use super::{audit, from_millis, millis};
 use crate::error::AppError;
 use time::OffsetDateTime;
@@ -19,11 +19,40 @@ pub struct Job {
     pub next_attempt_at: OffsetDateTime,
 }
 
-/// Jobs due at `now`, oldest first.
-pub fn due(db: &Db<'_>, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, AppError> {
+/// Claims the jobs due at `now`, oldest first, until `lease_until`: no other worker takes
+/// them before then, and a worker that dies holding them lets them fall due again then.
+/// On PostgreSQL, jobs another instance is claiming at the same moment are skipped, not
+/// waited for.
+pub fn claim(
+    db: &Db<'_>,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Job>, AppError> {
+    let select = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
+             FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+        }
+        Dialect::Postgres => {
+            "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
+             FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2
+             FOR UPDATE SKIP LOCKED"
+        }
+    };
+    let jobs = due(db, select, now, limit)?;
+    for job in &jobs {
+        db.exec(
+            "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1",
+            args![job.id, millis(lease_until)],
+        )?;
+    }
+    Ok(jobs)
+}
+
+fn due(db: &Db<'_>, select: &str, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, AppError> {
     db.query(
-        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
-         FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+        select,
         args![millis(now), i64::try_from(limit).unwrap_or(100)],
         |r| {
             Ok(Job {

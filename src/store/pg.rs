@@ -8,6 +8,7 @@
 //! (it may have happened).
 
 use super::db::{Db, PgSession};
+use super::{Envelope, Signal};
 use crate::error::AppError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub(super) struct Pool {
     config: postgres::Config,
     idle: Mutex<Vec<PgSession>>,
     permits: Semaphore,
+    /// This instance, as named in the signals it sends.
+    origin: Arc<str>,
 }
 
 impl Pool {
@@ -45,6 +48,7 @@ impl Pool {
             config,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(SESSIONS),
+            origin: uuid::Uuid::new_v4().to_string().into(),
         });
         let mut session = pool.open()?;
         migrate(&mut session)?;
@@ -57,7 +61,7 @@ impl Pool {
         // A write that waits this long for a lock gives up (and is tried again, then 503):
         // the same patience as the embedded store's busy timeout.
         client.batch_execute("SET lock_timeout = '2s'")?;
-        Ok(PgSession::new(client))
+        Ok(PgSession::new(client, self.origin.clone()))
     }
 
     fn take(&self) -> Result<PgSession, AppError> {
@@ -157,6 +161,62 @@ impl Pool {
         self.put(session);
         Attempt::Done(out)
     }
+}
+
+impl Pool {
+    /// Starts a thread that listens for other instances' signals on a session of its own,
+    /// reconnecting when it breaks, until the receiver is dropped.
+    pub(super) fn listen(&self) -> tokio::sync::mpsc::UnboundedReceiver<Signal> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = self.config.clone();
+        let origin = self.origin.clone();
+        let started = std::thread::Builder::new()
+            .name("store-listen".into())
+            .spawn(move || {
+                while !tx.is_closed() {
+                    if let Err(e) = listen_once(&config, &origin, &tx) {
+                        tracing::warn!(error = %e, "listening for other instances failed; reconnecting");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the listener of other instances");
+        }
+        rx
+    }
+}
+
+/// Listens on one session until it breaks or nobody receives any more.
+fn listen_once(
+    config: &postgres::Config,
+    origin: &str,
+    tx: &tokio::sync::mpsc::UnboundedSender<Signal>,
+) -> Result<(), postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute("LISTEN callgate")?;
+    while !tx.is_closed() {
+        {
+            let mut notifications = client.notifications();
+            let mut arrived = notifications.timeout_iter(Duration::from_secs(1));
+            while let Some(n) = arrived.next()? {
+                match serde_json::from_str::<Envelope>(n.payload()) {
+                    Ok(e) if e.origin == origin => {}
+                    Ok(e) => {
+                        if tx.send(e.signal).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable signal ignored"),
+                }
+            }
+        }
+        if client.is_closed() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Pool {

@@ -12,20 +12,20 @@ const TS: &str = "Mon, 23 Nov 2026 18:00:00 +0000";
 
 /// One server-sent event as received.
 #[derive(Debug, Clone)]
-struct Sse {
-    id: Option<String>,
-    event: String,
-    data: Value,
+pub(crate) struct Sse {
+    pub(crate) id: Option<String>,
+    pub(crate) event: String,
+    pub(crate) data: Value,
 }
 
 /// A subscription read event by event.
-struct Stream {
+pub(crate) struct Stream {
     res: reqwest::Response,
     buf: String,
 }
 
 impl Stream {
-    async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
+    pub(crate) async fn open(app: &TestApp, last_event_id: Option<&str>) -> Self {
         Self::open_as(app, TOKEN, last_event_id).await
     }
 
@@ -48,7 +48,7 @@ impl Stream {
     }
 
     /// The next event (keep-alive comments skipped), within a bound.
-    async fn next(&mut self) -> Sse {
+    pub(crate) async fn next(&mut self) -> Sse {
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 if let Some(end) = self.buf.find("\n\n") {
@@ -81,7 +81,7 @@ impl Stream {
     }
 
     /// The next `call.updated` event of the call `sid` (others skipped).
-    async fn call_update(&mut self, sid: &str) -> Sse {
+    pub(crate) async fn call_update(&mut self, sid: &str) -> Sse {
         loop {
             let e = self.next().await;
             if e.event == "call.updated" && e.data["call"]["provider_call_id"] == sid {

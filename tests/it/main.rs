@@ -6,6 +6,7 @@
 mod api;
 mod authz;
 mod bandwidth;
+mod cluster;
 mod crash;
 mod dev;
 mod events;
