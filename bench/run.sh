@@ -8,6 +8,9 @@
 # Needs wrk (apt-get install wrk) and python3. Builds callgate and the baseline in release
 # mode (the baseline outside the checkout). Each callgate run starts on a fresh store, so
 # every request is a new delivery that is verified, parsed, folded and committed.
+#
+# BENCH_POSTGRES=postgres://USER@HOST:PORT measures callgate on PostgreSQL instead of the
+# embedded store: each run gets a fresh database there (created and dropped with psql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${1:-3}
@@ -29,10 +32,24 @@ trap cleanup EXIT
 
 "$WORK/target/release/axum-baseline" limit 18082 & pids+=($!)
 
+BENCH_DB="callgate_bench_$$"
+drop_bench_db() {
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    psql "$BENCH_POSTGRES/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB" >/dev/null 2>&1 || true
+  fi
+}
+trap 'cleanup; drop_bench_db' EXIT
+
 start_callgate() {
   local data="$WORK/data-$1"
   rm -rf "$data"
-  CALLGATE_LISTEN=127.0.0.1:18081 CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
+  local store=()
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    drop_bench_db
+    psql "$BENCH_POSTGRES/postgres" -qc "CREATE DATABASE $BENCH_DB"
+    store=(CALLGATE_DATABASE_URL="$BENCH_POSTGRES/$BENCH_DB" CALLGATE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=)
+  fi
+  env "${store[@]}" CALLGATE_LISTEN=127.0.0.1:18081 CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
     CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
   CG=$!
   pids+=($CG)

@@ -183,3 +183,159 @@ async fn each_deletion_is_sent_once_whichever_instance_runs_it() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A TCP relay to PostgreSQL that the test can take down (every session cut, new ones
+/// refused) and bring back.
+struct Outage {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: std::sync::Arc<std::sync::Mutex<tokio_util::sync::CancellationToken>>,
+}
+
+impl Outage {
+    async fn relay_to(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = std::sync::Arc::new(std::sync::Mutex::new(
+            tokio_util::sync::CancellationToken::new(),
+        ));
+        let (up2, cut2) = (up.clone(), cut.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let token = cut2.lock().unwrap().clone();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = token.cancelled() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up, cut }
+    }
+
+    fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut cut = self.cut.lock().unwrap();
+        cut.cancel();
+        *cut = tokio_util::sync::CancellationToken::new();
+    }
+
+    fn back(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL goes away under load and comes back: meanwhile deliveries get 503, never a
+/// 2xx; afterwards they are acknowledged again; nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_and_loses_nothing_acknowledged() {
+    let Ok(server) = std::env::var(POSTGRES_VAR) else {
+        eprintln!("an outage of PostgreSQL needs PostgreSQL: this test runs with {POSTGRES_VAR}");
+        return;
+    };
+    // postgres://user@host:port/db... : relay host:port.
+    let authority_start = server.find('@').map_or("postgres://".len(), |i| i + 1);
+    let authority_end = server[authority_start..]
+        .find('/')
+        .map_or(server.len(), |i| authority_start + i);
+    let target = server[authority_start..authority_end].to_owned();
+    let outage = Outage::relay_to(target.clone()).await;
+    let schema_dir = tempfile::tempdir().unwrap();
+    let url =
+        postgres_schema(schema_dir.path())
+            .unwrap()
+            .replacen(&target, &outage.addr.to_string(), 1);
+    let app =
+        std::sync::Arc::new(TestApp::spawn_with(&[("CALLGATE_DATABASE_URL", &url)], "").await);
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut senders = Vec::new();
+    for worker in 0..6 {
+        let (app, conn, acked, refused, stop) = (
+            app.clone(),
+            conn.clone(),
+            acked.clone(),
+            refused.clone(),
+            stop.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            for i in 0.. {
+                if stop.is_cancelled() {
+                    return;
+                }
+                let sid = format!("CA{worker:02}{i:030}");
+                let d = status(
+                    &sid,
+                    "+15125550123",
+                    TOLL_FREE,
+                    "ringing",
+                    0,
+                    "Mon, 23 Nov 2026 18:00:00 +0000",
+                );
+                let s = app.twilio(&conn, &pairs(&d)).await.status();
+                if s.is_success() {
+                    acked.lock().unwrap().push(sid);
+                } else {
+                    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+                    refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let before = acked.lock().unwrap().len();
+    outage.down();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let during = acked.lock().unwrap().len();
+    outage.back();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    stop.cancel();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let after = acked.lock().unwrap().len();
+    assert!(before > 0, "nothing acknowledged before the outage");
+    assert!(
+        refused.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "no 503 during the outage"
+    );
+    // Requests in flight when the database went away may still have committed; past that,
+    // acknowledgements stop until it is back.
+    assert!(
+        during - before <= 6,
+        "{} acknowledged while the database was away",
+        during - before
+    );
+    assert!(after > during, "nothing acknowledged after the outage");
+    let acked = acked.lock().unwrap().clone();
+    for sid in &acked {
+        let v = app
+            .get(&format!("/api/v1/calls?provider_call_id={sid}"))
+            .await;
+        assert_eq!(
+            v["calls"].as_array().map_or(0, Vec::len),
+            1,
+            "{sid} was acknowledged but is not stored"
+        );
+    }
+    eprintln!(
+        "{} acknowledged ({before} before, {} after the outage), {} refused with 503: 0 lost",
+        acked.len(),
+        after - during,
+        refused.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}

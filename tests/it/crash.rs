@@ -86,6 +86,34 @@ async fn stored_call_sids(http: &reqwest::Client, base: &str) -> BTreeSet<String
     }
 }
 
+/// Sends a signed `ringing` callback for `sid`: true when it was acknowledged, false when the
+/// server could not be reached (it died); any answer other than a 2xx fails the test.
+async fn send_ringing(http: &reqwest::Client, base: &str, conn: &str, sid: &str) -> bool {
+    let params = status(
+        sid,
+        "+15125550123",
+        "+18005550199",
+        "ringing",
+        0,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    );
+    let path = format!("/webhooks/twilio/{conn}");
+    let body = form(&pairs(&params));
+    let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, AUTH_TOKEN);
+    let sent = http
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(res) if res.status().is_success() => true,
+        Ok(res) => panic!("unexpected status {}", res.status()),
+        Err(_) => false,
+    }
+}
+
 /// Kills the server with SIGKILL while signed webhooks are in flight, restarts it on the
 /// same store, and finds every acknowledged delivery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,31 +145,10 @@ async fn sigkill_under_load_loses_no_acknowledged_delivery() {
             senders.push(tokio::spawn(async move {
                 for i in 0.. {
                     let sid = format!("CA{round:02}{worker:02}{i:028}");
-                    let params = status(
-                        &sid,
-                        "+15125550123",
-                        "+18005550199",
-                        "ringing",
-                        0,
-                        "Mon, 23 Nov 2026 18:00:01 +0000",
-                    );
-                    let path = format!("/webhooks/twilio/{conn}");
-                    let body = form(&pairs(&params));
-                    let sig = twilio_signature(&format!("{PUBLIC}{path}"), &body, AUTH_TOKEN);
-                    let sent = http
-                        .post(format!("{base}{path}"))
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .header("x-twilio-signature", sig)
-                        .body(body)
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(res) if res.status().is_success() => {
-                            acked.lock().unwrap().insert(sid);
-                        }
-                        Ok(res) => panic!("unexpected status {}", res.status()),
-                        Err(_) => return, // the server died under us
+                    if !send_ringing(&http, &base, &conn, &sid).await {
+                        return; // the server died under us
                     }
+                    acked.lock().unwrap().insert(sid);
                 }
             }));
         }
@@ -172,6 +179,95 @@ async fn sigkill_under_load_loses_no_acknowledged_delivery() {
         base = restarted;
     }
     child.start_kill().unwrap();
+}
+
+/// Two instances on one PostgreSQL database under load; one is killed with SIGKILL: the
+/// other keeps acknowledging, and every delivery either acknowledged is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_two_instances_killed_the_other_keeps_acknowledging() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = postgres_schema(dir.path()) else {
+        eprintln!("two instances need a shared database: this test runs with {POSTGRES_VAR}");
+        return;
+    };
+    let other = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let (mut doomed, addr1) = serve(command(dir.path())).await;
+    let mut second = command(other.path());
+    second.env("CALLGATE_DATABASE_URL", &url);
+    let (mut survivor, addr2) = serve(second).await;
+    let (base1, base2) = (format!("http://{addr1}"), format!("http://{addr2}"));
+    let conn = api(
+        &http,
+        &base1,
+        reqwest::Method::POST,
+        "/api/v1/connections",
+        Some(json!({"provider": "twilio", "name": "pair", "secrets": {"auth_token": AUTH_TOKEN}})),
+    )
+    .await;
+    let conn = conn["id"].as_str().unwrap().to_owned();
+
+    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let after_kill = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut senders = Vec::new();
+    for worker in 0..12 {
+        let base = if worker % 2 == 0 { &base1 } else { &base2 }.clone();
+        let (http, conn, acked, killed, after_kill, stop) = (
+            http.clone(),
+            conn.clone(),
+            acked.clone(),
+            killed.clone(),
+            after_kill.clone(),
+            stop.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            for i in 0.. {
+                if stop.is_cancelled() {
+                    return;
+                }
+                let sid = format!("CA{worker:02}{i:030}");
+                if !send_ringing(&http, &base, &conn, &sid).await {
+                    return;
+                }
+                if killed.load(std::sync::atomic::Ordering::SeqCst) {
+                    after_kill.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                acked.lock().unwrap().insert(sid);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    doomed.start_kill().unwrap(); // SIGKILL
+    doomed.wait().await.unwrap();
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stop.cancel();
+    for s in senders {
+        s.await.unwrap();
+    }
+    assert!(
+        after_kill.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the surviving instance acknowledged nothing after the other died"
+    );
+    let stored = stored_call_sids(&http, &base2).await;
+    let acked = acked.lock().unwrap().clone();
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged deliveries lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    eprintln!(
+        "{} acknowledged by two instances, one killed: 0 lost",
+        acked.len()
+    );
+    survivor.start_kill().unwrap();
 }
 
 /// SIGTERM: in-flight requests finish, the process exits 0.
