@@ -156,6 +156,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         wake: state.outbox_wake.clone(),
         config: state.config.outbox.clone(),
         http: outbox::http_client(state.config.outbox.request_timeout),
+        webhooks: crate::egress::client(
+            state.config.egress,
+            Arc::new(crate::egress::SystemLookup),
+            state.config.outbox.request_timeout,
+        ),
+        egress: state.config.egress,
     };
     let worker = tokio::spawn(worker.run(shutdown.clone()));
     tokio::spawn(housekeeping(

@@ -22,6 +22,7 @@ struct FileConfig {
     directory_url: Option<String>,
     directory_timeout_ms: Option<u64>,
     directory_max_bytes: Option<usize>,
+    egress_allow_private: Option<bool>,
     outbox: Option<OutboxFile>,
 }
 
@@ -32,6 +33,7 @@ struct OutboxFile {
     retry_base_ms: Option<u64>,
     retry_max_secs: Option<u64>,
     request_timeout_ms: Option<u64>,
+    subscription_disable_after_secs: Option<u64>,
 }
 
 /// How log lines are written.
@@ -48,6 +50,9 @@ pub struct OutboxConfig {
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub request_timeout: Duration,
+    /// An outbound webhook subscription whose deliveries have failed for this long without a
+    /// success in between is disabled.
+    pub subscription_disable_after: Duration,
 }
 
 /// The upstream tenant directory read by a tenant sync.
@@ -92,6 +97,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub outbox: OutboxConfig,
     pub directory: DirectoryConfig,
+    /// What outbound webhooks may reach.
+    pub egress: crate::egress::EgressPolicy,
 }
 
 /// The store's backend.
@@ -218,6 +225,12 @@ impl Config {
             ));
         }
         let ob = fc.outbox.unwrap_or_default();
+        let allow_private = match env.get("CALLGATE_EGRESS_ALLOW_PRIVATE").as_deref() {
+            None => fc.egress_allow_private.unwrap_or(false),
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(_) => return Err(err("CALLGATE_EGRESS_ALLOW_PRIVATE must be true or false")),
+        };
         let body_limit = fc.body_limit_bytes.unwrap_or(1024 * 1024);
         if body_limit == 0 {
             return Err(err("body_limit_bytes must be positive"));
@@ -237,8 +250,12 @@ impl Config {
                 retry_base: Duration::from_millis(ob.retry_base_ms.unwrap_or(5000)),
                 retry_max: Duration::from_secs(ob.retry_max_secs.unwrap_or(3600)),
                 request_timeout: Duration::from_millis(ob.request_timeout_ms.unwrap_or(10_000)),
+                subscription_disable_after: Duration::from_secs(
+                    ob.subscription_disable_after_secs.unwrap_or(5 * 24 * 3600),
+                ),
             },
             directory,
+            egress: crate::egress::EgressPolicy { allow_private },
         })
     }
 

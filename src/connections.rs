@@ -282,6 +282,11 @@ impl Connections {
         self.get(id, now).await
     }
 
+    /// The key that seals secrets at rest (subscriptions' secrets too).
+    pub fn master_key(&self) -> &crate::crypto::MasterKey {
+        &self.key
+    }
+
     /// Drops the cached connection: the next webhook reads it again.
     pub fn forget(&self, id: &str) {
         if let Ok(mut cache) = self.cache.write() {

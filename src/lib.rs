@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod dev;
 pub mod directory;
 pub mod domain;
+pub mod egress;
 pub mod error;
 pub mod http;
 pub mod live;

@@ -46,24 +46,29 @@ impl Change {
     }
 
     fn to_json(&self) -> serde_json::Value {
-        use crate::http::dto::CallDto;
         match self {
-            Self::CallUpdated(c) => {
-                serde_json::json!({ "type": self.kind(), "call": CallDto::from(c.as_ref()) })
-            }
-            Self::RecordingDecided(c) => {
-                let dto = CallDto::from(c.as_ref());
-                serde_json::json!({
-                    "type": self.kind(),
-                    "call_id": dto.id,
-                    "tenant_id": dto.tenant.tenant_id,
-                    "recording": dto.recording,
-                })
-            }
+            Self::CallUpdated(c) | Self::RecordingDecided(c) => event_json(self.kind(), c),
             Self::HubUpdated { tenant_id } => {
                 serde_json::json!({ "type": self.kind(), "tenant_id": tenant_id })
             }
         }
+    }
+}
+
+/// The body of a call event (`call.updated` or `recording.decided`): what live subscribers
+/// and outbound webhooks receive alike.
+pub fn event_json(kind: &str, call: &CallRow) -> serde_json::Value {
+    use crate::http::dto::CallDto;
+    let dto = CallDto::from(call);
+    if kind == "recording.decided" {
+        serde_json::json!({
+            "type": kind,
+            "call_id": dto.id,
+            "tenant_id": dto.tenant.tenant_id,
+            "recording": dto.recording,
+        })
+    } else {
+        serde_json::json!({ "type": kind, "call": dto })
     }
 }
 

@@ -1,13 +1,22 @@
-//! The outbox worker: deletes discarded recordings at the provider. The adapter describes
-//! the request; this worker sends it, with a timeout, and retries with exponential backoff
-//! until the provider answers 2xx (deleted) or 404 (already gone). When the provider has no
-//! delete API (`delete_recording` is `Ok(None)`), the job closes at once with the audit
-//! action `recording.deletion_not_supported`, never a deletion confirmation.
+//! The outbox worker: deletes discarded recordings at the provider, and delivers outbound
+//! webhooks to subscribers.
+//!
+//! Deletion: the adapter describes the request; this worker sends it, with a timeout, and
+//! retries with exponential backoff until the provider answers 2xx (deleted) or 404 (already
+//! gone). When the provider has no delete API (`delete_recording` is `Ok(None)`), the job
+//! closes at once with the audit action `recording.deletion_not_supported`, never a deletion
+//! confirmation.
+//!
+//! Webhooks: each delivery is signed as Standard Webhooks prescribes (`webhook-id`, the same
+//! on every attempt; `webhook-timestamp`; `webhook-signature` `v1,` HMAC-SHA256 under the
+//! subscription's `whsec_` secret), sent through the SSRF guard (`egress`), and retried with
+//! backoff and jitter until a 2xx; a subscription failing for too long is disabled.
 
 use crate::config::OutboxConfig;
 use crate::connections::Connections;
 use crate::store::Store;
 use crate::store::outbox::{self, Job};
+use crate::store::subscriptions::{self, Due};
 use callgate_adapters::kit::{Clock, RecordingRef};
 use rand::Rng;
 use std::sync::Arc;
@@ -35,6 +44,9 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     pub config: OutboxConfig,
     pub http: reqwest::Client,
+    /// The client for subscribers' URLs (through the SSRF guard), and what it may reach.
+    pub webhooks: reqwest::Client,
+    pub egress: crate::egress::EgressPolicy,
 }
 
 impl std::fmt::Debug for Worker {
@@ -87,7 +99,16 @@ impl Worker {
     }
 
     async fn sleep_for(&self) -> Duration {
-        let next = self.store.read(outbox::next_due).await.ok().flatten();
+        let next = self
+            .store
+            .read(|db| {
+                let a = outbox::next_due(db)?;
+                let b = subscriptions::next_due(db)?;
+                Ok(a.into_iter().chain(b).min())
+            })
+            .await
+            .ok()
+            .flatten();
         let now = self.clock.now();
         match next {
             Some(at) if at > now => Duration::try_from(at - now)
@@ -108,11 +129,91 @@ impl Worker {
             .store
             .write(move |c| outbox::claim(c, now, lease_until, 32))
             .await?;
-        let n = jobs.len();
+        let mut n = jobs.len();
         for job in jobs {
             self.attempt(job).await?;
         }
+        let deliveries = self
+            .store
+            .write(move |c| subscriptions::claim(c, now, lease_until, 32))
+            .await?;
+        n += deliveries.len();
+        for due in deliveries {
+            self.deliver(due).await?;
+        }
         Ok(n)
+    }
+
+    /// One attempt of an outbound webhook, and its record.
+    async fn deliver(&self, due: Due) -> Result<(), crate::error::AppError> {
+        let now = self.clock.now();
+        let outcome = match self.sign(&due, now) {
+            Ok(signature) => {
+                let (id, body) = (due.id.clone(), due.payload.clone());
+                crate::egress::send(&self.webhooks, self.egress, &due.url, move |req| {
+                    req.header("content-type", "application/json")
+                        .header("webhook-id", id)
+                        .header("webhook-timestamp", now.unix_timestamp().to_string())
+                        .header("webhook-signature", signature)
+                        .body(body)
+                })
+                .await
+                .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e),
+        };
+        let done = self.clock.now();
+        match outcome {
+            Ok(status) if (200..300).contains(&status) => {
+                crate::telemetry::outbox_attempt("webhook", "done");
+                self.store
+                    .write(move |c| subscriptions::delivered(c, &due, status, done))
+                    .await
+            }
+            failure => {
+                let (status, error) = match failure {
+                    Ok(status) => (Some(status), format!("the endpoint answered {status}")),
+                    Err(e) => (None, e),
+                };
+                crate::telemetry::outbox_attempt("webhook", "retry");
+                let next = done
+                    + time::Duration::try_from(self.backoff(due.attempts))
+                        .unwrap_or(time::Duration::HOUR);
+                let disable_after = self.config.subscription_disable_after;
+                tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, attempt = due.attempts + 1, error, "webhook delivery failed; will retry");
+                let disabled = self
+                    .store
+                    .write(move |c| {
+                        subscriptions::failed(c, &due, status, &error, next, disable_after, done)
+                    })
+                    .await?;
+                if disabled {
+                    tracing::warn!("a subscription failing for too long was disabled");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The `webhook-signature` of a delivery sent at `now`.
+    fn sign(&self, due: &Due, now: OffsetDateTime) -> Result<String, String> {
+        let secret = self
+            .connections
+            .master_key()
+            .open(
+                &due.sealed_secret,
+                &subscription_context(&due.subscription_id),
+            )
+            .map_err(|e| format!("the subscription's secret cannot be opened: {e}"))?;
+        let secret = std::str::from_utf8(&secret).map_err(|_| "the secret is not text")?;
+        let key = callgate_adapters::standard::signature::key_of(secret)
+            .ok_or("the subscription has an empty secret")?;
+        Ok(callgate_adapters::standard::signature::sign(
+            &key,
+            &due.id,
+            now.unix_timestamp(),
+            due.payload.as_bytes(),
+        ))
     }
 
     fn backoff(&self, attempts: i64) -> Duration {
@@ -207,6 +308,11 @@ impl Worker {
             Err(format!("provider answered {status}"))
         }
     }
+}
+
+/// What a subscription's sealed secret is bound to.
+pub fn subscription_context(id: &str) -> String {
+    format!("subscription:{id}")
 }
 
 /// A reqwest error's text without the URL (it may carry account ids).

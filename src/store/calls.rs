@@ -295,10 +295,12 @@ pub(super) fn save(
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
+    let recording_decided = before != Some(recording) && recording != RecordingStatus::None;
     db.announce(&Signal::Call {
         id: call.id.clone(),
-        recording_decided: before != Some(recording) && recording != RecordingStatus::None,
+        recording_decided,
     })?;
+    let mut queued = super::subscriptions::enqueue_call(db, call, recording_decided, now)?;
     if before != Some(recording) && recording != RecordingStatus::None {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
@@ -312,7 +314,6 @@ pub(super) fn save(
             &detail,
         )?;
     }
-    let mut queued = false;
     for recording_id in gate::recordings_to_delete(&call.fold, recording) {
         let inserted = db.exec(
             "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
@@ -489,6 +490,7 @@ pub fn claim(
             id: call.id.clone(),
             recording_decided: false,
         })?;
+        super::subscriptions::enqueue_call(db, &call, false, now)?;
         audit::record(
             db,
             now,

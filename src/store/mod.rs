@@ -23,6 +23,7 @@ mod ingest;
 pub mod outbox;
 mod pg;
 mod schema;
+pub mod subscriptions;
 pub mod users;
 mod writer;
 

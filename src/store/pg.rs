@@ -20,7 +20,10 @@ const SESSIONS: usize = 8;
 const ATTEMPTS: usize = 3;
 
 /// The migrations, in order; the applied count is kept in `callgate_schema`.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_subscriptions.sql"),
+];
 
 /// Any constant: the lock that serializes migrations of instances starting together.
 const MIGRATION_LOCK: i64 = 0x6361_6c6c_6761_7465;

@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_replay_keys.sql"),
     include_str!("../../migrations/sqlite/0003_users.sql"),
     include_str!("../../migrations/sqlite/0004_feeds.sql"),
+    include_str!("../../migrations/sqlite/0005_subscriptions.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {

@@ -9,6 +9,7 @@ mod bandwidth;
 mod cluster;
 mod crash;
 mod dev;
+mod downstream;
 mod events;
 mod feeds;
 mod gate;

@@ -155,9 +155,24 @@ impl TestApp {
         Self::spawn_configured(dir, &[], "").await
     }
 
+    /// Starts the app again on an existing store, with more environment variables.
+    pub async fn spawn_configured_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        Self::spawn_configured(dir, env, "").await
+    }
+
     /// Starts the app with more environment variables and configuration file lines.
     pub async fn spawn_with(env: &[(&str, &str)], file_lines: &str) -> Self {
         Self::spawn_configured(tempfile::tempdir().unwrap(), env, file_lines).await
+    }
+
+    /// Starts the app with more environment variables and more keys of the `[outbox]` table.
+    pub async fn spawn_with_outbox(env: &[(&str, &str)], outbox_lines: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = fast_outbox_config(dir.path());
+        let outbox = std::fs::read_to_string(&file).unwrap();
+        // The file ends with the [outbox] table: lines appended belong to it.
+        std::fs::write(&file, format!("{outbox}{outbox_lines}\n")).unwrap();
+        Self::start(dir, env).await
     }
 
     async fn spawn_configured(
@@ -171,6 +186,12 @@ impl TestApp {
             let outbox = std::fs::read_to_string(&file).unwrap();
             std::fs::write(&file, format!("{file_lines}\n{outbox}")).unwrap();
         }
+        Self::start(dir, env).await
+    }
+
+    /// Starts the app on `dir`, whose configuration file is written.
+    async fn start(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        let file = dir.path().join("callgate.toml");
         let mut vars = test_env(dir.path());
         vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::load(Some(&file), &MapEnv(vars)).unwrap();

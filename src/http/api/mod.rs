@@ -8,6 +8,7 @@ mod events;
 mod feeds;
 mod hub;
 mod ops;
+mod subscriptions;
 mod users;
 
 use super::AppState;
@@ -25,6 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(feeds::routes())
         .merge(hub::routes())
+        .merge(subscriptions::routes())
 }
 
 /// A page of a listing, from the `limit` and `cursor` query parameters: 1-1000 items

@@ -1,0 +1,437 @@
+//! Outbound webhook subscriptions, their deliveries and the delivery log.
+//!
+//! An event about a call is queued in the transaction that changed the call, one delivery per
+//! subscription that wants its type. A delivery keeps its id (the `webhook-id`) on every
+//! attempt; its next attempt time is stored, so retries survive restarts and any instance may
+//! make them.
+
+use super::calls::CallRow;
+use super::db::{Db, Dialect, Row, args};
+use super::{audit, from_millis, millis};
+use crate::error::AppError;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The event types a subscription may ask for.
+pub const EVENT_TYPES: &[&str] = &["call.updated", "recording.decided"];
+
+/// A stored subscription. The secret stays sealed here.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub sealed_secret: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const COLUMNS: &str =
+    "id, url, event_types, secret, enabled, disabled_reason, failing_since, created_at, updated_at";
+
+fn from_row(r: &Row<'_, '_>) -> Result<Subscription, AppError> {
+    Ok(Subscription {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        event_types: serde_json::from_str(&r.get::<String>(2)?)?,
+        sealed_secret: r.get(3)?,
+        enabled: r.flag(4)?,
+        disabled_reason: r.get(5)?,
+        failing_since: r.get::<Option<i64>>(6)?.map(from_millis),
+        created_at: from_millis(r.get(7)?),
+        updated_at: from_millis(r.get(8)?),
+    })
+}
+
+pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), AppError> {
+    db.exec(
+        &format!(
+            "INSERT INTO subscriptions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        ),
+        args![
+            s.id,
+            s.url,
+            serde_json::to_string(&s.event_types)?,
+            s.sealed_secret,
+            s.enabled,
+            s.disabled_reason,
+            s.failing_since.map(millis),
+            millis(s.created_at),
+            millis(s.updated_at)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Subscription>, AppError> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM subscriptions WHERE id = ?1"),
+        args![id],
+        from_row,
+    )
+}
+
+pub fn list(db: &Db<'_>) -> Result<Vec<Subscription>, AppError> {
+    db.query(
+        &format!("SELECT {COLUMNS} FROM subscriptions ORDER BY created_at, id"),
+        args![],
+        from_row,
+    )
+}
+
+/// Enables (its failure clock starts over) or disables a subscription. Disabling gives up
+/// its pending deliveries; they stay in the log and can be replayed.
+pub fn set_enabled(
+    db: &Db<'_>,
+    id: &str,
+    enabled: bool,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<Subscription>, AppError> {
+    db.exec(
+        "UPDATE subscriptions SET enabled = ?2, disabled_reason = ?3, failing_since = NULL, updated_at = ?4
+         WHERE id = ?1",
+        args![id, enabled, reason, millis(now)],
+    )?;
+    if !enabled {
+        db.exec(
+            "UPDATE webhook_deliveries SET status = 'failed' WHERE subscription_id = ?1 AND status = 'pending'",
+            args![id],
+        )?;
+    }
+    get(db, id)
+}
+
+/// Deletes a subscription and its deliveries; false when there was none.
+pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
+    db.exec(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1)",
+        args![id],
+    )?;
+    db.exec(
+        "DELETE FROM webhook_deliveries WHERE subscription_id = ?1",
+        args![id],
+    )?;
+    Ok(db.exec("DELETE FROM subscriptions WHERE id = ?1", args![id])? > 0)
+}
+
+/// Queues the events a change of `call` makes, for every enabled subscription that wants
+/// them: `call.updated`, and `recording.decided` when its recording decision changed. Each
+/// event takes the call's next sequence number. Returns whether anything was queued.
+pub(super) fn enqueue_call(
+    db: &Db<'_>,
+    call: &CallRow,
+    recording_decided: bool,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let wanted: Vec<(String, Vec<String>)> = db.query(
+        "SELECT id, event_types FROM subscriptions WHERE enabled = 1",
+        args![],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                serde_json::from_str(&r.get::<String>(1)?)?,
+            ))
+        },
+    )?;
+    if wanted.is_empty() {
+        return Ok(false);
+    }
+    let mut queued = false;
+    // The decision first, then the call as it is now: the order live subscribers see.
+    let types = ["recording.decided", "call.updated"];
+    for event_type in types
+        .into_iter()
+        .filter(|t| *t == "call.updated" || recording_decided)
+    {
+        let subscribers: Vec<&str> = wanted
+            .iter()
+            .filter(|(_, types)| types.iter().any(|t| t == event_type))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if subscribers.is_empty() {
+            continue;
+        }
+        let sequence = db.query_one(
+            "UPDATE calls SET events_sent = events_sent + 1 WHERE seq = ?1 RETURNING events_sent",
+            args![call.seq],
+            |r| r.get::<i64>(0),
+        )?;
+        let payload = serde_json::json!({
+            "type": event_type,
+            "timestamp": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "call_id": call.id,
+            "sequence": sequence,
+            "data": crate::live::event_json(event_type, call),
+        })
+        .to_string();
+        for subscription in subscribers {
+            let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+            db.exec(
+                "INSERT INTO webhook_deliveries (id, subscription_id, event_type, call_id, sequence, payload, status,
+                     next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+                args![id, subscription, event_type, call.id, sequence, payload, millis(now)],
+            )?;
+            queued = true;
+        }
+    }
+    Ok(queued)
+}
+
+/// A delivery to attempt, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub id: String,
+    pub subscription_id: String,
+    pub url: String,
+    pub sealed_secret: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Claims the deliveries due at `now` until `lease_until` (see `outbox::claim`: the same
+/// lease, the same skipping of rows another instance is claiming).
+pub fn claim(
+    db: &Db<'_>,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Due>, AppError> {
+    let lock = match db.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+    };
+    let due = db.query(
+        &format!(
+            "SELECT d.id, d.subscription_id, s.url, s.secret, d.payload, d.attempts
+             FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND s.enabled = 1
+             ORDER BY d.next_attempt_at, d.id LIMIT ?2{lock}"
+        ),
+        args![millis(now), i64::try_from(limit).unwrap_or(100)],
+        |r| {
+            Ok(Due {
+                id: r.get(0)?,
+                subscription_id: r.get(1)?,
+                url: r.get(2)?,
+                sealed_secret: r.get(3)?,
+                payload: r.get(4)?,
+                attempts: r.get(5)?,
+            })
+        },
+    )?;
+    for d in &due {
+        db.exec(
+            "UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id = ?1",
+            args![d.id, millis(lease_until)],
+        )?;
+    }
+    Ok(due)
+}
+
+/// The earliest pending attempt, to know how long the worker may sleep.
+pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
+    let at: Option<i64> = db.query_one(
+        "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
+        args![],
+        |r| r.get(0),
+    )?;
+    Ok(at.map(from_millis))
+}
+
+fn log_attempt(
+    db: &Db<'_>,
+    due: &Due,
+    status: Option<u16>,
+    error: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    db.exec(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+        args![
+            due.id,
+            due.attempts + 1,
+            millis(now),
+            status.map(i64::from),
+            error
+        ],
+    )?;
+    Ok(())
+}
+
+/// The endpoint took the delivery.
+pub fn delivered(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<(), AppError> {
+    log_attempt(db, due, Some(status), None, now)?;
+    db.exec(
+        "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?2,
+             last_error = NULL, delivered_at = ?3
+         WHERE id = ?1",
+        args![due.id, i64::from(status), millis(now)],
+    )?;
+    db.exec(
+        "UPDATE subscriptions SET failing_since = NULL WHERE id = ?1",
+        args![due.subscription_id],
+    )?;
+    Ok(())
+}
+
+/// The attempt failed: the next one is at `next`, unless the subscription has now failed
+/// for `disable_after` without a success, which disables it. Returns whether it did.
+pub fn failed(
+    db: &Db<'_>,
+    due: &Due,
+    status: Option<u16>,
+    error: &str,
+    next: OffsetDateTime,
+    disable_after: std::time::Duration,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    log_attempt(db, due, status, Some(error), now)?;
+    db.exec(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?2, last_status = ?3,
+             last_error = ?4
+         WHERE id = ?1",
+        args![due.id, millis(next), status.map(i64::from), error],
+    )?;
+    db.exec(
+        "UPDATE subscriptions SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+        args![due.subscription_id, millis(now)],
+    )?;
+    let Some(sub) = get(db, &due.subscription_id)? else {
+        return Ok(false);
+    };
+    let failing_for = sub.failing_since.map_or(time::Duration::ZERO, |t| now - t);
+    if !sub.enabled || failing_for < disable_after {
+        return Ok(false);
+    }
+    let reason = format!(
+        "every delivery failed for {} s (last: {error})",
+        failing_for.whole_seconds()
+    );
+    set_enabled(db, &sub.id, false, Some(&reason), now)?;
+    audit::record(
+        db,
+        now,
+        "system",
+        "subscription.disabled",
+        None,
+        None,
+        &serde_json::json!({ "subscription_id": sub.id, "reason": reason }),
+    )?;
+    Ok(true)
+}
+
+/// One attempt, as logged.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attempt {
+    pub attempt: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// A delivery as the log shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_type: String,
+    pub call_id: Option<String>,
+    pub sequence: Option<i64>,
+    pub status: String,
+    pub attempts: Vec<Attempt>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    pub payload: serde_json::Value,
+}
+
+const DELIVERY_COLUMNS: &str = "id, subscription_id, event_type, call_id, sequence, status, next_attempt_at, created_at, delivered_at, payload";
+
+fn delivery_from_row(r: &Row<'_, '_>) -> Result<DeliveryView, AppError> {
+    let status: String = r.get(5)?;
+    let pending = status == "pending";
+    Ok(DeliveryView {
+        id: r.get(0)?,
+        subscription_id: r.get(1)?,
+        event_type: r.get(2)?,
+        call_id: r.get(3)?,
+        sequence: r.get(4)?,
+        status,
+        attempts: Vec::new(),
+        next_attempt_at: pending
+            .then(|| r.get::<i64>(6))
+            .transpose()?
+            .map(from_millis),
+        created_at: from_millis(r.get(7)?),
+        delivered_at: r.get::<Option<i64>>(8)?.map(from_millis),
+        payload: serde_json::from_str(&r.get::<String>(9)?)?,
+    })
+}
+
+fn with_attempts(db: &Db<'_>, mut views: Vec<DeliveryView>) -> Result<Vec<DeliveryView>, AppError> {
+    let mut by_id: BTreeMap<String, Vec<Attempt>> = BTreeMap::new();
+    for v in &views {
+        let attempts = db.query(
+            "SELECT attempt, at, status, error FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+            args![v.id],
+            |r| {
+                Ok(Attempt {
+                    attempt: r.get(0)?,
+                    at: from_millis(r.get(1)?),
+                    status: r.get(2)?,
+                    error: r.get(3)?,
+                })
+            },
+        )?;
+        by_id.insert(v.id.clone(), attempts);
+    }
+    for v in &mut views {
+        v.attempts = by_id.remove(&v.id).unwrap_or_default();
+    }
+    Ok(views)
+}
+
+/// A subscription's deliveries, newest first, with their attempts.
+pub fn deliveries(
+    db: &Db<'_>,
+    subscription_id: &str,
+    limit: usize,
+) -> Result<Vec<DeliveryView>, AppError> {
+    let views = db.query(
+        &format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE subscription_id = ?1
+             ORDER BY created_at DESC, id DESC LIMIT ?2"
+        ),
+        args![subscription_id, i64::try_from(limit).unwrap_or(100)],
+        delivery_from_row,
+    )?;
+    with_attempts(db, views)
+}
+
+/// Sends a delivery again, with the same id, whatever became of it (`None`: no such
+/// delivery). Its subscription must be enabled to send it.
+pub fn replay(
+    db: &Db<'_>,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<DeliveryView>, AppError> {
+    db.exec(
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1",
+        args![id, millis(now)],
+    )?;
+    let views = db.query(
+        &format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?1"),
+        args![id],
+        delivery_from_row,
+    )?;
+    Ok(with_attempts(db, views)?.pop())
+}

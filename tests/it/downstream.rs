@@ -1,0 +1,346 @@
+//! Outbound webhooks: subscriptions, Standard Webhooks signatures, retries that survive the
+//! receiver being down and callgate being restarted, the delivery log and replay, disabling
+//! after prolonged failure, and the SSRF guard at the API.
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const CALLER: &str = "+15125550123";
+const TS: &str = "Mon, 23 Nov 2026 18:00:00 +0000";
+
+/// A receiver that records what it gets and answers with a status the test sets.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    status: Arc<Mutex<u16>>,
+    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+impl Receiver {
+    async fn start(status: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let me = Self {
+            url,
+            status: Arc::new(Mutex::new(status)),
+            got: Arc::default(),
+        };
+        let state = me.clone();
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let state = state.clone();
+                async move {
+                    state.got.lock().unwrap().push((headers, body));
+                    let s = *state.status.lock().unwrap();
+                    axum::http::StatusCode::from_u16(s).unwrap()
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        me
+    }
+
+    fn set_status(&self, s: u16) {
+        *self.status.lock().unwrap() = s;
+    }
+
+    fn received(&self) -> Vec<(axum::http::HeaderMap, Value)> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, b)| (h.clone(), serde_json::from_str(b).unwrap()))
+            .collect()
+    }
+}
+
+async fn app_allowing_local() -> TestApp {
+    TestApp::spawn_with(&[("CALLGATE_EGRESS_ALLOW_PRIVATE", "true")], "").await
+}
+
+async fn subscribe(app: &TestApp, url: &str, types: &[&str]) -> Value {
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": url, "event_types": types})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+/// Checks a received request's signature as a subscriber would, with the standard's rules.
+fn assert_signed(headers: &axum::http::HeaderMap, body: &Value, secret: &str) {
+    use callgate_adapters::standard::signature;
+    let id = headers["webhook-id"].to_str().unwrap();
+    let ts: i64 = headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let given = headers["webhook-signature"].to_str().unwrap();
+    let key = signature::key_of(secret).unwrap();
+    assert_eq!(
+        given,
+        signature::sign(&key, id, ts, body.to_string().as_bytes()),
+        "signature of {id}"
+    );
+}
+
+#[tokio::test]
+async fn subscribers_get_signed_call_events_in_sequence() {
+    let app = app_allowing_local().await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let rx = Receiver::start(204).await;
+    let sub = subscribe(&app, &rx.url, &["call.updated", "recording.decided"]).await;
+    let secret = sub["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    // The secret is shown once: never again.
+    let listed = app.get("/api/v1/subscriptions").await;
+    assert!(!listed.to_string().contains(&secret), "{listed}");
+
+    let sid = "CA00000000000000000000000000d0a1";
+    deliver_all(
+        &app,
+        &conn,
+        &[
+            status(sid, CALLER, TOLL_FREE, "ringing", 0, TS),
+            recording(sid, "RE000000000000000000000000000d0a1", "completed"),
+        ],
+    )
+    .await;
+    eventually("three events arrive", || async { rx.received().len() >= 3 }).await;
+    let got = rx.received();
+    let types: Vec<&str> = got
+        .iter()
+        .map(|(_, b)| b["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["call.updated", "recording.decided", "call.updated"]);
+    let seqs: Vec<i64> = got
+        .iter()
+        .map(|(_, b)| b["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    for (headers, body) in &got {
+        assert_signed(headers, body, &secret);
+        assert_eq!(body["call_id"], got[0].1["call_id"]);
+    }
+    // A gated recording's location is never sent downstream either.
+    assert_eq!(got[1].1["data"]["recording"]["status"], "gated");
+    assert!(
+        !got.iter()
+            .any(|(_, b)| b.to_string().contains("api.twilio.com"))
+    );
+    app.stop().await;
+}
+
+/// The receiver is down, then callgate is restarted, then the receiver is back: the event
+/// arrives, with the same webhook-id on every attempt, and the log shows every attempt.
+#[tokio::test]
+async fn deliveries_survive_a_receiver_outage_and_a_restart() {
+    let app = app_allowing_local().await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let rx = Receiver::start(503).await;
+    let sub = subscribe(&app, &rx.url, &["call.updated"]).await;
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    deliver_all(
+        &app,
+        &conn,
+        &[status(
+            "CA00000000000000000000000000d0a2",
+            CALLER,
+            AUSTIN_LOCAL,
+            "ringing",
+            0,
+            TS,
+        )],
+    )
+    .await;
+    eventually("two failed attempts", || async { rx.received().len() >= 2 }).await;
+
+    let dir = app.stop_keeping_store().await;
+    rx.set_status(200);
+    let app = TestApp::spawn_configured_in(dir, &[("CALLGATE_EGRESS_ALLOW_PRIVATE", "true")]).await;
+    let deliveries = || async {
+        app.get(&format!("/api/v1/subscriptions/{sub_id}/deliveries"))
+            .await
+    };
+    eventually("the delivery succeeds after the restart", || async {
+        deliveries().await["deliveries"][0]["status"] == "delivered"
+    })
+    .await;
+    let got = rx.received();
+    let ids: std::collections::BTreeSet<&str> = got
+        .iter()
+        .map(|(h, _)| h["webhook-id"].to_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the webhook-id changed between attempts: {ids:?}"
+    );
+    let log = deliveries().await;
+    let attempts = log["deliveries"][0]["attempts"].as_array().unwrap().clone();
+    assert!(attempts.len() >= 3, "{log}");
+    assert_eq!(attempts[0]["status"], 503);
+    assert_eq!(attempts.last().unwrap()["status"], 200);
+
+    // Replay: the same event again, same id.
+    let id = log["deliveries"][0]["id"].as_str().unwrap().to_owned();
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/webhook-deliveries/{id}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let before = got.len();
+    eventually("the replay arrives", || async {
+        rx.received().len() > before
+    })
+    .await;
+    assert_eq!(rx.received().last().unwrap().0["webhook-id"], id.as_str());
+    app.stop().await;
+}
+
+/// A subscription that keeps failing past the configured time is disabled, and audited.
+#[tokio::test]
+async fn a_subscription_failing_for_too_long_is_disabled() {
+    let app = TestApp::spawn_with_outbox(
+        &[("CALLGATE_EGRESS_ALLOW_PRIVATE", "true")],
+        "subscription_disable_after_secs = 1",
+    )
+    .await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let rx = Receiver::start(500).await;
+    let sub = subscribe(&app, &rx.url, &["call.updated"]).await;
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    deliver_all(
+        &app,
+        &conn,
+        &[status(
+            "CA00000000000000000000000000d0a3",
+            CALLER,
+            AUSTIN_LOCAL,
+            "ringing",
+            0,
+            TS,
+        )],
+    )
+    .await;
+    eventually("the subscription is disabled", || async {
+        app.get(&format!("/api/v1/subscriptions/{sub_id}")).await["enabled"] == false
+    })
+    .await;
+    let v = app.get(&format!("/api/v1/subscriptions/{sub_id}")).await;
+    assert!(
+        v["disabled_reason"].as_str().unwrap().contains("failed"),
+        "{v}"
+    );
+    let audit = app.get("/api/v1/audit?action=subscription.disabled").await;
+    assert_eq!(audit["audit"].as_array().unwrap().len(), 1, "{audit}");
+    let log = app
+        .get(&format!("/api/v1/subscriptions/{sub_id}/deliveries"))
+        .await;
+    assert_eq!(log["deliveries"][0]["status"], "failed", "{log}");
+    app.stop().await;
+}
+
+/// Without the local-testing switch, subscriptions to private, loopback, link-local or
+/// metadata addresses, odd spellings of them, and non-http URLs are refused at once.
+#[tokio::test]
+async fn private_targets_are_refused_at_the_api() {
+    let app = TestApp::spawn().await;
+    for (url, code) in [
+        ("http://127.0.0.1:9000/hooks", "url_not_allowed"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "url_not_allowed",
+        ),
+        ("http://[::ffff:10.0.0.1]/", "url_not_allowed"),
+        ("http://2130706433/", "url_not_allowed"),
+        ("http://0x7f.1/", "url_not_allowed"),
+        ("http://[fd00:ec2::254]/", "url_not_allowed"),
+        ("ftp://example.com/", "invalid_url"),
+        ("http://user:pw@example.com/", "invalid_url"),
+    ] {
+        let (s, v) = app
+            .api(
+                Method::POST,
+                "/api/v1/subscriptions",
+                Some(json!({"url": url, "event_types": ["call.updated"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {v}");
+        assert_eq!(v["error"]["code"], code, "{url}");
+    }
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": "https://crm.example.com/hooks", "event_types": ["call.exploded"]})),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!("unknown_event_type")
+        )
+    );
+    app.stop().await;
+}
+
+/// Even when the URL passed the API's check, a name resolving to a loopback address is
+/// refused at delivery time; and a redirect is never followed.
+#[tokio::test]
+async fn names_and_redirects_are_checked_when_delivering() {
+    use callgate::egress::{self, EgressError, EgressPolicy};
+    let strict = EgressPolicy {
+        allow_private: false,
+    };
+    let http = egress::client(
+        strict,
+        Arc::new(egress::SystemLookup),
+        std::time::Duration::from_secs(5),
+    );
+    let err = egress::send(&http, strict, "http://localhost:9/x", |r| r)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EgressError::Forbidden(_)), "{err:?}");
+
+    // A receiver that redirects: with local targets allowed, the redirect is the answer.
+    let hits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = hits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(uri.path().to_owned());
+            (axum::http::StatusCode::FOUND, [("location", "/elsewhere")])
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let local = EgressPolicy {
+        allow_private: true,
+    };
+    let http = egress::client(
+        local,
+        Arc::new(egress::SystemLookup),
+        std::time::Duration::from_secs(5),
+    );
+    let err = egress::send(&http, local, &format!("{base}/hooks"), |r| r)
+        .await
+        .unwrap_err();
+    assert_eq!(err, EgressError::Redirect(302));
+    assert_eq!(*hits.lock().unwrap(), ["/hooks"]);
+}
