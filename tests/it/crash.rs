@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn command(data_dir: &Path) -> Command {
+pub(crate) fn command(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callgate"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -25,7 +25,7 @@ fn command(data_dir: &Path) -> Command {
 }
 
 /// Starts `callgate serve` and waits for its readiness line.
-async fn serve(mut cmd: Command) -> (Child, String) {
+pub(crate) async fn serve(mut cmd: Command) -> (Child, String) {
     let mut child = cmd
         .arg("serve")
         .stdout(Stdio::piped())
@@ -88,7 +88,12 @@ async fn stored_call_sids(http: &reqwest::Client, base: &str) -> BTreeSet<String
 
 /// Sends a signed `ringing` callback for `sid`: true when it was acknowledged, false when the
 /// server could not be reached (it died); any answer other than a 2xx fails the test.
-async fn send_ringing(http: &reqwest::Client, base: &str, conn: &str, sid: &str) -> bool {
+pub(crate) async fn send_ringing(
+    http: &reqwest::Client,
+    base: &str,
+    conn: &str,
+    sid: &str,
+) -> bool {
     let params = status(
         sid,
         "+15125550123",

@@ -344,3 +344,82 @@ async fn names_and_redirects_are_checked_when_delivering() {
     assert_eq!(err, EgressError::Redirect(302));
     assert_eq!(*hits.lock().unwrap(), ["/hooks"]);
 }
+
+/// A delivery pending when callgate is killed with SIGKILL is made after the restart, with
+/// the same webhook-id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_delivery_survives_sigkill() {
+    use crate::crash::{command, send_ringing, serve};
+    let rx = Receiver::start(503).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_outbox_config(dir.path());
+    let start = || {
+        let mut cmd = command(dir.path());
+        cmd.env("CALLGATE_CONFIG", &config)
+            .env("CALLGATE_EGRESS_ALLOW_PRIVATE", "true");
+        serve(cmd)
+    };
+    let (mut child, addr) = start().await;
+    let http = reqwest::Client::new();
+    let post = |base: String, path: &'static str, body: Value| {
+        let http = http.clone();
+        async move {
+            let res = http
+                .post(format!("{base}{path}"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let base = format!("http://{addr}");
+    let conn = post(
+        base.clone(),
+        "/api/v1/connections",
+        json!({"provider": "twilio", "name": "kill", "secrets": {"auth_token": AUTH_TOKEN}}),
+    )
+    .await;
+    let conn = conn["id"].as_str().unwrap().to_owned();
+    let sub = post(
+        base.clone(),
+        "/api/v1/subscriptions",
+        json!({"url": rx.url, "event_types": ["call.updated"]}),
+    )
+    .await;
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    assert!(send_ringing(&http, &base, &conn, "CA00000000000000000000000000d0a4").await);
+    eventually("a first attempt is refused", || async {
+        !rx.received().is_empty()
+    })
+    .await;
+
+    child.start_kill().unwrap(); // SIGKILL
+    child.wait().await.unwrap();
+    rx.set_status(200);
+    let (mut child, addr) = start().await;
+    let base = format!("http://{addr}");
+    let log = || async {
+        http.get(format!("{base}/api/v1/subscriptions/{sub_id}/deliveries"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    eventually("the delivery is made after the restart", || async {
+        log().await["deliveries"][0]["status"] == "delivered"
+    })
+    .await;
+    let ids: std::collections::BTreeSet<String> = rx
+        .received()
+        .iter()
+        .map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    child.start_kill().unwrap();
+}
