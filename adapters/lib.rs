@@ -22,6 +22,7 @@ providers! {
     plivo::Plivo,
     signalwire::SignalWire,
     standard::Standard,
+    telnyx::Telnyx,
     twilio::Twilio,
     vonage::Vonage,
 }

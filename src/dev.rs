@@ -107,7 +107,7 @@ pub fn resign(file: &Path) -> anyhow::Result<(Vec<u8>, Signed)> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let mut after = before.clone();
     case.adapter
-        .sign(&mut after, &case.fixture.secrets, &case.fixture.clock())
+        .sign(&mut after, &case.fixture.signing, &case.fixture.clock())
         .with_context(|| format!("{}: cannot sign with provider.toml", file.display()))?;
     let mut sample = case.sample.clone();
     let mut changed = merge_headers(&mut sample.headers, &before, &after);

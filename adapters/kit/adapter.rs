@@ -153,6 +153,9 @@ impl ParseError {
 pub enum Reply {
     /// 204 No Content (status callbacks).
     NoContent,
+    /// 200 with an empty body, for providers that count any other status as a failed
+    /// delivery (Telnyx).
+    Empty,
     /// 200 with the provider's call-control markup (TwiML and the like).
     Markup {
         content_type: &'static str,

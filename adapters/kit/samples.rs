@@ -165,7 +165,11 @@ impl HttpSample {
 #[derive(Debug, Clone)]
 pub struct ProviderFixture {
     pub now: OffsetDateTime,
+    /// What a connection holds: the secrets verification and the REST calls use.
     pub secrets: SecretSet,
+    /// What `Adapter::sign` gets: `secrets` plus `[signing_secrets]`, the provider's side of
+    /// an asymmetric scheme (a private key), which no connection ever holds.
+    pub signing: SecretSet,
     pub options: ConnectionOptions,
 }
 
@@ -176,6 +180,8 @@ struct FixtureFile {
     secrets: BTreeMap<String, String>,
     #[serde(default)]
     previous_secrets: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    signing_secrets: BTreeMap<String, String>,
     #[serde(default)]
     options: ConnectionOptions,
 }
@@ -196,13 +202,15 @@ impl ProviderFixture {
         let generation = |m: BTreeMap<String, String>| -> BTreeMap<String, Secret> {
             m.into_iter().map(|(k, v)| (k, Secret::new(v))).collect()
         };
-        let secrets = SecretSet::new(
-            generation(file.secrets),
-            file.previous_secrets.map(generation),
-        );
+        let mut signing_current = generation(file.secrets.clone());
+        signing_current.extend(generation(file.signing_secrets));
+        let previous = file.previous_secrets.map(generation);
+        let secrets = SecretSet::new(generation(file.secrets), previous.clone());
+        let signing = SecretSet::new(signing_current, previous);
         Ok(Self {
             now,
             secrets,
+            signing,
             options: file.options,
         })
     }

@@ -84,6 +84,11 @@ impl SecretSet {
         self.current.get(name)
     }
 
+    /// The names of the current generation's secrets.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.current.keys().map(String::as_str)
+    }
+
     /// The current value of a secret a provider operation needs, or
     /// [`ConfigError::MissingSecret`](crate::kit::ConfigError::MissingSecret).
     pub fn require(&self, name: &'static str) -> Result<&Secret, crate::kit::ConfigError> {

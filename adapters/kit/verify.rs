@@ -232,6 +232,57 @@ pub fn mac_matches_keys<'k, 'r>(
     Err(VerifyError::BadSignature)
 }
 
+/// The DER prefix of an Ed25519 public key in a SubjectPublicKeyInfo document (RFC 8410):
+/// the 32-byte key follows it.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// An Ed25519 public key from its base64 form: the raw 32 bytes, or an SPKI DER document
+/// (44 bytes). `None` for anything else, or a point that is not a valid key.
+pub fn ed25519_public_key(base64_text: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_text.trim())
+        .ok()?;
+    let raw: [u8; 32] = match bytes.len() {
+        32 => bytes.try_into().ok()?,
+        44 if bytes[..12] == ED25519_SPKI_PREFIX => bytes[12..].try_into().ok()?,
+        _ => return None,
+    };
+    ed25519_dalek::VerifyingKey::from_bytes(&raw).ok()
+}
+
+/// Checks an Ed25519 signature over the concatenation of `message` against every accepted
+/// public key (base64, see [`ed25519_public_key`]), with `verify_strict`: non-canonical and
+/// small-order forms are refused. `secret` names the secret, for the error when no accepted
+/// value is a usable key.
+pub fn ed25519_matches<'a, 'r>(
+    req: &'r InboundRequest,
+    secret: &'static str,
+    accepted: impl IntoIterator<Item = (Generation, &'a Secret)>,
+    message: &[&[u8]],
+    signature: &[u8; 64],
+) -> Result<Verified<'r>, VerifyError> {
+    let signature = ed25519_dalek::Signature::from_bytes(signature);
+    let message = message.concat();
+    let mut any_key = false;
+    for (generation, value) in accepted {
+        let Some(key) = ed25519_public_key(value.expose()) else {
+            continue;
+        };
+        any_key = true;
+        if key.verify_strict(&message, &signature).is_ok() {
+            return Ok(Verified::new(req, Proof { generation }));
+        }
+    }
+    if any_key {
+        Err(VerifyError::BadSignature)
+    } else {
+        Err(VerifyError::NoCredentials(secret))
+    }
+}
+
 /// Decodes a base64 (standard alphabet, padded) signature header. Anything that is not
 /// canonical base64, or does not decode to `expected_len` bytes when given, is
 /// [`VerifyError::MalformedHeader`] naming `header`.

@@ -148,6 +148,7 @@ async fn receive(
         }
         Ok(match parsed.reply {
             Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
+            Reply::Empty => StatusCode::OK.into_response(),
             Reply::Markup { content_type, body } => {
                 (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
             }

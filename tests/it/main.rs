@@ -18,6 +18,7 @@ mod providers;
 mod signalwire;
 mod support;
 mod sync;
+mod telnyx;
 mod tidy;
 mod users;
 mod vonage;

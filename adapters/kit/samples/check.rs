@@ -133,7 +133,7 @@ fn resign_hint(case: &SampleCase, req: &InboundRequest) -> String {
     let mut resigned = req.clone();
     if case
         .adapter
-        .sign(&mut resigned, &case.fixture.secrets, &case.fixture.clock())
+        .sign(&mut resigned, &case.fixture.signing, &case.fixture.clock())
         .is_err()
     {
         return String::new();
@@ -200,7 +200,7 @@ pub(crate) fn signature_headers(
         let mut probe = req.clone();
         probe.headers.remove(name);
         adapter
-            .sign(&mut probe, &fixture.secrets, &clock)
+            .sign(&mut probe, &fixture.signing, &clock)
             .map_err(|e| format!("sign failed: {e}"))?;
         if probe.headers.contains_key(name) {
             found.push(name.clone());
@@ -219,7 +219,7 @@ fn sign_reproduces_the_sample(
 ) -> Result<(), String> {
     let mut resigned = req.clone();
     case.adapter
-        .sign(&mut resigned, &case.fixture.secrets, &case.fixture.clock())
+        .sign(&mut resigned, &case.fixture.signing, &case.fixture.clock())
         .map_err(|e| format!("sign failed: {e}"))?;
     if resigned.public_url != req.public_url {
         return Err(format!("sign changed the URL to {:?}", resigned.public_url));

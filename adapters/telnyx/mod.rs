@@ -1,0 +1,114 @@
+//! Telnyx: Call Control (Voice API v2) JSON events and TeXML form callbacks, both signed
+//! with Ed25519 over `timestamp|body` (README.md beside this file).
+//!
+//! - `signature`: the Ed25519 scheme;
+//! - `payload`: which webhook a body is, and its events;
+//! - `mapping`: the event-type and hangup-cause tables.
+
+mod mapping;
+mod payload;
+pub mod signature;
+
+#[cfg(test)]
+mod tests;
+
+use crate::kit::{
+    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
+    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+};
+use http::HeaderValue;
+
+/// The Telnyx adapter.
+#[derive(Debug)]
+pub struct Telnyx;
+
+const API_KEY: &str = "api_key";
+/// The private key `sign` uses (samples and tests only): Telnyx holds it, a connection never
+/// does. In `[signing_secrets]` of the samples' `provider.toml`.
+const SIGNING_KEY: &str = "signing_key";
+
+static INFO: ProviderInfo = ProviderInfo {
+    id: "telnyx",
+    display_name: "Telnyx",
+    maturity: kit::Maturity::Experimental,
+    docs_url: "https://developers.telnyx.com/docs/development/api-fundamentals/webhooks",
+    webhook_secrets: &[signature::PUBLIC_KEY],
+    api_secrets: &[API_KEY],
+    default_api_base: Some("https://api.telnyx.com"),
+    emits: &[
+        kit::EventTag::Call,
+        kit::EventTag::Recording,
+        kit::EventTag::Unmapped,
+    ],
+    verification: "Ed25519 over `timestamp|body` (`telnyx-signature-ed25519`, `telnyx-timestamp`), public key raw or SPKI DER",
+    signs_body: true,
+    timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
+};
+
+impl Adapter for Telnyx {
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
+    }
+
+    fn verify<'r>(
+        &self,
+        req: &'r InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<Verified<'r>, VerifyError> {
+        let keys: Vec<_> = secrets.accepted(signature::PUBLIC_KEY).collect();
+        if keys.is_empty() {
+            return Err(VerifyError::NoCredentials(signature::PUBLIC_KEY));
+        }
+        signature::verify(req, keys, clock)
+    }
+
+    fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError> {
+        payload::parse(req)
+    }
+
+    /// `DELETE {origin}/v2/recordings/{id}` with `Authorization: Bearer {api_key}`.
+    fn delete_recording(
+        &self,
+        rec: &RecordingRef,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let key = secrets.require(API_KEY)?;
+        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
+            .ok_or(ConfigError::MissingOption("api_base_url"))?;
+        Ok(Some(HttpRequestSpec {
+            method: http::Method::DELETE,
+            url: format!(
+                "{origin}/v2/recordings/{}",
+                kit::adapter::encode_path_segment(&rec.recording_id)
+            ),
+            headers: vec![(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", key.expose()),
+            )],
+            body: None,
+        }))
+    }
+
+    /// Signs at the clock's time with the signing key of the samples' fixture.
+    fn sign(
+        &self,
+        req: &mut InboundRequest,
+        secrets: &SecretSet,
+        clock: &dyn Clock,
+    ) -> Result<(), ConfigError> {
+        let key = signature::signing_key(secrets.require(SIGNING_KEY)?.expose());
+        let timestamp = clock.now().unix_timestamp();
+        let sig = signature::sign(&key, timestamp, &req.body);
+        for (name, value) in [
+            (signature::TIMESTAMP_HEADER, timestamp.to_string()),
+            (signature::SIGNATURE_HEADER, sig),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                req.headers.insert(name, v);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! Telnyx webhooks to events (providers.md 2.2, 2.3). A request is one of:
+//!
+//! - a Call Control (Voice API v2) event: JSON `{"data": {"event_type", "id", "occurred_at",
+//!   "payload": {...}}}`. The dedupe key is `data.id`, the call is its `call_leg_id`;
+//! - a TeXML callback: a form body with Twilio's names and values (`CallSid` is the call
+//!   control id), read by the Twilio adapter's parser. It must be a POST: the signature
+//!   covers the body only, so a GET's query would be unsigned.
+
+use super::mapping::{self, EventType};
+use crate::kit::adapter::given;
+use crate::kit::{
+    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, Verified, dates,
+};
+use http::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Parses a verified Telnyx webhook.
+pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+    let request = req.request();
+    if request.content_type().as_deref() == Some("application/x-www-form-urlencoded") {
+        if request.method != Method::POST {
+            return Err(ParseError::Malformed(
+                "TeXML callbacks must be POST: the signature does not cover a query".into(),
+            ));
+        }
+        return crate::twilio::payload::parse(req);
+    }
+    let body: Envelope = req.json()?;
+    let data = body.data.ok_or(ParseError::MissingField("data"))?;
+    let id = given(&data.id).ok_or(ParseError::MissingField("data.id"))?;
+    let event_type = given(&data.event_type).ok_or(ParseError::MissingField("data.event_type"))?;
+    let p = data.payload.unwrap_or_default();
+    let call_id = given(&p.call_leg_id)
+        .or(given(&p.call_control_id))
+        .ok_or(ParseError::MissingField("payload.call_leg_id"))?;
+    let event = |dedupe_key: String, kind: EventKind| CallEvent {
+        dedupe_key,
+        provider_call_id: call_id.to_owned(),
+        occurred_at: given(&data.occurred_at).and_then(dates::rfc3339),
+        party: Party {
+            direction: given(&p.direction).and_then(mapping::direction),
+            from: given(&p.from).map(str::to_owned),
+            to: given(&p.to).map(str::to_owned),
+            caller_name: given(&p.caller_id_name).map(str::to_owned),
+        },
+        kind,
+    };
+    let events = match mapping::event_type(event_type) {
+        None => vec![event(
+            id.to_owned(),
+            EventKind::unmapped("event_type", event_type),
+        )],
+        Some(EventType::Ignored) => Vec::new(),
+        Some(EventType::Call(progress)) => vec![event(id.to_owned(), EventKind::Call { progress })],
+        Some(EventType::Hangup) => {
+            let cause = given(&p.hangup_cause);
+            match cause.and_then(mapping::hangup_cause) {
+                Some(progress) => vec![event(id.to_owned(), EventKind::Call { progress })],
+                // The call ended, whatever the cause: the end is recorded, and the cause kept.
+                None => vec![
+                    event(
+                        id.to_owned(),
+                        EventKind::Call {
+                            progress: CallProgress::Completed,
+                        },
+                    ),
+                    event(
+                        format!("{id}:hangup_cause"),
+                        EventKind::unmapped("hangup_cause", cause.unwrap_or("")),
+                    ),
+                ],
+            }
+        }
+        Some(EventType::RecordingSaved) => {
+            // Without the recording's id it could never be deleted: refuse (the schema marks
+            // the field optional, real payloads carry it; README.md).
+            let recording_id =
+                given(&p.recording_id).ok_or(ParseError::MissingField("payload.recording_id"))?;
+            vec![event(
+                id.to_owned(),
+                EventKind::Recording(RecordingEvent {
+                    recording_id: recording_id.to_owned(),
+                    status: RecordingProgress::Completed,
+                    url: recording_url(&p),
+                    duration_s: duration(&p),
+                }),
+            )]
+        }
+        Some(EventType::RecordingError) => vec![event(
+            id.to_owned(),
+            EventKind::Recording(RecordingEvent {
+                // Nothing was made, so nothing needs deleting: the event id stands in.
+                recording_id: given(&p.recording_id).unwrap_or(id).to_owned(),
+                status: RecordingProgress::Failed,
+                url: None,
+                duration_s: None,
+            }),
+        )],
+    };
+    Ok(Parsed {
+        events,
+        reply: Reply::Empty,
+    })
+}
+
+/// The media location: `recording_urls` (signed, short-lived), MP3 first.
+fn recording_url(p: &Payload) -> Option<String> {
+    let urls = p.recording_urls.as_ref()?;
+    ["mp3", "wav"]
+        .iter()
+        .find_map(|f| urls.get(f).and_then(Value::as_str))
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+}
+
+/// Whole seconds from `recording_started_at` to `recording_ended_at`.
+fn duration(p: &Payload) -> Option<u64> {
+    let started = given(&p.recording_started_at).and_then(dates::rfc3339)?;
+    let ended = given(&p.recording_ended_at).and_then(dates::rfc3339)?;
+    u64::try_from((ended - started).whole_seconds()).ok()
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    data: Option<Data>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Data {
+    id: Option<String>,
+    event_type: Option<String>,
+    occurred_at: Option<String>,
+    payload: Option<Payload>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Payload {
+    call_control_id: Option<String>,
+    call_leg_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    direction: Option<String>,
+    caller_id_name: Option<String>,
+    hangup_cause: Option<String>,
+    recording_id: Option<String>,
+    recording_urls: Option<Value>,
+    recording_started_at: Option<String>,
+    recording_ended_at: Option<String>,
+}

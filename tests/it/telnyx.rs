@@ -1,0 +1,175 @@
+//! Telnyx end to end: a connection holding only the public key (and the API key),
+//! Ed25519-signed Call Control events making the same call as Twilio's, forgeries refused, and
+//! a discarded recording deleted on Telnyx's REST API with the Bearer key.
+
+use crate::support::*;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const API_KEY: &str = "KEYe2eTelnyxApiKey0000";
+const JSON: &str = "application/json";
+
+/// The key pair of these tests: made up from a fixed seed (never a real key).
+fn keys() -> (String, String) {
+    let key = callgate_adapters::telnyx::signature::signing_key("telnyx-e2e-seed");
+    let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+    (public, "telnyx-e2e-seed".to_owned())
+}
+
+fn event(id: &str, event_type: &str, leg: &str, to: &str, extra: Value) -> String {
+    let mut payload = json!({"call_control_id": format!("v3:{leg}"), "call_leg_id": leg,
+        "call_session_id": format!("session-{leg}"), "from": "+15125550123", "to": to,
+        "direction": "incoming"});
+    if let (Some(p), Value::Object(e)) = (payload.as_object_mut(), extra) {
+        p.extend(e);
+    }
+    json!({"data": {"record_type": "event", "event_type": event_type, "id": id,
+        "occurred_at": "2026-11-23T18:05:01.000000Z", "payload": payload}})
+    .to_string()
+}
+
+async fn app_with_telnyx(api_base: &str) -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.austin_directory().await;
+    let (public, _) = keys();
+    let conn = app
+        .connection(
+            "telnyx",
+            json!({"public_key": public, "api_key": API_KEY}),
+            json!({"api_base_url": api_base}),
+        )
+        .await;
+    (app, conn)
+}
+
+async fn send(app: &TestApp, conn: &str, body: &str) -> reqwest::Response {
+    let (_, seed) = keys();
+    app.signed_webhook(
+        "telnyx",
+        conn,
+        JSON,
+        body,
+        &[("signing_key", seed.as_str())],
+    )
+    .await
+}
+
+/// A local call (start, answer, end, recording): the same CALL fields as Twilio's.
+#[tokio::test]
+async fn a_local_call_is_resolved_and_its_recording_kept() {
+    let (app, conn) = app_with_telnyx("http://127.0.0.1:9").await;
+    let leg = "leg-e2e-local-0001";
+    for body in [
+        event(
+            "ev-1",
+            "call.initiated",
+            leg,
+            AUSTIN_LOCAL,
+            json!({"state": "parked"}),
+        ),
+        event("ev-2", "call.answered", leg, AUSTIN_LOCAL, json!({})),
+        event(
+            "ev-3",
+            "call.recording.saved",
+            leg,
+            AUSTIN_LOCAL,
+            json!({"recording_id": "rec-local-1", "recording_urls": {"mp3": "https://s3.example/rec-local-1.mp3"}}),
+        ),
+        event(
+            "ev-4",
+            "call.hangup",
+            leg,
+            AUSTIN_LOCAL,
+            json!({"hangup_cause": "normal_clearing"}),
+        ),
+    ] {
+        let res = send(&app, &conn, &body).await;
+        assert_eq!(res.status(), StatusCode::OK, "{body}");
+        assert_eq!(res.text().await.unwrap(), "");
+    }
+    let call = app.call_by_sid(leg).await;
+    assert_eq!(call["from"], "+15125550123");
+    assert_eq!(call["to"], AUSTIN_LOCAL);
+    assert_eq!(call["state"], "completed");
+    assert_eq!(call["number_kind"], "local");
+    assert_eq!(call["tenant"]["tenant_id"], "t-austin");
+    assert_eq!(call["recording"]["status"], "saved");
+    app.stop().await;
+}
+
+/// A national call that ends without a tenant: its recording is deleted at Telnyx with the
+/// Bearer key; tampered, stale and wrongly keyed deliveries are refused with 401.
+#[tokio::test]
+async fn an_unresolved_recording_is_deleted_at_telnyx_and_forgeries_are_refused() {
+    let rec = "rec-e2e-national-1";
+    let mock = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("DELETE"))
+        .and(wiremock::matchers::path(format!("/v2/recordings/{rec}")))
+        .and(wiremock::matchers::header(
+            "authorization",
+            format!("Bearer {API_KEY}").as_str(),
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({"data": {"id": rec}})),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let (app, conn) = app_with_telnyx(&mock.uri()).await;
+    let leg = "leg-e2e-national-0001";
+    for body in [
+        event("ev-n1", "call.initiated", leg, TOLL_FREE, json!({})),
+        event(
+            "ev-n2",
+            "call.recording.saved",
+            leg,
+            TOLL_FREE,
+            json!({"recording_id": rec}),
+        ),
+        event(
+            "ev-n3",
+            "call.hangup",
+            leg,
+            TOLL_FREE,
+            json!({"hangup_cause": "normal_clearing"}),
+        ),
+    ] {
+        assert_eq!(send(&app, &conn, &body).await.status(), StatusCode::OK);
+    }
+    let call = app.call_by_sid(leg).await;
+    assert_eq!(call["number_kind"], "national");
+    assert_discarded(&call);
+    app.audit_reaches(call["id"].as_str().unwrap(), "recording.deletion_confirmed")
+        .await;
+
+    // Forgeries.
+    let body = event("ev-n4", "call.answered", leg, TOLL_FREE, json!({}));
+    let (path, headers) = sign_webhook("telnyx", &conn, JSON, &body, &[("signing_key", &keys().1)]);
+    let tampered = body.replace("+15125550123", "+15125550124");
+    assert_invalid_signature(app.post_webhook(&path, &headers, &tampered).await).await;
+    let (_, wrong) = sign_webhook(
+        "telnyx",
+        &conn,
+        JSON,
+        &body,
+        &[("signing_key", "another-seed")],
+    );
+    assert_invalid_signature(app.post_webhook(&path, &wrong, &body).await).await;
+    // The timestamp is signed: moving it breaks the signature (signing in the past is
+    // refused as stale: tests/it/providers.rs).
+    let moved: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| {
+            if n == "telnyx-timestamp" {
+                let t: i64 = v.parse().unwrap();
+                (n.clone(), (t - 600).to_string())
+            } else {
+                (n.clone(), v.clone())
+            }
+        })
+        .collect();
+    assert_invalid_signature(app.post_webhook(&path, &moved, &body).await).await;
+    app.stop().await;
+    mock.verify().await;
+}
