@@ -18,7 +18,9 @@ macro_rules! providers {
 
 // One line per provider, alphabetical.
 providers! {
+    amazon_connect::AmazonConnect,
     bandwidth::Bandwidth,
+    dialpad::Dialpad,
     plivo::Plivo,
     signalwire::SignalWire,
     standard::Standard,

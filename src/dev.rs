@@ -93,7 +93,7 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub struct Signed {
     pub file: PathBuf,
     pub provider: &'static str,
-    /// The headers `sign` set to new values (and `url` when it changed the URL).
+    /// The headers `sign` set to new values (and `url`, `body` when it changed them).
     pub changed: Vec<String>,
 }
 
@@ -114,6 +114,11 @@ pub fn resign(file: &Path) -> anyhow::Result<(Vec<u8>, Signed)> {
     if after.public_url != before.public_url {
         sample.url = after.public_url;
         changed.push("url".to_owned());
+    }
+    // Schemes whose body is the signed token (Dialpad) sign by rewriting it.
+    if after.body != before.body {
+        sample.body = after.body.to_vec();
+        changed.push("body".to_owned());
     }
     let signed = Signed {
         file: file.to_owned(),

@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod amazon_connect;
 mod api;
 mod authz;
 mod bandwidth;
 mod cluster;
 mod crash;
 mod dev;
+mod dialpad;
 mod downstream;
 mod events;
 mod feeds;

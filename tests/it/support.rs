@@ -351,8 +351,8 @@ impl TestApp {
         body: &str,
         secrets: &[(&str, &str)],
     ) -> reqwest::Response {
-        let (target, headers) = sign_webhook(provider, conn, content_type, body, secrets);
-        self.post_webhook(&target, &headers, body).await
+        let (target, headers, body) = signed_request(provider, conn, content_type, body, secrets);
+        self.post_webhook(&target, &headers, &body).await
     }
 
     /// Posts `body` to the connection's webhook URL with exactly `headers` (forged or
@@ -503,6 +503,19 @@ pub fn sign_webhook(
     body: &str,
     secrets: &[(&str, &str)],
 ) -> (String, Vec<(String, String)>) {
+    let (target, headers, _) = signed_request(provider, conn, content_type, body, secrets);
+    (target, headers)
+}
+
+/// [`sign_webhook`], with the body as signed: a scheme whose proof is the body itself
+/// (Dialpad's token) rewrites it.
+pub fn signed_request(
+    provider: &str,
+    conn: &str,
+    content_type: &str,
+    body: &str,
+    secrets: &[(&str, &str)],
+) -> (String, Vec<(String, String)>, String) {
     let adapter = callgate_adapters::by_id(provider).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert("content-type", content_type.parse().unwrap());
@@ -526,7 +539,11 @@ pub fn sign_webhook(
         .iter()
         .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
         .collect();
-    (target, headers)
+    (
+        target,
+        headers,
+        String::from_utf8_lossy(&req.body).into_owned(),
+    )
 }
 
 /// Asserts that a webhook was refused as the contract says: 401 with the JSON error

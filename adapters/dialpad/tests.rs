@@ -1,0 +1,150 @@
+use super::*;
+use crate::kit::testing::{keys, kinds, post, run};
+use crate::kit::{CallProgress, EventKind, FixedClock, RecordingProgress};
+use time::OffsetDateTime;
+
+const URL: &str = "https://hooks.example.test/webhooks/dialpad/c1";
+const SECRET: &str = "dialpad-test-secret";
+
+fn clock() -> FixedClock {
+    FixedClock(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn secrets() -> SecretSet {
+    SecretSet::from_pairs([("webhook_secret", SECRET)])
+}
+
+fn signed(claims: serde_json::Value, secret: &str) -> InboundRequest {
+    post(
+        URL,
+        "application/jwt",
+        &jwt::sign_hs256(&claims, secret.as_bytes()),
+    )
+}
+
+fn call(state: &str) -> serde_json::Value {
+    serde_json::json!({"call_id": 5_700_000_000_001_u64, "state": state, "direction": "inbound",
+        "external_number": "+15125550123", "internal_number": "+18005550199",
+        "date_started": 1_795_457_100_000_u64})
+}
+
+#[test]
+fn the_body_must_be_a_token_under_the_secret() {
+    assert!(
+        run(
+            &Dialpad,
+            &signed(call("ringing"), SECRET),
+            &secrets(),
+            &clock()
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        run(
+            &Dialpad,
+            &signed(call("ringing"), "other"),
+            &secrets(),
+            &clock()
+        )
+        .unwrap_err(),
+        "bad_signature"
+    );
+    // A webhook made without a secret sends plain JSON: refused when one is configured.
+    let plain = post(URL, "application/json", &call("ringing").to_string());
+    assert_eq!(
+        run(&Dialpad, &plain, &secrets(), &clock()).unwrap_err(),
+        "malformed_header"
+    );
+    // The algorithm is pinned.
+    let none = "eyJhbGciOiJub25lIn0.eyJjYWxsX2lkIjoxfQ.";
+    assert_eq!(
+        run(
+            &Dialpad,
+            &post(URL, "application/jwt", none),
+            &secrets(),
+            &clock()
+        )
+        .unwrap_err(),
+        "malformed_header"
+    );
+}
+
+#[test]
+fn states_map_to_call_progress_and_numbers_follow_the_direction() {
+    for (state, progress) in [
+        ("calling", CallProgress::Initiated),
+        ("ringing", CallProgress::Ringing),
+        ("connected", CallProgress::Answered),
+        ("hangup", CallProgress::Completed),
+        ("missed", CallProgress::NoAnswer),
+        ("voicemail", CallProgress::NoAnswer),
+    ] {
+        let p = run(&Dialpad, &signed(call(state), SECRET), &secrets(), &clock()).unwrap();
+        assert_eq!(kinds(&p), [EventKind::Call { progress }], "{state}");
+        assert_eq!(keys(&p), [format!("5700000000001:{state}").as_str()]);
+    }
+    let p = run(
+        &Dialpad,
+        &signed(call("ringing"), SECRET),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    let e = &p.events[0];
+    assert_eq!(e.provider_call_id, "5700000000001");
+    assert_eq!(e.party.from.as_deref(), Some("+15125550123"));
+    assert_eq!(e.party.to.as_deref(), Some("+18005550199"));
+    assert_eq!(
+        e.occurred_at,
+        Some(OffsetDateTime::from_unix_timestamp(1_795_457_100).unwrap())
+    );
+    let mut outbound = call("ringing");
+    outbound["direction"] = "outbound".into();
+    let p = run(&Dialpad, &signed(outbound, SECRET), &secrets(), &clock()).unwrap();
+    assert_eq!(p.events[0].party.from.as_deref(), Some("+18005550199"));
+    let p = run(
+        &Dialpad,
+        &signed(call("hold"), SECRET),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    assert!(p.events.is_empty());
+    let p = run(
+        &Dialpad,
+        &signed(call("teleported"), SECRET),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!(kinds(&p), [EventKind::unmapped("state", "teleported")]);
+}
+
+#[test]
+fn a_recording_state_carries_the_recording() {
+    let mut claims = call("recording");
+    claims["recording_url"] = serde_json::json!(["https://dialpad.example/rec/1.mp3"]);
+    claims["recording_id"] = "rec-1".into();
+    claims["recording_duration"] = 42.into();
+    let p = run(&Dialpad, &signed(claims, SECRET), &secrets(), &clock()).unwrap();
+    let EventKind::Recording(r) = &p.events[0].kind else {
+        panic!("{p:?}")
+    };
+    assert_eq!(r.recording_id, "rec-1");
+    assert_eq!(r.status, RecordingProgress::Completed);
+    assert_eq!(r.url.as_deref(), Some("https://dialpad.example/rec/1.mp3"));
+    assert_eq!(r.duration_s, Some(42));
+    assert!(
+        Dialpad
+            .delete_recording(
+                &RecordingRef {
+                    provider_call_id: "5700000000001".into(),
+                    recording_id: "rec-1".into()
+                },
+                &secrets(),
+                &ConnectionOptions::new()
+            )
+            .unwrap()
+            .is_none()
+    );
+}
