@@ -371,6 +371,35 @@ mod tests {
         assert!(matches!(&c.database, Database::Embedded(p) if p == Path::new("/tmp/x.db")));
     }
 
+    /// Instances on one database must share the key that seals their secrets: it has to come
+    /// from outside, never from a key file of one of them.
+    #[test]
+    fn postgresql_requires_the_master_key_from_the_environment() {
+        let url = "postgres://callgate@db.internal:5432/callgate";
+        let without = Config::load(
+            None,
+            &MapEnv(HashMap::from([("CALLGATE_DATABASE_URL", url)])),
+        )
+        .unwrap();
+        assert!(matches!(without.database, Database::Postgres(_)));
+        let e = without.master_key().unwrap_err().to_string();
+        assert!(e.contains("CALLGATE_MASTER_KEY"), "{e}");
+        // The URL (it may hold a password) is never shown.
+        assert!(!format!("{without:?}").contains("db.internal"));
+        let with = Config::load(
+            None,
+            &MapEnv(HashMap::from([
+                ("CALLGATE_DATABASE_URL", url),
+                (
+                    "CALLGATE_MASTER_KEY",
+                    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                ),
+            ])),
+        )
+        .unwrap();
+        assert!(with.master_key().is_ok());
+    }
+
     #[test]
     fn bad_values_fail_fast_with_a_clear_message() {
         for (k, v) in [

@@ -115,3 +115,44 @@ pub fn retry(
         &detail,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A claimed job is not due again until its lease ends; then it is (its worker died).
+    #[tokio::test]
+    async fn a_claim_holds_until_its_lease_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let t0 = OffsetDateTime::from_unix_timestamp(1_795_457_000).unwrap();
+        store
+            .write(move |db| {
+                db.exec(
+                    "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
+                     VALUES ('delete_recording', 'c1', 'call-1', 'CA1', 'RE1', ?1, ?1)",
+                    args![millis(t0)],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let lease = time::Duration::seconds(40);
+        let claim_at = |at: OffsetDateTime| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |db| claim(db, at, at + lease, 10))
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(claim_at(t0).await, 1);
+        // Another worker, during the lease: nothing to take.
+        assert_eq!(claim_at(t0 + time::Duration::seconds(39)).await, 0);
+        // The first worker never reported back: the job falls due when the lease ends.
+        assert_eq!(claim_at(t0 + time::Duration::seconds(41)).await, 1);
+    }
+}
