@@ -200,14 +200,13 @@ pub(super) fn get_or_create(
     let mut row = CallRow::new(new_id(), connection_id, provider, provider_call_id, now);
     // Another instance may create the same call at the same moment: the unique key lets one
     // insert win, and the other then reads (and locks) the winner's row.
-    let inserted = db.query_opt(
+    let inserted = db.insert_id(
         "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status, recording_status,
              fold, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)
-         ON CONFLICT (provider_call_id, connection_id) DO NOTHING
-         RETURNING seq",
+         ON CONFLICT (provider_call_id, connection_id) DO NOTHING",
         args![row.id, connection_id, provider, provider_call_id, millis(now)],
-        |r| r.get::<i64>(0),
+        "seq",
     )?;
     match inserted {
         Some(seq) => {

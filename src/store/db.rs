@@ -401,6 +401,29 @@ impl<'c> Db<'c> {
         }
     }
 
+    /// Runs an INSERT and returns the integer key `column` of the row it made, or `None`
+    /// when it made none (`ON CONFLICT DO NOTHING`). SQLite reads its rowid (`column` must be
+    /// the table's INTEGER PRIMARY KEY: a `RETURNING` clause would cost a temporary table per
+    /// row there); PostgreSQL returns the column.
+    pub fn insert_id(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        column: &str,
+    ) -> Result<Option<i64>, AppError> {
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                let changed = c
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(args.iter()))?;
+                Ok((changed > 0).then(|| c.last_insert_rowid()))
+            }
+            Backend::Postgres(_) => {
+                self.query_opt(&format!("{sql} RETURNING {column}"), args, |r| r.get(0))
+            }
+        }
+    }
+
     /// The first row of a query, mapped; an error when there is none.
     pub fn query_one<T>(
         &self,

@@ -67,9 +67,10 @@ pub(super) fn ingest(
     {
         return Ok(IngestOutcome::Replayed);
     }
-    let delivery_id = db.query_one(
+    let delivery_id = db
+        .insert_id(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         args![
             d.connection_id,
             d.digest,
@@ -79,8 +80,9 @@ pub(super) fn ingest(
             d.content_type,
             d.body.as_ref()
         ],
-        |r| r.get::<i64>(0),
-    )?;
+        "id",
+    )?
+        .ok_or_else(|| AppError::Internal("the delivery was not stored".into()))?;
 
     // Group the delivery's events by call, keeping only events not seen before.
     struct Touched {

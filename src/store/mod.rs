@@ -345,6 +345,13 @@ impl Listing {
     }
 }
 
+/// Forgets what the embedded writer thread remembers of the store (recent calls, enabled
+/// subscriptions): called when a rollback undid writes it may have seen.
+fn forget_remembered() {
+    calls::forget_recent();
+    subscriptions::forget_enabled();
+}
+
 /// A count read from SQL (a 64-bit integer), as the `u32` the API reports.
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)

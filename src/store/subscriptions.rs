@@ -46,7 +46,64 @@ fn from_row(r: &Row<'_, '_>) -> Result<Subscription, AppError> {
     })
 }
 
+/// The enabled subscriptions and the event types each wants, as the embedded writer thread
+/// last read them: every ingest asks, and most of the time there are none. Only that thread
+/// writes subscriptions, and every write forgets this (so does any rollback, through
+/// `store::forget_remembered`). On PostgreSQL other instances write too: always read.
+mod enabled {
+    use std::cell::RefCell;
+
+    pub(super) type Wanted = Vec<(String, Vec<String>)>;
+
+    thread_local! {
+        static ENABLED: RefCell<Option<std::rc::Rc<Wanted>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn get() -> Option<std::rc::Rc<Wanted>> {
+        ENABLED.with_borrow(Clone::clone)
+    }
+
+    pub(super) fn put(wanted: Wanted) -> std::rc::Rc<Wanted> {
+        let wanted = std::rc::Rc::new(wanted);
+        ENABLED.with_borrow_mut(|e| *e = Some(wanted.clone()));
+        wanted
+    }
+
+    pub(super) fn forget() {
+        ENABLED.with_borrow_mut(|e| *e = None);
+    }
+}
+
+/// Forgets the enabled subscriptions the writer thread remembers.
+pub(super) fn forget_enabled() {
+    enabled::forget();
+}
+
+/// The enabled subscriptions and their event types.
+fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<enabled::Wanted>, AppError> {
+    let embedded = db.dialect() == Dialect::Sqlite;
+    if embedded && let Some(w) = enabled::get() {
+        return Ok(w);
+    }
+    let read: enabled::Wanted = db.query(
+        "SELECT id, event_types FROM subscriptions WHERE enabled = 1",
+        args![],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                serde_json::from_str(&r.get::<String>(1)?)?,
+            ))
+        },
+    )?;
+    Ok(if embedded {
+        enabled::put(read)
+    } else {
+        std::rc::Rc::new(read)
+    })
+}
+
 pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), AppError> {
+    enabled::forget();
     db.exec(
         &format!(
             "INSERT INTO subscriptions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -91,6 +148,7 @@ pub fn set_enabled(
     reason: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<Subscription>, AppError> {
+    enabled::forget();
     db.exec(
         "UPDATE subscriptions SET enabled = ?2, disabled_reason = ?3, failing_since = NULL, updated_at = ?4
          WHERE id = ?1",
@@ -107,6 +165,7 @@ pub fn set_enabled(
 
 /// Deletes a subscription and its deliveries; false when there was none.
 pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
+    enabled::forget();
     db.exec(
         "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1)",
         args![id],
@@ -127,16 +186,7 @@ pub(super) fn enqueue_call(
     recording_decided: bool,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
-    let wanted: Vec<(String, Vec<String>)> = db.query(
-        "SELECT id, event_types FROM subscriptions WHERE enabled = 1",
-        args![],
-        |r| {
-            Ok((
-                r.get::<String>(0)?,
-                serde_json::from_str(&r.get::<String>(1)?)?,
-            ))
-        },
-    )?;
+    let wanted = wanted(db)?;
     if wanted.is_empty() {
         return Ok(false);
     }

@@ -210,7 +210,7 @@ impl Batcher {
         let closed = if keep {
             conn.execute_batch("RELEASE job")
         } else {
-            super::calls::forget_recent();
+            super::forget_remembered();
             conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
         batch
@@ -223,7 +223,7 @@ impl Batcher {
         let Some(batch) = open else { return };
         let started = Instant::now();
         let committed = if batch.poisoned {
-            super::calls::forget_recent();
+            super::forget_remembered();
             let _ = self.conn.execute_batch("ROLLBACK");
             Err(AppError::Unavailable(
                 "another write of the same batch failed".into(),
@@ -231,7 +231,7 @@ impl Batcher {
         } else {
             let c = self.conn.execute_batch("COMMIT").map_err(AppError::from);
             if c.is_err() {
-                super::calls::forget_recent();
+                super::forget_remembered();
                 let _ = self.conn.execute_batch("ROLLBACK");
             }
             c
