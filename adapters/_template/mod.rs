@@ -68,10 +68,7 @@ impl Adapter for Acme {
         secrets: &SecretSet,
         _clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let keys: Vec<_> = secrets.accepted(SIGNING_SECRET).collect();
-        if keys.is_empty() {
-            return Err(VerifyError::NoCredentials(SIGNING_SECRET));
-        }
+        let keys = secrets.accepted_required(SIGNING_SECRET)?;
         let given = verify::decode_base64_header(
             req.require_header(SIGNATURE_HEADER)?,
             SIGNATURE_HEADER,

@@ -52,10 +52,7 @@ impl Adapter for AmazonConnect {
         secrets: &SecretSet,
         _clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let keys: Vec<_> = secrets.accepted(API_KEY).collect();
-        if keys.is_empty() {
-            return Err(VerifyError::NoCredentials(API_KEY));
-        }
+        let keys = secrets.accepted_required(API_KEY)?;
         verify::shared_secret(req, keys, req.require_header(HEADER)?)
     }
 

@@ -16,12 +16,12 @@ fn keyed(body: &str, key: &str) -> InboundRequest {
 }
 
 fn contact(event_type: &str, extra: serde_json::Value) -> String {
-    let mut detail = serde_json::json!({"eventType": event_type, "contactId": "c-2",
+    let detail = crate::kit::testing::merged(
+        serde_json::json!({"eventType": event_type, "contactId": "c-2",
         "initialContactId": "c-1", "channel": "VOICE", "initiationMethod": "INBOUND",
-        "instanceArn": "arn:aws:connect:us-east-1:000000000000:instance/fake"});
-    if let (Some(d), serde_json::Value::Object(e)) = (detail.as_object_mut(), extra) {
-        d.extend(e);
-    }
+        "instanceArn": "arn:aws:connect:us-east-1:000000000000:instance/fake"}),
+        extra,
+    );
     serde_json::json!({"version": "0", "id": format!("ev-{event_type}"),
         "detail-type": "Amazon Connect Contact Event", "source": "aws.connect",
         "time": "2026-11-23T18:05:01Z", "detail": detail})

@@ -34,10 +34,7 @@ pub(super) fn verify<'r>(
 
 /// `user:password` for each generation that has both (empty values never count).
 fn credentials(secrets: &SecretSet) -> Result<Vec<(Generation, Secret)>, VerifyError> {
-    let users: Vec<_> = secrets.accepted(USERNAME).collect();
-    if users.is_empty() {
-        return Err(VerifyError::NoCredentials(USERNAME));
-    }
+    let users = secrets.accepted_required(USERNAME)?;
     let passwords: Vec<_> = secrets.accepted(PASSWORD).collect();
     let paired: Vec<_> = users
         .iter()

@@ -56,10 +56,7 @@ impl Adapter for Dialpad {
         secrets: &SecretSet,
         _clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let keys: Vec<_> = secrets.accepted(WEBHOOK_SECRET).collect();
-        if keys.is_empty() {
-            return Err(VerifyError::NoCredentials(WEBHOOK_SECRET));
-        }
+        let keys = secrets.accepted_required(WEBHOOK_SECRET)?;
         let (verified, _) = jwt::verify_hs256(req, req.body.trim_ascii(), BODY, keys)?;
         Ok(verified)
     }

@@ -110,4 +110,18 @@ impl SecretSet {
             .chain(previous)
             .filter(|(_, s)| !s.expose().is_empty())
     }
+
+    /// [`accepted`](Self::accepted), collected; a connection with no value for the secret
+    /// cannot verify anything: [`VerifyError::NoCredentials`](crate::kit::VerifyError).
+    pub fn accepted_required(
+        &self,
+        name: &'static str,
+    ) -> Result<Vec<(Generation, &Secret)>, crate::kit::VerifyError> {
+        let accepted: Vec<_> = self.accepted(name).collect();
+        if accepted.is_empty() {
+            Err(crate::kit::VerifyError::NoCredentials(name))
+        } else {
+            Ok(accepted)
+        }
+    }
 }

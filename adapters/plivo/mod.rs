@@ -58,10 +58,7 @@ impl Adapter for Plivo {
         secrets: &SecretSet,
         clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let tokens: Vec<_> = secrets.accepted(AUTH_TOKEN).collect();
-        if tokens.is_empty() {
-            return Err(VerifyError::NoCredentials(AUTH_TOKEN));
-        }
+        let tokens = secrets.accepted_required(AUTH_TOKEN)?;
         let verified = signature::verify(req, &tokens)?;
         let nonce =
             String::from_utf8_lossy(req.header(signature::NONCE_HEADER).unwrap_or_default())

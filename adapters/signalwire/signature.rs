@@ -38,10 +38,7 @@ pub(super) fn verify<'r>(
     req: &'r InboundRequest,
     secrets: &SecretSet,
 ) -> Result<Verified<'r>, VerifyError> {
-    let keys: Vec<_> = secrets.accepted(SIGNING_KEY).collect();
-    if keys.is_empty() {
-        return Err(VerifyError::NoCredentials(SIGNING_KEY));
-    }
+    let keys = secrets.accepted_required(SIGNING_KEY)?;
     let mut first_failure = None;
     let mut any_header = false;
     for name in [SHA256_HEADER, HEADER, TWILIO_HEADER] {

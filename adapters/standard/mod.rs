@@ -55,10 +55,7 @@ impl Adapter for Standard {
         secrets: &SecretSet,
         clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let accepted: Vec<_> = secrets.accepted(SECRET).collect();
-        if accepted.is_empty() {
-            return Err(VerifyError::NoCredentials(SECRET));
-        }
+        let accepted = secrets.accepted_required(SECRET)?;
         signature::verify(req, &accepted, |ts| {
             verify::check_timestamp(ts, clock, signature::TOLERANCE_SECS)
         })

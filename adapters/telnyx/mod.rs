@@ -56,10 +56,7 @@ impl Adapter for Telnyx {
         secrets: &SecretSet,
         clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
-        let keys: Vec<_> = secrets.accepted(signature::PUBLIC_KEY).collect();
-        if keys.is_empty() {
-            return Err(VerifyError::NoCredentials(signature::PUBLIC_KEY));
-        }
+        let keys = secrets.accepted_required(signature::PUBLIC_KEY)?;
         signature::verify(req, keys, clock)
     }
 

@@ -21,10 +21,7 @@ pub(super) fn verify<'r>(
     secrets: &SecretSet,
 ) -> Result<Verified<'r>, VerifyError> {
     // An empty token would let anyone compute the MAC: `accepted` never yields one.
-    let tokens: Vec<_> = secrets.accepted(AUTH_TOKEN).collect();
-    if tokens.is_empty() {
-        return Err(VerifyError::NoCredentials(AUTH_TOKEN));
-    }
+    let tokens = secrets.accepted_required(AUTH_TOKEN)?;
     let given =
         verify::decode_base64_header(req.require_header(HEADER)?, HEADER, Some(SIGNATURE_LEN))?;
     twilio_scheme::verify(req, &tokens, &given, &[ORDER])

@@ -26,10 +26,7 @@ pub(super) fn verify<'r>(
     secrets: &SecretSet,
     clock: &dyn Clock,
 ) -> Result<Verified<'r>, VerifyError> {
-    let keys: Vec<_> = secrets.accepted(SIGNATURE_SECRET).collect();
-    if keys.is_empty() {
-        return Err(VerifyError::NoCredentials(SIGNATURE_SECRET));
-    }
+    let keys = secrets.accepted_required(SIGNATURE_SECRET)?;
     let token = bearer(req.require_header(HEADER)?).ok_or(VerifyError::MalformedHeader(HEADER))?;
     let (verified, claims) = jwt::verify_hs256(req, token, HEADER, keys)?;
     let issued_at = claims

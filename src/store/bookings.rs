@@ -104,6 +104,7 @@ pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, 
             millis(now)
         ],
     )?;
+    db.announce_hub(&b.tenant_id)?;
     Ok(Booking {
         request: b.clone(),
         status: BookingStatus::Unbooked,
@@ -145,6 +146,7 @@ pub fn mark_booked(
         Some(&booking.request.tenant_id),
         &detail,
     )?;
+    db.announce_hub(&booking.request.tenant_id)?;
     Ok(booking)
 }
 

@@ -107,15 +107,11 @@ pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
 /// The call with callgate id `id`, locked until the transaction ends (on PostgreSQL; the
 /// embedded store's single writer excludes other writers anyway).
 fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
-    let sql = match db.dialect() {
-        Dialect::Sqlite => concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1"),
-        Dialect::Postgres => concat!(
-            "SELECT ",
-            call_columns!(),
-            " FROM calls WHERE id = ?1 FOR UPDATE"
-        ),
-    };
-    db.query_opt(sql, args![id], from_row)?
+    let sql = format!(
+        concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1{}"),
+        db.for_update()
+    );
+    db.query_opt(&sql, args![id], from_row)?
         .map(decode)
         .transpose()
 }

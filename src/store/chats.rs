@@ -270,6 +270,9 @@ pub fn post_message(
     save_thread(db, &thread)?;
     db.exec("INSERT INTO chat_messages (id, tenant_id, thread_id, sender, direction, body, counted, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", args![message_id, m.tenant_id, m.thread_id, m.sender, m.direction.as_str(), m.body, counted, millis(now)])?;
+    if counted {
+        db.announce_hub(&thread.tenant_id)?;
+    }
     Ok(Posted {
         message_id,
         counted,
@@ -323,6 +326,7 @@ pub fn act(
         Some(&thread.tenant_id),
         &detail,
     )?;
+    db.announce_hub(&thread.tenant_id)?;
     Ok(thread)
 }
 

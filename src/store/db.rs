@@ -332,6 +332,17 @@ impl<'c> Db<'c> {
         }
     }
 
+    /// The end of a SELECT that claims rows for work: on PostgreSQL ` FOR UPDATE [OF table]
+    /// SKIP LOCKED` (rows another instance is claiming are skipped, not waited for); nothing
+    /// on SQLite, whose single writer claims alone.
+    pub fn skip_locked(&self, of: Option<&str>) -> String {
+        match (self.dialect(), of) {
+            (Dialect::Sqlite, _) => String::new(),
+            (Dialect::Postgres, None) => " FOR UPDATE SKIP LOCKED".to_owned(),
+            (Dialect::Postgres, Some(table)) => format!(" FOR UPDATE OF {table} SKIP LOCKED"),
+        }
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, AppError> {
         match &self.backend {
@@ -395,8 +406,9 @@ impl<'c> Db<'c> {
                 let mut s = s.borrow_mut();
                 let statement = s.prepared(sql)?;
                 let params = pg_params(args);
-                let row = s.client.query_opt(&statement, &params)?;
-                row.as_ref().map(|r| map(&Row::Postgres(r))).transpose()
+                // The first row, as on SQLite (the client's `query_opt` refuses a second).
+                let rows = s.client.query(&statement, &params)?;
+                rows.first().map(|r| map(&Row::Postgres(r))).transpose()
             }
         }
     }
@@ -449,6 +461,13 @@ impl<'c> Db<'c> {
         })?;
         self.exec("SELECT pg_notify('callgate', ?1)", &[Arg::Text(&payload)])?;
         Ok(())
+    }
+
+    /// Tells other instances that a tenant's hub counts changed (see [`Db::announce`]).
+    pub fn announce_hub(&self, tenant_id: &str) -> Result<(), AppError> {
+        self.announce(&super::Signal::Hub {
+            tenant_id: tenant_id.to_owned(),
+        })
     }
 
     /// Runs statements without parameters, one after the other.

@@ -71,7 +71,7 @@ pub struct Store {
 
 #[derive(Debug)]
 enum Inner {
-    Sqlite(Embedded),
+    Sqlite(Arc<Embedded>),
     Postgres(Arc<pg::Pool>),
 }
 
@@ -132,13 +132,15 @@ impl Store {
                 AppError::Unavailable(format!("cannot open {}: {e}", wal_path.display()))
             })?;
         let writer = Writer::spawn(conn, wal)?;
-        let inner = Arc::new(Inner::Sqlite(Embedded {
+        let embedded = Arc::new(Embedded {
             path: path.to_owned(),
             writer,
             readers: Mutex::new(Vec::new()),
-        }));
-        spawn_checkpointer(path, Arc::downgrade(&inner))?;
-        Ok(Self { inner })
+        });
+        spawn_checkpointer(path, Arc::downgrade(&embedded))?;
+        Ok(Self {
+            inner: Arc::new(Inner::Sqlite(embedded)),
+        })
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://...`) and migrates it.
@@ -186,32 +188,31 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
     {
-        let inner = self.inner.clone();
         match &*self.inner {
             Inner::Postgres(pool) => pool.read(f).await,
-            Inner::Sqlite(_) => tokio::task::spawn_blocking(move || {
-                let Inner::Sqlite(e) = &*inner else {
-                    return Err(AppError::Internal("store backend changed".into()));
-                };
-                let pooled = e
-                    .readers
-                    .lock()
-                    .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
-                    .pop();
-                let conn = match pooled {
-                    Some(c) => c,
-                    None => open(&e.path, true)?,
-                };
-                let out = f(&Db::sqlite(&conn));
-                if let Ok(mut pool) = e.readers.lock()
-                    && pool.len() < READERS
-                {
-                    pool.push(conn);
-                }
-                out
-            })
-            .await
-            .map_err(|e| AppError::Internal(format!("read task: {e}")))?,
+            Inner::Sqlite(e) => {
+                let e = e.clone();
+                tokio::task::spawn_blocking(move || {
+                    let pooled = e
+                        .readers
+                        .lock()
+                        .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
+                        .pop();
+                    let conn = match pooled {
+                        Some(c) => c,
+                        None => open(&e.path, true)?,
+                    };
+                    let out = f(&Db::sqlite(&conn));
+                    if let Ok(mut pool) = e.readers.lock()
+                        && pool.len() < READERS
+                    {
+                        pool.push(conn);
+                    }
+                    out
+                })
+                .await
+                .map_err(|e| AppError::Internal(format!("read task: {e}")))?
+            }
         }
     }
 
@@ -244,15 +245,6 @@ impl Store {
             .await
     }
 
-    /// Tells the other instances about a change (see [`Db::announce`] to do it inside a
-    /// write's own transaction).
-    pub async fn announce(&self, signal: Signal) -> Result<(), AppError> {
-        match &*self.inner {
-            Inner::Sqlite(_) => Ok(()),
-            Inner::Postgres(pool) => pool.write(move |db| db.announce(&signal)).await,
-        }
-    }
-
     /// The signals other instances send, as they arrive (PostgreSQL); `None` for the
     /// embedded store, which is alone. Listening stops when the receiver is dropped.
     pub fn signals(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Signal>> {
@@ -277,7 +269,7 @@ impl Drop for Embedded {
 }
 
 /// Copies the WAL back into the database off the writer thread, while the store lives.
-fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Inner>) -> Result<(), AppError> {
+fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Embedded>) -> Result<(), AppError> {
     let conn = open(path, false)?;
     std::thread::Builder::new()
         .name("store-checkpoint".into())
@@ -350,6 +342,22 @@ impl Listing {
 fn forget_remembered() {
     calls::forget_recent();
     subscriptions::forget_enabled();
+}
+
+/// Leases claimed rows of `table` (keyed `id`) until `until`: their next attempt moves
+/// there, so no other worker takes them before, and they fall due again if the worker that
+/// claimed them dies.
+fn lease<'a>(
+    db: &Db<'_>,
+    table: &str,
+    ids: impl IntoIterator<Item = db::Arg<'a>>,
+    until: OffsetDateTime,
+) -> Result<(), AppError> {
+    let sql = format!("UPDATE {table} SET next_attempt_at = ?2 WHERE id = ?1");
+    for id in ids {
+        db.exec(&sql, &[id, db::Arg::Int(millis(until))])?;
+    }
+    Ok(())
 }
 
 /// A count read from SQL (a 64-bit integer), as the `u32` the API reports.

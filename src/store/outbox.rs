@@ -1,7 +1,7 @@
 //! The outbox: effects decided in a transaction, carried out after it by a worker, retried
 //! with backoff until done. The schedule lives in the table, so it survives restarts.
 
-use super::db::{Db, Dialect, args};
+use super::db::{Arg, Db, args};
 use super::{audit, from_millis, millis};
 use crate::error::AppError;
 use time::OffsetDateTime;
@@ -29,24 +29,18 @@ pub fn claim(
     lease_until: OffsetDateTime,
     limit: usize,
 ) -> Result<Vec<Job>, AppError> {
-    let select = match db.dialect() {
-        Dialect::Sqlite => {
-            "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
-             FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
-        }
-        Dialect::Postgres => {
-            "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
-             FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2
-             FOR UPDATE SKIP LOCKED"
-        }
-    };
-    let jobs = due(db, select, now, limit)?;
-    for job in &jobs {
-        db.exec(
-            "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1",
-            args![job.id, millis(lease_until)],
-        )?;
-    }
+    let select = format!(
+        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
+         FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
+        db.skip_locked(None)
+    );
+    let jobs = due(db, &select, now, limit)?;
+    super::lease(
+        db,
+        "outbox",
+        jobs.iter().map(|j| Arg::Int(j.id)),
+        lease_until,
+    )?;
     Ok(jobs)
 }
 

@@ -6,7 +6,7 @@
 //! make them.
 
 use super::calls::CallRow;
-use super::db::{Db, Dialect, Row, args};
+use super::db::{Arg, Db, Dialect, Row, args};
 use super::{audit, from_millis, millis};
 use crate::error::AppError;
 use std::collections::BTreeMap;
@@ -251,10 +251,7 @@ pub fn claim(
     lease_until: OffsetDateTime,
     limit: usize,
 ) -> Result<Vec<Due>, AppError> {
-    let lock = match db.dialect() {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-    };
+    let lock = db.skip_locked(Some("d"));
     let due = db.query(
         &format!(
             "SELECT d.id, d.subscription_id, s.url, s.secret, d.payload, d.attempts
@@ -274,12 +271,12 @@ pub fn claim(
             })
         },
     )?;
-    for d in &due {
-        db.exec(
-            "UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id = ?1",
-            args![d.id, millis(lease_until)],
-        )?;
-    }
+    super::lease(
+        db,
+        "webhook_deliveries",
+        due.iter().map(|d| Arg::Text(&d.id)),
+        lease_until,
+    )?;
     Ok(due)
 }
 

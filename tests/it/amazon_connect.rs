@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 const KEY: &str = "e2e-eventbridge-api-key";
 
 fn contact_event(id: &str, event_type: &str, contact: &str, extra: Value) -> String {
-    let mut detail = json!({"eventType": event_type, "contactId": contact,
-        "initialContactId": contact, "channel": "VOICE", "initiationMethod": "INBOUND"});
-    if let (Some(d), Value::Object(e)) = (detail.as_object_mut(), extra) {
-        d.extend(e);
-    }
+    let detail = merged(
+        json!({"eventType": event_type, "contactId": contact,
+        "initialContactId": contact, "channel": "VOICE", "initiationMethod": "INBOUND"}),
+        extra,
+    );
     json!({"version": "0", "id": id, "detail-type": "Amazon Connect Contact Event",
         "source": "aws.connect", "time": "2026-11-23T18:05:01Z", "detail": detail})
     .to_string()

@@ -10,12 +10,12 @@ const SECRET: &str = "e2e-dialpad-webhook-secret";
 const CT: &str = "application/jwt";
 
 fn claims(call_id: u64, state: &str, to: &str, extra: Value) -> String {
-    let mut c = json!({"call_id": call_id, "state": state, "direction": "inbound",
+    let c = merged(
+        json!({"call_id": call_id, "state": state, "direction": "inbound",
         "external_number": "+15125550123", "internal_number": to,
-        "date_started": 1_795_457_100_000_u64});
-    if let (Some(m), Value::Object(e)) = (c.as_object_mut(), extra) {
-        m.extend(e);
-    }
+        "date_started": 1_795_457_100_000_u64}),
+        extra,
+    );
     // `sign` turns these claims into the signed token that is the body.
     c.to_string()
 }

@@ -18,12 +18,12 @@ fn keys() -> (String, String) {
 }
 
 fn event(id: &str, event_type: &str, leg: &str, to: &str, extra: Value) -> String {
-    let mut payload = json!({"call_control_id": format!("v3:{leg}"), "call_leg_id": leg,
+    let payload = merged(
+        json!({"call_control_id": format!("v3:{leg}"), "call_leg_id": leg,
         "call_session_id": format!("session-{leg}"), "from": "+15125550123", "to": to,
-        "direction": "incoming"});
-    if let (Some(p), Value::Object(e)) = (payload.as_object_mut(), extra) {
-        p.extend(e);
-    }
+        "direction": "incoming"}),
+        extra,
+    );
     json!({"data": {"record_type": "event", "event_type": event_type, "id": id,
         "occurred_at": "2026-11-23T18:05:01.000000Z", "payload": payload}})
     .to_string()

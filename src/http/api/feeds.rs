@@ -12,7 +12,6 @@ use crate::error::AppError;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::live::Change;
-use crate::store::Signal;
 use crate::store::bookings::{self, NewBooking};
 use crate::store::chats::{self, NewMessage, Thread};
 use crate::store::directory;
@@ -60,19 +59,12 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// Tells live subscribers that a tenant's hub counts may have changed.
-/// Other instances hear of it too (their subscribers are told by them).
-async fn hub_changed(st: &AppState, tenant_id: &str) {
+/// Tells this instance's live subscribers that a tenant's hub counts may have changed
+/// (other instances hear of it from the store write itself: `Db::announce_hub`).
+fn hub_changed(st: &AppState, tenant_id: &str) {
     st.live.publish(Change::HubUpdated {
         tenant_id: tenant_id.to_owned(),
     });
-    let signal = Signal::Hub {
-        tenant_id: tenant_id.to_owned(),
-    };
-    // The change itself is stored: a lost signal only delays other instances' live views.
-    if let Err(e) = st.store.announce(signal).await {
-        tracing::warn!(error = %e, "other instances were not told of a hub change");
-    }
 }
 
 /// 400 for a bad id, 403 for a tenant the caller does not see.
@@ -149,7 +141,7 @@ async fn post_message(
         .write(move |c| chats::post_message(c, &message, &actor, now))
         .await?;
     if posted.counted && !posted.duplicate {
-        hub_changed(&st, &posted.thread.tenant_id).await;
+        hub_changed(&st, &posted.thread.tenant_id);
     }
     let status = if posted.counted {
         StatusCode::CREATED
@@ -221,7 +213,7 @@ async fn thread_action(
         .store
         .write(move |c| chats::act(c, &thread_id, action, &|t| p.sees_tenant(t), &p.id, now))
         .await?;
-    hub_changed(&st, &thread.tenant_id).await;
+    hub_changed(&st, &thread.tenant_id);
     Ok(Json(thread))
 }
 
@@ -263,7 +255,7 @@ async fn post_booking(
         .store
         .write(move |c| bookings::put(c, &booking, now))
         .await?;
-    hub_changed(&st, &stored.request.tenant_id).await;
+    hub_changed(&st, &stored.request.tenant_id);
     Ok(json_status(StatusCode::CREATED, &stored))
 }
 
@@ -278,7 +270,7 @@ async fn mark_booked(
         .store
         .write(move |c| bookings::mark_booked(c, &booking_id, &|t| p.sees_tenant(t), &p.id, now))
         .await?;
-    hub_changed(&st, &booking.request.tenant_id).await;
+    hub_changed(&st, &booking.request.tenant_id);
     Ok(Json(booking))
 }
 
