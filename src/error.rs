@@ -38,6 +38,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// What the other writes of a failed batch hear: the store could not take them, for the
+    /// batch's reason.
+    pub fn for_batch(&self) -> Self {
+        match self {
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
             code,

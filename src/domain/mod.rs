@@ -13,4 +13,4 @@ pub use gate::{RecordingStatus, TenantOutcome, TenantStatus, TenantVia};
 pub use numbers::{NumberKind, Resolution};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

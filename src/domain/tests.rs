@@ -37,7 +37,7 @@ fn recording_progress() -> impl Strategy<Value = RecordingProgress> {
     ]
 }
 
-fn kind() -> impl Strategy<Value = EventKind> {
+pub(crate) fn kind() -> impl Strategy<Value = EventKind> {
     prop_oneof![
         4 => progress().prop_map(|progress| EventKind::Call { progress }),
         2 => (0..3u8, recording_progress(), proptest::option::of(0..600u64), any::<bool>()).prop_map(|(n, status, duration_s, url)| {
@@ -52,7 +52,7 @@ fn kind() -> impl Strategy<Value = EventKind> {
     ]
 }
 
-fn party() -> impl Strategy<Value = Party> {
+pub(crate) fn party() -> impl Strategy<Value = Party> {
     (
         proptest::option::of(prop_oneof![
             Just(Direction::Inbound),

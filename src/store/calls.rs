@@ -3,13 +3,15 @@
 
 use super::Signal;
 use super::audit;
-use super::db::{Db, Dialect, Row, args};
+use super::db::{Arg, Db, Dialect, Row, ToArg, args};
+use super::rows::{self, Texts};
+use super::subscriptions::Wanted;
 use super::{Listing, directory, from_millis, millis};
 use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
 use crate::domain::{CallFold, Selection};
 use crate::error::AppError;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use time::OffsetDateTime;
 
 /// A stored call.
@@ -28,27 +30,6 @@ pub struct CallRow {
 }
 
 impl CallRow {
-    fn new(
-        id: String,
-        connection_id: &str,
-        provider: &str,
-        provider_call_id: &str,
-        now: OffsetDateTime,
-    ) -> Self {
-        Self {
-            seq: 0,
-            id,
-            connection_id: connection_id.to_owned(),
-            provider: provider.to_owned(),
-            provider_call_id: provider_call_id.to_owned(),
-            fold: CallFold::default(),
-            resolution: None,
-            agent_id: None,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
     pub fn tenant(&self) -> TenantOutcome {
         gate::tenant_outcome(&self.fold, self.resolution.as_ref())
     }
@@ -162,58 +143,96 @@ pub(super) fn forget_recent() {
     recent::clear();
 }
 
-/// The call a provider's call id names on a connection, created when first seen; the flag
-/// says whether it existed. On PostgreSQL the call's row stays locked until the transaction
-/// ends: deliveries of one call that reach several instances at once are folded one after
-/// the other.
-pub(super) fn get_or_create(
+/// A call as deliveries name it: the provider's call id on a connection. Ordered as the
+/// calls' unique key, the order in which an ingest locks their rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct CallKey<'a> {
+    pub provider_call_id: &'a str,
+    pub connection_id: &'a str,
+    /// The connection's provider (the same for every call of a connection).
+    pub provider: &'a str,
+}
+
+/// Creates the calls that do not exist yet and, on PostgreSQL, locks those that do (the
+/// no-op update takes the row lock), row after row in the order given: one statement reads,
+/// creates and locks them all, so transactions about the same calls always take their locks
+/// in the same order.
+static UPSERT: Texts = Texts::new(|rows| {
+    format!(
+        concat!(
+            "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status,
+                 recording_status, fold, created_at, updated_at)
+             VALUES {}
+             ON CONFLICT (provider_call_id, connection_id) DO UPDATE SET updated_at = calls.updated_at
+             RETURNING ",
+            call_columns!()
+        ),
+        rows::values(rows, &["?", "?", "?", "?", "'pending'", "'none'", "'{}'", "?", "?"])
+    )
+});
+
+/// The calls `keys` name (sorted, distinct), created when first seen, each with whether it
+/// existed, in the order of `keys`. On PostgreSQL their rows stay locked until the
+/// transaction ends, taken in key order: deliveries of one call that reach several
+/// instances (or batches) at once are folded one after the other.
+pub(super) fn get_or_create_many(
     db: &Db<'_>,
-    connection_id: &str,
-    provider: &str,
-    provider_call_id: &str,
+    keys: &[CallKey<'_>],
     now: OffsetDateTime,
-) -> Result<(CallRow, bool), AppError> {
+) -> Result<Vec<(CallRow, bool)>, AppError> {
+    debug_assert!(keys.windows(2).all(|w| w[0] < w[1]));
     let embedded = db.dialect() == Dialect::Sqlite;
-    if embedded && let Some(call) = recent::take(connection_id, provider_call_id) {
-        return Ok((call, true));
-    }
-    let select = if embedded {
-        concat!(
-            "SELECT ",
-            call_columns!(),
-            " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            call_columns!(),
-            " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2 FOR UPDATE"
-        )
-    };
-    if let Some(raw) = db.query_opt(select, args![provider_call_id, connection_id], from_row)? {
-        return Ok((decode(raw)?, true));
-    }
-    let mut row = CallRow::new(new_id(), connection_id, provider, provider_call_id, now);
-    // Another instance may create the same call at the same moment: the unique key lets one
-    // insert win, and the other then reads (and locks) the winner's row.
-    let inserted = db.insert_id(
-        "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status, recording_status,
-             fold, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)
-         ON CONFLICT (provider_call_id, connection_id) DO NOTHING",
-        args![row.id, connection_id, provider, provider_call_id, millis(now)],
-        "seq",
-    )?;
-    match inserted {
-        Some(seq) => {
-            row.seq = seq;
-            Ok((row, false))
+    let mut found: Vec<Option<(CallRow, bool)>> = keys
+        .iter()
+        .map(|k| {
+            embedded
+                .then(|| recent::take(k.connection_id, k.provider_call_id))
+                .flatten()
+                .map(|call| (call, true))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
+    let at = millis(now);
+    for run in rows::runs(db.dialect(), missing.len()) {
+        // The ids a new row would get: a row that comes back with another id existed.
+        let ids: Vec<String> = run.clone().map(|_| new_id()).collect();
+        let args: Vec<Arg<'_>> = missing[run.clone()]
+            .iter()
+            .zip(&ids)
+            .flat_map(|(&i, id)| {
+                let k = &keys[i];
+                [
+                    id.to_arg(),
+                    k.connection_id.to_arg(),
+                    k.provider.to_arg(),
+                    k.provider_call_id.to_arg(),
+                    Arg::Int(at),
+                    Arg::Int(at),
+                ]
+            })
+            .collect();
+        let made: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for call in db.query(UPSERT.get(run.len()), &args, |r| decode(from_row(r)?))? {
+            let key = CallKey {
+                provider_call_id: &call.provider_call_id,
+                connection_id: &call.connection_id,
+                provider: &call.provider,
+            };
+            if let Ok(i) = keys.binary_search(&key) {
+                let existed = !made.contains(call.id.as_str());
+                found[i] = Some((call, existed));
+            }
         }
-        None => {
-            let raw = db.query_one(select, args![provider_call_id, connection_id], from_row)?;
-            Ok((decode(raw)?, true))
-        }
     }
+    found
+        .into_iter()
+        .zip(keys)
+        .map(|(f, k)| {
+            f.ok_or_else(|| {
+                AppError::Internal(format!("call {} is not stored", k.provider_call_id))
+            })
+        })
+        .collect()
 }
 
 /// A new time-ordered id.
@@ -221,22 +240,55 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Re-resolves the call's tenant number when the fold's number changed.
-pub(super) fn refresh_resolution(
+/// Re-resolves the tenant number of each call whose fold's number changed. A call whose
+/// fold no longer names one (an outbound call without a calling number) has no resolution:
+/// what is stored never depends on the order its events arrived in.
+pub(super) fn refresh_resolutions(
     db: &Db<'_>,
-    call: &mut CallRow,
+    calls: &mut [&mut CallRow],
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    // Reported numbers were normalized at the edge (`numbers::normalize_reported`).
-    let Some(number) = call.fold.tenant_number() else {
-        return Ok(());
-    };
-    if call.resolution.as_ref().is_some_and(|r| r.number == number) {
-        return Ok(());
+    let mut stale = Vec::new();
+    for (i, call) in calls.iter_mut().enumerate() {
+        // Reported numbers were normalized at the edge (`numbers::normalize_reported`).
+        match call.fold.tenant_number() {
+            None => call.resolution = None,
+            Some(n) if call.resolution.as_ref().is_none_or(|r| r.number != n) => stale.push(i),
+            Some(_) => {}
+        }
     }
-    call.resolution = Some(directory::resolve(db, number, now)?);
+    let numbers: Vec<&str> = stale
+        .iter()
+        .filter_map(|&i| calls[i].fold.tenant_number())
+        .collect();
+    let resolved = directory::resolve_many(db, &numbers, now)?;
+    for (i, resolution) in stale.into_iter().zip(resolved) {
+        calls[i].resolution = Some(resolution);
+    }
     Ok(())
 }
+
+/// A call's row, the same parameters as [`UPDATE_CALLS`] for one row: what SQLite runs, a
+/// call at a time (its statements are cheap; the join of a `VALUES` list is not).
+const UPDATE_CALL: &str = "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4,
+         tenant_id = ?5, recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9,
+         updated_at = ?10
+     WHERE seq = ?1";
+
+/// Calls' rows, many at once (PostgreSQL).
+static UPDATE_CALLS: Texts =
+    Texts::new(|rows| {
+        format!(
+        "UPDATE calls SET state = v.column2, number_kind = v.column3, tenant_status = v.column4,
+             tenant_id = v.column5, recording_status = v.column6, agent_id = v.column7,
+             fold = v.column8, resolution = v.column9, updated_at = v.column10
+         FROM (VALUES {}) AS v WHERE calls.seq = v.column1",
+        rows::values(
+            rows,
+            &["CAST(? AS BIGINT)", "?", "?", "?", "?", "?", "?", "?", "?", "CAST(? AS BIGINT)"]
+        )
+    )
+    });
 
 /// Writes the call, its derived columns, and the effects of any change in the recording
 /// decision: an audit row, and outbox rows that delete discarded recordings.
@@ -248,55 +300,109 @@ pub(super) fn save(
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
-    let tenant = call.tenant();
-    let recording = gate::recording_status(
-        tenant.status,
-        call.fold.recordings.values().any(|r| r.exists()),
-    );
-    call.updated_at = now;
-    let fold = serde_json::to_string(&call.fold)?;
-    let resolution = call
-        .resolution
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()?;
-    let state = call.fold.progress.map(crate::domain::call::state_name);
-    let kind = call.resolution.as_ref().map(|r| r.kind.as_str());
-    let tenant_status = tenant_status_name(tenant.status);
-    // The row exists (made by `get_or_create`): update it by its rowid.
-    let updated = db.exec(
-        "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4, tenant_id = ?5,
-             recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9, updated_at = ?10
-         WHERE seq = ?1",
-        args![
-            call.seq,
-            state,
-            kind,
-            tenant_status,
-            tenant.tenant_id,
-            recording.as_str(),
-            call.agent_id,
-            fold,
-            resolution,
-            millis(now),
-        ],
-    )?;
-    if updated != 1 {
-        return Err(AppError::Internal(format!(
-            "call {} is not stored",
-            call.id
-        )));
+    write_many(db, &mut [&mut *call], now)?;
+    let wanted = super::subscriptions::wanted(db)?;
+    after_write(db, call, before, actor, now, &wanted)
+}
+
+/// Writes the calls' rows (made by [`get_or_create_many`]): their folds and the columns
+/// derived from them, a few statements for all.
+pub(super) fn write_many(
+    db: &Db<'_>,
+    calls: &mut [&mut CallRow],
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    struct Columns {
+        seq: i64,
+        state: Option<&'static str>,
+        kind: Option<&'static str>,
+        tenant_status: &'static str,
+        tenant_id: Option<String>,
+        recording: &'static str,
+        fold: String,
+        resolution: Option<String>,
     }
+    let mut columns = Vec::with_capacity(calls.len());
+    for call in calls.iter_mut() {
+        call.updated_at = now;
+        let tenant = call.tenant();
+        columns.push(Columns {
+            seq: call.seq,
+            state: call.fold.progress.map(crate::domain::call::state_name),
+            kind: call.resolution.as_ref().map(|r| r.kind.as_str()),
+            tenant_status: tenant_status_name(tenant.status),
+            tenant_id: tenant.tenant_id,
+            recording: call.recording_status().as_str(),
+            fold: serde_json::to_string(&call.fold)?,
+            resolution: call
+                .resolution
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        });
+    }
+    let at = millis(now);
+    let embedded = db.dialect() == Dialect::Sqlite;
+    for run in rows::runs(db.dialect(), calls.len()) {
+        let args: Vec<Arg<'_>> = columns[run.clone()]
+            .iter()
+            .zip(&calls[run.clone()])
+            .flat_map(|(c, call)| {
+                [
+                    Arg::Int(c.seq),
+                    c.state.to_arg(),
+                    c.kind.to_arg(),
+                    c.tenant_status.to_arg(),
+                    c.tenant_id.to_arg(),
+                    c.recording.to_arg(),
+                    call.agent_id.to_arg(),
+                    c.fold.to_arg(),
+                    c.resolution.to_arg(),
+                    Arg::Int(at),
+                ]
+            })
+            .collect();
+        let sql = if embedded {
+            UPDATE_CALL
+        } else {
+            UPDATE_CALLS.get(run.len())
+        };
+        let updated = db.exec(sql, &args)?;
+        if updated != run.len() {
+            return Err(AppError::Internal(format!(
+                "{} of {} calls are not stored",
+                run.len() - updated.min(run.len()),
+                run.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a written call's change sets off: other instances and subscribers are told, and a
+/// change in the recording decision is audited and queues the deletion of discarded
+/// recordings. `before` is the decision before the change (`None` for a new call).
+/// Returns whether it queued work for the outbox.
+pub(super) fn after_write(
+    db: &Db<'_>,
+    call: &CallRow,
+    before: Option<RecordingStatus>,
+    actor: &str,
+    now: OffsetDateTime,
+    wanted: &Wanted,
+) -> Result<bool, AppError> {
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
+    let tenant = call.tenant();
+    let recording = call.recording_status();
     let recording_decided = before != Some(recording) && recording != RecordingStatus::None;
     db.announce(&Signal::Call {
         id: call.id.clone(),
         recording_decided,
     })?;
-    let mut queued = super::subscriptions::enqueue_call(db, call, recording_decided, now)?;
-    if before != Some(recording) && recording != RecordingStatus::None {
+    let mut queued = super::subscriptions::enqueue_call(db, wanted, call, recording_decided, now)?;
+    if recording_decided {
         let detail =
             serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
         audit::record(
@@ -330,8 +436,9 @@ pub(super) fn save(
             )?;
         }
     }
-    // An agent's active call ends with the call.
-    if call.fold.has_ended() {
+    // An agent's active call ends with the call. Only a claimed call is an agent's active
+    // call (`claim` sets both).
+    if call.fold.has_ended() && call.agent_id.is_some() {
         db.exec(
             "UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1",
             args![call.id],
@@ -485,7 +592,8 @@ pub fn claim(
             id: call.id.clone(),
             recording_decided: false,
         })?;
-        super::subscriptions::enqueue_call(db, &call, false, now)?;
+        let wanted = super::subscriptions::wanted(db)?;
+        super::subscriptions::enqueue_call(db, &wanted, &call, false, now)?;
         audit::record(
             db,
             now,

@@ -5,6 +5,7 @@
 //! [`args!`]. Rows are read through [`Row::get`]. The few statements the two dialects spell
 //! differently ask [`Db::dialect`].
 
+use super::rows::{self, Texts};
 use crate::error::AppError;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -245,6 +246,8 @@ impl Row<'_, '_> {
 pub struct PgSession {
     pub(super) client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
+    /// Signals announced in the open transaction, sent just before it commits.
+    signals: Vec<String>,
     /// The instance the session belongs to, named in the signals it sends.
     origin: std::sync::Arc<str>,
 }
@@ -262,8 +265,35 @@ impl PgSession {
         Self {
             client,
             statements: HashMap::new(),
+            signals: Vec::new(),
             origin,
         }
+    }
+
+    /// Drops the signals of a transaction that will not commit.
+    pub(super) fn forget_signals(&mut self) {
+        self.signals.clear();
+    }
+
+    /// Sends the open transaction's signals (`NOTIFY`, delivered when it commits), a few
+    /// statements for all.
+    pub(super) fn send_signals(&mut self) -> Result<(), AppError> {
+        static NOTIFY: Texts = Texts::new(|rows| {
+            format!(
+                "SELECT pg_notify('callgate', v.column1) FROM (VALUES {}) AS v",
+                rows::values(rows, &["?"])
+            )
+        });
+        let signals = std::mem::take(&mut self.signals);
+        for run in rows::runs(Dialect::Postgres, signals.len()) {
+            let statement = self.prepared(NOTIFY.get(run.len()))?;
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = signals[run]
+                .iter()
+                .map(|s| s as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            self.client.query(&statement, &params)?;
+        }
+        Ok(())
     }
 
     fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
@@ -436,6 +466,43 @@ impl<'c> Db<'c> {
         }
     }
 
+    /// Runs an INSERT of `rows` rows (no conflict clause: each makes a row) and returns the
+    /// integer key `column` of each, in the order of the rows. Keys are handed out in the
+    /// order rows are inserted: SQLite's next rowid (its last key tells them all; `column`
+    /// must be the table's INTEGER PRIMARY KEY, and no `RETURNING` clause costs a temporary
+    /// table), PostgreSQL's identity sequence (returned, then put in order).
+    pub fn insert_ids(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        rows: usize,
+        column: &str,
+    ) -> Result<Vec<i64>, AppError> {
+        let ids = match &self.backend {
+            Backend::Sqlite(c) => {
+                let made = c
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(args.iter()))?;
+                let last = c.last_insert_rowid();
+                let first = last - i64::try_from(made).unwrap_or(i64::MAX) + 1;
+                (first..=last).collect::<Vec<i64>>()
+            }
+            Backend::Postgres(_) => {
+                let mut ids =
+                    self.query(&format!("{sql} RETURNING {column}"), args, |r| r.get(0))?;
+                ids.sort_unstable();
+                ids
+            }
+        };
+        if ids.len() != rows {
+            return Err(AppError::Internal(format!(
+                "{} of {rows} rows were inserted",
+                ids.len()
+            )));
+        }
+        Ok(ids)
+    }
+
     /// The first row of a query, mapped; an error when there is none.
     pub fn query_one<T>(
         &self,
@@ -448,18 +515,19 @@ impl<'c> Db<'c> {
     }
 
     /// Tells the other instances sharing the database about a change, once the transaction
-    /// commits (PostgreSQL's `NOTIFY`; a rolled-back transaction sends nothing). The embedded
-    /// store has no other instances: nothing to do.
+    /// commits (PostgreSQL's `NOTIFY`, sent with the transaction's other signals just before
+    /// its commit; a rolled-back transaction sends nothing). The embedded store has no other
+    /// instances: nothing to do.
     pub fn announce(&self, signal: &super::Signal) -> Result<(), AppError> {
         let Backend::Postgres(s) = &self.backend else {
             return Ok(());
         };
-        let origin = s.borrow().origin.clone();
+        let mut session = s.borrow_mut();
         let payload = serde_json::to_string(&super::Envelope {
-            origin: origin.to_string(),
+            origin: session.origin.to_string(),
             signal: signal.clone(),
         })?;
-        self.exec("SELECT pg_notify('callgate', ?1)", &[Arg::Text(&payload)])?;
+        session.signals.push(payload);
         Ok(())
     }
 

@@ -1,11 +1,13 @@
 //! Tenants, numbers, contacts, settings: the directory calls resolve against.
 
-use super::db::{Db, Row, args};
+use super::db::{Arg, Db, Row, ToArg, args};
+use super::rows::{self, Texts};
 use super::{from_millis, millis};
 use crate::directory::SyncPlan;
 use crate::domain::numbers::{self, NumberKind, Resolution};
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// A tenant: one business of the network.
@@ -175,27 +177,21 @@ pub fn put_number(db: &Db<'_>, n: &NumberEntry, now: OffsetDateTime) -> Result<b
 }
 
 pub fn get_number(db: &Db<'_>, e164: &str) -> Result<Option<NumberEntry>, AppError> {
-    let row = db.query_opt(
+    db.query_opt(
         "SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 = ?1",
         args![e164],
-        |r| {
-            Ok((
-                r.get::<String>(0)?,
-                r.get::<String>(1)?,
-                r.get::<Option<String>>(2)?,
-                r.get::<String>(3)?,
-            ))
-        },
-    )?;
-    row.map(|(e164, kind, tenant_id, ids)| {
-        Ok(NumberEntry {
-            e164,
-            kind: parse_kind(&kind)?,
-            tenant_id,
-            tenant_ids: serde_json::from_str(&ids)?,
-        })
+        number_from_row,
+    )
+}
+
+/// A number row: `e164, kind, tenant_id, tenant_ids`.
+fn number_from_row(r: &Row<'_, '_>) -> Result<NumberEntry, AppError> {
+    Ok(NumberEntry {
+        e164: r.get(0)?,
+        kind: parse_kind(&r.get::<String>(1)?)?,
+        tenant_id: r.get(2)?,
+        tenant_ids: serde_json::from_str(&r.get::<String>(3)?)?,
     })
-    .transpose()
 }
 
 pub fn list_numbers(db: &Db<'_>) -> Result<Vec<NumberEntry>, AppError> {
@@ -220,44 +216,112 @@ fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
 /// unknown (and counted). Removed tenants drop out: a local number of one is unknown, and a
 /// regional number serves the rest of its set.
 pub fn resolve(db: &Db<'_>, number: &str, now: OffsetDateTime) -> Result<Resolution, AppError> {
-    if let Some(n) = get_number(db, number)? {
-        // A local number whose tenant is gone no longer resolves to it.
-        let tenant_id = match n.tenant_id {
-            Some(t) if tenant_exists(db, &t)? => Some(t),
-            _ => None,
-        };
-        let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
-            NumberKind::Unknown
-        } else {
-            n.kind
-        };
-        let mut tenant_ids = Vec::with_capacity(n.tenant_ids.len());
-        for t in n.tenant_ids {
-            if tenant_exists(db, &t)? {
-                tenant_ids.push(t);
-            }
+    resolve_many(db, &[number], now)?
+        .pop()
+        .ok_or_else(|| AppError::Internal("no resolution".into()))
+}
+
+static NUMBERS_IN: Texts = Texts::new(|rows| {
+    format!(
+        "SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 {}",
+        rows::one_of(rows)
+    )
+});
+
+static LIVE_TENANTS_IN: Texts = Texts::new(|rows| {
+    format!(
+        "SELECT id FROM tenants WHERE removed_at IS NULL AND id {}",
+        rows::one_of(rows)
+    )
+});
+
+static COUNT_UNKNOWN: Texts = Texts::new(|rows| {
+    format!(
+        "INSERT INTO unknown_number_calls (e164, at) VALUES {}",
+        rows::values(rows, &["?", "?"])
+    )
+});
+
+/// [`resolve`] for each of `numbers`, in their order, with a few statements for all (one
+/// call's number each: a number listed twice is resolved, and counted, twice).
+pub fn resolve_many(
+    db: &Db<'_>,
+    numbers: &[&str],
+    now: OffsetDateTime,
+) -> Result<Vec<Resolution>, AppError> {
+    let mut distinct: Vec<&str> = numbers.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut listed: HashMap<String, NumberEntry> = HashMap::new();
+    for run in rows::runs(db.dialect(), distinct.len()) {
+        let args: Vec<Arg<'_>> = distinct[run.clone()].iter().map(|n| n.to_arg()).collect();
+        for entry in db.query(NUMBERS_IN.get(run.len()), &args, number_from_row)? {
+            listed.insert(entry.e164.clone(), entry);
         }
-        return Ok(Resolution {
-            number: number.to_owned(),
-            kind,
-            tenant_id,
-            tenant_ids,
-        });
     }
-    let kind = numbers::unlisted_kind(number);
-    if kind == NumberKind::Unknown {
-        db.exec(
-            "INSERT INTO unknown_number_calls (e164, at) VALUES (?1, ?2)",
-            args![number, millis(now)],
-        )?;
+    let mut tenants: Vec<&str> = listed
+        .values()
+        .flat_map(|n| n.tenant_id.iter().chain(&n.tenant_ids))
+        .map(String::as_str)
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut live: HashSet<String> = HashSet::new();
+    for run in rows::runs(db.dialect(), tenants.len()) {
+        let args: Vec<Arg<'_>> = tenants[run.clone()].iter().map(|t| t.to_arg()).collect();
+        live.extend(db.query(LIVE_TENANTS_IN.get(run.len()), &args, |r| r.get(0))?);
+    }
+
+    let resolutions: Vec<Resolution> = numbers
+        .iter()
+        .map(|&number| match listed.get(number) {
+            Some(n) => {
+                // A local number whose tenant is gone no longer resolves to it.
+                let tenant_id = n.tenant_id.clone().filter(|t| live.contains(t));
+                let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
+                    NumberKind::Unknown
+                } else {
+                    n.kind
+                };
+                Resolution {
+                    number: number.to_owned(),
+                    kind,
+                    tenant_id,
+                    tenant_ids: n
+                        .tenant_ids
+                        .iter()
+                        .filter(|t| live.contains(*t))
+                        .cloned()
+                        .collect(),
+                }
+            }
+            None => Resolution {
+                number: number.to_owned(),
+                kind: numbers::unlisted_kind(number),
+                tenant_id: None,
+                tenant_ids: Vec::new(),
+            },
+        })
+        .collect();
+
+    let unknown: Vec<&str> = resolutions
+        .iter()
+        .zip(numbers)
+        .filter(|(r, _)| r.kind == NumberKind::Unknown && !listed.contains_key(r.number.as_str()))
+        .map(|(_, n)| *n)
+        .collect();
+    let at = millis(now);
+    for run in rows::runs(db.dialect(), unknown.len()) {
+        let args: Vec<Arg<'_>> = unknown[run.clone()]
+            .iter()
+            .flat_map(|n| [n.to_arg(), Arg::Int(at)])
+            .collect();
+        db.exec(COUNT_UNKNOWN.get(run.len()), &args)?;
+    }
+    for _ in &unknown {
         crate::telemetry::unknown_number();
     }
-    Ok(Resolution {
-        number: number.to_owned(),
-        kind,
-        tenant_id: None,
-        tenant_ids: Vec::new(),
-    })
+    Ok(resolutions)
 }
 
 /// A dialed number the directory does not list.

@@ -1,15 +1,16 @@
 //! The ingest transaction: delivery, events (deduplicated), call state, gate decisions and
 //! outbox rows — all or nothing, inside the writer's batch.
 
-use super::calls::{self, CallRow};
-use super::db::{Db, args};
-use super::millis;
+use super::calls::{self, CallKey, CallRow};
+use super::db::{Arg, Db, Dialect, ToArg, args};
+use super::rows::{self, Texts};
+use super::{millis, subscriptions};
 use crate::domain::RecordingStatus;
 use crate::domain::call::state_name;
 use crate::error::AppError;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, EventKind, ReplayKey};
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// A verified, parsed webhook ready to be stored.
@@ -54,109 +55,258 @@ pub enum IngestOutcome {
     Replayed,
 }
 
-/// `now` is read on the writer thread when the job runs, so recorded times follow the order
-/// of commits (an agent's selection and a call's end compare as they were stored).
+/// Stores one delivery: [`ingest_batch`] of one.
 pub(super) fn ingest(
     db: &Db<'_>,
     d: &Delivery,
     now: OffsetDateTime,
 ) -> Result<IngestOutcome, AppError> {
-    // First, so that a replay leaves nothing behind (the job has no savepoint).
-    if let Some(replay) = &d.replay_key
-        && !claim_replay_key(db, &d.connection_id, replay, now)?
-    {
-        return Ok(IngestOutcome::Replayed);
-    }
-    let delivery_id = db
-        .insert_id(
+    ingest_batch(db, &[d], now)?
+        .pop()
+        .ok_or_else(|| AppError::Internal("no ingest outcome".into()))
+}
+
+static INSERT_DELIVERIES: Texts = Texts::new(|rows| {
+    format!(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        args![
-            d.connection_id,
-            d.digest,
-            millis(now),
-            d.method,
-            d.target,
-            d.content_type,
-            d.body.as_ref()
-        ],
-        "id",
-    )?
-        .ok_or_else(|| AppError::Internal("the delivery was not stored".into()))?;
+         VALUES {}",
+        rows::values(rows, &["?"; 7])
+    )
+});
 
-    // Group the delivery's events by call, keeping only events not seen before.
-    struct Touched {
-        call: CallRow,
-        before: Option<RecordingStatus>,
-        fresh: usize,
+/// Events, skipping those stored before.
+static INSERT_EVENTS: Texts = Texts::new(|rows| {
+    format!(
+        "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind) VALUES {}
+         ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
+        rows::values(rows, &["?"; 5])
+    )
+});
+
+/// Stores deliveries in the open transaction, as if one after the other, with a few
+/// statements for all: each delivery's row, its events (deduplicated per call, within the
+/// batch too: the first delivery carrying an event has it), the calls' folds, resolutions,
+/// gate decisions and their effects. Returns each delivery's outcome, in order; a call
+/// changed by several deliveries is reported, as the batch left it, by the last of them.
+///
+/// `now` is read by the caller when the batch runs, so recorded times follow the order of
+/// commits (an agent's selection and a call's end compare as they were stored).
+pub(super) fn ingest_batch(
+    db: &Db<'_>,
+    batch: &[&Delivery],
+    now: OffsetDateTime,
+) -> Result<Vec<IngestOutcome>, AppError> {
+    // First, so that a replay leaves nothing behind; one by one, so that a value twice in
+    // the batch is refused the second time.
+    let mut replayed = vec![false; batch.len()];
+    for (d, refused) in batch.iter().zip(&mut replayed) {
+        if let Some(replay) = &d.replay_key {
+            *refused = !claim_replay_key(db, &d.connection_id, replay, now)?;
+        }
     }
-    let mut by_call: BTreeMap<&str, Touched> = BTreeMap::new();
-    // Calls are taken in the order of their ids, so that two deliveries about
-    // the same calls never wait for each other's locks in a circle.
-    let mut ids: Vec<&str> = d
-        .events
+    let live: Vec<usize> = (0..batch.len()).filter(|&i| !replayed[i]).collect();
+    let delivery_ids = insert_deliveries(db, live.iter().map(|&i| batch[i]), now)?;
+
+    // The calls the deliveries are about, taken in key order, so that two transactions
+    // about the same calls never wait for each other's locks in a circle.
+    let mut keys: Vec<CallKey<'_>> = live
         .iter()
-        .map(|e| e.provider_call_id.as_str())
+        .flat_map(|&i| {
+            let d = batch[i];
+            d.events.iter().map(move |e| CallKey {
+                provider_call_id: &e.provider_call_id,
+                connection_id: &d.connection_id,
+                provider: d.provider,
+            })
+        })
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for key in ids {
-        let (call, existed) = calls::get_or_create(db, &d.connection_id, d.provider, key, now)?;
-        let before = existed.then(|| call.recording_status());
-        by_call.insert(
-            key,
-            Touched {
-                call,
-                before,
-                fresh: 0,
-            },
-        );
-    }
-    let mut new_events = 0;
-    for event in &d.events {
-        let Some(t) = by_call.get_mut(event.provider_call_id.as_str()) else {
-            continue;
-        };
-        let fresh = db.exec(
-            "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
-            args![
-                t.call.seq,
-                event.dedupe_key,
-                delivery_id,
-                millis(now),
-                kind_label(&event.kind)
-            ],
-        )?;
-        if fresh > 0 {
-            t.call.fold.apply(event, now);
-            t.fresh += 1;
-            new_events += 1;
+    keys.sort_unstable();
+    keys.dedup();
+    let mut touched: Vec<Touched> = calls::get_or_create_many(db, &keys, now)?
+        .into_iter()
+        .map(|(call, existed)| Touched {
+            before: existed.then(|| call.recording_status()),
+            call,
+            fresh: 0,
+            last: 0,
+        })
+        .collect();
+
+    // Every event once per call: later copies in the batch are duplicates already.
+    let mut rows: Vec<EventRow<'_>> = Vec::new();
+    let mut seen: HashSet<(usize, &str)> = HashSet::new();
+    for (&i, &delivery_id) in live.iter().zip(&delivery_ids) {
+        let d = batch[i];
+        for event in &d.events {
+            let key = CallKey {
+                provider_call_id: &event.provider_call_id,
+                connection_id: &d.connection_id,
+                provider: d.provider,
+            };
+            let Ok(call) = keys.binary_search(&key) else {
+                continue;
+            };
+            if seen.insert((call, &event.dedupe_key)) {
+                rows.push(EventRow {
+                    call,
+                    delivery: i,
+                    delivery_id,
+                    event,
+                });
+            }
         }
+    }
+    let fresh = insert_events(db, &rows, &touched, now)?;
+    let mut new_events = vec![0; batch.len()];
+    for (r, _) in rows.iter().zip(&fresh).filter(|(_, new)| **new) {
+        let t = &mut touched[r.call];
+        t.call.fold.apply(r.event, now);
+        t.fresh += 1;
+        t.last = r.delivery;
+        new_events[r.delivery] += 1;
     }
 
-    let mut changed = Vec::new();
-    let mut outbox = false;
-    for (_, mut t) in by_call {
-        if t.fresh == 0 {
-            continue;
-        }
-        calls::refresh_resolution(db, &mut t.call, now)?;
-        outbox |= calls::save(db, &mut t.call, t.before, "system", now)?;
+    touched.retain(|t| t.fresh > 0);
+    {
+        let mut changed: Vec<&mut CallRow> = touched.iter_mut().map(|t| &mut t.call).collect();
+        calls::refresh_resolutions(db, &mut changed, now)?;
+        calls::write_many(db, &mut changed, now)?;
+    }
+    let wanted = if touched.is_empty() {
+        Default::default()
+    } else {
+        subscriptions::wanted(db)?
+    };
+    let mut changed_by: Vec<Vec<ChangedCall>> = (0..batch.len()).map(|_| Vec::new()).collect();
+    let mut outbox = vec![false; batch.len()];
+    for t in touched {
+        outbox[t.last] |= calls::after_write(db, &t.call, t.before, "system", now, &wanted)?;
         let after = t.call.recording_status();
-        changed.push(ChangedCall {
+        changed_by[t.last].push(ChangedCall {
             recording_decided: t.before != Some(after) && after != RecordingStatus::None,
             call: t.call,
         });
     }
-    if new_events == 0 && !d.events.is_empty() {
-        return Ok(IngestOutcome::Duplicate);
+
+    Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if replayed[i] {
+                IngestOutcome::Replayed
+            } else if new_events[i] == 0 && !d.events.is_empty() {
+                IngestOutcome::Duplicate
+            } else {
+                IngestOutcome::Stored {
+                    new_events: new_events[i],
+                    calls: std::mem::take(&mut changed_by[i]),
+                    outbox: outbox[i],
+                }
+            }
+        })
+        .collect())
+}
+
+/// A call a batch is about, as the batch changes it.
+struct Touched {
+    call: CallRow,
+    /// Its recording decision before the batch (`None`: a new call).
+    before: Option<RecordingStatus>,
+    /// How many of the batch's events were new for it.
+    fresh: usize,
+    /// The last delivery (batch index) with a new event for it.
+    last: usize,
+}
+
+/// An event to store: its call (index into the batch's calls) and its delivery.
+struct EventRow<'d> {
+    call: usize,
+    delivery: usize,
+    delivery_id: i64,
+    event: &'d CallEvent,
+}
+
+/// Inserts the events' rows, skipping those stored before; says which were new. SQLite
+/// tells it by the rows each statement changed, a row at a time (its single writer makes
+/// each statement cheap, and `RETURNING` would cost a temporary table each); PostgreSQL by
+/// the keys a statement of many rows returns.
+fn insert_events(
+    db: &Db<'_>,
+    rows: &[EventRow<'_>],
+    calls: &[Touched],
+    now: OffsetDateTime,
+) -> Result<Vec<bool>, AppError> {
+    let at = millis(now);
+    let labels: Vec<String> = rows.iter().map(|r| kind_label(&r.event.kind)).collect();
+    let args = |run: std::ops::Range<usize>| -> Vec<Arg<'_>> {
+        rows[run.clone()]
+            .iter()
+            .zip(&labels[run])
+            .flat_map(|(r, label)| {
+                [
+                    Arg::Int(calls[r.call].call.seq),
+                    r.event.dedupe_key.to_arg(),
+                    Arg::Int(r.delivery_id),
+                    Arg::Int(at),
+                    label.to_arg(),
+                ]
+            })
+            .collect()
+    };
+    if db.dialect() == Dialect::Sqlite {
+        return (0..rows.len())
+            .map(|n| Ok(db.exec(INSERT_EVENTS.get(1), &args(n..n + 1))? > 0))
+            .collect();
     }
-    Ok(IngestOutcome::Stored {
-        new_events,
-        calls: changed,
-        outbox,
-    })
+    let index: HashMap<(i64, &str), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(n, r)| ((calls[r.call].call.seq, r.event.dedupe_key.as_str()), n))
+        .collect();
+    let mut fresh = vec![false; rows.len()];
+    for run in rows::runs(db.dialect(), rows.len()) {
+        let sql = format!(
+            "{} RETURNING call_seq, dedupe_key",
+            INSERT_EVENTS.get(run.len())
+        );
+        db.query(&sql, &args(run), |r| {
+            let key: String = r.get(1)?;
+            if let Some(&n) = index.get(&(r.get::<i64>(0)?, key.as_str())) {
+                fresh[n] = true;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(fresh)
+}
+
+/// Inserts the deliveries' rows; returns their ids, in order.
+fn insert_deliveries<'d>(
+    db: &Db<'_>,
+    deliveries: impl Iterator<Item = &'d Delivery>,
+    now: OffsetDateTime,
+) -> Result<Vec<i64>, AppError> {
+    let deliveries: Vec<&Delivery> = deliveries.collect();
+    let at = millis(now);
+    let mut ids = Vec::with_capacity(deliveries.len());
+    for run in rows::runs(db.dialect(), deliveries.len()) {
+        let args: Vec<Arg<'_>> = deliveries[run.clone()]
+            .iter()
+            .flat_map(|d| {
+                [
+                    d.connection_id.to_arg(),
+                    d.digest.to_arg(),
+                    Arg::Int(at),
+                    d.method.to_arg(),
+                    d.target.to_arg(),
+                    d.content_type.to_arg(),
+                    d.body.as_ref().to_arg(),
+                ]
+            })
+            .collect();
+        ids.extend(db.insert_ids(INSERT_DELIVERIES.get(run.len()), &args, run.len(), "id")?);
+    }
+    Ok(ids)
 }
 
 /// Records a single-use value; false when it is already held (an expired one is taken over).
@@ -202,6 +352,7 @@ mod tests {
     use super::*;
     use crate::store::Store;
     use callgate_adapters::kit::{CallProgress, Party};
+    use proptest::prelude::Strategy;
     use std::sync::Arc;
 
     fn delivery(progress: CallProgress, key: &str) -> Delivery {
@@ -221,6 +372,127 @@ mod tests {
                 kind: EventKind::Call { progress },
             }],
             replay_key: None,
+        }
+    }
+
+    /// What a delivery's outcome says, without the calls it reports.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Said {
+        Stored(usize),
+        Duplicate,
+        Replayed,
+    }
+
+    fn said(outcome: &IngestOutcome) -> Said {
+        match outcome {
+            IngestOutcome::Stored { new_events, .. } => Said::Stored(*new_events),
+            IngestOutcome::Duplicate => Said::Duplicate,
+            IngestOutcome::Replayed => Said::Replayed,
+        }
+    }
+
+    /// Up to a dozen deliveries about three calls on two connections, with repeated events,
+    /// repeated calls within a delivery, deliveries without events and reused nonces.
+    fn deliveries() -> impl Strategy<Value = Vec<Delivery>> {
+        use crate::domain::tests::{kind, party};
+        let event = (
+            0..3usize,
+            0..8usize,
+            kind(),
+            party(),
+            proptest::option::of(0..120i64),
+        )
+            .prop_map(|(call, key, kind, party, occurred)| CallEvent {
+                dedupe_key: format!("k{key}"),
+                provider_call_id: format!("CA{call}"),
+                occurred_at: occurred
+                    .map(|s| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s)),
+                party,
+                kind,
+            });
+        let delivery = (
+            0..2usize,
+            proptest::collection::vec(event, 0..3),
+            proptest::option::of(0..3usize),
+        )
+            .prop_map(|(conn, events, nonce)| Delivery {
+                connection_id: format!("conn-{conn}"),
+                replay_key: nonce.map(|n| ReplayKey {
+                    key: format!("n{n}"),
+                    keep_until: i64::MAX,
+                }),
+                events,
+                ..delivery(CallProgress::Ringing, "unused")
+            });
+        proptest::collection::vec(delivery, 1..12)
+    }
+
+    /// The calls and events a store holds, in a stable order, without keys it made up.
+    async fn contents(store: &Store) -> (Vec<Vec<Option<String>>>, Vec<String>) {
+        store
+            .read(|db| {
+                let calls = db.query(
+                    "SELECT provider_call_id, connection_id, provider, state, number_kind, tenant_status,
+                         tenant_id, recording_status, agent_id, fold, resolution
+                     FROM calls ORDER BY provider_call_id, connection_id",
+                    args![],
+                    |r| (0..11).map(|i| r.get::<Option<String>>(i)).collect(),
+                )?;
+                let events = db.query(
+                    "SELECT c.provider_call_id || ' ' || c.connection_id || ' ' || e.dedupe_key || ' ' || e.kind
+                     FROM events e JOIN calls c ON c.seq = e.call_seq ORDER BY 1",
+                    args![],
+                    |r| r.get(0),
+                )?;
+                Ok((calls, events))
+            })
+            .await
+            .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+
+        /// Deliveries stored in batches (of any sizes) leave the same calls and events, and
+        /// get the same outcomes, as the same deliveries stored one by one.
+        #[test]
+        fn batches_store_what_the_deliveries_one_by_one_store(
+            ds in deliveries(),
+            cuts in proptest::collection::vec(1..6usize, 1..6),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let one = Store::open(&dir.path().join("one.db")).unwrap();
+                let many = Store::open(&dir.path().join("many.db")).unwrap();
+                let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
+                    callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
+                );
+                let mut alone = Vec::new();
+                for d in &ds {
+                    alone.push(said(&one.ingest(d.clone(), clock.clone()).await.unwrap()));
+                }
+                let mut batched = Vec::new();
+                let mut rest = &ds[..];
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (batch, after) = rest.split_at((*cut).min(rest.len()));
+                    let batch = batch.to_vec();
+                    let outcomes = many
+                        .write(move |db| {
+                            let refs: Vec<&Delivery> = batch.iter().collect();
+                            ingest_batch(db, &refs, OffsetDateTime::UNIX_EPOCH)
+                        })
+                        .await
+                        .unwrap();
+                    batched.extend(outcomes.iter().map(said));
+                    rest = after;
+                }
+                assert_eq!(batched, alone);
+                assert_eq!(contents(&many).await, contents(&one).await);
+            });
         }
     }
 

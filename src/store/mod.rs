@@ -22,6 +22,7 @@ pub mod directory;
 mod ingest;
 pub mod outbox;
 mod pg;
+mod rows;
 mod schema;
 pub mod subscriptions;
 pub mod users;
@@ -177,7 +178,7 @@ impl Store {
         F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
     {
         match &*self.inner {
-            Inner::Sqlite(e) => e.writer.submit(true, move |c| f(&Db::sqlite(c))).await,
+            Inner::Sqlite(e) => e.writer.submit(move |c| f(&Db::sqlite(c))).await,
             Inner::Postgres(pool) => pool.write(f).await,
         }
     }
@@ -224,18 +225,8 @@ impl Store {
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
         match &*self.inner {
-            // The hot path: no savepoint; an ingest that fails rolls back its batch (all 503).
-            Inner::Sqlite(e) => {
-                e.writer
-                    .submit(false, move |conn| {
-                        ingest::ingest(&Db::sqlite(conn), &delivery, clock.now())
-                    })
-                    .await
-            }
-            Inner::Postgres(pool) => {
-                pool.write(move |db| ingest::ingest(db, &delivery, clock.now()))
-                    .await
-            }
+            Inner::Sqlite(e) => e.writer.ingest(delivery, clock).await,
+            Inner::Postgres(pool) => pool.ingest(delivery, clock).await,
         }
     }
 

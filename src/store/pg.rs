@@ -8,14 +8,22 @@
 //! (it may have happened).
 
 use super::db::{Db, PgSession};
+use super::ingest::{self, Delivery, IngestOutcome};
 use super::{Envelope, Signal};
 use crate::error::AppError;
-use std::sync::{Arc, Mutex};
+use callgate_adapters::kit::Clock;
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
-/// Sessions kept open per instance.
+/// Sessions kept open per instance for reads and writes (the ingest batchers take theirs
+/// from the same idle list).
 const SESSIONS: usize = 8;
+/// Threads that store webhook deliveries, each a batch at a time in a transaction of its
+/// own: while one batch's commit is being made durable, the next one's statements run.
+const BATCHERS: usize = 2;
+/// Most deliveries stored in one transaction.
+const MAX_BATCH: usize = 256;
 /// How often a job that lost a race or its session is tried in all.
 const ATTEMPTS: usize = 3;
 
@@ -35,6 +43,21 @@ pub(super) struct Pool {
     permits: Semaphore,
     /// This instance, as named in the signals it sends.
     origin: Arc<str>,
+    /// Deliveries waiting for a batcher (group commit).
+    ingest: mpsc::Sender<IngestJob>,
+}
+
+/// A delivery to store, and who waits for its outcome.
+struct IngestJob {
+    delivery: Delivery,
+    clock: Arc<dyn Clock>,
+    done: oneshot::Sender<Result<IngestOutcome, AppError>>,
+}
+
+impl std::fmt::Debug for IngestJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestJob").finish_non_exhaustive()
+    }
 }
 
 impl Pool {
@@ -47,15 +70,25 @@ impl Pool {
             config.connect_timeout(Duration::from_secs(5));
         }
         config.application_name("callgate");
+        let (ingest, jobs) = mpsc::channel();
         let pool = Arc::new(Self {
             config,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(SESSIONS),
             origin: uuid::Uuid::new_v4().to_string().into(),
+            ingest,
         });
         let mut session = pool.open()?;
         migrate(&mut session)?;
         pool.put(session);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..BATCHERS {
+            let (pool, jobs) = (Arc::downgrade(&pool), jobs.clone());
+            std::thread::Builder::new()
+                .name("store-ingest".into())
+                .spawn(move || batcher(&pool, &jobs))
+                .map_err(|e| AppError::Internal(format!("cannot start an ingest thread: {e}")))?;
+        }
         Ok(pool)
     }
 
@@ -115,18 +148,80 @@ impl Pool {
             .await
             .map_err(|_| AppError::Unavailable("the database pool is closed".into()))?;
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut last = None;
-            for _ in 0..ATTEMPTS {
-                match pool.attempt(transaction, &f) {
-                    Attempt::Done(out) => return out,
-                    Attempt::Again(e) => last = Some(e),
+        tokio::task::spawn_blocking(move || pool.blocking(transaction, &f))
+            .await
+            .map_err(|e| AppError::Internal(format!("database task: {e}")))?
+    }
+
+    /// Runs `f` (in a transaction of its own with `transaction`), run again when it loses a
+    /// race or its session before committing.
+    fn blocking<T>(
+        &self,
+        transaction: bool,
+        f: &dyn Fn(&Db<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            match self.attempt(transaction, f) {
+                Attempt::Done(out) => return out,
+                Attempt::Again(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| AppError::Unavailable("the database is unavailable".into())))
+    }
+
+    /// Stores a delivery: it joins the next batch a batcher commits, and is answered once
+    /// that commit is confirmed.
+    pub(super) async fn ingest(
+        &self,
+        delivery: Delivery,
+        clock: Arc<dyn Clock>,
+    ) -> Result<IngestOutcome, AppError> {
+        let (done, wait) = oneshot::channel();
+        let stopped = || AppError::Unavailable("the ingest threads stopped".into());
+        self.ingest
+            .send(IngestJob {
+                delivery,
+                clock,
+                done,
+            })
+            .map_err(|_| stopped())?;
+        wait.await.map_err(|_| stopped())?
+    }
+
+    /// Stores `jobs` in one transaction and answers each.
+    fn ingest_batch(&self, jobs: Vec<IngestJob>) {
+        let Some(clock) = jobs.first().map(|j| j.clock.clone()) else {
+            return;
+        };
+        let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
+        let stored = self.blocking(true, &|db| {
+            ingest::ingest_batch(db, &deliveries, clock.now())
+        });
+        match stored {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.done.send(Ok(outcome));
                 }
             }
-            Err(last.unwrap_or_else(|| AppError::Unavailable("the database is unavailable".into())))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("database task: {e}")))?
+            // Not the database's availability but something about one of the deliveries:
+            // each alone, so that only the one at fault fails.
+            Err(e) if jobs.len() > 1 && !matches!(e, AppError::Unavailable(_)) => {
+                tracing::warn!(error = %e, deliveries = jobs.len(), "a batch failed; storing its deliveries one by one");
+                for job in jobs {
+                    let clock = job.clock.clone();
+                    let delivery = &job.delivery;
+                    let alone =
+                        self.blocking(true, &|db| ingest::ingest(db, delivery, clock.now()));
+                    let _ = job.done.send(alone);
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.done.send(Err(e.for_batch()));
+                }
+            }
+        }
     }
 
     fn attempt<T>(
@@ -138,10 +233,13 @@ impl Pool {
             Ok(s) => s,
             Err(e) => return Attempt::Again(e),
         };
+        session.forget_signals();
         if transaction && let Err(e) = session.client.batch_execute("BEGIN") {
             return Attempt::Again(e.into());
         }
         let out = f(&Db::postgres(&mut session));
+        // The transaction's signals go out with it.
+        let out = out.and_then(|v| session.send_signals().map(|()| v));
         let out = match (transaction, out) {
             (false, out) => out,
             (true, Ok(v)) => match session.client.batch_execute("COMMIT") {
@@ -230,6 +328,28 @@ impl Drop for Pool {
             let _ = std::thread::Builder::new()
                 .name("store-close".into())
                 .spawn(move || drop(idle));
+        }
+    }
+}
+
+/// Takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them together,
+/// until the pool is gone.
+fn batcher(pool: &Weak<Pool>, jobs: &Mutex<mpsc::Receiver<IngestJob>>) {
+    loop {
+        let batch = {
+            let Ok(rx) = jobs.lock() else { return };
+            let Ok(first) = rx.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH
+                && let Ok(more) = rx.try_recv()
+            {
+                batch.push(more);
+            }
+            batch
+        };
+        match pool.upgrade() {
+            Some(pool) => pool.ingest_batch(batch),
+            None => return,
         }
     }
 }

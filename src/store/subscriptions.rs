@@ -53,7 +53,7 @@ fn from_row(r: &Row<'_, '_>) -> Result<Subscription, AppError> {
 mod enabled {
     use std::cell::RefCell;
 
-    pub(super) type Wanted = Vec<(String, Vec<String>)>;
+    pub type Wanted = Vec<(String, Vec<String>)>;
 
     thread_local! {
         static ENABLED: RefCell<Option<std::rc::Rc<Wanted>>> = const { RefCell::new(None) };
@@ -79,8 +79,12 @@ pub(super) fn forget_enabled() {
     enabled::forget();
 }
 
-/// The enabled subscriptions and their event types.
-fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<enabled::Wanted>, AppError> {
+/// The enabled subscriptions and the event types each wants.
+pub type Wanted = enabled::Wanted;
+
+/// The enabled subscriptions and their event types: read once per transaction that may
+/// change calls, and handed to [`enqueue_call`] for each.
+pub(super) fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, AppError> {
     let embedded = db.dialect() == Dialect::Sqlite;
     if embedded && let Some(w) = enabled::get() {
         return Ok(w);
@@ -182,11 +186,11 @@ pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
 /// event takes the call's next sequence number. Returns whether anything was queued.
 pub(super) fn enqueue_call(
     db: &Db<'_>,
+    wanted: &Wanted,
     call: &CallRow,
     recording_decided: bool,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
-    let wanted = wanted(db)?;
     if wanted.is_empty() {
         return Ok(false);
     }

@@ -5,13 +5,17 @@
 //! syncer, which makes it durable with one `fdatasync` of the write-ahead log and only then
 //! answers the callers. While the disk works, the writer already runs the next jobs: every
 //! commit carries as many jobs as the disk's pace allows, and no caller is ever answered
-//! before its data is on disk.
+//! before its data is on disk. Deliveries queued one after the other are stored together
+//! (`ingest_batch`: a few statements for all of them).
 
+use super::Db;
+use super::ingest::{self, Delivery, IngestOutcome};
 use crate::error::AppError;
+use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -23,19 +27,16 @@ type Completion = Box<dyn FnOnce(Result<(), AppError>) + Send>;
 
 /// One unit of work for the writer thread.
 trait Job: Send {
-    /// Runs inside the open transaction; says whether its savepoint is kept, and returns
-    /// what to do once the transaction's fate is known.
+    /// Runs inside the open transaction, in a savepoint of its own (so that its failure
+    /// leaves the rest of the batch intact); says whether the savepoint is kept, and
+    /// returns what to do once the transaction's fate is known.
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
     /// The job could not run at all.
     fn refuse(self: Box<Self>, err: AppError);
-    /// Whether the job runs in its own savepoint, so that its failure leaves the rest of the
-    /// batch intact. A job without one that fails rolls the whole batch back.
-    fn isolated(&self) -> bool;
 }
 
 struct Task<F, T> {
     f: F,
-    isolated: bool,
     done: oneshot::Sender<Result<T, AppError>>,
 }
 
@@ -60,15 +61,20 @@ where
     fn refuse(self: Box<Self>, err: AppError) {
         let _ = self.done.send(Err(err));
     }
+}
 
-    fn isolated(&self) -> bool {
-        self.isolated
-    }
+/// A delivery to store, and who waits for its outcome.
+struct IngestJob {
+    delivery: Delivery,
+    clock: Arc<dyn Clock>,
+    done: oneshot::Sender<Result<IngestOutcome, AppError>>,
 }
 
 /// What reaches the writer thread.
 enum Msg {
     Job(Box<dyn Job>),
+    /// A delivery: those queued one after the other are stored together.
+    Ingest(Box<IngestJob>),
     /// The syncer finished everything it was given.
     SyncerIdle,
     /// The store is closing: finish what is queued, then stop (the syncer stops after it).
@@ -100,6 +106,7 @@ impl Writer {
             conn,
             to_sync,
             syncer_idle: true,
+            deliveries: Vec::new(),
         };
         start("store-writer", Box::new(move || batcher.run(&rx)))?;
         let wake = tx.clone();
@@ -107,17 +114,35 @@ impl Writer {
         Ok(Self { tx })
     }
 
-    /// Queues `f`; with `isolated`, it runs in its own savepoint (see [`Job::isolated`]).
-    /// Answers once the transaction holding it is committed and on disk.
-    pub(super) async fn submit<T, F>(&self, isolated: bool, f: F) -> Result<T, AppError>
+    /// Queues `f`, to run in a savepoint of its own. Answers once the transaction holding it
+    /// is committed and on disk.
+    pub(super) async fn submit<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
     {
         let (done, wait) = oneshot::channel::<Result<T, AppError>>();
-        let job: Box<dyn Job> = Box::new(Task { f, isolated, done });
+        let job: Box<dyn Job> = Box::new(Task { f, done });
         self.tx
             .send(Msg::Job(job))
+            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
+        wait.await
+            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?
+    }
+
+    /// Stores a delivery; answers once the transaction holding it is committed and on disk.
+    pub(super) async fn ingest(
+        &self,
+        delivery: Delivery,
+        clock: Arc<dyn Clock>,
+    ) -> Result<IngestOutcome, AppError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Ingest(Box::new(IngestJob {
+                delivery,
+                clock,
+                done,
+            })))
             .map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
         wait.await
             .map_err(|_| AppError::Unavailable("store writer stopped".into()))?
@@ -129,20 +154,18 @@ impl Writer {
     }
 }
 
-/// The open transaction.
+/// The open transaction: each job's completion, and its own error (savepoint trouble).
 #[derive(Default)]
 struct Open {
-    /// Each job's completion, its own error (savepoint trouble), and whether it failed
-    /// itself.
-    jobs: Vec<(Completion, Option<AppError>, bool)>,
-    /// A job without savepoint failed: the transaction can only be rolled back.
-    poisoned: bool,
+    jobs: Vec<(Completion, Option<AppError>)>,
 }
 
 struct Batcher {
     conn: Connection,
     to_sync: mpsc::Sender<Vec<Answer>>,
     syncer_idle: bool,
+    /// Deliveries received and not stored yet: stored together before anything else runs.
+    deliveries: Vec<IngestJob>,
 }
 
 impl Batcher {
@@ -152,36 +175,115 @@ impl Batcher {
             let msg = match rx.try_recv() {
                 Ok(msg) => msg,
                 Err(mpsc::TryRecvError::Empty) => {
+                    self.store_deliveries(&mut open);
                     if open.is_some() && self.syncer_idle {
                         self.finish(open.take());
                         continue;
                     }
                     match rx.recv() {
                         Ok(msg) => msg,
-                        Err(_) => return self.finish(open.take()),
+                        Err(_) => return self.close(open),
                     }
                 }
-                Err(mpsc::TryRecvError::Disconnected) => return self.finish(open.take()),
+                Err(mpsc::TryRecvError::Disconnected) => return self.close(open),
             };
             match msg {
                 Msg::SyncerIdle => self.syncer_idle = true,
-                Msg::Shutdown => return self.finish(open.take()),
+                Msg::Shutdown => return self.close(open),
+                Msg::Ingest(job) => {
+                    self.deliveries.push(*job);
+                    let queued = open.as_ref().map_or(0, |b| b.jobs.len());
+                    if queued + self.deliveries.len() >= MAX_BATCH {
+                        self.store_deliveries(&mut open);
+                        self.finish(open.take());
+                    }
+                }
                 Msg::Job(job) => {
-                    if open.is_none() {
-                        match self.conn.execute_batch("BEGIN IMMEDIATE") {
-                            Ok(()) => open = Some(Open::default()),
-                            Err(e) => {
-                                job.refuse(AppError::from(e));
-                                continue;
-                            }
-                        }
+                    self.store_deliveries(&mut open);
+                    let Some(batch) = self.begin(&mut open) else {
+                        job.refuse(AppError::Unavailable("cannot begin a transaction".into()));
+                        continue;
+                    };
+                    self.run_job(batch, job);
+                    if batch.jobs.len() >= MAX_BATCH {
+                        self.finish(open.take());
                     }
-                    if let Some(batch) = open.as_mut() {
-                        self.run_job(batch, job);
-                        if batch.jobs.len() >= MAX_BATCH {
-                            self.finish(open.take());
-                        }
+                }
+            }
+        }
+    }
+
+    /// Stores what is queued and commits it, at shutdown.
+    fn close(&mut self, mut open: Option<Open>) {
+        self.store_deliveries(&mut open);
+        self.finish(open.take());
+    }
+
+    /// The open transaction, begun if there is none (`None` if it cannot begin).
+    fn begin<'o>(&self, open: &'o mut Option<Open>) -> Option<&'o mut Open> {
+        if open.is_none() {
+            match self.conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => *open = Some(Open::default()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the store cannot begin a transaction");
+                    return None;
+                }
+            }
+        }
+        open.as_mut()
+    }
+
+    /// Stores the queued deliveries together, without a savepoint of their own (the hot
+    /// path): if that fails, the whole transaction is rolled back, its deliveries hear why
+    /// and every other job of it hears that its batch failed.
+    fn store_deliveries(&mut self, open: &mut Option<Open>) {
+        if self.deliveries.is_empty() {
+            return;
+        }
+        let jobs = std::mem::take(&mut self.deliveries);
+        if self.begin(open).is_none() {
+            for job in jobs {
+                let _ = job.done.send(Err(AppError::Unavailable(
+                    "cannot begin a transaction".into(),
+                )));
+            }
+            return;
+        }
+        let stored = {
+            let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
+            let now = jobs[0].clock.now();
+            catch_unwind(AssertUnwindSafe(|| {
+                ingest::ingest_batch(&Db::sqlite(&self.conn), &deliveries, now)
+            }))
+            .unwrap_or_else(|_| Err(AppError::Internal("store job panicked".into())))
+        };
+        match stored {
+            Ok(outcomes) => {
+                if let Some(batch) = open.as_mut() {
+                    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                        let done = job.done;
+                        batch.jobs.push((
+                            Box::new(move |committed| {
+                                let _ = done.send(committed.map(|()| outcome));
+                            }),
+                            None,
+                        ));
                     }
+                }
+            }
+            Err(e) => {
+                super::forget_remembered();
+                let _ = self.conn.execute_batch("ROLLBACK");
+                if let Some(batch) = open.take() {
+                    for (completion, _) in batch.jobs {
+                        completion(Err(AppError::Unavailable(
+                            "another write of the same batch failed".into(),
+                        )));
+                    }
+                }
+                tracing::warn!(error = %e, deliveries = jobs.len(), "storing deliveries failed");
+                for job in jobs {
+                    let _ = job.done.send(Err(e.for_batch()));
                 }
             }
         }
@@ -189,62 +291,33 @@ impl Batcher {
 
     fn run_job(&self, batch: &mut Open, job: Box<dyn Job>) {
         let conn = &self.conn;
-        if batch.poisoned {
-            job.refuse(AppError::Unavailable(
-                "another write of the same batch failed".into(),
-            ));
-            return;
-        }
-        if !job.isolated() {
-            let (keep, completion) = job.run(conn);
-            // Its own error is what this job's caller hears; the others learn the batch failed.
-            batch.poisoned = !keep;
-            batch.jobs.push((completion, None, !keep));
-            return;
-        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             job.refuse(AppError::from(e));
             return;
         }
         let (keep, completion) = job.run(conn);
-        let closed = if keep {
-            conn.execute_batch("RELEASE job")
-        } else {
-            super::forget_remembered();
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
-        };
+        let closed = close_savepoint(conn, keep);
         batch
             .jobs
-            .push((completion, closed.err().map(AppError::from), false));
+            .push((completion, closed.err().map(AppError::from)));
     }
 
-    /// Commits (or rolls back) the open transaction and hands its answers on.
+    /// Commits the open transaction and hands its answers on.
     fn finish(&mut self, open: Option<Open>) {
         let Some(batch) = open else { return };
         let started = Instant::now();
-        let committed = if batch.poisoned {
+        let committed = self.conn.execute_batch("COMMIT").map_err(AppError::from);
+        if committed.is_err() {
             super::forget_remembered();
             let _ = self.conn.execute_batch("ROLLBACK");
-            Err(AppError::Unavailable(
-                "another write of the same batch failed".into(),
-            ))
-        } else {
-            let c = self.conn.execute_batch("COMMIT").map_err(AppError::from);
-            if c.is_err() {
-                super::forget_remembered();
-                let _ = self.conn.execute_batch("ROLLBACK");
-            }
-            c
-        };
+        }
         crate::telemetry::store_batch(batch.jobs.len(), started.elapsed());
         let answers: Vec<Answer> = batch
             .jobs
             .into_iter()
-            .map(|(completion, own_error, failed_itself)| {
+            .map(|(completion, own_error)| {
                 let outcome = match (&committed, own_error) {
-                    // The job that failed reports its own error.
-                    _ if failed_itself => Ok(()),
-                    (Err(e), _) => Err(clone_err(e)),
+                    (Err(e), _) => Err(e.for_batch()),
                     (Ok(()), Some(e)) => Err(e),
                     (Ok(()), None) => Ok(()),
                 };
@@ -269,6 +342,16 @@ impl Batcher {
     }
 }
 
+/// Releases the savepoint `job`, or rolls it back (and the writer's memory with it).
+fn close_savepoint(conn: &Connection, keep: bool) -> rusqlite::Result<()> {
+    if keep {
+        conn.execute_batch("RELEASE job")
+    } else {
+        super::forget_remembered();
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+    }
+}
+
 /// Group sync: one `fdatasync` of the WAL covers every commit made before it started. The
 /// commits themselves run with `synchronous=NORMAL`; this thread supplies the durability of
 /// `synchronous=FULL` (nothing is acknowledged before it is on disk) without stalling the
@@ -288,19 +371,12 @@ fn sync(wal: &File, rx: &mpsc::Receiver<Vec<Answer>>, wake: &mpsc::Sender<Msg>) 
         let writer_gone = wake.send(Msg::SyncerIdle).is_err();
         for (completion, outcome) in answers {
             completion(match (&synced, outcome) {
-                (Err(e), _) => Err(clone_err(e)),
+                (Err(e), _) => Err(e.for_batch()),
                 (Ok(()), o) => o,
             });
         }
         if writer_gone {
             return;
         }
-    }
-}
-
-fn clone_err(e: &AppError) -> AppError {
-    match e {
-        AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
-        other => AppError::Unavailable(other.to_string()),
     }
 }
