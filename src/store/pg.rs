@@ -97,6 +97,9 @@ impl Pool {
         // A write that waits this long for a lock gives up (and is tried again, then 503):
         // the same patience as the embedded store's busy timeout.
         client.batch_execute("SET lock_timeout = '2s'")?;
+        // Every statement is planned for its values: a generic plan made while the tables
+        // were small (a new database) would otherwise stick, scanning them whole later.
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(PgSession::new(client, self.origin.clone()))
     }
 
@@ -195,9 +198,11 @@ impl Pool {
             return;
         };
         let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
+        let started = std::time::Instant::now();
         let stored = self.blocking(true, &|db| {
             ingest::ingest_batch(db, &deliveries, clock.now())
         });
+        crate::telemetry::store_batch(jobs.len(), started.elapsed());
         match stored {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
