@@ -153,8 +153,8 @@ pub(super) struct CallKey<'a> {
     pub provider: &'a str,
 }
 
-/// Creates the calls that do not exist yet and, on PostgreSQL, locks those that do (the
-/// no-op update takes the row lock), row after row in the order given: one statement reads,
+/// Creates the calls that do not exist yet and locks those that do (the no-op update takes
+/// the row lock), row after row in the order given (PostgreSQL): one statement reads,
 /// creates and locks them all, so transactions about the same calls always take their locks
 /// in the same order.
 static UPSERT: Texts = Texts::new(|rows| {
@@ -193,6 +193,14 @@ pub(super) fn get_or_create_many(
         .collect();
     let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
     let at = millis(now);
+    if embedded {
+        // The single writer excludes every other: no lock to take, and a call that exists
+        // is read, not rewritten.
+        for i in missing {
+            found[i] = Some(read_or_create(db, &keys[i], at)?);
+        }
+    }
+    let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
     for run in rows::runs(db.dialect(), missing.len()) {
         // The ids a new row would get: a row that comes back with another id existed.
         let ids: Vec<String> = run.clone().map(|_| new_id()).collect();
@@ -233,6 +241,60 @@ pub(super) fn get_or_create_many(
             })
         })
         .collect()
+}
+
+/// The call `key` names, read, or created when it is not stored (SQLite), with whether it
+/// existed.
+fn read_or_create(db: &Db<'_>, key: &CallKey<'_>, at: i64) -> Result<(CallRow, bool), AppError> {
+    let select = concat!(
+        "SELECT ",
+        call_columns!(),
+        " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
+    );
+    let by_key = args![key.provider_call_id, key.connection_id];
+    if let Some(raw) = db.query_opt(select, by_key, from_row)? {
+        return Ok((decode(raw)?, true));
+    }
+    let id = new_id();
+    let seq = db
+        .insert_id(
+            "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status,
+                 recording_status, fold, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)",
+            args![
+                id,
+                key.connection_id,
+                key.provider,
+                key.provider_call_id,
+                at
+            ],
+            "seq",
+        )?
+        .ok_or_else(|| AppError::Internal("the call was not stored".into()))?;
+    let created = from_millis(at);
+    Ok((
+        CallRow {
+            seq,
+            id,
+            connection_id: key.connection_id.to_owned(),
+            provider: key.provider.to_owned(),
+            provider_call_id: key.provider_call_id.to_owned(),
+            fold: CallFold::default(),
+            resolution: None,
+            agent_id: None,
+            created_at: created,
+            updated_at: created,
+        },
+        false,
+    ))
+}
+
+/// Gives back a call [`get_or_create_many`] took and nothing changed: the embedded writer
+/// keeps remembering it.
+pub(super) fn unchanged(db: &Db<'_>, call: &CallRow) {
+    if db.dialect() == Dialect::Sqlite {
+        recent::put(call);
+    }
 }
 
 /// A new time-ordered id.

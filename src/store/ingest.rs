@@ -166,7 +166,12 @@ pub(super) fn ingest_batch(
         new_events[r.delivery] += 1;
     }
 
-    touched.retain(|t| t.fresh > 0);
+    touched.retain(|t| {
+        if t.fresh == 0 {
+            calls::unchanged(db, &t.call);
+        }
+        t.fresh > 0
+    });
     {
         let mut changed: Vec<&mut CallRow> = touched.iter_mut().map(|t| &mut t.call).collect();
         calls::refresh_resolutions(db, &mut changed, now)?;
