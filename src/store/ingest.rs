@@ -9,9 +9,11 @@ use crate::domain::RecordingStatus;
 use crate::domain::call::state_name;
 use crate::error::AppError;
 use bytes::Bytes;
-use callgate_adapters::kit::{CallEvent, EventKind, ReplayKey};
+use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 
 /// A verified, parsed webhook ready to be stored.
 #[derive(Debug, Clone)]
@@ -27,6 +29,40 @@ pub struct Delivery {
     pub events: Vec<CallEvent>,
     /// The request's single-use value, for schemes that carry one.
     pub replay_key: Option<ReplayKey>,
+}
+
+/// A delivery waiting for a thread that stores deliveries in batches, and who waits for its
+/// outcome.
+pub(super) struct Queued {
+    pub delivery: Delivery,
+    pub clock: Arc<dyn Clock>,
+    pub done: oneshot::Sender<Result<IngestOutcome, AppError>>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queued").finish_non_exhaustive()
+    }
+}
+
+/// Hands `delivery` to a batching thread with `send` (false when that thread is gone: the
+/// store is `stopped`) and waits until the transaction holding it is committed.
+pub(super) async fn queue(
+    delivery: Delivery,
+    clock: Arc<dyn Clock>,
+    send: impl FnOnce(Queued) -> bool,
+    stopped: &str,
+) -> Result<IngestOutcome, AppError> {
+    let (done, wait) = oneshot::channel();
+    if !send(Queued {
+        delivery,
+        clock,
+        done,
+    }) {
+        return Err(AppError::Unavailable(stopped.into()));
+    }
+    wait.await
+        .map_err(|_| AppError::Unavailable(stopped.into()))?
 }
 
 /// A call as an ingest left it.

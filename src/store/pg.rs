@@ -8,13 +8,13 @@
 //! (it may have happened).
 
 use super::db::{Db, PgSession};
-use super::ingest::{self, Delivery, IngestOutcome};
+use super::ingest::{self, Delivery, IngestOutcome, Queued};
 use super::{Envelope, Signal};
 use crate::error::AppError;
 use callgate_adapters::kit::Clock;
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 /// Sessions kept open per instance for reads and writes (the ingest batchers take theirs
 /// from the same idle list).
@@ -44,20 +44,7 @@ pub(super) struct Pool {
     /// This instance, as named in the signals it sends.
     origin: Arc<str>,
     /// Deliveries waiting for a batcher (group commit).
-    ingest: mpsc::Sender<IngestJob>,
-}
-
-/// A delivery to store, and who waits for its outcome.
-struct IngestJob {
-    delivery: Delivery,
-    clock: Arc<dyn Clock>,
-    done: oneshot::Sender<Result<IngestOutcome, AppError>>,
-}
-
-impl std::fmt::Debug for IngestJob {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IngestJob").finish_non_exhaustive()
-    }
+    ingest: mpsc::Sender<Queued>,
 }
 
 impl Pool {
@@ -180,20 +167,12 @@ impl Pool {
         delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
-        let (done, wait) = oneshot::channel();
-        let stopped = || AppError::Unavailable("the ingest threads stopped".into());
-        self.ingest
-            .send(IngestJob {
-                delivery,
-                clock,
-                done,
-            })
-            .map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?
+        let send = |job| self.ingest.send(job).is_ok();
+        ingest::queue(delivery, clock, send, "the ingest threads stopped").await
     }
 
     /// Stores `jobs` in one transaction and answers each.
-    fn ingest_batch(&self, jobs: Vec<IngestJob>) {
+    fn ingest_batch(&self, jobs: Vec<Queued>) {
         let Some(clock) = jobs.first().map(|j| j.clock.clone()) else {
             return;
         };
@@ -339,7 +318,7 @@ impl Drop for Pool {
 
 /// Takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them together,
 /// until the pool is gone.
-fn batcher(pool: &Weak<Pool>, jobs: &Mutex<mpsc::Receiver<IngestJob>>) {
+fn batcher(pool: &Weak<Pool>, jobs: &Mutex<mpsc::Receiver<Queued>>) {
     loop {
         let batch = {
             let Ok(rx) = jobs.lock() else { return };

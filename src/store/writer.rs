@@ -9,7 +9,7 @@
 //! (`ingest_batch`: a few statements for all of them).
 
 use super::Db;
-use super::ingest::{self, Delivery, IngestOutcome};
+use super::ingest::{self, Delivery, IngestOutcome, Queued};
 use crate::error::AppError;
 use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
@@ -63,18 +63,11 @@ where
     }
 }
 
-/// A delivery to store, and who waits for its outcome.
-struct IngestJob {
-    delivery: Delivery,
-    clock: Arc<dyn Clock>,
-    done: oneshot::Sender<Result<IngestOutcome, AppError>>,
-}
-
 /// What reaches the writer thread.
 enum Msg {
     Job(Box<dyn Job>),
     /// A delivery: those queued one after the other are stored together.
-    Ingest(Box<IngestJob>),
+    Ingest(Box<Queued>),
     /// The syncer finished everything it was given.
     SyncerIdle,
     /// The store is closing: finish what is queued, then stop (the syncer stops after it).
@@ -136,16 +129,8 @@ impl Writer {
         delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Msg::Ingest(Box::new(IngestJob {
-                delivery,
-                clock,
-                done,
-            })))
-            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
-        wait.await
-            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?
+        let send = |job| self.tx.send(Msg::Ingest(Box::new(job))).is_ok();
+        ingest::queue(delivery, clock, send, "store writer stopped").await
     }
 
     /// Asks the writer to finish what is queued and stop.
@@ -165,7 +150,7 @@ struct Batcher {
     to_sync: mpsc::Sender<Vec<Answer>>,
     syncer_idle: bool,
     /// Deliveries received and not stored yet: stored together before anything else runs.
-    deliveries: Vec<IngestJob>,
+    deliveries: Vec<Queued>,
 }
 
 impl Batcher {
