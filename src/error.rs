@@ -47,6 +47,15 @@ impl AppError {
         }
     }
 
+    /// Text holding a NUL character: no store keeps it alike (PostgreSQL refuses it), so it
+    /// is refused as bad input.
+    pub fn nul_character() -> Self {
+        Self::bad_request(
+            "nul_character",
+            "text values must not contain NUL characters",
+        )
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
             code,

@@ -176,10 +176,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             ));
         }
         let bytes = read_body(req.into_body(), state.config.body_limit).await?;
+        if has_nul_escape(&bytes) {
+            return Err(AppError::nul_character());
+        }
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
             AppError::bad_request("malformed_json", format!("the JSON body is not valid: {e}"))
         })
     }
+}
+
+/// True when JSON text holds a NUL character: the only way to write one is the escape
+/// `\u0000` (an escaped backslash before `u0000` is not one).
+fn has_nul_escape(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(&b"0000"[..]) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// A JSON response with an explicit status.
@@ -188,4 +208,18 @@ pub fn json_status<T: serde::Serialize>(status: StatusCode, body: &T) -> Respons
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not_mistaken_for_them() {
+        assert!(has_nul_escape(br#"{"name": "a\u0000b"}"#));
+        assert!(has_nul_escape(br#"["\\\u0000"]"#));
+        assert!(!has_nul_escape(br#"{"name": "a\\u0000b"}"#));
+        assert!(!has_nul_escape(br#"{"name": "\u0001", "x": "u0000"}"#));
+        assert!(!has_nul_escape(br#"\"#));
+    }
 }

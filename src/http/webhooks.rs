@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use callgate_adapters::kit::{EventKind, Generation, InboundRequest, ParseError, Reply};
+use callgate_adapters::kit::{CallEvent, EventKind, Generation, InboundRequest, ParseError, Reply};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
@@ -89,6 +89,13 @@ async fn receive(
                 other => AppError::bad_request("malformed_webhook", other.to_string()),
             }
         })?;
+        if !parsed.events.iter().all(nul_free) {
+            telemetry::webhook_rejected(provider, "nul_character");
+            return Err(AppError::bad_request(
+                "malformed_webhook",
+                "a value of the webhook contains a NUL character",
+            ));
+        }
         if let Some(first) = parsed.events.first() {
             let span = tracing::Span::current();
             span.record("call", first.provider_call_id.as_str());
@@ -156,4 +163,25 @@ async fn receive(
     }
     .instrument(span)
     .await
+}
+
+/// True when no text of the event holds a NUL character, which no store keeps alike.
+fn nul_free(e: &CallEvent) -> bool {
+    let party = &e.party;
+    let mut texts = vec![e.dedupe_key.as_str(), e.provider_call_id.as_str()];
+    texts.extend(
+        [&party.from, &party.to, &party.caller_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str),
+    );
+    match &e.kind {
+        EventKind::Recording(r) => {
+            texts.push(&r.recording_id);
+            texts.extend(r.url.as_deref());
+        }
+        EventKind::Unmapped { field, value } => texts.extend([field.as_str(), value.as_str()]),
+        EventKind::Call { .. } => {}
+    }
+    texts.iter().all(|t| !t.contains('\0'))
 }

@@ -600,6 +600,11 @@ impl From<postgres::Error> for AppError {
             || *code == SqlState::READ_ONLY_SQL_TRANSACTION;
         if transient {
             Self::Unavailable(format!("database: {}", db.message()))
+        } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+            || *code == SqlState::UNTRANSLATABLE_CHARACTER
+        {
+            // Text the server cannot keep (a NUL character): the caller's value is at fault.
+            Self::nul_character()
         } else {
             Self::Internal(format!("database: {} ({})", db.message(), code.code()))
         }

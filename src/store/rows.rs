@@ -12,10 +12,10 @@ use super::Dialect;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-/// The longest run: 2^6 rows per statement.
-pub const MAX_ROWS: usize = 1 << RUN_LENGTHS.saturating_sub(1);
+/// The longest run, in rows per statement.
+pub const MAX_ROWS: usize = 64;
 /// How many run lengths there are (1, 2, 4, ... 64).
-const RUN_LENGTHS: usize = 7;
+const RUN_LENGTHS: usize = MAX_ROWS.ilog2() as usize + 1;
 
 /// Splits `0..n` into consecutive runs of power-of-two lengths, longest first, none longer
 /// than the backend's longest: on PostgreSQL 13 rows are runs of 8, 4 and 1; on SQLite,

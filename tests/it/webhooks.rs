@@ -604,3 +604,40 @@ async fn store_unavailable_answers_503_and_the_retry_is_stored() {
     assert_eq!(app.call_by_sid(sid).await["state"], "ringing");
     app.stop().await;
 }
+
+/// A NUL character is no text either store keeps alike (PostgreSQL refuses it): in a
+/// webhook or an API body it is bad input, a 400 with a JSON error, and nothing is stored.
+#[tokio::test]
+async fn nul_characters_are_refused_as_bad_input() {
+    let (app, conn) = app_with_directory().await;
+    let mut d = status(
+        "CA0000000000000000000000000000\u{0}nul",
+        CALLER,
+        LOCAL,
+        "ringing",
+        1,
+        "Mon, 23 Nov 2026 18:00:01 +0000",
+    );
+    let res = app.twilio(&conn, &pairs(&d)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "malformed_webhook", "{v}");
+    d[2].1 = "CA00000000000000000000000000000nul".into();
+    d.push(("CallerName", "JANE\u{0}DOE".into()));
+    let res = app.twilio(&conn, &pairs(&d)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(count_rows(&app, "deliveries").await, 0);
+
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/tenants/t-nul",
+            Some(json!({"name": "Tenant\u{0}", "zip_codes": ["78701"], "trades": ["hvac"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["code"].is_string());
+    let (s, _) = app.api(Method::GET, "/api/v1/tenants/t-nul", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
