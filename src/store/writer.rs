@@ -160,7 +160,11 @@ impl Batcher {
             let msg = match rx.try_recv() {
                 Ok(msg) => msg,
                 Err(mpsc::TryRecvError::Empty) => {
-                    self.store_deliveries(&mut open);
+                    if !self.deliveries.is_empty() {
+                        // What arrives meanwhile joins the same commit.
+                        self.store_deliveries(&mut open);
+                        continue;
+                    }
                     if open.is_some() && self.syncer_idle {
                         self.finish(open.take());
                         continue;
