@@ -30,6 +30,22 @@ pub struct CallRow {
 }
 
 impl CallRow {
+    /// A call just created, before any event: its row's key `seq` is the store's.
+    fn new(seq: i64, id: String, key: &CallKey<'_>, now: OffsetDateTime) -> Self {
+        Self {
+            seq,
+            id,
+            connection_id: key.connection_id.to_owned(),
+            provider: key.provider.to_owned(),
+            provider_call_id: key.provider_call_id.to_owned(),
+            fold: CallFold::default(),
+            resolution: None,
+            agent_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn tenant(&self) -> TenantOutcome {
         gate::tenant_outcome(&self.fold, self.resolution.as_ref())
     }
@@ -192,15 +208,15 @@ pub(super) fn get_or_create_many(
         })
         .collect();
     let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
-    let at = millis(now);
     if embedded {
         // The single writer excludes every other: no lock to take, and a call that exists
         // is read, not rewritten.
         for i in missing {
-            found[i] = Some(read_or_create(db, &keys[i], at)?);
+            found[i] = Some(read_or_create(db, &keys[i], now)?);
         }
+        return collect_found(found, keys);
     }
-    let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
+    let at = millis(now);
     for run in rows::runs(db.dialect(), missing.len()) {
         // The ids a new row would get: a row that comes back with another id existed.
         let ids: Vec<String> = run.clone().map(|_| new_id()).collect();
@@ -232,6 +248,14 @@ pub(super) fn get_or_create_many(
             }
         }
     }
+    collect_found(found, keys)
+}
+
+/// Every call of `keys`, found; an error names the first one missing.
+fn collect_found(
+    found: Vec<Option<(CallRow, bool)>>,
+    keys: &[CallKey<'_>],
+) -> Result<Vec<(CallRow, bool)>, AppError> {
     found
         .into_iter()
         .zip(keys)
@@ -245,14 +269,21 @@ pub(super) fn get_or_create_many(
 
 /// The call `key` names, read, or created when it is not stored (SQLite), with whether it
 /// existed.
-fn read_or_create(db: &Db<'_>, key: &CallKey<'_>, at: i64) -> Result<(CallRow, bool), AppError> {
+fn read_or_create(
+    db: &Db<'_>,
+    key: &CallKey<'_>,
+    now: OffsetDateTime,
+) -> Result<(CallRow, bool), AppError> {
     let select = concat!(
         "SELECT ",
         call_columns!(),
         " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
     );
-    let by_key = args![key.provider_call_id, key.connection_id];
-    if let Some(raw) = db.query_opt(select, by_key, from_row)? {
+    if let Some(raw) = db.query_opt(
+        select,
+        args![key.provider_call_id, key.connection_id],
+        from_row,
+    )? {
         return Ok((decode(raw)?, true));
     }
     let id = new_id();
@@ -266,27 +297,12 @@ fn read_or_create(db: &Db<'_>, key: &CallKey<'_>, at: i64) -> Result<(CallRow, b
                 key.connection_id,
                 key.provider,
                 key.provider_call_id,
-                at
+                millis(now)
             ],
             "seq",
         )?
         .ok_or_else(|| AppError::Internal("the call was not stored".into()))?;
-    let created = from_millis(at);
-    Ok((
-        CallRow {
-            seq,
-            id,
-            connection_id: key.connection_id.to_owned(),
-            provider: key.provider.to_owned(),
-            provider_call_id: key.provider_call_id.to_owned(),
-            fold: CallFold::default(),
-            resolution: None,
-            agent_id: None,
-            created_at: created,
-            updated_at: created,
-        },
-        false,
-    ))
+    Ok((CallRow::new(seq, id, key, now), false))
 }
 
 /// Gives back a call [`get_or_create_many`] took and nothing changed: the embedded writer

@@ -65,6 +65,21 @@ pub(super) async fn queue(
         .map_err(|_| AppError::Unavailable(stopped.into()))?
 }
 
+/// Tells queued deliveries that storing them failed: a delivery stored alone hears its own
+/// error; deliveries stored together hear that their batch failed (the store could not take
+/// it: 503).
+pub(super) fn refuse(mut jobs: Vec<Queued>, e: AppError) {
+    if jobs.len() == 1 {
+        if let Some(job) = jobs.pop() {
+            let _ = job.done.send(Err(e));
+        }
+        return;
+    }
+    for job in jobs {
+        let _ = job.done.send(Err(e.for_batch()));
+    }
+}
+
 /// A call as an ingest left it.
 #[derive(Debug, Clone)]
 pub struct ChangedCall {
@@ -202,12 +217,11 @@ pub(super) fn ingest_batch(
         new_events[r.delivery] += 1;
     }
 
-    touched.retain(|t| {
-        if t.fresh == 0 {
-            calls::unchanged(db, &t.call);
-        }
-        t.fresh > 0
-    });
+    let (mut touched, unchanged): (Vec<Touched>, Vec<Touched>) =
+        touched.into_iter().partition(|t| t.fresh > 0);
+    for t in &unchanged {
+        calls::unchanged(db, &t.call);
+    }
     {
         let mut changed: Vec<&mut CallRow> = touched.iter_mut().map(|t| &mut t.call).collect();
         calls::refresh_resolutions(db, &mut changed, now)?;

@@ -200,17 +200,7 @@ impl Pool {
                     let _ = job.done.send(alone);
                 }
             }
-            Err(e) if jobs.len() > 1 => {
-                for job in jobs {
-                    let _ = job.done.send(Err(e.for_batch()));
-                }
-            }
-            // A batch of one: its delivery hears its own error.
-            Err(e) => {
-                if let Some(job) = jobs.into_iter().next() {
-                    let _ = job.done.send(Err(e));
-                }
-            }
+            Err(e) => ingest::refuse(jobs, e),
         }
     }
 

@@ -223,20 +223,16 @@ impl Batcher {
     }
 
     /// Stores the queued deliveries together, without a savepoint of their own (the hot
-    /// path): if that fails, the whole transaction is rolled back, its deliveries hear why
-    /// and every other job of it hears that its batch failed.
+    /// path): if that fails, the whole transaction is rolled back, and its deliveries and
+    /// every other job of it hear that it failed (`ingest::refuse`).
     fn store_deliveries(&mut self, open: &mut Option<Open>) {
         if self.deliveries.is_empty() {
             return;
         }
         let jobs = std::mem::take(&mut self.deliveries);
         if self.begin(open).is_none() {
-            for job in jobs {
-                let _ = job.done.send(Err(AppError::Unavailable(
-                    "cannot begin a transaction".into(),
-                )));
-            }
-            return;
+            let e = AppError::Unavailable("cannot begin a transaction".into());
+            return ingest::refuse(jobs, e);
         }
         let stored = {
             let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
@@ -271,9 +267,7 @@ impl Batcher {
                     }
                 }
                 tracing::warn!(error = %e, deliveries = jobs.len(), "storing deliveries failed");
-                for job in jobs {
-                    let _ = job.done.send(Err(e.for_batch()));
-                }
+                ingest::refuse(jobs, e);
             }
         }
     }
