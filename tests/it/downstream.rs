@@ -352,7 +352,14 @@ async fn a_pending_delivery_survives_sigkill() {
     use crate::crash::{command, send_ringing, serve};
     let rx = Receiver::start(503).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = fast_outbox_config(dir.path());
+    // Retries seconds apart: once the refused attempt is recorded, none is under way when
+    // the process is killed (one that were would wait for its claim to end).
+    let config = dir.path().join("callgate.toml");
+    std::fs::write(
+        &config,
+        "[outbox]\npoll_interval_ms = 50\nretry_base_ms = 2000\nretry_max_secs = 4\nrequest_timeout_ms = 2000\n",
+    )
+    .unwrap();
     let start = || {
         let mut cmd = command(dir.path());
         cmd.env("CALLGATE_CONFIG", &config)
@@ -390,9 +397,26 @@ async fn a_pending_delivery_survives_sigkill() {
     )
     .await;
     let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let log = |base: String| {
+        let (http, sub_id) = (http.clone(), sub_id.clone());
+        async move {
+            http.get(format!("{base}/api/v1/subscriptions/{sub_id}/deliveries"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
     assert!(send_ringing(&http, &base, &conn, "CA00000000000000000000000000d0a4").await);
-    eventually("a first attempt is refused", || async {
+    // Killed once the refused attempt is recorded, the delivery is pending for its retry.
+    eventually("a first attempt is refused and recorded", || async {
         !rx.received().is_empty()
+            && log(base.clone()).await["deliveries"][0]["attempts"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
     })
     .await;
 
@@ -401,19 +425,11 @@ async fn a_pending_delivery_survives_sigkill() {
     rx.set_status(200);
     let (mut child, addr) = start().await;
     let base = format!("http://{addr}");
-    let log = || async {
-        http.get(format!("{base}/api/v1/subscriptions/{sub_id}/deliveries"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    eventually("the delivery is made after the restart", || async {
-        log().await["deliveries"][0]["status"] == "delivered"
-    })
+    eventually_within(
+        "the delivery is made after the restart",
+        std::time::Duration::from_secs(20),
+        || async { log(base.clone()).await["deliveries"][0]["status"] == "delivered" },
+    )
     .await;
     let ids: std::collections::BTreeSet<String> = rx
         .received()

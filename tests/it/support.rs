@@ -732,17 +732,27 @@ pub async fn deliver_all(app: &TestApp, conn: &str, deliveries: &[Vec<(&'static 
     }
 }
 
-/// Waits until `check` holds, polling (bounded).
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+/// Waits until `check` holds, polling, for up to 10 s.
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
+    eventually_within(what, std::time::Duration::from_secs(10), check).await;
+}
+
+/// Waits until `check` holds, polling every 50 ms, for up to `limit`.
+pub async fn eventually_within<F, Fut>(what: &str, limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let step = std::time::Duration::from_millis(50);
+    for _ in 0..(limit.as_millis() / step.as_millis()).max(1) {
         if check().await {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(step).await;
     }
     panic!("timed out waiting for: {what}");
 }
