@@ -48,6 +48,7 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
         public_url: public_url.into(),
         clock,
         outbox_wake: Arc::new(Notify::new()),
+        shutdown: CancellationToken::new(),
     }))
 }
 
@@ -147,7 +148,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let state = build_state(config, public_url)?;
-    let shutdown = CancellationToken::new();
+    let shutdown = state.shutdown.clone();
 
     let worker = outbox::Worker {
         store: state.store.clone(),

@@ -29,6 +29,9 @@ pub enum Change {
     HubUpdated { tenant_id: String },
 }
 
+/// Every kind of live event, as named on the stream.
+pub const KINDS: [&str; 3] = ["call.updated", "recording.decided", "hub.updated"];
+
 impl Change {
     fn kind(&self) -> &'static str {
         match self {
@@ -66,6 +69,7 @@ pub fn event_json(kind: &str, call: &CallRow) -> serde_json::Value {
             "call_id": dto.id,
             "tenant_id": dto.tenant.tenant_id,
             "recording": dto.recording,
+            "call": dto,
         })
     } else {
         serde_json::json!({ "type": kind, "call": dto })

@@ -211,7 +211,7 @@ pub fn api_origin(options: &ConnectionOptions, default: Option<&'static str>) ->
         .get("api_base_url")
         .map(String::as_str)
         .or(default)
-        .map(|s| s.trim_end_matches('/').to_owned())
+        .map(|s| url_origin(s).to_owned())
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, without path, query or
@@ -337,6 +337,25 @@ mod tests {
         );
         assert_eq!(url_origin("https://h?x"), "https://h");
         assert_eq!(url_origin("example.test/"), "example.test");
+    }
+
+    #[test]
+    fn api_base_url_replaces_only_the_origin() {
+        let with = |url: &str| ConnectionOptions::from([("api_base_url".into(), url.into())]);
+        let default = Some("https://api.twilio.com");
+        assert_eq!(
+            api_origin(&with("http://127.0.0.1:18559/prefix/2010-04-01/"), default).as_deref(),
+            Some("http://127.0.0.1:18559")
+        );
+        assert_eq!(
+            api_origin(&with("http://mock.test:8080"), default).as_deref(),
+            Some("http://mock.test:8080")
+        );
+        assert_eq!(
+            api_origin(&ConnectionOptions::new(), default).as_deref(),
+            Some("https://api.twilio.com")
+        );
+        assert_eq!(api_origin(&ConnectionOptions::new(), None), None);
     }
 
     #[test]

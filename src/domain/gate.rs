@@ -118,6 +118,32 @@ pub fn recording_status(tenant: TenantStatus, recording_exists: bool) -> Recordi
     }
 }
 
+/// The recording decision as it is audited and announced: the gate's status, and for a kept
+/// recording the tenant it is kept for ("find different tenant" moves a kept recording to
+/// another tenant: a new decision, though the status stays `saved`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingDecision {
+    pub status: RecordingStatus,
+    pub kept_for: Option<String>,
+}
+
+impl RecordingDecision {
+    pub fn new(tenant: &TenantOutcome, recording_exists: bool) -> Self {
+        let status = recording_status(tenant.status, recording_exists);
+        let kept_for = match status {
+            RecordingStatus::Saved => tenant.tenant_id.clone(),
+            _ => None,
+        };
+        Self { status, kept_for }
+    }
+
+    /// Whether this decision is news after `before` (`None`: the call is new): a recording
+    /// is reported and its fate differs.
+    pub fn is_new(&self, before: Option<&Self>) -> bool {
+        self.status != RecordingStatus::None && before != Some(self)
+    }
+}
+
 /// The recordings to delete at the provider: every recording with media, once the call's
 /// recordings are discarded. In-progress recordings wait for their completion callback.
 pub fn recordings_to_delete(fold: &CallFold, status: RecordingStatus) -> Vec<String> {

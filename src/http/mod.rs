@@ -57,6 +57,9 @@ pub struct Shared {
     pub outbox_wake: Arc<Notify>,
     /// The live event hub (`GET /api/v1/events`).
     pub live: Arc<crate::live::LiveEvents>,
+    /// Cancelled when the server stops: long-lived responses (event streams) end with it, so
+    /// that a graceful stop does not wait for their clients.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Shared {

@@ -7,7 +7,7 @@ use super::db::{Arg, Db, Dialect, Row, ToArg, args};
 use super::rows::{self, Texts};
 use super::subscriptions::Wanted;
 use super::{Listing, directory, from_millis, millis};
-use crate::domain::gate::{self, RecordingStatus, TenantOutcome, TenantStatus};
+use crate::domain::gate::{self, RecordingDecision, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
 use crate::domain::{CallFold, Selection};
 use crate::error::AppError;
@@ -51,8 +51,12 @@ impl CallRow {
     }
 
     pub fn recording_status(&self) -> RecordingStatus {
+        self.recording_decision().status
+    }
+
+    pub fn recording_decision(&self) -> RecordingDecision {
         let exists = self.fold.recordings.values().any(|r| r.exists());
-        gate::recording_status(self.tenant().status, exists)
+        RecordingDecision::new(&self.tenant(), exists)
     }
 }
 
@@ -374,7 +378,7 @@ static UPDATE_CALLS: Texts =
 pub(super) fn save(
     db: &Db<'_>,
     call: &mut CallRow,
-    before: Option<RecordingStatus>,
+    before: Option<&RecordingDecision>,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
@@ -458,13 +462,14 @@ pub(super) fn write_many(
 }
 
 /// What a written call's change sets off: other instances and subscribers are told, and a
-/// change in the recording decision is audited and queues the deletion of discarded
-/// recordings. `before` is the decision before the change (`None` for a new call).
+/// new recording decision is audited (a kept recording with the tenant it is kept for) and
+/// queues the deletion of discarded recordings. `before` is the decision before the change
+/// (`None` for a new call).
 /// Returns whether it queued work for the outbox.
 pub(super) fn after_write(
     db: &Db<'_>,
     call: &CallRow,
-    before: Option<RecordingStatus>,
+    before: Option<&RecordingDecision>,
     actor: &str,
     now: OffsetDateTime,
     wanted: &Wanted,
@@ -473,8 +478,9 @@ pub(super) fn after_write(
         recent::put(call);
     }
     let tenant = call.tenant();
-    let recording = call.recording_status();
-    let recording_decided = before != Some(recording) && recording != RecordingStatus::None;
+    let decision = call.recording_decision();
+    let recording = decision.status;
+    let recording_decided = decision.is_new(before);
     db.announce(&Signal::Call {
         id: call.id.clone(),
         recording_decided,
@@ -534,38 +540,71 @@ pub fn tenant_status_name(s: TenantStatus) -> &'static str {
     }
 }
 
-/// An agent enters a tenant for a call.
+/// Who enters a tenant, and what they may see.
+pub struct Agent<'a> {
+    pub id: &'a str,
+    /// Whether the call is among the agent's calls (else it is unknown to them: 404).
+    pub sees_call: &'a dyn Fn(&CallRow) -> bool,
+    /// Whether the tenant entered is among the agent's tenants (else 403).
+    pub sees_tenant: bool,
+}
+
+impl std::fmt::Debug for Agent<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("id", &self.id)
+            .field("sees_tenant", &self.sees_tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An agent enters a tenant for a call. Refusals, in this order: unknown call 404, ended
+/// call 409 (also for an agent who no longer sees it: it ended unresolved), call not among
+/// the agent's 404, local call 409, mode `none` 409, unknown tenant 404, tenant not among
+/// the agent's 403, tenant not served by the regional number 422.
 pub fn select_tenant(
     db: &Db<'_>,
     call_id: &str,
     tenant_id: &str,
-    agent_id: &str,
+    agent: &Agent<'_>,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
-    let mut call = get_for_update(db, call_id)?
-        .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+    let unknown_call = || AppError::not_found("call_not_found", "no such call");
+    let mut call = get_for_update(db, call_id)?.ok_or_else(unknown_call)?;
     if call.fold.has_ended() {
         return Err(AppError::conflict(
             "call_ended",
             "the call has ended: a tenant can no longer be selected, and its recording is not kept",
         ));
     }
+    if !(agent.sees_call)(&call) {
+        return Err(unknown_call());
+    }
     let resolution = call.resolution.clone();
     if let Some(r) = &resolution
         && r.kind == numbers::NumberKind::Local
         && r.tenant_id.is_some()
     {
-        {
-            return Err(AppError::conflict(
-                "call_resolved",
-                "the call dialed a tenant's local number: its tenant is already resolved",
-            ));
-        }
+        return Err(AppError::conflict(
+            "call_resolved",
+            "the call dialed a tenant's local number: its tenant is already resolved",
+        ));
+    }
+    if directory::settings(db)?.national_search_mode == directory::SearchMode::None {
+        return Err(AppError::conflict(
+            "tenant_selection_disabled",
+            "national search is off (mode none): national and regional calls are not resolved by an agent, they end unresolved",
+        ));
     }
     if !directory::tenant_exists(db, tenant_id)? {
         return Err(AppError::not_found(
             "tenant_not_found",
             format!("no tenant {tenant_id}"),
+        ));
+    }
+    if !agent.sees_tenant {
+        return Err(AppError::Forbidden(
+            "this tenant is not among the tenants assigned to you".into(),
         ));
     }
     if let Some(r) = &resolution
@@ -577,25 +616,25 @@ pub fn select_tenant(
             "this regional number does not serve that tenant",
         ));
     }
-    let before = call.recording_status();
+    let before = call.recording_decision();
     let seq = call.fold.selections.len() as u64;
     call.fold.select(Selection {
         at: now,
         seq,
         tenant_id: tenant_id.to_owned(),
-        agent_id: Some(agent_id.to_owned()),
+        agent_id: Some(agent.id.to_owned()),
     });
     let detail = serde_json::json!({ "first": seq == 0 });
     audit::record(
         db,
         now,
-        agent_id,
+        agent.id,
         "tenant.selected",
         Some(&call.id),
         Some(tenant_id),
         &detail,
     )?;
-    save(db, &mut call, Some(before), agent_id, now)?;
+    save(db, &mut call, Some(&before), agent.id, now)?;
     Ok(call)
 }
 
@@ -718,7 +757,8 @@ pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
         " FROM calls c WHERE 1 = 1"
     ));
     q.filter("provider_call_id =", f.provider_call_id.clone());
-    q.filter("state =", f.state.clone());
+    // A call no call event has reached yet (only a recording's) is shown as `initiated`.
+    q.filter("COALESCE(state, 'initiated') =", f.state.clone());
     q.filter("tenant_id =", f.tenant_id.clone());
     q.filter("seq <", f.before_seq);
     if let Some(tenants) = &f.only_tenants {

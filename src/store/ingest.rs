@@ -5,8 +5,8 @@ use super::calls::{self, CallKey, CallRow};
 use super::db::{Arg, Db, Dialect, ToArg, args};
 use super::rows::{self, Texts};
 use super::{millis, subscriptions};
-use crate::domain::RecordingStatus;
 use crate::domain::call::state_name;
+use crate::domain::gate::RecordingDecision;
 use crate::error::AppError;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
@@ -152,7 +152,7 @@ pub(super) fn ingest_batch(
     let mut replayed = vec![false; batch.len()];
     for (d, refused) in batch.iter().zip(&mut replayed) {
         if let Some(replay) = &d.replay_key {
-            *refused = !claim_replay_key(db, &d.connection_id, replay, now)?;
+            *refused = !claim_replay_key(db, d, replay, now)?;
         }
     }
     let live: Vec<usize> = (0..batch.len()).filter(|&i| !replayed[i]).collect();
@@ -176,7 +176,7 @@ pub(super) fn ingest_batch(
     let mut touched: Vec<Touched> = calls::get_or_create_many(db, &keys, now)?
         .into_iter()
         .map(|(call, existed)| Touched {
-            before: existed.then(|| call.recording_status()),
+            before: existed.then(|| call.recording_decision()),
             call,
             fresh: 0,
             last: 0,
@@ -235,10 +235,10 @@ pub(super) fn ingest_batch(
     let mut changed_by: Vec<Vec<ChangedCall>> = (0..batch.len()).map(|_| Vec::new()).collect();
     let mut outbox = vec![false; batch.len()];
     for t in touched {
-        outbox[t.last] |= calls::after_write(db, &t.call, t.before, "system", now, &wanted)?;
-        let after = t.call.recording_status();
+        let before = t.before.as_ref();
+        outbox[t.last] |= calls::after_write(db, &t.call, before, "system", now, &wanted)?;
         changed_by[t.last].push(ChangedCall {
-            recording_decided: t.before != Some(after) && after != RecordingStatus::None,
+            recording_decided: t.call.recording_decision().is_new(before),
             call: t.call,
         });
     }
@@ -266,7 +266,7 @@ pub(super) fn ingest_batch(
 struct Touched {
     call: CallRow,
     /// Its recording decision before the batch (`None`: a new call).
-    before: Option<RecordingStatus>,
+    before: Option<RecordingDecision>,
     /// How many of the batch's events were new for it.
     fresh: usize,
     /// The last delivery (batch index) with a new event for it.
@@ -364,25 +364,37 @@ fn insert_deliveries<'d>(
     Ok(ids)
 }
 
-/// Records a single-use value; false when it is already held (an expired one is taken over).
+/// Records the delivery's single-use value (an expired one is taken over). False when
+/// another request holds it: a replay. The same request again (a provider's retry, byte
+/// for byte) is let through, to be stored as the duplicate it is.
 fn claim_replay_key(
     db: &Db<'_>,
-    connection_id: &str,
+    delivery: &Delivery,
     replay: &ReplayKey,
     now: OffsetDateTime,
 ) -> Result<bool, AppError> {
     let changed = db.exec(
-        "INSERT INTO replay_keys (connection_id, key, keep_until) VALUES (?1, ?2, ?3)
-         ON CONFLICT (connection_id, key) DO UPDATE SET keep_until = excluded.keep_until
+        "INSERT INTO replay_keys (connection_id, key, keep_until, digest) VALUES (?1, ?2, ?3, ?5)
+         ON CONFLICT (connection_id, key) DO UPDATE
+         SET keep_until = excluded.keep_until, digest = excluded.digest
          WHERE replay_keys.keep_until < ?4",
         args![
-            connection_id,
+            delivery.connection_id,
             replay.key,
             replay.keep_until,
-            now.unix_timestamp()
+            now.unix_timestamp(),
+            delivery.digest
         ],
     )?;
-    Ok(changed > 0)
+    if changed > 0 {
+        return Ok(true);
+    }
+    let holder: Option<Option<Vec<u8>>> = db.query_opt(
+        "SELECT digest FROM replay_keys WHERE connection_id = ?1 AND key = ?2",
+        args![delivery.connection_id, replay.key],
+        |r| r.get(0),
+    )?;
+    Ok(holder.flatten().is_some_and(|d| d == delivery.digest))
 }
 
 /// Deletes single-use values past their keeping time.
@@ -447,7 +459,8 @@ mod tests {
     }
 
     /// Up to a dozen deliveries about three calls on two connections, with repeated events,
-    /// repeated calls within a delivery, deliveries without events and reused nonces.
+    /// repeated calls within a delivery, deliveries without events and reused nonces (by
+    /// the same request or another).
     fn deliveries() -> impl Strategy<Value = Vec<Delivery>> {
         use crate::domain::tests::{kind, party};
         let event = (
@@ -469,9 +482,12 @@ mod tests {
             0..2usize,
             proptest::collection::vec(event, 0..3),
             proptest::option::of(0..3usize),
+            0..2u8,
         )
-            .prop_map(|(conn, events, nonce)| Delivery {
+            .prop_map(|(conn, events, nonce, request)| Delivery {
                 connection_id: format!("conn-{conn}"),
+                // Two requests: one bearing a nonce again is a retry or a replay.
+                digest: [request; 32],
                 replay_key: nonce.map(|n| ReplayKey {
                     key: format!("n{n}"),
                     keep_until: i64::MAX,
@@ -600,5 +616,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(state_of(&end), Some(CallProgress::Completed));
+    }
+
+    /// A single-use value seen again: by the same request (a retry) a duplicate, by another
+    /// request a replay, refused; once expired, anyone's.
+    #[tokio::test]
+    async fn a_nonce_is_single_use_across_requests_not_retries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
+            callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
+        );
+        let with_nonce = |digest: u8, keep_until: i64| Delivery {
+            digest: [digest; 32],
+            replay_key: Some(ReplayKey {
+                key: "nonce-1".into(),
+                keep_until,
+            }),
+            ..delivery(CallProgress::Ringing, "k-ringing")
+        };
+        let mut said_of = Vec::new();
+        for d in [with_nonce(1, 10), with_nonce(1, 10), with_nonce(2, 10)] {
+            said_of.push(said(&store.ingest(d, clock.clone()).await.unwrap()));
+        }
+        assert_eq!(said_of, [Said::Stored(1), Said::Duplicate, Said::Replayed]);
+        // Expired (kept until 10 s past the epoch): taken over by the other request.
+        let later: Arc<dyn callgate_adapters::kit::Clock> =
+            Arc::new(callgate_adapters::kit::FixedClock(
+                OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(11),
+            ));
+        let taken = store.ingest(with_nonce(2, 30), later).await.unwrap();
+        assert_eq!(said(&taken), Said::Duplicate);
     }
 }

@@ -31,6 +31,7 @@ const ATTEMPTS: usize = 3;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_subscriptions.sql"),
+    include_str!("../../migrations/postgres/0003_replay_digest.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

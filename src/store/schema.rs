@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_users.sql"),
     include_str!("../../migrations/sqlite/0004_feeds.sql"),
     include_str!("../../migrations/sqlite/0005_subscriptions.sql"),
+    include_str!("../../migrations/sqlite/0006_replay_digest.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {

@@ -271,5 +271,23 @@ async fn directory_round_trips_and_lists_pages_of_calls() {
     assert_eq!(filtered["calls"].as_array().unwrap().len(), 5);
     let none = app.get("/api/v1/calls?state=completed").await;
     assert_eq!(none["calls"].as_array().unwrap().len(), 0);
+    // A call only a recording callback has reached yet is `initiated`, listed and filtered
+    // alike.
+    let early = "CA7000000000000000000000000000000e";
+    deliver_all(
+        &app,
+        &conn,
+        &[recording(
+            early,
+            "RE7000000000000000000000000000000e",
+            "in-progress",
+        )],
+    )
+    .await;
+    let initiated = app.get("/api/v1/calls?state=initiated").await;
+    let initiated = initiated["calls"].as_array().unwrap();
+    assert_eq!(initiated.len(), 1, "{initiated:?}");
+    assert_eq!(initiated[0]["provider_call_id"], early);
+    assert_eq!(initiated[0]["state"], "initiated");
     app.stop().await;
 }

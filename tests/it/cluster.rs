@@ -101,7 +101,6 @@ async fn what_one_instance_changes_the_other_hears_of_at_once() {
     let e = on_b.call_update(sid).await;
     assert_eq!(e.data["call"]["state"], "ringing");
     assert_eq!(e.data["call"]["tenant"]["status"], "pending");
-    // An open stream would hold b's graceful stop.
     drop(on_b);
 
     // b knows the connection (and caches it) ...

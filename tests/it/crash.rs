@@ -275,13 +275,20 @@ async fn one_of_two_instances_killed_the_other_keeps_acknowledging() {
     survivor.start_kill().unwrap();
 }
 
-/// SIGTERM: in-flight requests finish, the process exits 0.
+/// SIGTERM: in-flight requests finish, open event streams end, the process exits 0.
 #[tokio::test]
 async fn sigterm_stops_gracefully_with_exit_code_0() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = serve(command(dir.path())).await;
     let res = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
     assert_eq!(res.status(), 200);
+    let mut stream = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/events"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -293,6 +300,8 @@ async fn sigterm_stops_gracefully_with_exit_code_0() {
         .expect("exits in time")
         .unwrap();
     assert_eq!(status.code(), Some(0));
+    // The stream was ended by the server, not cut by the client.
+    while let Ok(Some(_)) = stream.chunk().await {}
 }
 
 /// No configuration at all: the embedded store and a private key file appear under

@@ -29,10 +29,26 @@ impl Stream {
         Self::open_as(app, TOKEN, last_event_id).await
     }
 
+    /// A subscription to every kind of event.
     async fn open_as(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Self {
+        Self::open_for(
+            app,
+            token,
+            "?types=call.updated,recording.decided,hub.updated",
+            last_event_id,
+        )
+        .await
+    }
+
+    async fn open_for(
+        app: &TestApp,
+        token: &str,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> Self {
         let mut req = app
             .http
-            .get(format!("{}/api/v1/events", app.base))
+            .get(format!("{}/api/v1/events{query}", app.base))
             .bearer_auth(token);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
@@ -254,6 +270,64 @@ async fn chat_and_booking_feeds_announce_hub_changes() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(stream.next().await.event, "hub.updated");
+}
+
+/// Without `types`, a client hears `call.updated` only: every event carries the call.
+#[tokio::test]
+async fn by_default_the_stream_sends_call_updates_only() {
+    let app = TestApp::spawn().await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let mut stream = Stream::open_for(&app, TOKEN, "", None).await;
+    let sid = "CA00000000000000000000000000000e31";
+    deliver_all(
+        &app,
+        &conn,
+        &[
+            status(sid, CALLER, NATIONAL, "ringing", 0, TS),
+            recording(sid, "RE00000000000000000000000000000e31", "completed"),
+        ],
+    )
+    .await;
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tenants/t-austin/chat-messages",
+            Some(
+                json!({"thread_id": "th-31", "from": CALLER, "direction": "inbound", "body": "Hi"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    deliver_all(
+        &app,
+        &conn,
+        &[status(sid, CALLER, NATIONAL, "completed", 3, TS)],
+    )
+    .await;
+    // One update per stored change; neither `recording.decided` (it would come before the
+    // gated update) nor `hub.updated` (before the discarded one).
+    for expected in ["none", "gated", "discarded"] {
+        let e = stream.next().await;
+        assert_eq!(e.event, "call.updated", "{e:?}");
+        assert_eq!(e.data["type"], "call.updated");
+        assert_eq!(e.data["call"]["provider_call_id"], sid);
+        assert_eq!(e.data["call"]["recording"]["status"], expected, "{e:?}");
+    }
+
+    let res = app
+        .http
+        .get(format!(
+            "{}/api/v1/events?types=call.updated,call.deleted",
+            app.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_parameter");
 }
 
 #[tokio::test]

@@ -187,7 +187,9 @@ async fn a_national_recording_is_gated_then_kept_for_the_tenant_chosen_last() {
             "recording.gated",
             "tenant.selected",
             "recording.saved",
-            "tenant.selected"
+            "tenant.selected",
+            // Kept for the tenant entered last: a new decision, audited with that tenant.
+            "recording.saved"
         ]
     );
     app.stop().await;
@@ -654,6 +656,7 @@ async fn an_agent_walks_a_national_call_from_claim_to_its_end() {
         ("tenant.selected", "ana"),
         ("recording.saved", "ana"),
         ("tenant.selected", "ana"),
+        ("recording.saved", "ana"),
     ]
     .iter()
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -661,4 +664,40 @@ async fn an_agent_walks_a_national_call_from_claim_to_its_end() {
     assert_eq!(trail, expected);
     app.stop().await;
     mock.verify().await;
+}
+
+/// Mode `none`: national calls are not resolved by an agent either; they end `unresolved`
+/// and their recordings are discarded.
+#[tokio::test]
+async fn in_mode_none_national_calls_end_unresolved() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(json!({"national_search_mode": "none"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let sid = "CA20000000000000000000000000000n01";
+    let rec = "RE20000000000000000000000000000n01";
+    deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
+    deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
+    let id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, v) = select(&app, &id, "t-austin").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "tenant_selection_disabled");
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["tenant"]["status"], "unresolved");
+    assert_eq!(call["recording"]["status"], "discarded");
+    app.stop().await;
 }

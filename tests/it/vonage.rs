@@ -224,11 +224,17 @@ async fn forged_stale_and_replayed_tokens_are_refused_with_401_json() {
     assert_invalid_signature(res).await;
     assert_eq!(count_rows(&app, "deliveries").await, 0);
 
-    // The same token twice: its `jti` is single-use on the connection.
+    // Its `jti` is single-use on the connection: the same request again is a duplicate
+    // delivery (2xx, no new event); another request bearing the token (it does not cover
+    // the URL) is a replay.
     let res = app.post_webhook(&target, &headers, &body).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app.post_webhook(&target, &headers, &body).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(count_rows(&app, "events").await, 1);
+    let elsewhere = format!("{target}?again=1");
+    let res = app.post_webhook(&elsewhere, &headers, &body).await;
     assert_invalid_signature(res).await;
-    assert_eq!(count_rows(&app, "deliveries").await, 1);
+    assert_eq!(count_rows(&app, "deliveries").await, 2);
     app.stop().await;
 }

@@ -166,24 +166,24 @@ async fn enter_tenant(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TenantBody>,
 ) -> Result<Json<Value>, AppError> {
+    check_id("call id", &id)?;
     check_id("tenant_id", &body.tenant_id)?;
-    load_visible(&st, &p, id.clone()).await?;
-    if !p.sees_tenant(&body.tenant_id) {
-        return Err(AppError::Forbidden(
-            "this tenant is not among the tenants assigned to you".into(),
-        ));
-    }
-    let agent = p.id.clone();
+    let principal = Principal::clone(&p);
     let clock = st.clock.clone();
     let (call, pop, decided) = st
         .store
         .write(move |c| {
+            let agent = calls::Agent {
+                id: &principal.id,
+                sees_call: &|call| visible(&principal, call),
+                sees_tenant: principal.sees_tenant(&body.tenant_id),
+            };
             // The time is read when the writer runs the job: selections and call ends are
             // timed in the order they are stored.
-            let before = calls::get(c, &id)?.map(|call| call.recording_status());
+            let before = calls::get(c, &id)?.map(|call| call.recording_decision());
             let call = calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
-            let decided = before != Some(call.recording_status());
+            let decided = call.recording_decision().is_new(before.as_ref());
             Ok((call, pop, decided))
         })
         .await?;
