@@ -374,14 +374,13 @@ static UPDATE_CALLS: Texts =
 
 /// Writes the call, its derived columns, and the effects of any change in the recording
 /// decision: an audit row, and outbox rows that delete discarded recordings.
-/// Returns whether it queued work for the outbox.
 pub(super) fn save(
     db: &Db<'_>,
     call: &mut CallRow,
     before: Option<&RecordingDecision>,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<bool, AppError> {
+) -> Result<Effects, AppError> {
     write_many(db, &mut [&mut *call], now)?;
     let wanted = super::subscriptions::wanted(db)?;
     after_write(db, call, before, actor, now, &wanted)
@@ -461,11 +460,19 @@ pub(super) fn write_many(
     Ok(())
 }
 
+/// What [`after_write`] set off.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Effects {
+    /// It queued work for the outbox.
+    pub queued: bool,
+    /// The recording decision is new (audited, announced as `recording.decided`).
+    pub recording_decided: bool,
+}
+
 /// What a written call's change sets off: other instances and subscribers are told, and a
 /// new recording decision is audited (a kept recording with the tenant it is kept for) and
 /// queues the deletion of discarded recordings. `before` is the decision before the change
 /// (`None` for a new call).
-/// Returns whether it queued work for the outbox.
 pub(super) fn after_write(
     db: &Db<'_>,
     call: &CallRow,
@@ -473,7 +480,7 @@ pub(super) fn after_write(
     actor: &str,
     now: OffsetDateTime,
     wanted: &Wanted,
-) -> Result<bool, AppError> {
+) -> Result<Effects, AppError> {
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
@@ -528,7 +535,10 @@ pub(super) fn after_write(
             args![call.id],
         )?;
     }
-    Ok(queued)
+    Ok(Effects {
+        queued,
+        recording_decided,
+    })
 }
 
 pub fn tenant_status_name(s: TenantStatus) -> &'static str {
@@ -561,14 +571,15 @@ impl std::fmt::Debug for Agent<'_> {
 /// An agent enters a tenant for a call. Refusals, in this order: unknown call 404, ended
 /// call 409 (also for an agent who no longer sees it: it ended unresolved), call not among
 /// the agent's 404, local call 409, mode `none` 409, unknown tenant 404, tenant not among
-/// the agent's 403, tenant not served by the regional number 422.
+/// the agent's 403, tenant not served by the regional number 422. Returns the call, and
+/// whether its recording decision is new.
 pub fn select_tenant(
     db: &Db<'_>,
     call_id: &str,
     tenant_id: &str,
     agent: &Agent<'_>,
     now: OffsetDateTime,
-) -> Result<CallRow, AppError> {
+) -> Result<(CallRow, bool), AppError> {
     let unknown_call = || AppError::not_found("call_not_found", "no such call");
     let mut call = get_for_update(db, call_id)?.ok_or_else(unknown_call)?;
     if call.fold.has_ended() {
@@ -634,8 +645,8 @@ pub fn select_tenant(
         Some(tenant_id),
         &detail,
     )?;
-    save(db, &mut call, Some(&before), agent.id, now)?;
-    Ok(call)
+    let effects = save(db, &mut call, Some(&before), agent.id, now)?;
+    Ok((call, effects.recording_decided))
 }
 
 /// The agent's active call, if any.

@@ -235,10 +235,10 @@ pub(super) fn ingest_batch(
     let mut changed_by: Vec<Vec<ChangedCall>> = (0..batch.len()).map(|_| Vec::new()).collect();
     let mut outbox = vec![false; batch.len()];
     for t in touched {
-        let before = t.before.as_ref();
-        outbox[t.last] |= calls::after_write(db, &t.call, before, "system", now, &wanted)?;
+        let effects = calls::after_write(db, &t.call, t.before.as_ref(), "system", now, &wanted)?;
+        outbox[t.last] |= effects.queued;
         changed_by[t.last].push(ChangedCall {
-            recording_decided: t.call.recording_decision().is_new(before),
+            recording_decided: effects.recording_decided,
             call: t.call,
         });
     }
@@ -377,7 +377,7 @@ fn claim_replay_key(
         "INSERT INTO replay_keys (connection_id, key, keep_until, digest) VALUES (?1, ?2, ?3, ?5)
          ON CONFLICT (connection_id, key) DO UPDATE
          SET keep_until = excluded.keep_until, digest = excluded.digest
-         WHERE replay_keys.keep_until < ?4",
+         WHERE replay_keys.keep_until < ?4 OR replay_keys.digest = excluded.digest",
         args![
             delivery.connection_id,
             replay.key,
@@ -386,15 +386,7 @@ fn claim_replay_key(
             delivery.digest
         ],
     )?;
-    if changed > 0 {
-        return Ok(true);
-    }
-    let holder: Option<Option<Vec<u8>>> = db.query_opt(
-        "SELECT digest FROM replay_keys WHERE connection_id = ?1 AND key = ?2",
-        args![delivery.connection_id, replay.key],
-        |r| r.get(0),
-    )?;
-    Ok(holder.flatten().is_some_and(|d| d == delivery.digest))
+    Ok(changed > 0)
 }
 
 /// Deletes single-use values past their keeping time.

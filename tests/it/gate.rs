@@ -80,6 +80,24 @@ async fn select(app: &TestApp, call_id: &str, tenant: &str) -> (StatusCode, Valu
     .await
 }
 
+async fn call_id(app: &TestApp, sid: &str) -> String {
+    app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn set_search_mode(app: &TestApp, mode: &str) {
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(json!({ "national_search_mode": mode })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 fn rec_url(rec: &str) -> String {
     format!("/Recordings/{rec}")
 }
@@ -292,10 +310,7 @@ async fn the_decision_does_not_depend_on_webhook_order() {
     let sid = "CA30000000000000000000000000000002";
     let rec = "RE30000000000000000000000000000002";
     deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
-    let id = app.call_by_sid(sid).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = call_id(&app, sid).await;
     assert_eq!(select(&app, &id, "t-dallas").await.0, StatusCode::OK);
     deliver_all(
         &app,
@@ -364,14 +379,7 @@ async fn search_follows_the_network_setting() {
         .await;
     assert_eq!(v["tenants"].as_array().unwrap().len(), 1);
 
-    let (s, _) = app
-        .api(
-            Method::PUT,
-            "/api/v1/settings",
-            Some(json!({"national_search_mode": "zip_only"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    set_search_mode(&app, "zip_only").await;
     let v = app
         .get("/api/v1/tenants/search?zip=78701&trade=plumbing")
         .await;
@@ -385,14 +393,7 @@ async fn search_follows_the_network_setting() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
-    let (s, _) = app
-        .api(
-            Method::PUT,
-            "/api/v1/settings",
-            Some(json!({"national_search_mode": "none"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    set_search_mode(&app, "none").await;
     let (s, v) = app
         .api(
             Method::GET,
@@ -472,10 +473,7 @@ async fn pending_deletions_survive_a_restart() {
         &[end(sid, NATIONAL), recording(sid, rec, "completed")],
     )
     .await;
-    let id = app.call_by_sid(sid).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = call_id(&app, sid).await;
     eventually("a failed attempt", || async {
         app.audit_actions(&id)
             .await
@@ -544,10 +542,7 @@ async fn an_agent_walks_a_national_call_from_claim_to_its_end() {
     let rec = "RE10000000000000000000000000000009";
     deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
     deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
-    let id = app.call_by_sid(sid).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = call_id(&app, sid).await;
 
     // Claim: the screen pop asks for a tenant; the recording is held.
     let (s, v) = as_ana(Method::POST, format!("/api/v1/calls/{id}/claim"), None).await;
@@ -671,22 +666,12 @@ async fn an_agent_walks_a_national_call_from_claim_to_its_end() {
 #[tokio::test]
 async fn in_mode_none_national_calls_end_unresolved() {
     let (app, conn) = setup("http://127.0.0.1:9").await;
-    let (s, _) = app
-        .api(
-            Method::PUT,
-            "/api/v1/settings",
-            Some(json!({"national_search_mode": "none"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    set_search_mode(&app, "none").await;
     let sid = "CA20000000000000000000000000000n01";
     let rec = "RE20000000000000000000000000000n01";
     deliver_all(&app, &conn, &start(sid, NATIONAL)).await;
     deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
-    let id = app.call_by_sid(sid).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = call_id(&app, sid).await;
     let (s, v) = select(&app, &id, "t-austin").await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["code"], "tenant_selection_disabled");

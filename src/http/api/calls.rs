@@ -180,10 +180,9 @@ async fn enter_tenant(
             };
             // The time is read when the writer runs the job: selections and call ends are
             // timed in the order they are stored.
-            let before = calls::get(c, &id)?.map(|call| call.recording_decision());
-            let call = calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
+            let (call, decided) =
+                calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
-            let decided = call.recording_decision().is_new(before.as_ref());
             Ok((call, pop, decided))
         })
         .await?;
