@@ -3,7 +3,7 @@
 //! the operating system's random source.
 
 use crate::error::AppError;
-use crate::http::api::check_id;
+use crate::http::api::{check_id, check_user_ref};
 use crate::http::auth::Permission;
 use crate::store::users::User;
 use base64::Engine;
@@ -57,9 +57,9 @@ fn missing(field: &str) -> AppError {
     AppError::bad_request("missing_field", format!("{field} is required"))
 }
 
-/// Checks a user id (as [`check_id`] does, and not one of [`RESERVED_IDS`]).
+/// Checks a user id (as [`check_user_ref`] does, and not one of [`RESERVED_IDS`]).
 pub fn check_user_id(user_id: &str) -> Result<(), AppError> {
-    check_id("user id", user_id)?;
+    check_user_ref(user_id)?;
     if RESERVED_IDS.contains(&user_id) {
         return Err(AppError::bad_request(
             "reserved_user_id",

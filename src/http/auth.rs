@@ -50,9 +50,19 @@ macro_rules! permissions {
                 pub struct $name;
 
                 impl Needed for $name {
-                    const PERMISSION: Permission = Permission::$name;
+                    const ANY_OF: &'static [Permission] = &[Permission::$name];
                 }
             )*
+
+            /// `directory.manage` or `contact_center.settings`: the tenant details list
+            /// (tenants with their ZIP codes and trades), which the settings screen shows.
+            #[derive(Debug)]
+            pub struct TenantDetails;
+
+            impl Needed for TenantDetails {
+                const ANY_OF: &'static [Permission] =
+                    &[Permission::DirectoryManage, Permission::ContactCenterSettings];
+            }
         }
     };
 }
@@ -91,14 +101,19 @@ pub struct Principal {
 impl Principal {
     /// 403 unless the principal holds `p`.
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
-        if self.permissions.contains(&p) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "this token lacks the permission {}",
-                p.as_str()
-            )))
+        self.require_any(&[p])
+    }
+
+    /// 403 unless the principal holds one of `any_of`.
+    pub fn require_any(&self, any_of: &[Permission]) -> Result<(), AppError> {
+        if any_of.iter().any(|p| self.permissions.contains(p)) {
+            return Ok(());
         }
+        let names: Vec<&str> = any_of.iter().map(|p| p.as_str()).collect();
+        Err(AppError::Forbidden(format!(
+            "this token lacks the permission {}",
+            names.join(" or ")
+        )))
     }
 
     pub fn sees_tenant(&self, tenant_id: &str) -> bool {
@@ -186,12 +201,12 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// A permission named by a type, for [`Authorized`].
+/// The permissions a route admits (any one of them), named by a type, for [`Authorized`].
 pub trait Needed: Send + Sync + 'static {
-    const PERMISSION: Permission;
+    const ANY_OF: &'static [Permission];
 }
 
-/// A principal holding the permission `N`: 401 without a valid token, 403 without the
+/// A principal holding the permission `N` (or one of them): 401 without a valid token, 403 without the
 /// permission. Dereferences to the [`Principal`].
 #[derive(Debug)]
 pub struct Authorized<N> {
@@ -215,7 +230,7 @@ impl<N: Needed> FromRequestParts<AppState> for Authorized<N> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        principal.require(N::PERMISSION)?;
+        principal.require_any(N::ANY_OF)?;
         Ok(Self {
             principal,
             need: PhantomData,

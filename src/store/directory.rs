@@ -307,7 +307,7 @@ pub fn resolve_many(
     let unknown: Vec<&str> = resolutions
         .iter()
         .zip(numbers)
-        .filter(|(r, _)| r.kind == NumberKind::Unknown && !listed.contains_key(r.number.as_str()))
+        .filter(|(r, _)| !listed.contains_key(r.number.as_str()))
         .map(|(_, n)| *n)
         .collect();
     let at = millis(now);
@@ -324,10 +324,12 @@ pub fn resolve_many(
     Ok(resolutions)
 }
 
-/// A dialed number the directory does not list.
+/// A dialed number the directory does not list, with how its calls resolve meanwhile
+/// (`national` for a toll-free NANP number, else `unknown`).
 #[derive(Debug, Clone, Serialize)]
 pub struct UnknownNumber {
     pub e164: String,
+    pub kind: NumberKind,
     pub calls: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
@@ -335,13 +337,19 @@ pub struct UnknownNumber {
     pub last_seen: OffsetDateTime,
 }
 
+/// The numbers calls dialed that the directory does not list now (a number listed since
+/// is no longer unknown), most calls first.
 pub fn unknown_numbers(db: &Db<'_>) -> Result<Vec<UnknownNumber>, AppError> {
     db.query(
-        "SELECT e164, COUNT(*), MIN(at), MAX(at) FROM unknown_number_calls GROUP BY e164 ORDER BY COUNT(*) DESC, e164",
+        "SELECT u.e164, COUNT(*), MIN(u.at), MAX(u.at) FROM unknown_number_calls u
+         WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.e164 = u.e164)
+         GROUP BY u.e164 ORDER BY COUNT(*) DESC, u.e164",
         args![],
         |r| {
+            let e164: String = r.get(0)?;
             Ok(UnknownNumber {
-                e164: r.get(0)?,
+                kind: numbers::unlisted_kind(&e164),
+                e164,
                 calls: r.get(1)?,
                 first_seen: from_millis(r.get(2)?),
                 last_seen: from_millis(r.get(3)?),

@@ -49,7 +49,8 @@ fn fill(path: &str) -> String {
 struct Operation {
     method: Method,
     path: String,
-    permission: String,
+    /// The permissions that admit the caller (any one of them).
+    permissions: Vec<String>,
     /// The request body example, when the operation takes a body.
     example: Option<Value>,
 }
@@ -74,14 +75,26 @@ fn operations() -> Vec<Operation> {
                 );
                 continue;
             }
-            let permission = op["x-required-permission"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{method} {path} names no x-required-permission"))
-                .to_owned();
+            let named = &op["x-required-permission"];
+            let permissions: Vec<String> = match named {
+                Value::String(one) => vec![one.clone()],
+                Value::Array(any) => any
+                    .iter()
+                    .filter_map(|p| p.as_str())
+                    .map(Into::into)
+                    .collect(),
+                _ => panic!("{method} {path} names no x-required-permission"),
+            };
             assert!(
-                PERMISSIONS.contains(&permission.as_str()),
-                "{method} {path}: unknown permission {permission}"
+                !permissions.is_empty(),
+                "{method} {path}: an empty permission list"
             );
+            for permission in &permissions {
+                assert!(
+                    PERMISSIONS.contains(&permission.as_str()),
+                    "{method} {path}: unknown permission {permission}"
+                );
+            }
             // `example`, or else the first of `examples`.
             let content = &op["requestBody"]["content"]["application/json"];
             let example = content.get("example").cloned().or_else(|| {
@@ -99,7 +112,7 @@ fn operations() -> Vec<Operation> {
             out.push(Operation {
                 method: m,
                 path: path.clone(),
-                permission,
+                permissions,
                 example,
             });
         }
@@ -170,8 +183,9 @@ async fn every_route_refuses_the_wrong_permissions_and_admits_its_own() {
             "{what} without permissions"
         );
         for (p, token) in &holders {
-            let status = send(&app, op, Some(token), *p == op.permission).await;
-            if *p == op.permission {
+            let admitted = op.permissions.iter().any(|named| named == p);
+            let status = send(&app, op, Some(token), admitted).await;
+            if admitted {
                 assert!(
                     status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                     "{what} with only {p}: {status}"

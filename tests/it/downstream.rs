@@ -100,9 +100,12 @@ async fn subscribers_get_signed_call_events_in_sequence() {
     let sub = subscribe(&app, &rx.url, &["call.updated", "recording.decided"]).await;
     let secret = sub["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
-    // The secret is shown once: never again.
+    // The secret is shown once: never again, and it is sealed at rest (the whole value and
+    // the key it encodes).
     let listed = app.get("/api/v1/subscriptions").await;
     assert!(!listed.to_string().contains(&secret), "{listed}");
+    assert_not_stored(&app, &secret).await;
+    assert_not_stored(&app, secret.trim_start_matches("whsec_")).await;
 
     let sid = "CA00000000000000000000000000d0a1";
     deliver_all(

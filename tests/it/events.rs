@@ -272,6 +272,58 @@ async fn chat_and_booking_feeds_announce_hub_changes() {
     assert_eq!(stream.next().await.event, "hub.updated");
 }
 
+/// `hub.updated` reaches only the agents assigned the tenant whose counts changed.
+#[tokio::test]
+async fn hub_updates_reach_only_the_agents_of_the_tenant() {
+    let app = TestApp::spawn().await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let bob = app
+        .user_token("bob", &["contact_center.view"], &["t-dallas"])
+        .await;
+    let hub_only = "?types=hub.updated";
+    let mut ana_stream = Stream::open_for(&app, &ana, hub_only, None).await;
+    let mut bob_stream = Stream::open_for(&app, &bob, hub_only, None).await;
+    for (tenant, thread) in [("t-dallas", "th-d"), ("t-austin", "th-a")] {
+        let (s, v) = app
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/tenants/{tenant}/chat-messages"),
+                Some(json!({"thread_id": thread, "from": CALLER, "direction": "inbound", "body": "Hello?"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // Each agent's first hub event is its own tenant's: Ana never hears of Dallas.
+    assert_eq!(ana_stream.next().await.data["tenant_id"], "t-austin");
+    assert_eq!(bob_stream.next().await.data["tenant_id"], "t-dallas");
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tenants/t-dallas/web-bookings",
+            Some(json!({"booking_id": "wb-1", "customer_name": "Jane Doe", "phone": CALLER, "zip": "75201", "trade": "hvac"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(bob_stream.next().await.data["tenant_id"], "t-dallas");
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tenants/t-austin/web-bookings",
+            Some(json!({"booking_id": "wb-2", "customer_name": "Jane Doe", "phone": CALLER, "zip": "78701", "trade": "hvac"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        ana_stream.next().await.data,
+        json!({"type": "hub.updated", "tenant_id": "t-austin"}),
+        "Ana's next event is her own tenant's booking, not Dallas's"
+    );
+}
+
 /// Without `types`, a client hears `call.updated` only: every event carries the call.
 #[tokio::test]
 async fn by_default_the_stream_sends_call_updates_only() {

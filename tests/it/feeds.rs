@@ -410,21 +410,14 @@ async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages
             {"tenant_id": "t-c", "name": "Tenant t-c", "unread_threads": 1, "unanswered_messages": 1, "url": "https://t-c.example.com/bookings"},
         ])
     );
-    let bookings: Vec<_> = hub["web_bookings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["tenant_id"].as_str().unwrap(),
-                b["unbooked"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(bookings, [("t-c", 1), ("t-a", 0), ("t-b", 0)]);
+    // Each entry carries exactly the tenant, its name, the unbooked count and the page.
     assert_eq!(
-        hub["web_bookings"][0]["url"],
-        "https://t-c.example.com/bookings"
+        hub["web_bookings"],
+        json!([
+            {"tenant_id": "t-c", "name": "Tenant t-c", "unbooked": 1, "url": "https://t-c.example.com/bookings"},
+            {"tenant_id": "t-a", "name": "Tenant t-a", "unbooked": 0, "url": "https://t-a.example.com/bookings"},
+            {"tenant_id": "t-b", "name": "Tenant t-b", "unbooked": 0, "url": "https://t-b.example.com/bookings"},
+        ])
     );
 
     // The call ends: no active call any more.

@@ -686,3 +686,49 @@ async fn in_mode_none_national_calls_end_unresolved() {
     assert_eq!(call["recording"]["status"], "discarded");
     app.stop().await;
 }
+
+/// A local call's screen pop: the tenant known at once, its booking page, the call bubble
+/// selected and the customer prefilled, the caller named from the tenant's contacts.
+#[tokio::test]
+async fn a_local_call_pops_its_tenant_with_bubble_prefill_and_contact_name() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    let local = "+15125550177";
+    app.number(local, json!({"kind": "local", "tenant_id": "t-round-rock"}))
+        .await;
+    let sid = "CA70000000000000000000000000000001";
+    deliver_all(&app, &conn, &start(sid, local)).await;
+    let id = call_id(&app, sid).await;
+    let (s, v) = app
+        .api(Method::POST, &format!("/api/v1/calls/{id}/claim"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["screen_pop"],
+        json!({
+            "call_id": id,
+            "from": CALLER,
+            "caller_name": "Jane Doe",
+            "tenant_id": "t-round-rock",
+            "needs_tenant": false,
+            "tenant_url": "https://t-round-rock.example.com/bookings",
+            "call_bubble_selected": true,
+            "customer_prefilled": true,
+        })
+    );
+    assert_eq!(
+        v["call"]["tenant"],
+        json!({"status": "resolved", "tenant_id": "t-round-rock", "via": "local_number"})
+    );
+    // Go to tenant shows the same page; the hub shows the same pop.
+    let (s, again) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/go-to-tenant"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["screen_pop"], v["screen_pop"]);
+    assert_eq!(app.get("/api/v1/hub").await["active_call"], v["screen_pop"]);
+    app.stop().await;
+}

@@ -642,6 +642,15 @@ pub async fn stored_bytes(app: &TestApp) -> Vec<u8> {
     }
 }
 
+/// Fails if the app's store holds `secret` in clear anywhere (see [`stored_bytes`]).
+pub async fn assert_not_stored(app: &TestApp, secret: &str) {
+    let stored = stored_bytes(app).await;
+    assert!(
+        !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "a secret is stored in clear"
+    );
+}
+
 /// The audit rows of `action`, oldest first, as (actor, tenant_id, detail).
 pub async fn audit_rows(
     app: &TestApp,

@@ -314,3 +314,77 @@ async fn sync_needs_a_directory_url_and_a_reachable_directory() {
     assert_eq!(tenant_ids(&app).await, ["t-austin"]);
     app.stop().await;
 }
+
+/// The settings screen: a user holding only `contact_center.settings` reads the tenant
+/// details list (every tenant with its ZIP codes and trades, not only the tenants assigned
+/// to the user) and syncs it, but writes no tenant, number or contact.
+#[tokio::test]
+async fn the_settings_permission_reads_the_tenant_details_and_syncs_them() {
+    let mock = MockServer::start().await;
+    let app = directory_app(&mock, "").await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-dallas", &["75201", "75202"], &["plumbing"])
+        .await;
+    let settings = app
+        .user_token("sam", &["contact_center.settings"], &["t-austin"])
+        .await;
+
+    let list = app.get_as(&settings, "/api/v1/tenants").await;
+    let details: Vec<(Value, Value, Value)> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tenant_id"].clone(),
+                t["zip_codes"].clone(),
+                t["trades"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            (json!("t-austin"), json!(["78701"]), json!(["hvac"])),
+            (
+                json!("t-dallas"),
+                json!(["75201", "75202"]),
+                json!(["plumbing"])
+            ),
+        ]
+    );
+    let one = app.get_as(&settings, "/api/v1/tenants/t-dallas").await;
+    assert_eq!(one["zip_codes"], json!(["75201", "75202"]));
+
+    let body = json!({"name": "Renamed", "zip_codes": ["78701"], "trades": ["hvac"]});
+    for (m, p, b) in [
+        (Method::PUT, "/api/v1/tenants/t-austin", Some(body)),
+        (
+            Method::PUT,
+            "/api/v1/numbers/%2B15125550100",
+            Some(json!({"kind": "national"})),
+        ),
+        (Method::GET, "/api/v1/numbers", None),
+    ] {
+        let (s, v) = app.api_as(&settings, m.clone(), p, b).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{m} {p}: {v}");
+    }
+    assert_eq!(
+        app.get("/api/v1/tenants/t-austin").await["name"],
+        "Tenant t-austin"
+    );
+
+    serve_directory(
+        &mock,
+        json!({"tenants": [upstream_tenant("t-austin", "Austin HVAC", &["78701", "78702"])]}),
+    )
+    .await;
+    let (s, v) = app
+        .api_as(&settings, Method::POST, "/api/v1/tenants/sync", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["removed"], json!(["t-dallas"]));
+    let list = app.get_as(&settings, "/api/v1/tenants").await;
+    assert_eq!(list["tenants"][0]["zip_codes"], json!(["78701", "78702"]));
+    app.stop().await;
+}

@@ -95,6 +95,46 @@ async fn users_are_created_replaced_and_listed() {
     app.stop().await;
 }
 
+/// An e-mail address is a user id: the user is created, acts with its token, and the audit
+/// trail filters by it.
+#[tokio::test]
+async fn an_email_address_is_a_user_id() {
+    let app = TestApp::spawn().await;
+    let token = app
+        .user_token("ana.b@example.com", &["users.manage"], &[])
+        .await;
+    let me = app.get("/api/v1/users/ana.b@example.com").await;
+    assert_eq!(me["user_id"], "ana.b@example.com");
+    let (s, v) = app
+        .api_as(
+            &token,
+            Method::PUT,
+            "/api/v1/users/ben@example.com",
+            Some(json!({"name": "Ben", "permissions": [], "tenant_ids": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let trail = app
+        .get("/api/v1/audit?actor=ana.b@example.com&action=user.created")
+        .await;
+    let subjects: Vec<&Value> = trail["audit"].as_array().unwrap().iter().collect();
+    assert_eq!(subjects.len(), 1, "{trail}");
+    assert_eq!(subjects[0]["actor"], "ana.b@example.com");
+    let long = format!("{}@example.com", "a".repeat(120));
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/users/{long}"),
+            Some(json!({"name": "Long", "permissions": [], "tenant_ids": []})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_id"))
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn bad_user_input_gets_clear_400s_and_writes_nothing() {
     let app = TestApp::spawn().await;

@@ -215,10 +215,48 @@ async fn unlisted_numbers_are_pending_never_guessed_and_counted() {
     );
     let toll_free = app.call_by_sid("CA00000000000000000000000000000006").await;
     assert_eq!(toll_free["number_kind"], "national");
+    assert_eq!(toll_free["tenant"]["status"], "pending");
+    // Both are counted for ops (the toll-free one is national by default, not configured);
+    // a number's second call counts once more.
+    deliver_all(
+        &app,
+        &conn,
+        &[status(
+            "CA00000000000000000000000000000008",
+            CALLER,
+            "+13035550111",
+            "ringing",
+            0,
+            "Mon, 23 Nov 2026 18:05:01 +0000",
+        )],
+    )
+    .await;
     let counted = app.get("/api/v1/numbers/unknown").await;
-    assert_eq!(counted["numbers"][0]["e164"], "+13035550111");
-    assert_eq!(counted["numbers"][0]["calls"], 1);
+    let rows: Vec<(&str, &str, i64)> = counted["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["e164"].as_str().unwrap(),
+                n["kind"].as_str().unwrap(),
+                n["calls"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("+13035550111", "unknown", 2),
+            ("+18885550111", "national", 1)
+        ]
+    );
+    // Once listed, a number is no longer unknown.
+    app.number("+18885550111", json!({"kind": "national"}))
+        .await;
+    let counted = app.get("/api/v1/numbers/unknown").await;
     assert_eq!(counted["numbers"].as_array().unwrap().len(), 1);
+    assert_eq!(counted["numbers"][0]["e164"], "+13035550111");
     app.stop().await;
 }
 
@@ -457,6 +495,9 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
             code: "malformed_webhook",
         },
     ];
+    // Every signature failure answers the same bytes: the body tells a prober nothing about
+    // which check failed.
+    let mut signature_bodies = std::collections::BTreeSet::new();
     for case in cases {
         let mut req = app
             .http
@@ -468,9 +509,11 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), case.status, "{}", case.name);
-        let v: Value = res
-            .json()
-            .await
+        let text = res.text().await.unwrap();
+        if case.code == "invalid_signature" {
+            signature_bodies.insert(text.clone());
+        }
+        let v: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: body is not JSON: {e}", case.name));
         assert_eq!(v["error"]["code"], case.code, "{}: {v}", case.name);
         assert!(
@@ -486,8 +529,36 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
             case.name
         );
     }
+    assert_eq!(signature_bodies.len(), 1, "{signature_bodies:?}");
     let stored = count_rows(&app, "deliveries").await;
     assert_eq!(stored, 0, "nothing refused was stored");
+    // Ops see each refusal by its reason.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in [
+        "missing_header",
+        "malformed_header",
+        "bad_signature",
+        "unknown_connection",
+        "unknown_provider",
+        "unsupported_content_type",
+        "missing_field",
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("callgate_webhooks_rejected_total{")
+                    && l.contains(&format!("reason=\"{reason}\""))),
+            "no rejection counted as {reason}: {metrics}"
+        );
+    }
 
     // A disabled connection is unknown to providers until enabled again.
     let (s, _) = app

@@ -1,6 +1,6 @@
 //! The audit trail for managers (`users.manage`): who did what, and when, newest first.
 
-use super::{Page, check_id};
+use super::{Page, check_id, check_user_ref};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::auth::{Authorized, need};
@@ -62,14 +62,13 @@ async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
-    for (kind, id) in [
-        ("call_id", &q.call_id),
-        ("tenant_id", &q.tenant_id),
-        ("actor", &q.actor),
-    ] {
+    for (kind, id) in [("call_id", &q.call_id), ("tenant_id", &q.tenant_id)] {
         if let Some(id) = id {
             check_id(kind, id)?;
         }
+    }
+    if let Some(actor) = &q.actor {
+        check_user_ref(actor)?;
     }
     if let Some(a) = &q.action
         && !is_action(a)

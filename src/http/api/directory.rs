@@ -1,4 +1,5 @@
-//! Tenants, numbers and contacts (`directory.manage`), tenant search
+//! Tenants, numbers and contacts (`directory.manage`; the tenant list and a tenant also
+//! with `contact_center.settings`, for the settings screen's tenant details), tenant search
 //! (`contact_center.view`), and the tenant sync with the upstream directory
 //! (`contact_center.settings`).
 
@@ -59,7 +60,7 @@ async fn put_tenant(
 
 async fn get_tenant(
     State(st): State<AppState>,
-    _p: Authorized<need::DirectoryManage>,
+    _p: Authorized<need::TenantDetails>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     check_id("tenant id", &id)?;
@@ -73,7 +74,7 @@ async fn get_tenant(
 
 async fn list_tenants(
     State(st): State<AppState>,
-    _p: Authorized<need::DirectoryManage>,
+    _p: Authorized<need::TenantDetails>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let tenants = st.store.read(directory::list_tenants).await?;
     Ok(Json(json!({ "tenants": tenants })))

@@ -71,17 +71,39 @@ impl Page {
 
 /// Ids in paths: letters, digits, `.`, `_`, `-`, at most 64.
 pub(crate) fn check_id(kind: &'static str, id: &str) -> Result<(), AppError> {
+    check_chars(kind, id, 64, b"._-", "letters, digits, '.', '_' or '-'")
+}
+
+/// User ids: as [`check_id`], and `@` too (an e-mail address is a common user id), at most
+/// 128.
+pub(crate) fn check_user_ref(id: &str) -> Result<(), AppError> {
+    check_chars(
+        "user id",
+        id,
+        128,
+        b"._-@",
+        "letters, digits, '.', '_', '-' or '@'",
+    )
+}
+
+fn check_chars(
+    kind: &'static str,
+    id: &str,
+    max: usize,
+    punctuation: &[u8],
+    allowed: &str,
+) -> Result<(), AppError> {
     let ok = !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= max
         && id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || punctuation.contains(&b));
     if ok {
         Ok(())
     } else {
         Err(AppError::bad_request(
             "invalid_id",
-            format!("{kind} must be 1-64 letters, digits, '.', '_' or '-'"),
+            format!("{kind} must be 1-{max} {allowed}"),
         ))
     }
 }

@@ -1,6 +1,6 @@
 //! Users and their tokens (`users.manage`). Every change is audited with its actor.
 
-use super::check_id;
+use super::{check_id, check_user_ref};
 use crate::error::AppError;
 use crate::http::auth::{Authorized, need};
 use crate::http::{ApiJson, AppState, json_status};
@@ -51,7 +51,7 @@ async fn show(
     _p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Json<User>, AppError> {
-    check_id("user id", &user_id)?;
+    check_user_ref(&user_id)?;
     Ok(Json(st.store.read(move |c| existing(c, &user_id)).await?))
 }
 
@@ -99,7 +99,7 @@ async fn create_token(
     p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Response, AppError> {
-    check_id("user id", &user_id)?;
+    check_user_ref(&user_id)?;
     let token = input::new_token()?;
     let actor = p.id.clone();
     let clock = st.clock.clone();
@@ -149,7 +149,7 @@ async fn list_tokens(
     _p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    check_id("user id", &user_id)?;
+    check_user_ref(&user_id)?;
     let tokens = st
         .store
         .read(move |c| {
@@ -167,7 +167,7 @@ async fn revoke_token(
     p: Authorized<need::UsersManage>,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    check_id("user id", &user_id)?;
+    check_user_ref(&user_id)?;
     check_id("token id", &token_id)?;
     let actor = p.id.clone();
     let clock = st.clock.clone();
