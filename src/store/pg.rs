@@ -16,12 +16,9 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Sessions kept open per instance for reads and writes (the ingest batchers take theirs
+/// Sessions kept open per instance for reads and writes (the ingest thread takes its own
 /// from the same idle list).
 const SESSIONS: usize = 8;
-/// Threads that store webhook deliveries, each a batch at a time in a transaction of its
-/// own: while one batch's commit is being made durable, the next one's statements run.
-const BATCHERS: usize = 2;
 /// Most deliveries stored in one transaction.
 const MAX_BATCH: usize = 256;
 /// How often a job that lost a race or its session is tried in all.
@@ -44,7 +41,7 @@ pub(super) struct Pool {
     permits: Semaphore,
     /// This instance, as named in the signals it sends.
     origin: Arc<str>,
-    /// Deliveries waiting for a batcher (group commit).
+    /// Deliveries waiting for the ingest thread (group commit).
     ingest: mpsc::Sender<Queued>,
 }
 
@@ -69,14 +66,18 @@ impl Pool {
         let mut session = pool.open()?;
         migrate(&mut session)?;
         pool.put(session);
-        let jobs = Arc::new(Mutex::new(jobs));
-        for _ in 0..BATCHERS {
-            let (pool, jobs) = (Arc::downgrade(&pool), jobs.clone());
-            std::thread::Builder::new()
-                .name("store-ingest".into())
-                .spawn(move || batcher(&pool, &jobs))
-                .map_err(|e| AppError::Internal(format!("cannot start an ingest thread: {e}")))?;
-        }
+        // One thread stores the deliveries, a batch at a time, each batch as large as what
+        // is queued. PostgreSQL's cost is mostly per statement (planning, a round trip), and
+        // a batch takes the same statements whatever its size: one large batch costs less
+        // than two smaller ones overlapping, which also wait for each other's locks when a
+        // call's deliveries arrive together (bench/run.sh with BENCH_POSTGRES: one thread
+        // stored 1.6 times as many deliveries per second as two). Several instances still
+        // store in parallel.
+        let weak = Arc::downgrade(&pool);
+        std::thread::Builder::new()
+            .name("store-ingest".into())
+            .spawn(move || batcher(&weak, &jobs))
+            .map_err(|e| AppError::Internal(format!("cannot start the ingest thread: {e}")))?;
         Ok(pool)
     }
 
@@ -315,19 +316,15 @@ impl Drop for Pool {
 
 /// Takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them together,
 /// until the pool is gone.
-fn batcher(pool: &Weak<Pool>, jobs: &Mutex<mpsc::Receiver<Queued>>) {
+fn batcher(pool: &Weak<Pool>, jobs: &mpsc::Receiver<Queued>) {
     loop {
-        let batch = {
-            let Ok(rx) = jobs.lock() else { return };
-            let Ok(first) = rx.recv() else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH
-                && let Ok(more) = rx.try_recv()
-            {
-                batch.push(more);
-            }
-            batch
-        };
+        let Ok(first) = jobs.recv() else { return };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(more) = jobs.try_recv()
+        {
+            batch.push(more);
+        }
         match pool.upgrade() {
             Some(pool) => pool.ingest_batch(batch),
             None => return,
