@@ -206,8 +206,8 @@ pub trait Needed: Send + Sync + 'static {
     const ANY_OF: &'static [Permission];
 }
 
-/// A principal holding the permission `N` (or one of them): 401 without a valid token, 403 without the
-/// permission. Dereferences to the [`Principal`].
+/// A principal holding the permission `N` (or one of them): 401 without a valid token, 403
+/// without the permission. Dereferences to the [`Principal`].
 #[derive(Debug)]
 pub struct Authorized<N> {
     principal: Principal,
@@ -250,6 +250,31 @@ mod tests {
         for bad in ["", "users", "Users.Manage", "users.manage ", "*"] {
             assert_eq!(Permission::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_route_admitting_several_permissions_takes_any_one_of_them() {
+        let holding = |p: &[Permission]| Principal {
+            id: "u".into(),
+            permissions: p.iter().copied().collect(),
+            tenants: TenantScope::All,
+        };
+        let any_of = need::TenantDetails::ANY_OF;
+        for one in [
+            Permission::DirectoryManage,
+            Permission::ContactCenterSettings,
+        ] {
+            assert!(holding(&[one]).require_any(any_of).is_ok(), "{one:?}");
+        }
+        let refused = holding(&[Permission::ContactCenterView]).require_any(any_of);
+        match refused {
+            Err(AppError::Forbidden(message)) => assert!(
+                message.contains("directory.manage or contact_center.settings"),
+                "{message}"
+            ),
+            other => panic!("expected 403, got {other:?}"),
+        }
+        assert!(holding(&[]).require(Permission::UsersManage).is_err());
     }
 
     #[test]
