@@ -250,6 +250,22 @@ pub struct PgSession {
     signals: Vec<String>,
     /// The instance the session belongs to, named in the signals it sends.
     origin: std::sync::Arc<str>,
+    /// The channel of the instances sharing the session's schema ([`signal_channel`]).
+    channel: std::sync::Arc<str>,
+}
+
+/// The `NOTIFY` channel of the callgate instances whose tables are in `schema`: instances of
+/// another deployment in the same database (another schema) never hear them. Readable when
+/// it fits PostgreSQL's 63-byte names, else named by a hash of the schema.
+pub(super) fn signal_channel(schema: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let readable = format!("callgate:{schema}");
+    if readable.len() <= 63 {
+        return readable;
+    }
+    let digest = Sha256::digest(schema.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("callgate:{hex}")
 }
 
 impl std::fmt::Debug for PgSession {
@@ -261,12 +277,17 @@ impl std::fmt::Debug for PgSession {
 }
 
 impl PgSession {
-    pub(super) fn new(client: postgres::Client, origin: std::sync::Arc<str>) -> Self {
+    pub(super) fn new(
+        client: postgres::Client,
+        origin: std::sync::Arc<str>,
+        channel: std::sync::Arc<str>,
+    ) -> Self {
         Self {
             client,
             statements: HashMap::new(),
             signals: Vec::new(),
             origin,
+            channel,
         }
     }
 
@@ -278,17 +299,21 @@ impl PgSession {
     /// Sends the open transaction's signals (`NOTIFY`, delivered when it commits), a few
     /// statements for all.
     pub(super) fn send_signals(&mut self) -> Result<(), AppError> {
+        // The channel is the parameter after the signals.
         static NOTIFY: Texts = Texts::new(|rows| {
             format!(
-                "SELECT pg_notify('callgate', v.column1) FROM (VALUES {}) AS v",
+                "SELECT pg_notify(CAST(?{} AS TEXT), v.column1) FROM (VALUES {}) AS v",
+                rows + 1,
                 rows::values(rows, &["?"])
             )
         });
         let signals = std::mem::take(&mut self.signals);
+        let channel = self.channel.to_string();
         for run in rows::runs(Dialect::Postgres, signals.len()) {
             let statement = self.prepared(NOTIFY.get(run.len()))?;
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> = signals[run]
                 .iter()
+                .chain(std::iter::once(&channel))
                 .map(|s| s as &(dyn postgres::types::ToSql + Sync))
                 .collect();
             self.client.query(&statement, &params)?;
@@ -614,6 +639,20 @@ impl From<postgres::Error> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_schema_signals_on_a_channel_of_its_own() {
+        assert_eq!(signal_channel("public"), "callgate:public");
+        assert_ne!(signal_channel("t_a"), signal_channel("t_b"));
+        let long = "s".repeat(63);
+        let hashed = signal_channel(&long);
+        assert!(
+            hashed.len() <= 63 && hashed.starts_with("callgate:"),
+            "{hashed}"
+        );
+        assert_ne!(hashed, signal_channel(&"s".repeat(62)));
+        assert_eq!(hashed, signal_channel(&long), "stable");
+    }
 
     #[test]
     fn numbered_parameters_become_dollar_parameters_outside_quotes() {

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_subscriptions.sql"),
     include_str!("../../migrations/postgres/0003_replay_digest.sql"),
+    include_str!("../../migrations/postgres/0004_events_unchecked_references.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.
@@ -41,6 +42,8 @@ pub(super) struct Pool {
     permits: Semaphore,
     /// This instance, as named in the signals it sends.
     origin: Arc<str>,
+    /// The channel of the signals of the instances sharing this schema.
+    channel: Arc<str>,
     /// Deliveries waiting for the ingest thread (group commit).
     ingest: mpsc::Sender<Queued>,
 }
@@ -55,12 +58,17 @@ impl Pool {
             config.connect_timeout(Duration::from_secs(5));
         }
         config.application_name("callgate");
+        let schema: String = config
+            .connect(postgres::NoTls)?
+            .query_one("SELECT COALESCE(current_schema(), 'public')", &[])?
+            .try_get(0)?;
         let (ingest, jobs) = mpsc::channel();
         let pool = Arc::new(Self {
             config,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(SESSIONS),
             origin: uuid::Uuid::new_v4().to_string().into(),
+            channel: super::db::signal_channel(&schema).into(),
             ingest,
         });
         let mut session = pool.open()?;
@@ -89,7 +97,11 @@ impl Pool {
         // Every statement is planned for its values: a generic plan made while the tables
         // were small (a new database) would otherwise stick, scanning them whole later.
         client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
-        Ok(PgSession::new(client, self.origin.clone()))
+        Ok(PgSession::new(
+            client,
+            self.origin.clone(),
+            self.channel.clone(),
+        ))
     }
 
     fn take(&self) -> Result<PgSession, AppError> {
@@ -253,11 +265,12 @@ impl Pool {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let config = self.config.clone();
         let origin = self.origin.clone();
+        let channel = self.channel.clone();
         let started = std::thread::Builder::new()
             .name("store-listen".into())
             .spawn(move || {
                 while !tx.is_closed() {
-                    if let Err(e) = listen_once(&config, &origin, &tx) {
+                    if let Err(e) = listen_once(&config, &origin, &channel, &tx) {
                         tracing::warn!(error = %e, "listening for other instances failed; reconnecting");
                         std::thread::sleep(Duration::from_secs(1));
                     }
@@ -274,11 +287,12 @@ impl Pool {
 fn listen_once(
     config: &postgres::Config,
     origin: &str,
+    channel: &str,
     tx: &tokio::sync::mpsc::UnboundedSender<Signal>,
 ) -> Result<(), postgres::Error> {
     use postgres::fallible_iterator::FallibleIterator;
     let mut client = config.connect(postgres::NoTls)?;
-    client.batch_execute("LISTEN callgate")?;
+    client.batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))?;
     while !tx.is_closed() {
         {
             let mut notifications = client.notifications();
