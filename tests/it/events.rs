@@ -247,27 +247,14 @@ async fn chat_and_booking_feeds_announce_hub_changes() {
     let app = TestApp::spawn().await;
     app.tenant("t-austin", &["78701"], &["hvac"]).await;
     let mut stream = Stream::open(&app, None).await;
-    let (s, v) = app
-        .api(
-            reqwest::Method::POST,
-            "/api/v1/tenants/t-austin/chat-messages",
-            Some(json!({"thread_id": "th-1", "from": CALLER, "direction": "inbound", "body": "Hello?"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.inbound_chat("t-austin", "th-1").await;
     let e = stream.next().await;
     assert_eq!(e.event, "hub.updated");
     assert_eq!(
         e.data,
         json!({"type": "hub.updated", "tenant_id": "t-austin"})
     );
-    let (s, v) = app
-        .api(
-            reqwest::Method::POST,
-            "/api/v1/tenants/t-austin/web-bookings",
-            Some(json!({"booking_id": "wb-1", "customer_name": "Jane Doe", "phone": CALLER, "zip": "78701", "trade": "hvac"})),
-        )
-        .await;
+    let (s, v) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(stream.next().await.event, "hub.updated");
 }
@@ -287,35 +274,15 @@ async fn hub_updates_reach_only_the_agents_of_the_tenant() {
     let hub_only = "?types=hub.updated";
     let mut ana_stream = Stream::open_for(&app, &ana, hub_only, None).await;
     let mut bob_stream = Stream::open_for(&app, &bob, hub_only, None).await;
-    for (tenant, thread) in [("t-dallas", "th-d"), ("t-austin", "th-a")] {
-        let (s, v) = app
-            .api(
-                reqwest::Method::POST,
-                &format!("/api/v1/tenants/{tenant}/chat-messages"),
-                Some(json!({"thread_id": thread, "from": CALLER, "direction": "inbound", "body": "Hello?"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-    }
+    app.inbound_chat("t-dallas", "th-d").await;
+    app.inbound_chat("t-austin", "th-a").await;
     // Each agent's first hub event is its own tenant's: Ana never hears of Dallas.
     assert_eq!(ana_stream.next().await.data["tenant_id"], "t-austin");
     assert_eq!(bob_stream.next().await.data["tenant_id"], "t-dallas");
-    let (s, v) = app
-        .api(
-            reqwest::Method::POST,
-            "/api/v1/tenants/t-dallas/web-bookings",
-            Some(json!({"booking_id": "wb-1", "customer_name": "Jane Doe", "phone": CALLER, "zip": "75201", "trade": "hvac"})),
-        )
-        .await;
+    let (s, v) = app.web_booking("t-dallas", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(bob_stream.next().await.data["tenant_id"], "t-dallas");
-    let (s, v) = app
-        .api(
-            reqwest::Method::POST,
-            "/api/v1/tenants/t-austin/web-bookings",
-            Some(json!({"booking_id": "wb-2", "customer_name": "Jane Doe", "phone": CALLER, "zip": "78701", "trade": "hvac"})),
-        )
-        .await;
+    let (s, v) = app.web_booking("t-austin", "wb-2", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
         ana_stream.next().await.data,
@@ -341,16 +308,7 @@ async fn by_default_the_stream_sends_call_updates_only() {
         ],
     )
     .await;
-    let (s, v) = app
-        .api(
-            reqwest::Method::POST,
-            "/api/v1/tenants/t-austin/chat-messages",
-            Some(
-                json!({"thread_id": "th-31", "from": CALLER, "direction": "inbound", "body": "Hi"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.inbound_chat("t-austin", "th-31").await;
     deliver_all(
         &app,
         &conn,

@@ -29,12 +29,6 @@ async fn austin_and_dallas() -> TestApp {
     app
 }
 
-async fn inbound(app: &TestApp, tenant: &str, thread: &str) -> Value {
-    let (s, v) = message(app, tenant, thread, CUSTOMER, "inbound").await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v
-}
-
 async fn outbound(app: &TestApp, tenant: &str, thread: &str) -> Value {
     let (s, v) = message(app, tenant, thread, "+15125550100", "outbound").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -84,13 +78,13 @@ async fn chat_counts_follow_messages_and_thread_actions() {
     app.tenant("t-austin", &["78701"], &["hvac"]).await;
     assert_eq!(chat_counts(&app, "t-austin").await, (0, 0));
 
-    let v = inbound(&app, "t-austin", "th-1").await;
+    let v = app.inbound_chat("t-austin", "th-1").await;
     assert_eq!(v["counted"], true);
     assert_eq!(v["thread"]["state"], "open");
     assert_eq!(v["thread"]["customer"], CUSTOMER);
-    inbound(&app, "t-austin", "th-1").await;
+    app.inbound_chat("t-austin", "th-1").await;
     assert_eq!(chat_counts(&app, "t-austin").await, (1, 2));
-    inbound(&app, "t-austin", "th-2").await;
+    app.inbound_chat("t-austin", "th-2").await;
     assert_eq!(chat_counts(&app, "t-austin").await, (2, 3));
 
     // A reply answers its thread's messages; the thread stays unread.
@@ -118,7 +112,7 @@ async fn chat_counts_follow_messages_and_thread_actions() {
         (1, 0),
         "a reply does not re-open"
     );
-    let v = inbound(&app, "t-austin", "th-2").await;
+    let v = app.inbound_chat("t-austin", "th-2").await;
     assert_eq!(v["thread"]["state"], "open");
     assert_eq!(v["thread"]["unanswered_messages"], 1);
     assert_eq!(chat_counts(&app, "t-austin").await, (2, 1));
@@ -158,8 +152,8 @@ async fn chat_counts_follow_messages_and_thread_actions() {
 #[tokio::test]
 async fn a_blocked_sender_is_kept_and_audited_but_not_counted() {
     let app = austin_and_dallas().await;
-    inbound(&app, "t-austin", "th-spam").await;
-    inbound(&app, "t-austin", "th-spam").await;
+    app.inbound_chat("t-austin", "th-spam").await;
+    app.inbound_chat("t-austin", "th-spam").await;
     let (s, v) = message(&app, "t-austin", "th-other", "+15125550999", "inbound").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(chat_counts(&app, "t-austin").await, (2, 3));
@@ -234,7 +228,7 @@ async fn a_blocked_sender_is_kept_and_audited_but_not_counted() {
 #[tokio::test]
 async fn threads_belong_to_one_tenant_and_message_ids_make_posts_idempotent() {
     let app = austin_and_dallas().await;
-    inbound(&app, "t-austin", "th-1").await;
+    app.inbound_chat("t-austin", "th-1").await;
     let (s, v) = message(&app, "t-dallas", "th-1", CUSTOMER, "inbound").await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["code"], "thread_of_other_tenant");
@@ -286,35 +280,26 @@ async fn threads_belong_to_one_tenant_and_message_ids_make_posts_idempotent() {
     app.stop().await;
 }
 
-async fn booking(app: &TestApp, tenant: &str, id: &str, name: &str) -> (StatusCode, Value) {
-    app.api(
-        Method::POST,
-        &format!("/api/v1/tenants/{tenant}/web-bookings"),
-        Some(json!({"booking_id": id, "customer_name": name, "phone": "+15125550123", "zip": "78701", "trade": "hvac"})),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn web_bookings_count_until_booked() {
     let app = austin_and_dallas().await;
-    let (s, v) = booking(&app, "t-austin", "wb-1", "Jane Doe").await;
+    let (s, v) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "unbooked");
     assert_eq!(v["phone"], "+15125550123");
-    booking(&app, "t-austin", "wb-2", "John Roe").await;
+    app.web_booking("t-austin", "wb-2", "John Roe").await;
     assert_eq!(unbooked(&app, "t-austin").await, 2);
 
     // The same booking again is idempotent; the same id with other details is refused.
-    let (s, again) = booking(&app, "t-austin", "wb-1", "Jane Doe").await;
+    let (s, again) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(again, v);
-    let (s, e) = booking(&app, "t-austin", "wb-1", "Someone Else").await;
+    let (s, e) = app.web_booking("t-austin", "wb-1", "Someone Else").await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("booking_id_conflict"))
     );
-    let (s, _) = booking(&app, "t-dallas", "wb-1", "Jane Doe").await;
+    let (s, _) = app.web_booking("t-dallas", "wb-1", "Jane Doe").await;
     assert_eq!(
         s,
         StatusCode::CONFLICT,
@@ -349,7 +334,7 @@ async fn web_bookings_count_until_booked() {
         (s, v["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("booking_not_found"))
     );
-    let (s, _) = booking(&app, "t-nope", "wb-9", "Jane Doe").await;
+    let (s, _) = app.web_booking("t-nope", "wb-9", "Jane Doe").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -378,11 +363,11 @@ async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages
     app.tenant("t-b", &["78701"], &["hvac"]).await;
     app.tenant("t-c", &["78701"], &["hvac"]).await;
     for _ in 0..3 {
-        inbound(&app, "t-b", "th-b").await;
+        app.inbound_chat("t-b", "th-b").await;
     }
-    inbound(&app, "t-a", "th-a").await;
-    inbound(&app, "t-c", "th-c").await;
-    booking(&app, "t-c", "wb-c", "Jane Doe").await;
+    app.inbound_chat("t-a", "th-a").await;
+    app.inbound_chat("t-c", "th-c").await;
+    app.web_booking("t-c", "wb-c", "Jane Doe").await;
 
     let conn = app.twilio_connection("http://127.0.0.1:9").await;
     app.number("+18005550199", json!({"kind": "national"}))
@@ -629,8 +614,8 @@ async fn bad_feed_input_gets_clear_4xx_json_errors_and_writes_nothing() {
 #[tokio::test]
 async fn agents_see_and_act_on_their_own_tenants_feeds_only() {
     let app = austin_and_dallas().await;
-    inbound(&app, "t-austin", "th-a1").await;
-    inbound(&app, "t-dallas", "th-d1").await;
+    app.inbound_chat("t-austin", "th-a1").await;
+    app.inbound_chat("t-dallas", "th-d1").await;
     let (s, v) = app
         .api(
             Method::POST,

@@ -405,6 +405,41 @@ impl TestApp {
         assert!(s == StatusCode::CREATED || s == StatusCode::OK, "{v}");
     }
 
+    /// A customer's chat message to `tenant` in `thread` (must answer 201).
+    pub async fn inbound_chat(&self, tenant: &str, thread: &str) -> Value {
+        let (s, v) = self
+            .api(
+                Method::POST,
+                &format!("/api/v1/tenants/{tenant}/chat-messages"),
+                Some(json!({"thread_id": thread, "from": "+15125550123", "direction": "inbound", "body": "Is anyone there?"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// A web booking `id` for `tenant` by the customer `name`.
+    pub async fn web_booking(&self, tenant: &str, id: &str, name: &str) -> (StatusCode, Value) {
+        self.api(
+            Method::POST,
+            &format!("/api/v1/tenants/{tenant}/web-bookings"),
+            Some(json!({"booking_id": id, "customer_name": name, "phone": "+15125550123", "zip": "78701", "trade": "hvac"})),
+        )
+        .await
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn number(&self, e164: &str, body: Value) {
         let path = format!("/api/v1/numbers/{}", e164.replace('+', "%2B"));
         let (s, v) = self.api(Method::PUT, &path, Some(body)).await;

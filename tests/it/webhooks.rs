@@ -296,15 +296,7 @@ async fn unknown_provider_values_are_kept_as_unmapped() {
         call["state"], "ringing",
         "an unknown status changes nothing"
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("callgate_unmapped_events_total"),
         "{metrics}"
@@ -533,15 +525,7 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
     let stored = count_rows(&app, "deliveries").await;
     assert_eq!(stored, 0, "nothing refused was stored");
     // Ops see each refusal by its reason.
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for reason in [
         "missing_header",
         "malformed_header",
