@@ -506,12 +506,27 @@ pub(super) fn after_write(
             &detail,
         )?;
     }
+    if before.is_some_and(|b| b.status == RecordingStatus::Discarded)
+        && recording != RecordingStatus::Discarded
+    {
+        cancel_deletions(db, call, now)?;
+    }
     for recording_id in gate::recordings_to_delete(&call.fold, recording) {
+        // A deletion called off before is queued again.
         let inserted = db.exec(
             "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
              VALUES ('delete_recording', ?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (kind, connection_id, recording_id) DO NOTHING",
-            args![call.connection_id, call.id, call.provider_call_id, recording_id, millis(now)],
+             ON CONFLICT (kind, connection_id, recording_id) DO UPDATE
+             SET done_at = NULL, next_attempt_at = excluded.next_attempt_at, last_error = NULL
+             WHERE outbox.last_error = ?6",
+            args![
+                call.connection_id,
+                call.id,
+                call.provider_call_id,
+                recording_id,
+                millis(now),
+                DELETION_CANCELLED
+            ],
         )?;
         if inserted > 0 {
             queued = true;
@@ -539,6 +554,37 @@ pub(super) fn after_write(
         queued,
         recording_decided,
     })
+}
+
+/// What a called-off deletion's outbox row says in `last_error`.
+const DELETION_CANCELLED: &str = "cancelled: the recording is no longer discarded";
+
+/// Calls off the deletions of a call's recordings that are not done yet: its recordings
+/// were discarded, and are not any more (a webhook that arrived late moved the call to a
+/// tenant's local number). Each is audited as `recording.deletion_cancelled`. A deletion
+/// the provider has already carried out cannot be undone; its confirmation stays in the
+/// audit trail.
+fn cancel_deletions(db: &Db<'_>, call: &CallRow, now: OffsetDateTime) -> Result<(), AppError> {
+    let cancelled: Vec<String> = db.query(
+        "UPDATE outbox SET done_at = ?1, last_error = ?3
+         WHERE kind = 'delete_recording' AND call_id = ?2 AND done_at IS NULL
+         RETURNING recording_id",
+        args![millis(now), call.id, DELETION_CANCELLED],
+        |r| r.get(0),
+    )?;
+    for recording_id in cancelled {
+        let detail = serde_json::json!({ "recording_id": recording_id });
+        audit::record(
+            db,
+            now,
+            "system",
+            "recording.deletion_cancelled",
+            Some(&call.id),
+            None,
+            &detail,
+        )?;
+    }
+    Ok(())
 }
 
 pub fn tenant_status_name(s: TenantStatus) -> &'static str {

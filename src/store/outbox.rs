@@ -89,7 +89,8 @@ pub fn complete(
     audit::record(db, now, "system", action, Some(&job.call_id), None, detail)
 }
 
-/// The attempt failed: schedule the next one and audit the failure.
+/// The attempt failed: schedule the next one and audit the failure (unless the job was
+/// called off meanwhile).
 pub fn retry(
     db: &Db<'_>,
     job: &Job,
@@ -97,7 +98,15 @@ pub fn retry(
     next: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    db.exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1", args![job.id, millis(next), error])?;
+    let pending = db.exec(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+         WHERE id = ?1 AND done_at IS NULL",
+        args![job.id, millis(next), error],
+    )?;
+    if pending == 0 {
+        // Called off while the attempt ran: there is no next attempt to announce.
+        return Ok(());
+    }
     let detail = serde_json::json!({ "recording_id": job.recording_id, "attempt": job.attempts + 1, "error": error, "next_attempt_at": next.unix_timestamp() });
     audit::record(
         db,

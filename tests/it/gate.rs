@@ -514,6 +514,98 @@ async fn pending_deletions_survive_a_restart() {
     working.verify().await;
 }
 
+/// The call's first webhook arrives last and names a tenant's local number: the recording,
+/// discarded until then, is kept after all, and its deletion (still failing at the
+/// provider) is called off and audited, and the job closed; discarded once more, the
+/// recording's deletion is queued again.
+#[tokio::test]
+async fn a_late_first_webhook_naming_a_local_number_calls_off_the_deletion() {
+    let failing = provider_api(503).await;
+    let (app, conn) = setup(&failing.uri()).await;
+    let local = "+15125550188";
+    app.number(local, json!({"kind": "local", "tenant_id": "t-austin"}))
+        .await;
+    let sid = "CA60000000000000000000000000000010";
+    let rec = "RE60000000000000000000000000000010";
+    deliver_all(
+        &app,
+        &conn,
+        &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+    )
+    .await;
+    let id = call_id(&app, sid).await;
+    assert_eq!(
+        app.call_by_sid(sid).await["recording"]["status"],
+        "discarded"
+    );
+    eventually("a failed deletion attempt", || async {
+        app.audit_actions(&id)
+            .await
+            .iter()
+            .any(|a| a == "recording.deletion_failed")
+    })
+    .await;
+
+    // The earlier webhooks, with the number the caller dialed.
+    deliver_all(&app, &conn, &start(sid, local)).await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["tenant"]["status"], "resolved", "{call}");
+    assert_eq!(call["tenant"]["tenant_id"], "t-austin");
+    assert_eq!(call["recording"]["status"], "saved", "{call}");
+    let actions = app.audit_actions(&id).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "recording.deletion_cancelled")
+            .count(),
+        1,
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "recording.saved"),
+        "{actions:?}"
+    );
+
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let pending: i64 = store
+        .read(|db| {
+            db.query_one(
+                "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL",
+                callgate::store::db::args![],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "the worker claims only jobs not done");
+
+    // An even earlier webhook names the national number again: discarded again, and the
+    // deletion queued again.
+    let queued = status(
+        sid,
+        CALLER,
+        NATIONAL,
+        "queued",
+        0,
+        "Mon, 23 Nov 2026 17:59:59 +0000",
+    );
+    deliver_all(&app, &conn, &[queued]).await;
+    assert_eq!(
+        app.call_by_sid(sid).await["recording"]["status"],
+        "discarded"
+    );
+    let actions = app.audit_actions(&id).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "recording.deletion_requested")
+            .count(),
+        2,
+        "{actions:?}"
+    );
+    app.stop().await;
+}
+
 /// One national call as an agent lives it: claim, search, enter a tenant, find a different
 /// one, go to it, the call ends — the screen pop and the recording at each step, then the
 /// audit trail with who did what.
