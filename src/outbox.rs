@@ -228,6 +228,13 @@ impl Worker {
     }
 
     async fn attempt(&self, job: Job) -> Result<(), crate::error::AppError> {
+        // Called off since it was claimed (the call's recording is no longer discarded):
+        // nothing to send. A deletion already under way cannot be called back; it is
+        // confirmed as it happened.
+        let id = job.id;
+        if !self.store.read(move |c| outbox::pending(c, id)).await? {
+            return Ok(());
+        }
         let outcome = self.send(&job).await;
         let now = self.clock.now();
         match outcome {
@@ -325,4 +332,112 @@ fn without_url(e: &reqwest::Error) -> String {
         "transport"
     };
     kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connections::NewConnection;
+    use crate::crypto::MasterKey;
+    use crate::store::db::args;
+    use callgate_adapters::kit::{FixedClock, Secret};
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const ACCOUNT: &str = "AC00000000000000000000000000000001";
+
+    /// A deletion claimed by the worker and then called off (a late webhook moved the call
+    /// to a tenant) is not sent; one still pending is.
+    #[tokio::test]
+    async fn a_deletion_called_off_after_its_claim_is_not_sent() {
+        let provider = MockServer::start().await;
+        for (recording, sent) in [("RE-called-off", 0), ("RE-pending", 1)] {
+            Mock::given(method("DELETE"))
+                .and(path_regex(format!("/Recordings/{recording}")))
+                .respond_with(ResponseTemplate::new(204))
+                .expect(sent)
+                .mount(&provider)
+                .await;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let now = OffsetDateTime::from_unix_timestamp(1_795_457_000).unwrap();
+        let key = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let connections = Arc::new(Connections::new(
+            store.clone(),
+            key,
+            "https://hooks.example.test".into(),
+            Duration::from_secs(60),
+        ));
+        let secrets = [("account_sid", ACCOUNT), ("auth_token", "token")]
+            .map(|(k, v)| (k.to_owned(), Secret::new(v.to_owned())))
+            .into();
+        let options = [("api_base_url".to_owned(), provider.uri())].into();
+        let conn = connections
+            .create(
+                NewConnection {
+                    provider: "twilio".into(),
+                    name: "deletions".into(),
+                    secrets,
+                    options,
+                },
+                "test",
+                now,
+            )
+            .await
+            .unwrap();
+        let conn_id = conn.id.clone();
+        let jobs = store
+            .write(move |db| {
+                for recording in ["RE-called-off", "RE-pending"] {
+                    db.exec(
+                        "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
+                         VALUES ('delete_recording', ?1, 'call-1', 'CA1', ?2, ?3, ?3)",
+                        args![conn_id, recording, crate::store::millis(now)],
+                    )?;
+                }
+                let jobs = outbox::claim(db, now, now + time::Duration::minutes(5), 10)?;
+                // Called off while claimed, as the call's fold does when the recording is
+                // no longer discarded.
+                db.exec(
+                    "UPDATE outbox SET done_at = ?1, last_error = 'cancelled' WHERE recording_id = 'RE-called-off'",
+                    args![crate::store::millis(now)],
+                )?;
+                Ok(jobs)
+            })
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 2);
+        let worker = Worker {
+            store: store.clone(),
+            connections,
+            clock: Arc::new(FixedClock(now)),
+            wake: Arc::new(Notify::new()),
+            config: OutboxConfig {
+                poll_interval: Duration::from_secs(1),
+                retry_base: Duration::from_secs(1),
+                retry_max: Duration::from_secs(60),
+                request_timeout: Duration::from_secs(5),
+                subscription_disable_after: Duration::from_secs(3600),
+            },
+            http: http_client(Duration::from_secs(5)),
+            webhooks: http_client(Duration::from_secs(5)),
+            egress: crate::egress::EgressPolicy::default(),
+        };
+        for job in jobs {
+            worker.attempt(job).await.unwrap();
+        }
+        let still_cancelled: Option<String> = store
+            .read(|db| {
+                db.query_one(
+                    "SELECT last_error FROM outbox WHERE recording_id = 'RE-called-off'",
+                    args![],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(still_cancelled.as_deref(), Some("cancelled"));
+        provider.verify().await;
+    }
 }

@@ -236,6 +236,11 @@ impl CallFold {
         }
     }
 
+    /// When the latest tenant selection was stored.
+    pub fn latest_selection_at(&self) -> Option<OffsetDateTime> {
+        self.selections.iter().map(|s| s.at).max()
+    }
+
     /// True once callgate has recorded an end of the call.
     pub fn has_ended(&self) -> bool {
         self.end_recorded_at.is_some()

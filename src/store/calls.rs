@@ -673,6 +673,12 @@ pub fn select_tenant(
             "this regional number does not serve that tenant",
         ));
     }
+    // After an earlier selection, whatever the clocks say: the one stored last is the last
+    // (`now` was read before the row was locked, and another instance's clock may lag).
+    let now = call
+        .fold
+        .latest_selection_at()
+        .map_or(now, |at| at.max(now));
     let before = call.recording_decision();
     let seq = call.fold.selections.len() as u64;
     call.fold.select(Selection {

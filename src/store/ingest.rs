@@ -140,8 +140,9 @@ static INSERT_EVENTS: Texts = Texts::new(|rows| {
 /// gate decisions and their effects. Returns each delivery's outcome, in order; a call
 /// changed by several deliveries is reported, as the batch left it, by the last of them.
 ///
-/// `now` is read by the caller when the batch runs, so recorded times follow the order of
-/// commits (an agent's selection and a call's end compare as they were stored).
+/// `now` is read by the caller when the batch runs; the calls' events are recorded no
+/// earlier than the selections those calls already hold, so that an agent's selection and a
+/// call's end compare as they were stored, on either backend.
 pub(super) fn ingest_batch(
     db: &Db<'_>,
     batch: &[&Delivery],
@@ -182,6 +183,14 @@ pub(super) fn ingest_batch(
             last: 0,
         })
         .collect();
+    // A tenant selection these calls hold now was stored before this batch, so it came
+    // before the batch's events, whatever the clocks say: on PostgreSQL `now` was read before
+    // the calls' rows were locked, and another instance's clock may lag. The batch is
+    // recorded no earlier than it, so that an end stored after a selection never voids it.
+    let now = touched
+        .iter()
+        .filter_map(|t| t.call.fold.latest_selection_at())
+        .fold(now, std::cmp::max);
 
     // Every event once per call: later copies in the batch are duplicates already.
     let mut rows: Vec<EventRow<'_>> = Vec::new();
@@ -608,6 +617,83 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(state_of(&end), Some(CallProgress::Completed));
+    }
+
+    /// A tenant entered before the call's end was stored counts, whatever the clock the
+    /// batch storing the end read: on PostgreSQL it is read before the call's row is locked
+    /// (an agent may enter a tenant meanwhile), and another instance's clock may lag. The
+    /// same holds for the tenant entered last.
+    #[tokio::test]
+    async fn a_selection_stored_before_the_end_counts_whatever_the_clocks() {
+        use crate::domain::gate::TenantStatus;
+        use crate::store::calls::{self, Agent};
+        use crate::store::directory::{self, Tenant};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
+        let clock_at = |s: i64| -> Arc<dyn callgate_adapters::kit::Clock> {
+            Arc::new(callgate_adapters::kit::FixedClock(at(s)))
+        };
+        let ringing = store
+            .ingest(delivery(CallProgress::Ringing, "k-ringing"), clock_at(0))
+            .await
+            .unwrap();
+        let IngestOutcome::Stored { calls: changed, .. } = ringing else {
+            panic!("the first delivery is stored");
+        };
+        let call_id = changed[0].call.id.clone();
+        let select = |tenant: &'static str, secs: i64| {
+            let call_id = call_id.clone();
+            store.write(move |db| {
+                let sees = |_: &CallRow| true;
+                let agent = Agent {
+                    id: "agent-1",
+                    sees_call: &sees,
+                    sees_tenant: true,
+                };
+                calls::select_tenant(db, &call_id, tenant, &agent, at(secs)).map(|(c, _)| c)
+            })
+        };
+        store
+            .write(move |db| {
+                for id in ["t-first", "t-second"] {
+                    let tenant = Tenant {
+                        tenant_id: id.into(),
+                        name: id.into(),
+                        zip_codes: vec!["78701".into()],
+                        trades: vec!["hvac".into()],
+                        booking_url: None,
+                    };
+                    directory::put_tenant(db, &tenant, at(0))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        select("t-first", 20).await.unwrap();
+        // The second selection's clock lags the first one's: it is still the last.
+        let second = select("t-second", 15).await.unwrap();
+        assert_eq!(second.tenant().tenant_id.as_deref(), Some("t-second"));
+
+        // The end, stored after both, with a clock behind both.
+        let end = store
+            .ingest(
+                delivery(CallProgress::Completed, "k-completed"),
+                clock_at(10),
+            )
+            .await
+            .unwrap();
+        let IngestOutcome::Stored { calls: changed, .. } = end else {
+            panic!("the end is stored");
+        };
+        let call = &changed[0].call;
+        assert!(call.fold.has_ended());
+        let tenant = call.tenant();
+        assert_eq!(tenant.status, TenantStatus::Selected);
+        assert_eq!(tenant.tenant_id.as_deref(), Some("t-second"));
+        // And a selection after the stored end is refused.
+        let late = select("t-first", 30).await.unwrap_err();
+        assert!(late.to_string().contains("ended"), "{late}");
     }
 
     /// A single-use value seen again: by the same request (a retry) a duplicate, by another

@@ -73,6 +73,16 @@ pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
     Ok(at.map(from_millis))
 }
 
+/// Whether the job is still to be carried out: neither done nor called off.
+pub fn pending(db: &Db<'_>, id: i64) -> Result<bool, AppError> {
+    let found = db.query_opt(
+        "SELECT id FROM outbox WHERE id = ?1 AND done_at IS NULL",
+        args![id],
+        |r| r.get::<i64>(0),
+    )?;
+    Ok(found.is_some())
+}
+
 /// The job is over: close it and audit how (`action`: `recording.deletion_confirmed`, or
 /// `recording.deletion_not_supported` when the provider has no delete API).
 pub fn complete(

@@ -198,17 +198,25 @@ async fn a_national_recording_is_gated_then_kept_for_the_tenant_chosen_last() {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["code"], "call_ended");
 
-    let actions = app.audit_actions(&id).await;
+    // Each decision is audited with the tenant it is for.
+    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+    let trail: Vec<(&str, Option<&str>)> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["tenant_id"].as_str()))
+        .collect();
     assert_eq!(
-        actions,
+        trail,
         [
-            "recording.gated",
-            "tenant.selected",
-            "recording.saved",
-            "tenant.selected",
+            ("recording.gated", None),
+            ("tenant.selected", Some("t-austin")),
+            ("recording.saved", Some("t-austin")),
+            ("tenant.selected", Some("t-round-rock")),
             // Kept for the tenant entered last: a new decision, audited with that tenant.
-            "recording.saved"
-        ]
+            ("recording.saved", Some("t-round-rock")),
+        ],
+        "{audit}"
     );
     app.stop().await;
     mock.verify().await;
@@ -438,6 +446,7 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
         .api(Method::POST, &format!("/api/v1/calls/{id_b}/claim"), None)
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "agent_busy", "{v}");
     let (s, v) = app
         .api(
             Method::POST,
@@ -455,6 +464,38 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
         StatusCode::OK,
         "the first call ended, so the agent is free: {v}"
     );
+
+    // Two claims at once, of two calls: one wins, the other is refused.
+    deliver_all(&app, &conn, &[end(b, NATIONAL)]).await;
+    let (c, d) = (
+        "CA50000000000000000000000000000003",
+        "CA50000000000000000000000000000004",
+    );
+    deliver_all(&app, &conn, &start(c, NATIONAL)).await;
+    deliver_all(&app, &conn, &start(d, NATIONAL)).await;
+    let id_c = app.call_by_sid(c).await["id"].as_str().unwrap().to_owned();
+    let id_d = app.call_by_sid(d).await["id"].as_str().unwrap().to_owned();
+    let (path_c, path_d) = (
+        format!("/api/v1/calls/{id_c}/claim"),
+        format!("/api/v1/calls/{id_d}/claim"),
+    );
+    let ((s_c, v_c), (s_d, v_d)) = tokio::join!(
+        app.api(Method::POST, &path_c, None),
+        app.api(Method::POST, &path_d, None)
+    );
+    let mut statuses = [s_c, s_d];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{v_c} {v_d}"
+    );
+    let refused = if s_c == StatusCode::CONFLICT {
+        v_c
+    } else {
+        v_d
+    };
+    assert_eq!(refused["error"]["code"], "agent_busy", "{refused}");
     app.stop().await;
 }
 
