@@ -147,10 +147,10 @@ impl Connections {
                 format!("no provider adapter {:?}", new.provider),
             )
         })?;
-        if new.name.trim().is_empty() {
+        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
             return Err(AppError::unprocessable(
                 "invalid_name",
-                "name must not be empty",
+                "name must be 1-200 characters",
             ));
         }
         check_secrets(adapter, &new.secrets, true)?;
@@ -380,6 +380,12 @@ fn check_secrets(
             return Err(AppError::unprocessable(
                 "invalid_secret",
                 format!("secret {name} is empty"),
+            ));
+        }
+        if let Err(reason) = adapter.check_secret(name, value.expose()) {
+            return Err(AppError::unprocessable(
+                "invalid_secret",
+                format!("secret {name}: {reason}"),
             ));
         }
     }

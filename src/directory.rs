@@ -187,7 +187,7 @@ pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
     })
 }
 
-/// Normalizes a number given by a client: it must be a valid number in E.164 form.
+/// Normalizes a number given by a client: it must be in E.164 form (`numbers::to_e164`).
 pub fn e164(raw: &str) -> Result<String, AppError> {
     match numbers::to_e164(raw) {
         Some(n) if raw.trim().starts_with('+') => Ok(n),
@@ -342,6 +342,7 @@ mod tests {
         assert_eq!(e164("+1 512 555 0100").unwrap(), "+15125550100");
         assert!(e164("5125550100").is_err());
         assert!(e164("+1").is_err());
+        assert_eq!(e164("+15551234567").unwrap(), "+15551234567");
         let n = number("+18005550199", NumberInput::National {}).unwrap();
         assert_eq!(n.kind, NumberKind::National);
         assert!(number("+18005550199", NumberInput::Regional { tenant_ids: vec![] }).is_err());

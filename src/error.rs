@@ -142,6 +142,13 @@ impl IntoResponse for AppError {
         let status = self.status();
         let body = error_body(self.code(), &self.public_message());
         let mut res = (status, axum::Json(body)).into_response();
+        if matches!(self, Self::Unauthorized) {
+            // The API's bearer token (RFC 6750); a webhook's 401 names no scheme.
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         // The logging middleware reads this to log server-side details once.
         if status.is_server_error() {
             res.extensions_mut().insert(LoggedError(self.to_string()));

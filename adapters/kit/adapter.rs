@@ -291,6 +291,13 @@ pub trait Adapter: Send + Sync + 'static {
     /// Translates a verified request into events and the reply the provider expects.
     fn parse(&self, req: &Verified<'_>) -> Result<Parsed, ParseError>;
 
+    /// Says why a secret's value can never work (`Err`, a reason that does not repeat the
+    /// value), so that a connection is refused when it is created or rotated rather than
+    /// on its first webhook. Most secrets are opaque text: any value may be right.
+    fn check_secret(&self, _name: &str, _value: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Describes the REST request that deletes a recording at the provider. `Ok(None)` when
     /// the provider has no such API (the recording is then only marked discarded).
     fn delete_recording(

@@ -64,6 +64,14 @@ impl Adapter for Telnyx {
         payload::parse(req)
     }
 
+    /// The public key must be one: base64 of 32 raw bytes or of an SPKI DER document.
+    fn check_secret(&self, name: &str, value: &str) -> Result<(), String> {
+        if name == signature::PUBLIC_KEY && kit::verify::ed25519_public_key(value).is_none() {
+            return Err("not an Ed25519 public key (base64 of 32 raw bytes or of SPKI DER)".into());
+        }
+        Ok(())
+    }
+
     /// `DELETE {origin}/v2/recordings/{id}` with `Authorization: Bearer {api_key}`.
     fn delete_recording(
         &self,

@@ -95,6 +95,19 @@ fn the_public_key_may_be_raw_or_spki_der() {
         run(&Telnyx, &req, &secrets("bm90IGEga2V5"), &clock(TIMESTAMP)).unwrap_err(),
         "no_credentials"
     );
+    // And a connection is refused such a key when it is made.
+    for key in [PUBLIC_KEY, der.as_str()] {
+        assert_eq!(Telnyx.check_secret("public_key", key), Ok(()), "{key}");
+    }
+    for key in ["bm90IGEga2V5", "not base64 key", ""] {
+        let refused = Telnyx.check_secret("public_key", key).unwrap_err();
+        assert!(refused.contains("Ed25519"), "{refused}");
+        assert!(
+            key.is_empty() || !refused.contains(key),
+            "the reason repeats the value"
+        );
+    }
+    assert_eq!(Telnyx.check_secret("api_key", "KEYanything"), Ok(()));
 }
 
 #[test]

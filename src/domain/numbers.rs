@@ -39,13 +39,19 @@ pub struct Resolution {
     pub tenant_ids: Vec<String>,
 }
 
-/// Normalizes a number to E.164. Accepts `+15125550100`, formatted variants, and bare
-/// digits with a country code (`15125550100`, as some providers send). Anything that is not
-/// a valid phone number (SIP URIs, `client:` names) is `None`.
+/// Normalizes a number to E.164. A number already in E.164 form (`+` and 8-15 digits) is
+/// taken as it is, whether or not the numbering plan assigns it (`+15551234567` is a test
+/// number, not a real one): webhooks carry numbers in that form, and the directory must be
+/// able to list what they carry. Formatted variants (`+1 (512) 555-0100`) and bare digits
+/// with a country code (`15125550100`, as some providers send) must be valid numbers.
+/// Anything else (SIP URIs, `client:` names) is `None`.
 pub fn to_e164(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.len() > 40 {
         return None;
+    }
+    if is_e164_form(trimmed) {
+        return Some(trimmed.to_owned());
     }
 
     let with_plus = if trimmed.starts_with('+') {
@@ -137,6 +143,20 @@ mod tests {
                 && !is_e164_form("+1234567890123456")
                 && !is_e164_form("15125550100")
         );
+    }
+
+    #[test]
+    fn numbers_in_e164_form_are_taken_as_they_are() {
+        // Not assigned by the numbering plan (area code 555, 999, 123), but in E.164 form.
+        for n in ["+15551234567", "+19995550000", "+11234567890", "+12345678"] {
+            assert_eq!(to_e164(n).as_deref(), Some(n), "{n}");
+            assert_eq!(normalize_reported(n), n, "{n}: as webhooks keep it");
+        }
+        // Formatted, such a number is not recognised: only valid numbers are reformatted.
+        assert_eq!(to_e164("+1 (555) 123-4567"), None);
+        for n in ["+0123456789", "+1234567", "+1234567890123456"] {
+            assert_eq!(to_e164(n), None, "{n}");
+        }
     }
 
     #[test]

@@ -181,6 +181,8 @@ async fn bad_api_input_gets_clear_4xx_json_errors() {
         ("unknown provider", raw(Method::POST, "/api/v1/connections", "application/json", r#"{"provider":"acme","name":"x","secrets":{}}"#).await.unwrap(), 422),
         ("missing secret", raw(Method::POST, "/api/v1/connections", "application/json", r#"{"provider":"twilio","name":"x","secrets":{}}"#).await.unwrap(), 422),
         ("unknown secret", raw(Method::POST, "/api/v1/connections", "application/json", r#"{"provider":"twilio","name":"x","secrets":{"auth_token":"a","pasword":"b"}}"#).await.unwrap(), 422),
+        ("connection name too long", raw(Method::POST, "/api/v1/connections", "application/json", &format!(r#"{{"provider":"twilio","name":"{}","secrets":{{"auth_token":"a"}}}}"#, "n".repeat(201))).await.unwrap(), 422),
+        ("not an Ed25519 public key", raw(Method::POST, "/api/v1/connections", "application/json", r#"{"provider":"telnyx","name":"x","secrets":{"public_key":"not base64 key"}}"#).await.unwrap(), 422),
         ("bad api_base_url", raw(Method::POST, "/api/v1/connections", "application/json", r#"{"provider":"twilio","name":"x","secrets":{"auth_token":"a"},"options":{"api_base_url":"file:///etc/passwd"}}"#).await.unwrap(), 422),
         ("unknown connection", raw(Method::GET, "/api/v1/connections/conn_nope", "application/json", "").await.unwrap(), 404),
         ("unknown tenant", raw(Method::GET, "/api/v1/tenants/t-nope", "application/json", "").await.unwrap(), 404),

@@ -132,6 +132,15 @@ async fn send(app: &TestApp, op: &Operation, token: Option<&str>, with_body: boo
     }
     let res = req.send().await.unwrap();
     let status = res.status();
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Bearer",
+            "{} {}",
+            op.method,
+            op.path
+        );
+    }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         let v: Value = res.json().await.unwrap();
         let want = if status == StatusCode::UNAUTHORIZED {
