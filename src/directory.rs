@@ -8,10 +8,15 @@ use crate::store::directory::{NumberEntry, Tenant};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A tenant as written by clients (`PUT /api/v1/tenants/{id}` body).
+/// A tenant as written by clients: the body of `PUT /api/v1/tenants/{id}`, where
+/// `tenant_id` may be given (the same as the path's), and each entry of a tenant file or of
+/// the upstream directory, where it must be. Unknown fields are refused, so that a renamed
+/// field upstream is reported instead of emptying every tenant's list.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantInput {
+    #[serde(default)]
+    pub tenant_id: Option<String>,
     pub name: String,
     #[serde(default)]
     pub zip_codes: Vec<String>,
@@ -20,21 +25,11 @@ pub struct TenantInput {
     pub booking_url: Option<String>,
 }
 
-/// A tenant with its id, as tenant files and the upstream directory list it: the body of
-/// `PUT /api/v1/tenants/{id}` plus `tenant_id`. Unknown fields are refused, so that a renamed
-/// field upstream is reported instead of emptying every tenant's list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TenantRecord {
-    pub tenant_id: String,
-    #[serde(flatten)]
-    pub tenant: TenantInput,
-}
-
-/// A tenants document: `{"tenants": [TENANT, ...]}` (a tenant file, the upstream directory).
+/// A tenants document: `{"tenants": [TENANT, ...]}` (a tenant file, the upstream directory),
+/// each with its `tenant_id`.
 #[derive(Debug, Deserialize)]
 pub struct TenantDocument {
-    pub tenants: Vec<TenantRecord>,
+    pub tenants: Vec<TenantInput>,
 }
 
 /// Validates every tenant of a document, all before any is used. The error names the first
@@ -43,9 +38,10 @@ pub fn tenants_of(doc: TenantDocument) -> Result<Vec<Tenant>, String> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(doc.tenants.len());
     for (i, rec) in doc.tenants.into_iter().enumerate() {
-        let id = rec.tenant_id.clone();
-        let t =
-            tenant(&rec.tenant_id, rec.tenant).map_err(|e| format!("tenant #{i} ({id:?}): {e}"))?;
+        let Some(id) = rec.tenant_id.clone() else {
+            return Err(format!("tenant #{i} has no tenant_id"));
+        };
+        let t = tenant(&id, rec).map_err(|e| format!("tenant #{i} ({id:?}): {e}"))?;
         if !seen.insert(t.tenant_id.clone()) {
             return Err(format!("tenant #{i} ({id:?}) is listed twice"));
         }
@@ -150,6 +146,14 @@ pub fn trade(raw: &str) -> Result<String, AppError> {
 /// `-`; the booking page is an http(s) URL.
 pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
     crate::http::api::check_id("tenant id", id)?;
+    if let Some(named) = input.tenant_id.as_deref()
+        && named != id
+    {
+        return Err(invalid(
+            "tenant_id_mismatch",
+            format!("the body names tenant {named:?}, the path {id:?}"),
+        ));
+    }
     let name = input.name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(invalid("invalid_name", "name must be 1-200 characters"));
@@ -251,6 +255,7 @@ mod tests {
 
     fn input(zips: &[&str], trades: &[&str]) -> TenantInput {
         TenantInput {
+            tenant_id: None,
             name: "Austin HVAC".into(),
             zip_codes: zips.iter().map(|s| (*s).to_owned()).collect(),
             trades: trades.iter().map(|s| (*s).to_owned()).collect(),

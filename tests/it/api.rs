@@ -172,6 +172,7 @@ async fn bad_api_input_gets_clear_4xx_json_errors() {
         ("malformed JSON", raw(Method::PUT, "/api/v1/tenants/t-x", "application/json", "{\"name\": ").await.unwrap(), 400),
         ("JSON of the wrong shape", raw(Method::PUT, "/api/v1/tenants/t-x", "application/json", "[1,2]").await.unwrap(), 400),
         ("unknown field", raw(Method::PUT, "/api/v1/tenants/t-x", "application/json", r#"{"name":"x","colour":"red"}"#).await.unwrap(), 400),
+        ("a tenant id other than the path's", raw(Method::PUT, "/api/v1/tenants/t-x", "application/json", r#"{"tenant_id":"t-y","name":"x"}"#).await.unwrap(), 422),
         ("not JSON content type", raw(Method::PUT, "/api/v1/tenants/t-x", "text/plain", r#"{"name":"x"}"#).await.unwrap(), 415),
         ("uppercase trade", raw(Method::PUT, "/api/v1/tenants/t-x", "application/json", r#"{"name":"x","trades":["HVAC"]}"#).await.unwrap(), 422),
         ("bad tenant id", raw(Method::PUT, "/api/v1/tenants/t%20x", "application/json", r#"{"name":"x"}"#).await.unwrap(), 400),
@@ -224,6 +225,19 @@ async fn directory_round_trips_and_lists_pages_of_calls() {
     assert_eq!(t["trades"], json!(["hvac", "plumbing"]));
     let (s, _) = app.api(Method::PUT, "/api/v1/tenants/t-austin", Some(json!({"name": "Austin HVAC", "zip_codes": ["78701"], "trades": ["hvac"], "booking_url": "https://a.example.com/b"}))).await;
     assert_eq!(s, StatusCode::OK, "an update answers 200");
+    // The shape tenant files and the upstream directory use (with the tenant's id) is
+    // accepted too, as is a tenant read back.
+    let (s, v) = app.api(Method::PUT, "/api/v1/tenants/t-austin", Some(json!({"tenant_id": "t-austin", "name": "Austin HVAC", "zip_codes": ["78701"], "trades": ["hvac"], "booking_url": "https://a.example.com/b"}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let read_back = app.get("/api/v1/tenants/t-austin").await;
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/tenants/t-austin",
+            Some(read_back.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{read_back} {v}");
     app.number(
         "+1 (512) 555-0100",
         json!({"kind": "local", "tenant_id": "t-austin"}),
