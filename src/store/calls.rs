@@ -673,6 +673,12 @@ pub fn select_tenant(
             "this regional number does not serve that tenant",
         ));
     }
+    // The tenant the call already has, entered again (a retry, a double click): nothing
+    // changes, and the agent sees again what the first entry showed.
+    let current = call.tenant();
+    if current.status == TenantStatus::Selected && current.tenant_id.as_deref() == Some(tenant_id) {
+        return Ok((call, false));
+    }
     // After an earlier selection, whatever the clocks say: the one stored last is the last
     // (`now` was read before the row was locked, and another instance's clock may lag).
     let now = call

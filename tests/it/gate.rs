@@ -151,6 +151,13 @@ async fn a_national_recording_is_gated_then_kept_for_the_tenant_chosen_last() {
     assert_eq!(v["screen_pop"]["caller_name"], Value::Null);
     assert_eq!(v["call"]["recording"]["status"], "saved");
 
+    // The same tenant entered again (a retry, a double click): nothing changes, the screen
+    // pop is the first one's (and the audit trail below has one entry of it).
+    let (s, again) = select(&app, &id, "t-austin").await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["screen_pop"], v["screen_pop"]);
+    assert_eq!(again["call"]["tenant"], v["call"]["tenant"]);
+
     // Find a different tenant: no prefill, and the caller's name comes from its contacts.
     let (s, v) = select(&app, &id, "t-round-rock").await;
     assert_eq!(s, StatusCode::OK, "{v}");
