@@ -147,7 +147,8 @@ impl Connections {
                 format!("no provider adapter {:?}", new.provider),
             )
         })?;
-        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::unprocessable(
                 "invalid_name",
                 "name must be 1-200 characters",
@@ -159,7 +160,7 @@ impl Connections {
         let row = ConnectionRow {
             id: id.clone(),
             provider: new.provider,
-            name: new.name.trim().to_owned(),
+            name: name.to_owned(),
             enabled: true,
             options: new.options,
             secret_names: new.secrets.keys().cloned().collect(),

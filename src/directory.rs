@@ -155,7 +155,7 @@ pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
         ));
     }
     let name = input.name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(invalid("invalid_name", "name must be 1-200 characters"));
     }
     let mut zip_codes = Vec::new();

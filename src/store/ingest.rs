@@ -140,9 +140,9 @@ static INSERT_EVENTS: Texts = Texts::new(|rows| {
 /// gate decisions and their effects. Returns each delivery's outcome, in order; a call
 /// changed by several deliveries is reported, as the batch left it, by the last of them.
 ///
-/// `now` is read by the caller when the batch runs; the calls' events are recorded no
-/// earlier than the selections those calls already hold, so that an agent's selection and a
-/// call's end compare as they were stored, on either backend.
+/// `now` is read by the caller when the batch runs; a call's events are folded as recorded
+/// no earlier than the selections the call already holds, so that an agent's selection and
+/// a call's end compare as they were stored, on either backend.
 pub(super) fn ingest_batch(
     db: &Db<'_>,
     batch: &[&Delivery],
@@ -183,14 +183,6 @@ pub(super) fn ingest_batch(
             last: 0,
         })
         .collect();
-    // A tenant selection these calls hold now was stored before this batch, so it came
-    // before the batch's events, whatever the clocks say: on PostgreSQL `now` was read before
-    // the calls' rows were locked, and another instance's clock may lag. The batch is
-    // recorded no earlier than it, so that an end stored after a selection never voids it.
-    let now = touched
-        .iter()
-        .filter_map(|t| t.call.fold.latest_selection_at())
-        .fold(now, std::cmp::max);
 
     // Every event once per call: later copies in the batch are duplicates already.
     let mut rows: Vec<EventRow<'_>> = Vec::new();
@@ -220,7 +212,16 @@ pub(super) fn ingest_batch(
     let mut new_events = vec![0; batch.len()];
     for (r, _) in rows.iter().zip(&fresh).filter(|(_, new)| **new) {
         let t = &mut touched[r.call];
-        t.call.fold.apply(r.event, now);
+        // A tenant selection the call holds now was stored before this event, whatever the
+        // clocks say: on PostgreSQL `now` was read before the call's row was locked, and
+        // another instance's clock may lag. The event is recorded no earlier than it, so
+        // that an end stored after a selection never voids it.
+        let recorded_at = t
+            .call
+            .fold
+            .latest_selection_at()
+            .map_or(now, |at| at.max(now));
+        t.call.fold.apply(r.event, recorded_at);
         t.fresh += 1;
         t.last = r.delivery;
         new_events[r.delivery] += 1;

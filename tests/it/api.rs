@@ -206,6 +206,29 @@ async fn bad_api_input_gets_clear_4xx_json_errors() {
             "{name}: {v}"
         );
     }
+    // A secret that can never work is named, not repeated.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"provider": "telnyx", "name": "x", "secrets": {"public_key": "not-a-key-4f9c"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "invalid_secret", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("public_key") && !message.contains("4f9c"),
+        "{v}"
+    );
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"provider": "twilio", "name": format!("  {}  ", "n".repeat(200)), "secrets": {"auth_token": "a"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "200 characters once trimmed: {v}");
     let tenants = app.get("/api/v1/tenants").await;
     assert_eq!(
         tenants["tenants"].as_array().unwrap().len(),

@@ -12,8 +12,37 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-/// The OpenAPI document of the HTTP API.
-pub const OPENAPI: &str = include_str!("../openapi.json");
+/// The OpenAPI document of the HTTP API, as written.
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Where the document lists provider ids: the webhook route's `{provider}` (both methods)
+/// and a new connection's `provider`.
+const PROVIDER_ENUMS: [&str; 3] = [
+    "/paths/~1webhooks~1{provider}~1{connection_id}/post/parameters/0/schema",
+    "/paths/~1webhooks~1{provider}~1{connection_id}/get/parameters/0/schema",
+    "/components/schemas/ConnectionCreate/properties/provider",
+];
+
+/// The OpenAPI document as served: its provider lists are the registry's, so that adding a
+/// provider changes no file outside its folder and the registry line.
+fn document() -> &'static str {
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(OPENAPI) else {
+            return OPENAPI.to_owned();
+        };
+        let ids: Vec<serde_json::Value> = callgate_adapters::ADAPTERS
+            .iter()
+            .map(|a| a.info().id.into())
+            .collect();
+        for pointer in PROVIDER_ENUMS {
+            if let Some(schema) = doc.pointer_mut(pointer).and_then(|s| s.as_object_mut()) {
+                schema.insert("enum".into(), ids.clone().into());
+            }
+        }
+        doc.to_string()
+    });
+    &DOCUMENT
+}
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -33,7 +62,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], document()) }),
         )
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .route("/api/v1/numbers/unknown", get(unknown_numbers))
@@ -88,4 +117,30 @@ async fn unknown_numbers(
 ) -> Result<Response, AppError> {
     let list = st.store.read(directory::unknown_numbers).await?;
     Ok((StatusCode::OK, Json(serde_json::json!({ "numbers": list }))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every place the served document lists providers names exactly the registered ones.
+    #[test]
+    fn the_served_document_lists_the_registered_providers() {
+        let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let registered: Vec<&str> = callgate_adapters::ADAPTERS
+            .iter()
+            .map(|a| a.info().id)
+            .collect();
+        assert!(registered.contains(&"telnyx") && registered.len() > 5);
+        for pointer in PROVIDER_ENUMS {
+            let listed: Vec<&str> = doc
+                .pointer(pointer)
+                .and_then(|s| s["enum"].as_array())
+                .unwrap_or_else(|| panic!("{pointer} has no provider list"))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(listed, registered, "{pointer}");
+        }
+    }
 }
