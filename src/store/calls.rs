@@ -719,11 +719,14 @@ pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, AppEr
     active.map_or(Ok(None), |id| get(db, &id))
 }
 
-/// An agent claims a call as their one active call. A new claim is audited.
+/// An agent claims a call as their one active call. A new claim is audited. `sees` says
+/// whether the agent sees a call: an active call they no longer see (another agent moved it
+/// to a tenant not theirs) is no longer theirs to hold, and does not keep them busy.
 pub fn claim(
     db: &Db<'_>,
     call_id: &str,
     agent_id: &str,
+    sees: &dyn Fn(&CallRow) -> bool,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
     let mut call = get_for_update(db, call_id)?
@@ -755,6 +758,7 @@ pub fn claim(
     )?;
     if let Some(active) = active
         && active != call_id
+        && get(db, &active)?.is_some_and(|c| !c.fold.has_ended() && sees(&c))
     {
         return Err(AppError::conflict(
             "agent_busy",

@@ -506,6 +506,45 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
     app.stop().await;
 }
 
+/// An agent's active call moved to a tenant they do not see (a manager entered another
+/// tenant for it) is no longer theirs: their hub shows none, and they may claim another.
+#[tokio::test]
+async fn an_active_call_moved_out_of_the_agents_tenants_no_longer_keeps_them_busy() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let (a, b) = (
+        "CA50000000000000000000000000000011",
+        "CA50000000000000000000000000000012",
+    );
+    deliver_all(&app, &conn, &start(a, NATIONAL)).await;
+    deliver_all(&app, &conn, &start(b, NATIONAL)).await;
+    let id_a = app.call_by_sid(a).await["id"].as_str().unwrap().to_owned();
+    let id_b = app.call_by_sid(b).await["id"].as_str().unwrap().to_owned();
+    let claim = |id: &str| {
+        let path = format!("/api/v1/calls/{id}/claim");
+        let app = &app;
+        let ana = ana.clone();
+        async move { app.api_as(&ana, Method::POST, &path, None).await }
+    };
+    let (s, v) = claim(&id_a).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = claim(&id_b).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "agent_busy", "{v}");
+
+    let (s, v) = select(&app, &id_a, "t-round-rock").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(hub["active_call"], Value::Null, "{hub}");
+    let (s, v) = claim(&id_b).await;
+    assert_eq!(s, StatusCode::OK, "no longer busy: {v}");
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(hub["active_call"]["call_id"], id_b, "{hub}");
+    app.stop().await;
+}
+
 /// A deletion the provider keeps refusing is still pending after a restart, and done once
 /// the provider accepts it.
 #[tokio::test]

@@ -139,12 +139,13 @@ async fn claim(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     load_visible(&st, &p, id.clone()).await?;
-    let agent = p.id.clone();
+    let principal = Principal::clone(&p);
     let clock = st.clock.clone();
     let (call, pop) = st
         .store
         .write(move |c| {
-            let call = calls::claim(c, &id, &agent, clock.now())?;
+            let sees = |call: &CallRow| visible(&principal, call);
+            let call = calls::claim(c, &id, &principal.id, &sees, clock.now())?;
             let pop = pop_for(c, &call)?;
             Ok((call, pop))
         })
