@@ -236,9 +236,15 @@ impl CallFold {
         }
     }
 
-    /// When the latest tenant selection was stored.
-    pub fn latest_selection_at(&self) -> Option<OffsetDateTime> {
-        self.selections.iter().map(|s| s.at).max()
+    /// The time to record something about the call at `now`: no earlier than its latest
+    /// tenant selection. A selection the call holds was stored before whatever is stored
+    /// now, whatever the clocks say (a clock read before the call's row was locked, another
+    /// instance's clock that lags).
+    pub fn not_before_selections(&self, now: OffsetDateTime) -> OffsetDateTime {
+        self.selections
+            .iter()
+            .map(|s| s.at)
+            .fold(now, OffsetDateTime::max)
     }
 
     /// True once callgate has recorded an end of the call.

@@ -679,12 +679,8 @@ pub fn select_tenant(
     if current.status == TenantStatus::Selected && current.tenant_id.as_deref() == Some(tenant_id) {
         return Ok((call, false));
     }
-    // After an earlier selection, whatever the clocks say: the one stored last is the last
-    // (`now` was read before the row was locked, and another instance's clock may lag).
-    let now = call
-        .fold
-        .latest_selection_at()
-        .map_or(now, |at| at.max(now));
+    // After an earlier selection, whatever the clocks say: the one stored last is the last.
+    let now = call.fold.not_before_selections(now);
     let before = call.recording_decision();
     let seq = call.fold.selections.len() as u64;
     call.fold.select(Selection {

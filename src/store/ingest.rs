@@ -212,15 +212,9 @@ pub(super) fn ingest_batch(
     let mut new_events = vec![0; batch.len()];
     for (r, _) in rows.iter().zip(&fresh).filter(|(_, new)| **new) {
         let t = &mut touched[r.call];
-        // A tenant selection the call holds now was stored before this event, whatever the
-        // clocks say: on PostgreSQL `now` was read before the call's row was locked, and
-        // another instance's clock may lag. The event is recorded no earlier than it, so
-        // that an end stored after a selection never voids it.
-        let recorded_at = t
-            .call
-            .fold
-            .latest_selection_at()
-            .map_or(now, |at| at.max(now));
+        // On PostgreSQL `now` was read before the call's row was locked: an end stored
+        // after a selection must never void it.
+        let recorded_at = t.call.fold.not_before_selections(now);
         t.call.fold.apply(r.event, recorded_at);
         t.fresh += 1;
         t.last = r.delivery;

@@ -87,6 +87,12 @@ async fn call_id(app: &TestApp, sid: &str) -> String {
         .to_owned()
 }
 
+/// A national call that has started (not ended): its id.
+async fn live_national_call(app: &TestApp, conn: &str, sid: &str) -> String {
+    deliver_all(app, conn, &start(sid, NATIONAL)).await;
+    call_id(app, sid).await
+}
+
 async fn set_search_mode(app: &TestApp, mode: &str) {
     let (s, v) = app
         .api(
@@ -437,10 +443,8 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
         "CA50000000000000000000000000000001",
         "CA50000000000000000000000000000002",
     );
-    deliver_all(&app, &conn, &start(a, NATIONAL)).await;
-    deliver_all(&app, &conn, &start(b, NATIONAL)).await;
-    let id_a = app.call_by_sid(a).await["id"].as_str().unwrap().to_owned();
-    let id_b = app.call_by_sid(b).await["id"].as_str().unwrap().to_owned();
+    let id_a = live_national_call(&app, &conn, a).await;
+    let id_b = live_national_call(&app, &conn, b).await;
     let (s, v) = app
         .api(Method::POST, &format!("/api/v1/calls/{id_a}/claim"), None)
         .await;
@@ -478,10 +482,8 @@ async fn an_agent_has_one_active_call_which_ends_with_the_call() {
         "CA50000000000000000000000000000003",
         "CA50000000000000000000000000000004",
     );
-    deliver_all(&app, &conn, &start(c, NATIONAL)).await;
-    deliver_all(&app, &conn, &start(d, NATIONAL)).await;
-    let id_c = app.call_by_sid(c).await["id"].as_str().unwrap().to_owned();
-    let id_d = app.call_by_sid(d).await["id"].as_str().unwrap().to_owned();
+    let id_c = live_national_call(&app, &conn, c).await;
+    let id_d = live_national_call(&app, &conn, d).await;
     let (path_c, path_d) = (
         format!("/api/v1/calls/{id_c}/claim"),
         format!("/api/v1/calls/{id_d}/claim"),
@@ -518,10 +520,8 @@ async fn an_active_call_moved_out_of_the_agents_tenants_no_longer_keeps_them_bus
         "CA50000000000000000000000000000011",
         "CA50000000000000000000000000000012",
     );
-    deliver_all(&app, &conn, &start(a, NATIONAL)).await;
-    deliver_all(&app, &conn, &start(b, NATIONAL)).await;
-    let id_a = app.call_by_sid(a).await["id"].as_str().unwrap().to_owned();
-    let id_b = app.call_by_sid(b).await["id"].as_str().unwrap().to_owned();
+    let id_a = live_national_call(&app, &conn, a).await;
+    let id_b = live_national_call(&app, &conn, b).await;
     let claim = |id: &str| {
         let path = format!("/api/v1/calls/{id}/claim");
         let app = &app;
