@@ -1,0 +1,111 @@
+# Shared by bench/run.sh and bench/cpu.sh (sourced, from the repository root): building the
+# three servers, starting them, and measuring one wrk run against one of them.
+#
+#   the ceiling       ../shared/bench/axum-baseline: reads the body, answers 200
+#   the durable floor bench/durable-floor: the same, once the body is durable
+#   callgate          verified, parsed, folded and committed before answering
+#
+# BENCH_POSTGRES=postgres://USER@HOST:PORT puts callgate's store, and the floor's bodies, on
+# that PostgreSQL server (a database each, created here and dropped on exit).
+
+SHARED=${SHARED:-../shared/bench}
+WORK=${BENCH_DIR:-/tmp/callgate-bench}
+SECS=${SECS:-8}
+TOKEN=bench-bootstrap-token
+AUTH=bench-auth-token
+PUBLIC=https://hooks.example.test
+CEILING_PORT=18082
+FLOOR_PORT=18083
+CALLGATE_PORT=18081
+BENCH_DB="callgate_bench_$$"
+FLOOR_DB="callgate_floor_$$"
+mkdir -p "$WORK"
+
+pids=()
+drop_db() {
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    psql "$BENCH_POSTGRES/postgres" -qc "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true
+  fi
+}
+stop_all() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
+  drop_db "$BENCH_DB"
+  drop_db "$FLOOR_DB"
+}
+trap stop_all EXIT
+
+build_all() {
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+  cargo build --release --quiet
+  CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path "$SHARED/axum-baseline/Cargo.toml"
+  CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path bench/durable-floor/Cargo.toml
+}
+
+# Waits until the server writing to FILE says it listens.
+await_listening() {
+  for _ in $(seq 100); do grep -q "listening on" "$1" 2>/dev/null && return; sleep 0.1; done
+  echo "a server did not start (see $1)" >&2
+  exit 1
+}
+
+start_ceiling() {
+  "$WORK/target/release/axum-baseline" limit $CEILING_PORT & CEILING=$!
+  pids+=($CEILING)
+  sleep 0.3
+}
+
+# The floor keeps the bodies where callgate keeps its deliveries: a file beside callgate's
+# data, or a database of the same PostgreSQL server.
+start_floor() {
+  local target="$WORK/durable-floor.journal"
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    drop_db "$FLOOR_DB"
+    psql "$BENCH_POSTGRES/postgres" -qc "CREATE DATABASE $FLOOR_DB"
+    target="$BENCH_POSTGRES/$FLOOR_DB"
+  fi
+  "$WORK/target/release/durable-floor" $FLOOR_PORT "$target" > "$WORK/floor.out" & FLOOR=$!
+  pids+=($FLOOR)
+  await_listening "$WORK/floor.out"
+}
+
+# Starts callgate on a fresh store (sets CG), creates the Twilio connection the requests are
+# signed for (sets CONN) and signs the requests for it ($WORK/reqs.txt).
+start_callgate() {
+  local data="$WORK/data"
+  rm -rf "$data"
+  local store=()
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    drop_db "$BENCH_DB"
+    psql "$BENCH_POSTGRES/postgres" -qc "CREATE DATABASE $BENCH_DB"
+    store=(CALLGATE_DATABASE_URL="$BENCH_POSTGRES/$BENCH_DB" CALLGATE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=)
+  fi
+  env "${store[@]}" CALLGATE_LISTEN=127.0.0.1:$CALLGATE_PORT CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
+    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
+  CG=$!
+  pids+=($CG)
+  await_listening "$WORK/callgate.out"
+  CONN=$(curl -sf -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"provider\":\"twilio\",\"name\":\"bench\",\"secrets\":{\"auth_token\":\"$AUTH\"}}" \
+    http://127.0.0.1:$CALLGATE_PORT/api/v1/connections | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  python3 "$SHARED/gen_twilio.py" 30000 "$PUBLIC/webhooks/twilio/$CONN" "$AUTH" > "$WORK/reqs.txt"
+}
+
+stop_callgate() {
+  kill "$CG"
+  wait "$CG" 2>/dev/null || true
+}
+
+# One wrk run of SECS seconds against PORT -> "rps non2xx p99 requests"
+run_wrk() {
+  REQS="$WORK/reqs.txt" WRK_PATH="/webhooks/twilio/$CONN" wrk -t1 -c32 -d"${SECS}s" --latency \
+    -s "$SHARED/replay.lua" "http://127.0.0.1:$1" > "$WORK/wrk.out"
+  local rps non p99 n
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  non=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non=${non:-0}
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+  n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+  echo "$rps $non $p99 $n"
+}
+
+ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
