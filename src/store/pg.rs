@@ -16,11 +16,16 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Sessions kept open per instance for reads and writes (the ingest thread takes its own
+/// Sessions kept open per instance for reads and writes (the ingest threads take theirs
 /// from the same idle list).
 const SESSIONS: usize = 8;
 /// Most deliveries stored in one transaction.
 const MAX_BATCH: usize = 256;
+
+/// Threads storing deliveries, each its own batches on a session of its own. A call's
+/// deliveries all go to one of them ([`shard`]), so that they never wait for each other's
+/// row locks; while one waits for its commit, another runs its batch's statements.
+const INGEST_THREADS: usize = 2;
 /// How often a job that lost a race or its session is tried in all.
 const ATTEMPTS: usize = 3;
 
@@ -44,8 +49,8 @@ pub(super) struct Pool {
     origin: Arc<str>,
     /// The channel of the signals of the instances sharing this schema.
     channel: Arc<str>,
-    /// Deliveries waiting for the ingest thread (group commit).
-    ingest: mpsc::Sender<Queued>,
+    /// Deliveries waiting for the ingest threads (group commit), one queue per thread.
+    ingest: Vec<mpsc::Sender<Queued>>,
 }
 
 impl Pool {
@@ -62,7 +67,8 @@ impl Pool {
             .connect(postgres::NoTls)?
             .query_one("SELECT COALESCE(current_schema(), 'public')", &[])?
             .try_get(0)?;
-        let (ingest, jobs) = mpsc::channel();
+        let (ingest, queues): (Vec<_>, Vec<_>) =
+            (0..INGEST_THREADS).map(|_| mpsc::channel()).unzip();
         let pool = Arc::new(Self {
             config,
             idle: Mutex::new(Vec::new()),
@@ -74,18 +80,13 @@ impl Pool {
         let mut session = pool.open()?;
         migrate(&mut session)?;
         pool.put(session);
-        // One thread stores the deliveries, a batch at a time, each batch as large as what
-        // is queued. PostgreSQL's cost is mostly per statement (planning, a round trip), and
-        // a batch takes the same statements whatever its size: one large batch costs less
-        // than two smaller ones overlapping, which also wait for each other's locks when a
-        // call's deliveries arrive together (bench/run.sh with BENCH_POSTGRES: one thread
-        // stored 1.6 times as many deliveries per second as two). Several instances still
-        // store in parallel.
-        let weak = Arc::downgrade(&pool);
-        std::thread::Builder::new()
-            .name("store-ingest".into())
-            .spawn(move || batcher(&weak, &jobs))
-            .map_err(|e| AppError::Internal(format!("cannot start the ingest thread: {e}")))?;
+        for (n, jobs) in queues.into_iter().enumerate() {
+            let weak = Arc::downgrade(&pool);
+            std::thread::Builder::new()
+                .name(format!("store-ingest-{n}"))
+                .spawn(move || batcher(&weak, &jobs))
+                .map_err(|e| AppError::Internal(format!("cannot start an ingest thread: {e}")))?;
+        }
         Ok(pool)
     }
 
@@ -181,7 +182,8 @@ impl Pool {
         delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
-        let send = |job| self.ingest.send(job).is_ok();
+        let queue = &self.ingest[shard(&delivery, self.ingest.len())];
+        let send = |job| queue.send(job).is_ok();
         ingest::queue(delivery, clock, send, "the ingest threads stopped").await
     }
 
@@ -328,6 +330,19 @@ impl Drop for Pool {
     }
 }
 
+/// The ingest thread (of `threads`) that stores `delivery`: the one of the call its first
+/// event is about, so that a call's deliveries are folded by one thread, one batch after
+/// the other. (A delivery about several calls still locks their rows in key order.)
+fn shard(delivery: &Delivery, threads: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let Some(first) = delivery.events.first() else {
+        return 0;
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&delivery.connection_id, &first.provider_call_id).hash(&mut hasher);
+    (hasher.finish() % threads as u64) as usize
+}
+
 /// Takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them together,
 /// until the pool is gone.
 fn batcher(pool: &Weak<Pool>, jobs: &mpsc::Receiver<Queued>) {
@@ -377,4 +392,57 @@ fn migrate(session: &mut PgSession) -> Result<(), AppError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard;
+    use crate::store::Delivery;
+    use bytes::Bytes;
+    use callgate_adapters::kit::{CallEvent, CallProgress, EventKind, Party};
+
+    fn delivery(connection: &str, calls: &[&str], key: &str) -> Delivery {
+        Delivery {
+            connection_id: connection.into(),
+            provider: "twilio",
+            digest: [0; 32],
+            method: "POST".into(),
+            target: format!("/webhooks/twilio/{connection}"),
+            content_type: None,
+            body: Bytes::from_static(b"x"),
+            events: calls
+                .iter()
+                .map(|call| CallEvent {
+                    dedupe_key: key.into(),
+                    provider_call_id: (*call).into(),
+                    occurred_at: None,
+                    party: Party::default(),
+                    kind: EventKind::Call {
+                        progress: CallProgress::Ringing,
+                    },
+                })
+                .collect(),
+            replay_key: None,
+        }
+    }
+
+    #[test]
+    fn a_calls_deliveries_all_go_to_one_ingest_thread_and_calls_spread_over_all() {
+        for n in 0..64 {
+            let call = format!("CA{n}");
+            let first = shard(&delivery("conn-1", &[&call], "ringing"), 2);
+            assert!(first < 2);
+            for key in ["queued", "answered", "completed", "recording"] {
+                assert_eq!(shard(&delivery("conn-1", &[&call], key), 2), first);
+            }
+            // A delivery about several calls goes with its first.
+            assert_eq!(shard(&delivery("conn-1", &[&call, "CA-x"], "k"), 2), first);
+        }
+        let used: std::collections::HashSet<usize> = (0..64)
+            .map(|n| shard(&delivery("conn-1", &[&format!("CA{n}")], "k"), 2))
+            .collect();
+        assert_eq!(used.len(), 2, "64 calls all went to one thread");
+        assert_eq!(shard(&delivery("conn-1", &[], "k"), 2), 0);
+        assert_eq!(shard(&delivery("conn-1", &["CA1"], "k"), 1), 0);
+    }
 }
