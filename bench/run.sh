@@ -6,8 +6,8 @@
 # The second server of each round, bench/durable-floor, is that axum server made durable and
 # nothing more: it answers once the body is in a journal file and an fdatasync covering it
 # has returned (or, with BENCH_POSTGRES, once a PostgreSQL commit holding it has). Its ratio
-# is the most that any server acknowledging only durable deliveries reaches on this machine,
-# whatever else it does.
+# shows what durability alone allows on this machine: a server that also does work before
+# answering stays below it.
 #
 #   bench/run.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 8 s)
 #

@@ -14,8 +14,8 @@
 //!   durable-floor PORT JOURNAL_FILE [WRITERS]       (files JOURNAL_FILE.0, .1, ...)
 //!   durable-floor PORT postgres://USER@HOST:PORT/DATABASE [WRITERS]
 //!
-//! Its requests per second, as a ratio to the axum ceiling's, is the most that any server
-//! acknowledging only durable deliveries reaches here, whatever it does besides.
+//! Its requests per second, as a ratio to the axum ceiling's, show what durability alone
+//! allows on this machine: a server that also does work before answering stays below.
 
 use axum::Router;
 use axum::body::Bytes;
