@@ -155,14 +155,14 @@ impl Connections {
             ));
         }
         check_secrets(adapter, &new.secrets, true)?;
-        check_options(&new.options)?;
+        let options = url_options(new.options)?;
         let id = format!("conn_{}", uuid::Uuid::now_v7().simple());
         let row = ConnectionRow {
             id: id.clone(),
             provider: new.provider,
             name: name.to_owned(),
             enabled: true,
-            options: new.options,
+            options,
             secret_names: new.secrets.keys().cloned().collect(),
             sealed_current: self.seal(&id, "current", &new.secrets)?,
             sealed_previous: None,
@@ -403,10 +403,22 @@ fn check_secrets(
     Ok(())
 }
 
-fn check_options(options: &BTreeMap<String, String>) -> Result<(), AppError> {
-    for (name, value) in options {
-        if name.ends_with("_url") {
-            let url = reqwest::Url::parse(value).map_err(|_| {
+/// The options as stored: every `*_url` option must be an http(s) URL with a host and no
+/// credentials. One written as a bare host (`example.signalwire.com`, as provider consoles show it) is taken
+/// as `https://` that host.
+fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AppError> {
+    options
+        .into_iter()
+        .map(|(name, value)| {
+            if !name.ends_with("_url") {
+                return Ok((name, value));
+            }
+            let value = if value.contains("://") {
+                value
+            } else {
+                format!("https://{value}")
+            };
+            let url = reqwest::Url::parse(&value).map_err(|_| {
                 AppError::unprocessable("invalid_option", format!("option {name} is not a URL"))
             })?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -415,7 +427,51 @@ fn check_options(options: &BTreeMap<String, String>) -> Result<(), AppError> {
                     format!("option {name} must be an http(s) URL"),
                 ));
             }
-        }
+            // Options are shown by the API: credentials belong in the secrets.
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(AppError::unprocessable(
+                    "invalid_option",
+                    format!("option {name} must not carry credentials (they are secrets)"),
+                ));
+            }
+            Ok((name, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_options;
+    use std::collections::BTreeMap;
+
+    fn one(name: &str, value: &str) -> Result<String, String> {
+        let options = BTreeMap::from([(name.to_owned(), value.to_owned())]);
+        url_options(options)
+            .map(|o| o[name].clone())
+            .map_err(|e| e.to_string())
     }
-    Ok(())
+
+    #[test]
+    fn url_options_are_http_urls_and_a_bare_host_means_https() {
+        assert_eq!(
+            one("space_url", "example.signalwire.com").as_deref(),
+            Ok("https://example.signalwire.com")
+        );
+        assert_eq!(
+            one("api_base_url", "http://127.0.0.1:9000/prefix").as_deref(),
+            Ok("http://127.0.0.1:9000/prefix")
+        );
+        for bad in [
+            "ftp://example.com",
+            "https://",
+            "exa mple.com",
+            "",
+            "mailto:a@b.c",
+            "https://user:pass@example.com",
+        ] {
+            assert!(one("space_url", bad).is_err(), "{bad:?}");
+        }
+        // Other options are kept as they are.
+        assert_eq!(one("region", "us east").as_deref(), Ok("us east"));
+    }
 }

@@ -231,3 +231,35 @@ async fn bad_signatures_are_refused_with_401_json() {
     assert_eq!(count_rows(&app, "deliveries").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_space_written_as_a_bare_host_is_its_https_url_and_option_urls_carry_no_credentials() {
+    let app = TestApp::spawn().await;
+    let secrets =
+        json!({"signing_key": SIGNING_KEY, "project_id": PROJECT, "api_token": API_TOKEN});
+    let conn = app
+        .connection(
+            "signalwire",
+            secrets.clone(),
+            json!({"space_url": "example.signalwire.com"}),
+        )
+        .await;
+    let shown = app.get(&format!("/api/v1/connections/{conn}")).await;
+    assert_eq!(
+        shown["options"]["space_url"], "https://example.signalwire.com",
+        "{shown}"
+    );
+    for space in [
+        "ftp://example.signalwire.com",
+        "https://user:pw@example.signalwire.com",
+    ] {
+        let body = json!({"provider": "signalwire", "name": "space", "secrets": secrets,
+            "options": {"space_url": space}});
+        let (status, v) = app
+            .api(reqwest::Method::POST, "/api/v1/connections", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{space}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_option", "{v}");
+        assert!(!v.to_string().contains("pw@"), "{v}");
+    }
+}
