@@ -294,28 +294,21 @@ async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
     print_json(&serde_json::json!({ "added": added, "updated": updated }))
 }
 
-#[derive(Debug, Deserialize)]
-struct NumberRecord {
-    e164: String,
-    #[serde(flatten)]
-    number: NumberInput,
-}
-
+/// `{"numbers": [NUMBER, ...]}`, each naming its `e164` (what `GET /api/v1/numbers` gives).
 #[derive(Debug, Deserialize)]
 struct NumberFile {
-    numbers: Vec<NumberRecord>,
+    numbers: Vec<NumberInput>,
 }
 
 async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
     let parsed: NumberFile = serde_json::from_str(&read_source(file)?)
         .with_context(|| format!("{} is not a numbers file", file.display()))?;
     let mut entries = Vec::new();
-    for rec in parsed.numbers {
-        let raw = rec.e164.clone();
-        entries.push(
-            input::number(&rec.e164, rec.number)
-                .map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?,
-        );
+    for (n, rec) in parsed.numbers.into_iter().enumerate() {
+        let Some(raw) = rec.e164.clone() else {
+            anyhow::bail!("entry {} of {} names no e164", n + 1, file.display());
+        };
+        entries.push(input::number(&raw, rec).map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?);
     }
     let state = app::open_for_cli(config)?;
     let now = state.clock.now();

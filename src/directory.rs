@@ -94,13 +94,78 @@ pub fn plan_sync(local: &[Tenant], upstream: Vec<Tenant>) -> SyncPlan {
     plan
 }
 
-/// A number as written by clients (`PUT /api/v1/numbers/{e164}` body).
+/// A number as written by clients (`PUT /api/v1/numbers/{e164}` body, an entry of a
+/// numbers file). A number read back (`GET /api/v1/numbers`) can be written as it is: it
+/// may name its `e164` (the same number as the path's), and the field its kind does not use
+/// may be there empty (`"tenant_id": null`, `"tenant_ids": []`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum NumberInput {
+#[serde(try_from = "WrittenNumber")]
+pub struct NumberInput {
+    pub e164: Option<String>,
+    pub assignment: NumberAssignment,
+}
+
+/// Whose a number is, by kind.
+#[derive(Debug, Clone)]
+pub enum NumberAssignment {
     Local { tenant_id: String },
-    National {},
+    National,
     Regional { tenant_ids: Vec<String> },
+}
+
+/// The fields a written number may have; [`NumberInput`] checks they fit its kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenNumber {
+    #[serde(default)]
+    e164: Option<String>,
+    kind: WrittenKind,
+    #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default)]
+    tenant_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WrittenKind {
+    Local,
+    National,
+    Regional,
+}
+
+impl TryFrom<WrittenNumber> for NumberInput {
+    type Error = String;
+
+    fn try_from(n: WrittenNumber) -> Result<Self, String> {
+        let no_tenant_ids = n.tenant_ids.as_ref().is_none_or(Vec::is_empty);
+        let assignment = match (n.kind, n.tenant_id, n.tenant_ids) {
+            (WrittenKind::Local, Some(tenant_id), _) if no_tenant_ids => {
+                NumberAssignment::Local { tenant_id }
+            }
+            (WrittenKind::Local, None, _) => return Err("a local number needs `tenant_id`".into()),
+            (WrittenKind::Local, Some(_), _) => {
+                return Err("a local number has one `tenant_id` and no `tenant_ids`".into());
+            }
+            (WrittenKind::National, None, _) if no_tenant_ids => NumberAssignment::National,
+            (WrittenKind::National, _, _) => {
+                return Err("a national number has no `tenant_id` nor `tenant_ids`".into());
+            }
+            (WrittenKind::Regional, None, Some(tenant_ids)) => {
+                NumberAssignment::Regional { tenant_ids }
+            }
+            (WrittenKind::Regional, None, None) => {
+                return Err("a regional number needs `tenant_ids`".into());
+            }
+            (WrittenKind::Regional, Some(_), _) => {
+                return Err("a regional number has `tenant_ids` and no `tenant_id`".into());
+            }
+        };
+        Ok(Self {
+            e164: n.e164,
+            assignment,
+        })
+    }
 }
 
 fn invalid(code: &'static str, msg: impl Into<String>) -> AppError {
@@ -205,8 +270,16 @@ pub fn e164(raw: &str) -> Result<String, AppError> {
 /// Validates a number entry (tenant existence is checked by the store).
 pub fn number(raw: &str, input: NumberInput) -> Result<NumberEntry, AppError> {
     let e164 = e164(raw)?;
-    let entry = match input {
-        NumberInput::Local { tenant_id } => {
+    if let Some(named) = input.e164.as_deref()
+        && self::e164(named)? != e164
+    {
+        return Err(invalid(
+            "e164_mismatch",
+            format!("the body names number {named:?}, the path {e164:?}"),
+        ));
+    }
+    let entry = match input.assignment {
+        NumberAssignment::Local { tenant_id } => {
             crate::http::api::check_id("tenant_id", &tenant_id)?;
             NumberEntry {
                 e164,
@@ -215,13 +288,13 @@ pub fn number(raw: &str, input: NumberInput) -> Result<NumberEntry, AppError> {
                 tenant_ids: Vec::new(),
             }
         }
-        NumberInput::National {} => NumberEntry {
+        NumberAssignment::National => NumberEntry {
             e164,
             kind: NumberKind::National,
             tenant_id: None,
             tenant_ids: Vec::new(),
         },
-        NumberInput::Regional { mut tenant_ids } => {
+        NumberAssignment::Regional { mut tenant_ids } => {
             if tenant_ids.is_empty() {
                 return Err(invalid(
                     "invalid_tenant_ids",
@@ -273,6 +346,62 @@ mod tests {
         let mut bad_url = input(&["78701"], &["hvac"]);
         bad_url.booking_url = Some("javascript:alert(1)".into());
         assert!(tenant("t-austin", bad_url).is_err());
+    }
+
+    fn written(json: serde_json::Value) -> Result<NumberInput, String> {
+        serde_json::from_value(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_written_number_may_carry_the_fields_its_kind_does_not_use_only_empty() {
+        use serde_json::json;
+        let local = |n: Result<NumberInput, String>| matches!(n.map(|n| n.assignment), Ok(NumberAssignment::Local { tenant_id }) if tenant_id == "t-a");
+        assert!(local(written(json!({"kind": "local", "tenant_id": "t-a"}))));
+        assert!(local(written(
+            json!({"kind": "local", "tenant_id": "t-a", "tenant_ids": []})
+        )));
+        let assignment = |json| written(json).map(|n| n.assignment);
+        assert!(matches!(
+            assignment(json!({"kind": "national"})),
+            Ok(NumberAssignment::National)
+        ));
+        let read_back = json!({"e164": "+18005550199", "kind": "national", "tenant_id": null, "tenant_ids": []});
+        assert!(matches!(
+            assignment(read_back.clone()),
+            Ok(NumberAssignment::National)
+        ));
+        assert!(matches!(
+            assignment(json!({"kind": "regional", "tenant_id": null, "tenant_ids": ["t-a", "t-b"]})),
+            Ok(NumberAssignment::Regional { tenant_ids }) if tenant_ids == ["t-a", "t-b"]
+        ));
+        // The number it names must be the path's, in any spelling.
+        let input = written(read_back).unwrap();
+        assert!(number("+1 (800) 555-0199", input.clone()).is_ok());
+        let err = number("+18005550100", input).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AppError::Unprocessable {
+                    code: "e164_mismatch",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        for refused in [
+            json!({"kind": "local"}),
+            json!({"kind": "local", "tenant_id": null}),
+            json!({"kind": "local", "tenant_id": "t-a", "tenant_ids": ["t-b"]}),
+            json!({"kind": "national", "tenant_id": "t-a"}),
+            json!({"kind": "national", "tenant_ids": ["t-a"]}),
+            json!({"kind": "regional"}),
+            json!({"kind": "regional", "tenant_id": "t-a", "tenant_ids": ["t-a"]}),
+            json!({"kind": "mobile"}),
+            json!({"tenant_id": "t-a"}),
+            json!({"kind": "national", "note": "x"}),
+        ] {
+            assert!(written(refused.clone()).is_err(), "{refused}");
+        }
     }
 
     fn record(json: serde_json::Value) -> Result<Vec<Tenant>, String> {
@@ -348,8 +477,13 @@ mod tests {
         assert!(e164("5125550100").is_err());
         assert!(e164("+1").is_err());
         assert_eq!(e164("+15551234567").unwrap(), "+15551234567");
-        let n = number("+18005550199", NumberInput::National {}).unwrap();
+        let input = |assignment| NumberInput {
+            e164: None,
+            assignment,
+        };
+        let n = number("+18005550199", input(NumberAssignment::National)).unwrap();
         assert_eq!(n.kind, NumberKind::National);
-        assert!(number("+18005550199", NumberInput::Regional { tenant_ids: vec![] }).is_err());
+        let nobody = NumberAssignment::Regional { tenant_ids: vec![] };
+        assert!(number("+18005550199", input(nobody)).is_err());
     }
 }

@@ -269,6 +269,37 @@ async fn directory_round_trips_and_lists_pages_of_calls() {
     let n = app.get("/api/v1/numbers/%2B15125550100").await;
     assert_eq!(n["kind"], "local");
     assert_eq!(n["e164"], "+15125550100");
+    // Numbers of every kind read back can be written as they are.
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    app.number("+18005550199", json!({"kind": "national"}))
+        .await;
+    app.number(
+        "+15125550111",
+        json!({"kind": "regional", "tenant_ids": ["t-austin", "t-dallas"]}),
+    )
+    .await;
+    let listed = app.get("/api/v1/numbers").await;
+    let numbers = listed["numbers"].as_array().unwrap();
+    assert_eq!(numbers.len(), 3, "{listed}");
+    for number in numbers {
+        let path = format!(
+            "/api/v1/numbers/{}",
+            number["e164"].as_str().unwrap().replace('+', "%2B")
+        );
+        let (s, v) = app.api(Method::PUT, &path, Some(number.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{number}: {v}");
+        assert_eq!(app.get(&path).await, *number);
+    }
+    // A field the kind does not use is refused when it says something.
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/numbers/%2B18005550199",
+            Some(json!({"kind": "national", "tenant_id": "t-austin"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["code"], "malformed_json", "{v}");
 
     let conn = app.twilio_connection("http://127.0.0.1:9").await;
     for i in 0..5 {

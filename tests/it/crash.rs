@@ -449,13 +449,17 @@ async fn the_cli_manages_connections_and_the_directory() {
         json!({"added": 1, "updated": 0})
     );
     let numbers = dir.path().join("numbers.json");
-    std::fs::write(&numbers, r#"{"numbers": [{"e164": "+15125550100", "kind": "local", "tenant_id": "t-austin"}, {"e164": "+18005550199", "kind": "national"}]}"#).unwrap();
+    // The last entry as `GET /api/v1/numbers` lists numbers.
+    std::fs::write(&numbers, r#"{"numbers": [{"e164": "+15125550100", "kind": "local", "tenant_id": "t-austin"}, {"e164": "+18005550199", "kind": "national"}, {"e164": "+18885550100", "kind": "national", "tenant_id": null, "tenant_ids": []}]}"#).unwrap();
     let (ok, out, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
     assert!(ok, "{err}");
     assert_eq!(
         serde_json::from_str::<Value>(out.trim()).unwrap(),
-        json!({"added": 2, "updated": 0})
+        json!({"added": 3, "updated": 0})
     );
+    std::fs::write(&numbers, r#"{"numbers": [{"kind": "national"}]}"#).unwrap();
+    let (ok, _, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
+    assert!(!ok && err.contains("names no e164"), "{err}");
     std::fs::write(
         &numbers,
         r#"{"numbers": [{"e164": "+15125550101", "kind": "local", "tenant_id": "t-nope"}]}"#,
