@@ -404,8 +404,8 @@ fn check_secrets(
 }
 
 /// The options as stored: every `*_url` option must be an http(s) URL with a host and no
-/// credentials. One written as a bare host (`example.signalwire.com`, as provider consoles show it) is taken
-/// as `https://` that host.
+/// credentials. One written as a bare host (`example.signalwire.com`, as provider consoles
+/// show it) is taken as `https://` that host.
 fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AppError> {
     options
         .into_iter()
