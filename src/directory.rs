@@ -138,27 +138,28 @@ impl TryFrom<WrittenNumber> for NumberInput {
     type Error = String;
 
     fn try_from(n: WrittenNumber) -> Result<Self, String> {
+        let no_tenant_id = n.tenant_id.is_none();
         let no_tenant_ids = n.tenant_ids.as_ref().is_none_or(Vec::is_empty);
-        let assignment = match (n.kind, n.tenant_id, n.tenant_ids) {
-            (WrittenKind::Local, Some(tenant_id), _) if no_tenant_ids => {
+        let assignment = match n.kind {
+            WrittenKind::Local => {
+                no_tenant_ids
+                    .then_some(())
+                    .ok_or("a local number has one `tenant_id` and no `tenant_ids`")?;
+                let tenant_id = n.tenant_id.ok_or("a local number needs `tenant_id`")?;
                 NumberAssignment::Local { tenant_id }
             }
-            (WrittenKind::Local, None, _) => return Err("a local number needs `tenant_id`".into()),
-            (WrittenKind::Local, Some(_), _) => {
-                return Err("a local number has one `tenant_id` and no `tenant_ids`".into());
+            WrittenKind::National => {
+                (no_tenant_id && no_tenant_ids)
+                    .then_some(())
+                    .ok_or("a national number has no `tenant_id` nor `tenant_ids`")?;
+                NumberAssignment::National
             }
-            (WrittenKind::National, None, _) if no_tenant_ids => NumberAssignment::National,
-            (WrittenKind::National, _, _) => {
-                return Err("a national number has no `tenant_id` nor `tenant_ids`".into());
-            }
-            (WrittenKind::Regional, None, Some(tenant_ids)) => {
+            WrittenKind::Regional => {
+                no_tenant_id
+                    .then_some(())
+                    .ok_or("a regional number has `tenant_ids` and no `tenant_id`")?;
+                let tenant_ids = n.tenant_ids.ok_or("a regional number needs `tenant_ids`")?;
                 NumberAssignment::Regional { tenant_ids }
-            }
-            (WrittenKind::Regional, None, None) => {
-                return Err("a regional number needs `tenant_ids`".into());
-            }
-            (WrittenKind::Regional, Some(_), _) => {
-                return Err("a regional number has `tenant_ids` and no `tenant_id`".into());
             }
         };
         Ok(Self {
