@@ -25,7 +25,7 @@ use axum::routing::post;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
 /// The journal file's size: large enough that a benchmark run rarely wraps.
@@ -134,7 +134,7 @@ impl Sink for PgSink {
 
 /// One writer: in turn with the others, takes whatever is waiting; makes it durable at once,
 /// then answers everyone it covered.
-fn group_commit(mut sink: Box<dyn Sink + Send>, rx: &std::sync::Mutex<mpsc::Receiver<Append>>) {
+fn group_commit(mut sink: Box<dyn Sink + Send>, rx: &Mutex<mpsc::Receiver<Append>>) {
     let mut bodies = Vec::new();
     let mut waiting = Vec::new();
     loop {
@@ -159,6 +159,34 @@ fn group_commit(mut sink: Box<dyn Sink + Send>, rx: &std::sync::Mutex<mpsc::Rece
     }
 }
 
+/// Writer `n`'s sink: a journal file of its own (`TARGET.n`), or a PostgreSQL session (the
+/// first makes the table).
+fn sink(target: &str, n: usize) -> Result<Box<dyn Sink + Send>, String> {
+    if target.starts_with("postgres://") {
+        let sink = PgSink::connect(target, n == 0).map_err(|e| e.to_string())?;
+        Ok(Box::new(sink))
+    } else {
+        let sink = FileSink::open(&format!("{target}.{n}")).map_err(|e| e.to_string())?;
+        Ok(Box::new(sink))
+    }
+}
+
+/// Makes the sinks, one after the other, then starts a writer thread for each.
+fn start_writers(target: &str, writers: usize, rx: mpsc::Receiver<Append>) -> Result<(), String> {
+    let sinks = (0..writers)
+        .map(|n| sink(target, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rx = Arc::new(Mutex::new(rx));
+    for (n, sink) in sinks.into_iter().enumerate() {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("journal-{n}"))
+            .spawn(move || group_commit(sink, &rx))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -168,44 +196,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "durable-floor.journal".into());
     let writers: usize = args.next().map_or(Ok(2), |n| n.parse())?;
     let (tx, rx) = mpsc::channel();
-    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-    let (ready, sinks_made) = mpsc::channel();
-    std::thread::spawn(move || {
-        // The PostgreSQL client blocks: sinks are made outside the runtime, one after the
-        // other (the first makes the table).
-        let mut sinks = Vec::new();
-        for n in 0..writers {
-            let sink: Result<Box<dyn Sink + Send>, String> = if target.starts_with("postgres://") {
-                PgSink::connect(&target, n == 0)
-                    .map(|s| Box::new(s) as _)
-                    .map_err(|e| e.to_string())
-            } else {
-                FileSink::open(&format!("{target}.{n}"))
-                    .map(|s| Box::new(s) as _)
-                    .map_err(|e| e.to_string())
-            };
-            match sink {
-                Ok(sink) => sinks.push(sink),
-                Err(e) => {
-                    let _ = ready.send(Err(e));
-                    return;
-                }
-            }
-        }
-        for (n, sink) in sinks.into_iter().enumerate() {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("journal-{n}"))
-                .spawn(move || group_commit(sink, &rx));
-            if let Err(e) = spawned {
-                let _ = ready.send(Err(e.to_string()));
-                return;
-            }
-        }
-        let _ = ready.send(Ok(()));
-    });
-    // Listens only once the journal is ready.
-    sinks_made.recv()??;
+    // The PostgreSQL client blocks: the sinks are made outside the runtime. The server
+    // listens only once they are ready.
+    std::thread::spawn(move || start_writers(&target, writers, rx))
+        .join()
+        .map_err(|_| "the writers' setup panicked")??;
     let app = Router::new()
         .route("/webhooks/twilio/{conn}", post(hook))
         .with_state(Journal(tx));
