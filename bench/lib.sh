@@ -1,5 +1,5 @@
-# Shared by bench/run.sh and bench/cpu.sh (sourced, from the repository root): building the
-# three servers, starting them, and measuring one wrk run against one of them.
+# Shared by bench/run.sh, bench/cpu.sh and bench/callgrind.sh (sourced, from the repository
+# root): building the three servers, starting them, and measuring one wrk run against one.
 #
 #   the ceiling       ../shared/bench/axum-baseline: reads the body, answers 200
 #   the durable floor bench/durable-floor: the same, once the body is durable
@@ -7,10 +7,14 @@
 #
 # BENCH_POSTGRES=postgres://USER@HOST:PORT puts callgate's store, and the floor's bodies, on
 # that PostgreSQL server (a database each, created here and dropped on exit).
+# CALLGATE_RUNNER (words put before callgate's command, such as valgrind's) and
+# CALLGATE_START_SECS (how long it may take to listen, default 10) change how it is started;
+# CONNECTIONS (default 32) is wrk's connection count.
 
 SHARED=${SHARED:-../shared/bench}
 WORK=${BENCH_DIR:-/tmp/callgate-bench}
 SECS=${SECS:-8}
+CONNECTIONS=${CONNECTIONS:-32}
 TOKEN=bench-bootstrap-token
 AUTH=bench-auth-token
 PUBLIC=https://hooks.example.test
@@ -34,16 +38,20 @@ stop_all() {
 }
 trap stop_all EXIT
 
-build_all() {
+build_callgate() {
   command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
   cargo build --release --quiet
+}
+
+build_all() {
+  build_callgate
   CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path "$SHARED/axum-baseline/Cargo.toml"
   CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path bench/durable-floor/Cargo.toml
 }
 
-# Waits until the server writing to FILE says it listens.
+# Waits until the server writing to FILE says it listens, for up to SECONDS (default 10).
 await_listening() {
-  for _ in $(seq 100); do grep -q "listening on" "$1" 2>/dev/null && return; sleep 0.1; done
+  for _ in $(seq $((${2:-10} * 10))); do grep -q "listening on" "$1" 2>/dev/null && return; sleep 0.1; done
   echo "a server did not start (see $1)" >&2
   exit 1
 }
@@ -79,11 +87,13 @@ start_callgate() {
     psql "$BENCH_POSTGRES/postgres" -qc "CREATE DATABASE $BENCH_DB"
     store=(CALLGATE_DATABASE_URL="$BENCH_POSTGRES/$BENCH_DB" CALLGATE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=)
   fi
+  local runner=()
+  read -r -a runner <<< "${CALLGATE_RUNNER:-}"
   env "${store[@]}" CALLGATE_LISTEN=127.0.0.1:$CALLGATE_PORT CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
-    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
+    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn "${runner[@]}" ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
   CG=$!
   pids+=($CG)
-  await_listening "$WORK/callgate.out"
+  await_listening "$WORK/callgate.out" "${CALLGATE_START_SECS:-10}"
   CONN=$(curl -sf -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
     -d "{\"provider\":\"twilio\",\"name\":\"bench\",\"secrets\":{\"auth_token\":\"$AUTH\"}}" \
     http://127.0.0.1:$CALLGATE_PORT/api/v1/connections | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -97,7 +107,7 @@ stop_callgate() {
 
 # One wrk run of SECS seconds against PORT -> "rps non2xx p99 requests"
 run_wrk() {
-  REQS="$WORK/reqs.txt" WRK_PATH="/webhooks/twilio/$CONN" wrk -t1 -c32 -d"${SECS}s" --latency \
+  REQS="$WORK/reqs.txt" WRK_PATH="/webhooks/twilio/$CONN" wrk -t1 -c"$CONNECTIONS" -d"${SECS}s" --latency \
     -s "$SHARED/replay.lua" "http://127.0.0.1:$1" > "$WORK/wrk.out"
   local rps non p99 n
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
