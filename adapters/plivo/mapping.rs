@@ -3,15 +3,18 @@
 
 use crate::kit::{CallProgress, Direction};
 
-/// `CallStatus` (note Plivo's spelling `cancel`).
+/// `CallStatus` (note Plivo's spelling `cancel`). `timeout` is, in Plivo's call-status
+/// reference, a timeout while *connecting* the call (a terminating carrier's fault or
+/// Plivo's own network lag), not a callee who let it ring: it is `Failed`, and only
+/// `no-answer` is `NoAnswer`.
 pub(super) fn call_status(raw: &str) -> Option<CallProgress> {
     Some(match raw {
         "ringing" => CallProgress::Ringing,
         "in-progress" => CallProgress::Answered,
         "completed" => CallProgress::Completed,
         "busy" => CallProgress::Busy,
-        "failed" => CallProgress::Failed,
-        "timeout" | "no-answer" => CallProgress::NoAnswer,
+        "failed" | "timeout" => CallProgress::Failed,
+        "no-answer" => CallProgress::NoAnswer,
         "cancel" => CallProgress::Canceled,
         _ => return None,
     })
@@ -38,7 +41,7 @@ mod tests {
             ("completed", CallProgress::Completed),
             ("busy", CallProgress::Busy),
             ("failed", CallProgress::Failed),
-            ("timeout", CallProgress::NoAnswer),
+            ("timeout", CallProgress::Failed),
             ("no-answer", CallProgress::NoAnswer),
             ("cancel", CallProgress::Canceled),
         ];
@@ -48,6 +51,14 @@ mod tests {
         for near_miss in ["Ringing", "canceled", "cancelled", "in_progress", ""] {
             assert_eq!(call_status(near_miss), None, "{near_miss:?}");
         }
+    }
+
+    /// https://docs.plivo.com/docs/voice/xml/request/call-status: `timeout` is a failure to
+    /// connect (carrier or network), `no-answer` a callee who did not pick up.
+    #[test]
+    fn timeout_is_a_failure_to_connect_not_an_unanswered_call() {
+        assert_eq!(call_status("timeout"), Some(CallProgress::Failed));
+        assert_ne!(call_status("timeout"), call_status("no-answer"));
     }
 
     #[test]
