@@ -123,6 +123,36 @@ impl Principal {
         }
     }
 
+    /// 403 unless the principal holds every permission named in `permissions` and sees
+    /// every tenant in `tenants`: what a manager may grant, and whom it may change. A name
+    /// this build does not know grants nothing, so it asks for nothing either. The
+    /// bootstrap principal holds everything.
+    pub fn covers<'a>(
+        &self,
+        permissions: impl IntoIterator<Item = &'a String>,
+        tenants: impl IntoIterator<Item = &'a String>,
+        whose: &str,
+    ) -> Result<(), AppError> {
+        let missing: Vec<&str> = permissions
+            .into_iter()
+            .filter_map(|p| Permission::parse(p))
+            .filter(|p| !self.permissions.contains(p))
+            .map(Permission::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(AppError::Forbidden(format!(
+                "{whose} permissions you do not hold yourself: {}",
+                missing.join(", ")
+            )));
+        }
+        if tenants.into_iter().any(|t| !self.sees_tenant(t)) {
+            return Err(AppError::Forbidden(format!(
+                "{whose} tenants that are not among the tenants assigned to you"
+            )));
+        }
+        Ok(())
+    }
+
     /// The tenants reads are limited to, for the store's filters: `None` sees them all.
     pub fn only_tenants(&self) -> Option<BTreeSet<String>> {
         match &self.tenants {

@@ -627,15 +627,16 @@ pub fn select_tenant(
     now: OffsetDateTime,
 ) -> Result<(CallRow, bool), AppError> {
     let unknown_call = || AppError::not_found("call_not_found", "no such call");
-    let mut call = get_for_update(db, call_id)?.ok_or_else(unknown_call)?;
+    // Visibility first: a call the agent does not see answers as an unknown one, ended or
+    // not, so that no answer tells it exists.
+    let mut call = get_for_update(db, call_id)?
+        .filter(|c| (agent.sees_call)(c))
+        .ok_or_else(unknown_call)?;
     if call.fold.has_ended() {
         return Err(AppError::conflict(
             "call_ended",
             "the call has ended: a tenant can no longer be selected, and its recording is not kept",
         ));
-    }
-    if !(agent.sees_call)(&call) {
-        return Err(unknown_call());
     }
     let resolution = call.resolution.clone();
     if let Some(r) = &resolution
@@ -725,8 +726,10 @@ pub fn claim(
     sees: &dyn Fn(&CallRow) -> bool,
     now: OffsetDateTime,
 ) -> Result<CallRow, AppError> {
+    // As for a tenant selection: a call the agent does not see is an unknown one.
     let mut call = get_for_update(db, call_id)?
-        .ok_or_else(|| AppError::not_found("call_not_found", format!("no call {call_id}")))?;
+        .filter(|c| sees(c))
+        .ok_or_else(|| AppError::not_found("call_not_found", "no such call"))?;
     if call.fold.has_ended() {
         return Err(AppError::conflict("call_ended", "the call has ended"));
     }

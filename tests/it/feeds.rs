@@ -706,3 +706,72 @@ async fn agents_see_and_act_on_their_own_tenants_feeds_only() {
     assert_eq!(chat_counts(&app, "t-dallas").await, (0, 1));
     assert_eq!(unbooked(&app, "t-dallas").await, 0);
 }
+
+/// `feeds.write` limited to a tenant posts to that tenant only: another tenant's chat
+/// messages and web bookings are refused 403, and nothing is written.
+#[tokio::test]
+async fn a_feed_writer_posts_to_its_own_tenants_only() {
+    let app = austin_and_dallas().await;
+    let feed = app
+        .user_token("austin-site", &["feeds.write"], &["t-austin"])
+        .await;
+    let chat =
+        json!({"thread_id": "th-1", "from": CUSTOMER, "direction": "inbound", "body": "Hello"});
+    let booking = json!({"booking_id": "wb-1", "customer_name": "Jo", "phone": CUSTOMER, "zip": "75201", "trade": "hvac"});
+    let post = async |tenant: &str, what: &str, body: &Value| {
+        let path = format!("/api/v1/tenants/{tenant}/{what}");
+        app.api_as(&feed, Method::POST, &path, Some(body.clone()))
+            .await
+    };
+    for tenant in ["t-dallas", "t-nope"] {
+        let (s, v) = post(tenant, "chat-messages", &chat).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "chat to {tenant}: {v}");
+        let (s, v) = post(tenant, "web-bookings", &booking).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "booking to {tenant}: {v}");
+    }
+    assert_eq!(count_rows(&app, "chat_messages").await, 0);
+    assert_eq!(count_rows(&app, "web_bookings").await, 0);
+    let (s, v) = post("t-austin", "chat-messages", &chat).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = post("t-austin", "web-bookings", &booking).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.stop().await;
+}
+
+/// An agent who marks a booking booked learns its ids and status, never the customer's
+/// name, phone, ZIP or trade.
+#[tokio::test]
+async fn marking_a_booking_booked_shows_agents_no_booking_contents() {
+    let app = austin_and_dallas().await;
+    let (s, v) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let (s, b) = app
+        .api_as(&ana, Method::POST, "/api/v1/web-bookings/wb-1/booked", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "booked_at",
+            "booked_by",
+            "booking_id",
+            "received_at",
+            "status",
+            "tenant_id"
+        ],
+        "{b}"
+    );
+    assert_eq!(
+        (b["booking_id"].as_str(), b["status"].as_str()),
+        (Some("wb-1"), Some("booked"))
+    );
+    for secret in ["Jane Doe", CUSTOMER, "78701"] {
+        assert!(!b.to_string().contains(secret), "{secret} in {b}");
+    }
+    app.stop().await;
+}

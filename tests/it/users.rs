@@ -359,7 +359,13 @@ async fn tokens_are_shown_once_stored_as_a_hash_and_revoked_at_once() {
 #[tokio::test]
 async fn changes_are_audited_with_the_acting_principal() {
     let app = TestApp::spawn().await;
-    let manager = app.user_token("mia", &["users.manage"], &[]).await;
+    let manager = app
+        .user_token(
+            "mia",
+            &["users.manage", "contact_center.view"],
+            &["t-austin"],
+        )
+        .await;
     let ops = app
         .user_token(
             "otto",
@@ -577,5 +583,94 @@ async fn the_audit_trail_filters_and_pages_newest_first() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {v}");
         assert_eq!(v["error"]["code"], code, "{query}");
     }
+    app.stop().await;
+}
+
+/// A manager grants only what it holds, and changes only users who hold no more than it does;
+/// the bootstrap token is exempt.
+#[tokio::test]
+async fn a_manager_grants_only_what_it_holds() {
+    let app = TestApp::spawn().await;
+    let mia = app
+        .user_token("mia", &["users.manage", "contact_center.view"], &["t-a"])
+        .await;
+    app.user(
+        "boss",
+        &["users.manage", "connections.manage"],
+        &["t-a", "t-b"],
+    )
+    .await;
+    app.user("peer", &["contact_center.view"], &["t-a"]).await;
+    let put = async |id: &str, permissions: Value, tenants: Value| {
+        let path = format!("/api/v1/users/{id}");
+        let body = json!({"name": "Someone", "permissions": permissions, "tenant_ids": tenants});
+        app.api_as(&mia, Method::PUT, &path, Some(body)).await
+    };
+    let refused = [
+        // More permissions, for itself and for others.
+        (
+            "mia",
+            json!(["users.manage", "contact_center.view", "connections.manage"]),
+            json!(["t-a"]),
+        ),
+        ("new", json!(["feeds.write"]), json!([])),
+        // More tenants.
+        ("mia", json!(["users.manage"]), json!(["t-a", "t-b"])),
+        ("new", json!(["contact_center.view"]), json!(["t-b"])),
+        // A user who holds more, even when the change would narrow them.
+        ("boss", json!(["contact_center.view"]), json!(["t-a"])),
+    ];
+    for (id, permissions, tenants) in refused {
+        let (s, v) = put(id, permissions.clone(), tenants.clone()).await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "{id} {permissions} {tenants}: {v}"
+        );
+        assert_eq!(v["error"]["code"], "forbidden");
+    }
+    let me = app.get("/api/v1/users/mia").await;
+    assert_eq!(
+        me["permissions"],
+        json!(["contact_center.view", "users.manage"])
+    );
+    assert_eq!(me["tenant_ids"], json!(["t-a"]));
+    let boss = app.get("/api/v1/users/boss").await;
+    assert_eq!(boss["tenant_ids"], json!(["t-a", "t-b"]));
+    let (s, _) = app.api(Method::GET, "/api/v1/users/new", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nothing was created");
+
+    // A token carries its user's rights: none for a user who holds more, nor a revocation.
+    let (s, v) = app
+        .api_as(&mia, Method::POST, "/api/v1/users/boss/tokens", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (boss_token_id, _) = app.token("boss").await;
+    let (s, v) = app
+        .api_as(
+            &mia,
+            Method::DELETE,
+            &format!("/api/v1/users/boss/tokens/{boss_token_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(
+        app.get("/api/v1/users/boss/tokens").await["tokens"][0]["revoked_at"],
+        Value::Null
+    );
+
+    // Within its own rights: allowed.
+    let (s, v) = put("new", json!(["contact_center.view"]), json!(["t-a"])).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = put("peer", json!([]), json!(["t-a"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .api_as(&mia, Method::POST, "/api/v1/users/peer/tokens", None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The bootstrap token grants anything.
+    app.user("peer", &["feeds.write", "users.manage"], &["t-z"])
+        .await;
     app.stop().await;
 }

@@ -114,7 +114,7 @@ async fn post_message(
     Path(tenant_id): Path<String>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Response, AppError> {
-    check_id("tenant id", &tenant_id)?;
+    check_tenant(&p, &tenant_id)?;
     check_id("thread_id", &body.thread_id)?;
     if let Some(id) = &body.message_id {
         check_id("message_id", id)?;
@@ -229,11 +229,11 @@ struct BookingBody {
 
 async fn post_booking(
     State(st): State<AppState>,
-    _: Authorized<need::FeedsWrite>,
+    p: Authorized<need::FeedsWrite>,
     Path(tenant_id): Path<String>,
     ApiJson(body): ApiJson<BookingBody>,
 ) -> Result<Response, AppError> {
-    check_id("tenant id", &tenant_id)?;
+    check_tenant(&p, &tenant_id)?;
     check_id("booking_id", &body.booking_id)?;
     let customer_name = body.customer_name.trim().to_owned();
     if customer_name.is_empty() || customer_name.chars().count() > 200 {
@@ -259,11 +259,38 @@ async fn post_booking(
     Ok(json_status(StatusCode::CREATED, &stored))
 }
 
+/// What an agent learns from marking a booking booked: its ids and status, never its contents
+/// (the customer's name, phone and ZIP stay on the tenant's own bookings page).
+#[derive(Debug, serde::Serialize)]
+struct BookingMark {
+    booking_id: String,
+    tenant_id: String,
+    status: bookings::BookingStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    received_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    booked_at: Option<time::OffsetDateTime>,
+    booked_by: Option<String>,
+}
+
+impl From<bookings::Booking> for BookingMark {
+    fn from(b: bookings::Booking) -> Self {
+        Self {
+            booking_id: b.request.booking_id,
+            tenant_id: b.request.tenant_id,
+            status: b.status,
+            received_at: b.received_at,
+            booked_at: b.booked_at,
+            booked_by: b.booked_by,
+        }
+    }
+}
+
 async fn mark_booked(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterView>,
     Path(booking_id): Path<String>,
-) -> Result<Json<bookings::Booking>, AppError> {
+) -> Result<Json<BookingMark>, AppError> {
     check_id("booking id", &booking_id)?;
     let now = st.clock.now();
     let booking = st
@@ -271,7 +298,7 @@ async fn mark_booked(
         .write(move |c| bookings::mark_booked(c, &booking_id, &|t| p.sees_tenant(t), &p.id, now))
         .await?;
     hub_changed(&st, &booking.request.tenant_id);
-    Ok(Json(booking))
+    Ok(Json(BookingMark::from(booking)))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::{check_id, check_user_ref};
 use crate::error::AppError;
-use crate::http::auth::{Authorized, need};
+use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::store::Db;
 use crate::store::audit;
@@ -27,6 +27,20 @@ pub(super) fn routes() -> Router<AppState> {
             "/api/v1/users/{user_id}/tokens/{token_id}",
             delete(revoke_token),
         )
+}
+
+/// A manager changes only users who hold no more than it does (their permissions and tenants
+/// are among its own): otherwise a manager could take over a wider account by giving it a
+/// token, or strip rights it could never grant back. 403 for anyone else.
+fn within_reach(p: &Principal, user: &User) -> Result<(), AppError> {
+    p.covers(&user.permissions, &user.tenant_ids, "this user holds")
+}
+
+/// The user, or 404; 403 when it is beyond the manager's reach ([`within_reach`]).
+fn reachable(db: &Db<'_>, p: &Principal, user_id: &str) -> Result<User, AppError> {
+    let user = existing(db, user_id)?;
+    within_reach(p, &user)?;
+    Ok(user)
 }
 
 fn user_not_found() -> AppError {
@@ -64,13 +78,18 @@ async fn put_user(
     ApiJson(body): ApiJson<UserInput>,
 ) -> Result<Response, AppError> {
     let spec = input::validate(&user_id, body)?;
+    p.covers(&spec.permissions, &spec.tenant_ids, "the user would hold")?;
     let actor = p.id.clone();
     let clock = st.clock.clone();
+    let principal = Principal::clone(&p);
     let (user, created) = st
         .store
         .write(move |c| {
             let now = clock.now();
             let before = rows::get(c, &spec.user_id)?;
+            if let Some(b) = &before {
+                within_reach(&principal, b)?;
+            }
             let next = input::apply(spec.clone(), before.as_ref(), now);
             let created = before.is_none();
             let user = match input::change(before.as_ref(), &next) {
@@ -104,11 +123,12 @@ async fn create_token(
     let actor = p.id.clone();
     let clock = st.clock.clone();
     let (token_id, hash) = (token.token_id.clone(), token.hash);
+    let principal = Principal::clone(&p);
     let info = st
         .store
         .write(move |c| {
             let now = clock.now();
-            existing(c, &user_id)?;
+            reachable(c, &principal, &user_id)?;
             if rows::active_tokens(c, &user_id)? >= input::MAX_ACTIVE_TOKENS {
                 return Err(AppError::conflict(
                     "too_many_tokens",
@@ -171,10 +191,11 @@ async fn revoke_token(
     check_id("token id", &token_id)?;
     let actor = p.id.clone();
     let clock = st.clock.clone();
+    let principal = Principal::clone(&p);
     st.store
         .write(move |c| {
             let now = clock.now();
-            existing(c, &user_id)?;
+            reachable(c, &principal, &user_id)?;
             match rows::revoke_token(c, &user_id, &token_id, now)? {
                 Revoked::NoSuchToken => Err(AppError::not_found(
                     "token_not_found",
