@@ -231,6 +231,13 @@ impl Config {
             Some("false" | "0") => false,
             Some(_) => return Err(err("CALLGATE_EGRESS_ALLOW_PRIVATE must be true or false")),
         };
+        let rotation_grace = Duration::from_secs(fc.rotation_grace_secs.unwrap_or(24 * 3600));
+        if rotation_grace > crate::connections::MAX_GRACE {
+            return Err(err(format!(
+                "rotation_grace_secs must be at most {} (30 days)",
+                crate::connections::MAX_GRACE.as_secs()
+            )));
+        }
         let body_limit = fc.body_limit_bytes.unwrap_or(1024 * 1024);
         if body_limit == 0 {
             return Err(err("body_limit_bytes must be positive"));
@@ -243,7 +250,7 @@ impl Config {
             bootstrap_token: env.get("CALLGATE_BOOTSTRAP_TOKEN").map(Secret::new),
             master_key,
             body_limit,
-            rotation_grace: Duration::from_secs(fc.rotation_grace_secs.unwrap_or(24 * 3600)),
+            rotation_grace,
             log_format,
             outbox: OutboxConfig {
                 poll_interval: Duration::from_millis(ob.poll_interval_ms.unwrap_or(1000)),

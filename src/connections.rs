@@ -18,6 +18,24 @@ use zeroize::Zeroizing;
 /// this time.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// The longest grace period a rotation may give the previous secrets: 30 days. A rotation is
+/// often made because a secret leaked; past a month the old one should be dead.
+pub const MAX_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Refuses a grace period past [`MAX_GRACE`] (422), naming the bound.
+pub fn check_grace(grace: Duration) -> Result<Duration, AppError> {
+    if grace > MAX_GRACE {
+        return Err(AppError::unprocessable(
+            "invalid_grace_period",
+            format!(
+                "grace_period_secs must be between 0 and {} (30 days)",
+                MAX_GRACE.as_secs()
+            ),
+        ));
+    }
+    Ok(grace)
+}
+
 /// A connection ready for the webhook path.
 pub struct Live {
     pub id: String,
@@ -70,11 +88,77 @@ pub struct Connections {
     key: MasterKey,
     public_url: String,
     grace: Duration,
-    cache: RwLock<HashMap<String, Cached>>,
+    cache: RwLock<Cache>,
 }
 
 /// A cache entry: when it was read, and the connection (or that there is none).
 type Cached = (Instant, Option<Arc<Live>>);
+
+/// The bytes of ids the cache may hold as unknown (negative entries) before it drops them
+/// all: 256 KiB, some 7,000 well-formed ids. Anyone can post to an unknown id, so what it
+/// costs is bounded by size, whatever the ids.
+const NEGATIVE_BUDGET_BYTES: usize = 256 * 1024;
+/// Known connections cached at most (they exist in the store: an operator made them).
+const MAX_KNOWN: usize = 10_000;
+
+/// The webhook path's cache: known connections, and recently asked unknown ids, the latter
+/// bounded by the bytes of their ids.
+#[derive(Debug, Default)]
+struct Cache {
+    entries: HashMap<String, Cached>,
+    /// Bytes of the ids of the entries that are `None`.
+    negative_bytes: usize,
+    known: usize,
+}
+
+impl Cache {
+    fn get(&self, id: &str) -> Option<&Cached> {
+        self.entries.get(id)
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some((_, entry)) = self.entries.remove(id) {
+            self.uncount(id, entry.is_some());
+        }
+    }
+
+    fn uncount(&mut self, id: &str, known: bool) {
+        if known {
+            self.known = self.known.saturating_sub(1);
+        } else {
+            self.negative_bytes = self.negative_bytes.saturating_sub(id.len());
+        }
+    }
+
+    fn insert(&mut self, id: &str, cached: Cached) {
+        self.remove(id);
+        if cached.1.is_some() {
+            if self.known >= MAX_KNOWN {
+                self.entries.retain(|_, (_, e)| e.is_none());
+                self.known = 0;
+            }
+            self.known += 1;
+        } else {
+            if self.negative_bytes.saturating_add(id.len()) > NEGATIVE_BUDGET_BYTES {
+                self.entries.retain(|_, (_, e)| e.is_some());
+                self.negative_bytes = 0;
+            }
+            self.negative_bytes += id.len();
+        }
+        self.entries.insert(id.to_owned(), cached);
+    }
+}
+
+/// True when `id` has the shape of a minted connection id: `conn_` and 32 lowercase
+/// hexadecimal digits (a UUID v7, simple form). Anything else is refused before any lookup.
+pub fn is_connection_id(id: &str) -> bool {
+    id.strip_prefix("conn_").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
 
 fn context(id: &str, generation: &str) -> String {
     format!("connection:{id}:{generation}")
@@ -87,7 +171,7 @@ impl Connections {
             key,
             public_url,
             grace,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(Cache::default()),
         }
     }
 
@@ -266,8 +350,16 @@ impl Connections {
         let current = self.unseal(&row.id, "current", &row.sealed_current)?;
         let mut next = current.clone();
         next.extend(given);
-        let grace = grace.unwrap_or(self.grace);
-        let until = now + time::Duration::try_from(grace).unwrap_or(time::Duration::DAY);
+        let grace = check_grace(grace.unwrap_or(self.grace))?;
+        let until = time::Duration::try_from(grace)
+            .ok()
+            .and_then(|g| now.checked_add(g))
+            .ok_or_else(|| {
+                AppError::unprocessable(
+                    "invalid_grace_period",
+                    "the grace period ends past the last representable time",
+                )
+            })?;
         let names: Vec<String> = next.keys().cloned().collect();
         let sealed_next = self.seal(&row.id, "current", &next)?;
         let sealed_prev = self.seal(&row.id, "previous", &current)?;
@@ -297,6 +389,9 @@ impl Connections {
 
     /// The connection for the webhook path (cached), or `None` when unknown.
     pub async fn live(&self, id: &str, now: OffsetDateTime) -> Result<Option<Arc<Live>>, AppError> {
+        if !is_connection_id(id) {
+            return Ok(None);
+        }
         if let Ok(cache) = self.cache.read()
             && let Some((at, entry)) = cache.get(id)
             && at.elapsed() < CACHE_TTL
@@ -310,11 +405,8 @@ impl Connections {
             Some(row) => Some(Arc::new(self.load(&row, now)?)),
         };
         if let Ok(mut cache) = self.cache.write() {
-            // Unknown ids are cached too (briefly), but the cache stays bounded.
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(id.to_owned(), (Instant::now(), entry.clone()));
+            // Unknown ids are cached too (briefly), within their byte budget.
+            cache.insert(id, (Instant::now(), entry.clone()));
         }
         Ok(entry)
     }
@@ -441,8 +533,45 @@ fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, Str
 
 #[cfg(test)]
 mod tests {
-    use super::url_options;
+    use super::{Cache, NEGATIVE_BUDGET_BYTES, is_connection_id, url_options};
     use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    #[test]
+    fn connection_ids_have_the_minted_shape() {
+        let minted = format!("conn_{}", uuid::Uuid::now_v7().simple());
+        assert!(is_connection_id(&minted));
+        for bad in [
+            "",
+            "conn_",
+            "conn_nope",
+            "conn_0192",
+            "conn_01936F2A7C4B7E0E8D9F0A1B2C3D4E5F",
+            "conn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5f0",
+            "xonn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5f",
+            "conn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5g",
+        ] {
+            assert!(!is_connection_id(bad), "{bad:?}");
+        }
+    }
+
+    /// Unknown ids are dropped when their bytes pass the budget, however many or long.
+    #[test]
+    fn the_negative_cache_is_bounded_by_bytes() {
+        let mut cache = Cache::default();
+        for i in 0..100_000u32 {
+            let id = format!("conn_{i:032x}");
+            cache.insert(&id, (Instant::now(), None));
+            assert!(cache.negative_bytes <= NEGATIVE_BUDGET_BYTES);
+            let held: usize = cache.entries.keys().map(String::len).sum();
+            if i % 997 == 0 {
+                assert_eq!(held, cache.negative_bytes);
+            }
+        }
+        cache.remove("conn_00000000000000000000000000000001");
+        let held: usize = cache.entries.keys().map(String::len).sum();
+        assert_eq!(held, cache.negative_bytes);
+    }
 
     fn one(name: &str, value: &str) -> Result<String, String> {
         let options = BTreeMap::from([(name.to_owned(), value.to_owned())]);

@@ -8,14 +8,22 @@ use time::{OffsetDateTime, UtcOffset};
 pub fn rfc2822(value: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(value.trim(), &Rfc2822)
         .ok()
-        .map(|t| t.to_offset(UtcOffset::UTC))
+        .and_then(to_utc)
 }
 
 /// Parses an RFC 3339 date (`2026-11-23T18:05:01Z`), normalized to UTC.
 pub fn rfc3339(value: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(value.trim(), &Rfc3339)
         .ok()
-        .map(|t| t.to_offset(UtcOffset::UTC))
+        .and_then(to_utc)
+}
+
+/// The same instant in UTC, when it falls in the years 0000..=9999 that RFC 3339 can write
+/// (and the API shows). An offset can carry a written date past either end
+/// (`9999-12-31T23:59:59-01:00` is in year 10000): such a time is `None`, never a panic.
+fn to_utc(t: OffsetDateTime) -> Option<OffsetDateTime> {
+    t.checked_to_offset(UtcOffset::UTC)
+        .filter(|utc| (0..=9999).contains(&utc.year()))
 }
 
 /// A Unix time in seconds, possibly fractional (`1569517309.4546909`), to the millisecond.
@@ -146,5 +154,31 @@ mod tests {
             Some(datetime!(2026-11-23 18:05:01 UTC))
         );
         assert_eq!(rfc3339("2026-11-23"), None);
+    }
+
+    /// Written dates whose offset carries them past year 9999 (or before year 0) are refused,
+    /// not a panic; the last and first instants that stay in range are kept.
+    #[test]
+    fn offsets_that_leave_the_writable_years_are_none() {
+        for bad in [
+            "9999-12-31T23:59:59-00:01",
+            "9999-12-31T23:59:59.999999999-23:59",
+            "0000-01-01T00:00:00+00:01",
+        ] {
+            assert_eq!(rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(rfc2822("Fri, 31 Dec 9999 23:59:59 -2359"), None);
+        assert_eq!(
+            rfc3339("9999-12-31T23:59:59Z"),
+            Some(datetime!(9999-12-31 23:59:59 UTC))
+        );
+        assert_eq!(
+            rfc3339("0000-01-01T00:00:00Z"),
+            Some(datetime!(0000-01-01 0:00 UTC))
+        );
+        assert_eq!(
+            rfc3339("9999-12-31T23:00:00-00:59"),
+            Some(datetime!(9999-12-31 23:59 UTC))
+        );
     }
 }

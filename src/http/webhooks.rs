@@ -47,6 +47,14 @@ async fn receive(
             ));
         };
         let provider = adapter.info().id;
+        // An id that cannot have been minted is refused before any lookup or cache entry.
+        if !crate::connections::is_connection_id(&connection_id) {
+            telemetry::webhook_rejected(provider, "invalid_connection_id");
+            return Err(AppError::bad_request(
+                "invalid_connection_id",
+                "a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
+            ));
+        }
         let now = st.clock.now();
         let live = match st.connections.live(&connection_id, now).await? {
             Some(live) if live.enabled && live.adapter.info().id == provider => live,

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod abuse;
 mod amazon_connect;
 mod api;
 mod authz;

@@ -443,12 +443,21 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
         },
         Case {
             name: "unknown connection",
-            path: "/webhooks/twilio/conn_nope".into(),
+            path: "/webhooks/twilio/conn_0000000000000000000000000000000f".into(),
             content_type: form_ct,
             sig: Some(&good_sig),
             body: body.clone(),
             status: 404,
             code: "unknown_connection",
+        },
+        Case {
+            name: "not a connection id",
+            path: "/webhooks/twilio/conn_nope".into(),
+            content_type: form_ct,
+            sig: Some(&good_sig),
+            body: body.clone(),
+            status: 400,
+            code: "invalid_connection_id",
         },
         Case {
             name: "unknown provider",

@@ -1,0 +1,133 @@
+//! Hostile input at the HTTP edge: ids that cannot be ids, times and integers at the ends of
+//! their ranges, secret values in error messages, header spellings, method and body abuse.
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Ill-shaped connection ids (too long, wrong alphabet, wrong prefix) are refused with 400
+/// before any lookup; a well-shaped unknown id is 404, as before.
+#[tokio::test]
+async fn webhook_connection_ids_that_cannot_be_ids_are_refused_before_any_lookup() {
+    let app = TestApp::spawn().await;
+    let long = "a".repeat(60 * 1024);
+    for id in [
+        long.as_str(),
+        "conn_nope",
+        "conn_01936F2A7C4B7E0E8D9F0A1B2C3D4E5F",
+        "conn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5f00",
+        "01936f2a7c4b7e0e8d9f0a1b2c3d4e5f",
+        "conn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5%C3%A9",
+    ] {
+        let res = app
+            .raw_webhook(
+                "twilio",
+                id,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                "a=b",
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::BAD_REQUEST,
+            "{}",
+            &id[..id.len().min(40)]
+        );
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "invalid_connection_id", "{v}");
+    }
+    let res = app
+        .raw_webhook(
+            "twilio",
+            "conn_01936f2a7c4b7e0e8d9f0a1b2c3d4e5f",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "a=b",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "unknown_connection", "{v}");
+}
+
+/// A correctly signed delivery whose timestamp converts past year 9999 is stored and
+/// acknowledged (the time is informative: it is dropped, never a panic, never lost); the call
+/// reads back.
+#[tokio::test]
+async fn a_signed_webhook_dated_past_year_9999_is_stored_without_its_time() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let sid = "CA90000000000000000000000000009999";
+    for (seq, ts) in [
+        (0, "Fri, 31 Dec 9999 23:59:59 -2359"),
+        (1, "Fri, 31 Dec 9999 23:59:59 -0001"),
+    ] {
+        let params = status(sid, "+15125550123", TOLL_FREE, "ringing", seq, ts);
+        let res = app.twilio(&conn, &pairs(&params)).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{ts}");
+    }
+    let calls = app.get("/api/v1/calls").await;
+    let call = calls["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider_call_id"] == sid)
+        .unwrap_or_else(|| panic!("the call is stored: {calls}"));
+    let id = call["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/calls/{id}")).await;
+}
+
+/// Grace periods past 30 days (and the values that overflowed the time arithmetic) are 422
+/// with a message naming the bound; nothing is rotated. Values past u64 are malformed JSON
+/// numbers for the field: 400.
+#[tokio::test]
+async fn rotation_grace_periods_out_of_range_are_refused_not_a_panic() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let path = format!("/api/v1/connections/{conn}/rotate");
+    for grace in [
+        "1000000000000",
+        "9007199254740993",
+        "9223372036854775807",
+        "18446744073709551615",
+        "2592001",
+    ] {
+        let body: Value = serde_json::from_str(&format!(
+            r#"{{"secrets": {{"auth_token": "twilio-auth-token-9"}}, "grace_period_secs": {grace}}}"#
+        ))
+        .unwrap();
+        let (s, v) = app.api(Method::POST, &path, Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{grace}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_grace_period", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("2592000"),
+            "{v}"
+        );
+    }
+    for raw in [
+        r#"{"secrets": {"auth_token": "twilio-auth-token-9"}, "grace_period_secs": 18446744073709551616}"#,
+        r#"{"secrets": {"auth_token": "twilio-auth-token-9"}, "grace_period_secs": -1}"#,
+        r#"{"secrets": {"auth_token": "twilio-auth-token-9"}, "grace_period_secs": 1e300}"#,
+    ] {
+        let res = app
+            .http
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{raw}");
+    }
+    // Nothing was rotated: the first token still signs, and no previous secrets are held.
+    let v = app.get(&format!("/api/v1/connections/{conn}")).await;
+    assert!(v["previous_secrets_until"].is_null(), "{v}");
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &path,
+            Some(json!({"secrets": {"auth_token": "twilio-auth-token-9"}, "grace_period_secs": 2_592_000})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
