@@ -74,3 +74,16 @@ pub fn json_content_types() -> impl proptest::strategy::Strategy<Value = String>
         "[ -~]{0,30}",
     ]
 }
+
+/// The body of `webhook-samples/<provider>/<name>`, byte for byte: a provider's published
+/// example, for the unit tests that build their cases from it.
+pub fn sample_body(provider: &str, name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../webhook-samples")
+        .join(provider)
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let sample = crate::kit::samples::HttpSample::parse(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    String::from_utf8(sample.body).expect("a JSON or form sample is UTF-8")
+}

@@ -19,14 +19,16 @@ pub(super) fn call_state(raw: &str) -> Option<CallProgress> {
     })
 }
 
-/// `end_reason` of an `ended` call (RELAY `DisconnectReason`). `decline` (the callee
-/// refused the call) is read as `Busy`, the model's state for a callee that refused.
+/// `end_reason` of an `ended` call, in both spellings SignalWire has published: today's SWML
+/// `connect` status callbacks (`hangup`, `busy`, `no_answer`, `cancel`, `declined`,
+/// `error`) and RELAY v2's `DisconnectReason` (`noAnswer`, `decline`). A declined call (the
+/// callee refused it) is read as `Busy`, the model's state for a callee that refused.
 pub(super) fn end_reason(raw: &str) -> Option<CallProgress> {
     Some(match raw {
         "hangup" => CallProgress::Completed,
         "cancel" => CallProgress::Canceled,
-        "busy" | "decline" => CallProgress::Busy,
-        "noAnswer" => CallProgress::NoAnswer,
+        "busy" | "declined" | "decline" => CallProgress::Busy,
+        "no_answer" | "noAnswer" => CallProgress::NoAnswer,
         "error" => CallProgress::Failed,
         _ => return None,
     })
@@ -58,13 +60,24 @@ mod tests {
             ("cancel", CallProgress::Canceled),
             ("busy", CallProgress::Busy),
             ("decline", CallProgress::Busy),
+            ("declined", CallProgress::Busy),
             ("noAnswer", CallProgress::NoAnswer),
+            ("no_answer", CallProgress::NoAnswer),
             ("error", CallProgress::Failed),
         ];
         for (raw, progress) in rows {
             assert_eq!(end_reason(raw), Some(progress), "{raw}");
         }
-        for raw in ["no_answer", "noanswer", "Hangup", "canceled", "timeout", ""] {
+        for raw in [
+            "noanswer",
+            "No_Answer",
+            "no-answer",
+            "Hangup",
+            "canceled",
+            "Declined",
+            "timeout",
+            "",
+        ] {
             assert_eq!(end_reason(raw), None, "{raw}");
         }
     }

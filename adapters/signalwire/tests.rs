@@ -104,7 +104,9 @@ fn ended_is_read_through_its_end_reason() {
         (Some("cancel"), CallProgress::Canceled),
         (Some("busy"), CallProgress::Busy),
         (Some("decline"), CallProgress::Busy),
+        (Some("declined"), CallProgress::Busy),
         (Some("noAnswer"), CallProgress::NoAnswer),
+        (Some("no_answer"), CallProgress::NoAnswer),
         (Some("error"), CallProgress::Failed),
     ] {
         let p = parsed_json(&state_callback("ended", reason));
@@ -116,6 +118,40 @@ fn ended_is_read_through_its_end_reason() {
         kinds(&p),
         vec![EventKind::unmapped("end_reason", "teleported")]
     );
+}
+
+/// SignalWire's published SWML `connect` status callback, ended with each `end_reason` the
+/// same page lists (<https://signalwire.com/docs/swml/reference/connect#statuscallbacks>:
+/// `hangup, busy, no_answer, cancel, declined, error`): every one ends the call. The body is
+/// the sample `published-swml-connect-call-state.http`, only its state and reason changed.
+#[test]
+fn published_swml_connect_end_reasons_end_the_call() {
+    let published = testing::sample_body("signalwire", "published-swml-connect-call-state.http");
+    for (reason, progress) in [
+        ("hangup", CallProgress::Completed),
+        ("busy", CallProgress::Busy),
+        ("no_answer", CallProgress::NoAnswer),
+        ("cancel", CallProgress::Canceled),
+        ("declined", CallProgress::Busy),
+        ("error", CallProgress::Failed),
+    ] {
+        let body = published
+            .replace(r#""call_state": "answered""#, r#""call_state": "ended""#)
+            .replace(
+                r#""end_reason": null"#,
+                &format!(r#""end_reason": "{reason}""#),
+            );
+        assert_ne!(body, published);
+        let p = match run(&signed("application/json", &body)) {
+            Ok(p) => p,
+            Err(refused) => panic!("{reason}: refused: {refused}"),
+        };
+        assert_eq!(kinds(&p), vec![call(progress)], "{reason}");
+        assert_eq!(
+            keys(&p),
+            vec!["xxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx:state:ended"]
+        );
+    }
 }
 
 #[test]
