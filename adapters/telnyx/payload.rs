@@ -4,7 +4,8 @@
 //!   "payload": {...}}}`. The dedupe key is `data.id`, the call is its `call_leg_id`;
 //! - a TeXML callback: a form body with Twilio's names and values (`CallSid` is the call
 //!   control id), read by the Twilio adapter's parser. It must be a POST: the signature
-//!   covers the body only, so a GET's query would be unsigned.
+//!   covers the body only, so a GET's query would be unsigned. Its reply is 200 (empty, or
+//!   TeXML for the voice URL), never Twilio's 204.
 
 use super::mapping::{self, EventType};
 use crate::kit::adapter::given;
@@ -25,7 +26,14 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
                 "TeXML callbacks must be POST: the signature does not cover a query".into(),
             ));
         }
-        return crate::twilio::payload::parse(req);
+        let mut parsed = crate::twilio::payload::parse(req)?;
+        // Twilio's status callbacks get 204; Telnyx wants 200 for TeXML callbacks too ("The
+        // server must return an HTTP 200, otherwise we will reattempt delivery at the
+        // failover webhook URL", its TeXML callback reference), as for Call Control events.
+        if parsed.reply == Reply::NoContent {
+            parsed.reply = Reply::Empty;
+        }
+        return Ok(parsed);
     }
     let body: Envelope = req.json()?;
     let data = body.data.ok_or(ParseError::MissingField("data"))?;

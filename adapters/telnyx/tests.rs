@@ -311,6 +311,7 @@ fn texml_callbacks_are_read_as_twilio_parameters_and_must_be_posts() {
         }]
     );
     assert_eq!(p.events[0].provider_call_id, "v3:abc");
+    assert_eq!(p.reply, Reply::Empty, "200, as Call Control events get");
     let mut get = req.clone();
     get.method = http::Method::GET;
     assert_eq!(
@@ -333,4 +334,25 @@ fn deletion_is_a_bearer_delete_of_the_recording() {
     assert_eq!(spec.method, http::Method::DELETE);
     assert_eq!(spec.url, "https://api.telnyx.com/v2/recordings/rec%2F1");
     assert_eq!(spec.headers[0].1, "Bearer KEYfake");
+}
+
+/// Telnyx's published TeXML recording callback (sample
+/// `published-texml-recording-completed.http`, from
+/// <https://developers.telnyx.com/api-reference/callbacks/texml-recording-completed>) is
+/// answered 200, not Twilio's 204: Telnyx's TeXML callback reference says "The server must
+/// return an HTTP 200, otherwise we will reattempt delivery at the failover webhook URL".
+#[test]
+fn published_texml_callbacks_are_answered_200() {
+    let body =
+        crate::kit::testing::sample_body("telnyx", "published-texml-recording-completed.http");
+    let mut req = post(URL, "application/x-www-form-urlencoded", &body);
+    let all = SecretSet::from_pairs([("signing_key", seed_b64().as_str())]);
+    Telnyx.sign(&mut req, &all, &clock(TIMESTAMP)).unwrap();
+    let p = run(&Telnyx, &req, &secrets(PUBLIC_KEY), &clock(TIMESTAMP)).unwrap();
+    assert_eq!(p.reply, Reply::Empty);
+    let EventKind::Recording(r) = &p.events[0].kind else {
+        panic!("{p:?}")
+    };
+    assert_eq!(r.recording_id, "35094891-3290-4142-b2c2-b2eda57534cf");
+    assert_eq!(r.status, RecordingProgress::Completed);
 }
