@@ -139,6 +139,19 @@ impl<'r> Verified<'r> {
         })
     }
 
+    /// A callback's parameters: the query of a GET (a webhook the provider was told to call
+    /// with GET), else the form body, after checking its content type. Only for schemes whose
+    /// signature covers the URL's query (Twilio's, Plivo's V3).
+    pub fn params(&self) -> Result<Cow<'_, Form<'r>>, ParseError> {
+        if self.request.method == http::Method::GET {
+            Ok(Cow::Owned(Form::parse(
+                crate::kit::form::url_query(&self.request.public_url).as_bytes(),
+            )))
+        } else {
+            self.form()
+        }
+    }
+
     /// The body as JSON of type `T`, after checking the content type
     /// (`application/json`). A body that does not read as `T` is [`ParseError::Malformed`].
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {

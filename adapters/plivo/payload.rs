@@ -1,4 +1,4 @@
-//! Plivo callbacks (form bodies, providers.md 4.4) to events.
+//! Plivo callbacks (form bodies, or the query of a GET, providers.md 4.4) to events.
 //!
 //! - a recording callback (`RecordingID` present): a completed recording of `CallUUID`;
 //! - an answer, ring or hangup callback (`CallStatus`): the call's progress.
@@ -15,7 +15,9 @@ use crate::kit::{
 };
 
 pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
-    let form = req.form()?;
+    // Answer, ring and hangup URLs may be set to GET: the parameters are then the query,
+    // which V3 signs (`signature::signed_string`).
+    let form = req.params()?;
     let call = form.require("CallUUID")?.to_owned();
     let party = Party {
         direction: form.get("Direction").and_then(mapping::direction),

@@ -115,3 +115,38 @@ fn any_signature_of_the_list_may_match_and_the_nonce_is_single_use() {
         Err(VerifyError::BadSignature)
     );
 }
+
+/// plivo-go's own GET vector (`utils_test.go`, `TestValidateSignatureV3Pass4`,
+/// github.com/plivo/plivo-go): an answer URL called with GET, its parameters in the query.
+/// It verifies, and its parameters are read from the query (not refused for lacking a form
+/// body): the call is in progress and, being the answer request, gets Plivo XML.
+#[test]
+fn a_get_callback_of_the_go_sdk_vector_is_read_from_its_query() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-plivo-signature-v3",
+        "i/MQsaQSAd6fiKhOh2qeeeLHZ9faldADSb3/7+Akfbc="
+            .parse()
+            .unwrap(),
+    );
+    headers.insert("x-plivo-signature-v3-nonce", NONCE.parse().unwrap());
+    let req = InboundRequest {
+        method: Method::GET,
+        public_url: get_url(WITHOUT_QUERY),
+        headers,
+        body: bytes::Bytes::new(),
+    };
+    let clock = FixedClock(OffsetDateTime::from_unix_timestamp(1_000).unwrap());
+    let p = crate::kit::testing::run(&Plivo, &req, &secrets(), &clock).unwrap();
+    assert_eq!(p.events.len(), 1);
+    let e = &p.events[0];
+    assert_eq!(e.provider_call_id, "3e82ae9d-2c78-4d85-b1a4-6eae7dbafb36");
+    assert_eq!(
+        e.kind,
+        crate::kit::EventKind::Call {
+            progress: crate::kit::CallProgress::Answered
+        }
+    );
+    assert_eq!(e.party.from.as_deref(), Some("19792014278"));
+    assert!(matches!(p.reply, crate::kit::Reply::Markup { .. }));
+}

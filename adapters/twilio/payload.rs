@@ -11,13 +11,11 @@
 //! same keys (formats in README.md).
 
 use super::mapping;
-use crate::kit::form::{Form, url_query};
+use crate::kit::form::Form;
 use crate::kit::{
     CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent,
     RecordingProgress, Reply, Verified, dates,
 };
-use http::Method;
-use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// The reply to the incoming-call webhook: empty TwiML.
@@ -25,7 +23,8 @@ pub(crate) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
 
 /// Parses a verified Twilio Voice webhook.
 pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
-    let form = params(req)?;
+    // The form body, or the query for a webhook configured as GET.
+    let form = req.params()?;
     let call = Call {
         sid: form.require("CallSid")?,
         party: party(&form),
@@ -40,18 +39,6 @@ pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         status_callback(&form, &call)
     } else {
         incoming_call(&form, &call)
-    }
-}
-
-/// The parameters: the form body, or the query for a webhook configured as GET.
-fn params<'v, 'r>(req: &'v Verified<'r>) -> Result<Cow<'v, Form<'r>>, ParseError> {
-    let request = req.request();
-    if request.method == Method::GET {
-        Ok(Cow::Owned(Form::parse(
-            url_query(&request.public_url).as_bytes(),
-        )))
-    } else {
-        req.form()
     }
 }
 
