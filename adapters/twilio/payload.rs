@@ -28,7 +28,7 @@ pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let call = Call {
         sid: form.require("CallSid")?,
         party: party(&form),
-        occurred_at: form.get("Timestamp").and_then(dates::rfc2822),
+        occurred_at: form.get("Timestamp").and_then(timestamp),
     };
     if let Some(status) = form.get("RecordingStatus") {
         recording_callback(&form, &call, status)
@@ -120,6 +120,22 @@ fn incoming_call(form: &Form, call: &Call<'_>) -> Result<Parsed, ParseError> {
             body: EMPTY_TWIML.to_owned(),
         },
     })
+}
+
+/// `Timestamp`: RFC 2822 as Twilio sends it. Telnyx's TeXML callbacks carry the same parameter
+/// in the forms its reference publishes, RFC 3339 (`2024-01-15T10:30:00Z`) and RFC 3339 with a
+/// space for the `T` (`2021-04-28 21:51:18.731479Z`); both are read too. Anything else is
+/// `None`, never an error.
+fn timestamp(raw: &str) -> Option<OffsetDateTime> {
+    let raw = raw.trim();
+    dates::rfc2822(raw)
+        .or_else(|| dates::rfc3339(raw))
+        .or_else(|| match raw.split_at_checked(10) {
+            Some((date, rest)) if rest.starts_with(' ') => {
+                dates::rfc3339(&format!("{date}T{}", &rest[1..]))
+            }
+            _ => None,
+        })
 }
 
 fn call_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> EventKind {

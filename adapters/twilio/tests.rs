@@ -286,6 +286,43 @@ fn numbers_are_checked_and_dates_are_lenient() {
     assert_eq!(p.events[0].occurred_at, None);
 }
 
+/// Telnyx's TeXML callback reference publishes `Timestamp` as `2024-01-15T10:30:00Z`
+/// (https://developers.telnyx.com/api-reference/callbacks/texml-call-initiated) and as
+/// `2021-04-28 21:51:18.731479Z` (its `<Hangup>` page); both are the event's time, as
+/// Twilio's RFC 2822 form is.
+#[test]
+fn texml_timestamps_in_rfc_3339_forms_are_read() {
+    let at = |t| {
+        parsed(&[
+            ("CallSid", CALL),
+            ("CallStatus", "ringing"),
+            ("Timestamp", t),
+        ])
+        .events[0]
+            .occurred_at
+    };
+    assert_eq!(
+        at("Mon, 15 Jan 2024 10:30:00 +0000"),
+        Some(datetime!(2024-01-15 10:30:00 UTC))
+    );
+    assert_eq!(
+        at("2024-01-15T10:30:00Z"),
+        Some(datetime!(2024-01-15 10:30:00 UTC))
+    );
+    assert_eq!(
+        at("2021-04-28 21:51:18.731479Z"),
+        Some(datetime!(2021-04-28 21:51:18.731479 UTC))
+    );
+    for unreadable in [
+        "2021-04-28",
+        "2021-04-28 ",
+        "2021-04-28  21:51:18Z",
+        "28/04/2021 21:51",
+    ] {
+        assert_eq!(at(unreadable), None, "{unreadable:?}");
+    }
+}
+
 #[test]
 fn missing_call_sid_is_refused() {
     assert_eq!(
