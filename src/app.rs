@@ -97,7 +97,8 @@ impl Running {
 }
 
 /// Applies what other instances sharing the database changed: cached connections are
-/// dropped, live subscribers of this instance hear of calls and hubs.
+/// dropped, live subscribers of this instance hear of calls and hubs, and the streams of a
+/// user whose rights changed check them again.
 async fn follow_other_instances(
     state: AppState,
     mut signals: tokio::sync::mpsc::UnboundedReceiver<Signal>,
@@ -113,6 +114,11 @@ async fn follow_other_instances(
         };
         match signal {
             Signal::Connection { id } => state.connections.forget(&id),
+            Signal::Rights { user_id } => {
+                state
+                    .live
+                    .publish(crate::live::Change::RightsChanged { user_id });
+            }
             Signal::Hub { tenant_id } => {
                 state
                     .live

@@ -27,6 +27,10 @@ pub enum Change {
     RecordingDecided(Box<CallRow>),
     /// A tenant's hub counts (chats, web bookings) changed.
     HubUpdated { tenant_id: String },
+    /// A user's permissions or tenants changed, or one of its tokens was revoked. Never sent
+    /// to clients: the user's streams authenticate their token again when they meet it, in
+    /// order with the events around it.
+    RightsChanged { user_id: String },
 }
 
 /// Every kind of live event, as named on the stream.
@@ -38,6 +42,7 @@ impl Change {
             Self::CallUpdated(_) => "call.updated",
             Self::RecordingDecided(_) => "recording.decided",
             Self::HubUpdated { .. } => "hub.updated",
+            Self::RightsChanged { .. } => "rights.changed",
         }
     }
 
@@ -45,6 +50,7 @@ impl Change {
         match self {
             Self::CallUpdated(c) | Self::RecordingDecided(c) => Audience::of_call(c),
             Self::HubUpdated { tenant_id } => Audience::Tenant(tenant_id.clone()),
+            Self::RightsChanged { user_id } => Audience::User(user_id.clone()),
         }
     }
 
@@ -53,6 +59,9 @@ impl Change {
             Self::CallUpdated(c) | Self::RecordingDecided(c) => event_json(self.kind(), c),
             Self::HubUpdated { tenant_id } => {
                 serde_json::json!({ "type": self.kind(), "tenant_id": tenant_id })
+            }
+            Self::RightsChanged { user_id } => {
+                serde_json::json!({ "type": self.kind(), "user_id": user_id })
             }
         }
     }
@@ -88,6 +97,14 @@ pub struct LiveEvent {
 }
 
 impl LiveEvent {
+    /// The user whose rights changed, for [`Change::RightsChanged`].
+    pub fn rights_of(&self) -> Option<&str> {
+        match &self.change {
+            Change::RightsChanged { user_id } => Some(user_id),
+            _ => None,
+        }
+    }
+
     /// The event's `data`: JSON with at least `type`.
     pub fn data(&self) -> &str {
         self.data.get_or_init(|| self.change.to_json().to_string())

@@ -91,7 +91,7 @@ pub enum TenantScope {
 }
 
 /// An authenticated caller.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub id: String,
     pub permissions: BTreeSet<Permission>,
@@ -183,28 +183,59 @@ impl Principal {
     }
 }
 
+/// True when `hash` is the SHA-256 of the bootstrap token.
+fn is_bootstrap(state: &AppState, hash: &[u8; 32]) -> bool {
+    state
+        .config
+        .bootstrap_token
+        .as_ref()
+        .is_some_and(|bootstrap| {
+            // Digests of equal length: the comparison time does not depend on the token's length
+            // either.
+            ct_eq(&crate::users::token_hash(bootstrap.expose()), hash)
+        })
+}
+
 /// The principal a bearer token stands for; `None` when the token is not valid. A store
 /// failure is an error (503), not a refusal.
 async fn authenticate(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
-    if let Some(bootstrap) = &state.config.bootstrap_token {
-        // Digests of equal length: the comparison time does not depend on the token's length
-        // either.
-        let expected = crate::users::token_hash(bootstrap.expose());
-        if ct_eq(&expected, &crate::users::token_hash(token)) {
-            return Ok(Some(Principal::bootstrap()));
-        }
-    }
-    if !crate::users::looks_like_token(token) {
+    let hash = crate::users::token_hash(token);
+    if !is_bootstrap(state, &hash) && !crate::users::looks_like_token(token) {
         return Ok(None);
+    }
+    authenticate_hash(state, hash).await
+}
+
+/// The principal the token whose SHA-256 is `hash` stands for now: what a live stream checks
+/// again when its user's rights change. `None` for a revoked or unknown token.
+pub async fn authenticate_hash(
+    state: &AppState,
+    hash: [u8; 32],
+) -> Result<Option<Principal>, AppError> {
+    if is_bootstrap(state, &hash) {
+        return Ok(Some(Principal::bootstrap()));
     }
     // The lookup is by the hash of a 256-bit random value: its timing tells nothing about
     // other tokens.
-    let hash = crate::users::token_hash(token);
     let user = state
         .store
         .read(move |c| users::by_token_hash(c, &hash))
         .await?;
     Ok(user.map(Principal::of_user))
+}
+
+/// The bearer token of a request; 401 without one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, AppError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(AppError::Unauthorized)?;
+    let value = header.to_str().map_err(|_| AppError::Unauthorized)?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AppError::Unauthorized)
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -214,17 +245,7 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or(AppError::Unauthorized)?;
-        let value = header.to_str().map_err(|_| AppError::Unauthorized)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        let token = bearer(&parts.headers)?;
         authenticate(state, token)
             .await?
             .ok_or(AppError::Unauthorized)
@@ -342,6 +363,8 @@ pub enum Audience {
     Tenant(String),
     /// Only principals of every tenant: an ended call that never got one.
     AllTenants,
+    /// One user (notices about that user's own rights, never sent to clients).
+    User(String),
 }
 
 impl Audience {
@@ -365,6 +388,7 @@ impl Principal {
             Audience::Everyone => true,
             Audience::Tenant(t) => self.sees_tenant(t),
             Audience::AllTenants => self.tenants == TenantScope::All,
+            Audience::User(id) => self.id == *id,
         }
     }
 }

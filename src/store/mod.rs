@@ -55,6 +55,9 @@ pub enum Signal {
     Call { id: String, recording_decided: bool },
     /// A tenant's hub counts (chats, web bookings) changed.
     Hub { tenant_id: String },
+    /// A user's permissions or tenants changed, or one of its tokens was revoked: its open
+    /// live streams check their token again.
+    Rights { user_id: String },
 }
 
 /// A signal as sent: with the instance that sent it, which ignores its own.

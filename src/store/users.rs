@@ -1,7 +1,7 @@
 //! Users and their API tokens. A token is kept only as the SHA-256 of its value.
 
 use super::db::{Db, Row, args};
-use super::{from_millis, millis};
+use super::{Signal, from_millis, millis};
 use crate::error::AppError;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -66,12 +66,15 @@ pub fn list(db: &Db<'_>) -> Result<Vec<User>, AppError> {
         .collect()
 }
 
-/// Inserts or replaces a user (its `created_at` is kept on replace).
+/// Inserts or replaces a user (its `created_at` is kept on replace), and tells other
+/// instances that its rights changed.
 pub fn put(db: &Db<'_>, u: &User) -> Result<(), AppError> {
     db.exec("INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6", args![u.user_id, u.name, serde_json::to_string(&u.permissions)?, serde_json::to_string(&u.tenant_ids)?, millis(u.created_at), millis(u.updated_at)])?;
-    Ok(())
+    db.announce(&Signal::Rights {
+        user_id: u.user_id.clone(),
+    })
 }
 
 /// The user holding the unrevoked token whose SHA-256 is `hash`.
@@ -162,6 +165,9 @@ pub fn revoke_token(
                 "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
                 args![millis(now), token_id],
             )?;
+            db.announce(&Signal::Rights {
+                user_id: user_id.to_owned(),
+            })?;
             Ok(Revoked::Now)
         }
     }

@@ -4,9 +4,10 @@
 //! These tests need a shared database: they run in the PostgreSQL pass of the suite
 //! (`CALLGATE_TEST_POSTGRES`, mandatory in CI) and say so and return in the embedded pass.
 
-use crate::events::Stream;
+use crate::events::{Stream, next_hub_tenant};
 use crate::support::*;
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A first instance, and a second one on the same database; `None` in the embedded pass.
@@ -120,6 +121,46 @@ async fn what_one_instance_changes_the_other_hears_of_at_once() {
     })
     .await;
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A change of a user's rights on one instance reaches that user's open stream on the other
+/// at once: a tenant taken away stops arriving (after a `resync`), a revoked token ends the
+/// stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_changed_on_one_instance_reach_open_streams_on_the_other() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    a.tenant("t-austin", &["78701"], &["hvac"]).await;
+    a.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    a.user("ana", &["contact_center.view"], &["t-austin", "t-dallas"])
+        .await;
+    let (token_id, token) = a.token("ana").await;
+    let mut on_b = Stream::open_as(&b, &token, None).await;
+    a.inbound_chat("t-dallas", "th-0").await;
+    assert_eq!(next_hub_tenant(&mut on_b).await, "t-dallas");
+
+    a.user("ana", &["contact_center.view"], &["t-austin"]).await;
+    a.inbound_chat("t-dallas", "th-1").await;
+    a.inbound_chat("t-austin", "th-2").await;
+    let e = on_b.next().await;
+    assert_eq!(
+        (e.event.as_str(), &e.data["reason"]),
+        ("resync", &json!("rights_changed"))
+    );
+    assert_eq!(
+        next_hub_tenant(&mut on_b).await,
+        "t-austin",
+        "t-dallas's update is not sent"
+    );
+
+    let (s, _) = a.revoke("ana", &token_id).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    a.inbound_chat("t-austin", "th-3").await;
+    let sent = on_b.ends().await;
+    assert!(sent.is_empty(), "nothing after the revocation: {sent:?}");
     a.stop().await;
     b.stop().await;
 }

@@ -30,7 +30,7 @@ impl Stream {
     }
 
     /// A subscription to every kind of event.
-    async fn open_as(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Self {
+    pub(crate) async fn open_as(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Self {
         Self::open_for(
             app,
             token,
@@ -65,6 +65,20 @@ impl Stream {
 
     /// The next event (keep-alive comments skipped), within a bound.
     pub(crate) async fn next(&mut self) -> Sse {
+        self.next_or_end().await.expect("stream ended")
+    }
+
+    /// Reads until the server ends the stream, within a bound: the events it still sent.
+    pub(crate) async fn ends(mut self) -> Vec<Sse> {
+        let mut sent = Vec::new();
+        while let Some(e) = self.next_or_end().await {
+            sent.push(e);
+        }
+        sent
+    }
+
+    /// The next event, or `None` when the server ended the stream, within a bound.
+    async fn next_or_end(&mut self) -> Option<Sse> {
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 if let Some(end) = self.buf.find("\n\n") {
@@ -82,13 +96,13 @@ impl Stream {
                     if event.is_empty() && data.is_empty() {
                         continue;
                     }
-                    return Sse {
+                    return Some(Sse {
                         id,
                         event,
                         data: serde_json::from_str(&data).unwrap(),
-                    };
+                    });
                 }
-                let chunk = self.res.chunk().await.unwrap().expect("stream ended");
+                let chunk = self.res.chunk().await.unwrap()?;
                 self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
             }
         })
@@ -352,4 +366,86 @@ async fn the_stream_needs_a_token() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+/// What an agent's stream shows after a change of their tenants, permissions or tokens.
+async fn agent_stream(app: &TestApp, tenants: &[&str]) -> (String, String, Stream) {
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-dallas", &["75201"], &["hvac"]).await;
+    app.user("ana", &["contact_center.view"], tenants).await;
+    let (token_id, token) = app.token("ana").await;
+    let stream = Stream::open_as(app, &token, None).await;
+    (token_id, token, stream)
+}
+
+/// The tenant of the next event, which must be `hub.updated`.
+pub(crate) async fn next_hub_tenant(stream: &mut Stream) -> String {
+    let e = stream.next().await;
+    assert_eq!(e.event, "hub.updated", "{e:?}");
+    e.data["tenant_id"].as_str().unwrap().to_owned()
+}
+
+/// A revoked token's open stream ends at once; another token of the same user goes on.
+#[tokio::test]
+async fn a_revoked_token_ends_its_open_stream() {
+    let app = TestApp::spawn().await;
+    let (token_id, _, stream) = agent_stream(&app, &["t-austin"]).await;
+    let (_, other) = app.token("ana").await;
+    let mut other_stream = Stream::open_as(&app, &other, None).await;
+    let (s, _) = app.revoke("ana", &token_id).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    app.inbound_chat("t-austin", "th-1").await;
+    let sent = stream.ends().await;
+    assert!(sent.is_empty(), "nothing after the revocation: {sent:?}");
+    // The other token's rights did not change: no resync, the event arrives.
+    assert_eq!(next_hub_tenant(&mut other_stream).await, "t-austin");
+    app.stop().await;
+}
+
+/// A tenant taken from a user stops reaching their open stream at once: a `resync` tells the
+/// client to re-read, and the stream goes on with the remaining tenants.
+#[tokio::test]
+async fn a_tenant_taken_away_no_longer_reaches_the_open_stream() {
+    let app = TestApp::spawn().await;
+    let (_, _, mut stream) = agent_stream(&app, &["t-austin", "t-dallas"]).await;
+    app.inbound_chat("t-dallas", "th-0").await;
+    assert_eq!(next_hub_tenant(&mut stream).await, "t-dallas");
+    app.user("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    app.inbound_chat("t-dallas", "th-1").await;
+    app.inbound_chat("t-austin", "th-2").await;
+    let e = stream.next().await;
+    assert_eq!(
+        (e.event.as_str(), &e.data),
+        (
+            "resync",
+            &json!({"type": "resync", "reason": "rights_changed"})
+        )
+    );
+    assert_eq!(
+        next_hub_tenant(&mut stream).await,
+        "t-austin",
+        "t-dallas's update is not sent"
+    );
+    app.stop().await;
+}
+
+/// Losing `contact_center.view` ends the open stream; a new one is refused.
+#[tokio::test]
+async fn losing_contact_center_view_ends_the_open_stream() {
+    let app = TestApp::spawn().await;
+    let (_, token, stream) = agent_stream(&app, &["t-austin"]).await;
+    app.user("ana", &["feeds.write"], &["t-austin"]).await;
+    app.inbound_chat("t-austin", "th-1").await;
+    let sent = stream.ends().await;
+    assert!(sent.is_empty(), "nothing after the change: {sent:?}");
+    let res = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
 }

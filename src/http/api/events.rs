@@ -1,9 +1,17 @@
 //! `GET /api/v1/events`: the live event stream (server-sent events), limited to what the
 //! caller may see.
+//!
+//! A stream holds no more rights than its token has now. When its user's permissions or
+//! tenants change, or one of its tokens is revoked (on this instance or, through the store's
+//! signals, on another), the stream checks its token again, in order with the events around
+//! the change: a revoked or unknown token, or one that lost `contact_center.view`, ends the
+//! stream (a reconnecting client gets 401 or 403); otherwise the stream goes on at once with
+//! the new rights (narrowed or widened), after a `resync` event (reason `rights_changed`) that
+//! tells the client to re-read what it shows.
 
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::http::auth::{Permission, Principal};
+use crate::http::auth::{self, Permission, Principal};
 use crate::live::{KINDS, LiveEvent, LiveEvents, Subscription};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -70,14 +78,19 @@ async fn events(
 ) -> Result<impl IntoResponse, AppError> {
     p.require(Permission::ContactCenterView)?;
     let kinds = wanted_kinds(q.types.as_deref())?;
+    let token = crate::users::token_hash(auth::bearer(&headers)?);
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty());
     let sub = st.live.subscribe(last);
+    // Checked again once subscribed: a change made between the first check and the
+    // subscription is not missed.
+    let p = allowed(&st, token).await.ok_or(AppError::Unauthorized)?;
     let stream = event_stream(
-        st.live.clone(),
+        st.clone(),
+        token,
         Filter {
             principal: p,
             kinds,
@@ -87,6 +100,20 @@ async fn events(
     // A stopping server ends its streams: a graceful stop waits for no client.
     .take_until(st.shutdown.clone().cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// The principal the stream's token stands for now, when it may still follow the stream;
+/// `None` ends the stream (a store failure too: a stream never outlives a check it could not
+/// make).
+async fn allowed(st: &AppState, token: [u8; 32]) -> Option<Principal> {
+    match auth::authenticate_hash(st, token).await {
+        Ok(Some(p)) if p.require(Permission::ContactCenterView).is_ok() => Some(p),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "a live stream's rights could not be checked: it ends");
+            None
+        }
+    }
 }
 
 /// What one client receives: the events its principal may see, of the kinds it asked for.
@@ -116,17 +143,35 @@ fn resync(reason: &str) -> Event {
 }
 
 struct Cursor {
+    state: AppState,
+    /// The SHA-256 of the stream's token, to check it again.
+    token: [u8; 32],
     live: Arc<LiveEvents>,
     filter: Filter,
     pending: VecDeque<Event>,
     sub: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
 }
 
+impl Cursor {
+    /// Checks the token again: `None` ends the stream; a `resync` event when the rights are
+    /// not what the stream had.
+    async fn recheck(&mut self) -> Option<Option<Event>> {
+        let now = allowed(&self.state, self.token).await?;
+        if now == self.filter.principal {
+            return Some(None);
+        }
+        self.filter.principal = now;
+        Some(Some(resync("rights_changed")))
+    }
+}
+
 fn event_stream(
-    live: Arc<LiveEvents>,
+    state: AppState,
+    token: [u8; 32],
     filter: Filter,
     sub: Subscription,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let live = state.live.clone();
     let mut pending = VecDeque::new();
     if sub.resync {
         pending.push_back(resync("last_event_id_unknown"));
@@ -138,6 +183,8 @@ fn event_stream(
             .map(|e| sse_event(&live, e)),
     );
     let cursor = Cursor {
+        state,
+        token,
         live,
         filter,
         pending,
@@ -149,13 +196,22 @@ fn event_stream(
                 return Some((Ok(e), c));
             }
             match c.sub.recv().await {
+                Ok(e) if e.rights_of() == Some(c.filter.principal.id.as_str()) => {
+                    if let Some(event) = c.recheck().await? {
+                        return Some((Ok(event), c));
+                    }
+                }
                 Ok(e) if c.filter.passes(&e) => {
                     let event = sse_event(&c.live, &e);
                     return Some((Ok(event), c));
                 }
                 Ok(_) => {}
-                // Too slow: the skipped events are gone; the client re-reads.
-                Err(RecvError::Lagged(_)) => return Some((Ok(resync("lagged")), c)),
+                // Too slow: the skipped events are gone, a change of rights among them
+                // perhaps; the client re-reads.
+                Err(RecvError::Lagged(_)) => {
+                    c.recheck().await?;
+                    return Some((Ok(resync("lagged")), c));
+                }
                 Err(RecvError::Closed) => return None,
             }
         }

@@ -43,6 +43,14 @@ fn reachable(db: &Db<'_>, p: &Principal, user_id: &str) -> Result<User, AppError
     Ok(user)
 }
 
+/// Tells this instance's live streams of the user to check their token again (other
+/// instances hear of it from the store write itself: `Signal::Rights`).
+fn rights_changed(st: &AppState, user_id: &str) {
+    st.live.publish(crate::live::Change::RightsChanged {
+        user_id: user_id.to_owned(),
+    });
+}
+
 fn user_not_found() -> AppError {
     AppError::not_found("user_not_found", "no such user")
 }
@@ -82,7 +90,7 @@ async fn put_user(
     let actor = p.id.clone();
     let clock = st.clock.clone();
     let principal = Principal::clone(&p);
-    let (user, created) = st
+    let (user, created, changed) = st
         .store
         .write(move |c| {
             let now = clock.now();
@@ -92,18 +100,21 @@ async fn put_user(
             }
             let next = input::apply(spec.clone(), before.as_ref(), now);
             let created = before.is_none();
-            let user = match input::change(before.as_ref(), &next) {
+            let (user, changed) = match input::change(before.as_ref(), &next) {
                 Some((action, detail)) => {
                     rows::put(c, &next)?;
                     audit::record(c, now, &actor, action, None, None, &detail)?;
-                    next
+                    (next, true)
                 }
                 // Nothing changed (so the user existed): it stays as it was.
-                None => before.unwrap_or(next),
+                None => (before.unwrap_or(next), false),
             };
-            Ok((user, created))
+            Ok((user, created, changed))
         })
         .await?;
+    if changed {
+        rights_changed(&st, &user.user_id);
+    }
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -192,7 +203,9 @@ async fn revoke_token(
     let actor = p.id.clone();
     let clock = st.clock.clone();
     let principal = Principal::clone(&p);
-    st.store
+    let user = user_id.clone();
+    let revoked = st
+        .store
         .write(move |c| {
             let now = clock.now();
             reachable(c, &principal, &user_id)?;
@@ -201,13 +214,17 @@ async fn revoke_token(
                     "token_not_found",
                     "the user has no token with this id",
                 )),
-                Revoked::Already => Ok(()),
+                Revoked::Already => Ok(false),
                 Revoked::Now => {
                     let detail = json!({ "user_id": user_id, "token_id": token_id });
-                    audit::record(c, now, &actor, "token.revoked", None, None, &detail)
+                    audit::record(c, now, &actor, "token.revoked", None, None, &detail)?;
+                    Ok(true)
                 }
             }
         })
         .await?;
+    if revoked {
+        rights_changed(&st, &user);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
