@@ -66,7 +66,56 @@ async fn a_discarded_recording_is_deleted_at_plivo_and_nonces_are_single_use() {
     let again = app.post_webhook(&path, &headers, &body).await;
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
     assert_eq!(count_rows(&app, "events").await, events);
+    // The same nonce on another body, validly signed with it: a replay, refused 401, and
+    // nothing stored.
+    let deliveries = count_rows(&app, "deliveries").await;
+    let other = callback(call, &[("CallStatus", "no-answer")]);
+    let reused = resign_with_nonce(&path, &headers, &other);
+    let refused = app.post_webhook(&path, &reused, &other).await;
+    assert_invalid_signature(refused).await;
+    assert_eq!(count_rows(&app, "deliveries").await, deliveries);
+    assert_eq!(count_rows(&app, "events").await, events);
     assert_eq!(app.call_by_sid(call).await["state"], "completed");
     app.stop().await;
     mock.verify().await;
+}
+
+/// `headers` (a signed request's) re-signed over `body` with the same nonce.
+fn resign_with_nonce(
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> Vec<(String, String)> {
+    use callgate_adapters::kit::{Adapter, FixedClock, InboundRequest, SecretSet};
+    let mut map = http::HeaderMap::new();
+    for (name, value) in headers {
+        if !name.eq_ignore_ascii_case("x-plivo-signature-v3") {
+            map.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+    }
+    let mut req = InboundRequest {
+        method: http::Method::POST,
+        public_url: format!("{PUBLIC}{path}"),
+        headers: map,
+        body: body.to_owned().into(),
+    };
+    let clock = FixedClock(time::OffsetDateTime::now_utc());
+    callgate_adapters::plivo::Plivo
+        .sign(&mut req, &SecretSet::from_pairs(SECRETS), &clock)
+        .unwrap();
+    let nonce = |h: &[(String, String)]| {
+        h.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-plivo-signature-v3-nonce"))
+            .map(|(_, v)| v.clone())
+    };
+    let resigned: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(nonce(&resigned), nonce(headers), "the nonce is kept");
+    resigned
 }

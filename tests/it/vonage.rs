@@ -236,5 +236,45 @@ async fn forged_stale_and_replayed_tokens_are_refused_with_401_json() {
     let res = app.post_webhook(&elsewhere, &headers, &body).await;
     assert_invalid_signature(res).await;
     assert_eq!(count_rows(&app, "deliveries").await, 2);
+    // A valid token over another body (its own `payload_hash`) that reuses a `jti` already
+    // seen: a replay, refused 401; a fresh `jti` on that body is accepted.
+    let other = event("CON-forged", "leg-1", "completed", AUSTIN_LOCAL, json!({}));
+    let token = |jti: &str| {
+        use sha2::{Digest, Sha256};
+        let hash: String = Sha256::digest(other.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let claims = json!({
+            "iat": time::OffsetDateTime::now_utc().unix_timestamp(),
+            "jti": jti, "payload_hash": hash,
+        });
+        let jwt = callgate_adapters::kit::jwt::sign_hs256(&claims, SECRET.as_bytes());
+        vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("authorization".to_owned(), format!("Bearer {jwt}")),
+        ]
+    };
+    let first_jti = callgate_adapters::kit::jwt::claims_of(
+        headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap()
+            .1
+            .trim_start_matches("Bearer ")
+            .as_bytes(),
+    )
+    .unwrap()["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app.post_webhook(&target, &token(&first_jti), &other).await;
+    assert_invalid_signature(res).await;
+    assert_eq!(count_rows(&app, "deliveries").await, 2);
+    let res = app
+        .post_webhook(&target, &token("a-fresh-jti"), &other)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(count_rows(&app, "deliveries").await, 3);
     app.stop().await;
 }
