@@ -235,14 +235,22 @@ pub fn client(policy: EgressPolicy, lookup: Arc<dyn Lookup>, timeout: Duration) 
         .unwrap_or_default()
 }
 
-/// Sends `request` to `url` after the URL check: the status of a 2xx answer, or why not.
+/// What a receiver answered: its status, and its `Retry-After` header as sent (seconds or
+/// an HTTP-date; [`crate::outbox`] reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+}
+
+/// Sends `request` to `url` after the URL check: the receiver's answer, or why there is none.
 /// A 3xx is a failure (redirects are not followed); other statuses are returned as they are.
 pub async fn send(
     http: &reqwest::Client,
     policy: EgressPolicy,
     url: &str,
     request: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-) -> Result<u16, EgressError> {
+) -> Result<Answer, EgressError> {
     let url = check_url(url, policy)?;
     let res = request(http.post(url)).send().await.map_err(|e| {
         if e.is_timeout() {
@@ -266,7 +274,15 @@ pub async fn send(
     if res.status().is_redirection() {
         return Err(EgressError::Redirect(status));
     }
-    Ok(status)
+    let retry_after = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned());
+    Ok(Answer {
+        status,
+        retry_after,
+    })
 }
 
 #[cfg(test)]

@@ -164,21 +164,36 @@ impl Worker {
         };
         let done = self.clock.now();
         match outcome {
-            Ok(status) if (200..300).contains(&status) => {
+            Ok(answer) if (200..300).contains(&answer.status) => {
                 crate::telemetry::outbox_attempt("webhook", "done");
+                let status = answer.status;
                 self.store
                     .write(move |c| subscriptions::delivered(c, &due, status, done))
                     .await
             }
+            // 410 Gone: the receiver wants no more (Standard Webhooks: disable the endpoint).
+            Ok(answer) if answer.status == 410 => {
+                crate::telemetry::outbox_attempt("webhook", "gone");
+                tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, "the endpoint answered 410 Gone; the subscription is disabled");
+                self.store
+                    .write(move |c| subscriptions::gone(c, &due, 410, done))
+                    .await
+            }
             failure => {
-                let (status, error) = match failure {
-                    Ok(status) => (Some(status), format!("the endpoint answered {status}")),
-                    Err(e) => (None, e),
+                let (status, error, wait) = match failure {
+                    Ok(answer) => (
+                        Some(answer.status),
+                        format!("the endpoint answered {}", answer.status),
+                        retry_after(&answer, done),
+                    ),
+                    Err(e) => (None, e, None),
                 };
                 crate::telemetry::outbox_attempt("webhook", "retry");
-                let next = done
-                    + time::Duration::try_from(self.backoff(due.attempts))
-                        .unwrap_or(time::Duration::HOUR);
+                // A receiver's `Retry-After` (429, 503) postpones the attempt; it never brings
+                // it earlier than the backoff would.
+                let backoff = self.backoff(due.attempts);
+                let delay = wait.map_or(backoff, |w| w.max(backoff));
+                let next = done + time::Duration::try_from(delay).unwrap_or(time::Duration::HOUR);
                 let disable_after = self.config.subscription_disable_after;
                 tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, attempt = due.attempts + 1, error, "webhook delivery failed; will retry");
                 let disabled = self
@@ -317,6 +332,34 @@ impl Worker {
     }
 }
 
+/// The longest wait a receiver's `Retry-After` can impose on one attempt: the longest step
+/// of Standard Webhooks' example retry schedule. A longer one is cut to it.
+pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// The wait a 429 or 503 answer asks for in `Retry-After` (RFC 9110 10.2.3: delay-seconds or
+/// an HTTP-date, here taken as of `now`), at most [`RETRY_AFTER_MAX`]. `None` for any other
+/// status, and for a value that is neither (it is ignored: the backoff applies).
+pub fn retry_after(answer: &crate::egress::Answer, now: OffsetDateTime) -> Option<Duration> {
+    if !matches!(answer.status, 429 | 503) {
+        return None;
+    }
+    let value = answer.retry_after.as_deref()?.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits beyond u64 are a very long wait, cut below anyway.
+        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+    } else {
+        let at = http_date(value)?;
+        Duration::try_from(at - now).unwrap_or_default()
+    };
+    Some(wait.min(RETRY_AFTER_MAX))
+}
+
+/// An HTTP-date in its preferred form, `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 5.6.7).
+fn http_date(value: &str) -> Option<OffsetDateTime> {
+    let numeric = value.strip_suffix(" GMT").map(|v| format!("{v} +0000"))?;
+    callgate_adapters::kit::dates::rfc2822(&numeric)
+}
+
 /// What a subscription's sealed secret is bound to.
 pub fn subscription_context(id: &str) -> String {
     format!("subscription:{id}")
@@ -348,6 +391,45 @@ mod tests {
 
     /// A deletion claimed by the worker and then called off (a late webhook moved the call
     /// to a tenant) is not sent; one still pending is.
+    /// `Retry-After`: delay-seconds or an HTTP-date, on 429 and 503 only, cut at 24 hours;
+    /// a date past or a value of neither form gives no wait of its own.
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = OffsetDateTime::from_unix_timestamp(1_795_457_000).unwrap();
+        let answer = |status: u16, value: &str| crate::egress::Answer {
+            status,
+            retry_after: Some(value.to_owned()),
+        };
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        assert_eq!(retry_after(&answer(429, "120"), now), secs(120));
+        assert_eq!(retry_after(&answer(503, " 0 "), now), secs(0));
+        assert_eq!(
+            retry_after(&answer(503, "99999999999999999999999"), now),
+            secs(86_400)
+        );
+        assert_eq!(retry_after(&answer(429, "172800"), now), secs(86_400));
+        // An hour later, and a day earlier, in the HTTP-date form.
+        let later = (now + time::Duration::HOUR)
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap()
+            .replace(" +0000", " GMT");
+        assert_eq!(retry_after(&answer(503, &later), now), secs(3600));
+        let earlier = (now - time::Duration::DAY)
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap()
+            .replace(" +0000", " GMT");
+        assert_eq!(retry_after(&answer(503, &earlier), now), secs(0));
+        assert_eq!(retry_after(&answer(500, "120"), now), None);
+        assert_eq!(retry_after(&answer(429, "soon"), now), None);
+        assert_eq!(retry_after(&answer(429, "-5"), now), None);
+        assert_eq!(retry_after(&answer(429, ""), now), None);
+        let none = crate::egress::Answer {
+            status: 429,
+            retry_after: None,
+        };
+        assert_eq!(retry_after(&none, now), None);
+    }
+
     #[tokio::test]
     async fn a_deletion_called_off_after_its_claim_is_not_sent() {
         let provider = MockServer::start().await;

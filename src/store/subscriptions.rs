@@ -363,7 +363,36 @@ pub fn failed(
         "every delivery failed for {} s (last: {error})",
         failing_for.whole_seconds()
     );
-    set_enabled(db, &sub.id, false, Some(&reason), now)?;
+    disable(db, &sub.id, &reason, now)?;
+    Ok(true)
+}
+
+/// The endpoint answered `status` (410 Gone): it wants no more deliveries. The attempt is
+/// logged, and the subscription disabled at once (its pending deliveries fail), audited as
+/// any automatic disabling is.
+pub fn gone(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<(), AppError> {
+    let error = format!("the endpoint answered {status} Gone");
+    log_attempt(db, due, Some(status), Some(&error), now)?;
+    db.exec(
+        "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?2,
+             last_error = ?3
+         WHERE id = ?1",
+        args![due.id, i64::from(status), error],
+    )?;
+    let Some(sub) = get(db, &due.subscription_id)? else {
+        return Ok(());
+    };
+    if sub.enabled {
+        let reason = format!("{error}: it asks for no more deliveries");
+        disable(db, &sub.id, &reason, now)?;
+    }
+    Ok(())
+}
+
+/// Disables a subscription on callgate's own decision, with the audit entry
+/// `subscription.disabled` (actor `system`).
+fn disable(db: &Db<'_>, id: &str, reason: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    set_enabled(db, id, false, Some(reason), now)?;
     audit::record(
         db,
         now,
@@ -371,9 +400,9 @@ pub fn failed(
         "subscription.disabled",
         None,
         None,
-        &serde_json::json!({ "subscription_id": sub.id, "reason": reason }),
+        &serde_json::json!({ "subscription_id": id, "reason": reason }),
     )?;
-    Ok(true)
+    Ok(())
 }
 
 /// One attempt, as logged.

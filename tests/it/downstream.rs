@@ -61,6 +61,14 @@ async fn app_allowing_local() -> TestApp {
     TestApp::spawn_with(&[("CALLGATE_EGRESS_ALLOW_PRIVATE", "true")], "").await
 }
 
+/// [`app_allowing_local`] with the Austin directory and a Twilio connection (its id).
+async fn app_with_a_twilio_connection() -> (TestApp, String) {
+    let app = app_allowing_local().await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    (app, conn)
+}
+
 async fn subscribe(app: &TestApp, url: &str, types: &[&str]) -> Value {
     let (s, v) = app
         .api(
@@ -93,9 +101,7 @@ fn assert_signed(headers: &axum::http::HeaderMap, body: &Value, secret: &str) {
 
 #[tokio::test]
 async fn subscribers_get_signed_call_events_in_sequence() {
-    let app = app_allowing_local().await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let (app, conn) = app_with_a_twilio_connection().await;
     let rx = Receiver::start(204).await;
     let sub = subscribe(&app, &rx.url, &["call.updated", "recording.decided"]).await;
     let secret = sub["secret"].as_str().unwrap().to_owned();
@@ -146,9 +152,7 @@ async fn subscribers_get_signed_call_events_in_sequence() {
 /// arrives, with the same webhook-id on every attempt, and the log shows every attempt.
 #[tokio::test]
 async fn deliveries_survive_a_receiver_outage_and_a_restart() {
-    let app = app_allowing_local().await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let (app, conn) = app_with_a_twilio_connection().await;
     let rx = Receiver::start(503).await;
     let sub = subscribe(&app, &rx.url, &["call.updated"]).await;
     let sub_id = sub["id"].as_str().unwrap().to_owned();
@@ -239,20 +243,7 @@ async fn a_subscription_failing_for_too_long_is_disabled() {
         )],
     )
     .await;
-    eventually("the subscription is disabled", || async {
-        app.get(&format!("/api/v1/subscriptions/{sub_id}")).await["enabled"] == false
-    })
-    .await;
-    let v = app.get(&format!("/api/v1/subscriptions/{sub_id}")).await;
-    assert!(
-        v["disabled_reason"].as_str().unwrap().contains("failed"),
-        "{v}"
-    );
-    let audit = app.get("/api/v1/audit?action=subscription.disabled").await;
-    assert_eq!(audit["audit"].as_array().unwrap().len(), 1, "{audit}");
-    let log = app
-        .get(&format!("/api/v1/subscriptions/{sub_id}/deliveries"))
-        .await;
+    let log = disabled_by_callgate(&app, &sub_id, "failed").await;
     assert_eq!(log["deliveries"][0]["status"], "failed", "{log}");
     app.stop().await;
 }
@@ -441,4 +432,156 @@ async fn a_pending_delivery_survives_sigkill() {
         .collect();
     assert_eq!(ids.len(), 1, "{ids:?}");
     child.start_kill().unwrap();
+}
+
+/// The gap between a delivery's (only) attempt and its next one, in seconds.
+fn wait_after_first_attempt(delivery: &Value) -> i64 {
+    let at = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{delivery}");
+    (at(&delivery["next_attempt_at"]) - at(&attempts[0]["at"])).whole_seconds()
+}
+
+/// A receiver's `Retry-After` on 429 or 503 (seconds or an HTTP-date) sets the next attempt,
+/// cut at 24 hours; on another status it is ignored (the backoff, at most 1 s here, applies).
+#[tokio::test]
+async fn retry_after_on_429_and_503_postpones_the_next_attempt() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let (app, conn) = app_with_a_twilio_connection().await;
+    let rx = MockServer::start().await;
+    let in_three_hours = (time::OffsetDateTime::now_utc() + time::Duration::hours(3))
+        .format(time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        ))
+        .unwrap();
+    // (path, status, Retry-After, the expected wait in seconds, give or take 5).
+    let cases = [
+        ("/seconds", 429, "7200".to_owned(), 7200),
+        ("/date", 503, in_three_hours, 3 * 3600),
+        ("/ten-days", 503, "864000".to_owned(), 24 * 3600),
+        ("/not-throttled", 500, "7200".to_owned(), 0),
+    ];
+    let mut subs = Vec::new();
+    for (p, code, retry_after, _) in &cases {
+        Mock::given(method("POST"))
+            .and(path(*p))
+            .respond_with(ResponseTemplate::new(*code).insert_header("retry-after", retry_after))
+            .mount(&rx)
+            .await;
+        let sub = subscribe(&app, &format!("{}{p}", rx.uri()), &["call.updated"]).await;
+        subs.push(sub["id"].as_str().unwrap().to_owned());
+    }
+    deliver_all(
+        &app,
+        &conn,
+        &[status(
+            "CA00000000000000000000000000d0a5",
+            CALLER,
+            AUSTIN_LOCAL,
+            "ringing",
+            0,
+            TS,
+        )],
+    )
+    .await;
+    for (sub, (p, code, _, expected)) in subs.iter().zip(&cases) {
+        let log_url = format!("/api/v1/subscriptions/{sub}/deliveries");
+        eventually(&format!("{p}: an attempt"), || async {
+            app.get(&log_url).await["deliveries"][0]["attempts"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .await;
+        if *code == 500 {
+            // Its Retry-After is ignored: the backoff (at most 1 s here) brings a second try.
+            eventually(&format!("{p}: a second attempt"), || async {
+                app.get(&log_url).await["deliveries"][0]["attempts"]
+                    .as_array()
+                    .is_some_and(|a| a.len() >= 2)
+            })
+            .await;
+            continue;
+        }
+        let log = app.get(&log_url).await;
+        let delivery = &log["deliveries"][0];
+        let waited = wait_after_first_attempt(delivery);
+        assert!(
+            (expected - 5..=expected + 5).contains(&waited),
+            "{p}: next attempt {waited} s after the first, expected about {expected}: {log}"
+        );
+        assert_eq!(delivery["status"], "pending", "{p}: {log}");
+        assert_eq!(delivery["attempts"][0]["status"], *code, "{p}: {log}");
+    }
+    // The throttled endpoints were asked once each: nothing was retried early.
+    let received = rx.received_requests().await.unwrap();
+    for (p, _, _, _) in &cases[..3] {
+        let n = received.iter().filter(|r| r.url.path() == *p).count();
+        assert_eq!(n, 1, "{p} was sent {n} requests");
+    }
+    app.stop().await;
+}
+
+/// Waits until callgate disables the subscription itself; checks that its `disabled_reason`
+/// and its one `subscription.disabled` audit entry say `why`. Returns its delivery log.
+async fn disabled_by_callgate(app: &TestApp, sub_id: &str, why: &str) -> Value {
+    eventually("the subscription is disabled", || async {
+        app.get(&format!("/api/v1/subscriptions/{sub_id}")).await["enabled"] == false
+    })
+    .await;
+    let v = app.get(&format!("/api/v1/subscriptions/{sub_id}")).await;
+    assert!(v["disabled_reason"].as_str().unwrap().contains(why), "{v}");
+    let audit = app.get("/api/v1/audit?action=subscription.disabled").await;
+    let entries = audit["audit"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "system", "{audit}");
+    assert!(entries[0].to_string().contains(why), "{audit}");
+    app.get(&format!("/api/v1/subscriptions/{sub_id}/deliveries"))
+        .await
+}
+
+/// A 410 Gone disables the subscription at once, audited like any automatic disabling, and
+/// nothing more is sent to it.
+#[tokio::test]
+async fn a_410_gone_disables_the_subscription() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let (app, conn) = app_with_a_twilio_connection().await;
+    let rx = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(410))
+        .expect(1)
+        .mount(&rx)
+        .await;
+    let sub = subscribe(&app, &format!("{}/hooks", rx.uri()), &["call.updated"]).await;
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let call = "CA00000000000000000000000000d0a6";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(call, CALLER, AUSTIN_LOCAL, "ringing", 0, TS)],
+    )
+    .await;
+    let log = disabled_by_callgate(&app, &sub_id, "410").await;
+    assert_eq!(log["deliveries"][0]["status"], "failed", "{log}");
+    assert_eq!(log["deliveries"][0]["attempts"][0]["status"], 410, "{log}");
+    // Another change of the call queues nothing for a disabled subscription.
+    deliver_all(
+        &app,
+        &conn,
+        &[status(call, CALLER, AUSTIN_LOCAL, "in-progress", 1, TS)],
+    )
+    .await;
+    let log = app
+        .get(&format!("/api/v1/subscriptions/{sub_id}/deliveries"))
+        .await;
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), 1, "{log}");
+    app.stop().await;
+    rx.verify().await;
 }
