@@ -24,6 +24,8 @@ pub struct Dialpad;
 const WEBHOOK_SECRET: &str = "webhook_secret";
 /// Where the token is, for errors.
 const BODY: &str = "body";
+/// Leeway on a token's `exp` and `nbf`: Vonage's `iat` tolerance (`vonage::signature`).
+const LIFETIME_LEEWAY_SECS: i64 = 300;
 
 static INFO: ProviderInfo = ProviderInfo {
     id: "dialpad",
@@ -54,10 +56,13 @@ impl Adapter for Dialpad {
         &self,
         req: &'r InboundRequest,
         secrets: &SecretSet,
-        _clock: &dyn Clock,
+        clock: &dyn Clock,
     ) -> Result<Verified<'r>, VerifyError> {
         let keys = secrets.accepted_required(WEBHOOK_SECRET)?;
-        let (verified, _) = jwt::verify_hs256(req, req.body.trim_ascii(), BODY, keys)?;
+        let (verified, claims) = jwt::verify_hs256(req, req.body.trim_ascii(), BODY, keys)?;
+        // Dialpad documents no claims besides the event: a token that states its own
+        // validity window (`exp`, `nbf`) is held to it, with Vonage's leeway.
+        jwt::check_lifetime(&claims, clock, LIFETIME_LEEWAY_SECS, BODY)?;
         Ok(verified)
     }
 

@@ -148,3 +148,21 @@ fn a_recording_state_carries_the_recording() {
             .is_none()
     );
 }
+
+/// A token that states its own validity window is held to it (RFC 7519 4.1.4, 4.1.5), with
+/// Vonage's leeway: the clock here is the Unix epoch.
+#[test]
+fn a_tokens_exp_and_nbf_are_honoured() {
+    let with = |extra: serde_json::Value| {
+        let mut c = call("ringing");
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        run(&Dialpad, &signed(c, SECRET), &secrets(), &clock())
+    };
+    assert!(with(serde_json::json!({"exp": 3600})).is_ok());
+    assert!(with(serde_json::json!({"exp": -299})).is_ok());
+    assert_eq!(with(serde_json::json!({"exp": -300})).unwrap_err(), "stale");
+    assert!(with(serde_json::json!({"nbf": 300})).is_ok());
+    assert_eq!(with(serde_json::json!({"nbf": 301})).unwrap_err(), "stale");
+}

@@ -4,11 +4,12 @@
 //! Only HS256 is accepted: the header's `alg` is pinned, so a token cannot pick a weaker or
 //! keyless algorithm (`none`) for itself. The MAC is checked with [`verify::mac_matches`], so
 //! the [`Verified`] comes only from the constant-time check; the claims are read after it.
-//! Which claims matter (`iat`, `exp`, a body hash, a token id) is the provider's business.
+//! A token's own validity window (`exp`, `nbf`) is honoured by [`check_lifetime`]; which
+//! other claims matter (`iat`, a body hash, a token id) is the provider's business.
 
 use crate::kit::secrets::{Generation, Secret};
 use crate::kit::verify::{self, MacAlgorithm};
-use crate::kit::{InboundRequest, Verified, VerifyError};
+use crate::kit::{Clock, InboundRequest, Verified, VerifyError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -86,6 +87,41 @@ pub fn verify_hs256<'a, 'r>(
     }
 }
 
+/// Honours the token's own validity window when it states one (RFC 7519 4.1.4 and 4.1.5,
+/// as PyJWT's `decode` does for vonage-jwt): refused (`Stale`) once the clock is at `exp`
+/// plus `leeway_secs` or later, or while it is before `nbf` minus `leeway_secs`. A claim that
+/// is present but not a number is `MalformedHeader(source)`. Absent claims impose nothing.
+pub fn check_lifetime(
+    claims: &Claims,
+    clock: &dyn Clock,
+    leeway_secs: i64,
+    source: &'static str,
+) -> Result<(), VerifyError> {
+    let now = clock.now().unix_timestamp();
+    let claim = |name: &str| match claims.as_map().get(name) {
+        None => Ok(None),
+        Some(_) => claims
+            .seconds(name)
+            .map(Some)
+            .ok_or(VerifyError::MalformedHeader(source)),
+    };
+    if let Some(exp) = claim("exp")?
+        && now >= exp.saturating_add(leeway_secs)
+    {
+        return Err(VerifyError::Stale {
+            skew_secs: now.saturating_sub(exp),
+        });
+    }
+    if let Some(nbf) = claim("nbf")?
+        && nbf > now.saturating_add(leeway_secs)
+    {
+        return Err(VerifyError::Stale {
+            skew_secs: now.saturating_sub(nbf),
+        });
+    }
+    Ok(())
+}
+
 /// The claims of a token whose signature was already checked (by [`verify_hs256`]), or any
 /// token when nothing depends on them being genuine (re-signing a sample).
 pub fn claims_of(token: &[u8]) -> Option<Map<String, Value>> {
@@ -134,6 +170,61 @@ mod tests {
     /// vonage-python-sdk `jwt/tests/test_verify_jwt.py` (providers.md 3.1).
     const VONAGE_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJPbmxpbmUgSldUIEJ1aWxkZXIiLCJpYXQiOjE2OTc2MzQ2ODAsImV4cCI6MzMyNTQ1NDA4MjgsImF1ZCI6IiIsInN1YiI6IiJ9.88vJc3I2HhuqEDixHXVhc9R30tA6U_HQHZTC29y6CGM";
     const VONAGE_SECRET: &str = "qwertyuiopasdfghjklzxcvbnm123456";
+
+    fn at(unix: i64) -> crate::kit::FixedClock {
+        crate::kit::FixedClock(time::OffsetDateTime::from_unix_timestamp(unix).unwrap())
+    }
+
+    /// The vonage-jwt vector's window: `exp` 33254540828, honoured as PyJWT's `decode`
+    /// (which `verify_signature` calls) honours it, with the leeway given.
+    #[test]
+    fn the_vonage_sdk_vectors_exp_is_honoured() {
+        let claims = check(VONAGE_TOKEN, VONAGE_SECRET).unwrap();
+        let exp = 33_254_540_828;
+        for (now, ok) in [
+            (1_697_634_680, true),
+            (exp - 1, true),
+            (exp + 299, true),
+            (exp + 300, false),
+            (exp + 86_400, false),
+        ] {
+            assert_eq!(
+                check_lifetime(&claims, &at(now), 300, "authorization").is_ok(),
+                ok,
+                "{now}"
+            );
+        }
+        assert_eq!(
+            check_lifetime(&claims, &at(exp), 0, "authorization"),
+            Err(VerifyError::Stale { skew_secs: 0 }),
+            "no leeway: expired at exp itself, as PyJWT has it"
+        );
+    }
+
+    #[test]
+    fn nbf_is_honoured_and_a_window_claim_must_be_a_number() {
+        let key = b"k";
+        let with = |claims: Value| {
+            let token = sign_hs256(&claims, key);
+            check(&token, "k").unwrap()
+        };
+        let claims = with(serde_json::json!({"nbf": 1_000}));
+        assert!(check_lifetime(&claims, &at(700), 300, "body").is_ok());
+        assert_eq!(
+            check_lifetime(&claims, &at(699), 300, "body"),
+            Err(VerifyError::Stale { skew_secs: -301 })
+        );
+        assert!(check_lifetime(&with(serde_json::json!({})), &at(0), 300, "body").is_ok());
+        for bad in [
+            serde_json::json!({"exp": "soon"}),
+            serde_json::json!({"nbf": null}),
+        ] {
+            assert_eq!(
+                check_lifetime(&with(bad), &at(0), 300, "body"),
+                Err(VerifyError::MalformedHeader("body"))
+            );
+        }
+    }
 
     #[test]
     fn vonage_sdk_vector_verifies_and_reads_its_claims() {

@@ -41,7 +41,7 @@ static INFO: ProviderInfo = ProviderInfo {
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
-    verification: "JWT HS256 in `Authorization: Bearer`, `payload_hash` = SHA-256 of the body, `iat` within 300 s, `jti` single-use",
+    verification: "JWT HS256 in `Authorization: Bearer`, `payload_hash` = SHA-256 of the body, `iat` within 300 s, `exp`/`nbf` honoured, `jti` single-use",
     signs_body: true,
     timestamp_tolerance_secs: Some(300),
 };

@@ -3,7 +3,9 @@
 //! pinned, constant-time MAC), then its claims bind it to this request and this moment:
 //!
 //! - `payload_hash`: lowercase hex SHA-256 of the raw body, required and compared;
-//! - `iat`: required, within [`TOLERANCE_SECS`] of the clock both ways (no `exp` is sent);
+//! - `iat`: required, within [`TOLERANCE_SECS`] of the clock both ways;
+//! - `exp`, `nbf`: honoured when present (vonage-jwt refuses an expired or not yet valid
+//!   token), with the same [`TOLERANCE_SECS`] of leeway (`kit::jwt::check_lifetime`);
 //! - `jti`: when present, a single-use value: the service refuses a second request bearing
 //!   it on the connection until `iat` + [`TOLERANCE_SECS`], after which `iat` refuses it.
 
@@ -33,6 +35,8 @@ pub(super) fn verify<'r>(
         .seconds("iat")
         .ok_or(VerifyError::MalformedHeader(HEADER))?;
     verify::check_timestamp(issued_at, clock, TOLERANCE_SECS)?;
+    // `exp` and `nbf`, when a token carries them, as vonage-jwt (PyJWT) honours them.
+    jwt::check_lifetime(&claims, clock, TOLERANCE_SECS, HEADER)?;
     // A token that does not commit to the body would authenticate any body.
     let payload_hash = claims
         .str("payload_hash")

@@ -114,6 +114,41 @@ fn iat_is_bounded_both_ways() {
     );
 }
 
+/// vonage-jwt's `verify_signature` is PyJWT's `decode`, which refuses an expired token and
+/// one not yet valid (github.com/Vonage/vonage-python-sdk, `jwt/src/vonage_jwt/verify_jwt.py`).
+/// callgate refuses them too, with `iat`'s leeway: a token whose `iat` is fresh is still
+/// refused by its own `exp` or `nbf`.
+#[test]
+fn exp_and_nbf_are_honoured_with_iats_leeway() {
+    let with = |extra: serde_json::Value| {
+        let mut c = claims(NOW, BODY);
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        request(Some(&bearer(&c, SECRET)), BODY)
+    };
+    let t = TOLERANCE_SECS;
+    for (extra, ok) in [
+        (serde_json::json!({"exp": NOW + 60}), true),
+        (serde_json::json!({"exp": NOW - t + 1}), true),
+        (serde_json::json!({"exp": NOW - t}), false),
+        (serde_json::json!({"exp": NOW - 3600}), false),
+        (serde_json::json!({"nbf": NOW + t}), true),
+        (serde_json::json!({"nbf": NOW + t + 1}), false),
+        (serde_json::json!({"nbf": NOW - 60, "exp": NOW + 60}), true),
+    ] {
+        let res = check(&with(extra.clone()), SECRET, NOW);
+        assert_eq!(res.is_ok(), ok, "{extra}: {res:?}");
+        if !ok {
+            assert!(matches!(res, Err(VerifyError::Stale { .. })), "{extra}");
+        }
+    }
+    assert_eq!(
+        check(&with(serde_json::json!({"exp": "later"})), SECRET, NOW),
+        Err(VerifyError::MalformedHeader(HEADER))
+    );
+}
+
 #[test]
 fn the_binding_claims_are_required() {
     for missing in ["iat", "payload_hash"] {
