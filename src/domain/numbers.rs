@@ -39,12 +39,22 @@ pub struct Resolution {
     pub tenant_ids: Vec<String>,
 }
 
-/// Normalizes a number to E.164. A number already in E.164 form (`+` and 8-15 digits) is
-/// taken as it is, whether or not the numbering plan assigns it (`+15551234567` is a test
-/// number, not a real one): webhooks carry numbers in that form, and the directory must be
-/// able to list what they carry. Formatted variants (`+1 (512) 555-0100`) and bare digits
-/// with a country code (`15125550100`, as some providers send) must be valid numbers.
-/// Anything else (SIP URIs, `client:` names) is `None`.
+/// Normalizes a number to E.164, by one rule for every provider and for the directory:
+///
+/// 1. surrounding whitespace is trimmed (one of Vonage's published events has a leading
+///    space in `from`);
+/// 2. a number already in E.164 form (`+`, a first digit 1-9, 7-14 more digits) is taken as
+///    it is, whether or not the numbering plan assigns it (`+15551234567` is a test number):
+///    webhooks carry numbers in that form, and the directory must be able to list them;
+/// 3. bare digits of that same shape (8-15 digits, the first 1-9) are an international
+///    number without its `+`, as Vonage and Plivo send them (`447700900000`): they get the
+///    `+`, whether or not the phone-number library knows their range;
+/// 4. a formatted number with `+` (`+1 (512) 555-0100`) must be a valid number, and is
+///    reformatted.
+///
+/// Anything else is not an international number and is `None`: SIP URIs, `client:` names,
+/// `anonymous`, short codes and other digit strings of another length, national forms with a
+/// leading `0`, numbers with an extension.
 pub fn to_e164(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.len() > 40 {
@@ -53,29 +63,29 @@ pub fn to_e164(raw: &str) -> Option<String> {
     if is_e164_form(trimmed) {
         return Some(trimmed.to_owned());
     }
-
-    let with_plus = if trimmed.starts_with('+') {
-        trimmed.to_owned()
-    } else if trimmed.chars().all(|c| c.is_ascii_digit()) {
-        format!("+{trimmed}")
-    } else {
+    if trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let with_plus = format!("+{trimmed}");
+        return is_e164_form(&with_plus).then_some(with_plus);
+    }
+    if !trimmed.starts_with('+') {
         return None;
-    };
-    let parsed = phonenumber::parse(None, &with_plus).ok()?;
+    }
+    let parsed = phonenumber::parse(None, trimmed).ok()?;
     if !phonenumber::is_valid(&parsed) {
         return None;
     }
     Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
 
-/// Normalizes a number a provider reported: E.164 when it is a phone number, else the value
-/// as sent (SIP URIs, `client:` names). A value already in E.164 form (`+` and 8-15 digits)
-/// is kept as is without the full parser, which is costly and runs for every webhook.
+/// Normalizes a number a provider reported ([`to_e164`]'s rule); a value that is not an
+/// international number (a SIP URI, `client:alice`, `anonymous`, a short code) is kept as
+/// sent, only trimmed. A value already in E.164 form is kept without the full parser, which
+/// is costly and runs for every webhook.
 pub fn normalize_reported(raw: &str) -> String {
     if is_e164_form(raw) {
         return raw.to_owned();
     }
-    to_e164(raw).unwrap_or_else(|| raw.to_owned())
+    to_e164(raw).unwrap_or_else(|| raw.trim().to_owned())
 }
 
 /// `+`, a first digit 1-9, then 7-14 more digits.
@@ -119,6 +129,47 @@ mod tests {
         );
         assert_eq!(to_e164("15125550100").as_deref(), Some("+15125550100"));
         assert_eq!(to_e164("33612345678").as_deref(), Some("+33612345678"));
+    }
+
+    /// One rule for every provider: Vonage's published numbers (its Voice API webhook
+    /// reference: `from` 442079460000, `to` 447700900000), bare or with a leading space, get
+    /// their `+`, whether or not the phone-number library knows the range (447700900000 is
+    /// in Ofcom's drama range, which its data does not cover); what is not an international
+    /// number is kept as sent, trimmed.
+    #[test]
+    fn one_rule_for_bare_international_numbers_and_what_is_not_one() {
+        for (raw, reported) in [
+            ("447700900000", "+447700900000"),
+            (" 447700900000", "+447700900000"),
+            ("442079460000\t", "+442079460000"),
+            ("+447700900000", "+447700900000"),
+            (" +447700900000 ", "+447700900000"),
+            ("12025550147", "+12025550147"),
+            ("15551234567", "+15551234567"),
+            ("12345678", "+12345678"),
+            ("123456789012345", "+123456789012345"),
+            // Not international numbers: kept as sent, trimmed.
+            ("anonymous", "anonymous"),
+            (" client:ana", "client:ana"),
+            ("sip:alice@example.com", "sip:alice@example.com"),
+            ("Alice", "Alice"),
+            ("12345", "12345"),
+            ("1234567", "1234567"),
+            ("1234567890123456", "1234567890123456"),
+            ("07700900000", "07700900000"),
+            ("0447700900000", "0447700900000"),
+            ("12025550147x12", "12025550147x12"),
+            ("12025550147;ext=12", "12025550147;ext=12"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_reported(raw), reported, "{raw:?}");
+            let as_directory = to_e164(raw);
+            if reported.starts_with('+') {
+                assert_eq!(as_directory.as_deref(), Some(reported), "{raw:?}");
+            } else {
+                assert_eq!(as_directory, None, "{raw:?}");
+            }
+        }
     }
 
     #[test]

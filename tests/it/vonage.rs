@@ -278,3 +278,59 @@ async fn forged_stale_and_replayed_tokens_are_refused_with_401_json() {
     assert_eq!(count_rows(&app, "deliveries").await, 3);
     app.stop().await;
 }
+
+/// Vonage's published `started` event (sample `published-event-started.http`, from its Voice
+/// API webhook reference) carries numbers without `+`, and `to` 447700900000 is in a range the
+/// phone-number library does not know. Both are stored in E.164, so the directory entries
+/// `+442079460000` and `+447700900000` match: the published outbound call by its calling
+/// number, and the same event inbound (the reference says `direction` is either), with the
+/// leading space a Vonage tutorial shows in `from`, by its dialed number; that call's
+/// recording is kept, not discarded.
+#[tokio::test]
+async fn published_numbers_without_plus_match_the_directory() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    app.tenant("t-london", &["78799"], &["hvac"]).await;
+    for n in ["+447700900000", "+442079460000"] {
+        app.number(n, json!({"kind": "local", "tenant_id": "t-london"}))
+            .await;
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/webhook-samples/vonage/published-event-started.http"
+    );
+    let sample =
+        callgate_adapters::kit::samples::HttpSample::parse(&std::fs::read(path).unwrap()).unwrap();
+    let published = String::from_utf8(sample.body).unwrap();
+
+    send(&app, &conn, &published).await;
+    let call = app
+        .call_by_sid("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+        .await;
+    assert_eq!(call["from"], "+442079460000");
+    assert_eq!(call["to"], "+447700900000");
+    assert_eq!(call["number_kind"], "local");
+    assert_eq!(call["tenant"]["tenant_id"], "t-london");
+
+    let conversation = "CON-bbbbbbbb-bbbb-cccc-dddd-0123456789ab";
+    let inbound = published
+        .replace("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", conversation)
+        .replace(r#""direction": "outbound""#, r#""direction": "inbound""#)
+        .replace(r#""from": "442079460000""#, r#""from": " 442079460000""#);
+    send(&app, &conn, &inbound).await;
+    let rec = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a";
+    send(&app, &conn, &record(conversation, rec)).await;
+    send(
+        &app,
+        &conn,
+        &inbound.replace(r#""status": "started""#, r#""status": "completed""#),
+    )
+    .await;
+    let call = app.call_by_sid(conversation).await;
+    assert_eq!(call["from"], "+442079460000", "trimmed, then given its +");
+    assert_eq!(call["to"], "+447700900000");
+    assert_eq!(call["number_kind"], "local");
+    assert_eq!(call["tenant"]["tenant_id"], "t-london");
+    assert_eq!(call["state"], "completed");
+    assert_eq!(call["recording"]["status"], "saved");
+    app.stop().await;
+}
