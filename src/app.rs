@@ -184,12 +184,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ));
     }
     let app = http::router(state.clone());
-    let signal = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { signal.cancelled().await })
-            .await
-    });
+    let limits = crate::server::fit_to_descriptors(state.config.server.clone());
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        app,
+        limits,
+        shutdown.clone(),
+    ));
     tracing::info!(%addr, store = %state.store.location(), public_url = %state.public_url, "callgate ready");
     Ok(Running {
         addr,

@@ -24,6 +24,103 @@ struct FileConfig {
     directory_max_bytes: Option<usize>,
     egress_allow_private: Option<bool>,
     outbox: Option<OutboxFile>,
+    server: Option<ServerFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    header_read_timeout_ms: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    keep_alive: Option<bool>,
+    max_requests_per_connection: Option<u64>,
+}
+
+/// The bounds of the HTTP server's connections (see `server`).
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// From a request's first byte (or the accept) to the end of its headers.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with nothing in flight is closed after this.
+    pub idle_timeout: Duration,
+    /// A request body must have arrived whole within this (408 past it).
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Whether a connection may serve more than one request.
+    pub keep_alive: bool,
+    /// Requests one connection serves before it is closed.
+    pub max_requests_per_connection: u64,
+}
+
+impl ServerLimits {
+    fn load(file: ServerFile, env: &dyn Env) -> Result<Self, ConfigError> {
+        fn number<T: std::str::FromStr>(
+            env: &dyn Env,
+            name: &str,
+            file: Option<T>,
+        ) -> Result<Option<T>, ConfigError> {
+            match env.get(name) {
+                None => Ok(file),
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| err(format!("{name} must be a whole number, not {raw:?}"))),
+            }
+        }
+        let header_ms = number(
+            env,
+            "CALLGATE_HEADER_READ_TIMEOUT_MS",
+            file.header_read_timeout_ms,
+        )?
+        .unwrap_or(10_000);
+        let idle_secs =
+            number(env, "CALLGATE_IDLE_TIMEOUT_SECS", file.idle_timeout_secs)?.unwrap_or(75);
+        let body_ms =
+            number(env, "CALLGATE_BODY_TIMEOUT_MS", file.body_timeout_ms)?.unwrap_or(20_000);
+        let max_connections =
+            number(env, "CALLGATE_MAX_CONNECTIONS", file.max_connections)?.unwrap_or(1024);
+        let max_requests = number(
+            env,
+            "CALLGATE_MAX_REQUESTS_PER_CONNECTION",
+            file.max_requests_per_connection,
+        )?
+        .unwrap_or(10_000);
+        let keep_alive = match env.get("CALLGATE_KEEP_ALIVE").as_deref() {
+            None => file.keep_alive.unwrap_or(true),
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(_) => return Err(err("CALLGATE_KEEP_ALIVE must be true or false")),
+        };
+        // Bounded so that deadline arithmetic never overflows: a day is far past any use.
+        const DAY_MS: u64 = 24 * 3600 * 1000;
+        for (name, value) in [
+            ("header_read_timeout_ms", header_ms),
+            ("idle_timeout_secs", idle_secs.saturating_mul(1000)),
+            ("body_timeout_ms", body_ms),
+        ] {
+            if value == 0 || value > DAY_MS {
+                return Err(err(format!("{name} must be positive and at most one day")));
+            }
+        }
+        if max_connections == 0 || max_connections > 1_000_000 {
+            return Err(err("max_connections must be 1-1000000"));
+        }
+        if max_requests == 0 {
+            return Err(err("max_requests_per_connection must be positive"));
+        }
+        Ok(Self {
+            header_read_timeout: Duration::from_millis(header_ms),
+            idle_timeout: Duration::from_secs(idle_secs),
+            body_timeout: Duration::from_millis(body_ms),
+            max_connections,
+            keep_alive,
+            max_requests_per_connection: max_requests,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +196,8 @@ pub struct Config {
     pub directory: DirectoryConfig,
     /// What outbound webhooks may reach.
     pub egress: crate::egress::EgressPolicy,
+    /// The HTTP server's timeouts and connection limits.
+    pub server: ServerLimits,
 }
 
 /// The store's backend.
@@ -225,6 +324,7 @@ impl Config {
             ));
         }
         let ob = fc.outbox.unwrap_or_default();
+        let server = ServerLimits::load(fc.server.unwrap_or_default(), env)?;
         let allow_private = match env.get("CALLGATE_EGRESS_ALLOW_PRIVATE").as_deref() {
             None => fc.egress_allow_private.unwrap_or(false),
             Some("true" | "1") => true,
@@ -263,6 +363,7 @@ impl Config {
             },
             directory,
             egress: crate::egress::EgressPolicy { allow_private },
+            server,
         })
     }
 
@@ -330,6 +431,38 @@ mod tests {
         assert_eq!(c.directory.timeout, d.directory.timeout);
         assert_eq!(c.directory.max_bytes, d.directory.max_bytes);
         assert_eq!(c.body_limit, d.body_limit);
+        assert_eq!(format!("{:?}", c.server), format!("{:?}", d.server));
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_are_checked() {
+        let d = Config::load(None, &MapEnv(HashMap::new())).unwrap().server;
+        assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(d.idle_timeout, Duration::from_secs(75));
+        assert_eq!(d.body_timeout, Duration::from_secs(20));
+        assert_eq!(d.max_connections, 1024);
+        assert!(d.keep_alive);
+        assert_eq!(d.max_requests_per_connection, 10_000);
+        let env = MapEnv(HashMap::from([
+            ("CALLGATE_HEADER_READ_TIMEOUT_MS", "500"),
+            ("CALLGATE_MAX_CONNECTIONS", "7"),
+            ("CALLGATE_KEEP_ALIVE", "false"),
+        ]));
+        let c = Config::load(None, &env).unwrap().server;
+        assert_eq!(c.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(c.max_connections, 7);
+        assert!(!c.keep_alive);
+        for (k, v) in [
+            ("CALLGATE_HEADER_READ_TIMEOUT_MS", "0"),
+            ("CALLGATE_IDLE_TIMEOUT_SECS", "18446744073709551615"),
+            ("CALLGATE_BODY_TIMEOUT_MS", "ten"),
+            ("CALLGATE_MAX_CONNECTIONS", "0"),
+            ("CALLGATE_MAX_REQUESTS_PER_CONNECTION", "0"),
+            ("CALLGATE_KEEP_ALIVE", "maybe"),
+        ] {
+            let e = Config::load(None, &MapEnv(HashMap::from([(k, v)]))).unwrap_err();
+            assert!(!e.to_string().is_empty(), "{k}");
+        }
     }
 
     #[test]

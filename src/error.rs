@@ -22,6 +22,9 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("the request body is larger than the limit")]
     PayloadTooLarge,
+    /// The request body did not arrive whole within the body timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{message}")]
@@ -96,6 +99,7 @@ impl AppError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
@@ -116,6 +120,7 @@ impl AppError {
             Self::InvalidSignature => "invalid_signature",
             Self::Forbidden(_) => "forbidden",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "store_unavailable",
             Self::Internal(_) => "internal",

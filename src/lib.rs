@@ -18,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod outbox;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

@@ -153,3 +153,14 @@ pub fn outbox_attempt(kind: &'static str, outcome: &'static str) {
 pub fn http_request(route: &str, status: u16, seconds: f64) {
     hot::request(route, status, seconds);
 }
+
+/// A connection arrived while `max_connections` were open.
+pub fn connection_cap_reached() {
+    counter!("callgate_connection_cap_reached_total").increment(1);
+}
+
+/// A connection was closed by the server: `reason` is `header_timeout`, `idle_timeout` or
+/// `evicted` (the cap was full and it was the longest without a request).
+pub fn connection_closed(reason: &'static str) {
+    counter!("callgate_connections_closed_total", "reason" => reason).increment(1);
+}

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 
 /// Everything a handler may use: one shared allocation, so that handing it to a request
 /// costs one reference count.
@@ -81,6 +81,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
+        ))
+        // A body that does not arrive whole in time ends in 408 (see `read_body`), before the
+        // handler's own timeout.
+        .layer(RequestBodyDeadlineLayer::new(
+            state.config.server.body_timeout,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal("handler panicked".into()).into_response()
@@ -146,11 +151,24 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(AppError::PayloadTooLarge),
+        Err(e) if timed_out(e.as_ref()) => Err(AppError::RequestTimeout),
         Err(e) => Err(AppError::bad_request(
             "unreadable_body",
             format!("the body could not be read: {e}"),
         )),
     }
+}
+
+/// True when the error, or one it wraps, is the body deadline's.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// A JSON request body: 415 without a JSON content type, 413 past the limit, 400 when it

@@ -131,3 +131,74 @@ async fn rotation_grace_periods_out_of_range_are_refused_not_a_panic() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+/// Reads from a raw socket until the peer closes it (or 20 s pass): what it answered.
+async fn answer_of(mut s: tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut got)).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// A request body that never arrives is 408 `request_timeout` once the body timeout passes
+/// (not 503 from the handler's timeout).
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(&[("CALLGATE_BODY_TIMEOUT_MS", "300")], "").await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/v1/connections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answer = answer_of(s).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+}
+
+/// Silent and stalled connections are closed by the header-read timeout, an idle keep-alive
+/// connection by the idle timeout; an event stream outlives both (it has a request in
+/// flight) and still delivers.
+#[tokio::test]
+async fn connection_timeouts_close_silent_sockets_but_not_an_event_stream() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(
+        &[
+            ("CALLGATE_HEADER_READ_TIMEOUT_MS", "300"),
+            ("CALLGATE_IDLE_TIMEOUT_SECS", "1"),
+        ],
+        "",
+    )
+    .await;
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let mut stream = crate::events::Stream::open(&app, None).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(answer_of(silent).await, "");
+    assert_eq!(answer_of(stalled).await, "");
+    // The idle one got its answer, then was closed.
+    assert!(answer_of(idle).await.starts_with("HTTP/1.1 200"));
+    // Past both timeouts, the stream still carries a new call.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let sid = "CA70000000000000000000000000000001";
+    let res = app
+        .twilio(&conn, &pairs(&ringing(sid, "+15125550123", TOLL_FREE)))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    stream.call_update(sid).await;
+}

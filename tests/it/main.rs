@@ -18,6 +18,7 @@ mod feeds;
 mod gate;
 mod plivo;
 mod providers;
+mod resources;
 mod sdk;
 mod signalwire;
 mod support;
