@@ -60,7 +60,8 @@ fn missing(field: &str) -> AppError {
 /// Checks a user id (as [`check_user_ref`] does, and not one of [`RESERVED_IDS`]).
 pub fn check_user_id(user_id: &str) -> Result<(), AppError> {
     check_user_ref(user_id)?;
-    if RESERVED_IDS.contains(&user_id) {
+    // Case-insensitively: `Bootstrap` or `SYSTEM` would read as those actors in the audit.
+    if RESERVED_IDS.iter().any(|r| r.eq_ignore_ascii_case(user_id)) {
         return Err(AppError::bad_request(
             "reserved_user_id",
             format!("{user_id:?} is reserved; choose another user id"),

@@ -230,11 +230,13 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, AppError> {
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(AppError::Unauthorized)?;
     let value = header.to_str().map_err(|_| AppError::Unauthorized)?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    // The scheme name is case-insensitive (RFC 9110, section 11.1): `BEARER` is `Bearer`.
+    let (scheme, token) = value
+        .trim_start()
+        .split_once(' ')
+        .ok_or(AppError::Unauthorized)?;
+    Some(token.trim())
+        .filter(|t| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty())
         .ok_or(AppError::Unauthorized)
 }
 

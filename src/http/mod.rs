@@ -132,6 +132,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
             s if s.is_server_error() => ("internal", "internal error"),
             _ => ("bad_request", "the request is not valid"),
         };
+        // Headers that belong to the answer stay: a 405's `Allow` (RFC 9110, section 15.5.6).
+        let allow = res.headers().get(header::ALLOW).cloned();
         let detail = match res.into_body().collect().await {
             Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
             Err(_) => String::new(),
@@ -142,6 +144,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
             format!("{message}: {detail}")
         };
         res = (status, axum::Json(error_body(code, &message))).into_response();
+        if let Some(allow) = allow {
+            res.headers_mut().insert(header::ALLOW, allow);
+        }
     }
     res
 }

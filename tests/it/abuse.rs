@@ -202,3 +202,173 @@ async fn connection_timeouts_close_silent_sockets_but_not_an_event_stream() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     stream.call_update(sid).await;
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A data directory callgate creates is 0700, and the database, its WAL and SHM files and the
+/// key file are 0600.
+#[tokio::test]
+async fn the_store_callgate_creates_is_private_to_its_owner() {
+    if std::env::var(POSTGRES_VAR).is_ok() {
+        // Only the embedded store has files; on PostgreSQL the suite checks nothing here.
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("new/data");
+    let app = TestApp::spawn_with(&[("CALLGATE_DATA_DIR", data.to_str().unwrap())], "").await;
+    app.twilio_connection("https://api.twilio.com").await;
+    assert_eq!(mode(&data), 0o700, "data directory");
+    for file in [
+        "callgate.db",
+        "callgate.db-wal",
+        "callgate.db-shm",
+        "master.key",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    app.stop().await;
+}
+
+/// An existing data directory open to others is kept, with a warning at start-up; files an
+/// earlier run left readable to others are narrowed to 0600.
+#[tokio::test]
+async fn a_data_directory_open_to_others_is_warned_about_at_start_up() {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = dir.path().join("callgate.db");
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = crate::crash::command(dir.path());
+    cmd.env(
+        "CALLGATE_DATABASE_URL",
+        format!("sqlite://{}", db.display()),
+    )
+    .env("RUST_LOG", "warn")
+    .arg("serve")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let warned = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("data directory is open to other users") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(warned, "no warning about the 0755 data directory");
+    // Started: the database file was narrowed before SQLite opened it.
+    crate::support::eventually("the database narrowed to 0600", || async {
+        mode(&db) == 0o600
+    })
+    .await;
+    assert_eq!(
+        mode(dir.path()),
+        0o755,
+        "the operator's directory is left as it is"
+    );
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}
+
+/// Secret values never come back in an error, whatever shape they were sent in.
+#[tokio::test]
+async fn secrets_of_the_wrong_shape_are_refused_without_echoing_them() {
+    let app = TestApp::spawn().await;
+    let value = "s3cret-token-value-1234";
+    for secrets in [
+        json!(value),
+        json!([value]),
+        json!({"auth_token": [value]}),
+        json!({"auth_token": {"v": value}}),
+    ] {
+        let (s, v) = app
+            .api(
+                Method::POST,
+                "/api/v1/connections",
+                Some(json!({"provider": "twilio", "name": "Main", "secrets": secrets})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            !v.to_string().contains("s3cret"),
+            "the secret is echoed: {v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("secret"),
+            "{v}"
+        );
+    }
+}
+
+/// The scheme of `Authorization` is case-insensitive.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let res = app
+            .http
+            .get(format!("{}/api/v1/connections", app.base))
+            .header("authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
+    for bad in [
+        format!("Basic {TOKEN}"),
+        format!("Bearer{TOKEN}"),
+        "Bearer ".to_owned(),
+    ] {
+        let res = app
+            .http
+            .get(format!("{}/api/v1/connections", app.base))
+            .header("authorization", bad.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad}");
+    }
+}
+
+/// A 405 names the methods the route takes.
+#[tokio::test]
+async fn method_not_allowed_answers_carry_allow() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .http
+        .delete(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = res.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET"), "{allow}");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+}
+
+/// User ids that spell a reserved actor in another case are refused, as the actor is.
+#[tokio::test]
+async fn look_alike_actor_ids_are_reserved() {
+    let app = TestApp::spawn().await;
+    for id in ["Bootstrap", "SYSTEM", "Ops", "system"] {
+        let (s, v) = app
+            .api(
+                Method::PUT,
+                &format!("/api/v1/users/{id}"),
+                Some(json!({"name": "Look-alike", "permissions": [], "tenant_ids": []})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{id}: {v}");
+        assert_eq!(v["error"]["code"], "reserved_user_id", "{v}");
+    }
+}
