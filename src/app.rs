@@ -35,6 +35,7 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
         key,
         public_url.clone(),
         config.rotation_grace,
+        config.egress,
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Event ids of this process start with its start time: ids of an earlier run are told
@@ -162,7 +163,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         clock: state.clock.clone(),
         wake: state.outbox_wake.clone(),
         config: state.config.outbox.clone(),
-        http: outbox::http_client(state.config.outbox.request_timeout),
+        http: outbox::http_client(state.config.egress, state.config.outbox.request_timeout),
         webhooks: crate::egress::client(
             state.config.egress,
             Arc::new(crate::egress::SystemLookup),

@@ -331,6 +331,15 @@ impl Config {
             Some("false" | "0") => false,
             Some(_) => return Err(err("CALLGATE_EGRESS_ALLOW_PRIVATE must be true or false")),
         };
+        let egress = crate::egress::EgressPolicy { allow_private };
+        if let Some(url) = &directory.url
+            && let Err(e) = crate::egress::check_host(url, egress)
+        {
+            // The message names the address, never the URL (it may hold credentials).
+            return Err(err(format!(
+                "the directory URL (CALLGATE_DIRECTORY_URL or directory_url): {e}; set CALLGATE_EGRESS_ALLOW_PRIVATE=true only for local testing"
+            )));
+        }
         let rotation_grace = Duration::from_secs(fc.rotation_grace_secs.unwrap_or(24 * 3600));
         if rotation_grace > crate::connections::MAX_GRACE {
             return Err(err(format!(
@@ -362,7 +371,7 @@ impl Config {
                 ),
             },
             directory,
-            egress: crate::egress::EgressPolicy { allow_private },
+            egress,
             server,
         })
     }

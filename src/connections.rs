@@ -2,6 +2,7 @@
 //! secrets, rotation with a grace period, and the cache the webhook path reads.
 
 use crate::crypto::MasterKey;
+use crate::egress::EgressPolicy;
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::connections::{self as rows, ConnectionRow};
@@ -88,6 +89,8 @@ pub struct Connections {
     key: MasterKey,
     public_url: String,
     grace: Duration,
+    /// What the `*_url` options may point at.
+    egress: EgressPolicy,
     cache: RwLock<Cache>,
 }
 
@@ -165,12 +168,19 @@ fn context(id: &str, generation: &str) -> String {
 }
 
 impl Connections {
-    pub fn new(store: Store, key: MasterKey, public_url: String, grace: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        key: MasterKey,
+        public_url: String,
+        grace: Duration,
+        egress: EgressPolicy,
+    ) -> Self {
         Self {
             store,
             key,
             public_url,
             grace,
+            egress,
             cache: RwLock::new(Cache::default()),
         }
     }
@@ -239,7 +249,7 @@ impl Connections {
             ));
         }
         check_secrets(adapter, &new.secrets, true)?;
-        let options = url_options(new.options)?;
+        let options = url_options(new.options, self.egress)?;
         let id = format!("conn_{}", uuid::Uuid::now_v7().simple());
         let row = ConnectionRow {
             id: id.clone(),
@@ -496,9 +506,15 @@ fn check_secrets(
 }
 
 /// The options as stored: every `*_url` option must be an http(s) URL with a host and no
-/// credentials. One written as a bare host (`example.signalwire.com`, as provider consoles
-/// show it) is taken as `https://` that host.
-fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AppError> {
+/// credentials, and the egress policy must allow its address when it is one (422
+/// `url_not_allowed` for a private, loopback, link-local or reserved address; a name is
+/// checked each time it is resolved, by the outbox's guarded client). One written as a bare
+/// host (`example.signalwire.com`, as provider consoles show it) is taken as `https://` that
+/// host.
+fn url_options(
+    options: BTreeMap<String, String>,
+    egress: EgressPolicy,
+) -> Result<BTreeMap<String, String>, AppError> {
     options
         .into_iter()
         .map(|(name, value)| {
@@ -526,6 +542,12 @@ fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, Str
                     format!("option {name} must not carry credentials (they are secrets)"),
                 ));
             }
+            if let Err(e) = crate::egress::check_host(&url, egress) {
+                return Err(AppError::unprocessable(
+                    "url_not_allowed",
+                    format!("option {name}: {e}"),
+                ));
+            }
             Ok((name, value))
         })
         .collect()
@@ -533,7 +555,7 @@ fn url_options(options: BTreeMap<String, String>) -> Result<BTreeMap<String, Str
 
 #[cfg(test)]
 mod tests {
-    use super::{Cache, NEGATIVE_BUDGET_BYTES, is_connection_id, url_options};
+    use super::{Cache, EgressPolicy, NEGATIVE_BUDGET_BYTES, is_connection_id, url_options};
     use std::collections::BTreeMap;
     use std::time::Instant;
 
@@ -573,11 +595,37 @@ mod tests {
         assert_eq!(held, cache.negative_bytes);
     }
 
+    /// Under the test setting (private addresses allowed).
     fn one(name: &str, value: &str) -> Result<String, String> {
         let options = BTreeMap::from([(name.to_owned(), value.to_owned())]);
-        url_options(options)
-            .map(|o| o[name].clone())
-            .map_err(|e| e.to_string())
+        url_options(
+            options,
+            EgressPolicy {
+                allow_private: true,
+            },
+        )
+        .map(|o| o[name].clone())
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn url_options_pointing_at_private_addresses_are_refused_by_default() {
+        for bad in [
+            "http://127.0.0.1:9000/prefix",
+            "http://169.254.169.254/latest/meta-data/",
+            "https://10.1.2.3",
+            "http://[::1]:8080",
+            "http://[::ffff:192.168.1.1]/",
+            "http://2130706433/",
+        ] {
+            let options = BTreeMap::from([("api_base_url".to_owned(), bad.to_owned())]);
+            let e = url_options(options, EgressPolicy::default()).unwrap_err();
+            assert_eq!(e.code(), "url_not_allowed", "{bad}");
+            assert!(e.to_string().contains("api_base_url"), "{e}");
+        }
+        let options =
+            BTreeMap::from([("space_url".to_owned(), "example.signalwire.com".to_owned())]);
+        assert!(url_options(options, EgressPolicy::default()).is_ok());
     }
 
     #[test]

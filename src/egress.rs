@@ -1,4 +1,5 @@
-//! Requests to URLs that customers choose (outbound webhooks), made safe against server-side
+//! Requests to URLs that customers or operators choose (outbound webhooks, providers'
+//! `api_base_url` and `space_url`, the upstream directory), made safe against server-side
 //! request forgery: only `http`/`https`, no credentials in the URL, no redirects followed,
 //! and every address a name resolves to checked before any connection. Private, loopback,
 //! link-local (cloud metadata), shared and reserved ranges are refused, IPv6 forms that
@@ -53,13 +54,32 @@ pub fn check_url(raw: &str, policy: EgressPolicy) -> Result<Url, EgressError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(EgressError::Credentials);
     }
-    match url.host() {
-        None => return Err(EgressError::Url),
-        Some(url::Host::Ipv4(a)) => check_ip(IpAddr::V4(a), policy)?,
-        Some(url::Host::Ipv6(a)) => check_ip(IpAddr::V6(a), policy)?,
-        Some(url::Host::Domain(_)) => {}
-    }
+    check_host(&url, policy)?;
     Ok(url)
+}
+
+/// Checks a URL's host when it is an address (a name is checked when it is resolved, by
+/// the guarded client). For URLs that may carry credentials, such as the directory's.
+pub fn check_host(url: &Url, policy: EgressPolicy) -> Result<(), EgressError> {
+    match url.host() {
+        None => Err(EgressError::Url),
+        Some(url::Host::Ipv4(a)) => check_ip(IpAddr::V4(a), policy),
+        Some(url::Host::Ipv6(a)) => check_ip(IpAddr::V6(a), policy),
+        Some(url::Host::Domain(_)) => Ok(()),
+    }
+}
+
+/// The guard's refusal inside a failed request (it travels inside the connect error), if
+/// that is why the request failed.
+pub fn refusal(e: &reqwest::Error) -> Option<EgressError> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<EgressError>() {
+            return Some(refused.clone());
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Refuses an address outside the public internet, unless the policy allows private ones.
@@ -221,12 +241,25 @@ impl reqwest::dns::Resolve for Guard {
     }
 }
 
-/// The client for outbound webhooks: resolves through the guard, follows no redirect,
-/// ignores proxies, bounded in time.
+/// The client for outbound webhooks and providers' REST APIs: resolves through the guard,
+/// follows no redirect, ignores proxies, bounded in time.
 pub fn client(policy: EgressPolicy, lookup: Arc<dyn Lookup>, timeout: Duration) -> reqwest::Client {
+    guarded_client(policy, lookup, timeout, reqwest::redirect::Policy::none())
+}
+
+/// A client for callgate's outgoing calls: no proxies, at most 5 s to connect, `timeout` for
+/// the whole exchange (body included), the given redirect policy, and every name resolved
+/// through the guard. An address written in the URL is not resolved: check it first
+/// ([`check_url`], [`check_host`]).
+pub fn guarded_client(
+    policy: EgressPolicy,
+    lookup: Arc<dyn Lookup>,
+    timeout: Duration,
+    redirect: reqwest::redirect::Policy,
+) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(redirect)
         .dns_resolver(Arc::new(Guard { lookup, policy }))
         .connect_timeout(Duration::from_secs(5).min(timeout))
         .timeout(timeout)
@@ -256,13 +289,8 @@ pub async fn send(
         if e.is_timeout() {
             return EgressError::Timeout;
         }
-        // The guard's own refusal travels inside the connect error.
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            if let Some(refused) = s.downcast_ref::<EgressError>() {
-                return refused.clone();
-            }
-            source = s.source();
+        if let Some(refused) = refusal(&e) {
+            return refused;
         }
         EgressError::Http(if e.is_connect() {
             "cannot connect".to_owned()

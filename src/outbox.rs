@@ -57,22 +57,11 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-/// The HTTP client for provider REST calls: no proxies, no redirects, bounded time.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    bounded_client(timeout, reqwest::redirect::Policy::none())
-}
-
-/// An HTTP client for callgate's own outgoing calls: no proxies, at most 5 s to connect,
-/// `timeout` for the whole exchange (body included), and the given redirect policy.
-pub fn bounded_client(timeout: Duration, redirect: reqwest::redirect::Policy) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(redirect)
-        .connect_timeout(Duration::from_secs(5).min(timeout))
-        .timeout(timeout)
-        .user_agent(concat!("callgate/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+/// The HTTP client for provider REST calls: through the SSRF guard (a configured
+/// `api_base_url` or `space_url` whose name resolves to a private address is refused), no
+/// proxies, no redirects, bounded time.
+pub fn http_client(policy: crate::egress::EgressPolicy, timeout: Duration) -> reqwest::Client {
+    crate::egress::client(policy, Arc::new(crate::egress::SystemLookup), timeout)
 }
 
 impl Worker {
@@ -312,6 +301,9 @@ impl Worker {
             Ok(None) => return Ok(Done::NotSupported),
             Err(e) => return Err(e.to_string()),
         };
+        // An address written in the URL is not resolved, so the guard checks it here.
+        crate::egress::check_url(&spec.url, self.egress)
+            .map_err(|e| format!("the provider URL is refused: {e}"))?;
         let mut req = self.http.request(spec.method.clone(), &spec.url);
         for (name, value) in &spec.headers {
             req = req.header(name, value);
@@ -322,7 +314,10 @@ impl Worker {
         let res = req
             .send()
             .await
-            .map_err(|e| format!("request failed: {}", without_url(&e)))?;
+            .map_err(|e| match crate::egress::refusal(&e) {
+                Some(refused) => format!("the provider URL is refused: {refused}"),
+                None => format!("request failed: {}", without_url(&e)),
+            })?;
         let status = res.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
             Ok(Done::Deleted(status.as_u16()))
@@ -388,6 +383,9 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     const ACCOUNT: &str = "AC00000000000000000000000000000001";
+    const LOCAL: crate::egress::EgressPolicy = crate::egress::EgressPolicy {
+        allow_private: true,
+    };
 
     /// A deletion claimed by the worker and then called off (a late webhook moved the call
     /// to a tenant) is not sent; one still pending is.
@@ -450,6 +448,7 @@ mod tests {
             key,
             "https://hooks.example.test".into(),
             Duration::from_secs(60),
+            LOCAL,
         ));
         let secrets = [("account_sid", ACCOUNT), ("auth_token", "token")]
             .map(|(k, v)| (k.to_owned(), Secret::new(v.to_owned())))
@@ -502,9 +501,10 @@ mod tests {
                 request_timeout: Duration::from_secs(5),
                 subscription_disable_after: Duration::from_secs(3600),
             },
-            http: http_client(Duration::from_secs(5)),
-            webhooks: http_client(Duration::from_secs(5)),
-            egress: crate::egress::EgressPolicy::default(),
+            // The provider is a mock on loopback.
+            http: http_client(LOCAL, Duration::from_secs(5)),
+            webhooks: http_client(LOCAL, Duration::from_secs(5)),
+            egress: LOCAL,
         };
         for job in jobs {
             worker.attempt(job).await.unwrap();

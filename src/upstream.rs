@@ -4,7 +4,9 @@
 //!
 //! Bounds: no proxy, 5 s to connect, `directory_timeout_ms` for the whole exchange,
 //! `directory_max_bytes` for the body, and redirects followed (at most 5) only within the
-//! URL's own origin (scheme, host and port). The URL may hold credentials, so no error
+//! URL's own origin (scheme, host and port). The egress policy applies as to outbound
+//! webhooks: an address outside it, written in the URL or resolved from its name, is refused
+//! before any connection. The URL may hold credentials, so no error
 //! message or log line repeats it.
 
 use crate::config::DirectoryConfig;
@@ -25,7 +27,9 @@ fn invalid(message: impl Into<String>) -> AppError {
 
 /// What went wrong with the exchange, without the URL.
 fn describe(e: &reqwest::Error, cfg: &DirectoryConfig) -> AppError {
-    let what = if e.is_timeout() {
+    let what = if let Some(refused) = crate::egress::refusal(e) {
+        format!("the upstream directory's address is refused: {refused}")
+    } else if e.is_timeout() {
         format!(
             "the upstream directory did not answer within {} ms",
             cfg.timeout.as_millis()
@@ -57,13 +61,18 @@ fn e_without_url(e: &reqwest::Error) -> String {
 /// it cannot be reached, times out, redirects elsewhere or answers a non-2xx status; 502
 /// `directory_invalid` when the body is too large, not the expected JSON, or lists an
 /// invalid tenant (the message names it).
-pub async fn fetch_tenants(cfg: &DirectoryConfig) -> Result<Vec<Tenant>, AppError> {
+pub async fn fetch_tenants(
+    cfg: &DirectoryConfig,
+    egress: crate::egress::EgressPolicy,
+) -> Result<Vec<Tenant>, AppError> {
     let url = cfg.url.clone().ok_or_else(|| {
         AppError::conflict(
             "directory_not_configured",
             "no upstream directory is configured: set CALLGATE_DIRECTORY_URL (or directory_url in the configuration file)",
         )
     })?;
+    crate::egress::check_host(&url, egress)
+        .map_err(|e| unavailable(format!("the upstream directory's address is refused: {e}")))?;
     let origin = url.origin();
     let policy = Policy::custom(move |attempt: Attempt<'_>| {
         if attempt.previous().len() > MAX_REDIRECTS {
@@ -74,7 +83,12 @@ pub async fn fetch_tenants(cfg: &DirectoryConfig) -> Result<Vec<Tenant>, AppErro
             attempt.error("redirect to another origin")
         }
     });
-    let client = crate::outbox::bounded_client(cfg.timeout, policy);
+    let client = crate::egress::guarded_client(
+        egress,
+        std::sync::Arc::new(crate::egress::SystemLookup),
+        cfg.timeout,
+        policy,
+    );
     let mut res = client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")

@@ -248,11 +248,64 @@ async fn a_subscription_failing_for_too_long_is_disabled() {
     app.stop().await;
 }
 
+/// Without the local-testing switch, provider URL options (`api_base_url`, `space_url`) at
+/// private, loopback, link-local or metadata addresses are refused when a connection is
+/// created (422 `url_not_allowed`, naming the option), and nothing is stored.
+#[tokio::test]
+async fn private_provider_urls_are_refused_at_the_api() {
+    let app = TestApp::spawn_with(&[STRICT_EGRESS], "").await;
+    let twilio = json!({"auth_token": AUTH_TOKEN, "account_sid": ACCOUNT_SID});
+    let signalwire = json!({"signing_key": "PSK_1", "project_id": "p-1", "api_token": "PT1"});
+    for (provider, secrets, option, url) in [
+        ("twilio", &twilio, "api_base_url", "http://127.0.0.1:9000"),
+        (
+            "twilio",
+            &twilio,
+            "api_base_url",
+            "http://169.254.169.254/latest",
+        ),
+        ("twilio", &twilio, "api_base_url", "https://10.0.0.7"),
+        ("twilio", &twilio, "api_base_url", "http://[::1]:8080"),
+        ("twilio", &twilio, "api_base_url", "http://0x7f.1/"),
+        ("signalwire", &signalwire, "space_url", "192.168.1.20"),
+        (
+            "signalwire",
+            &signalwire,
+            "space_url",
+            "http://[fd00:ec2::254]",
+        ),
+        (
+            "signalwire",
+            &signalwire,
+            "api_base_url",
+            "http://100.64.0.1",
+        ),
+    ] {
+        let body = json!({"provider": provider, "name": "x", "secrets": secrets, "options": {option: url}});
+        let (s, v) = app
+            .api(Method::POST, "/api/v1/connections", Some(body))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{option}={url}: {v}");
+        assert_eq!(v["error"]["code"], "url_not_allowed", "{url}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(option),
+            "{v}"
+        );
+    }
+    assert_eq!(count_rows(&app, "connections").await, 0);
+    let body = json!({"provider": "signalwire", "name": "x", "secrets": signalwire, "options": {"space_url": "example.signalwire.com"}});
+    let (s, v) = app
+        .api(Method::POST, "/api/v1/connections", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "a public name is fine: {v}");
+    app.stop().await;
+}
+
 /// Without the local-testing switch, subscriptions to private, loopback, link-local or
 /// metadata addresses, odd spellings of them, and non-http URLs are refused at once.
 #[tokio::test]
 async fn private_targets_are_refused_at_the_api() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[STRICT_EGRESS], "").await;
     for (url, code) in [
         ("http://127.0.0.1:9000/hooks", "url_not_allowed"),
         (

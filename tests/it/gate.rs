@@ -911,3 +911,64 @@ async fn a_local_call_pops_its_tenant_with_bubble_prefill_and_contact_name() {
     assert_eq!(app.get("/api/v1/hub").await["active_call"], v["screen_pop"]);
     app.stop().await;
 }
+
+/// Under the default egress policy a provider URL at a private address is never called with
+/// the provider's credentials: not one stored before the policy applied, written as an
+/// address, nor one whose name resolves to loopback. The deletion fails (audited, retried)
+/// and the provider mock hears nothing.
+#[tokio::test]
+async fn a_provider_url_at_a_private_address_gets_no_request_by_default() {
+    let mock = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    // Configured under the test setting, which allows loopback.
+    let (app, by_address) = setup(&mock.uri()).await;
+    let port = mock.address().port();
+    let by_name = app
+        .twilio_connection(&format!("http://localhost:{port}"))
+        .await;
+    let dir = app.stop_keeping_store().await;
+    let app = TestApp::spawn_configured_in(dir, &[STRICT_EGRESS]).await;
+    for (conn, sid, rec) in [
+        (
+            &by_address,
+            "CA71000000000000000000000000000001",
+            "RE71000000000000000000000000000001",
+        ),
+        (
+            &by_name,
+            "CA71000000000000000000000000000002",
+            "RE71000000000000000000000000000002",
+        ),
+    ] {
+        deliver_all(&app, conn, &start(sid, NATIONAL)).await;
+        deliver_all(
+            &app,
+            conn,
+            &[end(sid, NATIONAL), recording(sid, rec, "completed")],
+        )
+        .await;
+        eventually("a refused deletion attempt", || async {
+            audit_rows(&app, "recording.deletion_failed")
+                .await
+                .iter()
+                .any(|(_, _, d)| d["recording_id"] == rec)
+        })
+        .await;
+        let failed = audit_rows(&app, "recording.deletion_failed").await;
+        let (_, _, detail) = failed
+            .iter()
+            .find(|(_, _, d)| d["recording_id"] == rec)
+            .unwrap();
+        let error = detail["error"].as_str().unwrap();
+        assert!(
+            error.contains("refused") && error.contains("not allowed"),
+            "{rec}: {error}"
+        );
+    }
+    app.stop().await;
+    mock.verify().await;
+}

@@ -27,12 +27,21 @@ impl Env for MapEnv {
     }
 }
 
+/// The variable of the documented test setting: outbound URLs may point at private
+/// addresses (the mocks on loopback). Test apps run with it `true`; the tests of the SSRF
+/// guard set it `false` ([`STRICT_EGRESS`]).
+pub const ALLOW_PRIVATE: &str = "CALLGATE_EGRESS_ALLOW_PRIVATE";
+
+/// The production default of [`ALLOW_PRIVATE`], for `TestApp::spawn_with`.
+pub const STRICT_EGRESS: (&str, &str) = (ALLOW_PRIVATE, "false");
+
 /// The environment a test app runs with.
 pub fn test_env(data_dir: &std::path::Path) -> HashMap<String, String> {
     let mut env = HashMap::from([
         ("CALLGATE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("CALLGATE_PUBLIC_URL".to_owned(), PUBLIC.to_owned()),
         ("CALLGATE_BOOTSTRAP_TOKEN".to_owned(), TOKEN.to_owned()),
+        (ALLOW_PRIVATE.to_owned(), "true".to_owned()),
     ]);
     env.extend(store_env(data_dir));
     env

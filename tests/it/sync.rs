@@ -388,3 +388,55 @@ async fn the_settings_permission_reads_the_tenant_details_and_syncs_them() {
     assert_eq!(list["tenants"][0]["zip_codes"], json!(["78701", "78702"]));
     app.stop().await;
 }
+
+/// Without the local-testing switch the upstream directory is held to the egress policy: a
+/// URL written with a private address stops the start-up with a message naming the
+/// setting (never the URL, which may hold credentials), and a name resolving to loopback is
+/// refused at sync time (502), before any request reaches it.
+#[tokio::test]
+async fn a_private_directory_url_is_refused_by_default() {
+    let mock = MockServer::start().await;
+    serve_directory(
+        &mock,
+        json!({"tenants": [upstream_tenant("t-a", "A", &["78701"])]}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "http://sync:s3cret@127.0.0.1:8080/tenants",
+        "http://169.254.169.254/latest",
+        "https://[::ffff:10.0.0.1]/tenants",
+    ] {
+        let mut env = test_env(dir.path());
+        env.insert("CALLGATE_DIRECTORY_URL".into(), url.into());
+        env.insert(STRICT_EGRESS.0.into(), STRICT_EGRESS.1.into());
+        let e = callgate::config::Config::load(None, &MapEnv(env))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("CALLGATE_DIRECTORY_URL") && e.contains("not allowed"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    let url = format!("http://localhost:{}/tenants", mock.address().port());
+    let app = TestApp::spawn_with(
+        &[("CALLGATE_DIRECTORY_URL", url.as_str()), STRICT_EGRESS],
+        "",
+    )
+    .await;
+    let (s, v) = sync(&app).await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!(v["error"]["code"], "directory_unavailable");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed"),
+        "{v}"
+    );
+    assert!(tenant_ids(&app).await.is_empty());
+    assert!(mock.received_requests().await.unwrap().is_empty());
+    app.stop().await;
+}

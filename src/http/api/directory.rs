@@ -140,7 +140,7 @@ async fn sync(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterSettings>,
 ) -> Result<Json<input::SyncReport>, AppError> {
-    let upstream = crate::upstream::fetch_tenants(&st.config.directory).await?;
+    let upstream = crate::upstream::fetch_tenants(&st.config.directory, st.config.egress).await?;
     let now = st.clock.now();
     let report = st
         .store
