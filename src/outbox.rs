@@ -3,7 +3,9 @@
 //!
 //! Deletion: the adapter describes the request; this worker sends it, with a timeout, and
 //! retries with exponential backoff until the provider answers 2xx (deleted) or 404 (already
-//! gone). When the provider has no delete API (`delete_recording` is `Ok(None)`), the job
+//! gone). A recording reported without the provider's id (the adapter gave it a stand-in) is
+//! first looked up: the adapter describes the lookup (`find_recording`) and reads its answer
+//! (`found_recording`), which names the recording to delete. When the provider has no delete API (`delete_recording` is `Ok(None)`), the job
 //! closes at once with the audit action `recording.deletion_not_supported`, never a deletion
 //! confirmation.
 //!
@@ -17,7 +19,7 @@ use crate::connections::Connections;
 use crate::store::Store;
 use crate::store::outbox::{self, Job};
 use crate::store::subscriptions::{self, Due};
-use callgate_adapters::kit::{Clock, RecordingRef};
+use callgate_adapters::kit::{Clock, HttpRequestSpec, RecordingRef};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +28,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// How a deletion job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Done {
-    /// The provider answered 2xx, or 404 (already gone), with this status.
-    Deleted(u16),
+    /// The provider answered 2xx, or 404 (already gone), with this status; `found` is the
+    /// recording's id when it had to be looked up first (`Adapter::find_recording`). A
+    /// lookup that lists no such recording is a 404: already gone.
+    Deleted { status: u16, found: Option<String> },
     /// The adapter describes no delete request (`delete_recording` is `Ok(None)`): nothing
     /// was sent. The recording stays discarded: never fetched, never exposed.
     NotSupported,
@@ -242,11 +246,14 @@ impl Worker {
         let outcome = self.send(&job).await;
         let now = self.clock.now();
         match outcome {
-            Ok(Done::Deleted(status)) => {
+            Ok(Done::Deleted { status, found }) => {
                 crate::telemetry::outbox_attempt("delete_recording", "done");
-                tracing::info!(call = %job.call_id, recording = %job.recording_id, status, "recording deleted at the provider");
-                let detail =
+                tracing::info!(call = %job.call_id, recording = %job.recording_id, found = found.as_deref(), status, "recording deleted at the provider");
+                let mut detail =
                     serde_json::json!({ "recording_id": job.recording_id, "status": status });
+                if let Some(found) = found {
+                    detail["provider_recording_id"] = found.into();
+                }
                 self.store
                     .write(move |c| {
                         outbox::complete(c, &job, "recording.deletion_confirmed", &detail, now)
@@ -288,10 +295,40 @@ impl Worker {
             .await
             .map_err(|e| format!("connection: {e}"))?
             .ok_or_else(|| "the connection no longer exists".to_owned())?;
-        let rec = RecordingRef {
+        let mut rec = RecordingRef {
             provider_call_id: job.provider_call_id.clone(),
             recording_id: job.recording_id.clone(),
         };
+        // A recording reported without the provider's id is looked up first.
+        let mut found = None;
+        match live
+            .adapter
+            .find_recording(&rec, &live.secrets, &live.options)
+        {
+            Ok(Some(lookup)) => {
+                let (status, body) = self.exchange(lookup, true).await?;
+                if !status.is_success() {
+                    return Err(format!(
+                        "provider answered {status} to the recording lookup"
+                    ));
+                }
+                match live.adapter.found_recording(&rec, &body) {
+                    Ok(Some(id)) => {
+                        rec.recording_id.clone_from(&id);
+                        found = Some(id);
+                    }
+                    Ok(None) => {
+                        return Ok(Done::Deleted {
+                            status: reqwest::StatusCode::NOT_FOUND.as_u16(),
+                            found: None,
+                        });
+                    }
+                    Err(e) => return Err(format!("recording lookup: {e}")),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
         let spec = match live
             .adapter
             .delete_recording(&rec, &live.secrets, &live.options)
@@ -301,6 +338,24 @@ impl Worker {
             Ok(None) => return Ok(Done::NotSupported),
             Err(e) => return Err(e.to_string()),
         };
+        let (status, _) = self.exchange(spec, false).await?;
+        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
+            Ok(Done::Deleted {
+                status: status.as_u16(),
+                found,
+            })
+        } else {
+            Err(format!("provider answered {status}"))
+        }
+    }
+
+    /// Sends a request an adapter described, through the egress guard; its status, and its
+    /// body when `read_body` (at most [`ANSWER_LIMIT`] bytes).
+    async fn exchange(
+        &self,
+        spec: HttpRequestSpec,
+        read_body: bool,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
         // An address written in the URL is not resolved, so the guard checks it here.
         crate::egress::check_url(&spec.url, self.egress)
             .map_err(|e| format!("the provider URL is refused: {e}"))?;
@@ -311,21 +366,26 @@ impl Worker {
         if let Some(body) = spec.body {
             req = req.body(body);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| match crate::egress::refusal(&e) {
-                Some(refused) => format!("the provider URL is refused: {refused}"),
-                None => format!("request failed: {}", without_url(&e)),
-            })?;
-        let status = res.status();
-        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-            Ok(Done::Deleted(status.as_u16()))
-        } else {
-            Err(format!("provider answered {status}"))
+        let failed = |e: reqwest::Error| match crate::egress::refusal(&e) {
+            Some(refused) => format!("the provider URL is refused: {refused}"),
+            None => format!("request failed: {}", without_url(&e)),
+        };
+        let mut res = req.send().await.map_err(failed)?;
+        let mut body = Vec::new();
+        while read_body && let Some(chunk) = res.chunk().await.map_err(failed)? {
+            if body.len() + chunk.len() > ANSWER_LIMIT {
+                return Err(format!(
+                    "the provider's answer is over {ANSWER_LIMIT} bytes"
+                ));
+            }
+            body.extend_from_slice(&chunk);
         }
+        Ok((res.status(), body))
     }
 }
+
+/// The largest provider answer read (a page of recordings).
+const ANSWER_LIMIT: usize = 1 << 20;
 
 /// The longest wait a receiver's `Retry-After` can impose on one attempt: the longest step
 /// of Standard Webhooks' example retry schedule. A longer one is cut to it.

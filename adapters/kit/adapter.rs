@@ -2,7 +2,9 @@
 //!
 //! Adapters are pure: bytes, headers, the public URL, secrets and a clock go in; events, a
 //! reply or a typed error come out. Where the provider's REST API is needed, the adapter
-//! *describes* the request ([`HttpRequestSpec`]) and the service sends it.
+//! *describes* the request ([`HttpRequestSpec`]) and the service sends it; where an answer
+//! decides the next request (a recording's id looked up before deleting it), the adapter
+//! also reads the answer (`found_recording`).
 
 use crate::kit::model::{CallEvent, EventTag};
 use crate::kit::secrets::{Secret, SecretSet};
@@ -309,6 +311,29 @@ pub trait Adapter: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Describes the request that finds a recording's id at the provider, for a recording
+    /// whose webhook did not carry one: the adapter then gave it a stand-in id of its own
+    /// (Telnyx's `call.recording.saved` as its OpenAPI spec publishes it has no
+    /// `recording_id`). The service sends it, gives a 2xx answer's body to
+    /// [`Adapter::found_recording`], and calls `delete_recording` with the id found.
+    /// `Ok(None)` (the default): `rec.recording_id` is the provider's own, nothing to find.
+    fn find_recording(
+        &self,
+        _rec: &RecordingRef,
+        _secrets: &SecretSet,
+        _options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        Ok(None)
+    }
+
+    /// Reads the 2xx answer to [`Adapter::find_recording`]'s request: `Ok(Some(id))`, the
+    /// provider's id of the recording; `Ok(None)`, the provider lists no such recording (it is
+    /// already gone, as a 404 to a delete says); `Err(reason)` when the answer cannot say
+    /// which recording it is (the service tries again later).
+    fn found_recording(&self, _rec: &RecordingRef, _body: &[u8]) -> Result<Option<String>, String> {
+        Err("this provider's recordings are never looked up".to_owned())
+    }
+
     /// Signs `req` in place (headers) the way the provider would, with the current secrets:
     /// used to re-sign recorded samples and in tests. Never used on the ingest path.
     fn sign(
@@ -326,6 +351,10 @@ pub enum ConfigError {
     MissingSecret(&'static str),
     #[error("the connection has no option {0}")]
     MissingOption(&'static str),
+    /// `delete_recording` was given a stand-in id: the recording must be found first
+    /// ([`Adapter::find_recording`]).
+    #[error("the recording's id at the provider must be looked up first")]
+    UnresolvedRecording,
 }
 
 #[cfg(test)]

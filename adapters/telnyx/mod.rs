@@ -3,8 +3,10 @@
 //!
 //! - `signature`: the Ed25519 scheme;
 //! - `payload`: which webhook a body is, and its events;
-//! - `mapping`: the event-type and hangup-cause tables.
+//! - `mapping`: the event-type and hangup-cause tables;
+//! - `lookup`: a saved recording without its id, found through the recordings API.
 
+mod lookup;
 mod mapping;
 mod payload;
 pub mod signature;
@@ -17,6 +19,27 @@ use crate::kit::{
     ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
 use http::HeaderValue;
+
+/// A request to Telnyx's REST API at `path`, with `Authorization: Bearer {api_key}`.
+fn api_request(
+    method: http::Method,
+    path: &str,
+    secrets: &SecretSet,
+    options: &ConnectionOptions,
+) -> Result<HttpRequestSpec, ConfigError> {
+    let key = secrets.require(API_KEY)?;
+    let origin = kit::adapter::api_origin(options, INFO.default_api_base)
+        .ok_or(ConfigError::MissingOption("api_base_url"))?;
+    Ok(HttpRequestSpec {
+        method,
+        url: format!("{origin}{path}"),
+        headers: vec![(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", key.expose()),
+        )],
+        body: None,
+    })
+}
 
 /// The Telnyx adapter.
 #[derive(Debug)]
@@ -72,28 +95,47 @@ impl Adapter for Telnyx {
         Ok(())
     }
 
-    /// `DELETE {origin}/v2/recordings/{id}` with `Authorization: Bearer {api_key}`.
+    /// `DELETE {origin}/v2/recordings/{id}` with `Authorization: Bearer {api_key}`. A
+    /// stand-in id (a webhook without `recording_id`) must be looked up first.
     fn delete_recording(
         &self,
         rec: &RecordingRef,
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let key = secrets.require(API_KEY)?;
-        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
-            .ok_or(ConfigError::MissingOption("api_base_url"))?;
-        Ok(Some(HttpRequestSpec {
-            method: http::Method::DELETE,
-            url: format!(
-                "{origin}/v2/recordings/{}",
-                kit::adapter::encode_path_segment(&rec.recording_id)
-            ),
-            headers: vec![(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", key.expose()),
-            )],
-            body: None,
-        }))
+        if lookup::parse_stand_in(&rec.recording_id).is_some() {
+            return Err(ConfigError::UnresolvedRecording);
+        }
+        let path = format!(
+            "/v2/recordings/{}",
+            kit::adapter::encode_path_segment(&rec.recording_id)
+        );
+        api_request(http::Method::DELETE, &path, secrets, options).map(Some)
+    }
+
+    /// For a stand-in id: `GET {origin}/v2/recordings?filter[call_leg_id]={leg}` (Telnyx's
+    /// recordings API; telnyx-python `RecordingListParams`), with the same bearer key.
+    fn find_recording(
+        &self,
+        rec: &RecordingRef,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let Some((leg, _)) = lookup::parse_stand_in(&rec.recording_id) else {
+            return Ok(None);
+        };
+        let path = format!(
+            "/v2/recordings?filter%5Bcall_leg_id%5D={}&page%5Bsize%5D=250",
+            kit::adapter::encode_path_segment(leg)
+        );
+        api_request(http::Method::GET, &path, secrets, options).map(Some)
+    }
+
+    /// The listed recording of the stand-in's call leg that started when it did.
+    fn found_recording(&self, rec: &RecordingRef, body: &[u8]) -> Result<Option<String>, String> {
+        let (leg, started_at) = lookup::parse_stand_in(&rec.recording_id)
+            .ok_or("the recording's id is Telnyx's own: nothing to look up")?;
+        lookup::find(body, leg, started_at)
     }
 
     /// Signs at the clock's time with the signing key of the samples' fixture.

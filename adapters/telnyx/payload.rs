@@ -82,14 +82,21 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             }
         }
         Some(EventType::RecordingSaved) => {
-            // Without the recording's id it could never be deleted: refuse (the schema marks
-            // the field optional, real payloads carry it; README.md).
-            let recording_id =
-                given(&p.recording_id).ok_or(ParseError::MissingField("payload.recording_id"))?;
+            // The OpenAPI spec's payload has no `recording_id` (Telnyx's page on storing
+            // recordings shows one): without it, the recording is known by its call leg and
+            // start, and its id is looked up through the recordings API to delete it.
+            let recording_id = match given(&p.recording_id) {
+                Some(id) => id.to_owned(),
+                None => super::lookup::stand_in_id(
+                    given(&p.call_leg_id)
+                        .ok_or(ParseError::MissingField("payload.recording_id"))?,
+                    given(&p.recording_started_at),
+                ),
+            };
             vec![event(
                 id.to_owned(),
                 EventKind::Recording(RecordingEvent {
-                    recording_id: recording_id.to_owned(),
+                    recording_id,
                     status: RecordingProgress::Completed,
                     url: recording_url(&p),
                     duration_s: duration(&p),

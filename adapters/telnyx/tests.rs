@@ -277,11 +277,21 @@ fn recordings_carry_their_id_url_and_duration() {
     assert_eq!(r.status, RecordingProgress::Completed);
     assert_eq!(r.url.as_deref(), Some("https://s3.example/rec-1.mp3"));
     assert_eq!(r.duration_s, Some(65));
-    // Without its id a saved recording could never be deleted: refused.
+    // Without its id, a saved recording is known by its call leg (and start, when given);
+    // without a call leg either, it could never be found: refused.
+    let p = parse(&event(
+        "call.recording.saved",
+        serde_json::json!({"call_leg_id": "leg-1"}),
+    ))
+    .unwrap();
+    let EventKind::Recording(r) = &p.events[0].kind else {
+        panic!("{p:?}")
+    };
+    assert_eq!(r.recording_id, "call_leg:leg-1");
     assert_eq!(
         parse(&event(
             "call.recording.saved",
-            serde_json::json!({"call_leg_id": "leg-1"})
+            serde_json::json!({"call_control_id": "v3:abc"})
         ))
         .unwrap_err(),
         "missing_field"
@@ -355,4 +365,105 @@ fn published_texml_callbacks_are_answered_200() {
     };
     assert_eq!(r.recording_id, "35094891-3290-4142-b2c2-b2eda57534cf");
     assert_eq!(r.status, RecordingProgress::Completed);
+}
+
+/// `call.recording.saved` exactly as Telnyx's OpenAPI spec publishes it (sample
+/// `published-call-recording-saved.http`,
+/// <https://developers.telnyx.com/api-reference/callbacks/call-recording-saved>) has no
+/// `recording_id`: it is accepted, its recording known by its call leg and start.
+#[test]
+fn the_published_recording_saved_without_its_id_is_accepted() {
+    let body = crate::kit::testing::sample_body("telnyx", "published-call-recording-saved.http");
+    let p = run(
+        &Telnyx,
+        &signed(&body, TIMESTAMP),
+        &secrets(PUBLIC_KEY),
+        &clock(TIMESTAMP),
+    )
+    .unwrap();
+    let EventKind::Recording(r) = &p.events[0].kind else {
+        panic!("{p:?}")
+    };
+    assert_eq!(
+        r.recording_id,
+        "call_leg:428c31b6-7af4-4bcb-b7f5-5013ef9657c1@2018-02-02T22:20:27.521992Z"
+    );
+    assert_eq!(r.url.as_deref(), Some("http://example.com/recording.mp3"));
+    assert_eq!(
+        p.events[0].provider_call_id,
+        "428c31b6-7af4-4bcb-b7f5-5013ef9657c1"
+    );
+}
+
+/// Such a recording is deleted in two steps: the recordings of its call leg are listed
+/// (`GET /v2/recordings?filter[call_leg_id]=`), the one that started when it did is picked
+/// (fields of telnyx-python's `RecordingResponseData`), and only then deleted.
+#[test]
+fn a_recording_without_its_id_is_looked_up_before_its_deletion() {
+    let s = SecretSet::from_pairs([("public_key", PUBLIC_KEY), ("api_key", "KEYfake")]);
+    let stand_in = RecordingRef {
+        provider_call_id: "428c31b6-7af4-4bcb-b7f5-5013ef9657c1".into(),
+        recording_id: "call_leg:428c31b6-7af4-4bcb-b7f5-5013ef9657c1@2018-02-02T22:20:27.521992Z"
+            .into(),
+    };
+    let none = ConnectionOptions::new();
+    assert_eq!(
+        Telnyx.delete_recording(&stand_in, &s, &none),
+        Err(ConfigError::UnresolvedRecording),
+        "never DELETE a stand-in id"
+    );
+    let lookup = Telnyx
+        .find_recording(&stand_in, &s, &none)
+        .unwrap()
+        .unwrap();
+    assert_eq!(lookup.method, http::Method::GET);
+    assert_eq!(
+        lookup.url,
+        "https://api.telnyx.com/v2/recordings?filter%5Bcall_leg_id%5D=428c31b6-7af4-4bcb-b7f5-5013ef9657c1&page%5Bsize%5D=250"
+    );
+    assert_eq!(lookup.headers[0].1, "Bearer KEYfake");
+    let rec = |id: &str, leg: &str, at: &str| {
+        serde_json::json!({"record_type": "recording", "id": id, "call_leg_id": leg,
+            "recording_started_at": at, "status": "completed"})
+    };
+    let leg = "428c31b6-7af4-4bcb-b7f5-5013ef9657c1";
+    let page = |data: Vec<serde_json::Value>| {
+        serde_json::json!({"data": data, "meta": {"page_number": 1}}).to_string()
+    };
+    let two = page(vec![
+        rec("rec-later", leg, "2018-02-02T22:24:00Z"),
+        rec("rec-ours", leg, "2018-02-02T22:20:27.521Z"),
+    ]);
+    assert_eq!(
+        Telnyx.found_recording(&stand_in, two.as_bytes()),
+        Ok(Some("rec-ours".to_owned()))
+    );
+    assert_eq!(
+        Telnyx.found_recording(&stand_in, page(vec![]).as_bytes()),
+        Ok(None),
+        "none listed: already gone"
+    );
+    let other_time = page(vec![rec("rec-later", leg, "2018-02-02T22:24:00Z")]);
+    assert!(
+        Telnyx
+            .found_recording(&stand_in, other_time.as_bytes())
+            .is_err()
+    );
+    assert!(Telnyx.found_recording(&stand_in, b"<html>").is_err());
+    let without_start = RecordingRef {
+        recording_id: format!("call_leg:{leg}"),
+        ..stand_in.clone()
+    };
+    assert!(
+        Telnyx
+            .found_recording(&without_start, two.as_bytes())
+            .is_err(),
+        "two recordings and no start to tell them apart"
+    );
+    // A Telnyx id needs no lookup.
+    let own = RecordingRef {
+        recording_id: "rec-1".into(),
+        ..stand_in
+    };
+    assert_eq!(Telnyx.find_recording(&own, &s, &none), Ok(None));
 }

@@ -173,3 +173,97 @@ async fn an_unresolved_recording_is_deleted_at_telnyx_and_forgeries_are_refused(
     app.stop().await;
     mock.verify().await;
 }
+
+/// `call.recording.saved` exactly as Telnyx's OpenAPI spec publishes it (sample
+/// `published-call-recording-saved.http`) has no `recording_id`. It is accepted (200, not
+/// 400), and when its call ends without a tenant the outbox finds the recording's id through
+/// Telnyx's recordings API (`GET /v2/recordings?filter[call_leg_id]=`; the page's fields are
+/// telnyx-python's `RecordingResponseData`), picks the one that started when the webhook
+/// says, and deletes that one only.
+#[tokio::test]
+async fn a_published_recording_without_its_id_is_looked_up_then_deleted() {
+    use wiremock::matchers::{header, method, path, path_regex, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+    let leg = "428c31b6-7af4-4bcb-b7f5-5013ef9657c1";
+    let bearer = format!("Bearer {API_KEY}");
+    let mock = wiremock::MockServer::start().await;
+    let page = json!({"data": [
+        {"record_type": "recording", "id": "rec-later", "call_leg_id": leg,
+         "call_session_id": leg, "recording_started_at": "2018-02-02T22:24:03.000000Z",
+         "status": "completed", "channels": "single"},
+        {"record_type": "recording", "id": "rec-published", "call_leg_id": leg,
+         "call_session_id": leg, "recording_started_at": "2018-02-02T22:20:27.521992Z",
+         "status": "completed", "channels": "single"}],
+        "meta": {"page_number": 1, "page_size": 250, "total_pages": 1, "total_results": 2}});
+    Mock::given(method("GET"))
+        .and(path("/v2/recordings"))
+        .and(query_param("filter[call_leg_id]", leg))
+        .and(header("authorization", bearer.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/recordings/rec-published"))
+        .and(header("authorization", bearer.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"id": "rec-published"}})),
+        )
+        .expect(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path_regex("^/v2/recordings/"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    let (app, conn) = app_with_telnyx(&mock.uri()).await;
+    let sample = callgate_adapters::kit::samples::HttpSample::parse(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/webhook-samples/telnyx/published-call-recording-saved.http"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let published = String::from_utf8(sample.body).unwrap();
+    for body in [
+        event("ev-p1", "call.initiated", leg, TOLL_FREE, json!({})),
+        published,
+        event(
+            "ev-p3",
+            "call.hangup",
+            leg,
+            TOLL_FREE,
+            json!({"hangup_cause": "normal_clearing"}),
+        ),
+    ] {
+        let res = send(&app, &conn, &body).await;
+        assert_eq!(res.status(), StatusCode::OK, "{body}");
+    }
+    let call = app.call_by_sid(leg).await;
+    assert_eq!(call["number_kind"], "national");
+    assert_discarded(&call);
+    let id = call["id"].as_str().unwrap().to_owned();
+    app.audit_reaches(&id, "recording.deletion_confirmed").await;
+    let audit = app.get(&format!("/api/v1/calls/{id}/audit")).await;
+    let confirmed = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "recording.deletion_confirmed")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        confirmed["detail"]["provider_recording_id"],
+        "rec-published"
+    );
+    assert_eq!(confirmed["detail"]["status"], 200);
+    assert_eq!(
+        confirmed["detail"]["recording_id"],
+        format!("call_leg:{leg}@2018-02-02T22:20:27.521992Z")
+    );
+    app.stop().await;
+    mock.verify().await;
+}
