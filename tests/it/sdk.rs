@@ -44,6 +44,11 @@ const SDK_SIGNS: &[&str] = &["plivo", "signalwire", "standard", "twilio", "vonag
 const KNOWN: &[(&str, &str, &str)] = &[
     (
         "twilio",
+        "SDK-signed, HMAC_SHA256 SharedKey",
+        "issue 17 defect 5: HMAC-SHA256 SharedKey signatures are not checked yet",
+    ),
+    (
+        "twilio",
         "URL ending in ?",
         "issue 17 defect 6: twilio-python signs urlparse(url).geturl(), which drops a bare `?`",
     ),
@@ -53,6 +58,9 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "issue 17 defect 6: SignalWire's validator takes twilio-python's URL forms, without a bare `?`",
     ),
 ];
+
+/// A fake Twilio SharedKey secret (the connection secret `shared_key`).
+const TWILIO_SHARED_KEY: &str = "sample-twilio-shared-key-not-a-real-one";
 
 /// Headers that carry a proof, per provider: removed before the SDK signs.
 fn proof_headers(provider: &str) -> &'static [&'static str] {
@@ -393,6 +401,25 @@ fn sdk_differential() {
                                 secrets: secrets.clone(),
                             },
                             request_json(0, provider, "sign", &bare, signer_secrets, opts.clone()),
+                        ));
+                    }
+                    if provider == "twilio" {
+                        // twilio-python 9.x signs with HMAC-SHA256 under a SharedKey when told
+                        // to, and says so in X-Twilio-Webhooks-Signature-Settings.
+                        let mut with_key = secrets.clone();
+                        with_key.insert("shared_key".to_owned(), TWILIO_SHARED_KEY.to_owned());
+                        let mut opts = opts.clone();
+                        opts["algorithm"] = json!("HMAC_SHA256");
+                        opts["key_id"] = json!("webhooks_sharedkey_sample");
+                        to_sign.push((
+                            Case {
+                                provider,
+                                name: name.clone(),
+                                mutation: "SDK-signed, HMAC_SHA256 SharedKey".to_owned(),
+                                req: bare.clone(),
+                                secrets: with_key.clone(),
+                            },
+                            request_json(0, provider, "sign", &bare, &with_key, opts),
                         ));
                     }
                 }

@@ -78,9 +78,9 @@ def verify_twilio(case):
     algorithm = get_signature_algorithm(header(case, "X-Twilio-Webhooks-Signature-Settings"))
     secret = case["secrets"].get("auth_token")
     if algorithm.upper() == HMAC_SHA256:
-        secret = case["secrets"].get("webhook_signing_key")
+        secret = case["secrets"].get("shared_key")
         if secret is None:
-            return False, "HMAC_SHA256 signature, no webhook_signing_key secret"
+            return False, "HMAC_SHA256 signature, no shared_key secret"
     params = form_params(case) if is_form(case) else body_text(case)
     ok = RequestValidator(secret).validate(case["url"], params, signature, algorithm)
     return ok, "RequestValidator.validate (%s)" % algorithm
@@ -181,7 +181,7 @@ def sign_twilio(case, opts):
     from twilio.request_validator import RequestValidator
 
     algorithm = opts.get("algorithm")
-    secret = case["secrets"]["webhook_signing_key" if algorithm else "auth_token"]
+    secret = case["secrets"]["shared_key" if algorithm else "auth_token"]
     params = form_params(case) if is_form(case) else {}
     sig = RequestValidator(secret).compute_signature(case["url"], params, algorithm)
     out = [["X-Twilio-Signature", sig]]
