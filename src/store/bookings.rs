@@ -64,22 +64,26 @@ fn from_row(r: &Row<'_, '_>) -> Result<Booking, AppError> {
     })
 }
 
-pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Booking>, AppError> {
+const COLUMNS: &str =
+    "id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by";
+
+/// A tenant's booking (booking ids are the tenant's own).
+pub fn get(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Booking>, AppError> {
     db.query_opt(
-        "SELECT id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by
-             FROM web_bookings WHERE id = ?1",
-        args![id],
+        &format!("SELECT {COLUMNS} FROM web_bookings WHERE tenant_id = ?1 AND id = ?2"),
+        args![tenant_id, id],
         from_row,
     )
 }
 
-/// Stores a booking. The same booking again (same id, same fields) answers the stored one;
-/// the same id with other fields, or for another tenant, is refused (409).
+/// Stores a booking. The same booking again (same tenant and id, same fields) answers the
+/// stored one; the same id with other fields for the same tenant is refused (409). Another
+/// tenant's booking of the same id is another booking.
 pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, AppError> {
     if !directory::tenant_exists(db, &b.tenant_id)? {
         return Err(AppError::not_found("tenant_not_found", "no such tenant"));
     }
-    if let Some(stored) = get(db, &b.booking_id)? {
+    if let Some(stored) = get(db, &b.tenant_id, &b.booking_id)? {
         if stored.request == *b {
             return Ok(stored);
         }
@@ -114,24 +118,36 @@ pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, 
     })
 }
 
-/// An agent marks a booking booked: it stops counting as unbooked. Marking it again changes
-/// nothing. A booking of a tenant the caller does not see (`sees`) answers 404.
+/// An agent marks a booking booked, named by its id (and its tenant, needed only when
+/// several tenants the caller sees use the id): it stops counting as unbooked. Marking it
+/// again changes nothing. A booking of a tenant the caller does not see (`sees`) answers
+/// 404, as an unknown one does.
 pub fn mark_booked(
     db: &Db<'_>,
-    id: &str,
+    (id, tenant): (&str, Option<&str>),
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Booking, AppError> {
-    let mut booking = get(db, id)?
-        .filter(|b| sees(&b.request.tenant_id))
-        .ok_or_else(|| AppError::not_found("booking_not_found", "no such web booking"))?;
+    let found = db.query(
+        &format!("SELECT {COLUMNS} FROM web_bookings WHERE id = ?1"),
+        args![id],
+        from_row,
+    )?;
+    let mut booking = super::one_visible(
+        found,
+        |b| &b.request.tenant_id,
+        tenant,
+        sees,
+        || AppError::not_found("booking_not_found", "no such web booking"),
+        "web booking",
+    )?;
     if booking.status == BookingStatus::Booked {
         return Ok(booking);
     }
     db.exec(
-        "UPDATE web_bookings SET booked_at = ?2, booked_by = ?3 WHERE id = ?1",
-        args![id, millis(now), actor],
+        "UPDATE web_bookings SET booked_at = ?3, booked_by = ?4 WHERE tenant_id = ?1 AND id = ?2",
+        args![booking.request.tenant_id, id, millis(now), actor],
     )?;
     booking.status = BookingStatus::Booked;
     booking.booked_at = Some(now);

@@ -71,8 +71,28 @@ fn thread_from_row(r: &Row<'_, '_>) -> Result<Thread, AppError> {
     })
 }
 
-pub fn get_thread(db: &Db<'_>, id: &str) -> Result<Option<Thread>, AppError> {
+/// A tenant's thread (thread ids are the tenant's own).
+pub fn get_thread(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Thread>, AppError> {
     db.query_opt(
+        concat!(
+            "SELECT ",
+            thread_columns!(),
+            " FROM chat_threads WHERE tenant_id = ?1 AND id = ?2"
+        ),
+        args![tenant_id, id],
+        thread_from_row,
+    )
+}
+
+/// The thread an agent names by its id (and `tenant`, if it names one): 404 when none of
+/// its visible tenants has it, 409 `ambiguous_id` when several do ([`super::one_visible`]).
+fn visible_thread(
+    db: &Db<'_>,
+    id: &str,
+    tenant: Option<&str>,
+    sees: &dyn Fn(&str) -> bool,
+) -> Result<Thread, AppError> {
+    let found = db.query(
         concat!(
             "SELECT ",
             thread_columns!(),
@@ -80,6 +100,14 @@ pub fn get_thread(db: &Db<'_>, id: &str) -> Result<Option<Thread>, AppError> {
         ),
         args![id],
         thread_from_row,
+    )?;
+    super::one_visible(
+        found,
+        |t| &t.tenant_id,
+        tenant,
+        sees,
+        || AppError::not_found("thread_not_found", "no such chat thread"),
+        "chat thread",
     )
 }
 
@@ -88,7 +116,7 @@ fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), AppError> {
         "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
              last_message_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT (id) DO UPDATE SET customer = ?3, state = ?4, unread = ?5, unanswered = ?6,
+         ON CONFLICT (tenant_id, id) DO UPDATE SET customer = ?3, state = ?4, unread = ?5, unanswered = ?6,
              messages = ?7, last_message_at = ?8, updated_at = ?10",
         args![
             t.thread_id,
@@ -175,7 +203,7 @@ fn repeat(db: &Db<'_>, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppEr
             format!("message_id {id:?} was already used for a different message"),
         ));
     }
-    let thread = get_thread(db, &thread_id)?
+    let thread = get_thread(db, &m.tenant_id, &thread_id)?
         .ok_or_else(|| AppError::Internal(format!("message {id} has no thread")))?;
     Ok(Some(Posted {
         message_id: id.to_owned(),
@@ -201,15 +229,7 @@ pub fn post_message(
     {
         return Ok(posted);
     }
-    let existing = get_thread(db, &m.thread_id)?;
-    if let Some(t) = &existing
-        && t.tenant_id != m.tenant_id
-    {
-        return Err(AppError::conflict(
-            "thread_of_other_tenant",
-            format!("thread {} belongs to another tenant", m.thread_id),
-        ));
-    }
+    let existing = get_thread(db, &m.tenant_id, &m.thread_id)?;
     let blocked = m.direction == Direction::Inbound && is_blocked(db, &m.tenant_id, &m.sender)?;
     let counted =
         ThreadCounts::counts_message(existing.as_ref().map(|t| t.state), m.direction, blocked);
@@ -281,19 +301,18 @@ pub fn post_message(
     })
 }
 
-/// An agent's action on a thread. `sees` says whether the caller sees a tenant: a thread of
-/// a tenant it does not see answers 404, as an unknown one does.
+/// An agent's action on a thread, named by its id (and its tenant, which is needed only when
+/// several tenants the caller sees use the id). `sees` says whether the caller sees a tenant:
+/// a thread of a tenant it does not see answers 404, as an unknown one does.
 pub fn act(
     db: &Db<'_>,
-    thread_id: &str,
+    (thread_id, tenant): (&str, Option<&str>),
     action: ThreadAction,
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Thread, AppError> {
-    let mut thread = get_thread(db, thread_id)?
-        .filter(|t| sees(&t.tenant_id))
-        .ok_or_else(|| AppError::not_found("thread_not_found", "no such chat thread"))?;
+    let mut thread = visible_thread(db, thread_id, tenant, sees)?;
     let mut counts = thread.counts();
     counts
         .act(action, thread.customer.is_some())
@@ -452,15 +471,27 @@ mod tests {
         let only_dallas = |t: &str| t == "t-dallas";
         let refused = store
             .write(move |c| {
-                let thread = act(c, "th-1", ThreadAction::Close, &only_dallas, "agent", now);
-                let booking = bookings::mark_booked(c, "wb-1", &only_dallas, "agent", now);
+                let thread = act(
+                    c,
+                    ("th-1", None),
+                    ThreadAction::Close,
+                    &only_dallas,
+                    "agent",
+                    now,
+                );
+                let booking = bookings::mark_booked(c, ("wb-1", None), &only_dallas, "agent", now);
                 Ok((thread.unwrap_err().code(), booking.unwrap_err().code()))
             })
             .await
             .unwrap();
         assert_eq!(refused, ("thread_not_found", "booking_not_found"));
         let (thread, booking) = store
-            .read(|c| Ok((get_thread(c, "th-1")?, bookings::get(c, "wb-1")?)))
+            .read(|c| {
+                Ok((
+                    get_thread(c, "t-austin", "th-1")?,
+                    bookings::get(c, "t-austin", "wb-1")?,
+                ))
+            })
             .await
             .unwrap();
         assert_eq!(thread.unwrap().state, ThreadState::Open);

@@ -60,6 +60,35 @@ pub enum Signal {
     Rights { user_id: String },
 }
 
+/// Of the rows an id names in several tenants (chat threads, web bookings: their ids are
+/// the tenant's own), the one the caller means: among the tenants it sees, and the tenant it
+/// named, if any. `not_found` when there is none (as for an unknown id: another tenant's use
+/// of the id is not told); 409 `ambiguous_id` when several tenants the caller sees use it,
+/// which only tells what the caller may see anyway.
+pub(crate) fn one_visible<T>(
+    found: Vec<T>,
+    tenant_of: impl Fn(&T) -> &str,
+    tenant: Option<&str>,
+    sees: &dyn Fn(&str) -> bool,
+    not_found: impl FnOnce() -> AppError,
+    what: &str,
+) -> Result<T, AppError> {
+    let mut mine: Vec<T> = found
+        .into_iter()
+        .filter(|r| sees(tenant_of(r)) && tenant.is_none_or(|t| t == tenant_of(r)))
+        .collect();
+    match mine.len() {
+        0 => Err(not_found()),
+        1 => Ok(mine.remove(0)),
+        _ => Err(AppError::conflict(
+            "ambiguous_id",
+            format!(
+                "several of your tenants have a {what} with this id: name one with ?tenant_id="
+            ),
+        )),
+    }
+}
+
 /// A signal as sent: with the instance that sent it, which ignores its own.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Envelope {

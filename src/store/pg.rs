@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_subscriptions.sql"),
     include_str!("../../migrations/postgres/0003_replay_digest.sql"),
     include_str!("../../migrations/postgres/0004_events_unchecked_references.sql"),
+    include_str!("../../migrations/postgres/0005_feed_ids_per_tenant.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -35,19 +35,19 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/chat-threads/{thread_id}/mark-read",
-            post(|st, p, id| thread_action(st, p, id, ThreadAction::MarkRead)),
+            post(|st, p, id, q| thread_action(st, p, id, q, ThreadAction::MarkRead)),
         )
         .route(
             "/api/v1/chat-threads/{thread_id}/mark-unread",
-            post(|st, p, id| thread_action(st, p, id, ThreadAction::MarkUnread)),
+            post(|st, p, id, q| thread_action(st, p, id, q, ThreadAction::MarkUnread)),
         )
         .route(
             "/api/v1/chat-threads/{thread_id}/close",
-            post(|st, p, id| thread_action(st, p, id, ThreadAction::Close)),
+            post(|st, p, id, q| thread_action(st, p, id, q, ThreadAction::Close)),
         )
         .route(
             "/api/v1/chat-threads/{thread_id}/block-spam",
-            post(|st, p, id| thread_action(st, p, id, ThreadAction::BlockSpam)),
+            post(|st, p, id, q| thread_action(st, p, id, q, ThreadAction::BlockSpam)),
         )
         .route(
             "/api/v1/tenants/{tenant_id}/web-bookings",
@@ -201,17 +201,39 @@ async fn list_threads(
     Ok(Json(json!({ "threads": threads })))
 }
 
+/// `?tenant_id=`: which tenant's thread or booking an agent means, when several of its
+/// tenants use the id (ids are each tenant's own).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantOfId {
+    tenant_id: Option<String>,
+}
+
+impl TenantOfId {
+    fn checked(self) -> Result<Option<String>, AppError> {
+        if let Some(t) = &self.tenant_id {
+            check_id("tenant_id", t)?;
+        }
+        Ok(self.tenant_id)
+    }
+}
+
 async fn thread_action(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterView>,
     Path(thread_id): Path<String>,
+    Query(q): Query<TenantOfId>,
     action: ThreadAction,
 ) -> Result<Json<Thread>, AppError> {
     check_id("thread id", &thread_id)?;
+    let tenant = q.checked()?;
     let now = st.clock.now();
     let thread = st
         .store
-        .write(move |c| chats::act(c, &thread_id, action, &|t| p.sees_tenant(t), &p.id, now))
+        .write(move |c| {
+            let named = (thread_id.as_str(), tenant.as_deref());
+            chats::act(c, named, action, &|t| p.sees_tenant(t), &p.id, now)
+        })
         .await?;
     hub_changed(&st, &thread.tenant_id);
     Ok(Json(thread))
@@ -290,12 +312,17 @@ async fn mark_booked(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterView>,
     Path(booking_id): Path<String>,
+    Query(q): Query<TenantOfId>,
 ) -> Result<Json<BookingMark>, AppError> {
     check_id("booking id", &booking_id)?;
+    let tenant = q.checked()?;
     let now = st.clock.now();
     let booking = st
         .store
-        .write(move |c| bookings::mark_booked(c, &booking_id, &|t| p.sees_tenant(t), &p.id, now))
+        .write(move |c| {
+            let named = (booking_id.as_str(), tenant.as_deref());
+            bookings::mark_booked(c, named, &|t| p.sees_tenant(t), &p.id, now)
+        })
         .await?;
     hub_changed(&st, &booking.request.tenant_id);
     Ok(Json(BookingMark::from(booking)))
