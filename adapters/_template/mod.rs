@@ -43,6 +43,7 @@ static INFO: ProviderInfo = ProviderInfo {
     webhook_secrets: &[SIGNING_SECRET],
     // FILL IN: the secrets the REST API needs (to delete a recording), if any.
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     // FILL IN: `kit::EventTag::Recording` too, if the provider reports recordings.
     emits: &[kit::EventTag::Call, kit::EventTag::Unmapped],

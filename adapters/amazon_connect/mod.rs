@@ -34,6 +34,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection-auth.html",
     webhook_secrets: &[API_KEY],
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     emits: &[kit::EventTag::Call, kit::EventTag::Unmapped],
     verification: "EventBridge API destination: the `x-api-key` header, compared in constant time",

@@ -41,6 +41,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://dev.bandwidth.com/docs/voice/webhooks/about",
     webhook_secrets: &[signature::USERNAME, signature::PASSWORD],
     api_secrets: &[API_USERNAME, API_PASSWORD, ACCOUNT_ID],
+    optional_webhook_secrets: &[],
     default_api_base: Some("https://voice.bandwidth.com"),
     emits: &[
         kit::EventTag::Call,

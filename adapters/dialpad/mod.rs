@@ -34,6 +34,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://developers.dialpad.com/docs/call-events",
     webhook_secrets: &[WEBHOOK_SECRET],
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     emits: &[
         kit::EventTag::Call,

@@ -35,6 +35,9 @@ pub struct ProviderInfo {
     pub webhook_secrets: &'static [&'static str],
     /// Further secrets used for the provider's REST API (optional on a connection).
     pub api_secrets: &'static [&'static str],
+    /// Secrets only some webhooks need (optional on a connection): Twilio's `shared_key`,
+    /// for webhooks signed with a SharedKey.
+    pub optional_webhook_secrets: &'static [&'static str],
     /// The provider's REST API origin, when callgate calls it.
     pub default_api_base: Option<&'static str>,
     /// Every event kind this adapter can emit.
@@ -56,7 +59,11 @@ pub struct ProviderInfo {
 impl ProviderInfo {
     /// Every secret name the connection may hold.
     pub fn secret_names(&self) -> impl Iterator<Item = &'static str> {
-        self.webhook_secrets.iter().chain(self.api_secrets).copied()
+        self.webhook_secrets
+            .iter()
+            .chain(self.optional_webhook_secrets)
+            .chain(self.api_secrets)
+            .copied()
     }
 }
 

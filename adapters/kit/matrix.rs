@@ -37,6 +37,12 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
                 .join(", ")
         };
         let mut secrets = names(info.webhook_secrets);
+        if !info.optional_webhook_secrets.is_empty() {
+            secrets.push_str(&format!(
+                "; optional: {}",
+                names(info.optional_webhook_secrets)
+            ));
+        }
         if !info.api_secrets.is_empty() {
             secrets.push_str(&format!("; API: {}", names(info.api_secrets)));
         }
@@ -183,7 +189,7 @@ mod tests {
         assert_eq!(
             twilio,
             Some(
-                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature` | `auth_token`; API: `account_sid` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` |"
+                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` |"
             )
         );
     }

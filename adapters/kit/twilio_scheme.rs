@@ -8,9 +8,13 @@
 //! - GET: the URL alone (the parameters are in it);
 //! - JSON bodies: the URL alone, which carries `bodySHA256=<hex>`; the body must hash to it.
 //!
-//! The URL is `InboundRequest::public_url` byte for byte: never rebuilt, decoded or
-//! normalised. Only the port varies: see [`url_variants`]. Each provider keeps its own
-//! header names and secret; this module only computes and checks.
+//! The URL is `InboundRequest::public_url` as twilio-python's `RequestValidator` reads it,
+//! `urlparse(url).geturl()` ([`sdk_normalized`]: an empty query `?` or fragment `#` is
+//! dropped), never otherwise rebuilt or decoded; then the port varies: see
+//! [`url_variants`]. Signing uses the same form, so the SDK accepts what callgate signs.
+//! The MAC is HMAC-SHA1 (the Auth Token's), or the algorithm a Twilio SharedKey names
+//! (HMAC-SHA256: `twilio::signature`). Each provider keeps its own header names and secret;
+//! this module only computes and checks.
 
 use crate::kit::form::{Form, url_query};
 use crate::kit::secrets::{Generation, Secret};
@@ -22,6 +26,8 @@ use http::Method;
 const BODY_HASH_PARAM: &str = "bodySHA256";
 /// HMAC-SHA1 output length: a decoded signature of any other length is malformed.
 pub const SIGNATURE_LEN: usize = 20;
+/// HMAC-SHA256 output length.
+pub const SHA256_SIGNATURE_LEN: usize = 32;
 
 /// How the values of a repeated parameter name are laid out in the signed string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,7 @@ pub fn verify<'r>(
     keys: &[(Generation, &Secret)],
     given: &[u8],
     orders: &[ParamOrder],
+    algorithm: MacAlgorithm,
 ) -> Result<Verified<'r>, VerifyError> {
     let covered = covered(req);
     // A form body is parsed once: for its canonical strings here, and for `parse` after.
@@ -75,13 +82,7 @@ pub fn verify<'r>(
         .iter()
         .flat_map(|u| params.iter().map(move |p| vec![u.as_bytes(), p.as_slice()]))
         .collect();
-    let verified = verify::mac_matches(
-        req,
-        MacAlgorithm::HmacSha1,
-        keys.iter().copied(),
-        &candidates,
-        given,
-    )?;
+    let verified = verify::mac_matches(req, algorithm, keys.iter().copied(), &candidates, given)?;
     if let Covered::BodyHash(Some(hex)) = &covered {
         verify::body_sha256_matches(&req.body, hex)?;
     }
@@ -91,11 +92,17 @@ pub fn verify<'r>(
     })
 }
 
-/// Signs `req` as the provider would, over the URL as given (no port variant), and returns
-/// the base64 signature; the caller sets it in its header. For a JSON body whose URL has no
-/// `bodySHA256` yet, the hash of the body is appended to the URL first (what Twilio does);
-/// an existing value is kept as is, so tests can build a mismatch.
-pub fn sign(req: &mut InboundRequest, key: &str, order: ParamOrder) -> String {
+/// Signs `req` as the provider would, over the URL as the SDK reads it ([`sdk_normalized`];
+/// no port variant), and returns the base64 signature; the caller sets it in its header.
+/// For a JSON body whose URL has no `bodySHA256` yet, the hash of the body is appended to
+/// the URL first (what Twilio does); an existing value is kept as is, so tests can build a
+/// mismatch.
+pub fn sign(
+    req: &mut InboundRequest,
+    key: &str,
+    order: ParamOrder,
+    algorithm: MacAlgorithm,
+) -> String {
     if covered(req) == Covered::BodyHash(None) {
         let hash = verify::sha256_hex(&req.body);
         req.public_url = with_query_param(&req.public_url, BODY_HASH_PARAM, &hash);
@@ -104,18 +111,47 @@ pub fn sign(req: &mut InboundRequest, key: &str, order: ParamOrder) -> String {
         Covered::Params => canonical_params(&req.body, order),
         Covered::UrlOnly | Covered::BodyHash(_) => Vec::new(),
     };
-    signature(key, &req.public_url, &params)
+    signature_with(algorithm, key, &sdk_normalized(&req.public_url), &params)
 }
 
-/// The base64 signature of `url` + `params` under `key`.
+/// The base64 HMAC-SHA1 signature of `url` + `params` under `key`.
 pub fn signature(key: &str, url: &str, params: &[u8]) -> String {
+    signature_with(MacAlgorithm::HmacSha1, key, url, params)
+}
+
+/// The base64 signature of `url` + `params` under `key` with `algorithm`.
+pub fn signature_with(algorithm: MacAlgorithm, key: &str, url: &str, params: &[u8]) -> String {
     use base64::Engine;
-    let mac = verify::mac(
-        MacAlgorithm::HmacSha1,
-        key.as_bytes(),
-        &[url.as_bytes(), params],
-    );
+    let mac = verify::mac(algorithm, key.as_bytes(), &[url.as_bytes(), params]);
     base64::engine::general_purpose::STANDARD.encode(mac)
+}
+
+/// `url` as Python's `urlparse(url).geturl()` gives it back, which is what twilio-python's
+/// `RequestValidator` signs and checks: an empty query (a bare `?`) and an empty fragment (a
+/// bare `#`) are dropped; everything else is kept byte for byte.
+pub fn sdk_normalized(url: &str) -> std::borrow::Cow<'_, str> {
+    let (rest, fragment) = url.split_once('#').unwrap_or((url, ""));
+    let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let rebuilt_len = base.len()
+        + if query.is_empty() { 0 } else { query.len() + 1 }
+        + if fragment.is_empty() {
+            0
+        } else {
+            fragment.len() + 1
+        };
+    if rebuilt_len == url.len() {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    let mut out = base.to_owned();
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(query);
+    }
+    if !fragment.is_empty() {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Decides what the signature covers besides the URL.
@@ -181,10 +217,17 @@ fn canonical_of(form: &Form<'_>, order: ParamOrder) -> Vec<u8> {
     out
 }
 
-/// The URLs a signature may have been computed over: the URL with any explicit port
-/// removed, and the URL with the scheme's default port added when it has none (kept as is
-/// when it has one). One of them is always the URL as given. Userinfo is kept.
+/// The URLs a signature may have been computed over, as twilio-python checks them: the URL
+/// as the SDK reads it ([`sdk_normalized`]) with any explicit port removed, and with the
+/// scheme's default port added when it has none (kept as is when it has one). Userinfo is
+/// kept.
 pub fn url_variants(url: &str) -> Vec<String> {
+    port_variants(&sdk_normalized(url))
+}
+
+/// The URL without its explicit port, and with the scheme's default port; one of them is
+/// always `url` as given.
+fn port_variants(url: &str) -> Vec<String> {
     let Some(scheme_end) = url.find("://") else {
         return vec![url.to_owned()];
     };
@@ -257,6 +300,29 @@ mod tests {
             b"FromxTobToaTob"
         );
         assert_eq!(canonical_params(b"", ParamOrder::Submitted), b"");
+    }
+
+    /// What `urlparse(url).geturl()` gives back (Python 3.11, as twilio-python 9.13.0's
+    /// `RequestValidator` reads a URL).
+    #[test]
+    fn urls_are_read_as_the_python_sdk_reads_them() {
+        for (url, sdk) in [
+            ("https://h.test/p?", "https://h.test/p"),
+            ("https://h.test/p#", "https://h.test/p"),
+            ("https://h.test/p?#", "https://h.test/p"),
+            ("https://h.test/p?#f", "https://h.test/p#f"),
+            ("https://h.test/p?a=1#", "https://h.test/p?a=1"),
+            ("https://h.test/p?a=1", "https://h.test/p?a=1"),
+            ("https://h.test/p?a=1&", "https://h.test/p?a=1&"),
+            ("https://h.test/p??", "https://h.test/p??"),
+            ("https://h.test/p", "https://h.test/p"),
+        ] {
+            assert_eq!(sdk_normalized(url), sdk, "{url}");
+        }
+        assert_eq!(
+            url_variants("https://h.test:8443/p?"),
+            ["https://h.test/p", "https://h.test:8443/p"]
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://www.plivo.com/docs/voice/xml/request/validation",
     webhook_secrets: &[AUTH_TOKEN],
     api_secrets: &[AUTH_ID],
+    optional_webhook_secrets: &[],
     default_api_base: Some("https://api.plivo.com"),
     emits: &[
         kit::EventTag::Call,

@@ -41,6 +41,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://developer.signalwire.com/guides/webhook-security",
     webhook_secrets: &[signature::SIGNING_KEY],
     api_secrets: &[PROJECT_ID, API_TOKEN],
+    optional_webhook_secrets: &[],
     // The REST origin is the connection's own Space (`options.space_url`).
     default_api_base: None,
     emits: &[

@@ -93,7 +93,7 @@ fn check_laml<'r>(
     name: &'static str,
 ) -> Result<Verified<'r>, VerifyError> {
     let given = verify::decode_base64_header(value, name, Some(SIGNATURE_LEN))?;
-    twilio_scheme::verify(req, keys, &given, &LAML_ORDERS)
+    twilio_scheme::verify(req, keys, &given, &LAML_ORDERS, MacAlgorithm::HmacSha1)
 }
 
 /// Whether SignalWire would send this request as a JSON callback (signed over URL + body)
@@ -126,7 +126,12 @@ pub(super) fn sign(req: &mut InboundRequest, secrets: &SecretSet) -> Result<(), 
             ),
         ]
     } else {
-        let mac = twilio_scheme::sign(req, key.expose(), ParamOrder::Submitted);
+        let mac = twilio_scheme::sign(
+            req,
+            key.expose(),
+            ParamOrder::Submitted,
+            MacAlgorithm::HmacSha1,
+        );
         vec![(HEADER, mac.clone()), (TWILIO_HEADER, mac)]
     };
     for (name, value) in headers {

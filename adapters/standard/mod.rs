@@ -33,6 +33,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://www.standardwebhooks.com/",
     webhook_secrets: &[SECRET],
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     emits: &[
         kit::EventTag::Call,

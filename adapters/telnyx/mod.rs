@@ -57,6 +57,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://developers.telnyx.com/docs/development/api-fundamentals/webhooks",
     webhook_secrets: &[signature::PUBLIC_KEY],
     api_secrets: &[API_KEY],
+    optional_webhook_secrets: &[],
     default_api_base: Some("https://api.telnyx.com"),
     emits: &[
         kit::EventTag::Call,

@@ -38,13 +38,14 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://www.twilio.com/docs/usage/webhooks/webhooks-security",
     webhook_secrets: &["auth_token"],
     api_secrets: &["account_sid"],
+    optional_webhook_secrets: &["shared_key"],
     default_api_base: Some("https://api.twilio.com"),
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,
         kit::EventTag::Unmapped,
     ],
-    verification: "HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`",
+    verification: "HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it",
     signs_body: true,
     timestamp_tolerance_secs: None,
 };

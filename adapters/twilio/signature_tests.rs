@@ -354,3 +354,110 @@ fn the_body_hash_parameter_is_appended_after_the_first_question_mark() {
         "a second `?` belongs to the query"
     );
 }
+
+/// twilio-python 9.13.0 (PyPI; `twilio/request_validator.py`): with
+/// `X-Twilio-Webhooks-Signature-Settings: key=<sharedKeyId>,algorithm=HMAC_SHA256`, the same
+/// string is signed with HMAC-SHA256 under the SharedKey secret. The vector is that SDK's
+/// `compute_signature(BASE, COMMON's parameters, "HMAC_SHA256")` under key `12345` (its
+/// `validate(..., "HMAC_SHA256")` accepts it); the HMAC-SHA1 one over the same request is
+/// `RSOYDt4T1cUTdK1PDd93/VVr8B8=`.
+#[test]
+fn a_shared_key_signature_with_hmac_sha256_verifies() {
+    const SHA256_VECTOR: &str = "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s=";
+    let with_settings = |settings: &str, sig: &str| {
+        let mut req = form(BASE, COMMON, sig);
+        req.headers
+            .insert(SETTINGS_HEADER, HeaderValue::from_str(settings).unwrap());
+        req
+    };
+    let shared = SecretSet::from_pairs([(AUTH_TOKEN, "the-auth-token"), (SHARED_KEY, TOKEN)]);
+    let check_with = |req: &InboundRequest, secrets: &SecretSet| verify(req, secrets).map(|_| ());
+    assert_eq!(
+        twilio_scheme::signature_with(
+            MacAlgorithm::HmacSha256,
+            TOKEN,
+            BASE,
+            &canonical_params(COMMON.as_bytes())
+        ),
+        SHA256_VECTOR
+    );
+    for settings in [
+        "key=webhooks_sharedkey_0123456789abcdef,algorithm=HMAC_SHA256",
+        " algorithm = hmac_sha256 , key=k",
+    ] {
+        assert_eq!(
+            check_with(&with_settings(settings, SHA256_VECTOR), &shared),
+            Ok(()),
+            "{settings}"
+        );
+    }
+    // The settings header naming HMAC-SHA1 (or no algorithm): SHA-1 under the SharedKey.
+    for settings in ["key=k,algorithm=HMAC_SHA1", "key=k"] {
+        assert_eq!(
+            check_with(
+                &with_settings(settings, "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+                &shared
+            ),
+            Ok(()),
+            "{settings}"
+        );
+    }
+    // Without the header, the Auth Token and SHA-1: the SHA-256 signature is not one.
+    assert_eq!(
+        check_with(&form(BASE, COMMON, SHA256_VECTOR), &shared),
+        Err(VerifyError::MalformedHeader(HEADER))
+    );
+    // The Auth Token is not the SharedKey; an algorithm the SDK does not know fails.
+    let token_only = SecretSet::from_pairs([(AUTH_TOKEN, TOKEN)]);
+    assert_eq!(
+        check_with(
+            &with_settings("key=k,algorithm=HMAC_SHA256", SHA256_VECTOR),
+            &token_only
+        ),
+        Err(VerifyError::NoCredentials(SHARED_KEY))
+    );
+    assert_eq!(
+        check_with(
+            &with_settings("key=k,algorithm=HMAC_SHA512", SHA256_VECTOR),
+            &shared
+        ),
+        Err(VerifyError::MalformedHeader(SETTINGS_HEADER))
+    );
+    // A tampered body is refused; `sign` reproduces the vector.
+    let tampered = form(BASE, &COMMON.replace("1234", "9999"), SHA256_VECTOR);
+    let mut tampered = tampered;
+    tampered.headers.insert(
+        SETTINGS_HEADER,
+        HeaderValue::from_static("key=k,algorithm=HMAC_SHA256"),
+    );
+    assert_eq!(
+        check_with(&tampered, &shared),
+        Err(VerifyError::BadSignature)
+    );
+    let mut unsigned = with_settings("key=k,algorithm=HMAC_SHA256", "");
+    unsigned.headers.remove(HEADER);
+    sign(&mut unsigned, &shared).unwrap();
+    assert_eq!(unsigned.headers[HEADER], SHA256_VECTOR);
+}
+
+/// A webhook URL ending in `?`: twilio-python reads it as `urlparse(url).geturl()`, which
+/// drops the empty query. Its `validate("https://mycompany.com/myapp.php?", COMMON, sig)`
+/// accepts the signature over `https://mycompany.com/myapp.php` and refuses the one over the
+/// URL with its `?` (both computed by twilio-python 9.13.0); callgate agrees, and signs (for
+/// `sample send`) what the SDK accepts.
+#[test]
+fn a_url_ending_in_a_question_mark_is_read_as_the_sdk_reads_it() {
+    const URL: &str = "https://mycompany.com/myapp.php?";
+    const OVER_NORMALIZED: &str = "1xaxFBvyzXYvWplzNOSs28HWO94=";
+    const OVER_RAW: &str = "2OFnSsstGuYbQin9Gn5pXKPeeko=";
+    assert_eq!(check(&form(URL, COMMON, OVER_NORMALIZED), TOKEN), Ok(()));
+    assert_eq!(
+        check(&form(URL, COMMON, OVER_RAW), TOKEN),
+        Err(VerifyError::BadSignature)
+    );
+    let mut req = form(URL, COMMON, "");
+    req.headers.remove(HEADER);
+    sign(&mut req, &SecretSet::from_pairs([(AUTH_TOKEN, TOKEN)])).unwrap();
+    assert_eq!(req.headers[HEADER], OVER_NORMALIZED);
+    assert_eq!(req.public_url, URL, "the request itself is not changed");
+}

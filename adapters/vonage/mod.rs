@@ -35,6 +35,7 @@ static INFO: ProviderInfo = ProviderInfo {
     docs_url: "https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks",
     webhook_secrets: &[signature::SIGNATURE_SECRET],
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     emits: &[
         kit::EventTag::Call,

@@ -47,6 +47,7 @@ pub(super) const SOUND: ProviderInfo = ProviderInfo {
     docs_url: "https://example.invalid/",
     webhook_secrets: &["key"],
     api_secrets: &[],
+    optional_webhook_secrets: &[],
     default_api_base: None,
     emits: &[EventTag::Call, EventTag::Unmapped],
     verification: "HMAC-SHA256 of timestamp and body, `X-Mock-Signature`",
