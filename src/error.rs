@@ -36,16 +36,59 @@ pub enum AppError {
     /// The store cannot take the write or answer the read now: the caller should retry.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The store cannot write for a storage reason (a full disk, an I/O error, a read-only
+    /// database): 503 like [`AppError::Unavailable`], and what `/readyz` reports until a
+    /// write succeeds again.
+    #[error("the store cannot write ({fault}): {1}", fault = .0.as_str())]
+    Storage(StorageFault, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+/// Why the store cannot write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    /// No space left: the disk (or the database's size limit) is full.
+    Full,
+    /// The storage answered an I/O error.
+    Io,
+    /// The database or its files are read-only.
+    ReadOnly,
+}
+
+impl StorageFault {
+    /// The reason as `/readyz` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "disk_full",
+            Self::Io => "io_error",
+            Self::ReadOnly => "read_only",
+        }
+    }
+
+    /// The fault an I/O error of the store's files stands for.
+    pub fn of_io(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::Full,
+            std::io::ErrorKind::ReadOnlyFilesystem => Self::ReadOnly,
+            _ => Self::Io,
+        }
+    }
+}
+
 impl AppError {
+    /// The store could not do it now (unavailable, or failing for a storage reason): the
+    /// caller may retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Storage(..))
+    }
+
     /// What the other writes of a failed batch hear: the store could not take them, for the
     /// batch's reason.
     pub fn for_batch(&self) -> Self {
         match self {
             Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Storage(fault, m) => Self::Storage(*fault, m.clone()),
             other => Self::Unavailable(other.to_string()),
         }
     }
@@ -103,7 +146,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Storage(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,7 +165,7 @@ impl AppError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::RequestTimeout => "request_timeout",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Unavailable(_) => "store_unavailable",
+            Self::Unavailable(_) | Self::Storage(..) => "store_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -130,7 +173,9 @@ impl AppError {
     /// What the caller is told. Server-side details stay in the logs.
     fn public_message(&self) -> String {
         match self {
-            Self::Unavailable(_) => "the store is unavailable; retry later".to_owned(),
+            Self::Unavailable(_) | Self::Storage(..) => {
+                "the store is unavailable; retry later".to_owned()
+            }
             Self::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         }
@@ -169,6 +214,17 @@ pub struct LoggedError(pub String);
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode as C;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            let fault = match f.code {
+                C::DiskFull => Some(StorageFault::Full),
+                C::SystemIoFailure => Some(StorageFault::Io),
+                C::ReadOnly => Some(StorageFault::ReadOnly),
+                _ => None,
+            };
+            if let Some(fault) = fault {
+                return Self::Storage(fault, e.to_string());
+            }
+        }
         match &e {
             rusqlite::Error::SqliteFailure(f, _)
                 if matches!(
@@ -176,9 +232,6 @@ impl From<rusqlite::Error> for AppError {
                     C::DatabaseBusy
                         | C::DatabaseLocked
                         | C::CannotOpen
-                        | C::DiskFull
-                        | C::SystemIoFailure
-                        | C::ReadOnly
                         | C::OutOfMemory
                         | C::FileLockingProtocolFailed
                 ) =>

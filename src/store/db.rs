@@ -604,6 +604,7 @@ fn numbered_to_dollar(sql: &str) -> String {
 
 impl From<postgres::Error> for AppError {
     fn from(e: postgres::Error) -> Self {
+        use crate::error::StorageFault;
         use postgres::error::SqlState;
         let Some(db) = e.as_db_error() else {
             let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
@@ -616,13 +617,25 @@ impl From<postgres::Error> for AppError {
             };
         };
         let code = db.code();
+        let fault = if *code == SqlState::DISK_FULL {
+            Some(StorageFault::Full)
+        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            Some(StorageFault::ReadOnly)
+        } else if code.code().starts_with("58") {
+            // system errors: an I/O error, a file the server cannot find
+            Some(StorageFault::Io)
+        } else {
+            None
+        };
+        if let Some(fault) = fault {
+            return Self::Storage(fault, format!("database: {}", db.message()));
+        }
         let transient = code.code().starts_with("08") // connection exceptions
             || code.code().starts_with("53") // insufficient resources
             || code.code().starts_with("57") // operator intervention (shutdown, cancel)
             || *code == SqlState::T_R_SERIALIZATION_FAILURE
             || *code == SqlState::T_R_DEADLOCK_DETECTED
-            || *code == SqlState::LOCK_NOT_AVAILABLE
-            || *code == SqlState::READ_ONLY_SQL_TRANSACTION;
+            || *code == SqlState::LOCK_NOT_AVAILABLE;
         if transient {
             Self::Unavailable(format!("database: {}", db.message()))
         } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE

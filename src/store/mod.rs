@@ -30,8 +30,9 @@ mod writer;
 
 pub use ingest::{Delivery, IngestOutcome};
 
-use crate::error::AppError;
+use crate::error::{AppError, StorageFault};
 use callgate_adapters::kit::Clock;
+use db::args;
 pub use db::{Db, Dialect};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -100,6 +101,36 @@ struct Envelope {
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Arc<Inner>,
+    health: Arc<WriteHealth>,
+}
+
+/// The outcome of the store's latest write, for readiness: the fault of a write that failed
+/// for a storage reason, until a write succeeds again.
+#[derive(Debug, Default)]
+struct WriteHealth {
+    failing: Mutex<Option<StorageFault>>,
+    /// Held while a readiness probe runs: probes never pile up.
+    probing: tokio::sync::Mutex<()>,
+}
+
+/// The new space a readiness probe takes, and gives back in the same transaction.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (row 2 of
+/// `readiness_probe`, inserted and deleted), and notes its time in row 1.
+fn probe(db: &Db<'_>, now: OffsetDateTime) -> Result<(), AppError> {
+    static PAD: [u8; PROBE_BYTES] = [0; PROBE_BYTES];
+    let at = millis(now);
+    db.exec(
+        "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (2, ?1, ?2)",
+        args![at, PAD[..]],
+    )?;
+    db.exec("DELETE FROM readiness_probe WHERE id = 2", &[])?;
+    db.exec(
+        "UPDATE readiness_probe SET probed_at = ?1 WHERE id = 1",
+        args![at],
+    )?;
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -239,6 +270,7 @@ impl Store {
         spawn_checkpointer(path, Arc::downgrade(&embedded))?;
         Ok(Self {
             inner: Arc::new(Inner::Sqlite(embedded)),
+            health: Arc::default(),
         })
     }
 
@@ -248,6 +280,7 @@ impl Store {
         let pool = pg::Pool::connect(url)?;
         Ok(Self {
             inner: Arc::new(Inner::Postgres(pool)),
+            health: Arc::default(),
         })
     }
 
@@ -275,9 +308,44 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
     {
-        match &*self.inner {
+        let out = match &*self.inner {
             Inner::Sqlite(e) => e.writer.submit(move |c| f(&Db::sqlite(c))).await,
             Inner::Postgres(pool) => pool.write(f).await,
+        };
+        self.note(&out);
+        out
+    }
+
+    /// Records a write's outcome: a storage fault makes the store not ready, a success
+    /// ready again; other errors (the write's own, a busy database) say nothing of either.
+    fn note<T>(&self, out: &Result<T, AppError>) {
+        let failing = match out {
+            Ok(_) => None,
+            Err(AppError::Storage(fault, _)) => Some(*fault),
+            Err(_) => return,
+        };
+        if let Ok(mut latest) = self.health.failing.lock() {
+            *latest = failing;
+        }
+    }
+
+    /// Whether the store takes writes: `Err` with the fault while its latest write failed for
+    /// a storage reason. Then it tries a small write of its own (one at a time), whose success
+    /// makes it ready again without waiting for traffic.
+    pub async fn writable(&self, now: OffsetDateTime) -> Result<(), StorageFault> {
+        let failing = || self.health.failing.lock().ok().and_then(|f| *f);
+        let Some(fault) = failing() else {
+            return Ok(());
+        };
+        let Ok(_probing) = self.health.probing.try_lock() else {
+            return Err(fault);
+        };
+        match self.write(move |db| probe(db, now)).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the readiness probe's write failed");
+                Err(failing().unwrap_or(fault))
+            }
         }
     }
 
@@ -322,10 +390,12 @@ impl Store {
         delivery: Delivery,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, AppError> {
-        match &*self.inner {
+        let out = match &*self.inner {
             Inner::Sqlite(e) => e.writer.ingest(delivery, clock).await,
             Inner::Postgres(pool) => pool.ingest(delivery, clock).await,
-        }
+        };
+        self.note(&out);
+        out
     }
 
     /// Deletes single-use values (nonces) whose keeping time has passed.

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_replay_digest.sql"),
     include_str!("../../migrations/postgres/0004_events_unchecked_references.sql"),
     include_str!("../../migrations/postgres/0005_feed_ids_per_tenant.sql"),
+    include_str!("../../migrations/postgres/0006_readiness_probe.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.
@@ -207,7 +208,7 @@ impl Pool {
             }
             // Not the database's availability but something about one of the deliveries:
             // each alone, so that only the one at fault fails.
-            Err(e) if jobs.len() > 1 && !matches!(e, AppError::Unavailable(_)) => {
+            Err(e) if jobs.len() > 1 && !e.is_unavailable() => {
                 tracing::warn!(error = %e, deliveries = jobs.len(), "a batch failed; storing its deliveries one by one");
                 for job in jobs {
                     let clock = job.clock.clone();
@@ -249,7 +250,7 @@ impl Pool {
             (true, Err(e)) => {
                 let _ = session.client.batch_execute("ROLLBACK");
                 // A lost race or a broken session before the commit: nothing was written.
-                if matches!(e, AppError::Unavailable(_)) {
+                if e.is_unavailable() {
                     self.put(session);
                     return Attempt::Again(e);
                 }

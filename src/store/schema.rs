@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_subscriptions.sql"),
     include_str!("../../migrations/sqlite/0006_replay_digest.sql"),
     include_str!("../../migrations/sqlite/0007_feed_ids_per_tenant.sql"),
+    include_str!("../../migrations/sqlite/0008_readiness_probe.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {

@@ -10,7 +10,7 @@
 
 use super::Db;
 use super::ingest::{self, Delivery, IngestOutcome, Queued};
-use crate::error::AppError;
+use crate::error::{AppError, StorageFault};
 use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
 use std::fs::File;
@@ -346,9 +346,12 @@ fn sync(wal: &File, rx: &mpsc::Receiver<Vec<Answer>>, wake: &mpsc::Sender<Msg>) 
             answers.extend(more);
         }
         let started = Instant::now();
-        let synced = wal
-            .sync_data()
-            .map_err(|e| AppError::Unavailable(format!("cannot sync the write-ahead log: {e}")));
+        let synced = wal.sync_data().map_err(|e| {
+            AppError::Storage(
+                StorageFault::of_io(&e),
+                format!("cannot sync the write-ahead log: {e}"),
+            )
+        });
         crate::telemetry::store_sync(started.elapsed());
         // Let the writer commit its next batch while these callers are answered.
         let writer_gone = wake.send(Msg::SyncerIdle).is_err();

@@ -372,3 +372,127 @@ async fn look_alike_actor_ids_are_reserved() {
         assert_eq!(v["error"]["code"], "reserved_user_id", "{v}");
     }
 }
+
+/// Makes the app's store refuse new data as a full disk does, until [`DiskFull::free`]: on
+/// SQLite the writer's size limit (`max_page_count`) is set to the database's size after a
+/// ballast table has taken the free pages; on PostgreSQL triggers answer inserts with
+/// SQLSTATE 53100 (disk_full), what the server says when it cannot extend a file.
+enum DiskFull {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl DiskFull {
+    async fn fill(app: &TestApp) -> Self {
+        let store = app.running.as_ref().unwrap().state.store.clone();
+        if let Some(url) = postgres_schema(app.dir.path()) {
+            run_sql(
+                &url,
+                "CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' \
+                 USING ERRCODE = 'disk_full'; END $$; \
+                 CREATE TRIGGER test_full BEFORE INSERT ON deliveries \
+                 FOR EACH ROW EXECUTE FUNCTION test_disk_full(); \
+                 CREATE TRIGGER test_full BEFORE INSERT ON readiness_probe \
+                 FOR EACH ROW EXECUTE FUNCTION test_disk_full();",
+            );
+            return Self::Postgres(url);
+        }
+        let db = app.dir.path().join("callgate.db");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE test_ballast (b BLOB); \
+                 INSERT INTO test_ballast VALUES (zeroblob(2097152));",
+            )
+            .unwrap();
+        store
+            .write(|c| {
+                let pages: i64 = c.query_one("PRAGMA page_count", &[], |r| r.get(0))?;
+                c.query_one(&format!("PRAGMA max_page_count = {pages}"), &[], |r| {
+                    r.get::<i64>(0)
+                })
+            })
+            .await
+            .unwrap();
+        Self::Sqlite(db)
+    }
+
+    /// Frees space from outside the app, as an operator would: no request reaches it.
+    fn free(self) {
+        match self {
+            Self::Sqlite(db) => rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch("DROP TABLE test_ballast")
+                .unwrap(),
+            Self::Postgres(url) => run_sql(
+                &url,
+                "DROP TRIGGER test_full ON deliveries; DROP TRIGGER test_full ON readiness_probe;",
+            ),
+        }
+    }
+}
+
+/// Runs `sql` on PostgreSQL off the async threads.
+fn run_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(&sql).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+/// While every write fails on a full disk, `/readyz` answers 503 with the reason (and keeps
+/// answering it: its own probe write fails too); once space is freed it is ready again by
+/// itself, on the next `/readyz` alone, and deliveries are stored again.
+#[tokio::test]
+async fn readyz_is_503_while_writes_fail_on_a_full_disk_and_recovers_by_itself() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let readyz = || async {
+        let res = app
+            .http
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json::<Value>().await.unwrap())
+    };
+    assert_eq!(readyz().await.0, StatusCode::OK);
+
+    let full = DiskFull::fill(&app).await;
+    let mut refused = None;
+    for n in 0..2000 {
+        let sid = format!("CA{n:032}");
+        let params = ringing(&sid, "+15125550123", TOLL_FREE);
+        let res = app.twilio(&conn, &pairs(&params)).await;
+        if res.status() != StatusCode::NO_CONTENT {
+            refused = Some((res.status(), res.json::<Value>().await.unwrap()));
+            break;
+        }
+    }
+    let (s, v) = refused.expect("a delivery is refused once the disk is full");
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "store_unavailable", "{v}");
+
+    for _ in 0..2 {
+        let (s, v) = readyz().await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert_eq!(v["status"], "not_ready", "{v}");
+        assert_eq!(v["reason"], "disk_full", "{v}");
+        assert_eq!(v["error"]["code"], "store_not_writable", "{v}");
+    }
+
+    full.free();
+    let (s, v) = readyz().await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ready", "{v}");
+    let params = ringing(&format!("CA{:032}", 99_999), "+15125550123", TOLL_FREE);
+    assert_eq!(
+        app.twilio(&conn, &pairs(&params)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.stop().await;
+}

@@ -1,6 +1,6 @@
 //! Health, metrics, the OpenAPI document, settings, and unknown numbers.
 
-use crate::error::AppError;
+use crate::error::{AppError, error_body};
 use crate::http::auth::{Authorized, need};
 use crate::http::{ApiJson, AppState};
 use crate::store::audit;
@@ -68,11 +68,24 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/numbers/unknown", get(unknown_numbers))
 }
 
+/// Ready when the store answers a read and takes writes: while its latest write failed for
+/// a storage reason (full disk, I/O error, read-only), 503 with that reason, until a write
+/// succeeds (the store tries one of its own on each call meanwhile).
 async fn readyz(State(st): State<AppState>) -> Response {
-    if st.store.ping().await {
-        Json(serde_json::json!({"status": "ready"})).into_response()
-    } else {
-        AppError::Unavailable("the store does not answer".into()).into_response()
+    if !st.store.ping().await {
+        return AppError::Unavailable("the store does not answer".into()).into_response();
+    }
+    match st.store.writable(st.clock.now()).await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(fault) => {
+            let mut body = error_body(
+                "store_not_writable",
+                &format!("the store's writes fail ({})", fault.as_str()),
+            );
+            body["status"] = "not_ready".into();
+            body["reason"] = fault.as_str().into();
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
     }
 }
 
