@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod dto;
+mod redact;
 mod webhooks;
 
 use crate::config::Config;
@@ -177,7 +178,7 @@ fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// A JSON request body: 415 without a JSON content type, 413 past the limit, 400 when it
-/// does not decode (with the decoder's reason).
+/// does not decode (with the decoder's reason, which never repeats a value: `redact`).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -206,7 +207,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             return Err(AppError::nul_character());
         }
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            AppError::bad_request("malformed_json", format!("the JSON body is not valid: {e}"))
+            // A syntax error's message is a position; a data error's may quote the value it
+            // refuses, and any value may be a secret: told again without values.
+            let reason = if e.is_data() {
+                serde_json::from_slice(&bytes)
+                    .ok()
+                    .and_then(redact::reason::<T>)
+                    .unwrap_or_else(|| "it does not match what this route takes".to_owned())
+            } else {
+                e.to_string()
+            };
+            AppError::bad_request(
+                "malformed_json",
+                format!("the JSON body is not valid: {reason}"),
+            )
         })
     }
 }

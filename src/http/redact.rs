@@ -51,6 +51,9 @@ fn kind(unexpected: &Unexpected<'_>) -> String {
         Unexpected::Char(_) => "a character".into(),
         Unexpected::Str(_) => "a string".into(),
         Unexpected::Bytes(_) => "bytes".into(),
+        Unexpected::Seq => "an array".into(),
+        Unexpected::Map => "an object".into(),
+        Unexpected::Unit => "null".into(),
         // The others carry no value of the input.
         other => other.to_string(),
     }

@@ -496,3 +496,100 @@ async fn readyz_is_503_while_writes_fail_on_a_full_disk_and_recovers_by_itself()
     );
     app.stop().await;
 }
+
+/// No JSON body error repeats a value of the input, whatever field carries it and whatever
+/// its type: a subscription's `secret` and a connection's `secrets` sent as numbers,
+/// booleans, arrays or objects, a secret in a field of the wrong type or in an unknown
+/// variant. Each message still says where: the field's path and the expected type.
+#[tokio::test]
+async fn json_body_errors_never_repeat_input_values() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let secret = "98765432109876543";
+    let secret_text = "s3cretvalue98765";
+    let cases: Vec<(Method, String, String, &str)> = vec![
+        (
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            format!(
+                r#"{{"url": "https://example.com/h", "event_types": ["call.updated"], "secret": {secret}}}"#
+            ),
+            "secret: invalid type: an integer, expected a string",
+        ),
+        (
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            format!(
+                r#"{{"url": "https://example.com/h", "event_types": ["call.updated"], "secret": [{secret}]}}"#
+            ),
+            "secret: invalid type: an array, expected a string",
+        ),
+        (
+            Method::POST,
+            "/api/v1/subscriptions".into(),
+            format!(
+                r#"{{"url": "https://example.com/h", "event_types": [{secret}], "secret": "{secret_text}"}}"#
+            ),
+            "event_types.0: invalid type: an integer",
+        ),
+        (
+            Method::POST,
+            "/api/v1/connections".into(),
+            format!(
+                r#"{{"provider": "twilio", "name": "Main", "secrets": {{"auth_token": {secret}}}}}"#
+            ),
+            "secrets.auth_token: invalid type: an integer, expected a string",
+        ),
+        (
+            Method::POST,
+            "/api/v1/connections".into(),
+            format!(r#"{{"provider": "twilio", "name": "Main", "secrets": {secret}}}"#),
+            "secrets: invalid type: an integer, expected a map",
+        ),
+        (
+            Method::POST,
+            "/api/v1/connections".into(),
+            format!(
+                r#"{{"provider": "twilio", "name": "Main", "secrets": {{"auth_token": "{secret_text}"}}, "options": {{"api_base_url": {secret}}}}}"#
+            ),
+            "options.api_base_url: invalid type: an integer",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/connections/{conn}/rotate"),
+            format!(
+                r#"{{"secrets": {{"auth_token": true}}, "grace_period_secs": "{secret_text}"}}"#
+            ),
+            "invalid type",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings".into(),
+            format!(r#"{{"national_search_mode": "{secret_text}"}}"#),
+            "national_search_mode: unknown value, expected one of",
+        ),
+    ];
+    for (method, path, body, says) in cases {
+        let res = app
+            .http
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let v: Value = res.json().await.unwrap();
+        let text = v.to_string();
+        assert!(
+            !text.contains(secret) && !text.contains(secret_text),
+            "a value is repeated: {v}"
+        );
+        assert_eq!(v["error"]["code"], "malformed_json", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{body}: {v}"
+        );
+    }
+}

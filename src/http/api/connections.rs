@@ -24,30 +24,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/connections/{id}/enable", post(enable))
 }
 
-/// Secret values as received; they become [`Secret`]s at once.
+/// Secret values as received; they become [`Secret`]s at once. A body that does not decode
+/// is told without its values (`ApiJson`).
+#[derive(Deserialize)]
+#[serde(transparent)]
 struct SecretsIn(BTreeMap<String, String>);
-
-/// Read by hand so that no error repeats a value: serde's own messages quote what they
-/// refuse (`invalid type: string "the-token", expected a map`).
-impl<'de> Deserialize<'de> for SecretsIn {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let serde_json::Value::Object(map) = serde_json::Value::deserialize(d)? else {
-            return Err(D::Error::custom(
-                "secrets must be an object of secret names to string values",
-            ));
-        };
-        map.into_iter()
-            .map(|(name, value)| match value {
-                serde_json::Value::String(v) => Ok((name, v)),
-                _ => Err(D::Error::custom(format!(
-                    "secret {name:?} must be a string"
-                ))),
-            })
-            .collect::<Result<_, _>>()
-            .map(SecretsIn)
-    }
-}
 
 impl std::fmt::Debug for SecretsIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
