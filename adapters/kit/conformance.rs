@@ -193,9 +193,13 @@ impl Suite {
         else {
             return;
         };
-        let req = mutated(&base.request, *mode, rest);
-        let _ = self.verify(&req);
-        let _ = self.adapter.parse(&Verified::unchecked(&req));
+        self.exercise_request(&mutated(&base.request, *mode, rest));
+    }
+
+    /// Runs `verify`, then `parse` as if verified, on `req`. Any outcome but a panic is fine.
+    pub fn exercise_request(&self, req: &InboundRequest) {
+        let _ = self.verify(req);
+        let _ = self.adapter.parse(&Verified::unchecked(req));
     }
 }
 
