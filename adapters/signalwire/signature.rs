@@ -81,7 +81,13 @@ fn check_url_and_body<'r>(
         MacAlgorithm::HmacSha256 => 32,
     };
     let given = verify::decode_hex_header(value, name, len)?;
-    let candidates = [vec![req.public_url.as_bytes(), &req.body[..]]];
+    // The URL as signalwire-python's `RequestValidator` reads it: twilio-python's
+    // `urlparse(url).geturl()` (a bare `?` dropped), with and without the port.
+    let urls = twilio_scheme::url_variants(&req.public_url);
+    let candidates: Vec<Vec<&[u8]>> = urls
+        .iter()
+        .map(|u| vec![u.as_bytes(), &req.body[..]])
+        .collect();
     verify::mac_matches(req, algorithm, keys.iter().copied(), &candidates, &given)
 }
 
@@ -113,7 +119,8 @@ pub(super) fn sign(req: &mut InboundRequest, secrets: &SecretSet) -> Result<(), 
         .current(SIGNING_KEY)
         .ok_or(ConfigError::MissingSecret(SIGNING_KEY))?;
     let headers: Vec<(&'static str, String)> = if is_json_callback(req) {
-        let parts: [&[u8]; 2] = [req.public_url.as_bytes(), &req.body[..]];
+        let url = twilio_scheme::sdk_normalized(&req.public_url);
+        let parts: [&[u8]; 2] = [url.as_bytes(), &req.body[..]];
         let key = key.expose().as_bytes();
         vec![
             (

@@ -273,3 +273,28 @@ fn sign_reproduces_the_vectors() {
         Err(ConfigError::MissingSecret(SIGNING_KEY))
     );
 }
+
+/// A JSON callback to a URL ending in `?`: signalwire-python 2.1.1's `RequestValidator`
+/// reads the URL as twilio-python does (`urlparse(url).geturl()`, the bare `?` dropped), so
+/// it accepts the hex HMAC-SHA1 over the URL without the `?` (and fails on the one over the
+/// `?`). Both vectors are that SDK's `build_signature` under `PSK_test_signing_key`; callgate
+/// agrees, and `sign` signs what the SDK accepts.
+#[test]
+fn a_json_callback_url_ending_in_a_question_mark_is_read_as_the_sdk_reads_it() {
+    const KEY: &str = "PSK_test_signing_key";
+    const URL: &str = "https://hooks.example.test/webhooks/signalwire/conn_sample?";
+    const BODY: &str = r#"{"event_type":"calling.call.state","params":{"call_id":"b5d63b2e-f75b-4dc8-b6d4-269b635f96c0","call_state":"ended","end_reason":"no_answer"}}"#;
+    const OVER_NORMALIZED: &str = "8728badb77a70153c46a8b729747afa9577ae875";
+    const OVER_RAW: &str = "41f01cce7a57a2a575dc9c6878549289007a8196";
+    assert_eq!(
+        check(&json(URL, BODY, &[(HEADER, OVER_NORMALIZED)]), KEY),
+        Ok(())
+    );
+    assert_eq!(
+        check(&json(URL, BODY, &[(HEADER, OVER_RAW)]), KEY),
+        Err(VerifyError::BadSignature)
+    );
+    let mut req = json(URL, BODY, &[]);
+    sign(&mut req, &SecretSet::from_pairs([(SIGNING_KEY, KEY)])).unwrap();
+    assert_eq!(req.headers[HEADER], OVER_NORMALIZED);
+}

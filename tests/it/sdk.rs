@@ -41,23 +41,7 @@ const SDK_SIGNS: &[&str] = &["plivo", "signalwire", "standard", "twilio", "vonag
 
 /// Disagreements that a fix under way explains, by provider and mutation: listed under the
 /// summary with their cause, and not failed on. Each entry goes when its fix lands.
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "twilio",
-        "SDK-signed, HMAC_SHA256 SharedKey",
-        "issue 17 defect 5: HMAC-SHA256 SharedKey signatures are not checked yet",
-    ),
-    (
-        "twilio",
-        "URL ending in ?",
-        "issue 17 defect 6: twilio-python signs urlparse(url).geturl(), which drops a bare `?`",
-    ),
-    (
-        "signalwire",
-        "URL ending in ?",
-        "issue 17 defect 6: SignalWire's validator takes twilio-python's URL forms, without a bare `?`",
-    ),
-];
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 /// A fake Twilio SharedKey secret (the connection secret `shared_key`).
 const TWILIO_SHARED_KEY: &str = "sample-twilio-shared-key-not-a-real-one";

@@ -267,3 +267,74 @@ async fn a_published_recording_without_its_id_is_looked_up_then_deleted() {
     app.stop().await;
     mock.verify().await;
 }
+
+/// The lookup of a recording reported without its id: an error answer is retried (audited
+/// `recording.deletion_failed`, nothing deleted), and a page listing no recording of the call
+/// leg means it is already gone (confirmed as a 404 would be), with no DELETE sent.
+#[tokio::test]
+async fn a_failed_lookup_is_retried_and_an_empty_one_means_gone() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let leg = "5b6c7d8e-0000-4000-8000-00000000f001";
+    let mock = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/recordings"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/recordings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "meta": {}})))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    let (app, conn) = app_with_telnyx(&mock.uri()).await;
+    for body in [
+        event("ev-f1", "call.initiated", leg, TOLL_FREE, json!({})),
+        event(
+            "ev-f2",
+            "call.recording.saved",
+            leg,
+            TOLL_FREE,
+            json!({"recording_started_at": "2026-11-23T18:05:02.000000Z",
+                "recording_ended_at": "2026-11-23T18:05:40.000000Z"}),
+        ),
+        event(
+            "ev-f3",
+            "call.hangup",
+            leg,
+            TOLL_FREE,
+            json!({"hangup_cause": "normal_clearing"}),
+        ),
+    ] {
+        assert_eq!(send(&app, &conn, &body).await.status(), StatusCode::OK);
+    }
+    let id = app.call_by_sid(leg).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.audit_reaches(&id, "recording.deletion_confirmed").await;
+    assert_eq!(
+        app.audit_actions(&id).await,
+        [
+            "recording.gated",
+            "recording.discarded",
+            "recording.deletion_requested",
+            "recording.deletion_failed",
+            "recording.deletion_confirmed"
+        ]
+    );
+    let failed = audit_rows(&app, "recording.deletion_failed").await;
+    let error = failed[0].2["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("503") && error.contains("lookup"), "{error}");
+    let confirmed = audit_rows(&app, "recording.deletion_confirmed").await;
+    assert_eq!(confirmed[0].2["status"], 404);
+    app.stop().await;
+    mock.verify().await;
+}
