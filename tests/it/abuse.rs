@@ -593,3 +593,76 @@ async fn json_body_errors_never_repeat_input_values() {
         );
     }
 }
+
+/// Times and integers at and past the ends of their ranges in query strings: list limits,
+/// cursors, and the audit trail's `since` and `until` (dates whose offset carries them past
+/// year 9999 or before year 0000 included) are answered 200 or 400 with a JSON error, never
+/// a 5xx.
+#[tokio::test]
+async fn extreme_times_and_integers_in_query_strings_are_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    let integers = [
+        "0",
+        "-1",
+        "1001",
+        "4294967296",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e3",
+        "NaN",
+    ];
+    let times = [
+        "9999-12-31T23:59:59-23:59",
+        "9999-12-31T23:59:59.999999999-00:01",
+        "0000-01-01T00:00:00+23:59",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "10000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+    ];
+    let mut paths = Vec::new();
+    for n in integers {
+        for list in [
+            "/api/v1/calls",
+            "/api/v1/audit",
+            "/api/v1/tenants/t-austin/chat-threads",
+            "/api/v1/subscriptions/sub_1/deliveries",
+        ] {
+            paths.push(format!("{list}?limit={n}"));
+            paths.push(format!("{list}?cursor={n}"));
+        }
+    }
+    for t in times {
+        let t = t.replace('+', "%2B");
+        paths.push(format!("/api/v1/audit?since={t}"));
+        paths.push(format!("/api/v1/audit?until={t}"));
+        paths.push(format!("/api/v1/audit?since={t}&until={t}"));
+        paths.push(format!(
+            "/api/v1/audit?since=2026-01-01T00:00:00Z&until={t}"
+        ));
+    }
+    for path in paths {
+        let res = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let v: Value = res.json().await.unwrap();
+        assert!(
+            status == StatusCode::OK
+                || status == StatusCode::BAD_REQUEST
+                || status == StatusCode::NOT_FOUND,
+            "{path}: {status} {v}"
+        );
+        if status != StatusCode::OK {
+            assert!(v["error"]["code"].is_string(), "{path}: {v}");
+        }
+    }
+}
