@@ -104,8 +104,8 @@ pub struct Store {
     health: Arc<WriteHealth>,
 }
 
-/// The outcome of the store's latest write, for readiness: the fault of a write that failed
-/// for a storage reason, until a write succeeds again.
+/// Readiness of the store's writes: the fault of a write that failed for a storage reason,
+/// until a write that takes new space succeeds (see [`Store::writable`]).
 #[derive(Debug, Default)]
 struct WriteHealth {
     failing: Mutex<Option<StorageFault>>,
@@ -312,26 +312,29 @@ impl Store {
             Inner::Sqlite(e) => e.writer.submit(move |c| f(&Db::sqlite(c))).await,
             Inner::Postgres(pool) => pool.write(f).await,
         };
-        self.note(&out);
+        self.note(&out, false);
         out
     }
 
-    /// Records a write's outcome: a storage fault makes the store not ready, a success
-    /// ready again; other errors (the write's own, a busy database) say nothing of either.
-    fn note<T>(&self, out: &Result<T, AppError>) {
+    /// Records a write's outcome: a storage fault makes the store not ready. A success makes
+    /// it ready again only when the write took new space (`took_space`: a delivery stored,
+    /// the readiness probe): an update in place, or a claim that found nothing to claim,
+    /// succeeds on a full disk too. Other errors (the write's own, a busy database) say
+    /// nothing of either.
+    fn note<T>(&self, out: &Result<T, AppError>, took_space: bool) {
         let failing = match out {
-            Ok(_) => None,
+            Ok(_) if took_space => None,
             Err(AppError::Storage(fault, _)) => Some(*fault),
-            Err(_) => return,
+            _ => return,
         };
         if let Ok(mut latest) = self.health.failing.lock() {
             *latest = failing;
         }
     }
 
-    /// Whether the store takes writes: `Err` with the fault while its latest write failed for
-    /// a storage reason. Then it tries a small write of its own (one at a time), whose success
-    /// makes it ready again without waiting for traffic.
+    /// Whether the store takes writes: `Err` with the fault once a write failed for a storage
+    /// reason, until one that takes new space succeeds. Meanwhile each call tries a small write
+    /// of its own (one at a time), whose success makes it ready again without traffic.
     pub async fn writable(&self, now: OffsetDateTime) -> Result<(), StorageFault> {
         let failing = || self.health.failing.lock().ok().and_then(|f| *f);
         let Some(fault) = failing() else {
@@ -340,7 +343,9 @@ impl Store {
         let Ok(_probing) = self.health.probing.try_lock() else {
             return Err(fault);
         };
-        match self.write(move |db| probe(db, now)).await {
+        let probed = self.write(move |db| probe(db, now)).await;
+        self.note(&probed, true);
+        match probed {
             Ok(()) => Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, "the readiness probe's write failed");
@@ -394,7 +399,8 @@ impl Store {
             Inner::Sqlite(e) => e.writer.ingest(delivery, clock).await,
             Inner::Postgres(pool) => pool.ingest(delivery, clock).await,
         };
-        self.note(&out);
+        // Every delivery, a duplicate too, is stored as a new row.
+        self.note(&out, true);
         out
     }
 

@@ -68,9 +68,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/numbers/unknown", get(unknown_numbers))
 }
 
-/// Ready when the store answers a read and takes writes: while its latest write failed for
-/// a storage reason (full disk, I/O error, read-only), 503 with that reason, until a write
-/// succeeds (the store tries one of its own on each call meanwhile).
+/// Ready when the store answers a read and takes writes: once a write failed for a storage
+/// reason (full disk, I/O error, read-only), 503 with that reason until a write that takes
+/// new space succeeds (the store tries one of its own on each call meanwhile).
 async fn readyz(State(st): State<AppState>) -> Response {
     if !st.store.ping().await {
         return AppError::Unavailable("the store does not answer".into()).into_response();
