@@ -81,7 +81,15 @@ async fn silent_sockets_and_long_unknown_ids_do_not_exhaust_the_server() {
     let (mut child, addr) = serve(cmd).await;
     let pid = child.id().unwrap();
     let base = format!("http://{addr}");
+    // The legitimate requests keep no pooled connection: each opens its own, so that none is
+    // sent on a keep-alive connection that the server's idle timeout is closing at that moment.
     let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    // The flood's workers keep theirs busy, request after request.
+    let flood_http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -158,7 +166,7 @@ async fn silent_sockets_and_long_unknown_ids_do_not_exhaust_the_server() {
     };
     let mut workers = Vec::new();
     for worker in 0..16 {
-        let http = http.clone();
+        let http = flood_http.clone();
         let base = base.clone();
         let refused = refused.clone();
         let letters = letters.clone();
