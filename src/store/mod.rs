@@ -116,16 +116,17 @@ struct WriteHealth {
 /// The new space a readiness probe takes, and gives back in the same transaction.
 const PROBE_BYTES: usize = 64 * 1024;
 
-/// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (row 2 of
-/// `readiness_probe`, inserted and deleted), and notes its time in row 1.
-fn probe(db: &Db<'_>, now: OffsetDateTime) -> Result<(), AppError> {
+/// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (a row of
+/// `readiness_probe` under the probe's own id `pad_id`, inserted and deleted: instances
+/// sharing a database never wait on each other's), and notes its time in row 1.
+fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64) -> Result<(), AppError> {
     static PAD: [u8; PROBE_BYTES] = [0; PROBE_BYTES];
     let at = millis(now);
     db.exec(
-        "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (2, ?1, ?2)",
-        args![at, PAD[..]],
+        "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (?1, ?2, ?3)",
+        args![pad_id, at, PAD[..]],
     )?;
-    db.exec("DELETE FROM readiness_probe WHERE id = 2", &[])?;
+    db.exec("DELETE FROM readiness_probe WHERE id = ?1", args![pad_id])?;
     db.exec(
         "UPDATE readiness_probe SET probed_at = ?1 WHERE id = 1",
         args![at],
@@ -343,7 +344,8 @@ impl Store {
         let Ok(_probing) = self.health.probing.try_lock() else {
             return Err(fault);
         };
-        let probed = self.write(move |db| probe(db, now)).await;
+        let pad_id = rand::Rng::random_range(&mut rand::rng(), 2..i64::MAX);
+        let probed = self.write(move |db| probe(db, now, pad_id)).await;
         self.note(&probed, true);
         match probed {
             Ok(()) => Ok(()),
