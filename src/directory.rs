@@ -211,7 +211,7 @@ pub fn trade(raw: &str) -> Result<String, AppError> {
 /// Validates a tenant. Trades are lowercase slugs; ZIP codes are 3-10 letters, digits or
 /// `-`; the booking page is an http(s) URL.
 pub fn tenant(id: &str, input: TenantInput) -> Result<Tenant, AppError> {
-    crate::http::api::check_id("tenant id", id)?;
+    crate::ids::check_id("tenant id", id)?;
     if let Some(named) = input.tenant_id.as_deref()
         && named != id
     {
@@ -281,7 +281,7 @@ pub fn number(raw: &str, input: NumberInput) -> Result<NumberEntry, AppError> {
     }
     let entry = match input.assignment {
         NumberAssignment::Local { tenant_id } => {
-            crate::http::api::check_id("tenant_id", &tenant_id)?;
+            crate::ids::check_id("tenant_id", &tenant_id)?;
             NumberEntry {
                 e164,
                 kind: NumberKind::Local,
@@ -303,7 +303,7 @@ pub fn number(raw: &str, input: NumberInput) -> Result<NumberEntry, AppError> {
                 ));
             }
             for t in &tenant_ids {
-                crate::http::api::check_id("tenant_ids", t)?;
+                crate::ids::check_id("tenant_ids", t)?;
             }
             tenant_ids.sort();
             tenant_ids.dedup();

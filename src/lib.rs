@@ -4,6 +4,7 @@
 //! `store` the durable state, `outbox` the after-commit effects; provider code lives in the
 //! `callgate-adapters` crate.
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -13,9 +14,11 @@ pub mod crypto;
 pub mod dev;
 pub mod directory;
 pub mod domain;
+pub mod dto;
 pub mod egress;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod live;
 pub mod outbox;
 pub mod server;

@@ -7,7 +7,8 @@
 //! other id (an earlier process, a sequence already dropped from the ring) gets a `resync`
 //! event, which tells the client to re-read the state it shows.
 
-use crate::http::auth::Audience;
+use crate::access::Audience;
+use crate::dto::event_json;
 use crate::store::calls::CallRow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -64,24 +65,6 @@ impl Change {
                 serde_json::json!({ "type": self.kind(), "user_id": user_id })
             }
         }
-    }
-}
-
-/// The body of a call event (`call.updated` or `recording.decided`): what live subscribers
-/// and outbound webhooks receive alike.
-pub fn event_json(kind: &str, call: &CallRow) -> serde_json::Value {
-    use crate::http::dto::CallDto;
-    let dto = CallDto::from(call);
-    if kind == "recording.decided" {
-        serde_json::json!({
-            "type": kind,
-            "call_id": dto.id,
-            "tenant_id": dto.tenant.tenant_id,
-            "recording": dto.recording,
-            "call": dto,
-        })
-    } else {
-        serde_json::json!({ "type": kind, "call": dto })
     }
 }
 

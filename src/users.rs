@@ -2,9 +2,9 @@
 //! and what the audit trail records about a change. Pure, except that [`new_token`] reads
 //! the operating system's random source.
 
+use crate::access::Permission;
 use crate::error::AppError;
-use crate::http::api::{check_id, check_user_ref};
-use crate::http::auth::Permission;
+use crate::ids::{check_id, check_user_ref};
 use crate::store::users::User;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

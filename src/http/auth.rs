@@ -12,6 +12,7 @@
 //! without the permission gets 403 whatever it sent.
 
 use super::AppState;
+pub use crate::access::{Audience, Needed, Permission, need};
 use crate::error::AppError;
 use crate::store::users::{self, User};
 use axum::extract::FromRequestParts;
@@ -19,69 +20,6 @@ use axum::http::request::Parts;
 use callgate_adapters::kit::verify::ct_eq;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
-
-/// Declares the permissions once: the [`Permission`] enum, [`Permission::ALL`], their names,
-/// and a marker type for each in [`need`].
-macro_rules! permissions {
-    ($($name:ident => $text:literal),* $(,)?) => {
-        /// A permission of the contract.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-        pub enum Permission {
-            $($name),*
-        }
-
-        impl Permission {
-            pub const ALL: [Permission; [$($text),*].len()] = [$(Self::$name),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$name => $text),*
-                }
-            }
-        }
-
-        /// The permissions as types, for [`Authorized`]: `Authorized<need::UsersManage>`.
-        pub mod need {
-            use super::{Needed, Permission};
-
-            $(
-                #[doc = concat!("`", $text, "`.")]
-                #[derive(Debug)]
-                pub struct $name;
-
-                impl Needed for $name {
-                    const ANY_OF: &'static [Permission] = &[Permission::$name];
-                }
-            )*
-
-            /// `directory.manage` or `contact_center.settings`: the tenant details list
-            /// (tenants with their ZIP codes and trades), which the settings screen shows.
-            #[derive(Debug)]
-            pub struct TenantDetails;
-
-            impl Needed for TenantDetails {
-                const ANY_OF: &'static [Permission] =
-                    &[Permission::DirectoryManage, Permission::ContactCenterSettings];
-            }
-        }
-    };
-}
-
-permissions! {
-    ContactCenterView => "contact_center.view",
-    ContactCenterSettings => "contact_center.settings",
-    UsersManage => "users.manage",
-    DirectoryManage => "directory.manage",
-    ConnectionsManage => "connections.manage",
-    FeedsWrite => "feeds.write",
-}
-
-impl Permission {
-    /// The permission named `name` exactly (as [`Permission::as_str`] writes it).
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-}
 
 /// Which tenants a principal may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,11 +192,6 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The permissions a route admits (any one of them), named by a type, for [`Authorized`].
-pub trait Needed: Send + Sync + 'static {
-    const ANY_OF: &'static [Permission];
-}
-
 /// A principal holding the permission `N` (or one of them): 401 without a valid token, 403
 /// without the permission. Dereferences to the [`Principal`].
 #[derive(Debug)]
@@ -288,6 +221,17 @@ impl<N: Needed> FromRequestParts<AppState> for Authorized<N> {
             principal,
             need: PhantomData,
         })
+    }
+}
+
+impl Principal {
+    pub fn sees(&self, audience: &Audience) -> bool {
+        match audience {
+            Audience::Everyone => true,
+            Audience::Tenant(t) => self.sees_tenant(t),
+            Audience::AllTenants => self.tenants == TenantScope::All,
+            Audience::User(id) => self.id == *id,
+        }
     }
 }
 
@@ -352,45 +296,5 @@ mod tests {
         let b = Principal::bootstrap();
         assert!(b.sees_tenant("anything") && b.only_tenants().is_none());
         assert!(Permission::ALL.into_iter().all(|p| b.require(p).is_ok()));
-    }
-}
-
-/// Who may see something: the one visibility rule of calls, the call list's SQL
-/// (`store::calls::visible_sql`) and the live events follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    /// Everyone with `contact_center.view`: a call still waiting for its tenant.
-    Everyone,
-    /// Those who see this tenant.
-    Tenant(String),
-    /// Only principals of every tenant: an ended call that never got one.
-    AllTenants,
-    /// One user (notices about that user's own rights, never sent to clients).
-    User(String),
-}
-
-impl Audience {
-    /// A call's audience: its tenant once it has one, everyone while it waits for one.
-    pub fn of_call(call: &crate::store::calls::CallRow) -> Self {
-        use crate::domain::gate::TenantStatus;
-        let t = call.tenant();
-        match (t.status, t.tenant_id) {
-            (TenantStatus::Pending, _) => Self::Everyone,
-            (TenantStatus::Resolved | TenantStatus::Selected, Some(id)) => Self::Tenant(id),
-            (TenantStatus::Resolved | TenantStatus::Selected | TenantStatus::Unresolved, _) => {
-                Self::AllTenants
-            }
-        }
-    }
-}
-
-impl Principal {
-    pub fn sees(&self, audience: &Audience) -> bool {
-        match audience {
-            Audience::Everyone => true,
-            Audience::Tenant(t) => self.sees_tenant(t),
-            Audience::AllTenants => self.tenants == TenantScope::All,
-            Audience::User(id) => self.id == *id,
-        }
     }
 }

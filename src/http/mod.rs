@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod dto;
 mod redact;
 mod webhooks;
 

@@ -219,7 +219,7 @@ pub(super) fn enqueue_call(
             "timestamp": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "call_id": call.id,
             "sequence": sequence,
-            "data": crate::live::event_json(event_type, call),
+            "data": crate::dto::event_json(event_type, call),
         })
         .to_string();
         for subscription in subscribers {

@@ -241,3 +241,43 @@ fn the_service_cannot_reach_the_conformance_kit() {
         }
     }
 }
+
+/// The lines of `file` that are code, not comments, with their numbers.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.starts_with("//"))
+}
+
+/// The layers point one way: the HTTP edge uses everything below it, and nothing below it
+/// uses the edge. `src/app.rs` is the one exception: it assembles the service, the router
+/// included. (`main.rs` and `cli.rs` start it through `app`.)
+#[test]
+fn the_layers_point_one_way() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut upward = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        if rel.starts_with("http") || rel == Path::new("app.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            let names_http = ["crate::http", "super::http", "callgate::http"]
+                .iter()
+                .any(|p| line.contains(p))
+                || (line.starts_with("use crate::{") && line.contains("http"));
+            if names_http {
+                upward.push(format!("src/{}:{n}: {line}", rel.display()));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "modules below src/http/ import it (move what they share below it):\n{}",
+        upward.join("\n")
+    );
+}

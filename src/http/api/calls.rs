@@ -3,9 +3,9 @@
 use super::{Page, check_id};
 use crate::domain::gate::TenantStatus;
 use crate::domain::screen_pop::{PopContext, ScreenPop, screen_pop};
+use crate::dto::{CallDto, STATE_NAMES};
 use crate::error::AppError;
 use crate::http::auth::{Audience, Authorized, Principal, need};
-use crate::http::dto::{CallDto, STATE_NAMES};
 use crate::http::{ApiJson, AppState};
 use crate::store::Db;
 use crate::store::audit;

@@ -13,6 +13,7 @@ mod users;
 
 use super::AppState;
 use crate::error::AppError;
+pub(crate) use crate::ids::{check_id, check_user_ref};
 use axum::Router;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -66,44 +67,5 @@ impl Page {
             .then_some(last)
             .flatten()
             .map(|id| id.to_string())
-    }
-}
-
-/// Ids in paths: letters, digits, `.`, `_`, `-`, at most 64.
-pub(crate) fn check_id(kind: &'static str, id: &str) -> Result<(), AppError> {
-    check_chars(kind, id, 64, b"._-", "letters, digits, '.', '_' or '-'")
-}
-
-/// User ids: as [`check_id`], and `@` too (an e-mail address is a common user id), at most
-/// 128.
-pub(crate) fn check_user_ref(id: &str) -> Result<(), AppError> {
-    check_chars(
-        "user id",
-        id,
-        128,
-        b"._-@",
-        "letters, digits, '.', '_', '-' or '@'",
-    )
-}
-
-fn check_chars(
-    kind: &'static str,
-    id: &str,
-    max: usize,
-    punctuation: &[u8],
-    allowed: &str,
-) -> Result<(), AppError> {
-    let ok = !id.is_empty()
-        && id.len() <= max
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || punctuation.contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::bad_request(
-            "invalid_id",
-            format!("{kind} must be 1-{max} {allowed}"),
-        ))
     }
 }

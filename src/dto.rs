@@ -1,5 +1,6 @@
-//! The API's JSON shapes (fixed by the contract), built from the internal model. The
-//! internal model is never serialized directly.
+//! The JSON shapes of a call (fixed by the contract), built from the internal model: what the
+//! API answers, live subscribers receive and outbound webhooks carry. The internal model is
+//! never serialized directly.
 
 use crate::domain::gate::{RecordingStatus, TenantVia};
 use crate::store::calls::{CallRow, tenant_status_name};
@@ -111,5 +112,22 @@ impl From<&CallRow> for CallDto {
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
+    }
+}
+
+/// The body of a call event (`call.updated` or `recording.decided`): what live subscribers
+/// and outbound webhooks receive alike.
+pub fn event_json(kind: &str, call: &CallRow) -> serde_json::Value {
+    let dto = CallDto::from(call);
+    if kind == "recording.decided" {
+        serde_json::json!({
+            "type": kind,
+            "call_id": dto.id,
+            "tenant_id": dto.tenant.tenant_id,
+            "recording": dto.recording,
+            "call": dto,
+        })
+    } else {
+        serde_json::json!({ "type": kind, "call": dto })
     }
 }

@@ -1,0 +1,100 @@
+//! Who may do and see what: the contract's permissions, and the audience of what happens to
+//! a call. Shared by the HTTP edge (which checks a principal against them) and the layers
+//! below it (user records, live events), so it sits below both.
+
+/// Declares the permissions once: the [`Permission`] enum, [`Permission::ALL`], their names,
+/// and a marker type for each in [`need`].
+macro_rules! permissions {
+    ($($name:ident => $text:literal),* $(,)?) => {
+        /// A permission of the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Permission {
+            $($name),*
+        }
+
+        impl Permission {
+            pub const ALL: [Permission; [$($text),*].len()] = [$(Self::$name),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => $text),*
+                }
+            }
+        }
+
+        /// The permissions as types, for the HTTP edge's `Authorized<need::UsersManage>`.
+        pub mod need {
+            use super::{Needed, Permission};
+
+            $(
+                #[doc = concat!("`", $text, "`.")]
+                #[derive(Debug)]
+                pub struct $name;
+
+                impl Needed for $name {
+                    const ANY_OF: &'static [Permission] = &[Permission::$name];
+                }
+            )*
+
+            /// `directory.manage` or `contact_center.settings`: the tenant details list
+            /// (tenants with their ZIP codes and trades), which the settings screen shows.
+            #[derive(Debug)]
+            pub struct TenantDetails;
+
+            impl Needed for TenantDetails {
+                const ANY_OF: &'static [Permission] =
+                    &[Permission::DirectoryManage, Permission::ContactCenterSettings];
+            }
+        }
+    };
+}
+
+permissions! {
+    ContactCenterView => "contact_center.view",
+    ContactCenterSettings => "contact_center.settings",
+    UsersManage => "users.manage",
+    DirectoryManage => "directory.manage",
+    ConnectionsManage => "connections.manage",
+    FeedsWrite => "feeds.write",
+}
+
+impl Permission {
+    /// The permission named `name` exactly (as [`Permission::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// The permissions a route admits (any one of them), named by a type, for `http::auth::Authorized`.
+pub trait Needed: Send + Sync + 'static {
+    const ANY_OF: &'static [Permission];
+}
+
+/// Who may see something: the one visibility rule of calls, the call list's SQL
+/// (`store::calls::visible_sql`) and the live events follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone with `contact_center.view`: a call still waiting for its tenant.
+    Everyone,
+    /// Those who see this tenant.
+    Tenant(String),
+    /// Only principals of every tenant: an ended call that never got one.
+    AllTenants,
+    /// One user (notices about that user's own rights, never sent to clients).
+    User(String),
+}
+
+impl Audience {
+    /// A call's audience: its tenant once it has one, everyone while it waits for one.
+    pub fn of_call(call: &crate::store::calls::CallRow) -> Self {
+        use crate::domain::gate::TenantStatus;
+        let t = call.tenant();
+        match (t.status, t.tenant_id) {
+            (TenantStatus::Pending, _) => Self::Everyone,
+            (TenantStatus::Resolved | TenantStatus::Selected, Some(id)) => Self::Tenant(id),
+            (TenantStatus::Resolved | TenantStatus::Selected | TenantStatus::Unresolved, _) => {
+                Self::AllTenants
+            }
+        }
+    }
+}
