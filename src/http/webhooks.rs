@@ -47,12 +47,13 @@ async fn receive(
             ));
         };
         let provider = adapter.info().id;
-        // An id that cannot have been minted is refused before any lookup or cache entry.
+        // An id that cannot have been minted is unknown without any lookup or cache entry:
+        // the same 404 as any unknown connection (the contract's answer), counted apart.
         if !crate::connections::is_connection_id(&connection_id) {
             telemetry::webhook_rejected(provider, "invalid_connection_id");
-            return Err(AppError::bad_request(
-                "invalid_connection_id",
-                "a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
+            return Err(AppError::not_found(
+                "unknown_connection",
+                "no connection has this id: a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
             ));
         }
         let now = st.clock.now();

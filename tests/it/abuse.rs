@@ -5,8 +5,9 @@ use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Ill-shaped connection ids (too long, wrong alphabet, wrong prefix) are refused with 400
-/// before any lookup; a well-shaped unknown id is 404, as before.
+/// Ill-shaped connection ids (too long, wrong alphabet, wrong prefix) are unknown before any
+/// lookup: the contract's 404 `unknown_connection`, whose message says what an id looks like;
+/// a well-shaped unknown id is the same 404.
 #[tokio::test]
 async fn webhook_connection_ids_that_cannot_be_ids_are_refused_before_any_lookup() {
     let app = TestApp::spawn().await;
@@ -29,12 +30,14 @@ async fn webhook_connection_ids_that_cannot_be_ids_are_refused_before_any_lookup
             .await;
         assert_eq!(
             res.status(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
             "{}",
             &id[..id.len().min(40)]
         );
         let v: Value = res.json().await.unwrap();
-        assert_eq!(v["error"]["code"], "invalid_connection_id", "{v}");
+        assert_eq!(v["error"]["code"], "unknown_connection", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains("conn_ followed by 32"), "{message}");
     }
     let res = app
         .raw_webhook(

@@ -181,7 +181,7 @@ async fn silent_sockets_and_long_unknown_ids_do_not_exhaust_the_server() {
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+                assert_eq!(res.status(), StatusCode::NOT_FOUND);
                 refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }));

@@ -456,8 +456,8 @@ async fn bad_webhooks_get_clear_4xx_json_errors() {
             content_type: form_ct,
             sig: Some(&good_sig),
             body: body.clone(),
-            status: 400,
-            code: "invalid_connection_id",
+            status: 404,
+            code: "unknown_connection",
         },
         Case {
             name: "unknown provider",
