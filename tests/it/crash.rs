@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -143,6 +145,7 @@ async fn sigkill_under_load_loses_no_acknowledged_delivery() {
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let mut total_acked = 0;
     for round in 0..4 {
+        let acked_before = acked.lock().unwrap().len();
         let mut senders = Vec::new();
         for worker in 0..16 {
             let (http, base, conn, acked) =
@@ -157,7 +160,19 @@ async fn sigkill_under_load_loses_no_acknowledged_delivery() {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(400 + 150 * round)).await;
+        // The kill comes once this round has had its share acknowledged (more each round),
+        // with the senders still sending. A sender that failed ends the wait: joining it
+        // below reports why.
+        let share = 40 + 20 * round;
+        eventually_within(
+            &format!("{share} deliveries acknowledged in round {round}"),
+            Duration::from_secs(30),
+            || async {
+                senders.iter().any(tokio::task::JoinHandle::is_finished)
+                    || acked.lock().unwrap().len() >= acked_before + share
+            },
+        )
+        .await;
         child.start_kill().unwrap(); // SIGKILL
         child.wait().await.unwrap();
         for s in senders {
@@ -189,12 +204,14 @@ async fn sigkill_under_load_loses_no_acknowledged_delivery() {
 /// Two instances on one PostgreSQL database under load; one is killed with SIGKILL: the
 /// other keeps acknowledging, and every delivery either acknowledged is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(callgate_test_postgres),
+    ignore = "needs PostgreSQL: set CALLGATE_TEST_POSTGRES"
+)]
 async fn one_of_two_instances_killed_the_other_keeps_acknowledging() {
+    required_postgres_server();
     let dir = tempfile::tempdir().unwrap();
-    let Some(url) = postgres_schema(dir.path()) else {
-        eprintln!("two instances need a shared database: this test runs with {POSTGRES_VAR}");
-        return;
-    };
+    let url = postgres_schema(dir.path()).expect("a schema on the PostgreSQL server");
     let other = tempfile::tempdir().unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -218,16 +235,20 @@ async fn one_of_two_instances_killed_the_other_keeps_acknowledging() {
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let after_kill = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Each sender's acknowledgements (even senders to the doomed instance, odd ones to the
+    // survivor).
+    let by_worker: Arc<Vec<AtomicUsize>> = Arc::new((0..12).map(|_| AtomicUsize::new(0)).collect());
     let stop = tokio_util::sync::CancellationToken::new();
     let mut senders = Vec::new();
     for worker in 0..12 {
         let base = if worker % 2 == 0 { &base1 } else { &base2 }.clone();
-        let (http, conn, acked, killed, after_kill, stop) = (
+        let (http, conn, acked, killed, after_kill, by_worker, stop) = (
             http.clone(),
             conn.clone(),
             acked.clone(),
             killed.clone(),
             after_kill.clone(),
+            by_worker.clone(),
             stop.clone(),
         );
         senders.push(tokio::spawn(async move {
@@ -243,14 +264,38 @@ async fn one_of_two_instances_killed_the_other_keeps_acknowledging() {
                     after_kill.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 acked.lock().unwrap().insert(sid);
+                by_worker[worker].fetch_add(1, SeqCst);
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Both instances acknowledge under load, then one is killed; the survivor's senders are
+    // then each acknowledged several times. A sender that failed ends a wait: joining it below
+    // reports why.
+    let failed = || senders.iter().any(tokio::task::JoinHandle::is_finished);
+    let limit = Duration::from_secs(30);
+    eventually_within("both instances acknowledge", limit, || async {
+        failed() || (0..12).all(|w| by_worker[w].load(SeqCst) > 0)
+    })
+    .await;
     doomed.start_kill().unwrap(); // SIGKILL
     doomed.wait().await.unwrap();
     killed.store(true, std::sync::atomic::Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let at_kill: Vec<usize> = by_worker.iter().map(|n| n.load(SeqCst)).collect();
+    // The doomed instance's senders have ended; one of the survivor's ending is a failure.
+    let survivor_failed = || {
+        senders
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .any(tokio::task::JoinHandle::is_finished)
+    };
+    eventually_within("the survivor keeps acknowledging", limit, || async {
+        survivor_failed()
+            || (1..12)
+                .step_by(2)
+                .all(|w| by_worker[w].load(SeqCst) >= at_kill[w] + 5)
+    })
+    .await;
     stop.cancel();
     for s in senders {
         s.await.unwrap();

@@ -19,6 +19,7 @@ mod gate;
 mod plivo;
 mod providers;
 mod resources;
+mod schema;
 mod sdk;
 mod signalwire;
 mod support;

@@ -54,6 +54,30 @@ pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// `postgres://postgres@127.0.0.1:5432/test`. Each store gets a schema of its own there.
 pub const POSTGRES_VAR: &str = "CALLGATE_TEST_POSTGRES";
 
+/// The server of the PostgreSQL pass ([`POSTGRES_VAR`], when set and not empty).
+pub fn postgres_server() -> Option<String> {
+    std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())
+}
+
+/// The server of the PostgreSQL pass, for a test that needs one. Such a test is marked
+/// `#[cfg_attr(not(callgate_test_postgres), ignore = "...")]` (the cfg comes from build.rs),
+/// so that without the variable it is reported as ignored; run on purpose without it, it
+/// fails here rather than pass having checked nothing.
+pub fn required_postgres_server() -> String {
+    postgres_server()
+        .unwrap_or_else(|| panic!("this test needs PostgreSQL: set {POSTGRES_VAR} to a server URL"))
+}
+
+/// For a test of the embedded store only (its files), marked
+/// `#[cfg_attr(callgate_test_postgres, ignore = "...")]`: run on purpose in the PostgreSQL
+/// pass, it fails here rather than pass having checked nothing.
+pub fn require_embedded_store() {
+    assert!(
+        postgres_server().is_none(),
+        "this test checks the embedded store: unset {POSTGRES_VAR}"
+    );
+}
+
 /// Where a test app whose files live in `data_dir` keeps its data: the embedded store in
 /// `data_dir`, or, when [`POSTGRES_VAR`] is set, a PostgreSQL schema named after
 /// `data_dir` (a restart on the same directory finds the same data).
@@ -72,7 +96,7 @@ pub fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
 /// The URL of `data_dir`'s schema (created if missing), when the suite runs on PostgreSQL.
 pub fn postgres_schema(data_dir: &std::path::Path) -> Option<String> {
     use sha2::{Digest, Sha256};
-    let server = std::env::var(POSTGRES_VAR).ok()?;
+    let server = postgres_server()?;
     let digest = Sha256::digest(data_dir.display().to_string().as_bytes());
     let schema: String = std::iter::once("t_".to_owned())
         .chain(digest[..10].iter().map(|b| format!("{b:02x}")))
