@@ -674,3 +674,50 @@ async fn a_manager_grants_only_what_it_holds() {
         .await;
     app.stop().await;
 }
+
+/// A tenant-scoped manager reads only the users within its reach (whose permissions and
+/// tenants are all among its own); any other is as unknown (404), its tokens too. The
+/// bootstrap token reads them all.
+#[tokio::test]
+async fn a_manager_reads_only_users_within_its_reach() {
+    let app = TestApp::spawn().await;
+    let mia = app
+        .user_token("mia", &["users.manage", "contact_center.view"], &["t-a"])
+        .await;
+    app.user("boss", &["users.manage"], &["t-a", "t-b"]).await;
+    app.user("admin", &["connections.manage"], &["t-a"]).await;
+    app.user("peer", &["contact_center.view"], &["t-a"]).await;
+    let (s, v) = app.api_as(&mia, Method::GET, "/api/v1/users", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut ids: Vec<&str> = v["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["user_id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["mia", "peer"]);
+    for path in [
+        "/api/v1/users/boss",
+        "/api/v1/users/admin",
+        "/api/v1/users/boss/tokens",
+        "/api/v1/users/admin/tokens",
+        "/api/v1/users/nobody",
+        "/api/v1/users/nobody/tokens",
+    ] {
+        let (s, v) = app.api_as(&mia, Method::GET, path, None).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("user_not_found")),
+            "{path}: {v}"
+        );
+    }
+    for path in ["/api/v1/users/peer", "/api/v1/users/peer/tokens"] {
+        let (s, v) = app.api_as(&mia, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    }
+    let all = app.get("/api/v1/users").await;
+    assert_eq!(all["users"].as_array().map(Vec::len), Some(4), "{all}");
+    assert_eq!(app.get("/api/v1/users/boss").await["user_id"], "boss");
+    app.stop().await;
+}

@@ -55,26 +55,45 @@ fn user_not_found() -> AppError {
     AppError::not_found("user_not_found", "no such user")
 }
 
+/// The user, or 404 also when it is beyond the reader's reach ([`within_reach`]): a
+/// manager neither reads a user it could not change nor learns that one exists.
+fn readable(db: &Db<'_>, p: &Principal, user_id: &str) -> Result<User, AppError> {
+    existing(db, user_id)
+        .and_then(|u| within_reach(p, &u).map(|()| u))
+        .map_err(|e| match e {
+            AppError::Forbidden(_) => user_not_found(),
+            e => e,
+        })
+}
+
 /// The user, or 404.
 fn existing(db: &Db<'_>, user_id: &str) -> Result<User, AppError> {
     rows::get(db, user_id)?.ok_or_else(user_not_found)
 }
 
+/// The users within the manager's reach ([`within_reach`]); the bootstrap token and a
+/// manager of every tenant holding every permission see them all.
 async fn list(
     State(st): State<AppState>,
-    _p: Authorized<need::UsersManage>,
+    p: Authorized<need::UsersManage>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let users = st.store.read(rows::list).await?;
+    let mut users = st.store.read(rows::list).await?;
+    users.retain(|u| within_reach(&p, u).is_ok());
     Ok(Json(json!({ "users": users })))
 }
 
 async fn show(
     State(st): State<AppState>,
-    _p: Authorized<need::UsersManage>,
+    p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Json<User>, AppError> {
     check_user_ref(&user_id)?;
-    Ok(Json(st.store.read(move |c| existing(c, &user_id)).await?))
+    let principal = Principal::clone(&p);
+    Ok(Json(
+        st.store
+            .read(move |c| readable(c, &principal, &user_id))
+            .await?,
+    ))
 }
 
 /// Creates (201) or replaces (200) a user. The change takes effect on the user's next
@@ -177,14 +196,15 @@ async fn create_token(
 
 async fn list_tokens(
     State(st): State<AppState>,
-    _p: Authorized<need::UsersManage>,
+    p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     check_user_ref(&user_id)?;
+    let principal = Principal::clone(&p);
     let tokens = st
         .store
         .read(move |c| {
-            existing(c, &user_id)?;
+            readable(c, &principal, &user_id)?;
             rows::tokens_of(c, &user_id)
         })
         .await?;
