@@ -858,3 +858,38 @@ async fn thread_and_booking_ids_are_each_tenants_own() {
     assert_eq!(unbooked(&app, "t-austin").await, 0);
     app.stop().await;
 }
+
+/// The thread and booking actions read `?tenant_id=` only: any other query parameter (a
+/// cache buster, a client's tracking tag) is ignored, as before they read a query at all.
+#[tokio::test]
+async fn thread_and_booking_actions_ignore_other_query_parameters() {
+    let app = austin_and_dallas().await;
+    app.inbound_chat("t-austin", "th-1").await;
+    let (s, v) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = thread_action(&app, "th-1", "mark-read?_=1700000000").await;
+    assert_eq!(
+        (s, v["tenant_id"].as_str()),
+        (StatusCode::OK, Some("t-austin")),
+        "{v}"
+    );
+    let (s, v) = thread_action(&app, "th-1", "close?tenant_id=t-austin&utm_source=x").await;
+    assert_eq!(
+        (s, v["tenant_id"].as_str()),
+        (StatusCode::OK, Some("t-austin")),
+        "{v}"
+    );
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/web-bookings/wb-1/booked?trace=abc",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["tenant_id"].as_str()),
+        (StatusCode::OK, Some("t-austin")),
+        "{v}"
+    );
+    app.stop().await;
+}

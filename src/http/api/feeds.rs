@@ -202,9 +202,9 @@ async fn list_threads(
 }
 
 /// `?tenant_id=`: which tenant's thread or booking an agent means, when several of its
-/// tenants use the id (ids are each tenant's own).
+/// tenants use the id (ids are each tenant's own). Other query parameters are ignored, as
+/// these routes did before they read a query at all.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TenantOfId {
     tenant_id: Option<String>,
 }
