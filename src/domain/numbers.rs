@@ -49,8 +49,10 @@ pub struct Resolution {
 /// 3. bare digits of that same shape (8-15 digits, the first 1-9) are an international
 ///    number without its `+`, as Vonage and Plivo send them (`447700900000`): they get the
 ///    `+`, whether or not the phone-number library knows their range;
-/// 4. a formatted number with `+` (`+1 (512) 555-0100`) must be a valid number, and is
-///    reformatted.
+/// 4. a formatted number (`+1 (512) 555-0100`, `+44 7700 900000`) that the phone-number
+///    library finds valid is reformatted by it; otherwise, when it holds only digits, one
+///    leading `+` and the usual separators (spaces, `-`, `.`, `(`, `)`), and its digits are
+///    a bare international number by rule 3, it becomes `+` and those digits.
 ///
 /// Anything else is not an international number and is `None`: SIP URIs, `client:` names,
 /// `anonymous`, short codes and other digit strings of another length, national forms with a
@@ -67,14 +69,24 @@ pub fn to_e164(raw: &str) -> Option<String> {
         let with_plus = format!("+{trimmed}");
         return is_e164_form(&with_plus).then_some(with_plus);
     }
-    if !trimmed.starts_with('+') {
+    // Only digits, one leading `+` and the usual separators: an extension, a SIP URI or a
+    // name is not reformatted.
+    let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    if !body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
+    {
         return None;
     }
-    let parsed = phonenumber::parse(None, trimmed).ok()?;
-    if !phonenumber::is_valid(&parsed) {
-        return None;
+    if trimmed.starts_with('+')
+        && let Ok(parsed) = phonenumber::parse(None, trimmed)
+        && phonenumber::is_valid(&parsed)
+    {
+        return Some(parsed.format().mode(phonenumber::Mode::E164).to_string());
     }
-    Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let with_plus = format!("+{digits}");
+    is_e164_form(&with_plus).then_some(with_plus)
 }
 
 /// Normalizes a number a provider reported ([`to_e164`]'s rule); a value that is not an
@@ -161,10 +173,28 @@ mod tests {
             ("12025550147x12", "12025550147x12"),
             ("12025550147;ext=12", "12025550147;ext=12"),
             ("", ""),
+            // Formatted: the same rule, whether or not the library knows the range.
+            ("+44 7700 900000", "+447700900000"),
+            (" +44 (7700) 900-000 ", "+447700900000"),
+            ("44.7700.900000", "+447700900000"),
+            ("+1 (555) 123-4567", "+15551234567"),
+            ("1-512-555-0100", "+15125550100"),
+            // Formatted, but not a bare international number, or not only separators.
+            ("07700 900000", "07700 900000"),
+            ("+0 123 456 789", "+0 123 456 789"),
+            ("+1 234 567", "+1 234 567"),
+            ("+1 512 555 0100 x12", "+1 512 555 0100 x12"),
+            ("+1 512 555 0100 ext. 12", "+1 512 555 0100 ext. 12"),
+            ("1+512 555 0100", "1+512 555 0100"),
+            ("123 45", "123 45"),
+            (
+                "sip:+44 7700 900000@example.com",
+                "sip:+44 7700 900000@example.com",
+            ),
         ] {
             assert_eq!(normalize_reported(raw), reported, "{raw:?}");
             let as_directory = to_e164(raw);
-            if reported.starts_with('+') {
+            if is_e164_form(reported) {
                 assert_eq!(as_directory.as_deref(), Some(reported), "{raw:?}");
             } else {
                 assert_eq!(as_directory, None, "{raw:?}");
@@ -203,8 +233,11 @@ mod tests {
             assert_eq!(to_e164(n).as_deref(), Some(n), "{n}");
             assert_eq!(normalize_reported(n), n, "{n}: as webhooks keep it");
         }
-        // Formatted, such a number is not recognised: only valid numbers are reformatted.
-        assert_eq!(to_e164("+1 (555) 123-4567"), None);
+        // Formatted, such a number gets the same rule.
+        assert_eq!(
+            to_e164("+1 (555) 123-4567").as_deref(),
+            Some("+15551234567")
+        );
         for n in ["+0123456789", "+1234567", "+1234567890123456"] {
             assert_eq!(to_e164(n), None, "{n}");
         }

@@ -334,3 +334,47 @@ async fn published_numbers_without_plus_match_the_directory() {
     assert_eq!(call["recording"]["status"], "saved");
     app.stop().await;
 }
+
+/// A formatted number (`+44 7700 900000`, in a range the phone-number library does not know)
+/// gets the same rule as bare digits, in a webhook and in the directory alike: the calls
+/// match the directory entries `+447700900000` and (listed formatted) `+447700900001`.
+#[tokio::test]
+async fn formatted_numbers_match_the_directory() {
+    let (app, conn) = setup("http://127.0.0.1:9").await;
+    app.tenant("t-london", &["78799"], &["hvac"]).await;
+    for n in ["+447700900000", "+44%207700%20900001"] {
+        app.number(n, json!({"kind": "local", "tenant_id": "t-london"}))
+            .await;
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/webhook-samples/vonage/published-event-started.http"
+    );
+    let sample =
+        callgate_adapters::kit::samples::HttpSample::parse(&std::fs::read(path).unwrap()).unwrap();
+    let published = String::from_utf8(sample.body).unwrap();
+    let formatted = [
+        (
+            "CON-cccccccc-bbbb-cccc-dddd-0123456789ab",
+            "+44 7700 900000",
+            "+447700900000",
+        ),
+        (
+            "CON-dddddddd-bbbb-cccc-dddd-0123456789ab",
+            "44 7700 900001",
+            "+447700900001",
+        ),
+    ];
+    for (conversation, to, e164) in formatted {
+        let inbound = published
+            .replace("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", conversation)
+            .replace(r#""direction": "outbound""#, r#""direction": "inbound""#)
+            .replace(r#""to": "447700900000""#, &format!(r#""to": "{to}""#));
+        send(&app, &conn, &inbound).await;
+        let call = app.call_by_sid(conversation).await;
+        assert_eq!(call["to"], e164, "{to}");
+        assert_eq!(call["number_kind"], "local", "{to}");
+        assert_eq!(call["tenant"]["tenant_id"], "t-london", "{to}");
+    }
+    app.stop().await;
+}
