@@ -116,15 +116,23 @@ struct WriteHealth {
 /// The new space a readiness probe takes, and gives back in the same transaction.
 const PROBE_BYTES: usize = 64 * 1024;
 
+/// The probe's padding: [`PROBE_BYTES`] random bytes, which no compression shrinks
+/// (PostgreSQL compresses a zero-filled `BYTEA` of 64 KiB to under 1 KiB, which would fit
+/// in space already allocated on a full disk).
+fn probe_pad() -> Vec<u8> {
+    let mut pad = vec![0; PROBE_BYTES];
+    rand::Rng::fill(&mut rand::rng(), &mut pad[..]);
+    pad
+}
+
 /// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (a row of
 /// `readiness_probe` under the probe's own id `pad_id`, inserted and deleted: instances
 /// sharing a database never wait on each other's), and notes its time in row 1.
-fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64) -> Result<(), AppError> {
-    static PAD: [u8; PROBE_BYTES] = [0; PROBE_BYTES];
+fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64, pad: &[u8]) -> Result<(), AppError> {
     let at = millis(now);
     db.exec(
         "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (?1, ?2, ?3)",
-        args![pad_id, at, PAD[..]],
+        args![pad_id, at, pad[..]],
     )?;
     db.exec("DELETE FROM readiness_probe WHERE id = ?1", args![pad_id])?;
     db.exec(
@@ -345,7 +353,8 @@ impl Store {
             return Err(fault);
         };
         let pad_id = rand::Rng::random_range(&mut rand::rng(), 2..i64::MAX);
-        let probed = self.write(move |db| probe(db, now, pad_id)).await;
+        let pad = probe_pad();
+        let probed = self.write(move |db| probe(db, now, pad_id, &pad)).await;
         self.note(&probed, true);
         match probed {
             Ok(()) => Ok(()),
@@ -541,4 +550,34 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 pub fn from_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probe's padding takes its full size on PostgreSQL too, which compresses a
+    /// repetitive `BYTEA` (64 KiB of zeros is stored in under 1 KiB): random bytes, each
+    /// value about as frequent as any other, no long run, and new ones for every probe.
+    #[test]
+    fn the_probe_pad_is_incompressible() {
+        let pad = probe_pad();
+        assert_eq!(pad.len(), PROBE_BYTES);
+        let mut counts = [0usize; 256];
+        for b in &pad {
+            counts[usize::from(*b)] += 1;
+        }
+        let expected = PROBE_BYTES / 256;
+        assert!(
+            counts.iter().all(|&c| c > expected / 2 && c < expected * 2),
+            "byte values far from uniform: {counts:?}"
+        );
+        let longest_run = pad
+            .chunk_by(|a, b| a == b)
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest_run < 16, "a run of {longest_run} equal bytes");
+        assert_ne!(probe_pad(), pad, "every probe pads with new bytes");
+    }
 }
