@@ -36,6 +36,7 @@ use db::args;
 pub use db::{Db, Dialect};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -108,9 +109,36 @@ pub struct Store {
 /// until a write that takes new space succeeds (see [`Store::writable`]).
 #[derive(Debug, Default)]
 struct WriteHealth {
+    /// Set while `failing` holds a fault: a write's success reads it only, so that the
+    /// writes of a healthy store never take the lock.
+    faulted: AtomicBool,
     failing: Mutex<Option<StorageFault>>,
     /// Held while a readiness probe runs: probes never pile up.
     probing: tokio::sync::Mutex<()>,
+}
+
+impl WriteHealth {
+    /// [`Store::note`]: only a fault, or the first success after one, takes the lock.
+    fn note<T>(&self, out: &Result<T, AppError>, took_space: bool) {
+        let failing = match out {
+            Ok(_) if took_space && self.faulted.load(Ordering::Acquire) => None,
+            Err(AppError::Storage(fault, _)) => Some(*fault),
+            _ => return,
+        };
+        if let Ok(mut latest) = self.failing.lock() {
+            *latest = failing;
+            self.faulted.store(failing.is_some(), Ordering::Release);
+        }
+    }
+
+    /// The fault of the latest write that failed for a storage reason, unless a write that
+    /// took new space succeeded since.
+    fn fault(&self) -> Option<StorageFault> {
+        if !self.faulted.load(Ordering::Acquire) {
+            return None;
+        }
+        self.failing.lock().ok().and_then(|f| *f)
+    }
 }
 
 /// The new space a readiness probe takes, and gives back in the same transaction.
@@ -331,21 +359,14 @@ impl Store {
     /// succeeds on a full disk too. Other errors (the write's own, a busy database) say
     /// nothing of either.
     fn note<T>(&self, out: &Result<T, AppError>, took_space: bool) {
-        let failing = match out {
-            Ok(_) if took_space => None,
-            Err(AppError::Storage(fault, _)) => Some(*fault),
-            _ => return,
-        };
-        if let Ok(mut latest) = self.health.failing.lock() {
-            *latest = failing;
-        }
+        self.health.note(out, took_space);
     }
 
     /// Whether the store takes writes: `Err` with the fault once a write failed for a storage
     /// reason, until one that takes new space succeeds. Meanwhile each call tries a small write
     /// of its own (one at a time), whose success makes it ready again without traffic.
     pub async fn writable(&self, now: OffsetDateTime) -> Result<(), StorageFault> {
-        let failing = || self.health.failing.lock().ok().and_then(|f| *f);
+        let failing = || self.health.fault();
         let Some(fault) = failing() else {
             return Ok(());
         };
@@ -579,5 +600,33 @@ mod tests {
             .unwrap_or(0);
         assert!(longest_run < 16, "a run of {longest_run} equal bytes");
         assert_ne!(probe_pad(), pad, "every probe pads with new bytes");
+    }
+
+    /// A write's success on a healthy store takes no lock: it is noted while the lock is
+    /// held elsewhere (here, by this very thread, which a lock would deadlock). A storage
+    /// fault is kept until a write that took new space succeeds.
+    #[test]
+    fn a_success_on_a_healthy_store_takes_no_lock() {
+        let health = WriteHealth::default();
+        let ok: Result<(), AppError> = Ok(());
+        {
+            let _held = health.failing.lock().unwrap();
+            health.note(&ok, true);
+            health.note(&ok, false);
+        }
+        assert_eq!(health.fault(), None);
+        let full: Result<(), AppError> = Err(AppError::Storage(StorageFault::Full, "full".into()));
+        health.note(&full, false);
+        assert_eq!(health.fault(), Some(StorageFault::Full));
+        health.note(&ok, false);
+        assert_eq!(
+            health.fault(),
+            Some(StorageFault::Full),
+            "an update in place"
+        );
+        health.note(&ok, true);
+        assert_eq!(health.fault(), None);
+        let _held = health.failing.lock().unwrap();
+        health.note(&ok, true);
     }
 }
