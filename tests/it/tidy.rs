@@ -114,6 +114,39 @@ fn the_openapi_document_lists_every_route() {
     );
 }
 
+/// Every operation that reads a body (a webhook, or a route that takes one) documents what
+/// reading it can answer: 413 past the size limit and 408 when it does not arrive in time
+/// (`body_timeout_ms`), as `request_timeout`.
+#[test]
+fn the_openapi_document_lists_the_body_errors_where_bodies_are_read() {
+    let doc = openapi();
+    assert_eq!(
+        doc["components"]["responses"]["RequestTimeout"]["content"]["application/json"]["example"]
+            ["error"]["code"],
+        "request_timeout"
+    );
+    let mut reading = 0;
+    let mut missing = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            if op.get("requestBody").is_none() && !path.starts_with("/webhooks/") {
+                continue;
+            }
+            reading += 1;
+            for status in ["408", "413"] {
+                if op["responses"].get(status).is_none() {
+                    missing.push(format!("{method} {path}: {status}"));
+                }
+            }
+        }
+    }
+    assert!(reading > 10, "operations that read a body: {reading}");
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+}
+
 /// Every provider folder is registered, and has at least one accepted and one `reject-`
 /// sample; every registered provider has a folder, samples and a row in the provider matrix,
 /// and nothing the scaffold left to fill in.
