@@ -10,14 +10,17 @@
 //!   stays open as long as it runs.
 //! - **Connection cap**: at most `max_connections` are served at once. When the cap is full
 //!   and another connection arrives, the connection that has waited longest without a request
-//!   in flight (idle or still sending headers) is closed to make room; when every connection
-//!   has a request in flight, the new one waits (in the kernel's accept backlog) for a slot.
-//!   A client holding silent sockets can thus delay a legitimate request by at most one
-//!   header-read timeout, never shut it out.
+//!   in flight (idle or still sending headers) is closed to make room. When every connection
+//!   has a request in flight, the new one waits (in the kernel's accept backlog) for a slot,
+//!   and the next connection whose request ends is closed for it. Silent sockets therefore
+//!   never keep a request out; connections with a request in flight do, until one ends: an
+//!   ordinary request within the handler's 30 s timeout (its body included), an event stream
+//!   only when it closes. `max_connections` must leave room above the event streams.
 //! - **Keep-alive limits**: keep-alive can be turned off; a connection serves at most
 //!   `max_requests_per_connection` requests, the last answered with `Connection: close`.
 //!
-//! Graceful stop: accepting stops, idle connections close, in-flight requests finish.
+//! Graceful stop: accepting stops, connections without a request in flight (idle, or still
+//! sending headers) close at once, in-flight requests finish.
 
 use crate::config::ServerLimits;
 use axum::Router;
@@ -33,71 +36,126 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Where a connection stands, for its timeouts and for eviction.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// No request in flight and no byte read since this instant (the accept, or the end of the
-    /// last response).
+    /// No request in flight and no byte read since this instant: the accept (`fresh`), or the
+    /// end of the last response.
     Idle { since: Instant, fresh: bool },
-    /// Bytes of a request arrived from this instant; its headers are not complete yet.
+    /// Bytes of a request arrived from this instant (the accept, for a connection's first
+    /// request); its headers are not complete yet.
     Headers { since: Instant },
     /// This many requests are being answered.
-    Busy { requests: usize },
+    Busy { requests: u64 },
 }
 
+/// The kinds of [`Phase`], in the top two bits of [`Track::state`].
+const FRESH: u64 = 0;
+const IDLE: u64 = 1;
+const HEADERS: u64 = 2;
+const BUSY: u64 = 3;
+const KIND_SHIFT: u32 = 62;
+/// The rest of the word: nanoseconds from the accept (a quiet phase's start), or the number
+/// of requests in flight.
+const VALUE: u64 = (1 << KIND_SHIFT) - 1;
+
+const fn pack(kind: u64, value: u64) -> u64 {
+    (kind << KIND_SHIFT) | (value & VALUE)
+}
+
+/// A connection's [`Phase`], in one atomic word: every socket read loads it, and only a
+/// change of phase writes it.
 #[derive(Debug)]
 struct Track {
-    phase: Mutex<Phase>,
+    accepted: Instant,
+    state: AtomicU64,
     evict: CancellationToken,
+    /// Told when a request ends and the connection becomes quiet (see [`wait_for_slot`]).
+    quiet: Arc<Notify>,
 }
 
 impl Track {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Phase> {
-        self.phase
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Bytes were read: an idle connection starts sending a request.
-    fn read_some(&self) {
-        let mut phase = self.lock();
-        if let Phase::Idle { .. } = *phase {
-            *phase = Phase::Headers {
-                since: Instant::now(),
-            };
+    fn new(quiet: Arc<Notify>) -> Self {
+        Self {
+            accepted: Instant::now(),
+            state: AtomicU64::new(pack(FRESH, 0)),
+            evict: CancellationToken::new(),
+            quiet,
         }
     }
 
-    fn request_started(&self) {
-        let mut phase = self.lock();
-        *phase = match *phase {
-            Phase::Busy { requests } => Phase::Busy {
-                requests: requests + 1,
+    /// Now, as nanoseconds from the accept.
+    fn now(&self) -> u64 {
+        u64::try_from(self.accepted.elapsed().as_nanos()).map_or(VALUE, |n| n.min(VALUE))
+    }
+
+    fn phase(&self) -> Phase {
+        let word = self.state.load(Ordering::Acquire);
+        let value = word & VALUE;
+        let since = self.accepted + Duration::from_nanos(value);
+        match word >> KIND_SHIFT {
+            FRESH => Phase::Idle { since, fresh: true },
+            IDLE => Phase::Idle {
+                since,
+                fresh: false,
             },
-            _ => Phase::Busy { requests: 1 },
+            HEADERS => Phase::Headers { since },
+            _ => Phase::Busy { requests: value },
+        }
+    }
+
+    /// Bytes were read: an idle connection starts sending a request. Its header-read timeout
+    /// runs from the end of the last response, or from the accept for its first request.
+    fn read_some(&self) {
+        let word = self.state.load(Ordering::Acquire);
+        let since = match word >> KIND_SHIFT {
+            FRESH => word & VALUE,
+            IDLE => self.now(),
+            _ => return,
         };
+        // Lost only to a request that started meanwhile: then there is nothing to do.
+        let _ = self.state.compare_exchange(
+            word,
+            pack(HEADERS, since),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    fn request_started(&self) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                Some(match word >> KIND_SHIFT {
+                    BUSY => pack(BUSY, (word & VALUE).saturating_add(1)),
+                    _ => pack(BUSY, 1),
+                })
+            });
     }
 
     fn request_finished(&self) {
-        let mut phase = self.lock();
-        *phase = match *phase {
-            Phase::Busy { requests } if requests > 1 => Phase::Busy {
-                requests: requests - 1,
-            },
-            _ => Phase::Idle {
-                since: Instant::now(),
-                fresh: false,
-            },
-        };
+        let now = self.now();
+        let before = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                Some(match (word >> KIND_SHIFT, word & VALUE) {
+                    (BUSY, requests) if requests > 1 => pack(BUSY, requests - 1),
+                    _ => pack(IDLE, now),
+                })
+            })
+            .unwrap_or_else(|word| word);
+        if before >> KIND_SHIFT != BUSY || before & VALUE <= 1 {
+            self.quiet.notify_waiters();
+        }
     }
 
     /// When this connection is to be closed if nothing changes; `None` while busy.
     fn deadline(&self, limits: &ServerLimits) -> Option<Instant> {
-        match *self.lock() {
+        match self.phase() {
             Phase::Idle { since, fresh: true } | Phase::Headers { since } => {
                 Some(since + limits.header_read_timeout)
             }
@@ -111,7 +169,7 @@ impl Track {
 
     /// Why it is closed when its deadline passes.
     fn timeout_reason(&self) -> &'static str {
-        match *self.lock() {
+        match self.phase() {
             Phase::Idle { fresh: false, .. } => "idle_timeout",
             _ => "header_timeout",
         }
@@ -119,7 +177,7 @@ impl Track {
 
     /// Since when it has had no request in flight (`None` while busy).
     fn quiet_since(&self) -> Option<Instant> {
-        match *self.lock() {
+        match self.phase() {
             Phase::Idle { since, .. } | Phase::Headers { since } => Some(since),
             Phase::Busy { .. } => None,
         }
@@ -182,6 +240,8 @@ impl AsyncWrite for Tracked {
 struct Registry {
     next: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Track>>>,
+    /// Told by every connection whose last request in flight ends.
+    quiet: Arc<Notify>,
 }
 
 impl Registry {
@@ -201,13 +261,15 @@ impl Registry {
         self.lock().remove(&id);
     }
 
-    /// Closes the connection that has had no request in flight for longest. False when every
-    /// connection is busy.
+    /// Closes the connection that has had no request in flight for longest, unless one is
+    /// already closing for the slot. False when every connection is busy.
     fn evict_oldest_quiet(&self) -> bool {
         let open = self.lock();
+        if open.values().any(|t| t.evict.is_cancelled()) {
+            return true;
+        }
         let oldest = open
             .values()
-            .filter(|t| !t.evict.is_cancelled())
             .filter_map(|t| t.quiet_since().map(|s| (s, t)))
             .min_by_key(|(s, _)| *s);
         match oldest {
@@ -216,6 +278,28 @@ impl Registry {
                 true
             }
             None => false,
+        }
+    }
+}
+
+/// Waits for a free slot while the cap is full. A quiet connection is closed for it at
+/// once, and again whenever a request ends while every connection was busy. `None` on
+/// shutdown.
+async fn wait_for_slot(
+    slots: &Arc<Semaphore>,
+    registry: &Registry,
+    shutdown: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    loop {
+        // Listening before looking: a request that ends meanwhile is not missed.
+        let quieted = registry.quiet.notified();
+        tokio::pin!(quieted);
+        quieted.as_mut().enable();
+        registry.evict_oldest_quiet();
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            p = slots.clone().acquire_owned() => return p.ok(),
+            () = quieted => {}
         }
     }
 }
@@ -250,24 +334,14 @@ pub async fn serve(
             Ok(p) => p,
             Err(_) => {
                 crate::telemetry::connection_cap_reached();
-                registry.evict_oldest_quiet();
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    p = slots.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
+                match wait_for_slot(&slots, &registry, &shutdown).await {
+                    Some(p) => p,
+                    None => break,
                 }
             }
         };
         let _ = stream.set_nodelay(true);
-        let track = Arc::new(Track {
-            phase: Mutex::new(Phase::Idle {
-                since: Instant::now(),
-                fresh: true,
-            }),
-            evict: CancellationToken::new(),
-        });
+        let track = Arc::new(Track::new(registry.quiet.clone()));
         let id = registry.add(track.clone());
         let app = app.clone();
         let limits = limits.clone();
@@ -298,30 +372,18 @@ async fn serve_connection(
     let max_requests = limits.max_requests_per_connection;
     let service_track = track.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let track = service_track.clone();
+        // In flight from the moment its headers are complete, before its first poll.
+        service_track.request_started();
+        let guard = Finished(service_track.clone());
         let mut app = app.clone();
         let n = served.fetch_add(1, Ordering::Relaxed).saturating_add(1);
         async move {
-            track.request_started();
-            let guard = Finished(track);
             let req = req.map(Body::new);
             let res = match tower::Service::call(&mut app, req).await {
                 Ok(res) => res,
                 Err(never) => match never {},
             };
-            let (mut parts, body) = res.into_parts();
-            if n >= max_requests {
-                parts.headers.insert(
-                    http::header::CONNECTION,
-                    http::HeaderValue::from_static("close"),
-                );
-            }
-            // The request is in flight until its response body is written (or dropped).
-            let body = body.map_frame(move |frame| {
-                let _ = &guard;
-                frame
-            });
-            Ok::<_, std::convert::Infallible>(hyper::Response::from_parts(parts, Body::new(body)))
+            Ok::<_, std::convert::Infallible>(in_flight_until_sent(res, guard, n >= max_requests))
         }
     });
     let io = TokioIo::new(Tracked {
@@ -343,12 +405,19 @@ async fn serve_connection(
             Instant::now() + limits.idle_timeout.min(limits.header_read_timeout)
         });
         tokio::select! {
+            // The connection first: headers already received start their request before a
+            // shutdown is looked at.
+            biased;
             _ = conn.as_mut() => return,
             () = track.evict.cancelled() => {
                 crate::telemetry::connection_closed("evicted");
                 return;
             }
             () = shutdown.cancelled(), if !stopping => {
+                if track.quiet_since().is_some() {
+                    // Idle or still sending headers: closing loses no request.
+                    return;
+                }
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }
@@ -361,6 +430,27 @@ async fn serve_connection(
             }
         }
     }
+}
+
+/// `res`, whose request stays in flight until its body is written (or dropped), answered
+/// with `Connection: close` when it is the connection's `last`.
+fn in_flight_until_sent(
+    res: axum::response::Response,
+    guard: Finished,
+    last: bool,
+) -> hyper::Response<Body> {
+    let (mut parts, body) = res.into_parts();
+    if last {
+        parts.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    let body = body.map_frame(move |frame| {
+        let _ = &guard;
+        frame
+    });
+    hyper::Response::from_parts(parts, Body::new(body))
 }
 
 /// Marks the end of a request when dropped (with its response body).
@@ -411,7 +501,42 @@ fn open_files_limit(limits: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::open_files_limit;
+    use super::{Notify, Phase, Track, open_files_limit};
+    use std::sync::Arc;
+
+    /// The phase word: a first request's header read counts from the accept, requests nest,
+    /// and the end of the last one makes the connection idle and tells the waiters.
+    #[tokio::test]
+    async fn a_connection_moves_through_its_phases() {
+        let quiet = Arc::new(Notify::new());
+        let track = Track::new(quiet.clone());
+        let accepted = track.accepted;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        track.read_some();
+        assert_eq!(track.phase(), Phase::Headers { since: accepted });
+        track.request_started();
+        track.request_started();
+        assert_eq!(track.phase(), Phase::Busy { requests: 2 });
+        let told = quiet.notified();
+        tokio::pin!(told);
+        told.as_mut().enable();
+        track.request_finished();
+        assert_eq!(track.phase(), Phase::Busy { requests: 1 });
+        track.request_finished();
+        let Phase::Idle {
+            since: idle,
+            fresh: false,
+        } = track.phase()
+        else {
+            panic!("not idle: {:?}", track.phase());
+        };
+        assert!(idle > accepted);
+        told.await;
+        // A later request's header read counts from its first byte.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        track.read_some();
+        assert!(matches!(track.phase(), Phase::Headers { since } if since > idle));
+    }
 
     #[test]
     fn the_soft_open_file_limit_is_read() {

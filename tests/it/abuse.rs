@@ -214,6 +214,127 @@ async fn connection_timeouts_close_silent_sockets_but_not_an_event_stream() {
     stream.call_update(sid).await;
 }
 
+/// A test app with `env`, and the address to open raw sockets on.
+async fn raw_app(env: &[(&str, &str)]) -> (TestApp, String) {
+    let app = TestApp::spawn_with(env, "").await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    (app, addr)
+}
+
+/// A raw socket to `addr` that has sent `bytes`.
+async fn sent(addr: &str, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    s
+}
+
+/// A request with a body of two bytes, of which only the first is sent: it stays in flight
+/// until the test sends the second (`}`). Its `Expect: 100-continue` makes the server answer
+/// `100 Continue` once the handler reads the body, when the request is surely in flight.
+fn held_body_request() -> String {
+    format!(
+        "POST /api/v1/connections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{{"
+    )
+}
+
+/// The first bytes a socket receives (or "" when it closes or 20 s pass).
+async fn first_bytes(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), s.read(&mut buf)).await;
+    let n = read.ok().and_then(Result::ok).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// The cap is full of connections with a request in flight when a new one arrives, so none
+/// can be closed for it; when those requests end a moment later, one of the connections is
+/// closed for the new one at once, not after its idle timeout (40 s here, past the 20 s
+/// that `answer_of` waits, so the test fails rather than hangs).
+#[tokio::test]
+async fn a_full_cap_closes_a_connection_for_a_waiting_one_as_soon_as_its_request_ends() {
+    use tokio::io::AsyncWriteExt;
+    let (_app, addr) = raw_app(&[
+        ("CALLGATE_MAX_CONNECTIONS", "2"),
+        ("CALLGATE_IDLE_TIMEOUT_SECS", "40"),
+    ])
+    .await;
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        let mut s = sent(&addr, held_body_request().as_bytes()).await;
+        // The body is being read: the request is in flight.
+        assert!(first_bytes(&mut s).await.starts_with("HTTP/1.1 100"));
+        busy.push(s);
+    }
+    let waiting = sent(
+        &addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    // Time for the server to accept it and find every connection busy (when it is slower,
+    // the test passes without showing anything, never fails).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for s in &mut busy {
+        s.write_all(b"}").await.unwrap();
+        assert!(first_bytes(s).await.starts_with("HTTP/1.1 4"));
+    }
+    // Both stay open on the client's side: only the server can make room.
+    assert!(answer_of(waiting).await.starts_with("HTTP/1.1 200"));
+    drop(busy);
+}
+
+/// A new connection's header-read timeout runs from its accept, not from its first byte: a
+/// socket silent for 1.8 s that then sends one byte is closed at 2 s, before the rest of
+/// its request (sent at 2.8 s) could be answered.
+#[tokio::test]
+async fn the_first_header_read_timeout_runs_from_the_accept() {
+    use tokio::io::AsyncWriteExt;
+    let (_app, addr) = raw_app(&[("CALLGATE_HEADER_READ_TIMEOUT_MS", "2000")]).await;
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    s.write_all(b"G").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // Refused or not: the server has closed it.
+    let _ = s
+        .write_all(b"ET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    assert_eq!(answer_of(s).await, "");
+}
+
+/// A graceful stop closes at once the connections with no request in flight, idle or still
+/// sending headers (the header-read timeout is a minute here, the stop is given 20 s), and
+/// lets a request in flight finish with its answer.
+#[tokio::test]
+async fn a_graceful_stop_closes_quiet_connections_at_once_and_finishes_requests() {
+    use tokio::io::AsyncWriteExt;
+    let (app, addr) = raw_app(&[
+        ("CALLGATE_HEADER_READ_TIMEOUT_MS", "60000"),
+        ("CALLGATE_IDLE_TIMEOUT_SECS", "60"),
+    ])
+    .await;
+    let sending = sent(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
+    let mut idle = sent(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(first_bytes(&mut idle).await.starts_with("HTTP/1.1 200"));
+    let mut in_flight = sent(&addr, held_body_request().as_bytes()).await;
+    assert!(
+        first_bytes(&mut in_flight)
+            .await
+            .starts_with("HTTP/1.1 100")
+    );
+    let stopped = tokio::spawn(app.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    in_flight.write_all(b"}").await.unwrap();
+    assert!(answer_of(in_flight).await.starts_with("HTTP/1.1 4"));
+    // The stop ends while both quiet sockets are still open on the client's side.
+    tokio::time::timeout(std::time::Duration::from_secs(20), stopped)
+        .await
+        .expect("stopped without waiting for the client sending headers")
+        .unwrap();
+    assert_eq!(answer_of(sending).await, "");
+    assert_eq!(answer_of(idle).await, "");
+}
+
 fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
