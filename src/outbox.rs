@@ -32,12 +32,21 @@ use tokio_util::sync::CancellationToken;
 enum Done {
     /// The provider answered 2xx, or 404 (already gone), with this status; `found` is the
     /// recording's id when it had to be looked up first (`Adapter::find_recording`). A
-    /// lookup that lists no such recording is a 404: already gone.
+    /// lookup that lists no such recording is retried, as the list may lag the webhook,
+    /// until [`Done::NotListed`].
     Deleted { status: u16, found: Option<String> },
+    /// The provider's recordings list has not named the recording for [`NOT_LISTED_FOR`]
+    /// since the job was queued: it is taken as already gone.
+    NotListed,
     /// The adapter describes no delete request (`delete_recording` is `Ok(None)`): nothing
     /// was sent. The recording stays discarded: never fetched, never exposed.
     NotSupported,
 }
+
+/// How long a recording looked up by its call leg (a Telnyx recording reported without its
+/// id) may stay unlisted before it is taken as already gone: the provider's list can lag the
+/// webhook, so until then an empty listing is retried with the usual backoff.
+const NOT_LISTED_FOR: time::Duration = time::Duration::hours(24);
 
 /// The worker's dependencies.
 #[derive(Clone)]
@@ -260,6 +269,21 @@ impl Worker {
                     })
                     .await
             }
+            Ok(Done::NotListed) => {
+                crate::telemetry::outbox_attempt("delete_recording", "done");
+                tracing::warn!(call = %job.call_id, recording = %job.recording_id, attempts = job.attempts + 1, "the provider never listed the recording; taken as already gone");
+                let detail = serde_json::json!({
+                    "recording_id": job.recording_id,
+                    "status": reqwest::StatusCode::NOT_FOUND.as_u16(),
+                    "listed": false,
+                    "reason": "the provider's recordings list named no such recording for 24 hours after it was discarded: taken as already gone, nothing was deleted",
+                });
+                self.store
+                    .write(move |c| {
+                        outbox::complete(c, &job, "recording.deletion_confirmed", &detail, now)
+                    })
+                    .await
+            }
             Ok(Done::NotSupported) => {
                 crate::telemetry::outbox_attempt("delete_recording", "not_supported");
                 tracing::info!(call = %job.call_id, recording = %job.recording_id, "the provider has no API to delete recordings; the recording stays discarded");
@@ -317,11 +341,14 @@ impl Worker {
                         rec.recording_id.clone_from(&id);
                         found = Some(id);
                     }
+                    Ok(None) if now - job.created_at >= NOT_LISTED_FOR => {
+                        return Ok(Done::NotListed);
+                    }
                     Ok(None) => {
-                        return Ok(Done::Deleted {
-                            status: reqwest::StatusCode::NOT_FOUND.as_u16(),
-                            found: None,
-                        });
+                        return Err(
+                            "the provider lists no such recording yet (its list may lag the webhook)"
+                                .to_owned(),
+                        );
                     }
                     Err(e) => return Err(format!("recording lookup: {e}")),
                 }

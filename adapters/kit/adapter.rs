@@ -334,9 +334,10 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Reads the 2xx answer to [`Adapter::find_recording`]'s request: `Ok(Some(id))`, the
-    /// provider's id of the recording; `Ok(None)`, the provider lists no such recording (it is
-    /// already gone, as a 404 to a delete says); `Err(reason)` when the answer cannot say
-    /// which recording it is (the service tries again later).
+    /// provider's id of the recording; `Ok(None)`, the provider lists no such recording (the
+    /// service tries again, as the list may lag the webhook, and takes it as already gone
+    /// once the job is a day old); `Err(reason)` when the answer cannot say which recording
+    /// it is (the service tries again later).
     fn found_recording(&self, _rec: &RecordingRef, _body: &[u8]) -> Result<Option<String>, String> {
         Err("this provider's recordings are never looked up".to_owned())
     }

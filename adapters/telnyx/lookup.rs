@@ -42,7 +42,8 @@ struct Recording {
 }
 
 /// The id of the recording of `leg` started at `started_at` in a recordings page: `None`
-/// when the leg has none listed; an error when the page is not one, or names no single
+/// when the leg has none listed (a listed recording that names no call leg is not the
+/// leg's); an error when the page is not one, or names no single
 /// recording (several, and no start to tell them apart, or none started then).
 pub(super) fn find(
     body: &[u8],
@@ -54,7 +55,7 @@ pub(super) fn find(
     let of_leg: Vec<&Recording> = page
         .data
         .iter()
-        .filter(|r| given(&r.call_leg_id).is_none_or(|l| l == leg))
+        .filter(|r| given(&r.call_leg_id) == Some(leg))
         .collect();
     if of_leg.is_empty() {
         return Ok(None);

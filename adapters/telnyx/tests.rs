@@ -441,7 +441,25 @@ fn a_recording_without_its_id_is_looked_up_before_its_deletion() {
     assert_eq!(
         Telnyx.found_recording(&stand_in, page(vec![]).as_bytes()),
         Ok(None),
-        "none listed: already gone"
+        "none listed (the worker retries, as the list may lag)"
+    );
+    // A listed recording that names no call leg is not the leg's.
+    let no_leg = page(vec![
+        serde_json::json!({"record_type": "recording", "id": "rec-elsewhere",
+        "recording_started_at": "2018-02-02T22:20:27.521Z", "status": "completed"}),
+    ]);
+    assert_eq!(
+        Telnyx.found_recording(&stand_in, no_leg.as_bytes()),
+        Ok(None)
+    );
+    let other_leg = page(vec![rec(
+        "rec-other",
+        "another-leg",
+        "2018-02-02T22:20:27.521Z",
+    )]);
+    assert_eq!(
+        Telnyx.found_recording(&stand_in, other_leg.as_bytes()),
+        Ok(None)
     );
     let other_time = page(vec![rec("rec-later", leg, "2018-02-02T22:24:00Z")]);
     assert!(

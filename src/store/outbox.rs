@@ -17,6 +17,7 @@ pub struct Job {
     pub recording_id: String,
     pub attempts: i64,
     pub next_attempt_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
 }
 
 /// Claims the jobs due at `now`, oldest first, until `lease_until`: no other worker takes
@@ -30,7 +31,7 @@ pub fn claim(
     limit: usize,
 ) -> Result<Vec<Job>, AppError> {
     let select = format!(
-        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at
+        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at, created_at
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
         db.skip_locked(None)
     );
@@ -58,6 +59,7 @@ fn due(db: &Db<'_>, select: &str, now: OffsetDateTime, limit: usize) -> Result<V
                 recording_id: r.get(5)?,
                 attempts: r.get(6)?,
                 next_attempt_at: from_millis(r.get(7)?),
+                created_at: from_millis(r.get(8)?),
             })
         },
     )

@@ -269,10 +269,12 @@ async fn a_published_recording_without_its_id_is_looked_up_then_deleted() {
 }
 
 /// The lookup of a recording reported without its id: an error answer is retried (audited
-/// `recording.deletion_failed`, nothing deleted), and a page listing no recording of the call
-/// leg means it is already gone (confirmed as a 404 would be), with no DELETE sent.
+/// `recording.deletion_failed`, nothing deleted), and so is a page listing no recording of
+/// the call leg, since Telnyx's list may lag the webhook; only once the job has waited 24
+/// hours is the recording taken as already gone (confirmed with a 404 status and
+/// `listed: false`), with no DELETE ever sent.
 #[tokio::test]
-async fn a_failed_lookup_is_retried_and_an_empty_one_means_gone() {
+async fn a_failed_or_empty_lookup_is_retried_and_a_day_unlisted_means_gone() {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, ResponseTemplate};
     let leg = "5b6c7d8e-0000-4000-8000-00000000f001";
@@ -319,22 +321,49 @@ async fn a_failed_lookup_is_retried_and_an_empty_one_means_gone() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The empty listing is a failed attempt, not a confirmation.
+    eventually("an empty listing retried", || async {
+        audit_rows(&app, "recording.deletion_failed")
+            .await
+            .iter()
+            .any(|(_, _, d)| d["error"].as_str().is_some_and(|e| e.contains("yet")))
+    })
+    .await;
+    let failed = audit_rows(&app, "recording.deletion_failed").await;
+    let error = failed[0].2["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("503") && error.contains("lookup"), "{error}");
+    assert!(
+        !app.audit_actions(&id)
+            .await
+            .iter()
+            .any(|a| a == "recording.deletion_confirmed")
+    );
+    // A day later, still unlisted: taken as gone.
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    store
+        .write(|c| {
+            c.exec(
+                "UPDATE outbox SET created_at = created_at - 90000000, next_attempt_at = 0",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
     app.audit_reaches(&id, "recording.deletion_confirmed").await;
+    let actions = app.audit_actions(&id).await;
     assert_eq!(
-        app.audit_actions(&id).await,
+        actions[..3],
         [
             "recording.gated",
             "recording.discarded",
             "recording.deletion_requested",
-            "recording.deletion_failed",
-            "recording.deletion_confirmed"
         ]
     );
-    let failed = audit_rows(&app, "recording.deletion_failed").await;
-    let error = failed[0].2["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("503") && error.contains("lookup"), "{error}");
+    assert_eq!(actions.last().unwrap(), "recording.deletion_confirmed");
     let confirmed = audit_rows(&app, "recording.deletion_confirmed").await;
+    assert_eq!(confirmed.len(), 1);
     assert_eq!(confirmed[0].2["status"], 404);
+    assert_eq!(confirmed[0].2["listed"], false);
     app.stop().await;
     mock.verify().await;
 }
