@@ -8,6 +8,7 @@ use crate::config::{Config, ProcessEnv};
 use crate::connections::NewConnection;
 use crate::directory::{self as input, NumberInput};
 use crate::error::AppError;
+use crate::store::StoreError;
 use crate::store::directory;
 use anyhow::{Context, bail};
 use callgate_adapters::kit::Secret;
@@ -288,7 +289,7 @@ async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
                     updated += 1
                 }
             }
-            Ok((added, updated))
+            Ok::<_, StoreError>((added, updated))
         })
         .await?;
     print_json(&serde_json::json!({ "added": added, "updated": updated }))

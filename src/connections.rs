@@ -325,7 +325,7 @@ impl Connections {
                     None,
                     &serde_json::json!({"connection_id": owned}),
                 )?;
-                Ok(row)
+                Ok::<_, AppError>(row)
             })
             .await?;
         self.forget(id);

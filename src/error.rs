@@ -1,9 +1,13 @@
-//! One error type for the service, with one status table. Errors are logged once, by the
-//! HTTP layer, never inside `IntoResponse`.
+//! The HTTP edge's error type, with one status table, and the mapping of the layers' own
+//! errors into it (the store's `StoreError`, the domain's `Refusal`). Errors are logged once,
+//! by the HTTP layer, never inside `IntoResponse`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+use crate::domain::refusal::Refusal;
+pub use crate::store::{JobError, StorageFault, StoreError};
 
 /// Everything a request can end in, other than success.
 #[derive(Debug, thiserror::Error)]
@@ -45,54 +49,7 @@ pub enum AppError {
     Internal(String),
 }
 
-/// Why the store cannot write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageFault {
-    /// No space left: the disk (or the database's size limit) is full.
-    Full,
-    /// The storage answered an I/O error.
-    Io,
-    /// The database or its files are read-only.
-    ReadOnly,
-}
-
-impl StorageFault {
-    /// The reason as `/readyz` reports it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Full => "disk_full",
-            Self::Io => "io_error",
-            Self::ReadOnly => "read_only",
-        }
-    }
-
-    /// The fault an I/O error of the store's files stands for.
-    pub fn of_io(e: &std::io::Error) -> Self {
-        match e.kind() {
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::Full,
-            std::io::ErrorKind::ReadOnlyFilesystem => Self::ReadOnly,
-            _ => Self::Io,
-        }
-    }
-}
-
 impl AppError {
-    /// The store could not do it now (unavailable, or failing for a storage reason): the
-    /// caller may retry later.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::Storage(..))
-    }
-
-    /// What the other writes of a failed batch hear: the store could not take them, for the
-    /// batch's reason.
-    pub fn for_batch(&self) -> Self {
-        match self {
-            Self::Unavailable(m) => Self::Unavailable(m.clone()),
-            Self::Storage(fault, m) => Self::Storage(*fault, m.clone()),
-            other => Self::Unavailable(other.to_string()),
-        }
-    }
-
     /// Text holding a NUL character: no store keeps it alike (PostgreSQL refuses it), so it
     /// is refused as bad input.
     pub fn nul_character() -> Self {
@@ -211,40 +168,62 @@ impl IntoResponse for AppError {
 #[derive(Debug, Clone)]
 pub struct LoggedError(pub String);
 
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode as C;
-        if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            let fault = match f.code {
-                C::DiskFull => Some(StorageFault::Full),
-                C::SystemIoFailure => Some(StorageFault::Io),
-                C::ReadOnly => Some(StorageFault::ReadOnly),
-                _ => None,
-            };
-            if let Some(fault) = fault {
-                return Self::Storage(fault, e.to_string());
-            }
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Storage(fault, m) => Self::Storage(fault, m),
+            StoreError::Refused(r) => r.into(),
+            StoreError::Internal(m) => Self::Internal(m),
         }
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if matches!(
-                    f.code,
-                    C::DatabaseBusy
-                        | C::DatabaseLocked
-                        | C::CannotOpen
-                        | C::OutOfMemory
-                        | C::FileLockingProtocolFailed
-                ) =>
-            {
-                Self::Unavailable(e.to_string())
-            }
-            _ => Self::Internal(e.to_string()),
+    }
+}
+
+/// The domain's refusals as answered: each one's status and code, in one place.
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        use crate::domain::chat::ActionRefused as A;
+        use Refusal as R;
+        let message = r.to_string();
+        match r {
+            R::CallNotFound => Self::not_found("call_not_found", message),
+            R::TenantNotFound(_) => Self::not_found("tenant_not_found", message),
+            R::ThreadNotFound => Self::not_found("thread_not_found", message),
+            R::BookingNotFound => Self::not_found("booking_not_found", message),
+            R::CallEnded | R::CallEndedBeforeSelection => Self::conflict("call_ended", message),
+            R::CallResolved => Self::conflict("call_resolved", message),
+            R::TenantSelectionDisabled => Self::conflict("tenant_selection_disabled", message),
+            R::CallClaimed => Self::conflict("call_claimed", message),
+            R::AgentBusy => Self::conflict("agent_busy", message),
+            R::AmbiguousId(_) => Self::conflict("ambiguous_id", message),
+            R::BookingIdConflict(_) => Self::conflict("booking_id_conflict", message),
+            R::MessageIdReused(_) => Self::conflict("message_id_reused", message),
+            R::ThreadAction(A::ThreadIsSpam) => Self::conflict("thread_is_spam", message),
+            R::ThreadAction(A::NoCustomer) => Self::conflict("no_customer", message),
+            R::TenantNotAssigned => Self::Forbidden(message),
+            R::TenantNotServed => Self::unprocessable("tenant_not_served", message),
+            R::NulCharacter => Self::nul_character(),
+        }
+    }
+}
+
+/// What the store needs of a caller's job error: whether it may run the job again, and the
+/// storage fault it failed with.
+impl JobError for AppError {
+    fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Storage(..))
+    }
+
+    fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            Self::Storage(fault, _) => Some(*fault),
+            _ => None,
         }
     }
 }
 
 impl From<serde_json::Error> for AppError {
     fn from(e: serde_json::Error) -> Self {
-        Self::Internal(format!("stored JSON: {e}"))
+        Self::Internal(format!("JSON: {e}"))
     }
 }

@@ -16,9 +16,9 @@
 
 use crate::config::OutboxConfig;
 use crate::connections::Connections;
-use crate::store::Store;
 use crate::store::outbox::{self, Job};
 use crate::store::subscriptions::{self, Due};
+use crate::store::{Store, StoreError};
 use callgate_adapters::kit::{Clock, HttpRequestSpec, RecordingRef};
 use rand::Rng;
 use std::sync::Arc;
@@ -47,6 +47,54 @@ enum Done {
 /// id) may stay unlisted before it is taken as already gone: the provider's list can lag the
 /// webhook, so until then an empty listing is retried with the usual backoff.
 const NOT_LISTED_FOR: time::Duration = time::Duration::hours(24);
+
+/// Why an outbox pass stopped: the store failed (what it claimed is released first).
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why one attempt (a deletion at the provider, a webhook delivery) failed. It is retried
+/// with backoff, and its text is the attempt's `last_error`: it never holds a URL or a
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum AttemptError {
+    /// The job's provider connection cannot be loaded.
+    #[error("connection: {0}")]
+    Connection(String),
+    #[error("the connection no longer exists")]
+    ConnectionGone,
+    /// The adapter could not describe the request, or read the lookup's answer.
+    #[error("{0}")]
+    Adapter(String),
+    #[error("recording lookup: {0}")]
+    Lookup(String),
+    /// The lookup lists no such recording, for now (see `NOT_LISTED_FOR`).
+    #[error("the provider lists no such recording yet (its list may lag the webhook)")]
+    NotListedYet,
+    #[error("provider answered {0} to the recording lookup")]
+    LookupStatus(reqwest::StatusCode),
+    #[error("provider answered {0}")]
+    Status(reqwest::StatusCode),
+    /// The egress guard refused the URL (a private address).
+    #[error("the provider URL is refused: {0}")]
+    UrlRefused(String),
+    /// The request did not get an answer: `timeout`, `connect` or `transport`.
+    #[error("request failed: {0}")]
+    Transport(&'static str),
+    #[error("the provider's answer is over {ANSWER_LIMIT} bytes")]
+    AnswerTooLarge,
+    /// The subscription's secret cannot sign the delivery.
+    #[error("{0}")]
+    Secret(String),
+    /// The webhook was not delivered (no answer, or the guard refused the URL).
+    #[error("{0}")]
+    Delivery(String),
+    /// The receiver answered other than 2xx or 410.
+    #[error("the endpoint answered {0}")]
+    Endpoint(u16),
+}
 
 /// The worker's dependencies.
 #[derive(Clone)]
@@ -81,17 +129,17 @@ impl Worker {
     /// Runs until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
-            let worked = match self.tick().await {
-                Ok(n) => n,
+            let sleep = match self.tick().await {
+                Ok(0) => self.sleep_for().await,
+                Ok(_) => continue,
+                // The jobs it released are due at once, for other instances too; this one
+                // waits a poll interval, so that a store failing on every pass is not asked
+                // (nor a provider sent the same request) in a tight loop.
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox pass failed; retrying");
-                    0
+                    self.config.poll_interval
                 }
             };
-            if worked > 0 {
-                continue;
-            }
-            let sleep = self.sleep_for().await;
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = self.wake.notified() => {}
@@ -106,7 +154,7 @@ impl Worker {
             .read(|db| {
                 let a = outbox::next_due(db)?;
                 let b = subscriptions::next_due(db)?;
-                Ok(a.into_iter().chain(b).min())
+                Ok::<_, StoreError>(a.into_iter().chain(b).min())
             })
             .await
             .ok()
@@ -121,8 +169,10 @@ impl Worker {
         }
     }
 
-    /// Runs every due job once; returns how many ran.
-    pub async fn tick(&self) -> Result<usize, crate::error::AppError> {
+    /// Runs every due job once; returns how many ran. A store error stops the pass, and
+    /// releases what it claimed and did not finish: due again at once, for this worker's
+    /// next pass or another instance's, not when the lease ends.
+    pub async fn tick(&self) -> Result<usize, OutboxError> {
         let now = self.clock.now();
         // A claim outlasts the longest attempt: no other worker runs the job meanwhile, and if
         // this one dies the job falls due again when the claim ends.
@@ -132,22 +182,56 @@ impl Worker {
             .write(move |c| outbox::claim(c, now, lease_until, 32))
             .await?;
         let mut n = jobs.len();
-        for job in jobs {
-            self.attempt(job).await?;
+        let mut jobs = jobs.into_iter();
+        while let Some(job) = jobs.next() {
+            let id = job.id;
+            if let Err(e) = self.attempt(job).await {
+                let left: Vec<i64> = std::iter::once(id).chain(jobs.map(|j| j.id)).collect();
+                let released = self
+                    .store
+                    .write(move |c| outbox::release(c, &left, lease_until, now))
+                    .await;
+                return Err(self.stopped(e, released));
+            }
         }
         let deliveries = self
             .store
             .write(move |c| subscriptions::claim(c, now, lease_until, 32))
             .await?;
         n += deliveries.len();
-        for due in deliveries {
-            self.deliver(due).await?;
+        let mut deliveries = deliveries.into_iter();
+        while let Some(due) = deliveries.next() {
+            let id = due.id.clone();
+            if let Err(e) = self.deliver(due).await {
+                let left: Vec<String> = std::iter::once(id)
+                    .chain(deliveries.map(|d| d.id))
+                    .collect();
+                let released = self
+                    .store
+                    .write(move |c| subscriptions::release(c, &left, lease_until, now))
+                    .await;
+                return Err(self.stopped(e, released));
+            }
         }
         Ok(n)
     }
 
+    /// The error a pass stopped with, once what it claimed was released (or not: then it
+    /// falls due when its lease ends).
+    fn stopped(&self, e: StoreError, released: Result<usize, StoreError>) -> OutboxError {
+        match released {
+            Ok(n) => {
+                tracing::warn!(error = %e, released = n, "an outbox pass failed; the jobs it claimed are due again")
+            }
+            Err(r) => {
+                tracing::warn!(error = %e, release_error = %r, "an outbox pass failed, and releasing its jobs too; they fall due when their lease ends")
+            }
+        }
+        OutboxError::Store(e)
+    }
+
     /// One attempt of an outbound webhook, and its record.
-    async fn deliver(&self, due: Due) -> Result<(), crate::error::AppError> {
+    async fn deliver(&self, due: Due) -> Result<(), StoreError> {
         let now = self.clock.now();
         let outcome = match self.sign(&due, now) {
             Ok(signature) => {
@@ -160,7 +244,7 @@ impl Worker {
                         .body(body)
                 })
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| AttemptError::Delivery(e.to_string()))
             }
             Err(e) => Err(e),
         };
@@ -185,7 +269,7 @@ impl Worker {
                 let (status, error, wait) = match failure {
                     Ok(answer) => (
                         Some(answer.status),
-                        format!("the endpoint answered {}", answer.status),
+                        AttemptError::Endpoint(answer.status),
                         retry_after(&answer, done),
                     ),
                     Err(e) => (None, e, None),
@@ -197,7 +281,8 @@ impl Worker {
                 let delay = wait.map_or(backoff, |w| w.max(backoff));
                 let next = done + time::Duration::try_from(delay).unwrap_or(time::Duration::HOUR);
                 let disable_after = self.config.subscription_disable_after;
-                tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, attempt = due.attempts + 1, error, "webhook delivery failed; will retry");
+                tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, attempt = due.attempts + 1, error = %error, "webhook delivery failed; will retry");
+                let error = error.to_string();
                 let disabled = self
                     .store
                     .write(move |c| {
@@ -213,7 +298,7 @@ impl Worker {
     }
 
     /// The `webhook-signature` of a delivery sent at `now`.
-    fn sign(&self, due: &Due, now: OffsetDateTime) -> Result<String, String> {
+    fn sign(&self, due: &Due, now: OffsetDateTime) -> Result<String, AttemptError> {
         let secret = self
             .connections
             .master_key()
@@ -221,10 +306,13 @@ impl Worker {
                 &due.sealed_secret,
                 &subscription_context(&due.subscription_id),
             )
-            .map_err(|e| format!("the subscription's secret cannot be opened: {e}"))?;
-        let secret = std::str::from_utf8(&secret).map_err(|_| "the secret is not text")?;
+            .map_err(|e| {
+                AttemptError::Secret(format!("the subscription's secret cannot be opened: {e}"))
+            })?;
+        let secret = std::str::from_utf8(&secret)
+            .map_err(|_| AttemptError::Secret("the secret is not text".into()))?;
         let key = callgate_adapters::standard::signature::key_of(secret)
-            .ok_or("the subscription has an empty secret")?;
+            .ok_or_else(|| AttemptError::Secret("the subscription has an empty secret".into()))?;
         Ok(callgate_adapters::standard::signature::sign(
             &key,
             &due.id,
@@ -244,7 +332,7 @@ impl Worker {
         base.mul_f64(jitter)
     }
 
-    async fn attempt(&self, job: Job) -> Result<(), crate::error::AppError> {
+    async fn attempt(&self, job: Job) -> Result<(), StoreError> {
         // Called off since it was claimed (the call's recording is no longer discarded):
         // nothing to send. A deletion already under way cannot be called back; it is
         // confirmed as it happened.
@@ -302,7 +390,8 @@ impl Worker {
                 let next = now
                     + time::Duration::try_from(self.backoff(job.attempts))
                         .unwrap_or(time::Duration::HOUR);
-                tracing::warn!(call = %job.call_id, recording = %job.recording_id, attempt = job.attempts + 1, error, "recording deletion failed; will retry");
+                tracing::warn!(call = %job.call_id, recording = %job.recording_id, attempt = job.attempts + 1, error = %error, "recording deletion failed; will retry");
+                let error = error.to_string();
                 self.store
                     .write(move |c| outbox::retry(c, &job, &error, next, now))
                     .await
@@ -311,14 +400,14 @@ impl Worker {
     }
 
     /// One try: the recording is gone, or there is nothing to send; `Err` to retry.
-    async fn send(&self, job: &Job) -> Result<Done, String> {
+    async fn send(&self, job: &Job) -> Result<Done, AttemptError> {
         let now: OffsetDateTime = self.clock.now();
         let live = self
             .connections
             .load_by_id(&job.connection_id, now)
             .await
-            .map_err(|e| format!("connection: {e}"))?
-            .ok_or_else(|| "the connection no longer exists".to_owned())?;
+            .map_err(|e| AttemptError::Connection(e.to_string()))?
+            .ok_or(AttemptError::ConnectionGone)?;
         let mut rec = RecordingRef {
             provider_call_id: job.provider_call_id.clone(),
             recording_id: job.recording_id.clone(),
@@ -332,9 +421,7 @@ impl Worker {
             Ok(Some(lookup)) => {
                 let (status, body) = self.exchange(lookup, true).await?;
                 if !status.is_success() {
-                    return Err(format!(
-                        "provider answered {status} to the recording lookup"
-                    ));
+                    return Err(AttemptError::LookupStatus(status));
                 }
                 match live.adapter.found_recording(&rec, &body) {
                     Ok(Some(id)) => {
@@ -345,16 +432,13 @@ impl Worker {
                         return Ok(Done::NotListed);
                     }
                     Ok(None) => {
-                        return Err(
-                            "the provider lists no such recording yet (its list may lag the webhook)"
-                                .to_owned(),
-                        );
+                        return Err(AttemptError::NotListedYet);
                     }
-                    Err(e) => return Err(format!("recording lookup: {e}")),
+                    Err(e) => return Err(AttemptError::Lookup(e.to_string())),
                 }
             }
             Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(AttemptError::Adapter(e.to_string())),
         }
         let spec = match live
             .adapter
@@ -363,7 +447,7 @@ impl Worker {
             Ok(Some(spec)) => spec,
             // The provider has no delete API: discarding is all callgate can do.
             Ok(None) => return Ok(Done::NotSupported),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(AttemptError::Adapter(e.to_string())),
         };
         let (status, _) = self.exchange(spec, false).await?;
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
@@ -372,7 +456,7 @@ impl Worker {
                 found,
             })
         } else {
-            Err(format!("provider answered {status}"))
+            Err(AttemptError::Status(status))
         }
     }
 
@@ -382,10 +466,10 @@ impl Worker {
         &self,
         spec: HttpRequestSpec,
         read_body: bool,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), AttemptError> {
         // An address written in the URL is not resolved, so the guard checks it here.
         crate::egress::check_url(&spec.url, self.egress)
-            .map_err(|e| format!("the provider URL is refused: {e}"))?;
+            .map_err(|e| AttemptError::UrlRefused(e.to_string()))?;
         let mut req = self.http.request(spec.method.clone(), &spec.url);
         for (name, value) in &spec.headers {
             req = req.header(name, value);
@@ -394,16 +478,14 @@ impl Worker {
             req = req.body(body);
         }
         let failed = |e: reqwest::Error| match crate::egress::refusal(&e) {
-            Some(refused) => format!("the provider URL is refused: {refused}"),
-            None => format!("request failed: {}", without_url(&e)),
+            Some(refused) => AttemptError::UrlRefused(refused.to_string()),
+            None => AttemptError::Transport(without_url(&e)),
         };
         let mut res = req.send().await.map_err(failed)?;
         let mut body = Vec::new();
         while read_body && let Some(chunk) = res.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > ANSWER_LIMIT {
-                return Err(format!(
-                    "the provider's answer is over {ANSWER_LIMIT} bytes"
-                ));
+                return Err(AttemptError::AnswerTooLarge);
             }
             body.extend_from_slice(&chunk);
         }
@@ -448,15 +530,14 @@ pub fn subscription_context(id: &str) -> String {
 }
 
 /// A reqwest error's text without the URL (it may carry account ids).
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
+fn without_url(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
         "connect"
     } else {
         "transport"
-    };
-    kind.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -515,18 +596,8 @@ mod tests {
         assert_eq!(retry_after(&none, now), None);
     }
 
-    #[tokio::test]
-    async fn a_deletion_called_off_after_its_claim_is_not_sent() {
-        let provider = MockServer::start().await;
-        for (recording, sent) in [("RE-called-off", 0), ("RE-pending", 1)] {
-            Mock::given(method("DELETE"))
-                .and(path_regex(format!("/Recordings/{recording}")))
-                .respond_with(ResponseTemplate::new(204))
-                .expect(sent)
-                .mount(&provider)
-                .await;
-        }
-        let dir = tempfile::tempdir().unwrap();
+    /// A store, a Twilio connection whose API is `provider`, and a worker on them at `now`.
+    async fn worker_for(provider: &MockServer, dir: &tempfile::TempDir) -> (Worker, String) {
         let store = Store::open(&dir.path().join("callgate.db")).unwrap();
         let now = OffsetDateTime::from_unix_timestamp(1_795_457_000).unwrap();
         let key = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
@@ -554,30 +625,8 @@ mod tests {
             )
             .await
             .unwrap();
-        let conn_id = conn.id.clone();
-        let jobs = store
-            .write(move |db| {
-                for recording in ["RE-called-off", "RE-pending"] {
-                    db.exec(
-                        "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
-                         VALUES ('delete_recording', ?1, 'call-1', 'CA1', ?2, ?3, ?3)",
-                        args![conn_id, recording, crate::store::millis(now)],
-                    )?;
-                }
-                let jobs = outbox::claim(db, now, now + time::Duration::minutes(5), 10)?;
-                // Called off while claimed, as the call's fold does when the recording is
-                // no longer discarded.
-                db.exec(
-                    "UPDATE outbox SET done_at = ?1, last_error = 'cancelled' WHERE recording_id = 'RE-called-off'",
-                    args![crate::store::millis(now)],
-                )?;
-                Ok(jobs)
-            })
-            .await
-            .unwrap();
-        assert_eq!(jobs.len(), 2);
         let worker = Worker {
-            store: store.clone(),
+            store,
             connections,
             clock: Arc::new(FixedClock(now)),
             wake: Arc::new(Notify::new()),
@@ -593,6 +642,55 @@ mod tests {
             webhooks: http_client(LOCAL, Duration::from_secs(5)),
             egress: LOCAL,
         };
+        (worker, conn.id)
+    }
+
+    /// Queues a deletion of each of `recordings`, due at `now`.
+    fn queue_deletions(
+        db: &crate::store::Db<'_>,
+        conn_id: &str,
+        recordings: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for recording in recordings {
+            db.exec(
+                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
+                 VALUES ('delete_recording', ?1, 'call-1', 'CA1', ?2, ?3, ?3)",
+                args![conn_id, recording, crate::store::millis(now)],
+            )?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_deletion_called_off_after_its_claim_is_not_sent() {
+        let provider = MockServer::start().await;
+        for (recording, sent) in [("RE-called-off", 0), ("RE-pending", 1)] {
+            Mock::given(method("DELETE"))
+                .and(path_regex(format!("/Recordings/{recording}")))
+                .respond_with(ResponseTemplate::new(204))
+                .expect(sent)
+                .mount(&provider)
+                .await;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (worker, conn_id) = worker_for(&provider, &dir).await;
+        let (store, now) = (worker.store.clone(), worker.clock.now());
+        let jobs = store
+            .write(move |db| {
+                queue_deletions(db, &conn_id, &["RE-called-off", "RE-pending"], now)?;
+                let jobs = outbox::claim(db, now, now + time::Duration::minutes(5), 10)?;
+                // Called off while claimed, as the call's fold does when the recording is
+                // no longer discarded.
+                db.exec(
+                    "UPDATE outbox SET done_at = ?1, last_error = 'cancelled' WHERE recording_id = 'RE-called-off'",
+                    args![crate::store::millis(now)],
+                )?;
+                Ok::<_, StoreError>(jobs)
+            })
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 2);
         for job in jobs {
             worker.attempt(job).await.unwrap();
         }
@@ -608,5 +706,52 @@ mod tests {
             .unwrap();
         assert_eq!(still_cancelled.as_deref(), Some("cancelled"));
         provider.verify().await;
+    }
+
+    /// A pass that meets a store error (here: recording a deletion's outcome fails) stops,
+    /// and gives back every job it claimed and did not finish: they are due again at once,
+    /// not when the lease ends.
+    #[tokio::test]
+    async fn a_store_error_in_a_pass_releases_what_it_claimed() {
+        let provider = MockServer::start().await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&provider)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let (worker, conn_id) = worker_for(&provider, &dir).await;
+        let (store, now) = (worker.store.clone(), worker.clock.now());
+        store
+            .write(move |db| {
+                queue_deletions(db, &conn_id, &["RE-1", "RE-2", "RE-3"], now)?;
+                db.batch(
+                    "CREATE TRIGGER refuse_done BEFORE UPDATE OF done_at ON outbox
+                     WHEN NEW.done_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                )
+            })
+            .await
+            .unwrap();
+        let failed = worker.tick().await;
+        assert!(matches!(failed, Err(OutboxError::Store(_))), "{failed:?}");
+        let due: Vec<i64> = store
+            .read(|db| {
+                db.query(
+                    "SELECT next_attempt_at FROM outbox WHERE done_at IS NULL ORDER BY id",
+                    args![],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            due,
+            vec![crate::store::millis(now); 3],
+            "all three due again now"
+        );
+        // The next pass takes them at once (and fails alike, releasing them again).
+        let again: Result<Vec<Job>, StoreError> = store
+            .write(move |db| outbox::claim(db, now, now + time::Duration::minutes(5), 10))
+            .await;
+        assert_eq!(again.unwrap().len(), 3);
     }
 }

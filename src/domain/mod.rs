@@ -6,6 +6,7 @@ pub mod call;
 pub mod chat;
 pub mod gate;
 pub mod numbers;
+pub mod refusal;
 pub mod screen_pop;
 
 pub use call::{CallFold, Selection};

@@ -1,8 +1,8 @@
 //! The audit trail: who did what, and when. Rows are only ever appended.
 
+use super::StoreError;
 use super::db::{Db, Row, args};
 use super::{Listing, calls, from_millis, millis};
-use crate::error::AppError;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
@@ -16,7 +16,7 @@ pub fn record(
     call_id: Option<&str>,
     tenant_id: Option<&str>,
     detail: &serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO audit (at, actor, action, call_id, tenant_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         args![millis(at), actor, action, call_id, tenant_id, detail.to_string()],
@@ -40,7 +40,7 @@ pub struct AuditEntry {
 
 const COLUMNS: &str = "a.id, a.at, a.actor, a.action, a.call_id, a.tenant_id, a.detail";
 
-fn from_row(r: &Row<'_, '_>) -> Result<AuditEntry, AppError> {
+fn from_row(r: &Row<'_, '_>) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: from_millis(r.get(1)?),
@@ -53,7 +53,7 @@ fn from_row(r: &Row<'_, '_>) -> Result<AuditEntry, AppError> {
 }
 
 /// The audit trail of one call, oldest first.
-pub fn of_call(db: &Db<'_>, call_id: &str) -> Result<Vec<AuditEntry>, AppError> {
+pub fn of_call(db: &Db<'_>, call_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM audit a WHERE a.call_id = ?1 ORDER BY a.id");
     db.query(&sql, args![call_id], from_row)
 }
@@ -78,7 +78,7 @@ pub struct AuditFilter {
 }
 
 /// Audit records, newest first.
-pub fn list(db: &Db<'_>, f: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
+pub fn list(db: &Db<'_>, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
     let mut q = Listing::new(&format!("SELECT {COLUMNS} FROM audit a WHERE 1 = 1"));
     q.filter("a.call_id =", f.call_id.clone());
     q.filter("a.tenant_id =", f.tenant_id.clone());

@@ -1,11 +1,12 @@
 //! Web bookings: requests customers made on a tenant's site, unbooked until an agent books
 //! them.
 
+use super::StoreError;
 use super::audit::record as audit;
 use super::count;
 use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
-use crate::error::AppError;
+use crate::domain::refusal::Refusal;
 use serde::Serialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -42,7 +43,7 @@ pub struct Booking {
     pub booked_by: Option<String>,
 }
 
-fn from_row(r: &Row<'_, '_>) -> Result<Booking, AppError> {
+fn from_row(r: &Row<'_, '_>) -> Result<Booking, StoreError> {
     let booked_at = r.get::<Option<i64>>(7)?.map(from_millis);
     Ok(Booking {
         status: if booked_at.is_some() {
@@ -68,7 +69,7 @@ const COLUMNS: &str =
     "id, tenant_id, customer_name, phone, zip, trade, received_at, booked_at, booked_by";
 
 /// A tenant's booking (booking ids are the tenant's own).
-pub fn get(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Booking>, AppError> {
+pub fn get(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Booking>, StoreError> {
     db.query_opt(
         &format!("SELECT {COLUMNS} FROM web_bookings WHERE tenant_id = ?1 AND id = ?2"),
         args![tenant_id, id],
@@ -79,21 +80,15 @@ pub fn get(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Booking>, Ap
 /// Stores a booking. The same booking again (same tenant and id, same fields) answers the
 /// stored one; the same id with other fields for the same tenant is refused (409). Another
 /// tenant's booking of the same id is another booking.
-pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, AppError> {
+pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, StoreError> {
     if !directory::tenant_exists(db, &b.tenant_id)? {
-        return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+        return Err(Refusal::TenantNotFound(None).into());
     }
     if let Some(stored) = get(db, &b.tenant_id, &b.booking_id)? {
         if stored.request == *b {
             return Ok(stored);
         }
-        return Err(AppError::conflict(
-            "booking_id_conflict",
-            format!(
-                "booking {} was already received with different details",
-                b.booking_id
-            ),
-        ));
+        return Err(Refusal::BookingIdConflict(b.booking_id.clone()).into());
     }
     db.exec(
         "INSERT INTO web_bookings (id, tenant_id, customer_name, phone, zip, trade, received_at)
@@ -128,7 +123,7 @@ pub fn mark_booked(
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Booking, AppError> {
+) -> Result<Booking, StoreError> {
     let found = db.query(
         &format!("SELECT {COLUMNS} FROM web_bookings WHERE id = ?1"),
         args![id],
@@ -139,7 +134,7 @@ pub fn mark_booked(
         |b| &b.request.tenant_id,
         tenant,
         sees,
-        || AppError::not_found("booking_not_found", "no such web booking"),
+        Refusal::BookingNotFound,
         "web booking",
     )?;
     if booking.status == BookingStatus::Booked {
@@ -167,7 +162,7 @@ pub fn mark_booked(
 }
 
 /// Unbooked web bookings per tenant.
-pub fn unbooked_by_tenant(db: &Db<'_>) -> Result<HashMap<String, u32>, AppError> {
+pub fn unbooked_by_tenant(db: &Db<'_>) -> Result<HashMap<String, u32>, StoreError> {
     let rows = db.query(
         "SELECT tenant_id, COUNT(*) FROM web_bookings WHERE booked_at IS NULL GROUP BY tenant_id",
         args![],

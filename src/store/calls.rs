@@ -2,6 +2,7 @@
 //! queries.
 
 use super::Signal;
+use super::StoreError;
 use super::audit;
 use super::db::{Arg, Db, Dialect, Row, ToArg, args};
 use super::rows::{self, Texts};
@@ -9,8 +10,8 @@ use super::subscriptions::Wanted;
 use super::{Listing, directory, from_millis, millis};
 use crate::domain::gate::{self, RecordingDecision, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::{self, Resolution};
+use crate::domain::refusal::Refusal;
 use crate::domain::{CallFold, Selection};
-use crate::error::AppError;
 use std::collections::{BTreeSet, HashSet};
 use time::OffsetDateTime;
 
@@ -67,7 +68,7 @@ macro_rules! call_columns {
     };
 }
 
-fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), AppError> {
+fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), StoreError> {
     Ok((
         CallRow {
             seq: r.get(0)?,
@@ -88,7 +89,7 @@ fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), AppErr
 
 fn decode(
     (mut row, fold, resolution): (CallRow, String, Option<String>),
-) -> Result<CallRow, AppError> {
+) -> Result<CallRow, StoreError> {
     row.fold = serde_json::from_str(&fold)?;
     row.resolution = resolution
         .as_deref()
@@ -98,7 +99,7 @@ fn decode(
 }
 
 /// The call with callgate id `id`.
-pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> {
     let sql = concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1");
     db.query_opt(sql, args![id], from_row)?
         .map(decode)
@@ -107,7 +108,7 @@ pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
 
 /// The call with callgate id `id`, locked until the transaction ends (on PostgreSQL; the
 /// embedded store's single writer excludes other writers anyway).
-fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, AppError> {
+fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> {
     let sql = format!(
         concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1{}"),
         db.for_update()
@@ -199,7 +200,7 @@ pub(super) fn get_or_create_many(
     db: &Db<'_>,
     keys: &[CallKey<'_>],
     now: OffsetDateTime,
-) -> Result<Vec<(CallRow, bool)>, AppError> {
+) -> Result<Vec<(CallRow, bool)>, StoreError> {
     debug_assert!(keys.windows(2).all(|w| w[0] < w[1]));
     let embedded = db.dialect() == Dialect::Sqlite;
     let mut found: Vec<Option<(CallRow, bool)>> = keys
@@ -259,13 +260,13 @@ pub(super) fn get_or_create_many(
 fn collect_found(
     found: Vec<Option<(CallRow, bool)>>,
     keys: &[CallKey<'_>],
-) -> Result<Vec<(CallRow, bool)>, AppError> {
+) -> Result<Vec<(CallRow, bool)>, StoreError> {
     found
         .into_iter()
         .zip(keys)
         .map(|(f, k)| {
             f.ok_or_else(|| {
-                AppError::Internal(format!("call {} is not stored", k.provider_call_id))
+                StoreError::Internal(format!("call {} is not stored", k.provider_call_id))
             })
         })
         .collect()
@@ -277,7 +278,7 @@ fn read_or_create(
     db: &Db<'_>,
     key: &CallKey<'_>,
     now: OffsetDateTime,
-) -> Result<(CallRow, bool), AppError> {
+) -> Result<(CallRow, bool), StoreError> {
     let select = concat!(
         "SELECT ",
         call_columns!(),
@@ -305,7 +306,7 @@ fn read_or_create(
             ],
             "seq",
         )?
-        .ok_or_else(|| AppError::Internal("the call was not stored".into()))?;
+        .ok_or_else(|| StoreError::Internal("the call was not stored".into()))?;
     Ok((CallRow::new(seq, id, key, now), false))
 }
 
@@ -329,7 +330,7 @@ pub(super) fn refresh_resolutions(
     db: &Db<'_>,
     calls: &mut [&mut CallRow],
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let mut stale = Vec::new();
     for (i, call) in calls.iter_mut().enumerate() {
         // Reported numbers were normalized at the edge (`numbers::normalize_reported`).
@@ -380,7 +381,7 @@ pub(super) fn save(
     before: Option<&RecordingDecision>,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Effects, AppError> {
+) -> Result<Effects, StoreError> {
     write_many(db, &mut [&mut *call], now)?;
     let wanted = super::subscriptions::wanted(db)?;
     after_write(db, call, before, actor, now, &wanted)
@@ -392,7 +393,7 @@ pub(super) fn write_many(
     db: &Db<'_>,
     calls: &mut [&mut CallRow],
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     struct Columns {
         seq: i64,
         state: Option<&'static str>,
@@ -450,7 +451,7 @@ pub(super) fn write_many(
         };
         let updated = db.exec(sql, &args)?;
         if updated != run.len() {
-            return Err(AppError::Internal(format!(
+            return Err(StoreError::Internal(format!(
                 "{} of {} calls are not stored",
                 run.len() - updated.min(run.len()),
                 run.len()
@@ -480,7 +481,7 @@ pub(super) fn after_write(
     actor: &str,
     now: OffsetDateTime,
     wanted: &Wanted,
-) -> Result<Effects, AppError> {
+) -> Result<Effects, StoreError> {
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
@@ -564,7 +565,7 @@ const DELETION_CANCELLED: &str = "cancelled: the recording is no longer discarde
 /// tenant's local number). Each is audited as `recording.deletion_cancelled`. A deletion
 /// the provider has already carried out cannot be undone; its confirmation stays in the
 /// audit trail.
-fn cancel_deletions(db: &Db<'_>, call: &CallRow, now: OffsetDateTime) -> Result<(), AppError> {
+fn cancel_deletions(db: &Db<'_>, call: &CallRow, now: OffsetDateTime) -> Result<(), StoreError> {
     let cancelled: Vec<String> = db.query(
         "UPDATE outbox SET done_at = ?1, last_error = ?3
          WHERE kind = 'delete_recording' AND call_id = ?2 AND done_at IS NULL
@@ -625,54 +626,36 @@ pub fn select_tenant(
     tenant_id: &str,
     agent: &Agent<'_>,
     now: OffsetDateTime,
-) -> Result<(CallRow, bool), AppError> {
-    let unknown_call = || AppError::not_found("call_not_found", "no such call");
+) -> Result<(CallRow, bool), StoreError> {
     // Visibility first: a call the agent does not see answers as an unknown one, ended or
     // not, so that no answer tells it exists.
     let mut call = get_for_update(db, call_id)?
         .filter(|c| (agent.sees_call)(c))
-        .ok_or_else(unknown_call)?;
+        .ok_or(Refusal::CallNotFound)?;
     if call.fold.has_ended() {
-        return Err(AppError::conflict(
-            "call_ended",
-            "the call has ended: a tenant can no longer be selected, and its recording is not kept",
-        ));
+        return Err(Refusal::CallEndedBeforeSelection.into());
     }
     let resolution = call.resolution.clone();
     if let Some(r) = &resolution
         && r.kind == numbers::NumberKind::Local
         && r.tenant_id.is_some()
     {
-        return Err(AppError::conflict(
-            "call_resolved",
-            "the call dialed a tenant's local number: its tenant is already resolved",
-        ));
+        return Err(Refusal::CallResolved.into());
     }
     if directory::settings(db)?.national_search_mode == directory::SearchMode::None {
-        return Err(AppError::conflict(
-            "tenant_selection_disabled",
-            "national search is off (mode none): national and regional calls are not resolved by an agent, they end unresolved",
-        ));
+        return Err(Refusal::TenantSelectionDisabled.into());
     }
     if !directory::tenant_exists(db, tenant_id)? {
-        return Err(AppError::not_found(
-            "tenant_not_found",
-            format!("no tenant {tenant_id}"),
-        ));
+        return Err(Refusal::TenantNotFound(Some(tenant_id.to_owned())).into());
     }
     if !agent.sees_tenant {
-        return Err(AppError::Forbidden(
-            "this tenant is not among the tenants assigned to you".into(),
-        ));
+        return Err(Refusal::TenantNotAssigned.into());
     }
     if let Some(r) = &resolution
         && r.kind == numbers::NumberKind::Regional
         && !r.tenant_ids.iter().any(|t| t == tenant_id)
     {
-        return Err(AppError::unprocessable(
-            "tenant_not_served",
-            "this regional number does not serve that tenant",
-        ));
+        return Err(Refusal::TenantNotServed.into());
     }
     // The tenant the call already has, entered again (a retry, a double click): nothing
     // changes, and the agent sees again what the first entry showed.
@@ -705,7 +688,7 @@ pub fn select_tenant(
 }
 
 /// The agent's active call, if any.
-pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, AppError> {
+pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, StoreError> {
     let active: Option<String> = db
         .query_opt(
             "SELECT active_call_id FROM agents WHERE agent_id = ?1",
@@ -725,21 +708,18 @@ pub fn claim(
     agent_id: &str,
     sees: &dyn Fn(&CallRow) -> bool,
     now: OffsetDateTime,
-) -> Result<CallRow, AppError> {
+) -> Result<CallRow, StoreError> {
     // As for a tenant selection: a call the agent does not see is an unknown one.
     let mut call = get_for_update(db, call_id)?
         .filter(|c| sees(c))
-        .ok_or_else(|| AppError::not_found("call_not_found", "no such call"))?;
+        .ok_or(Refusal::CallNotFound)?;
     if call.fold.has_ended() {
-        return Err(AppError::conflict("call_ended", "the call has ended"));
+        return Err(Refusal::CallEnded.into());
     }
     if let Some(other) = &call.agent_id
         && other != agent_id
     {
-        return Err(AppError::conflict(
-            "call_claimed",
-            "another agent has claimed this call",
-        ));
+        return Err(Refusal::CallClaimed.into());
     }
     // The agent's row exists and is locked before it is read: two claims by one agent on
     // two instances are decided one after the other.
@@ -759,10 +739,7 @@ pub fn claim(
         && active != call_id
         && get(db, &active)?.is_some_and(|c| !c.fold.has_ended() && sees(&c))
     {
-        return Err(AppError::conflict(
-            "agent_busy",
-            "the agent already has an active call",
-        ));
+        return Err(Refusal::AgentBusy.into());
     }
     db.exec(
         "UPDATE agents SET active_call_id = ?2 WHERE agent_id = ?1",
@@ -822,7 +799,7 @@ pub(super) fn visible_sql(db: &Db<'_>, alias: &str, param: usize) -> String {
 
 /// Calls, newest first. Only the filters given enter the statement, so each can use its
 /// index. Visibility is part of the statement, so a page holds `limit` visible calls.
-pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
+pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, StoreError> {
     let mut q = Listing::new(concat!(
         "SELECT ",
         call_columns!(),

@@ -1,12 +1,13 @@
 //! Chat threads, their messages, and senders blocked as spam. What a message or an action
 //! does to a thread's counts is decided by `domain::chat`; this module stores it.
 
+use super::StoreError;
 use super::audit::record as audit;
 use super::count;
 use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
-use crate::domain::chat::{ActionRefused, Direction, ThreadAction, ThreadCounts, ThreadState};
-use crate::error::AppError;
+use crate::domain::chat::{Direction, ThreadAction, ThreadCounts, ThreadState};
+use crate::domain::refusal::Refusal;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ macro_rules! thread_columns {
     };
 }
 
-fn thread_from_row(r: &Row<'_, '_>) -> Result<Thread, AppError> {
+fn thread_from_row(r: &Row<'_, '_>) -> Result<Thread, StoreError> {
     let state: String = r.get(3)?;
     Ok(Thread {
         thread_id: r.get(0)?,
@@ -72,7 +73,7 @@ fn thread_from_row(r: &Row<'_, '_>) -> Result<Thread, AppError> {
 }
 
 /// A tenant's thread (thread ids are the tenant's own).
-pub fn get_thread(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Thread>, AppError> {
+pub fn get_thread(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Thread>, StoreError> {
     db.query_opt(
         concat!(
             "SELECT ",
@@ -91,7 +92,7 @@ fn visible_thread(
     id: &str,
     tenant: Option<&str>,
     sees: &dyn Fn(&str) -> bool,
-) -> Result<Thread, AppError> {
+) -> Result<Thread, StoreError> {
     let found = db.query(
         concat!(
             "SELECT ",
@@ -106,12 +107,12 @@ fn visible_thread(
         |t| &t.tenant_id,
         tenant,
         sees,
-        || AppError::not_found("thread_not_found", "no such chat thread"),
+        Refusal::ThreadNotFound,
         "chat thread",
     )
 }
 
-fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), AppError> {
+fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
              last_message_at, created_at, updated_at)
@@ -158,7 +159,7 @@ pub struct Posted {
     pub thread: Thread,
 }
 
-fn is_blocked(db: &Db<'_>, tenant_id: &str, sender: &str) -> Result<bool, AppError> {
+fn is_blocked(db: &Db<'_>, tenant_id: &str, sender: &str) -> Result<bool, StoreError> {
     Ok(db
         .query_opt(
             "SELECT 1 FROM chat_blocked_senders WHERE tenant_id = ?1 AND sender = ?2",
@@ -169,7 +170,7 @@ fn is_blocked(db: &Db<'_>, tenant_id: &str, sender: &str) -> Result<bool, AppErr
 }
 
 /// A repeat of a message id: the same message answers as before, another one is refused.
-fn repeat(db: &Db<'_>, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppError> {
+fn repeat(db: &Db<'_>, m: &NewMessage, id: &str) -> Result<Option<Posted>, StoreError> {
     let stored = db.query_opt(
         "SELECT thread_id, sender, direction, body, counted FROM chat_messages
              WHERE tenant_id = ?1 AND id = ?2",
@@ -198,13 +199,10 @@ fn repeat(db: &Db<'_>, m: &NewMessage, id: &str) -> Result<Option<Posted>, AppEr
         m.direction.as_str(),
         m.body.as_str(),
     ) {
-        return Err(AppError::conflict(
-            "message_id_reused",
-            format!("message_id {id:?} was already used for a different message"),
-        ));
+        return Err(Refusal::MessageIdReused(id.to_owned()).into());
     }
     let thread = get_thread(db, &m.tenant_id, &thread_id)?
-        .ok_or_else(|| AppError::Internal(format!("message {id} has no thread")))?;
+        .ok_or_else(|| StoreError::Internal(format!("message {id} has no thread")))?;
     Ok(Some(Posted {
         message_id: id.to_owned(),
         counted,
@@ -220,9 +218,9 @@ pub fn post_message(
     m: &NewMessage,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Posted, AppError> {
+) -> Result<Posted, StoreError> {
     if !directory::tenant_exists(db, &m.tenant_id)? {
-        return Err(AppError::not_found("tenant_not_found", "no such tenant"));
+        return Err(Refusal::TenantNotFound(None).into());
     }
     if let Some(id) = &m.message_id
         && let Some(posted) = repeat(db, m, id)?
@@ -311,21 +309,12 @@ pub fn act(
     sees: &dyn Fn(&str) -> bool,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Thread, AppError> {
+) -> Result<Thread, StoreError> {
     let mut thread = visible_thread(db, thread_id, tenant, sees)?;
     let mut counts = thread.counts();
     counts
         .act(action, thread.customer.is_some())
-        .map_err(|e| match e {
-            ActionRefused::ThreadIsSpam => AppError::conflict(
-                "thread_is_spam",
-                "the thread's sender is blocked as spam: the thread is out of the counts",
-            ),
-            ActionRefused::NoCustomer => AppError::conflict(
-                "no_customer",
-                "the thread has no inbound message yet: there is no sender to block",
-            ),
-        })?;
+        .map_err(Refusal::ThreadAction)?;
     thread.set_counts(counts);
     thread.updated_at = now;
     save_thread(db, &thread)?;
@@ -357,7 +346,7 @@ fn block_sender(
     sender: &str,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<String>, StoreError> {
     db.exec(
         "INSERT INTO chat_blocked_senders (tenant_id, sender, thread_id, blocked_by, blocked_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, sender) DO NOTHING",
@@ -391,7 +380,7 @@ pub fn threads(
     tenant_id: &str,
     state: Option<ThreadState>,
     limit: usize,
-) -> Result<Vec<Thread>, AppError> {
+) -> Result<Vec<Thread>, StoreError> {
     db.query(
         concat!(
             "SELECT ",
@@ -411,7 +400,7 @@ pub fn threads(
 
 /// Per tenant: (unread threads, unanswered messages). The same rule as
 /// `ThreadCounts::unread_thread` and `unanswered_messages`: only open threads count.
-pub fn counts_by_tenant(db: &Db<'_>) -> Result<HashMap<String, (u32, u32)>, AppError> {
+pub fn counts_by_tenant(db: &Db<'_>) -> Result<HashMap<String, (u32, u32)>, StoreError> {
     let rows = db.query(
         "SELECT tenant_id,
                 CAST(SUM(CASE WHEN unread <> 0 THEN 1 ELSE 0 END) AS BIGINT),
@@ -464,7 +453,7 @@ mod tests {
                     trade: "hvac".into(),
                 };
                 bookings::put(c, &b, now)?;
-                Ok(())
+                Ok::<_, StoreError>(())
             })
             .await
             .unwrap();
@@ -480,14 +469,24 @@ mod tests {
                     now,
                 );
                 let booking = bookings::mark_booked(c, ("wb-1", None), &only_dallas, "agent", now);
-                Ok((thread.unwrap_err().code(), booking.unwrap_err().code()))
+                let refusal = |e: StoreError| match e {
+                    StoreError::Refused(r) => Some(r),
+                    _ => None,
+                };
+                Ok::<_, StoreError>((refusal(thread.unwrap_err()), refusal(booking.unwrap_err())))
             })
             .await
             .unwrap();
-        assert_eq!(refused, ("thread_not_found", "booking_not_found"));
+        assert_eq!(
+            refused,
+            (
+                Some(Refusal::ThreadNotFound),
+                Some(Refusal::BookingNotFound)
+            )
+        );
         let (thread, booking) = store
             .read(|c| {
-                Ok((
+                Ok::<_, StoreError>((
                     get_thread(c, "t-austin", "th-1")?,
                     bookings::get(c, "t-austin", "wb-1")?,
                 ))

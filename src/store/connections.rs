@@ -2,9 +2,9 @@
 //! clear.
 
 use super::Signal;
+use super::StoreError;
 use super::db::{Db, Row, args};
 use super::{from_millis, millis};
-use crate::error::AppError;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -28,7 +28,7 @@ const COLUMNS: &str = "id, provider, name, enabled, options, secret_names, secre
 
 type Raw = (ConnectionRow, String, String);
 
-fn from_row(r: &Row<'_, '_>) -> Result<Raw, AppError> {
+fn from_row(r: &Row<'_, '_>) -> Result<Raw, StoreError> {
     Ok((
         ConnectionRow {
             id: r.get(0)?,
@@ -48,13 +48,13 @@ fn from_row(r: &Row<'_, '_>) -> Result<Raw, AppError> {
     ))
 }
 
-fn decode((mut row, options, names): Raw) -> Result<ConnectionRow, AppError> {
+fn decode((mut row, options, names): Raw) -> Result<ConnectionRow, StoreError> {
     row.options = serde_json::from_str(&options)?;
     row.secret_names = serde_json::from_str(&names)?;
     Ok(row)
 }
 
-pub fn insert(db: &Db<'_>, c: &ConnectionRow) -> Result<(), AppError> {
+pub fn insert(db: &Db<'_>, c: &ConnectionRow) -> Result<(), StoreError> {
     db.exec(&format!(
         "INSERT INTO connections ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ), args![c.id, c.provider, c.name, c.enabled, serde_json::to_string(&c.options)?, serde_json::to_string(&c.secret_names)?, c.sealed_current, c.sealed_previous, c.previous_until.map(millis), millis(c.created_at), millis(c.updated_at)])?;
@@ -62,7 +62,7 @@ pub fn insert(db: &Db<'_>, c: &ConnectionRow) -> Result<(), AppError> {
     db.announce(&Signal::Connection { id: c.id.clone() })
 }
 
-pub fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, AppError> {
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, StoreError> {
     db.query_opt(
         &format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"),
         args![id],
@@ -72,7 +72,7 @@ pub fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, AppError> {
     .transpose()
 }
 
-pub fn list(db: &Db<'_>) -> Result<Vec<ConnectionRow>, AppError> {
+pub fn list(db: &Db<'_>) -> Result<Vec<ConnectionRow>, StoreError> {
     db.query(
         &format!("SELECT {COLUMNS} FROM connections ORDER BY created_at, id"),
         args![],
@@ -88,7 +88,7 @@ pub fn set_enabled(
     id: &str,
     enabled: bool,
     now: OffsetDateTime,
-) -> Result<Option<ConnectionRow>, AppError> {
+) -> Result<Option<ConnectionRow>, StoreError> {
     db.exec(
         "UPDATE connections SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
         args![id, enabled, millis(now)],
@@ -106,7 +106,7 @@ pub fn rotate(
     sealed_previous: &str,
     previous_until: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     db.exec("UPDATE connections SET secrets = ?2, secret_names = ?3, previous_secrets = ?4, previous_until = ?5, updated_at = ?6
          WHERE id = ?1", args![id, sealed_current, serde_json::to_string(names)?, sealed_previous, millis(previous_until), millis(now)])?;
     db.announce(&Signal::Connection { id: id.to_owned() })

@@ -5,8 +5,8 @@
 //! [`args!`]. Rows are read through [`Row::get`]. The few statements the two dialects spell
 //! differently ask [`Db::dialect`].
 
+use super::StoreError;
 use super::rows::{self, Texts};
-use crate::error::AppError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -229,7 +229,7 @@ impl std::fmt::Debug for Row<'_, '_> {
 
 impl Row<'_, '_> {
     /// Column `i` (from 0).
-    pub fn get<T: FromCol>(&self, i: usize) -> Result<T, AppError> {
+    pub fn get<T: FromCol>(&self, i: usize) -> Result<T, StoreError> {
         match self {
             Row::Sqlite(r) => Ok(T::from_sqlite(r, i)?),
             Row::Postgres(r) => Ok(T::from_pg(r, i)?),
@@ -237,7 +237,7 @@ impl Row<'_, '_> {
     }
 
     /// Column `i`, a flag stored as an integer (0 is false).
-    pub fn flag(&self, i: usize) -> Result<bool, AppError> {
+    pub fn flag(&self, i: usize) -> Result<bool, StoreError> {
         Ok(self.get::<i64>(i)? != 0)
     }
 }
@@ -298,7 +298,7 @@ impl PgSession {
 
     /// Sends the open transaction's signals (`NOTIFY`, delivered when it commits), a few
     /// statements for all.
-    pub(super) fn send_signals(&mut self) -> Result<(), AppError> {
+    pub(super) fn send_signals(&mut self) -> Result<(), StoreError> {
         // The channel is the parameter after the signals.
         static NOTIFY: Texts = Texts::new(|rows| {
             format!(
@@ -399,7 +399,7 @@ impl<'c> Db<'c> {
     }
 
     /// Runs a statement; returns the number of rows it changed.
-    pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, AppError> {
+    pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, StoreError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c
                 .prepare_cached(sql)?
@@ -419,8 +419,8 @@ impl<'c> Db<'c> {
         &self,
         sql: &str,
         args: &[Arg<'_>],
-        mut map: impl FnMut(&Row<'_, '_>) -> Result<T, AppError>,
-    ) -> Result<Vec<T>, AppError> {
+        mut map: impl FnMut(&Row<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         match &self.backend {
             Backend::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -446,8 +446,8 @@ impl<'c> Db<'c> {
         &self,
         sql: &str,
         args: &[Arg<'_>],
-        map: impl FnOnce(&Row<'_, '_>) -> Result<T, AppError>,
-    ) -> Result<Option<T>, AppError> {
+        map: impl FnOnce(&Row<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
         match &self.backend {
             Backend::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -477,7 +477,7 @@ impl<'c> Db<'c> {
         sql: &str,
         args: &[Arg<'_>],
         column: &str,
-    ) -> Result<Option<i64>, AppError> {
+    ) -> Result<Option<i64>, StoreError> {
         match &self.backend {
             Backend::Sqlite(c) => {
                 let changed = c
@@ -502,7 +502,7 @@ impl<'c> Db<'c> {
         args: &[Arg<'_>],
         rows: usize,
         column: &str,
-    ) -> Result<Vec<i64>, AppError> {
+    ) -> Result<Vec<i64>, StoreError> {
         let ids = match &self.backend {
             Backend::Sqlite(c) => {
                 let made = c
@@ -520,7 +520,7 @@ impl<'c> Db<'c> {
             }
         };
         if ids.len() != rows {
-            return Err(AppError::Internal(format!(
+            return Err(StoreError::Internal(format!(
                 "{} of {rows} rows were inserted",
                 ids.len()
             )));
@@ -533,17 +533,17 @@ impl<'c> Db<'c> {
         &self,
         sql: &str,
         args: &[Arg<'_>],
-        map: impl FnOnce(&Row<'_, '_>) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
+        map: impl FnOnce(&Row<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.query_opt(sql, args, map)?
-            .ok_or_else(|| AppError::Internal(format!("no row from {sql}")))
+            .ok_or_else(|| StoreError::Internal(format!("no row from {sql}")))
     }
 
     /// Tells the other instances sharing the database about a change, once the transaction
     /// commits (PostgreSQL's `NOTIFY`, sent with the transaction's other signals just before
     /// its commit; a rolled-back transaction sends nothing). The embedded store has no other
     /// instances: nothing to do.
-    pub fn announce(&self, signal: &super::Signal) -> Result<(), AppError> {
+    pub fn announce(&self, signal: &super::Signal) -> Result<(), StoreError> {
         let Backend::Postgres(s) = &self.backend else {
             return Ok(());
         };
@@ -557,14 +557,14 @@ impl<'c> Db<'c> {
     }
 
     /// Tells other instances that a tenant's hub counts changed (see [`Db::announce`]).
-    pub fn announce_hub(&self, tenant_id: &str) -> Result<(), AppError> {
+    pub fn announce_hub(&self, tenant_id: &str) -> Result<(), StoreError> {
         self.announce(&super::Signal::Hub {
             tenant_id: tenant_id.to_owned(),
         })
     }
 
     /// Runs statements without parameters, one after the other.
-    pub fn batch(&self, sql: &str) -> Result<(), AppError> {
+    pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Backend::Postgres(s) => Ok(s.borrow_mut().client.batch_execute(sql)?),
@@ -602,9 +602,9 @@ fn numbered_to_dollar(sql: &str) -> String {
     out
 }
 
-impl From<postgres::Error> for AppError {
+impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        use crate::error::StorageFault;
+        use super::StorageFault;
         use postgres::error::SqlState;
         let Some(db) = e.as_db_error() else {
             let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
@@ -642,7 +642,7 @@ impl From<postgres::Error> for AppError {
             || *code == SqlState::UNTRANSLATABLE_CHARACTER
         {
             // Text the server cannot keep (a NUL character): the caller's value is at fault.
-            Self::nul_character()
+            Self::Refused(crate::domain::refusal::Refusal::NulCharacter)
         } else {
             Self::Internal(format!("database: {} ({})", db.message(), code.code()))
         }

@@ -1,11 +1,11 @@
 //! Tenants, numbers, contacts, settings: the directory calls resolve against.
 
+use super::StoreError;
 use super::db::{Arg, Db, Row, ToArg, args};
 use super::rows::{self, Texts};
 use super::{from_millis, millis};
 use crate::directory::SyncPlan;
 use crate::domain::numbers::{self, NumberKind, Resolution};
-use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -31,7 +31,7 @@ pub struct NumberEntry {
 
 /// Inserts or replaces a tenant; true when it was new (or had been removed: writing it again
 /// brings it back).
-pub fn put_tenant(db: &Db<'_>, t: &Tenant, now: OffsetDateTime) -> Result<bool, AppError> {
+pub fn put_tenant(db: &Db<'_>, t: &Tenant, now: OffsetDateTime) -> Result<bool, StoreError> {
     let existed = tenant_exists(db, &t.tenant_id)?;
     db.exec("INSERT INTO tenants (id, name, zip_codes, trades, booking_url, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
@@ -62,7 +62,7 @@ pub fn put_tenant(db: &Db<'_>, t: &Tenant, now: OffsetDateTime) -> Result<bool, 
 
 /// True when the tenant exists and has not been removed by a sync. Every read of tenants
 /// below skips removed ones too.
-pub fn tenant_exists(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
+pub fn tenant_exists(db: &Db<'_>, id: &str) -> Result<bool, StoreError> {
     Ok(db
         .query_opt(
             "SELECT 1 FROM tenants WHERE id = ?1 AND removed_at IS NULL",
@@ -75,13 +75,13 @@ pub fn tenant_exists(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
 /// A tenant row's columns, still encoded.
 type TenantColumns = (String, String, String, String, Option<String>);
 
-fn tenant_from_row(r: &Row<'_, '_>) -> Result<TenantColumns, AppError> {
+fn tenant_from_row(r: &Row<'_, '_>) -> Result<TenantColumns, StoreError> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn decode_tenant(
     (tenant_id, name, zips, trades, booking_url): TenantColumns,
-) -> Result<Tenant, AppError> {
+) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         tenant_id,
         name,
@@ -91,13 +91,13 @@ fn decode_tenant(
     })
 }
 
-pub fn get_tenant(db: &Db<'_>, id: &str) -> Result<Option<Tenant>, AppError> {
+pub fn get_tenant(db: &Db<'_>, id: &str) -> Result<Option<Tenant>, StoreError> {
     db.query_opt("SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE id = ?1 AND removed_at IS NULL", args![id], tenant_from_row)?
     .map(decode_tenant)
     .transpose()
 }
 
-pub fn list_tenants(db: &Db<'_>) -> Result<Vec<Tenant>, AppError> {
+pub fn list_tenants(db: &Db<'_>) -> Result<Vec<Tenant>, StoreError> {
     db.query(
         "SELECT id, name, zip_codes, trades, booking_url FROM tenants WHERE removed_at IS NULL ORDER BY id",
         args![],
@@ -110,7 +110,7 @@ pub fn list_tenants(db: &Db<'_>) -> Result<Vec<Tenant>, AppError> {
 
 /// Marks a tenant removed (a sync no longer found it upstream). Its rows stay: numbers,
 /// contacts, chats and bookings come back with it if it is written again.
-pub fn remove_tenant(db: &Db<'_>, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn remove_tenant(db: &Db<'_>, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
     db.exec(
         "UPDATE tenants SET removed_at = ?2, updated_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
         args![id, millis(now)],
@@ -124,7 +124,7 @@ pub fn apply_sync(
     plan: &SyncPlan,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     for t in &plan.put {
         put_tenant(db, t, now)?;
     }
@@ -141,7 +141,7 @@ pub fn search_tenants(
     zip: &str,
     trade: Option<&str>,
     among: Option<&[String]>,
-) -> Result<Vec<Tenant>, AppError> {
+) -> Result<Vec<Tenant>, StoreError> {
     let rows = db.query(
         "SELECT t.id, t.name, t.zip_codes, t.trades, t.booking_url FROM tenants t
          JOIN tenant_zip z ON z.tenant_id = t.id AND z.zip = ?1
@@ -163,7 +163,7 @@ pub fn search_tenants(
 }
 
 /// Inserts or replaces a number; true when it was new.
-pub fn put_number(db: &Db<'_>, n: &NumberEntry, now: OffsetDateTime) -> Result<bool, AppError> {
+pub fn put_number(db: &Db<'_>, n: &NumberEntry, now: OffsetDateTime) -> Result<bool, StoreError> {
     let existed = db
         .query_opt(
             "SELECT 1 FROM numbers WHERE e164 = ?1",
@@ -176,7 +176,7 @@ pub fn put_number(db: &Db<'_>, n: &NumberEntry, now: OffsetDateTime) -> Result<b
     Ok(!existed)
 }
 
-pub fn get_number(db: &Db<'_>, e164: &str) -> Result<Option<NumberEntry>, AppError> {
+pub fn get_number(db: &Db<'_>, e164: &str) -> Result<Option<NumberEntry>, StoreError> {
     db.query_opt(
         "SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 = ?1",
         args![e164],
@@ -185,7 +185,7 @@ pub fn get_number(db: &Db<'_>, e164: &str) -> Result<Option<NumberEntry>, AppErr
 }
 
 /// A number row: `e164, kind, tenant_id, tenant_ids`.
-fn number_from_row(r: &Row<'_, '_>) -> Result<NumberEntry, AppError> {
+fn number_from_row(r: &Row<'_, '_>) -> Result<NumberEntry, StoreError> {
     Ok(NumberEntry {
         e164: r.get(0)?,
         kind: parse_kind(&r.get::<String>(1)?)?,
@@ -194,7 +194,7 @@ fn number_from_row(r: &Row<'_, '_>) -> Result<NumberEntry, AppError> {
     })
 }
 
-pub fn list_numbers(db: &Db<'_>) -> Result<Vec<NumberEntry>, AppError> {
+pub fn list_numbers(db: &Db<'_>) -> Result<Vec<NumberEntry>, StoreError> {
     let ids: Vec<String> = db.query("SELECT e164 FROM numbers ORDER BY e164", args![], |r| {
         r.get(0)
     })?;
@@ -203,22 +203,24 @@ pub fn list_numbers(db: &Db<'_>) -> Result<Vec<NumberEntry>, AppError> {
         .collect()
 }
 
-fn parse_kind(s: &str) -> Result<NumberKind, AppError> {
+fn parse_kind(s: &str) -> Result<NumberKind, StoreError> {
     match s {
         "local" => Ok(NumberKind::Local),
         "national" => Ok(NumberKind::National),
         "regional" => Ok(NumberKind::Regional),
-        other => Err(AppError::Internal(format!("stored number kind {other:?}"))),
+        other => Err(StoreError::Internal(format!(
+            "stored number kind {other:?}"
+        ))),
     }
 }
 
 /// How a number resolves now. Unlisted numbers: toll-free NANP is national, anything else
 /// unknown (and counted). Removed tenants drop out: a local number of one is unknown, and a
 /// regional number serves the rest of its set.
-pub fn resolve(db: &Db<'_>, number: &str, now: OffsetDateTime) -> Result<Resolution, AppError> {
+pub fn resolve(db: &Db<'_>, number: &str, now: OffsetDateTime) -> Result<Resolution, StoreError> {
     resolve_many(db, &[number], now)?
         .pop()
-        .ok_or_else(|| AppError::Internal("no resolution".into()))
+        .ok_or_else(|| StoreError::Internal("no resolution".into()))
 }
 
 static NUMBERS_IN: Texts = Texts::new(|rows| {
@@ -248,7 +250,7 @@ pub fn resolve_many(
     db: &Db<'_>,
     numbers: &[&str],
     now: OffsetDateTime,
-) -> Result<Vec<Resolution>, AppError> {
+) -> Result<Vec<Resolution>, StoreError> {
     let mut distinct: Vec<&str> = numbers.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
@@ -339,7 +341,7 @@ pub struct UnknownNumber {
 
 /// The numbers calls dialed that the directory does not list now (a number listed since
 /// is no longer unknown), most calls first.
-pub fn unknown_numbers(db: &Db<'_>) -> Result<Vec<UnknownNumber>, AppError> {
+pub fn unknown_numbers(db: &Db<'_>) -> Result<Vec<UnknownNumber>, StoreError> {
     db.query(
         "SELECT u.e164, COUNT(*), MIN(u.at), MAX(u.at) FROM unknown_number_calls u
          WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.e164 = u.e164)
@@ -358,7 +360,12 @@ pub fn unknown_numbers(db: &Db<'_>) -> Result<Vec<UnknownNumber>, AppError> {
     )
 }
 
-pub fn put_contact(db: &Db<'_>, tenant_id: &str, e164: &str, name: &str) -> Result<bool, AppError> {
+pub fn put_contact(
+    db: &Db<'_>,
+    tenant_id: &str,
+    e164: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
     let existed = db
         .query_opt(
             "SELECT 1 FROM contacts WHERE tenant_id = ?1 AND e164 = ?2",
@@ -374,7 +381,11 @@ pub fn put_contact(db: &Db<'_>, tenant_id: &str, e164: &str, name: &str) -> Resu
     Ok(!existed)
 }
 
-pub fn contact_name(db: &Db<'_>, tenant_id: &str, e164: &str) -> Result<Option<String>, AppError> {
+pub fn contact_name(
+    db: &Db<'_>,
+    tenant_id: &str,
+    e164: &str,
+) -> Result<Option<String>, StoreError> {
     db.query_opt(
         "SELECT name FROM contacts WHERE tenant_id = ?1 AND e164 = ?2",
         args![tenant_id, e164],
@@ -398,7 +409,7 @@ pub struct Settings {
     pub national_search_mode: SearchMode,
 }
 
-pub fn settings(db: &Db<'_>) -> Result<Settings, AppError> {
+pub fn settings(db: &Db<'_>) -> Result<Settings, StoreError> {
     let raw: Option<String> = db.query_opt(
         "SELECT value FROM settings WHERE key = 'network'",
         args![],
@@ -410,7 +421,7 @@ pub fn settings(db: &Db<'_>) -> Result<Settings, AppError> {
         .unwrap_or_default())
 }
 
-pub fn put_settings(db: &Db<'_>, s: &Settings) -> Result<(), AppError> {
+pub fn put_settings(db: &Db<'_>, s: &Settings) -> Result<(), StoreError> {
     db.exec("INSERT INTO settings (key, value) VALUES ('network', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1", args![serde_json::to_string(s)?])?;
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! The ingest transaction: delivery, events (deduplicated), call state, gate decisions and
 //! outbox rows — all or nothing, inside the writer's batch.
 
+use super::StoreError;
 use super::calls::{self, CallKey, CallRow};
 use super::db::{Arg, Db, Dialect, ToArg, args};
 use super::rows::{self, Texts};
 use super::{millis, subscriptions};
 use crate::domain::call::state_name;
 use crate::domain::gate::RecordingDecision;
-use crate::error::AppError;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
 use std::collections::{HashMap, HashSet};
@@ -36,7 +36,7 @@ pub struct Delivery {
 pub(super) struct Queued {
     pub delivery: Delivery,
     pub clock: Arc<dyn Clock>,
-    pub done: oneshot::Sender<Result<IngestOutcome, AppError>>,
+    pub done: oneshot::Sender<Result<IngestOutcome, StoreError>>,
 }
 
 impl std::fmt::Debug for Queued {
@@ -52,23 +52,23 @@ pub(super) async fn queue(
     clock: Arc<dyn Clock>,
     send: impl FnOnce(Queued) -> bool,
     stopped: &str,
-) -> Result<IngestOutcome, AppError> {
+) -> Result<IngestOutcome, StoreError> {
     let (done, wait) = oneshot::channel();
     if !send(Queued {
         delivery,
         clock,
         done,
     }) {
-        return Err(AppError::Unavailable(stopped.into()));
+        return Err(StoreError::Unavailable(stopped.into()));
     }
     wait.await
-        .map_err(|_| AppError::Unavailable(stopped.into()))?
+        .map_err(|_| StoreError::Unavailable(stopped.into()))?
 }
 
 /// Tells queued deliveries that storing them failed: a delivery stored alone hears its own
 /// error; deliveries stored together hear that their batch failed (the store could not take
 /// it: 503).
-pub(super) fn refuse(mut jobs: Vec<Queued>, e: AppError) {
+pub(super) fn refuse(mut jobs: Vec<Queued>, e: StoreError) {
     if jobs.len() == 1 {
         if let Some(job) = jobs.pop() {
             let _ = job.done.send(Err(e));
@@ -111,10 +111,10 @@ pub(super) fn ingest(
     db: &Db<'_>,
     d: &Delivery,
     now: OffsetDateTime,
-) -> Result<IngestOutcome, AppError> {
+) -> Result<IngestOutcome, StoreError> {
     ingest_batch(db, &[d], now)?
         .pop()
-        .ok_or_else(|| AppError::Internal("no ingest outcome".into()))
+        .ok_or_else(|| StoreError::Internal("no ingest outcome".into()))
 }
 
 static INSERT_DELIVERIES: Texts = Texts::new(|rows| {
@@ -147,7 +147,7 @@ pub(super) fn ingest_batch(
     db: &Db<'_>,
     batch: &[&Delivery],
     now: OffsetDateTime,
-) -> Result<Vec<IngestOutcome>, AppError> {
+) -> Result<Vec<IngestOutcome>, StoreError> {
     // First, so that a replay leaves nothing behind; one by one, so that a value twice in
     // the batch is refused the second time.
     let mut replayed = vec![false; batch.len()];
@@ -294,7 +294,7 @@ fn insert_events(
     rows: &[EventRow<'_>],
     calls: &[Touched],
     now: OffsetDateTime,
-) -> Result<Vec<bool>, AppError> {
+) -> Result<Vec<bool>, StoreError> {
     let at = millis(now);
     let labels: Vec<String> = rows.iter().map(|r| kind_label(&r.event.kind)).collect();
     let args = |run: std::ops::Range<usize>| -> Vec<Arg<'_>> {
@@ -344,7 +344,7 @@ fn insert_deliveries<'d>(
     db: &Db<'_>,
     deliveries: impl Iterator<Item = &'d Delivery>,
     now: OffsetDateTime,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<i64>, StoreError> {
     let deliveries: Vec<&Delivery> = deliveries.collect();
     let at = millis(now);
     let mut ids = Vec::with_capacity(deliveries.len());
@@ -376,7 +376,7 @@ fn claim_replay_key(
     delivery: &Delivery,
     replay: &ReplayKey,
     now: OffsetDateTime,
-) -> Result<bool, AppError> {
+) -> Result<bool, StoreError> {
     let changed = db.exec(
         "INSERT INTO replay_keys (connection_id, key, keep_until, digest) VALUES (?1, ?2, ?3, ?5)
          ON CONFLICT (connection_id, key) DO UPDATE
@@ -394,7 +394,7 @@ fn claim_replay_key(
 }
 
 /// Deletes single-use values past their keeping time.
-pub(super) fn prune_replay_keys(db: &Db<'_>, now: OffsetDateTime) -> Result<usize, AppError> {
+pub(super) fn prune_replay_keys(db: &Db<'_>, now: OffsetDateTime) -> Result<usize, StoreError> {
     db.exec(
         "DELETE FROM replay_keys WHERE keep_until < ?1",
         args![now.unix_timestamp()],
@@ -511,7 +511,7 @@ mod tests {
                     args![],
                     |r| r.get(0),
                 )?;
-                Ok((calls, events))
+                Ok::<_, StoreError>((calls, events))
             })
             .await
             .unwrap()
@@ -593,7 +593,7 @@ mod tests {
                     &delivery(CallProgress::Completed, "k-completed"),
                     OffsetDateTime::UNIX_EPOCH,
                 )?;
-                Err::<(), _>(AppError::Internal("fails after writing".into()))
+                Err::<(), _>(StoreError::Internal("fails after writing".into()))
             })
             .await;
         assert!(failed.is_err());
@@ -661,7 +661,7 @@ mod tests {
                     };
                     directory::put_tenant(db, &tenant, at(0))?;
                 }
-                Ok(())
+                Ok::<_, StoreError>(())
             })
             .await
             .unwrap();

@@ -19,6 +19,7 @@ pub mod chats;
 pub mod connections;
 pub mod db;
 pub mod directory;
+mod error;
 mod ingest;
 pub mod outbox;
 mod pg;
@@ -30,10 +31,11 @@ mod writer;
 
 pub use ingest::{Delivery, IngestOutcome};
 
-use crate::error::{AppError, StorageFault};
+use crate::domain::refusal::Refusal;
 use callgate_adapters::kit::Clock;
 use db::args;
 pub use db::{Db, Dialect};
+pub use error::{JobError, StorageFault, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,22 +74,17 @@ pub(crate) fn one_visible<T>(
     tenant_of: impl Fn(&T) -> &str,
     tenant: Option<&str>,
     sees: &dyn Fn(&str) -> bool,
-    not_found: impl FnOnce() -> AppError,
-    what: &str,
-) -> Result<T, AppError> {
+    not_found: Refusal,
+    what: &'static str,
+) -> Result<T, StoreError> {
     let mut mine: Vec<T> = found
         .into_iter()
         .filter(|r| sees(tenant_of(r)) && tenant.is_none_or(|t| t == tenant_of(r)))
         .collect();
     match mine.len() {
-        0 => Err(not_found()),
+        0 => Err(not_found.into()),
         1 => Ok(mine.remove(0)),
-        _ => Err(AppError::conflict(
-            "ambiguous_id",
-            format!(
-                "several of your tenants have a {what} with this id: name one with ?tenant_id="
-            ),
-        )),
+        _ => Err(Refusal::AmbiguousId(what).into()),
     }
 }
 
@@ -119,10 +116,10 @@ struct WriteHealth {
 
 impl WriteHealth {
     /// [`Store::note`]: only a fault, or the first success after one, takes the lock.
-    fn note<T>(&self, out: &Result<T, AppError>, took_space: bool) {
+    fn note<T, E: JobError>(&self, out: &Result<T, E>, took_space: bool) {
         let failing = match out {
             Ok(_) if took_space && self.faulted.load(Ordering::Acquire) => None,
-            Err(AppError::Storage(fault, _)) => Some(*fault),
+            Err(e) if e.storage_fault().is_some() => e.storage_fault(),
             _ => return,
         };
         if let Ok(mut latest) = self.failing.lock() {
@@ -156,7 +153,7 @@ fn probe_pad() -> Vec<u8> {
 /// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (a row of
 /// `readiness_probe` under the probe's own id `pad_id`, inserted and deleted: instances
 /// sharing a database never wait on each other's), and notes its time in row 1.
-fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64, pad: &[u8]) -> Result<(), AppError> {
+fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64, pad: &[u8]) -> Result<(), StoreError> {
     let at = millis(now);
     db.exec(
         "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (?1, ?2, ?3)",
@@ -183,7 +180,7 @@ struct Embedded {
     readers: Mutex<Vec<Connection>>,
 }
 
-fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
+fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -210,14 +207,15 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, AppError> {
 
 /// Creates the data directory readable by its owner only (0700). An existing one open to
 /// others is kept as it is (the operator may mean it), with a warning.
-fn private_dir(dir: &Path) -> Result<(), AppError> {
+fn private_dir(dir: &Path) -> Result<(), StoreError> {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    let cannot =
-        |e: std::io::Error| AppError::Unavailable(format!("cannot create {}: {e}", dir.display()));
+    let cannot = |e: std::io::Error| {
+        StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -247,15 +245,16 @@ fn private_dir(dir: &Path) -> Result<(), AppError> {
 /// The database, its WAL and its shared-memory file, readable by the owner only (0600):
 /// created so before SQLite opens them (SQLite gives the WAL and SHM the database's mode), and
 /// narrowed if an earlier run left them wider.
-fn private_files(db: &Path) -> Result<(), AppError> {
+fn private_files(db: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
         let p = PathBuf::from(p);
-        let failed =
-            |e: std::io::Error| AppError::Unavailable(format!("cannot open {}: {e}", p.display()));
+        let failed = |e: std::io::Error| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", p.display()))
+        };
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -277,7 +276,7 @@ fn private_files(db: &Path) -> Result<(), AppError> {
 
 impl Store {
     /// Opens (creating if missing) the embedded database at `path` and migrates it.
-    pub fn open(path: &Path) -> Result<Self, AppError> {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             private_dir(dir)?;
         }
@@ -296,7 +295,7 @@ impl Store {
             .truncate(false)
             .open(&wal_path)
             .map_err(|e| {
-                AppError::Unavailable(format!("cannot open {}: {e}", wal_path.display()))
+                StoreError::Unavailable(format!("cannot open {}: {e}", wal_path.display()))
             })?;
         let writer = Writer::spawn(conn, wal)?;
         let embedded = Arc::new(Embedded {
@@ -313,7 +312,7 @@ impl Store {
 
     /// Connects to the PostgreSQL database at `url` (`postgres://...`) and migrates it.
     /// Blocks while it connects: call it off the async threads.
-    pub fn connect(url: &str) -> Result<Self, AppError> {
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = pg::Pool::connect(url)?;
         Ok(Self {
             inner: Arc::new(Inner::Postgres(pool)),
@@ -340,10 +339,11 @@ impl Store {
     /// Runs `f` in a transaction and answers once it is committed and durable. Embedded, it
     /// joins the next group commit; on PostgreSQL it is a transaction of its own, run again
     /// if it loses a race with another instance (so it must not have effects outside `db`).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         let out = match &*self.inner {
             Inner::Sqlite(e) => e.writer.submit(move |c| f(&Db::sqlite(c))).await,
@@ -358,7 +358,7 @@ impl Store {
     /// the readiness probe): an update in place, or a claim that found nothing to claim,
     /// succeeds on a full disk too. Other errors (the write's own, a busy database) say
     /// nothing of either.
-    fn note<T>(&self, out: &Result<T, AppError>, took_space: bool) {
+    fn note<T, E: JobError>(&self, out: &Result<T, E>, took_space: bool) {
         self.health.note(out, took_space);
     }
 
@@ -375,7 +375,8 @@ impl Store {
         };
         let pad_id = rand::Rng::random_range(&mut rand::rng(), 2..i64::MAX);
         let pad = probe_pad();
-        let probed = self.write(move |db| probe(db, now, pad_id, &pad)).await;
+        let probed: Result<(), StoreError> =
+            self.write(move |db| probe(db, now, pad_id, &pad)).await;
         self.note(&probed, true);
         match probed {
             Ok(()) => Ok(()),
@@ -387,10 +388,11 @@ impl Store {
     }
 
     /// Runs `f` on a connection for reading, off the async threads.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         match &*self.inner {
             Inner::Postgres(pool) => pool.read(f).await,
@@ -400,11 +402,11 @@ impl Store {
                     let pooled = e
                         .readers
                         .lock()
-                        .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
+                        .map_err(|_| StoreError::Internal("reader pool poisoned".into()))?
                         .pop();
                     let conn = match pooled {
                         Some(c) => c,
-                        None => open(&e.path, true)?,
+                        None => open(&e.path, true).map_err(E::from)?,
                     };
                     let out = f(&Db::sqlite(&conn));
                     if let Ok(mut pool) = e.readers.lock()
@@ -415,7 +417,7 @@ impl Store {
                     out
                 })
                 .await
-                .map_err(|e| AppError::Internal(format!("read task: {e}")))?
+                .map_err(|e| E::from(StoreError::Internal(format!("read task: {e}"))))?
             }
         }
     }
@@ -426,7 +428,7 @@ impl Store {
         &self,
         delivery: Delivery,
         clock: Arc<dyn Clock>,
-    ) -> Result<IngestOutcome, AppError> {
+    ) -> Result<IngestOutcome, StoreError> {
         let out = match &*self.inner {
             Inner::Sqlite(e) => e.writer.ingest(delivery, clock).await,
             Inner::Postgres(pool) => pool.ingest(delivery, clock).await,
@@ -437,7 +439,7 @@ impl Store {
     }
 
     /// Deletes single-use values (nonces) whose keeping time has passed.
-    pub async fn prune_replay_keys(&self, now: OffsetDateTime) -> Result<usize, AppError> {
+    pub async fn prune_replay_keys(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         self.write(move |db| ingest::prune_replay_keys(db, now))
             .await
     }
@@ -453,9 +455,10 @@ impl Store {
 
     /// True when the store answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.read(|db| db.query_one("SELECT CAST(1 AS BIGINT)", &[], |r| r.get::<i64>(0)))
-            .await
-            .is_ok()
+        let one: Result<i64, StoreError> = self
+            .read(|db| db.query_one("SELECT CAST(1 AS BIGINT)", &[], |r| r.get::<i64>(0)))
+            .await;
+        one.is_ok()
     }
 }
 
@@ -466,7 +469,7 @@ impl Drop for Embedded {
 }
 
 /// Copies the WAL back into the database off the writer thread, while the store lives.
-fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Embedded>) -> Result<(), AppError> {
+fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Embedded>) -> Result<(), StoreError> {
     let conn = open(path, false)?;
     std::thread::Builder::new()
         .name("store-checkpoint".into())
@@ -478,7 +481,7 @@ fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Embedded>) -> Result<(
                 }
             }
         })
-        .map_err(|e| AppError::Internal(format!("cannot start the checkpointer: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("cannot start the checkpointer: {e}")))?;
     Ok(())
 }
 
@@ -524,8 +527,8 @@ impl Listing {
         db: &Db<'_>,
         order_by: &str,
         limit: usize,
-        map: impl FnMut(&db::Row<'_, '_>) -> Result<T, AppError>,
-    ) -> Result<Vec<T>, AppError> {
+        map: impl FnMut(&db::Row<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.sql
             .push_str(&format!(" ORDER BY {order_by} LIMIT {limit}"));
@@ -549,12 +552,36 @@ fn lease<'a>(
     table: &str,
     ids: impl IntoIterator<Item = db::Arg<'a>>,
     until: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let sql = format!("UPDATE {table} SET next_attempt_at = ?2 WHERE id = ?1");
     for id in ids {
         db.exec(&sql, &[id, db::Arg::Int(millis(until))])?;
     }
     Ok(())
+}
+
+/// Gives back claimed rows of `table` that a worker did not finish: those still under its
+/// lease (`leased_until`, the time [`lease`] set) fall due at `due_at`. A row another worker
+/// claimed since (the lease ended) is left alone. Returns how many were released.
+fn release<'a>(
+    db: &Db<'_>,
+    table: &str,
+    ids: impl IntoIterator<Item = db::Arg<'a>>,
+    leased_until: OffsetDateTime,
+    due_at: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let sql =
+        format!("UPDATE {table} SET next_attempt_at = ?2 WHERE id = ?1 AND next_attempt_at = ?3");
+    let mut n = 0;
+    for id in ids {
+        let args = [
+            id,
+            db::Arg::Int(millis(due_at)),
+            db::Arg::Int(millis(leased_until)),
+        ];
+        n += db.exec(&sql, &args)?;
+    }
+    Ok(n)
 }
 
 /// A count read from SQL (a 64-bit integer), as the `u32` the API reports.
@@ -608,14 +635,15 @@ mod tests {
     #[test]
     fn a_success_on_a_healthy_store_takes_no_lock() {
         let health = WriteHealth::default();
-        let ok: Result<(), AppError> = Ok(());
+        let ok: Result<(), StoreError> = Ok(());
         {
             let _held = health.failing.lock().unwrap();
             health.note(&ok, true);
             health.note(&ok, false);
         }
         assert_eq!(health.fault(), None);
-        let full: Result<(), AppError> = Err(AppError::Storage(StorageFault::Full, "full".into()));
+        let full: Result<(), StoreError> =
+            Err(StoreError::Storage(StorageFault::Full, "full".into()));
         health.note(&full, false);
         assert_eq!(health.fault(), Some(StorageFault::Full));
         health.note(&ok, false);

@@ -1,9 +1,9 @@
 //! The outbox: effects decided in a transaction, carried out after it by a worker, retried
 //! with backoff until done. The schedule lives in the table, so it survives restarts.
 
+use super::StoreError;
 use super::db::{Arg, Db, args};
 use super::{audit, from_millis, millis};
-use crate::error::AppError;
 use time::OffsetDateTime;
 
 /// One pending effect.
@@ -29,7 +29,7 @@ pub fn claim(
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
     limit: usize,
-) -> Result<Vec<Job>, AppError> {
+) -> Result<Vec<Job>, StoreError> {
     let select = format!(
         "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at, created_at
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
@@ -45,7 +45,23 @@ pub fn claim(
     Ok(jobs)
 }
 
-fn due(db: &Db<'_>, select: &str, now: OffsetDateTime, limit: usize) -> Result<Vec<Job>, AppError> {
+/// Gives back claimed jobs a worker did not finish (see [`super::release`]).
+pub fn release(
+    db: &Db<'_>,
+    ids: &[i64],
+    leased_until: OffsetDateTime,
+    due_at: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let ids = ids.iter().map(|&id| Arg::Int(id));
+    super::release(db, "outbox", ids, leased_until, due_at)
+}
+
+fn due(
+    db: &Db<'_>,
+    select: &str,
+    now: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Job>, StoreError> {
     db.query(
         select,
         args![millis(now), i64::try_from(limit).unwrap_or(100)],
@@ -66,7 +82,7 @@ fn due(db: &Db<'_>, select: &str, now: OffsetDateTime, limit: usize) -> Result<V
 }
 
 /// The earliest pending attempt, to know how long the worker may sleep.
-pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
+pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, StoreError> {
     let at: Option<i64> = db.query_one(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE done_at IS NULL",
         args![],
@@ -76,7 +92,7 @@ pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
 }
 
 /// Whether the job is still to be carried out: neither done nor called off.
-pub fn pending(db: &Db<'_>, id: i64) -> Result<bool, AppError> {
+pub fn pending(db: &Db<'_>, id: i64) -> Result<bool, StoreError> {
     let found = db.query_opt(
         "SELECT id FROM outbox WHERE id = ?1 AND done_at IS NULL",
         args![id],
@@ -93,7 +109,7 @@ pub fn complete(
     action: &str,
     detail: &serde_json::Value,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     db.exec(
         "UPDATE outbox SET done_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
         args![job.id, millis(now)],
@@ -109,7 +125,7 @@ pub fn retry(
     error: &str,
     next: OffsetDateTime,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let pending = db.exec(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
          WHERE id = ?1 AND done_at IS NULL",
@@ -149,7 +165,7 @@ mod tests {
                      VALUES ('delete_recording', 'c1', 'call-1', 'CA1', 'RE1', ?1, ?1)",
                     args![millis(t0)],
                 )?;
-                Ok(())
+                Ok::<_, StoreError>(())
             })
             .await
             .unwrap();

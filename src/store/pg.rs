@@ -10,7 +10,7 @@
 use super::db::{Db, PgSession};
 use super::ingest::{self, Delivery, IngestOutcome, Queued};
 use super::{Envelope, Signal};
-use crate::error::AppError;
+use super::{JobError, StoreError};
 use callgate_adapters::kit::Clock;
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
@@ -57,10 +57,10 @@ pub(super) struct Pool {
 
 impl Pool {
     /// Connects to `url` and migrates the database.
-    pub(super) fn connect(url: &str) -> Result<Arc<Self>, AppError> {
+    pub(super) fn connect(url: &str) -> Result<Arc<Self>, StoreError> {
         let mut config: postgres::Config = url
             .parse()
-            .map_err(|e| AppError::Unavailable(format!("invalid database URL: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -87,12 +87,12 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("store-ingest-{n}"))
                 .spawn(move || batcher(&weak, &jobs))
-                .map_err(|e| AppError::Internal(format!("cannot start an ingest thread: {e}")))?;
+                .map_err(|e| StoreError::Internal(format!("cannot start an ingest thread: {e}")))?;
         }
         Ok(pool)
     }
 
-    fn open(&self) -> Result<PgSession, AppError> {
+    fn open(&self) -> Result<PgSession, StoreError> {
         let mut client = self.config.connect(postgres::NoTls)?;
         // A write that waits this long for a lock gives up (and is tried again, then 503):
         // the same patience as the embedded store's busy timeout.
@@ -107,7 +107,7 @@ impl Pool {
         ))
     }
 
-    fn take(&self) -> Result<PgSession, AppError> {
+    fn take(&self) -> Result<PgSession, StoreError> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         match pooled {
             Some(s) if !s.client.is_closed() => Ok(s),
@@ -127,46 +127,49 @@ impl Pool {
     }
 
     /// Runs `f` in a transaction of its own and commits it.
-    pub(super) async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    pub(super) async fn write<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         self.run(true, f).await
     }
 
     /// Runs `f` outside any explicit transaction (each statement sees committed data).
-    pub(super) async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    pub(super) async fn read<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         self.run(false, f).await
     }
 
-    async fn run<T, F>(self: &Arc<Self>, transaction: bool, f: F) -> Result<T, AppError>
+    async fn run<T, E, F>(self: &Arc<Self>, transaction: bool, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: Fn(&Db<'_>) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AppError::Unavailable("the database pool is closed".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            E::from(StoreError::Unavailable(
+                "the database pool is closed".into(),
+            ))
+        })?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || pool.blocking(transaction, &f))
             .await
-            .map_err(|e| AppError::Internal(format!("database task: {e}")))?
+            .map_err(|e| E::from(StoreError::Internal(format!("database task: {e}"))))?
     }
 
     /// Runs `f` (in a transaction of its own with `transaction`), run again when it loses a
     /// race or its session before committing.
-    fn blocking<T>(
+    fn blocking<T, E: JobError>(
         &self,
         transaction: bool,
-        f: &dyn Fn(&Db<'_>) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
+        f: &dyn Fn(&Db<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut last = None;
         for _ in 0..ATTEMPTS {
             match self.attempt(transaction, f) {
@@ -174,7 +177,9 @@ impl Pool {
                 Attempt::Again(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| AppError::Unavailable("the database is unavailable".into())))
+        Err(last.unwrap_or_else(|| {
+            StoreError::Unavailable("the database is unavailable".into()).into()
+        }))
     }
 
     /// Stores a delivery: it joins the next batch a batcher commits, and is answered once
@@ -183,7 +188,7 @@ impl Pool {
         &self,
         delivery: Delivery,
         clock: Arc<dyn Clock>,
-    ) -> Result<IngestOutcome, AppError> {
+    ) -> Result<IngestOutcome, StoreError> {
         let queue = &self.ingest[shard(&delivery, self.ingest.len())];
         let send = |job| queue.send(job).is_ok();
         ingest::queue(delivery, clock, send, "the ingest threads stopped").await
@@ -222,30 +227,31 @@ impl Pool {
         }
     }
 
-    fn attempt<T>(
+    fn attempt<T, E: JobError>(
         &self,
         transaction: bool,
-        f: &dyn Fn(&Db<'_>) -> Result<T, AppError>,
-    ) -> Attempt<T> {
+        f: &dyn Fn(&Db<'_>) -> Result<T, E>,
+    ) -> Attempt<T, E> {
         let mut session = match self.take() {
             Ok(s) => s,
-            Err(e) => return Attempt::Again(e),
+            Err(e) => return Attempt::Again(e.into()),
         };
         session.forget_signals();
         if transaction && let Err(e) = session.client.batch_execute("BEGIN") {
-            return Attempt::Again(e.into());
+            return Attempt::Again(StoreError::from(e).into());
         }
         let out = f(&Db::postgres(&mut session));
         // The transaction's signals go out with it.
-        let out = out.and_then(|v| session.send_signals().map(|()| v));
+        let out = out.and_then(|v| session.send_signals().map(|()| v).map_err(E::from));
         let out = match (transaction, out) {
             (false, out) => out,
             (true, Ok(v)) => match session.client.batch_execute("COMMIT") {
                 Ok(()) => Ok(v),
                 // It may have committed: say so, and do not run it again.
-                Err(e) => Err(AppError::Unavailable(format!(
+                Err(e) => Err(StoreError::Unavailable(format!(
                     "the database did not confirm the commit: {e}"
-                ))),
+                ))
+                .into()),
             },
             (true, Err(e)) => {
                 let _ = session.client.batch_execute("ROLLBACK");
@@ -363,12 +369,12 @@ fn batcher(pool: &Weak<Pool>, jobs: &mpsc::Receiver<Queued>) {
     }
 }
 
-enum Attempt<T> {
-    Done(Result<T, AppError>),
-    Again(AppError),
+enum Attempt<T, E> {
+    Done(Result<T, E>),
+    Again(E),
 }
 
-fn migrate(session: &mut PgSession) -> Result<(), AppError> {
+fn migrate(session: &mut PgSession) -> Result<(), StoreError> {
     let client = &mut session.client;
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
@@ -382,7 +388,7 @@ fn migrate(session: &mut PgSession) -> Result<(), AppError> {
     };
     let current = usize::try_from(current).unwrap_or(usize::MAX);
     if current > MIGRATIONS.len() {
-        return Err(AppError::Internal(format!(
+        return Err(StoreError::Internal(format!(
             "the database is at schema version {current}, newer than this build knows ({})",
             MIGRATIONS.len()
         )));

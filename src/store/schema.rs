@@ -1,6 +1,6 @@
 //! Embedded migrations, tracked with `PRAGMA user_version`.
 
-use crate::error::AppError;
+use super::StoreError;
 use rusqlite::Connection;
 
 const MIGRATIONS: &[&str] = &[
@@ -14,13 +14,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_readiness_probe.sql"),
 ];
 
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), AppError> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
         .try_into()
         .unwrap_or(0);
     if current > MIGRATIONS.len() {
-        return Err(AppError::Internal(format!(
+        return Err(StoreError::Internal(format!(
             "the store is at schema version {current}, newer than this build knows ({})",
             MIGRATIONS.len()
         )));

@@ -5,10 +5,10 @@
 //! attempt; its next attempt time is stored, so retries survive restarts and any instance may
 //! make them.
 
+use super::StoreError;
 use super::calls::CallRow;
 use super::db::{Arg, Db, Dialect, Row, args};
 use super::{audit, from_millis, millis};
-use crate::error::AppError;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -32,7 +32,7 @@ pub struct Subscription {
 const COLUMNS: &str =
     "id, url, event_types, secret, enabled, disabled_reason, failing_since, created_at, updated_at";
 
-fn from_row(r: &Row<'_, '_>) -> Result<Subscription, AppError> {
+fn from_row(r: &Row<'_, '_>) -> Result<Subscription, StoreError> {
     Ok(Subscription {
         id: r.get(0)?,
         url: r.get(1)?,
@@ -84,7 +84,7 @@ pub type Wanted = enabled::Wanted;
 
 /// The enabled subscriptions and their event types: read once per transaction that may
 /// change calls, and handed to [`enqueue_call`] for each.
-pub(super) fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, AppError> {
+pub(super) fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, StoreError> {
     let embedded = db.dialect() == Dialect::Sqlite;
     if embedded && let Some(w) = enabled::get() {
         return Ok(w);
@@ -106,7 +106,7 @@ pub(super) fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, AppError> {
     })
 }
 
-pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), AppError> {
+pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), StoreError> {
     enabled::forget();
     db.exec(
         &format!(
@@ -127,7 +127,7 @@ pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Subscription>, AppError> {
+pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Subscription>, StoreError> {
     db.query_opt(
         &format!("SELECT {COLUMNS} FROM subscriptions WHERE id = ?1"),
         args![id],
@@ -135,7 +135,7 @@ pub fn get(db: &Db<'_>, id: &str) -> Result<Option<Subscription>, AppError> {
     )
 }
 
-pub fn list(db: &Db<'_>) -> Result<Vec<Subscription>, AppError> {
+pub fn list(db: &Db<'_>) -> Result<Vec<Subscription>, StoreError> {
     db.query(
         &format!("SELECT {COLUMNS} FROM subscriptions ORDER BY created_at, id"),
         args![],
@@ -151,7 +151,7 @@ pub fn set_enabled(
     enabled: bool,
     reason: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Option<Subscription>, AppError> {
+) -> Result<Option<Subscription>, StoreError> {
     enabled::forget();
     db.exec(
         "UPDATE subscriptions SET enabled = ?2, disabled_reason = ?3, failing_since = NULL, updated_at = ?4
@@ -168,7 +168,7 @@ pub fn set_enabled(
 }
 
 /// Deletes a subscription and its deliveries; false when there was none.
-pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, AppError> {
+pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, StoreError> {
     enabled::forget();
     db.exec(
         "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1)",
@@ -190,7 +190,7 @@ pub(super) fn enqueue_call(
     call: &CallRow,
     recording_decided: bool,
     now: OffsetDateTime,
-) -> Result<bool, AppError> {
+) -> Result<bool, StoreError> {
     if wanted.is_empty() {
         return Ok(false);
     }
@@ -254,7 +254,7 @@ pub fn claim(
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
     limit: usize,
-) -> Result<Vec<Due>, AppError> {
+) -> Result<Vec<Due>, StoreError> {
     let lock = db.skip_locked(Some("d"));
     let due = db.query(
         &format!(
@@ -284,8 +284,19 @@ pub fn claim(
     Ok(due)
 }
 
+/// Gives back claimed deliveries a worker did not finish (see [`super::release`]).
+pub fn release(
+    db: &Db<'_>,
+    ids: &[String],
+    leased_until: OffsetDateTime,
+    due_at: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let ids = ids.iter().map(|id| Arg::Text(id));
+    super::release(db, "webhook_deliveries", ids, leased_until, due_at)
+}
+
 /// The earliest pending attempt, to know how long the worker may sleep.
-pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, AppError> {
+pub fn next_due(db: &Db<'_>) -> Result<Option<OffsetDateTime>, StoreError> {
     let at: Option<i64> = db.query_one(
         "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
         args![],
@@ -300,7 +311,7 @@ fn log_attempt(
     status: Option<u16>,
     error: Option<&str>,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
         args![
@@ -315,7 +326,12 @@ fn log_attempt(
 }
 
 /// The endpoint took the delivery.
-pub fn delivered(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn delivered(
+    db: &Db<'_>,
+    due: &Due,
+    status: u16,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     log_attempt(db, due, Some(status), None, now)?;
     db.exec(
         "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?2,
@@ -340,7 +356,7 @@ pub fn failed(
     next: OffsetDateTime,
     disable_after: std::time::Duration,
     now: OffsetDateTime,
-) -> Result<bool, AppError> {
+) -> Result<bool, StoreError> {
     log_attempt(db, due, status, Some(error), now)?;
     db.exec(
         "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?2, last_status = ?3,
@@ -370,7 +386,7 @@ pub fn failed(
 /// The endpoint answered `status` (410 Gone): it wants no more deliveries. The attempt is
 /// logged, and the subscription disabled at once (its pending deliveries fail), audited as
 /// any automatic disabling is.
-pub fn gone(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn gone(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<(), StoreError> {
     let error = format!("the endpoint answered {status} Gone");
     log_attempt(db, due, Some(status), Some(&error), now)?;
     db.exec(
@@ -391,7 +407,7 @@ pub fn gone(db: &Db<'_>, due: &Due, status: u16, now: OffsetDateTime) -> Result<
 
 /// Disables a subscription on callgate's own decision, with the audit entry
 /// `subscription.disabled` (actor `system`).
-fn disable(db: &Db<'_>, id: &str, reason: &str, now: OffsetDateTime) -> Result<(), AppError> {
+fn disable(db: &Db<'_>, id: &str, reason: &str, now: OffsetDateTime) -> Result<(), StoreError> {
     set_enabled(db, id, false, Some(reason), now)?;
     audit::record(
         db,
@@ -436,7 +452,7 @@ pub struct DeliveryView {
 
 const DELIVERY_COLUMNS: &str = "id, subscription_id, event_type, call_id, sequence, status, next_attempt_at, created_at, delivered_at, payload";
 
-fn delivery_from_row(r: &Row<'_, '_>) -> Result<DeliveryView, AppError> {
+fn delivery_from_row(r: &Row<'_, '_>) -> Result<DeliveryView, StoreError> {
     let status: String = r.get(5)?;
     let pending = status == "pending";
     Ok(DeliveryView {
@@ -457,7 +473,10 @@ fn delivery_from_row(r: &Row<'_, '_>) -> Result<DeliveryView, AppError> {
     })
 }
 
-fn with_attempts(db: &Db<'_>, mut views: Vec<DeliveryView>) -> Result<Vec<DeliveryView>, AppError> {
+fn with_attempts(
+    db: &Db<'_>,
+    mut views: Vec<DeliveryView>,
+) -> Result<Vec<DeliveryView>, StoreError> {
     let mut by_id: BTreeMap<String, Vec<Attempt>> = BTreeMap::new();
     for v in &views {
         let attempts = db.query(
@@ -485,7 +504,7 @@ pub fn deliveries(
     db: &Db<'_>,
     subscription_id: &str,
     limit: usize,
-) -> Result<Vec<DeliveryView>, AppError> {
+) -> Result<Vec<DeliveryView>, StoreError> {
     let views = db.query(
         &format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE subscription_id = ?1
@@ -503,7 +522,7 @@ pub fn replay(
     db: &Db<'_>,
     id: &str,
     now: OffsetDateTime,
-) -> Result<Option<DeliveryView>, AppError> {
+) -> Result<Option<DeliveryView>, StoreError> {
     db.exec(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1",
         args![id, millis(now)],

@@ -1,8 +1,8 @@
 //! Users and their API tokens. A token is kept only as the SHA-256 of its value.
 
+use super::StoreError;
 use super::db::{Db, Row, args};
 use super::{Signal, from_millis, millis};
-use crate::error::AppError;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -26,7 +26,7 @@ const USER_COLUMNS: &str = "u.id, u.name, u.permissions, u.tenant_ids, u.created
 
 type RawUser = (String, String, String, String, i64, i64);
 
-fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, AppError> {
+fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, StoreError> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -39,7 +39,7 @@ fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, AppError> {
 
 fn decode_user(
     (user_id, name, permissions, tenant_ids, created, updated): RawUser,
-) -> Result<User, AppError> {
+) -> Result<User, StoreError> {
     Ok(User {
         user_id,
         name,
@@ -50,7 +50,7 @@ fn decode_user(
     })
 }
 
-pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, AppError> {
+pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
     db.query_opt(&sql, args![user_id], user_from_row)?
         .map(decode_user)
@@ -58,7 +58,7 @@ pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, AppError> {
 }
 
 /// Every user, by id.
-pub fn list(db: &Db<'_>) -> Result<Vec<User>, AppError> {
+pub fn list(db: &Db<'_>) -> Result<Vec<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
     db.query(&sql, args![], user_from_row)?
         .into_iter()
@@ -68,7 +68,7 @@ pub fn list(db: &Db<'_>) -> Result<Vec<User>, AppError> {
 
 /// Inserts or replaces a user (its `created_at` is kept on replace), and tells other
 /// instances that its rights changed.
-pub fn put(db: &Db<'_>, u: &User) -> Result<(), AppError> {
+pub fn put(db: &Db<'_>, u: &User) -> Result<(), StoreError> {
     db.exec("INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6", args![u.user_id, u.name, serde_json::to_string(&u.permissions)?, serde_json::to_string(&u.tenant_ids)?, millis(u.created_at), millis(u.updated_at)])?;
@@ -78,7 +78,7 @@ pub fn put(db: &Db<'_>, u: &User) -> Result<(), AppError> {
 }
 
 /// The user holding the unrevoked token whose SHA-256 is `hash`.
-pub fn by_token_hash(db: &Db<'_>, hash: &[u8]) -> Result<Option<User>, AppError> {
+pub fn by_token_hash(db: &Db<'_>, hash: &[u8]) -> Result<Option<User>, StoreError> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.hash = ?1 AND t.revoked_at IS NULL"
@@ -102,13 +102,13 @@ pub struct TokenInfo {
 }
 
 /// Stores a new token by the hash of its value.
-pub fn insert_token(db: &Db<'_>, t: &TokenInfo, hash: &[u8]) -> Result<(), AppError> {
+pub fn insert_token(db: &Db<'_>, t: &TokenInfo, hash: &[u8]) -> Result<(), StoreError> {
     db.exec("INSERT INTO tokens (id, user_id, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)", args![t.token_id, t.user_id, hash, millis(t.created_at), t.created_by])?;
     Ok(())
 }
 
 /// How many unrevoked tokens the user has.
-pub fn active_tokens(db: &Db<'_>, user_id: &str) -> Result<i64, AppError> {
+pub fn active_tokens(db: &Db<'_>, user_id: &str) -> Result<i64, StoreError> {
     db.query_one(
         "SELECT COUNT(*) FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL",
         args![user_id],
@@ -117,7 +117,7 @@ pub fn active_tokens(db: &Db<'_>, user_id: &str) -> Result<i64, AppError> {
 }
 
 /// The user's tokens, oldest first, revoked ones included.
-pub fn tokens_of(db: &Db<'_>, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
+pub fn tokens_of(db: &Db<'_>, user_id: &str) -> Result<Vec<TokenInfo>, StoreError> {
     db.query(
         "SELECT id, user_id, created_at, created_by, revoked_at FROM tokens
          WHERE user_id = ?1 ORDER BY created_at, id",
@@ -151,7 +151,7 @@ pub fn revoke_token(
     user_id: &str,
     token_id: &str,
     now: OffsetDateTime,
-) -> Result<Revoked, AppError> {
+) -> Result<Revoked, StoreError> {
     let revoked_at: Option<Option<i64>> = db.query_opt(
         "SELECT revoked_at FROM tokens WHERE id = ?1 AND user_id = ?2",
         args![token_id, user_id],

@@ -10,7 +10,7 @@
 
 use super::Db;
 use super::ingest::{self, Delivery, IngestOutcome, Queued};
-use crate::error::{AppError, StorageFault};
+use super::{JobError, StorageFault, StoreError};
 use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
 use std::fs::File;
@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 const MAX_BATCH: usize = 1024;
 
 /// Called once the transaction holding the job is durable (`Ok`) or failed (`Err`).
-type Completion = Box<dyn FnOnce(Result<(), AppError>) + Send>;
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// One unit of work for the writer thread.
 trait Job: Send {
@@ -32,34 +32,35 @@ trait Job: Send {
     /// returns what to do once the transaction's fate is known.
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
     /// The job could not run at all.
-    fn refuse(self: Box<Self>, err: AppError);
+    fn refuse(self: Box<Self>, err: StoreError);
 }
 
-struct Task<F, T> {
+struct Task<F, T, E> {
     f: F,
-    done: oneshot::Sender<Result<T, AppError>>,
+    done: oneshot::Sender<Result<T, E>>,
 }
 
-impl<F, T> Job for Task<F, T>
+impl<F, T, E> Job for Task<F, T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    E: JobError,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
         let Task { f, done, .. } = *self;
         let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
-            .unwrap_or_else(|_| Err(AppError::Internal("store job panicked".into())));
+            .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into()).into()));
         let keep = out.is_ok();
         (
             keep,
             Box::new(move |committed| {
-                let _ = done.send(committed.and(out));
+                let _ = done.send(committed.map_err(E::from).and(out));
             }),
         )
     }
 
-    fn refuse(self: Box<Self>, err: AppError) {
-        let _ = self.done.send(Err(err));
+    fn refuse(self: Box<Self>, err: StoreError) {
+        let _ = self.done.send(Err(err.into()));
     }
 }
 
@@ -75,7 +76,7 @@ enum Msg {
 }
 
 /// A caller's completion with what it will be told once its commit is durable.
-type Answer = (Completion, Result<(), AppError>);
+type Answer = (Completion, Result<(), StoreError>);
 
 #[derive(Debug, Clone)]
 pub(super) struct Writer {
@@ -85,7 +86,7 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread, and the syncer thread that makes its commits durable by
     /// syncing `wal` (the database's write-ahead log).
-    pub(super) fn spawn(conn: Connection, wal: File) -> Result<Self, AppError> {
+    pub(super) fn spawn(conn: Connection, wal: File) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel();
         let (to_sync, sync_rx) = mpsc::channel::<Vec<Answer>>();
         let start = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -93,7 +94,7 @@ impl Writer {
                 .name(name.into())
                 .spawn(f)
                 .map(|_| ())
-                .map_err(|e| AppError::Internal(format!("cannot start the {name} thread: {e}")))
+                .map_err(|e| StoreError::Internal(format!("cannot start the {name} thread: {e}")))
         };
         let batcher = Batcher {
             conn,
@@ -109,18 +110,17 @@ impl Writer {
 
     /// Queues `f`, to run in a savepoint of its own. Answers once the transaction holding it
     /// is committed and on disk.
-    pub(super) async fn submit<T, F>(&self, f: F) -> Result<T, AppError>
+    pub(super) async fn submit<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        E: JobError,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (done, wait) = oneshot::channel::<Result<T, AppError>>();
+        let stopped = || E::from(StoreError::Unavailable("store writer stopped".into()));
+        let (done, wait) = oneshot::channel::<Result<T, E>>();
         let job: Box<dyn Job> = Box::new(Task { f, done });
-        self.tx
-            .send(Msg::Job(job))
-            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?;
-        wait.await
-            .map_err(|_| AppError::Unavailable("store writer stopped".into()))?
+        self.tx.send(Msg::Job(job)).map_err(|_| stopped())?;
+        wait.await.map_err(|_| stopped())?
     }
 
     /// Stores a delivery; answers once the transaction holding it is committed and on disk.
@@ -128,7 +128,7 @@ impl Writer {
         &self,
         delivery: Delivery,
         clock: Arc<dyn Clock>,
-    ) -> Result<IngestOutcome, AppError> {
+    ) -> Result<IngestOutcome, StoreError> {
         let send = |job| self.tx.send(Msg::Ingest(Box::new(job))).is_ok();
         ingest::queue(delivery, clock, send, "store writer stopped").await
     }
@@ -142,7 +142,7 @@ impl Writer {
 /// The open transaction: each job's completion, and its own error (savepoint trouble).
 #[derive(Default)]
 struct Open {
-    jobs: Vec<(Completion, Option<AppError>)>,
+    jobs: Vec<(Completion, Option<StoreError>)>,
 }
 
 struct Batcher {
@@ -190,7 +190,7 @@ impl Batcher {
                 Msg::Job(job) => {
                     self.store_deliveries(&mut open);
                     let Some(batch) = self.begin(&mut open) else {
-                        job.refuse(AppError::Unavailable("cannot begin a transaction".into()));
+                        job.refuse(StoreError::Unavailable("cannot begin a transaction".into()));
                         continue;
                     };
                     self.run_job(batch, job);
@@ -231,7 +231,7 @@ impl Batcher {
         }
         let jobs = std::mem::take(&mut self.deliveries);
         if self.begin(open).is_none() {
-            let e = AppError::Unavailable("cannot begin a transaction".into());
+            let e = StoreError::Unavailable("cannot begin a transaction".into());
             return ingest::refuse(jobs, e);
         }
         let stored = {
@@ -240,7 +240,7 @@ impl Batcher {
             catch_unwind(AssertUnwindSafe(|| {
                 ingest::ingest_batch(&Db::sqlite(&self.conn), &deliveries, now)
             }))
-            .unwrap_or_else(|_| Err(AppError::Internal("store job panicked".into())))
+            .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into())))
         };
         match stored {
             Ok(outcomes) => {
@@ -261,7 +261,7 @@ impl Batcher {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 if let Some(batch) = open.take() {
                     for (completion, _) in batch.jobs {
-                        completion(Err(AppError::Unavailable(
+                        completion(Err(StoreError::Unavailable(
                             "another write of the same batch failed".into(),
                         )));
                     }
@@ -275,21 +275,21 @@ impl Batcher {
     fn run_job(&self, batch: &mut Open, job: Box<dyn Job>) {
         let conn = &self.conn;
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            job.refuse(AppError::from(e));
+            job.refuse(StoreError::from(e));
             return;
         }
         let (keep, completion) = job.run(conn);
         let closed = close_savepoint(conn, keep);
         batch
             .jobs
-            .push((completion, closed.err().map(AppError::from)));
+            .push((completion, closed.err().map(StoreError::from)));
     }
 
     /// Commits the open transaction and hands its answers on.
     fn finish(&mut self, open: Option<Open>) {
         let Some(batch) = open else { return };
         let started = Instant::now();
-        let committed = self.conn.execute_batch("COMMIT").map_err(AppError::from);
+        let committed = self.conn.execute_batch("COMMIT").map_err(StoreError::from);
         if committed.is_err() {
             super::forget_remembered();
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -317,7 +317,7 @@ impl Batcher {
         self.syncer_idle = false;
         if let Err(mpsc::SendError(answers)) = self.to_sync.send(answers) {
             for (completion, _) in answers {
-                completion(Err(AppError::Unavailable(
+                completion(Err(StoreError::Unavailable(
                     "the store syncer stopped".into(),
                 )));
             }
@@ -347,7 +347,7 @@ fn sync(wal: &File, rx: &mpsc::Receiver<Vec<Answer>>, wake: &mpsc::Sender<Msg>) 
         }
         let started = Instant::now();
         let synced = wal.sync_data().map_err(|e| {
-            AppError::Storage(
+            StoreError::Storage(
                 StorageFault::of_io(&e),
                 format!("cannot sync the write-ahead log: {e}"),
             )

@@ -621,7 +621,10 @@ async fn readyz_is_503_while_writes_fail_on_a_full_disk_and_recovers_by_itself()
     // A write that takes no new space (an outbox claim that finds nothing) succeeds on a
     // full disk too: it says nothing of the space deliveries need.
     let store = app.running.as_ref().unwrap().state.store.clone();
-    store.write(|_| Ok(())).await.unwrap();
+    store
+        .write(|_| Ok::<_, callgate::store::StoreError>(()))
+        .await
+        .unwrap();
     assert_eq!(readyz().await.0, StatusCode::SERVICE_UNAVAILABLE);
 
     full.free();

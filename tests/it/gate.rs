@@ -586,7 +586,7 @@ async fn pending_deletions_survive_a_restart() {
                 "UPDATE connections SET options = ?1 WHERE id = ?2",
                 callgate::store::db::args![json!({"api_base_url": uri}).to_string(), c],
             )?;
-            Ok(())
+            Ok::<_, callgate::store::StoreError>(())
         })
         .await
         .unwrap();

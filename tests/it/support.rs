@@ -703,7 +703,7 @@ pub async fn stored_bytes(app: &TestApp) -> Vec<u8> {
                         c.query(&format!("SELECT CAST(x AS TEXT) FROM {t} x"), &[], |r| r.get(0))?;
                     out.extend(rows.join("\n").into_bytes());
                 }
-                Ok(out)
+                Ok::<_, callgate::store::StoreError>(out)
             })
             .await
             .unwrap(),

@@ -147,7 +147,7 @@ async fn claim(
             let sees = |call: &CallRow| visible(&principal, call);
             let call = calls::claim(c, &id, &principal.id, &sees, clock.now())?;
             let pop = pop_for(c, &call)?;
-            Ok((call, pop))
+            Ok::<_, AppError>((call, pop))
         })
         .await?;
     let body = json!({ "call": CallDto::from(&call), "screen_pop": pop });
@@ -184,7 +184,7 @@ async fn enter_tenant(
             let (call, decided) =
                 calls::select_tenant(c, &id, &body.tenant_id, &agent, clock.now())?;
             let pop = pop_for(c, &call)?;
-            Ok((call, pop, decided))
+            Ok::<_, AppError>((call, pop, decided))
         })
         .await?;
     let body = json!({ "call": CallDto::from(&call), "screen_pop": pop });

@@ -100,7 +100,7 @@ async fn put_number(
                     ));
                 }
             }
-            directory::put_number(c, &stored, now)
+            Ok(directory::put_number(c, &stored, now)?)
         })
         .await?;
     Ok(json_status(created_or_ok(created), &entry))
@@ -147,7 +147,7 @@ async fn sync(
         .write(move |c| {
             let plan = input::plan_sync(&directory::list_tenants(c)?, upstream.clone());
             directory::apply_sync(c, &plan, &p.id, now)?;
-            Ok(plan.report)
+            Ok::<_, AppError>(plan.report)
         })
         .await?;
     tracing::info!(
@@ -187,7 +187,7 @@ async fn put_contact(
             if !directory::tenant_exists(c, &t)? {
                 return Err(AppError::not_found("tenant_not_found", "no such tenant"));
             }
-            directory::put_contact(c, &t, &n, &nm)
+            Ok(directory::put_contact(c, &t, &n, &nm)?)
         })
         .await?;
     Ok(json_status(

@@ -195,7 +195,7 @@ async fn list_threads(
             if !directory::tenant_exists(c, &tenant_id)? {
                 return Err(AppError::not_found("tenant_not_found", "no such tenant"));
             }
-            chats::threads(c, &tenant_id, state, limit)
+            Ok(chats::threads(c, &tenant_id, state, limit)?)
         })
         .await?;
     Ok(Json(json!({ "threads": threads })))

@@ -115,7 +115,7 @@ async fn hub(
                 &chats::counts_by_tenant(c)?,
                 &bookings::unbooked_by_tenant(c)?,
             );
-            Ok(Hub {
+            Ok::<_, AppError>(Hub {
                 active_call,
                 chats,
                 web_bookings,

@@ -222,7 +222,7 @@ async fn remove(
                     &json!({ "subscription_id": id }),
                 )?;
             }
-            Ok(removed)
+            Ok::<_, AppError>(removed)
         })
         .await?;
     if removed {
@@ -261,7 +261,7 @@ async fn set_enabled(
                     &json!({ "subscription_id": id }),
                 )?;
             }
-            Ok(sub)
+            Ok::<_, AppError>(sub)
         })
         .await?
         .ok_or_else(not_found)?;
@@ -301,7 +301,7 @@ async fn deliveries(
         .store
         .read(move |c| {
             if rows::get(c, &id)?.is_none() {
-                return Ok(None);
+                return Ok::<_, AppError>(None);
             }
             Ok(Some(rows::deliveries(c, &id, page.limit)?))
         })
@@ -333,7 +333,7 @@ async fn replay(
                     &json!({ "delivery_id": id }),
                 )?;
             }
-            Ok(view)
+            Ok::<_, AppError>(view)
         })
         .await?
         .ok_or_else(|| AppError::not_found("delivery_not_found", "no such delivery"))?;

@@ -128,7 +128,7 @@ async fn put_user(
                 // Nothing changed (so the user existed): it stays as it was.
                 None => (before.unwrap_or(next), false),
             };
-            Ok((user, created, changed))
+            Ok::<_, AppError>((user, created, changed))
         })
         .await?;
     if changed {
@@ -205,7 +205,7 @@ async fn list_tokens(
         .store
         .read(move |c| {
             readable(c, &principal, &user_id)?;
-            rows::tokens_of(c, &user_id)
+            Ok::<_, AppError>(rows::tokens_of(c, &user_id)?)
         })
         .await?;
     Ok(Json(json!({ "tokens": tokens })))
