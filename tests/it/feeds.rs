@@ -867,29 +867,17 @@ async fn thread_and_booking_actions_ignore_other_query_parameters() {
     app.inbound_chat("t-austin", "th-1").await;
     let (s, v) = app.web_booking("t-austin", "wb-1", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = thread_action(&app, "th-1", "mark-read?_=1700000000").await;
-    assert_eq!(
-        (s, v["tenant_id"].as_str()),
-        (StatusCode::OK, Some("t-austin")),
-        "{v}"
-    );
-    let (s, v) = thread_action(&app, "th-1", "close?tenant_id=t-austin&utm_source=x").await;
-    assert_eq!(
-        (s, v["tenant_id"].as_str()),
-        (StatusCode::OK, Some("t-austin")),
-        "{v}"
-    );
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/api/v1/web-bookings/wb-1/booked?trace=abc",
-            None,
-        )
-        .await;
-    assert_eq!(
-        (s, v["tenant_id"].as_str()),
-        (StatusCode::OK, Some("t-austin")),
-        "{v}"
-    );
+    for path in [
+        "/api/v1/chat-threads/th-1/mark-read?_=1700000000",
+        "/api/v1/chat-threads/th-1/close?tenant_id=t-austin&utm_source=x",
+        "/api/v1/web-bookings/wb-1/booked?trace=abc",
+    ] {
+        let (s, v) = app.api(Method::POST, path, None).await;
+        assert_eq!(
+            (s, v["tenant_id"].as_str()),
+            (StatusCode::OK, Some("t-austin")),
+            "{path}: {v}"
+        );
+    }
     app.stop().await;
 }

@@ -279,6 +279,17 @@ async fn forged_stale_and_replayed_tokens_are_refused_with_401_json() {
     app.stop().await;
 }
 
+/// The body of Vonage's published `started` event (sample `published-event-started.http`).
+fn published_started() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/webhook-samples/vonage/published-event-started.http"
+    );
+    let sample =
+        callgate_adapters::kit::samples::HttpSample::parse(&std::fs::read(path).unwrap()).unwrap();
+    String::from_utf8(sample.body).unwrap()
+}
+
 /// Vonage's published `started` event (sample `published-event-started.http`, from its Voice
 /// API webhook reference) carries numbers without `+`, and `to` 447700900000 is in a range the
 /// phone-number library does not know. Both are stored in E.164, so the directory entries
@@ -294,13 +305,7 @@ async fn published_numbers_without_plus_match_the_directory() {
         app.number(n, json!({"kind": "local", "tenant_id": "t-london"}))
             .await;
     }
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/webhook-samples/vonage/published-event-started.http"
-    );
-    let sample =
-        callgate_adapters::kit::samples::HttpSample::parse(&std::fs::read(path).unwrap()).unwrap();
-    let published = String::from_utf8(sample.body).unwrap();
+    let published = published_started();
 
     send(&app, &conn, &published).await;
     let call = app
@@ -346,13 +351,7 @@ async fn formatted_numbers_match_the_directory() {
         app.number(n, json!({"kind": "local", "tenant_id": "t-london"}))
             .await;
     }
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/webhook-samples/vonage/published-event-started.http"
-    );
-    let sample =
-        callgate_adapters::kit::samples::HttpSample::parse(&std::fs::read(path).unwrap()).unwrap();
-    let published = String::from_utf8(sample.body).unwrap();
+    let published = published_started();
     let formatted = [
         (
             "CON-cccccccc-bbbb-cccc-dddd-0123456789ab",
