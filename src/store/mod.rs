@@ -20,6 +20,8 @@ pub mod connections;
 pub mod db;
 pub mod directory;
 mod error;
+mod files;
+mod health;
 mod ingest;
 pub mod outbox;
 mod pg;
@@ -33,12 +35,10 @@ pub use ingest::{Delivery, IngestOutcome};
 
 use crate::domain::refusal::Refusal;
 use callgate_adapters::kit::Clock;
-use db::args;
 pub use db::{Db, Dialect};
 pub use error::{JobError, StorageFault, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -99,72 +99,7 @@ struct Envelope {
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Arc<Inner>,
-    health: Arc<WriteHealth>,
-}
-
-/// Readiness of the store's writes: the fault of a write that failed for a storage reason,
-/// until a write that takes new space succeeds (see [`Store::writable`]).
-#[derive(Debug, Default)]
-struct WriteHealth {
-    /// Set while `failing` holds a fault: a write's success reads it only, so that the
-    /// writes of a healthy store never take the lock.
-    faulted: AtomicBool,
-    failing: Mutex<Option<StorageFault>>,
-    /// Held while a readiness probe runs: probes never pile up.
-    probing: tokio::sync::Mutex<()>,
-}
-
-impl WriteHealth {
-    /// [`Store::note`]: only a fault, or the first success after one, takes the lock.
-    fn note<T, E: JobError>(&self, out: &Result<T, E>, took_space: bool) {
-        let failing = match out {
-            Ok(_) if took_space && self.faulted.load(Ordering::Acquire) => None,
-            Err(e) if e.storage_fault().is_some() => e.storage_fault(),
-            _ => return,
-        };
-        if let Ok(mut latest) = self.failing.lock() {
-            *latest = failing;
-            self.faulted.store(failing.is_some(), Ordering::Release);
-        }
-    }
-
-    /// The fault of the latest write that failed for a storage reason, unless a write that
-    /// took new space succeeded since.
-    fn fault(&self) -> Option<StorageFault> {
-        if !self.faulted.load(Ordering::Acquire) {
-            return None;
-        }
-        self.failing.lock().ok().and_then(|f| *f)
-    }
-}
-
-/// The new space a readiness probe takes, and gives back in the same transaction.
-const PROBE_BYTES: usize = 64 * 1024;
-
-/// The probe's padding: [`PROBE_BYTES`] random bytes, which no compression shrinks
-/// (PostgreSQL compresses a zero-filled `BYTEA` of 64 KiB to under 1 KiB, which would fit
-/// in space already allocated on a full disk).
-fn probe_pad() -> Vec<u8> {
-    let mut pad = vec![0; PROBE_BYTES];
-    rand::Rng::fill(&mut rand::rng(), &mut pad[..]);
-    pad
-}
-
-/// The readiness probe: a committed write that needs [`PROBE_BYTES`] of new space (a row of
-/// `readiness_probe` under the probe's own id `pad_id`, inserted and deleted: instances
-/// sharing a database never wait on each other's), and notes its time in row 1.
-fn probe(db: &Db<'_>, now: OffsetDateTime, pad_id: i64, pad: &[u8]) -> Result<(), StoreError> {
-    let at = millis(now);
-    db.exec(
-        "INSERT INTO readiness_probe (id, probed_at, pad) VALUES (?1, ?2, ?3)",
-        args![pad_id, at, pad[..]],
-    )?;
-    db.exec("DELETE FROM readiness_probe WHERE id = ?1", args![pad_id])?;
-    db.exec(
-        "UPDATE readiness_probe SET probed_at = ?1 WHERE id = 1",
-        args![at],
-    )?;
-    Ok(())
+    health: Arc<health::WriteHealth>,
 }
 
 #[derive(Debug)]
@@ -205,82 +140,13 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Creates the data directory readable by its owner only (0700). An existing one open to
-/// others is kept as it is (the operator may mean it), with a warning.
-fn private_dir(dir: &Path) -> Result<(), StoreError> {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let cannot = |e: std::io::Error| {
-        StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        if dir.is_dir() {
-            let mode = std::fs::metadata(dir).map_err(cannot)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                tracing::warn!(
-                    dir = %dir.display(),
-                    mode = format!("{mode:o}"),
-                    "the data directory is open to other users (callers' numbers, chats, the audit trail and token hashes are in it): chmod 700 it"
-                );
-            }
-            return Ok(());
-        }
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(cannot)
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir).map_err(cannot)
-    }
-}
-
-/// The database, its WAL and its shared-memory file, readable by the owner only (0600):
-/// created so before SQLite opens them (SQLite gives the WAL and SHM the database's mode), and
-/// narrowed if an earlier run left them wider.
-fn private_files(db: &Path) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    for suffix in ["", "-wal", "-shm"] {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        let p = PathBuf::from(p);
-        let failed = |e: std::io::Error| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", p.display()))
-        };
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&p)
-            .map_err(failed)?;
-        let mode = file.metadata().map_err(failed)?.permissions().mode() & 0o777;
-        if mode != 0o600 {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(failed)?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = db;
-    Ok(())
-}
-
 impl Store {
     /// Opens (creating if missing) the embedded database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            private_dir(dir)?;
+            files::private_dir(dir)?;
         }
-        private_files(path)?;
+        files::private_files(path)?;
         let mut conn = open(path, false)?;
         schema::migrate(&mut conn)?;
         let wal_path = {
@@ -374,9 +240,10 @@ impl Store {
             return Err(fault);
         };
         let pad_id = rand::Rng::random_range(&mut rand::rng(), 2..i64::MAX);
-        let pad = probe_pad();
-        let probed: Result<(), StoreError> =
-            self.write(move |db| probe(db, now, pad_id, &pad)).await;
+        let pad = health::probe_pad();
+        let probed: Result<(), StoreError> = self
+            .write(move |db| health::probe(db, now, pad_id, &pad))
+            .await;
         self.note(&probed, true);
         match probed {
             Ok(()) => Ok(()),
@@ -598,63 +465,4 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 pub fn from_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The probe's padding takes its full size on PostgreSQL too, which compresses a
-    /// repetitive `BYTEA` (64 KiB of zeros is stored in under 1 KiB): random bytes, each
-    /// value about as frequent as any other, no long run, and new ones for every probe.
-    #[test]
-    fn the_probe_pad_is_incompressible() {
-        let pad = probe_pad();
-        assert_eq!(pad.len(), PROBE_BYTES);
-        let mut counts = [0usize; 256];
-        for b in &pad {
-            counts[usize::from(*b)] += 1;
-        }
-        let expected = PROBE_BYTES / 256;
-        assert!(
-            counts.iter().all(|&c| c > expected / 2 && c < expected * 2),
-            "byte values far from uniform: {counts:?}"
-        );
-        let longest_run = pad
-            .chunk_by(|a, b| a == b)
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0);
-        assert!(longest_run < 16, "a run of {longest_run} equal bytes");
-        assert_ne!(probe_pad(), pad, "every probe pads with new bytes");
-    }
-
-    /// A write's success on a healthy store takes no lock: it is noted while the lock is
-    /// held elsewhere (here, by this very thread, which a lock would deadlock). A storage
-    /// fault is kept until a write that took new space succeeds.
-    #[test]
-    fn a_success_on_a_healthy_store_takes_no_lock() {
-        let health = WriteHealth::default();
-        let ok: Result<(), StoreError> = Ok(());
-        {
-            let _held = health.failing.lock().unwrap();
-            health.note(&ok, true);
-            health.note(&ok, false);
-        }
-        assert_eq!(health.fault(), None);
-        let full: Result<(), StoreError> =
-            Err(StoreError::Storage(StorageFault::Full, "full".into()));
-        health.note(&full, false);
-        assert_eq!(health.fault(), Some(StorageFault::Full));
-        health.note(&ok, false);
-        assert_eq!(
-            health.fault(),
-            Some(StorageFault::Full),
-            "an update in place"
-        );
-        health.note(&ok, true);
-        assert_eq!(health.fault(), None);
-        let _held = health.failing.lock().unwrap();
-        health.note(&ok, true);
-    }
 }
