@@ -70,6 +70,42 @@ pub trait Needed: Send + Sync + 'static {
     const ANY_OF: &'static [Permission];
 }
 
+/// Which tenants someone may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    All,
+    Only(std::collections::BTreeSet<String>),
+}
+
+impl TenantScope {
+    pub fn contains(&self, tenant_id: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(set) => set.contains(tenant_id),
+        }
+    }
+}
+
+/// Someone seen from the use cases: an id and the tenants it sees (an HTTP principal,
+/// without its permissions, which the edge checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: String,
+    pub tenants: TenantScope,
+}
+
+impl Viewer {
+    /// The one visibility rule: see [`Audience`].
+    pub fn sees(&self, audience: &Audience) -> bool {
+        audience.admits(&self.id, &self.tenants)
+    }
+
+    /// A call is seen as its [`Audience::of_call`] is.
+    pub fn sees_call(&self, call: &crate::store::calls::CallRow) -> bool {
+        self.sees(&Audience::of_call(call))
+    }
+}
+
 /// Who may see something: the one visibility rule of calls, the call list's SQL
 /// (`store::calls::visible_sql`) and the live events follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +121,16 @@ pub enum Audience {
 }
 
 impl Audience {
+    /// Whether `id`, seeing `tenants`, is among the audience.
+    pub fn admits(&self, id: &str, tenants: &TenantScope) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Tenant(t) => tenants.contains(t),
+            Self::AllTenants => *tenants == TenantScope::All,
+            Self::User(user) => user == id,
+        }
+    }
+
     /// A call's audience: its tenant once it has one, everyone while it waits for one.
     pub fn of_call(call: &crate::store::calls::CallRow) -> Self {
         use crate::domain::gate::TenantStatus;

@@ -121,9 +121,7 @@ async fn follow_other_instances(
                     .publish(crate::live::Change::RightsChanged { user_id });
             }
             Signal::Hub { tenant_id } => {
-                state
-                    .live
-                    .publish(crate::live::Change::HubUpdated { tenant_id });
+                crate::calls::Effects::of_hub(tenant_id).apply(&state.live, &state.outbox_wake);
             }
             Signal::Call {
                 id,
@@ -133,7 +131,12 @@ async fn follow_other_instances(
                 .read(move |db| crate::store::calls::get(db, &id))
                 .await
             {
-                Ok(Some(call)) => state.live.publish_call(call, recording_decided),
+                Ok(Some(call)) => {
+                    // Told by the instance that changed it: its outbox work is any
+                    // instance's, found at the next poll.
+                    crate::calls::Effects::of_call(call, recording_decided, false)
+                        .apply(&state.live, &state.outbox_wake);
+                }
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "a call another instance changed could not be read")

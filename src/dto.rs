@@ -115,19 +115,51 @@ impl From<&CallRow> for CallDto {
     }
 }
 
+/// The kinds of event callgate publishes, on the live stream and to outbound webhooks: the
+/// one place that names them as the wire does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// A call's state, tenant, recording or agent changed.
+    CallUpdated,
+    /// A call's recording decision changed (gated, saved, discarded).
+    RecordingDecided,
+    /// A tenant's hub counts (chats, web bookings) changed.
+    HubUpdated,
+}
+
+impl EventType {
+    /// Every kind, as the live stream offers them.
+    pub const ALL: [Self; 3] = [Self::CallUpdated, Self::RecordingDecided, Self::HubUpdated];
+    /// The kinds about a call, which outbound webhook subscriptions may ask for.
+    pub const OF_CALLS: [Self; 2] = [Self::CallUpdated, Self::RecordingDecided];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CallUpdated => "call.updated",
+            Self::RecordingDecided => "recording.decided",
+            Self::HubUpdated => "hub.updated",
+        }
+    }
+
+    /// The kind named `name` exactly, among `among`.
+    pub fn parse(name: &str, among: &[Self]) -> Option<Self> {
+        among.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
 /// The body of a call event (`call.updated` or `recording.decided`): what live subscribers
 /// and outbound webhooks receive alike.
-pub fn event_json(kind: &str, call: &CallRow) -> serde_json::Value {
+pub fn event_json(kind: EventType, call: &CallRow) -> serde_json::Value {
     let dto = CallDto::from(call);
-    if kind == "recording.decided" {
+    if kind == EventType::RecordingDecided {
         serde_json::json!({
-            "type": kind,
+            "type": kind.as_str(),
             "call_id": dto.id,
             "tenant_id": dto.tenant.tenant_id,
             "recording": dto.recording,
             "call": dto,
         })
     } else {
-        serde_json::json!({ "type": kind, "call": dto })
+        serde_json::json!({ "type": kind.as_str(), "call": dto })
     }
 }

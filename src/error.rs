@@ -193,6 +193,7 @@ impl From<Refusal> for AppError {
             R::CallEnded | R::CallEndedBeforeSelection => Self::conflict("call_ended", message),
             R::CallResolved => Self::conflict("call_resolved", message),
             R::TenantSelectionDisabled => Self::conflict("tenant_selection_disabled", message),
+            R::NoTenant => Self::conflict("no_tenant", message),
             R::CallClaimed => Self::conflict("call_claimed", message),
             R::AgentBusy => Self::conflict("agent_busy", message),
             R::AmbiguousId(_) => Self::conflict("ambiguous_id", message),

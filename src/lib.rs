@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod app;
+pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;

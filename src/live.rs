@@ -8,7 +8,7 @@
 //! event, which tells the client to re-read the state it shows.
 
 use crate::access::Audience;
-use crate::dto::event_json;
+use crate::dto::{EventType, event_json};
 use crate::store::calls::CallRow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -34,16 +34,14 @@ pub enum Change {
     RightsChanged { user_id: String },
 }
 
-/// Every kind of live event, as named on the stream.
-pub const KINDS: [&str; 3] = ["call.updated", "recording.decided", "hub.updated"];
-
 impl Change {
-    fn kind(&self) -> &'static str {
+    /// The kind of event a client receives; `None` for a notice never sent to clients.
+    fn kind(&self) -> Option<EventType> {
         match self {
-            Self::CallUpdated(_) => "call.updated",
-            Self::RecordingDecided(_) => "recording.decided",
-            Self::HubUpdated { .. } => "hub.updated",
-            Self::RightsChanged { .. } => "rights.changed",
+            Self::CallUpdated(_) => Some(EventType::CallUpdated),
+            Self::RecordingDecided(_) => Some(EventType::RecordingDecided),
+            Self::HubUpdated { .. } => Some(EventType::HubUpdated),
+            Self::RightsChanged { .. } => None,
         }
     }
 
@@ -57,12 +55,13 @@ impl Change {
 
     fn to_json(&self) -> serde_json::Value {
         match self {
-            Self::CallUpdated(c) | Self::RecordingDecided(c) => event_json(self.kind(), c),
+            Self::CallUpdated(c) => event_json(EventType::CallUpdated, c),
+            Self::RecordingDecided(c) => event_json(EventType::RecordingDecided, c),
             Self::HubUpdated { tenant_id } => {
-                serde_json::json!({ "type": self.kind(), "tenant_id": tenant_id })
+                serde_json::json!({ "type": EventType::HubUpdated.as_str(), "tenant_id": tenant_id })
             }
             Self::RightsChanged { user_id } => {
-                serde_json::json!({ "type": self.kind(), "user_id": user_id })
+                serde_json::json!({ "type": "rights.changed", "user_id": user_id })
             }
         }
     }
@@ -72,7 +71,8 @@ impl Change {
 #[derive(Debug)]
 pub struct LiveEvent {
     pub seq: u64,
-    pub kind: &'static str,
+    /// `None` for a notice never sent to clients ([`Change::RightsChanged`]).
+    pub kind: Option<EventType>,
     pub audience: Audience,
     change: Change,
     /// The JSON of `change`, made once, by the first subscriber that sends it.
@@ -149,15 +149,6 @@ impl LiveEvents {
         // Sent under the lock, so that the ring and the channel agree on the order. An error
         // only means nobody listens right now.
         let _ = self.tx.send(event);
-    }
-
-    /// Publishes a stored change of a call: `recording.decided` first when its recording
-    /// decision changed, then `call.updated`.
-    pub fn publish_call(&self, call: CallRow, recording_decided: bool) {
-        if recording_decided {
-            self.publish(Change::RecordingDecided(Box::new(call.clone())));
-        }
-        self.publish(Change::CallUpdated(Box::new(call)));
     }
 
     /// Subscribes, catching up after `last_event_id` when the ring still holds what

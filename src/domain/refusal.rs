@@ -36,6 +36,9 @@ pub enum Refusal {
     /// The call's regional number does not serve the tenant.
     #[error("this regional number does not serve that tenant")]
     TenantNotServed,
+    /// The call has no tenant yet: there is no tenant to go to.
+    #[error("the call has no tenant yet: find and enter one first")]
+    NoTenant,
     /// Another agent has claimed the call.
     #[error("another agent has claimed this call")]
     CallClaimed,

@@ -12,7 +12,7 @@
 //! without the permission gets 403 whatever it sent.
 
 use super::AppState;
-pub use crate::access::{Audience, Needed, Permission, need};
+pub use crate::access::{Audience, Needed, Permission, TenantScope, Viewer, need};
 use crate::error::AppError;
 use crate::store::users::{self, User};
 use axum::extract::FromRequestParts;
@@ -20,13 +20,6 @@ use axum::http::request::Parts;
 use callgate_adapters::kit::verify::ct_eq;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
-
-/// Which tenants a principal may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TenantScope {
-    All,
-    Only(BTreeSet<String>),
-}
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +48,14 @@ impl Principal {
     }
 
     pub fn sees_tenant(&self, tenant_id: &str) -> bool {
-        match &self.tenants {
-            TenantScope::All => true,
-            TenantScope::Only(set) => set.contains(tenant_id),
+        self.tenants.contains(tenant_id)
+    }
+
+    /// The principal as the use cases see it: who, and which tenants.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            id: self.id.clone(),
+            tenants: self.tenants.clone(),
         }
     }
 
@@ -226,12 +224,7 @@ impl<N: Needed> FromRequestParts<AppState> for Authorized<N> {
 
 impl Principal {
     pub fn sees(&self, audience: &Audience) -> bool {
-        match audience {
-            Audience::Everyone => true,
-            Audience::Tenant(t) => self.sees_tenant(t),
-            Audience::AllTenants => self.tenants == TenantScope::All,
-            Audience::User(id) => self.id == *id,
-        }
+        audience.admits(&self.id, &self.tenants)
     }
 }
 

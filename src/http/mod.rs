@@ -35,6 +35,16 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }
+
+    /// The call use cases, with the store, clock, event hub and outbox of this state.
+    pub fn calls(&self) -> crate::calls::Calls<'_> {
+        crate::calls::Calls {
+            store: &self.store,
+            clock: &self.clock,
+            events: &self.live,
+            outbox: &self.outbox_wake,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {

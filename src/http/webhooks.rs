@@ -1,9 +1,11 @@
-//! `POST /webhooks/{provider}/{connection_id}`: verify, parse, store durably, acknowledge.
+//! `POST /webhooks/{provider}/{connection_id}`: find the connection, verify and parse with
+//! its adapter, hand the webhook to the ingest use case (`calls::Calls::ingest`), and answer
+//! once it is stored durably.
 
 use super::{AppState, read_body};
-use crate::domain::numbers;
+use crate::calls::{IngestError, Webhook};
+use crate::connections::Live as LiveConnection;
 use crate::error::AppError;
-use crate::store::{Delivery, IngestOutcome};
 use crate::telemetry;
 use axum::Router;
 use axum::body::Body;
@@ -11,8 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use callgate_adapters::kit::{CallEvent, EventKind, Generation, InboundRequest, ParseError, Reply};
-use sha2::{Digest, Sha256};
+use callgate_adapters::kit::{Adapter, Generation, InboundRequest, ParseError, Parsed, Reply};
 use tracing::Instrument;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -39,31 +40,8 @@ async fn receive(
 ) -> Result<Response, AppError> {
     let span = tracing::info_span!("webhook", provider = %provider, connection = %connection_id, call = tracing::field::Empty, dedupe_key = tracing::field::Empty);
     async move {
-        let Some(adapter) = callgate_adapters::by_id(&provider) else {
-            telemetry::webhook_rejected("unknown", "unknown_provider");
-            return Err(AppError::not_found(
-                "unknown_provider",
-                format!("no provider adapter {provider:?}"),
-            ));
-        };
+        let (adapter, connection) = connection_for(&st, &provider, &connection_id).await?;
         let provider = adapter.info().id;
-        // An id that cannot have been minted is unknown without any lookup or cache entry:
-        // the same 404 as any unknown connection (the contract's answer), counted apart.
-        if !crate::connections::is_connection_id(&connection_id) {
-            telemetry::webhook_rejected(provider, "invalid_connection_id");
-            return Err(AppError::not_found(
-                "unknown_connection",
-                "no connection has this id: a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
-            ));
-        }
-        let now = st.clock.now();
-        let live = match st.connections.live(&connection_id, now).await? {
-            Some(live) if live.enabled && live.adapter.info().id == provider => live,
-            _ => {
-                telemetry::webhook_rejected(provider, "unknown_connection");
-                return Err(unknown_connection());
-            }
-        };
         let body = read_body(body, st.config.body_limit)
             .await
             .inspect_err(|_| telemetry::webhook_rejected(provider, "body"))?;
@@ -76,92 +54,27 @@ async fn receive(
             headers,
             body,
         };
-
-        let verified = adapter
-            .verify(&req, &live.secrets, st.clock.as_ref())
-            .map_err(|e| {
-                tracing::warn!(reason = e.reason(), detail = %e, "webhook signature refused");
-                telemetry::webhook_rejected(provider, e.reason());
-                AppError::InvalidSignature
-            })?;
-        if verified.generation() == Generation::Previous {
-            telemetry::previous_secret_used(provider);
-        }
-        let replay_key = verified.replay_key().cloned();
-        let parsed = adapter.parse(&verified).map_err(|e| {
-            tracing::warn!(reason = e.reason(), detail = %e, "webhook body refused");
-            telemetry::webhook_rejected(provider, e.reason());
-            match e {
-                ParseError::UnsupportedContentType(ct) => AppError::UnsupportedMediaType(format!(
-                    "{provider} webhooks do not accept content type {ct:?}"
-                )),
-                other => AppError::bad_request("malformed_webhook", other.to_string()),
-            }
-        })?;
-        if !parsed.events.iter().all(nul_free) {
-            telemetry::webhook_rejected(provider, "nul_character");
-            return Err(AppError::bad_request(
-                "malformed_webhook",
-                "a value of the webhook contains a NUL character",
-            ));
-        }
+        let (parsed, replay_key) = verify_and_parse(&st, adapter, &connection, &req)?;
         if let Some(first) = parsed.events.first() {
             let span = tracing::Span::current();
             span.record("call", first.provider_call_id.as_str());
             span.record("dedupe_key", first.dedupe_key.as_str());
         }
-        let mut parsed = parsed;
-        for e in &mut parsed.events {
-            for n in [&mut e.party.from, &mut e.party.to].into_iter().flatten() {
-                *n = numbers::normalize_reported(n);
-            }
-            if let EventKind::Unmapped { field, value } = &e.kind {
-                tracing::info!(field, value, "unmapped provider value kept");
-                telemetry::unmapped_event(provider, field);
-            }
-        }
-
-        let mut digest = Sha256::new();
-        digest.update(method.as_str().as_bytes());
-        digest.update([0]);
-        digest.update(target.as_bytes());
-        digest.update([0]);
-        digest.update(&req.body);
-        let delivery = Delivery {
-            connection_id: live.id.clone(),
+        let webhook = Webhook {
+            connection_id: connection.id.clone(),
             provider,
-            digest: digest.finalize().into(),
             method: method.to_string(),
             target,
             content_type: req.content_type(),
+            body: req.body,
             events: parsed.events,
-            body: req.body.clone(),
             replay_key,
         };
-        let events = delivery.events.len();
-        match st.store.ingest(delivery, st.clock.clone()).await? {
-            IngestOutcome::Duplicate => telemetry::webhook_accepted(provider, "duplicate", 0),
-            IngestOutcome::Replayed => {
-                tracing::warn!(reason = "replayed", "webhook signature refused");
-                telemetry::webhook_rejected(provider, "replayed");
-                return Err(AppError::InvalidSignature);
-            }
-            IngestOutcome::Stored {
-                new_events,
-                calls,
-                outbox,
-            } => {
-                telemetry::webhook_accepted(provider, "stored", new_events);
-                tracing::debug!(events, new_events, calls = calls.len(), "webhook stored");
-                if outbox {
-                    st.outbox_wake.notify_one();
-                }
-                for changed in calls {
-                    st.live
-                        .publish_call(changed.call, changed.recording_decided);
-                }
-            }
-        }
+        st.calls().ingest(webhook).await.map_err(|e| match e {
+            IngestError::NulCharacter => AppError::bad_request("malformed_webhook", e.to_string()),
+            IngestError::Replayed => AppError::InvalidSignature,
+            IngestError::Store(e) => e.into(),
+        })?;
         Ok(match parsed.reply {
             Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
             Reply::Empty => StatusCode::OK.into_response(),
@@ -174,23 +87,68 @@ async fn receive(
     .await
 }
 
-/// True when no text of the event holds a NUL character, which no store keeps alike.
-fn nul_free(e: &CallEvent) -> bool {
-    let party = &e.party;
-    let mut texts = vec![e.dedupe_key.as_str(), e.provider_call_id.as_str()];
-    texts.extend(
-        [&party.from, &party.to, &party.caller_name]
-            .into_iter()
-            .flatten()
-            .map(String::as_str),
-    );
-    match &e.kind {
-        EventKind::Recording(r) => {
-            texts.push(&r.recording_id);
-            texts.extend(r.url.as_deref());
-        }
-        EventKind::Unmapped { field, value } => texts.extend([field.as_str(), value.as_str()]),
-        EventKind::Call { .. } => {}
+/// The provider's adapter and the enabled connection of that provider the path names (404
+/// otherwise).
+async fn connection_for(
+    st: &AppState,
+    provider: &str,
+    connection_id: &str,
+) -> Result<(&'static dyn Adapter, std::sync::Arc<LiveConnection>), AppError> {
+    let Some(adapter) = callgate_adapters::by_id(provider) else {
+        telemetry::webhook_rejected("unknown", "unknown_provider");
+        return Err(AppError::not_found(
+            "unknown_provider",
+            format!("no provider adapter {provider:?}"),
+        ));
+    };
+    let provider = adapter.info().id;
+    // An id that cannot have been minted is unknown without any lookup or cache entry:
+    // the same 404 as any unknown connection (the contract's answer), counted apart.
+    if !crate::connections::is_connection_id(connection_id) {
+        telemetry::webhook_rejected(provider, "invalid_connection_id");
+        return Err(AppError::not_found(
+            "unknown_connection",
+            "no connection has this id: a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
+        ));
     }
-    texts.iter().all(|t| !t.contains('\0'))
+    match st.connections.live(connection_id, st.clock.now()).await? {
+        Some(live) if live.enabled && live.adapter.info().id == provider => Ok((adapter, live)),
+        _ => {
+            telemetry::webhook_rejected(provider, "unknown_connection");
+            Err(unknown_connection())
+        }
+    }
+}
+
+/// The request verified against the connection's secrets (401) and parsed (400, 415), with
+/// its single-use value, if its scheme carries one.
+fn verify_and_parse(
+    st: &AppState,
+    adapter: &'static dyn Adapter,
+    connection: &LiveConnection,
+    req: &InboundRequest,
+) -> Result<(Parsed, Option<callgate_adapters::kit::ReplayKey>), AppError> {
+    let provider = adapter.info().id;
+    let verified = adapter
+        .verify(req, &connection.secrets, st.clock.as_ref())
+        .map_err(|e| {
+            tracing::warn!(reason = e.reason(), detail = %e, "webhook signature refused");
+            telemetry::webhook_rejected(provider, e.reason());
+            AppError::InvalidSignature
+        })?;
+    if verified.generation() == Generation::Previous {
+        telemetry::previous_secret_used(provider);
+    }
+    let replay_key = verified.replay_key().cloned();
+    let parsed = adapter.parse(&verified).map_err(|e| {
+        tracing::warn!(reason = e.reason(), detail = %e, "webhook body refused");
+        telemetry::webhook_rejected(provider, e.reason());
+        match e {
+            ParseError::UnsupportedContentType(ct) => AppError::UnsupportedMediaType(format!(
+                "{provider} webhooks do not accept content type {ct:?}"
+            )),
+            other => AppError::bad_request("malformed_webhook", other.to_string()),
+        }
+    })?;
+    Ok((parsed, replay_key))
 }

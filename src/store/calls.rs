@@ -1,17 +1,13 @@
-//! Calls: loading, saving with their derived columns, the gate's effects, agent actions and
-//! queries.
+//! Calls' rows: loading, creating and locking, saving with their derived columns, the
+//! agents' active calls, and the call list.
 
-use super::Signal;
 use super::StoreError;
-use super::audit;
 use super::db::{Arg, Db, Dialect, Row, ToArg, args};
 use super::rows::{self, Texts};
-use super::subscriptions::Wanted;
 use super::{Listing, directory, from_millis, millis};
+use crate::domain::CallFold;
 use crate::domain::gate::{self, RecordingDecision, RecordingStatus, TenantOutcome, TenantStatus};
-use crate::domain::numbers::{self, Resolution};
-use crate::domain::refusal::Refusal;
-use crate::domain::{CallFold, Selection};
+use crate::domain::numbers::Resolution;
 use std::collections::{BTreeSet, HashSet};
 use time::OffsetDateTime;
 
@@ -108,7 +104,7 @@ pub fn get(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> {
 
 /// The call with callgate id `id`, locked until the transaction ends (on PostgreSQL; the
 /// embedded store's single writer excludes other writers anyway).
-fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> {
+pub fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> {
     let sql = format!(
         concat!("SELECT ", call_columns!(), " FROM calls WHERE id = ?1{}"),
         db.for_update()
@@ -120,8 +116,8 @@ fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreError> 
 
 /// Calls the writer thread stored recently, as stored, by provider call id: most deliveries
 /// are about a call seen moments before, and this spares reading and decoding its row again.
-/// Only the writer thread writes calls, and every write goes through [`save`] (or [`claim`]),
-/// which put the entry back; the writer forgets them all when a transaction or a job's
+/// Only the writer thread writes calls, and every write goes through [`write_many`] (or
+/// [`set_agent`]), which put the entry back; the writer forgets them all when a transaction or a job's
 /// savepoint is rolled back ([`forget_recent`]).
 mod recent {
     use super::CallRow;
@@ -167,7 +163,7 @@ pub(super) fn forget_recent() {
 /// A call as deliveries name it: the provider's call id on a connection. Ordered as the
 /// calls' unique key, the order in which an ingest locks their rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) struct CallKey<'a> {
+pub struct CallKey<'a> {
     pub provider_call_id: &'a str,
     pub connection_id: &'a str,
     /// The connection's provider (the same for every call of a connection).
@@ -196,7 +192,7 @@ static UPSERT: Texts = Texts::new(|rows| {
 /// existed, in the order of `keys`. On PostgreSQL their rows stay locked until the
 /// transaction ends, taken in key order: deliveries of one call that reach several
 /// instances (or batches) at once are folded one after the other.
-pub(super) fn get_or_create_many(
+pub fn get_or_create_many(
     db: &Db<'_>,
     keys: &[CallKey<'_>],
     now: OffsetDateTime,
@@ -310,9 +306,9 @@ fn read_or_create(
     Ok((CallRow::new(seq, id, key, now), false))
 }
 
-/// Gives back a call [`get_or_create_many`] took and nothing changed: the embedded writer
-/// keeps remembering it.
-pub(super) fn unchanged(db: &Db<'_>, call: &CallRow) {
+/// Gives back a call [`get_or_create_many`] took, unchanged: the embedded writer keeps
+/// remembering it.
+pub fn give_back(db: &Db<'_>, call: &CallRow) {
     if db.dialect() == Dialect::Sqlite {
         recent::put(call);
     }
@@ -326,7 +322,7 @@ pub fn new_id() -> String {
 /// Re-resolves the tenant number of each call whose fold's number changed. A call whose
 /// fold no longer names one (an outbound call without a calling number) has no resolution:
 /// what is stored never depends on the order its events arrived in.
-pub(super) fn refresh_resolutions(
+pub fn refresh_resolutions(
     db: &Db<'_>,
     calls: &mut [&mut CallRow],
     now: OffsetDateTime,
@@ -373,23 +369,10 @@ static UPDATE_CALLS: Texts =
     )
     });
 
-/// Writes the call, its derived columns, and the effects of any change in the recording
-/// decision: an audit row, and outbox rows that delete discarded recordings.
-pub(super) fn save(
-    db: &Db<'_>,
-    call: &mut CallRow,
-    before: Option<&RecordingDecision>,
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<Effects, StoreError> {
-    write_many(db, &mut [&mut *call], now)?;
-    let wanted = super::subscriptions::wanted(db)?;
-    after_write(db, call, before, actor, now, &wanted)
-}
-
-/// Writes the calls' rows (made by [`get_or_create_many`]): their folds and the columns
-/// derived from them, a few statements for all.
-pub(super) fn write_many(
+/// Writes the calls' rows (made by [`get_or_create_many`] or read by [`get_for_update`]):
+/// their folds and the columns derived from them, a few statements for all. The embedded
+/// writer remembers them as written.
+pub fn write_many(
     db: &Db<'_>,
     calls: &mut [&mut CallRow],
     now: OffsetDateTime,
@@ -458,132 +441,10 @@ pub(super) fn write_many(
             )));
         }
     }
-    Ok(())
-}
-
-/// What [`after_write`] set off.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Effects {
-    /// It queued work for the outbox.
-    pub queued: bool,
-    /// The recording decision is new (audited, announced as `recording.decided`).
-    pub recording_decided: bool,
-}
-
-/// What a written call's change sets off: other instances and subscribers are told, and a
-/// new recording decision is audited (a kept recording with the tenant it is kept for) and
-/// queues the deletion of discarded recordings. `before` is the decision before the change
-/// (`None` for a new call).
-pub(super) fn after_write(
-    db: &Db<'_>,
-    call: &CallRow,
-    before: Option<&RecordingDecision>,
-    actor: &str,
-    now: OffsetDateTime,
-    wanted: &Wanted,
-) -> Result<Effects, StoreError> {
-    if db.dialect() == Dialect::Sqlite {
-        recent::put(call);
-    }
-    let tenant = call.tenant();
-    let decision = call.recording_decision();
-    let recording = decision.status;
-    let recording_decided = decision.is_new(before);
-    db.announce(&Signal::Call {
-        id: call.id.clone(),
-        recording_decided,
-    })?;
-    let mut queued = super::subscriptions::enqueue_call(db, wanted, call, recording_decided, now)?;
-    if recording_decided {
-        let detail =
-            serde_json::json!({ "recording_ids": call.fold.recordings.keys().collect::<Vec<_>>() });
-        audit::record(
-            db,
-            now,
-            actor,
-            &format!("recording.{}", recording.as_str()),
-            Some(&call.id),
-            tenant.tenant_id.as_deref(),
-            &detail,
-        )?;
-    }
-    if before.is_some_and(|b| b.status == RecordingStatus::Discarded)
-        && recording != RecordingStatus::Discarded
-    {
-        cancel_deletions(db, call, now)?;
-    }
-    for recording_id in gate::recordings_to_delete(&call.fold, recording) {
-        // A deletion called off before is queued again.
-        let inserted = db.exec(
-            "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id, next_attempt_at, created_at)
-             VALUES ('delete_recording', ?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (kind, connection_id, recording_id) DO UPDATE
-             SET done_at = NULL, next_attempt_at = excluded.next_attempt_at, last_error = NULL
-             WHERE outbox.last_error = ?6",
-            args![
-                call.connection_id,
-                call.id,
-                call.provider_call_id,
-                recording_id,
-                millis(now),
-                DELETION_CANCELLED
-            ],
-        )?;
-        if inserted > 0 {
-            queued = true;
-            let detail = serde_json::json!({ "recording_id": recording_id });
-            audit::record(
-                db,
-                now,
-                "system",
-                "recording.deletion_requested",
-                Some(&call.id),
-                None,
-                &detail,
-            )?;
+    if embedded {
+        for call in calls.iter() {
+            recent::put(call);
         }
-    }
-    // An agent's active call ends with the call. Only a claimed call is an agent's active
-    // call (`claim` sets both).
-    if call.fold.has_ended() && call.agent_id.is_some() {
-        db.exec(
-            "UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1",
-            args![call.id],
-        )?;
-    }
-    Ok(Effects {
-        queued,
-        recording_decided,
-    })
-}
-
-/// What a called-off deletion's outbox row says in `last_error`.
-const DELETION_CANCELLED: &str = "cancelled: the recording is no longer discarded";
-
-/// Calls off the deletions of a call's recordings that are not done yet: its recordings
-/// were discarded, and are not any more (a webhook that arrived late moved the call to a
-/// tenant's local number). Each is audited as `recording.deletion_cancelled`. A deletion
-/// the provider has already carried out cannot be undone; its confirmation stays in the
-/// audit trail.
-fn cancel_deletions(db: &Db<'_>, call: &CallRow, now: OffsetDateTime) -> Result<(), StoreError> {
-    let cancelled: Vec<String> = db.query(
-        "UPDATE outbox SET done_at = ?1, last_error = ?3
-         WHERE kind = 'delete_recording' AND call_id = ?2 AND done_at IS NULL
-         RETURNING recording_id",
-        args![millis(now), call.id, DELETION_CANCELLED],
-        |r| r.get(0),
-    )?;
-    for recording_id in cancelled {
-        let detail = serde_json::json!({ "recording_id": recording_id });
-        audit::record(
-            db,
-            now,
-            "system",
-            "recording.deletion_cancelled",
-            Some(&call.id),
-            None,
-            &detail,
-        )?;
     }
     Ok(())
 }
@@ -595,96 +456,6 @@ pub fn tenant_status_name(s: TenantStatus) -> &'static str {
         TenantStatus::Selected => "selected",
         TenantStatus::Unresolved => "unresolved",
     }
-}
-
-/// Who enters a tenant, and what they may see.
-pub struct Agent<'a> {
-    pub id: &'a str,
-    /// Whether the call is among the agent's calls (else it is unknown to them: 404).
-    pub sees_call: &'a dyn Fn(&CallRow) -> bool,
-    /// Whether the tenant entered is among the agent's tenants (else 403).
-    pub sees_tenant: bool,
-}
-
-impl std::fmt::Debug for Agent<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Agent")
-            .field("id", &self.id)
-            .field("sees_tenant", &self.sees_tenant)
-            .finish_non_exhaustive()
-    }
-}
-
-/// An agent enters a tenant for a call. Refusals, in this order: unknown call 404, ended
-/// call 409 (also for an agent who no longer sees it: it ended unresolved), call not among
-/// the agent's 404, local call 409, mode `none` 409, unknown tenant 404, tenant not among
-/// the agent's 403, tenant not served by the regional number 422. Returns the call, and
-/// whether its recording decision is new.
-pub fn select_tenant(
-    db: &Db<'_>,
-    call_id: &str,
-    tenant_id: &str,
-    agent: &Agent<'_>,
-    now: OffsetDateTime,
-) -> Result<(CallRow, bool), StoreError> {
-    // Visibility first: a call the agent does not see answers as an unknown one, ended or
-    // not, so that no answer tells it exists.
-    let mut call = get_for_update(db, call_id)?
-        .filter(|c| (agent.sees_call)(c))
-        .ok_or(Refusal::CallNotFound)?;
-    if call.fold.has_ended() {
-        return Err(Refusal::CallEndedBeforeSelection.into());
-    }
-    let resolution = call.resolution.clone();
-    if let Some(r) = &resolution
-        && r.kind == numbers::NumberKind::Local
-        && r.tenant_id.is_some()
-    {
-        return Err(Refusal::CallResolved.into());
-    }
-    if directory::settings(db)?.national_search_mode == directory::SearchMode::None {
-        return Err(Refusal::TenantSelectionDisabled.into());
-    }
-    if !directory::tenant_exists(db, tenant_id)? {
-        return Err(Refusal::TenantNotFound(Some(tenant_id.to_owned())).into());
-    }
-    if !agent.sees_tenant {
-        return Err(Refusal::TenantNotAssigned.into());
-    }
-    if let Some(r) = &resolution
-        && r.kind == numbers::NumberKind::Regional
-        && !r.tenant_ids.iter().any(|t| t == tenant_id)
-    {
-        return Err(Refusal::TenantNotServed.into());
-    }
-    // The tenant the call already has, entered again (a retry, a double click): nothing
-    // changes, and the agent sees again what the first entry showed.
-    let current = call.tenant();
-    if current.status == TenantStatus::Selected && current.tenant_id.as_deref() == Some(tenant_id) {
-        return Ok((call, false));
-    }
-    // After an earlier selection, whatever the clocks say: the one stored last is the last.
-    let now = call.fold.not_before_selections(now);
-    let before = call.recording_decision();
-    let seq = call.fold.selections.len() as u64;
-    call.fold.select(Selection {
-        at: now,
-        seq,
-        tenant_id: tenant_id.to_owned(),
-        agent_id: Some(agent.id.to_owned()),
-    });
-    let detail = serde_json::json!({ "first": seq == 0 });
-    audit::record(
-        db,
-        now,
-        agent.id,
-        "tenant.selected",
-        Some(&call.id),
-        Some(tenant_id),
-        &detail,
-    )?;
-    let effects = save(db, &mut call, Some(&before), agent.id, now)?;
-    Ok((call, effects.recording_decided))
 }
 
 /// The agent's active call, if any.
@@ -699,78 +470,60 @@ pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, Store
     active.map_or(Ok(None), |id| get(db, &id))
 }
 
-/// An agent claims a call as their one active call. A new claim is audited. `sees` says
-/// whether the agent sees a call: an active call they no longer see (another agent moved it
-/// to a tenant not theirs) is no longer theirs to hold, and does not keep them busy.
-pub fn claim(
-    db: &Db<'_>,
-    call_id: &str,
-    agent_id: &str,
-    sees: &dyn Fn(&CallRow) -> bool,
-    now: OffsetDateTime,
-) -> Result<CallRow, StoreError> {
-    // As for a tenant selection: a call the agent does not see is an unknown one.
-    let mut call = get_for_update(db, call_id)?
-        .filter(|c| sees(c))
-        .ok_or(Refusal::CallNotFound)?;
-    if call.fold.has_ended() {
-        return Err(Refusal::CallEnded.into());
-    }
-    if let Some(other) = &call.agent_id
-        && other != agent_id
-    {
-        return Err(Refusal::CallClaimed.into());
-    }
-    // The agent's row exists and is locked before it is read: two claims by one agent on
-    // two instances are decided one after the other.
+/// The agent's row, created when missing and locked until the transaction ends (two claims
+/// by one agent on two instances are decided one after the other), with its active call id.
+pub fn lock_agent(db: &Db<'_>, agent_id: &str) -> Result<Option<String>, StoreError> {
     db.exec(
         "INSERT INTO agents (agent_id) VALUES (?1) ON CONFLICT (agent_id) DO NOTHING",
         args![agent_id],
     )?;
-    let active: Option<String> = db.query_one(
+    db.query_one(
         &format!(
             "SELECT active_call_id FROM agents WHERE agent_id = ?1{}",
             db.for_update()
         ),
         args![agent_id],
         |r| r.get(0),
-    )?;
-    if let Some(active) = active
-        && active != call_id
-        && get(db, &active)?.is_some_and(|c| !c.fold.has_ended() && sees(&c))
-    {
-        return Err(Refusal::AgentBusy.into());
-    }
+    )
+}
+
+/// Makes `call_id` the agent's active call (its row locked by [`lock_agent`]).
+pub fn set_active_call(db: &Db<'_>, agent_id: &str, call_id: &str) -> Result<(), StoreError> {
     db.exec(
         "UPDATE agents SET active_call_id = ?2 WHERE agent_id = ?1",
         args![agent_id, call_id],
     )?;
-    if call.agent_id.as_deref() != Some(agent_id) {
-        call.agent_id = Some(agent_id.to_owned());
-        db.exec(
-            "UPDATE calls SET agent_id = ?1 WHERE id = ?2",
-            args![agent_id, call_id],
-        )?;
-        if db.dialect() == Dialect::Sqlite {
-            recent::put(&call);
-        }
-        db.announce(&Signal::Call {
-            id: call.id.clone(),
-            recording_decided: false,
-        })?;
-        let wanted = super::subscriptions::wanted(db)?;
-        super::subscriptions::enqueue_call(db, &wanted, &call, false, now)?;
-        audit::record(
-            db,
-            now,
-            agent_id,
-            "call.claimed",
-            Some(call_id),
-            call.tenant().tenant_id.as_deref(),
-            &serde_json::json!({}),
-        )?;
+    Ok(())
+}
+
+/// The call is no longer any agent's active call (it ended).
+pub fn end_active_call(db: &Db<'_>, call_id: &str) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1",
+        args![call_id],
+    )?;
+    Ok(())
+}
+
+/// Writes the call's agent (`call.agent_id`, set by the caller) alone.
+pub fn set_agent(db: &Db<'_>, call: &CallRow) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE calls SET agent_id = ?1 WHERE seq = ?2",
+        args![call.agent_id, call.seq],
+    )?;
+    if db.dialect() == Dialect::Sqlite {
+        recent::put(call);
     }
-    Ok(call)
+    Ok(())
+}
+
+/// The next sequence number of the call's outbound events (`calls.events_sent`).
+pub fn next_event_sequence(db: &Db<'_>, call: &CallRow) -> Result<i64, StoreError> {
+    db.query_one(
+        "UPDATE calls SET events_sent = events_sent + 1 WHERE seq = ?1 RETURNING events_sent",
+        args![call.seq],
+        |r| r.get::<i64>(0),
+    )
 }
 
 /// Filters of the call list.

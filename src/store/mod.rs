@@ -22,16 +22,17 @@ pub mod directory;
 mod error;
 mod files;
 mod health;
-mod ingest;
+pub mod ingest;
 pub mod outbox;
 mod pg;
+pub mod recordings;
 mod rows;
 mod schema;
 pub mod subscriptions;
 pub mod users;
 mod writer;
 
-pub use ingest::{Delivery, IngestOutcome};
+pub use ingest::{Delivery, IngestOutcome, Transaction};
 
 use crate::domain::refusal::Refusal;
 use callgate_adapters::kit::Clock;
@@ -289,16 +290,18 @@ impl Store {
         }
     }
 
-    /// Stores a webhook delivery and everything it changes, durably, in one transaction.
-    /// Its recorded time is read from `clock` when the transaction runs.
+    /// Stores a webhook delivery and everything it changes (`transaction`, run over the
+    /// deliveries that wait together: every caller passes the same), durably, in one
+    /// transaction. Its recorded time is read from `clock` when the transaction runs.
     pub async fn ingest(
         &self,
         delivery: Delivery,
+        transaction: Transaction,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, StoreError> {
         let out = match &*self.inner {
-            Inner::Sqlite(e) => e.writer.ingest(delivery, clock).await,
-            Inner::Postgres(pool) => pool.ingest(delivery, clock).await,
+            Inner::Sqlite(e) => e.writer.ingest(delivery, transaction, clock).await,
+            Inner::Postgres(pool) => pool.ingest(delivery, transaction, clock).await,
         };
         // Every delivery, a duplicate too, is stored as a new row.
         self.note(&out, true);

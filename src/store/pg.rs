@@ -8,7 +8,7 @@
 //! (it may have happened).
 
 use super::db::{Db, PgSession};
-use super::ingest::{self, Delivery, IngestOutcome, Queued};
+use super::ingest::{self, Delivery, IngestOutcome, Queued, Transaction};
 use super::{Envelope, Signal};
 use super::{JobError, StoreError};
 use callgate_adapters::kit::Clock;
@@ -187,11 +187,19 @@ impl Pool {
     pub(super) async fn ingest(
         &self,
         delivery: Delivery,
+        transaction: Transaction,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, StoreError> {
         let queue = &self.ingest[shard(&delivery, self.ingest.len())];
         let send = |job| queue.send(job).is_ok();
-        ingest::queue(delivery, clock, send, "the ingest threads stopped").await
+        ingest::queue(
+            delivery,
+            transaction,
+            clock,
+            send,
+            "the ingest threads stopped",
+        )
+        .await
     }
 
     /// Stores `jobs` in one transaction and answers each.
@@ -199,11 +207,8 @@ impl Pool {
         let Some(clock) = jobs.first().map(|j| j.clock.clone()) else {
             return;
         };
-        let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
         let started = std::time::Instant::now();
-        let stored = self.blocking(true, &|db| {
-            ingest::ingest_batch(db, &deliveries, clock.now())
-        });
+        let stored = self.blocking(true, &|db| ingest::run(db, &jobs, clock.now()));
         crate::telemetry::store_batch(jobs.len(), started.elapsed());
         match stored {
             Ok(outcomes) => {
@@ -218,8 +223,12 @@ impl Pool {
                 for job in jobs {
                     let clock = job.clock.clone();
                     let delivery = &job.delivery;
-                    let alone =
-                        self.blocking(true, &|db| ingest::ingest(db, delivery, clock.now()));
+                    let alone = self.blocking(true, &|db| {
+                        let mut outcomes = (job.transaction)(db, &[delivery], clock.now())?;
+                        outcomes
+                            .pop()
+                            .ok_or_else(|| StoreError::Internal("no ingest outcome".into()))
+                    });
                     let _ = job.done.send(alone);
                 }
             }

@@ -6,14 +6,10 @@
 //! make them.
 
 use super::StoreError;
-use super::calls::CallRow;
 use super::db::{Arg, Db, Dialect, Row, args};
 use super::{audit, from_millis, millis};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-
-/// The event types a subscription may ask for.
-pub const EVENT_TYPES: &[&str] = &["call.updated", "recording.decided"];
 
 /// A stored subscription. The secret stays sealed here.
 #[derive(Debug, Clone)]
@@ -84,7 +80,7 @@ pub type Wanted = enabled::Wanted;
 
 /// The enabled subscriptions and their event types: read once per transaction that may
 /// change calls, and handed to [`enqueue_call`] for each.
-pub(super) fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, StoreError> {
+pub fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, StoreError> {
     let embedded = db.dialect() == Dialect::Sqlite;
     if embedded && let Some(w) = enabled::get() {
         return Ok(w);
@@ -181,59 +177,41 @@ pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, StoreError> {
     Ok(db.exec("DELETE FROM subscriptions WHERE id = ?1", args![id])? > 0)
 }
 
-/// Queues the events a change of `call` makes, for every enabled subscription that wants
-/// them: `call.updated`, and `recording.decided` when its recording decision changed. Each
-/// event takes the call's next sequence number. Returns whether anything was queued.
-pub(super) fn enqueue_call(
+/// Queues one outbound delivery of an event about a call (its payload rendered by the
+/// caller) for a subscription.
+pub fn queue_delivery(
     db: &Db<'_>,
-    wanted: &Wanted,
-    call: &CallRow,
-    recording_decided: bool,
+    subscription_id: &str,
+    event: &QueuedEvent<'_>,
     now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    if wanted.is_empty() {
-        return Ok(false);
-    }
-    let mut queued = false;
-    // The decision first, then the call as it is now: the order live subscribers see.
-    let types = ["recording.decided", "call.updated"];
-    for event_type in types
-        .into_iter()
-        .filter(|t| *t == "call.updated" || recording_decided)
-    {
-        let subscribers: Vec<&str> = wanted
-            .iter()
-            .filter(|(_, types)| types.iter().any(|t| t == event_type))
-            .map(|(id, _)| id.as_str())
-            .collect();
-        if subscribers.is_empty() {
-            continue;
-        }
-        let sequence = db.query_one(
-            "UPDATE calls SET events_sent = events_sent + 1 WHERE seq = ?1 RETURNING events_sent",
-            args![call.seq],
-            |r| r.get::<i64>(0),
-        )?;
-        let payload = serde_json::json!({
-            "type": event_type,
-            "timestamp": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "call_id": call.id,
-            "sequence": sequence,
-            "data": crate::dto::event_json(event_type, call),
-        })
-        .to_string();
-        for subscription in subscribers {
-            let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-            db.exec(
-                "INSERT INTO webhook_deliveries (id, subscription_id, event_type, call_id, sequence, payload, status,
-                     next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
-                args![id, subscription, event_type, call.id, sequence, payload, millis(now)],
-            )?;
-            queued = true;
-        }
-    }
-    Ok(queued)
+) -> Result<(), StoreError> {
+    let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    db.exec(
+        "INSERT INTO webhook_deliveries (id, subscription_id, event_type, call_id, sequence, payload, status,
+             next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+        args![
+            id,
+            subscription_id,
+            event.event_type,
+            event.call_id,
+            event.sequence,
+            event.payload,
+            millis(now)
+        ],
+    )?;
+    Ok(())
+}
+
+/// An outbound event about a call, as its deliveries store it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedEvent<'a> {
+    pub event_type: &'a str,
+    pub call_id: &'a str,
+    /// The call's event number (`calls.events_sent`).
+    pub sequence: i64,
+    /// The body sent, rendered above the store.
+    pub payload: &'a str,
 }
 
 /// A delivery to attempt, with what sending it needs.

@@ -9,7 +9,7 @@
 //! (`ingest_batch`: a few statements for all of them).
 
 use super::Db;
-use super::ingest::{self, Delivery, IngestOutcome, Queued};
+use super::ingest::{self, Delivery, IngestOutcome, Queued, Transaction};
 use super::{JobError, StorageFault, StoreError};
 use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
@@ -127,10 +127,11 @@ impl Writer {
     pub(super) async fn ingest(
         &self,
         delivery: Delivery,
+        transaction: Transaction,
         clock: Arc<dyn Clock>,
     ) -> Result<IngestOutcome, StoreError> {
         let send = |job| self.tx.send(Msg::Ingest(Box::new(job))).is_ok();
-        ingest::queue(delivery, clock, send, "store writer stopped").await
+        ingest::queue(delivery, transaction, clock, send, "store writer stopped").await
     }
 
     /// Asks the writer to finish what is queued and stop.
@@ -235,10 +236,9 @@ impl Batcher {
             return ingest::refuse(jobs, e);
         }
         let stored = {
-            let deliveries: Vec<&Delivery> = jobs.iter().map(|j| &j.delivery).collect();
             let now = jobs[0].clock.now();
             catch_unwind(AssertUnwindSafe(|| {
-                ingest::ingest_batch(&Db::sqlite(&self.conn), &deliveries, now)
+                ingest::run(&Db::sqlite(&self.conn), &jobs, now)
             }))
             .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into())))
         };

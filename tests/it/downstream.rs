@@ -148,6 +148,69 @@ async fn subscribers_get_signed_call_events_in_sequence() {
     app.stop().await;
 }
 
+/// An agent's action that queues outbound webhooks (a claim, an entered tenant) wakes the
+/// outbox at once, as a webhook does: with the outbox polling once in ten minutes, each
+/// event still arrives within seconds.
+#[tokio::test]
+async fn an_agents_action_delivers_its_outbound_webhooks_promptly() {
+    let app = TestApp::spawn_with_outbox_table(
+        &[("CALLGATE_EGRESS_ALLOW_PRIVATE", "true")],
+        "poll_interval_ms = 600000\nretry_base_ms = 50\nretry_max_secs = 1\nrequest_timeout_ms = 2000",
+    )
+    .await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let rx = Receiver::start(204).await;
+    subscribe(&app, &rx.url, &["call.updated"]).await;
+    let prompt = std::time::Duration::from_secs(5);
+    let sid = "CA00000000000000000000000000d0a7";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(sid, CALLER, TOLL_FREE, "ringing", 0, TS)],
+    )
+    .await;
+    eventually_within("the webhook's event arrives", prompt, || async {
+        !rx.received().is_empty()
+    })
+    .await;
+    let id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (s, v) = app
+        .api(Method::POST, &format!("/api/v1/calls/{id}/claim"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually_within("the claim's event arrives", prompt, || async {
+        rx.received().len() >= 2
+    })
+    .await;
+    assert_eq!(rx.received()[1].1["data"]["call"]["agent_id"], "bootstrap");
+
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/tenant"),
+            Some(json!({"tenant_id": "t-austin"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually_within("the entered tenant's event arrives", prompt, || async {
+        rx.received().len() >= 3
+    })
+    .await;
+    let got = rx.received();
+    assert_eq!(got[2].1["data"]["call"]["tenant"]["status"], "selected");
+    let seqs: Vec<i64> = got
+        .iter()
+        .map(|(_, b)| b["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    app.stop().await;
+}
+
 /// The receiver is down, then callgate is restarted, then the receiver is back: the event
 /// arrives, with the same webhook-id on every attempt, and the log shows every attempt.
 #[tokio::test]

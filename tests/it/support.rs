@@ -208,6 +208,15 @@ impl TestApp {
         Self::start(dir, env).await
     }
 
+    /// Starts the app with this `[outbox]` table (its keys, one a line) instead of the fast
+    /// one.
+    pub async fn spawn_with_outbox_table(env: &[(&str, &str)], outbox_table: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("callgate.toml");
+        std::fs::write(&file, format!("[outbox]\n{outbox_table}\n")).unwrap();
+        Self::start(dir, env).await
+    }
+
     async fn spawn_configured(
         dir: tempfile::TempDir,
         env: &[(&str, &str)],

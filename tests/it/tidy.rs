@@ -285,37 +285,95 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The layers point one way: the HTTP edge uses everything below it, and nothing below it
 /// uses the edge. `src/app.rs` is the one exception: it assembles the service, the router
-/// included. (`main.rs` and `cli.rs` start it through `app`.) And the store is only storage:
-/// nothing under `src/store/` names the HTTP error type (it answers `StoreError`, which the
-/// edge maps).
+/// included. (`main.rs` and `cli.rs` start it through `app`.) Below the edge, the call use
+/// cases (`src/calls/`) use the store, and the store uses neither them nor the edge: it is
+/// only storage, and names no HTTP error (it answers `StoreError`, which the edge maps).
 #[test]
 fn the_layers_point_one_way() {
-    let src = root().join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
     let mut upward = Vec::new();
-    for file in &files {
-        let rel = file.strip_prefix(&src).unwrap();
+    for (rel, n, line) in src_code_lines() {
         if rel.starts_with("http") || rel == Path::new("app.rs") {
             continue;
         }
-        let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in code_lines(&text) {
-            if rel.starts_with("store") && line.contains("AppError") {
-                upward.push(format!("src/{}:{n}: {line}", rel.display()));
-            }
-            let names_http = ["crate::http", "super::http", "callgate::http"]
-                .iter()
-                .any(|p| line.contains(p))
-                || (line.starts_with("use crate::{") && line.contains("http"));
-            if names_http {
-                upward.push(format!("src/{}:{n}: {line}", rel.display()));
-            }
+        let store = rel.starts_with("store");
+        let names_http = names_module(&line, "http", true);
+        if names_http
+            || (store && (line.contains("AppError") || names_module(&line, "calls", false)))
+        {
+            upward.push(format!("src/{}:{n}: {line}", rel.display()));
         }
     }
     assert!(
         upward.is_empty(),
-        "modules below src/http/ import it, or the store names AppError:\n{}",
+        "modules below src/http/ import it, or the store imports the use cases or names AppError:\n{}",
         upward.join("\n")
+    );
+}
+
+/// Whether a line of code names the crate's module `module` from anywhere in the crate
+/// (`crate::module`, or in a grouped `use crate::{...}`), or, with `relative`, as a sibling
+/// (`super::module`).
+fn names_module(line: &str, module: &str, relative: bool) -> bool {
+    let prefixes: &[&str] = if relative {
+        &["crate::", "callgate::", "super::"]
+    } else {
+        &["crate::", "callgate::"]
+    };
+    prefixes
+        .iter()
+        .any(|p| line.contains(&format!("{p}{module}")))
+        || (line.starts_with("use crate::{") && line.contains(module))
+}
+
+/// Every code line of `src/`, with its file (relative to `src/`) and number.
+fn src_code_lines() -> Vec<(std::path::PathBuf, usize, String)> {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut lines = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap().to_owned();
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            lines.push((rel.clone(), n, line.to_owned()));
+        }
+    }
+    lines
+}
+
+/// The domain (`src/domain/`) does no I/O: it names no store, network, file system,
+/// thread, async runtime or clock. Time and data come in as values.
+#[test]
+fn the_domain_does_no_io() {
+    const IO: [&str; 14] = [
+        "crate::store",
+        "crate::http",
+        "crate::calls",
+        "crate::outbox",
+        "crate::egress",
+        "std::fs",
+        "std::net",
+        "std::io",
+        "std::thread",
+        "tokio",
+        "rusqlite",
+        "postgres",
+        "reqwest",
+        "now_utc",
+    ];
+    let found: Vec<String> = src_code_lines()
+        .into_iter()
+        .filter(|(rel, _, _)| rel.starts_with("domain"))
+        .filter(|(_, _, line)| {
+            IO.iter().any(|io| line.contains(io))
+                || line.contains("Instant::now")
+                || line.contains("SystemTime")
+        })
+        .map(|(rel, n, line)| format!("src/{}:{n}: {line}", rel.display()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "the domain does I/O:\n{}",
+        found.join("\n")
     );
 }

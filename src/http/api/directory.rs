@@ -4,7 +4,9 @@
 //! (`contact_center.settings`).
 
 use super::check_id;
+use crate::access::Audience;
 use crate::directory::{self as input, NumberInput, TenantInput};
+use crate::domain::refusal::Refusal;
 use crate::error::AppError;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
@@ -234,8 +236,8 @@ async fn search(
                 Some(id) => {
                     check_id("call_id", id)?;
                     let call = calls::get(c, id)?
-                        .filter(|call| super::calls::visible(&principal, call))
-                        .ok_or_else(super::calls::not_found)?;
+                        .filter(|call| principal.sees(&Audience::of_call(call)))
+                        .ok_or(Refusal::CallNotFound)?;
                     call.resolution.filter(|r| r.kind == crate::domain::NumberKind::Regional).map(|r| r.tenant_ids)
                 }
             };

@@ -9,10 +9,11 @@
 //! the new rights (narrowed or widened), after a `resync` event (reason `rights_changed`) that
 //! tells the client to re-read what it shows.
 
+use crate::dto::EventType;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::auth::{self, Permission, Principal};
-use crate::live::{KINDS, LiveEvent, LiveEvents, Subscription};
+use crate::live::{LiveEvent, LiveEvents, Subscription};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -42,23 +43,24 @@ struct EventsQuery {
 }
 
 /// The kinds of event a client asked for: `call.updated` unless it names others.
-fn wanted_kinds(types: Option<&str>) -> Result<Vec<&'static str>, AppError> {
+fn wanted_kinds(types: Option<&str>) -> Result<Vec<EventType>, AppError> {
     let Some(types) = types else {
-        return Ok(vec!["call.updated"]);
+        return Ok(vec![EventType::CallUpdated]);
     };
     let mut kinds = Vec::new();
     for name in types.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let kind = KINDS.iter().find(|k| **k == name).ok_or_else(|| {
+        let kind = EventType::parse(name, &EventType::ALL).ok_or_else(|| {
+            let all: Vec<&str> = EventType::ALL.iter().map(|k| k.as_str()).collect();
             AppError::bad_request(
                 "invalid_parameter",
                 format!(
                     "unknown event type {name:?}: types is a comma-separated list of {}",
-                    KINDS.join(", ")
+                    all.join(", ")
                 ),
             )
         })?;
-        if !kinds.contains(kind) {
-            kinds.push(*kind);
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
         }
     }
     if kinds.is_empty() {
@@ -119,19 +121,19 @@ async fn allowed(st: &AppState, token: [u8; 32]) -> Option<Principal> {
 /// What one client receives: the events its principal may see, of the kinds it asked for.
 struct Filter {
     principal: Principal,
-    kinds: Vec<&'static str>,
+    kinds: Vec<EventType>,
 }
 
 impl Filter {
     fn passes(&self, e: &LiveEvent) -> bool {
-        self.kinds.contains(&e.kind) && self.principal.sees(&e.audience)
+        e.kind.is_some_and(|k| self.kinds.contains(&k)) && self.principal.sees(&e.audience)
     }
 }
 
 fn sse_event(live: &LiveEvents, e: &LiveEvent) -> Event {
     Event::default()
         .id(live.id_of(e))
-        .event(e.kind)
+        .event(e.kind.map_or("", EventType::as_str))
         .data(e.data())
 }
 

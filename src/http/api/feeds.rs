@@ -11,7 +11,6 @@ use crate::domain::chat::{Direction, ThreadAction, ThreadState};
 use crate::error::AppError;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
-use crate::live::Change;
 use crate::store::bookings::{self, NewBooking};
 use crate::store::chats::{self, NewMessage, Thread};
 use crate::store::directory;
@@ -62,9 +61,7 @@ pub(super) fn routes() -> Router<AppState> {
 /// Tells this instance's live subscribers that a tenant's hub counts may have changed
 /// (other instances hear of it from the store write itself: `Db::announce_hub`).
 fn hub_changed(st: &AppState, tenant_id: &str) {
-    st.live.publish(Change::HubUpdated {
-        tenant_id: tenant_id.to_owned(),
-    });
+    crate::calls::Effects::of_hub(tenant_id.to_owned()).apply(&st.live, &st.outbox_wake);
 }
 
 /// 400 for a bad id, 403 for a tenant the caller does not see.

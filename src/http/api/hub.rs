@@ -2,13 +2,12 @@
 //! visible tenant the chat and web booking counts, each with a link to the tenant's page.
 //! No chat or booking contents are shown here.
 
-use super::calls::{pop_for, visible};
 use crate::domain::screen_pop::ScreenPop;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::store::directory::{self, Tenant};
-use crate::store::{bookings, calls, chats};
+use crate::store::{bookings, chats};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -105,10 +104,7 @@ async fn hub(
     let hub = st
         .store
         .read(move |c| {
-            let active_call = match calls::active_call(c, &p.id)? {
-                Some(call) if visible(&p, &call) => Some(pop_for(c, &call)?),
-                _ => None,
-            };
+            let active_call = crate::calls::active_call(c, &p.viewer())?;
             let (chats, web_bookings) = count_lists(
                 &p,
                 directory::list_tenants(c)?,

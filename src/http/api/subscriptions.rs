@@ -1,13 +1,14 @@
 //! Outbound webhooks: `/api/v1/subscriptions` and the delivery log (`connections.manage`).
 
 use super::check_id;
+use crate::dto::EventType;
 use crate::egress::{self, EgressError};
 use crate::error::AppError;
 use crate::http::auth::{Authorized, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::outbox::subscription_context;
 use crate::store::audit;
-use crate::store::subscriptions::{self as rows, EVENT_TYPES, Subscription};
+use crate::store::subscriptions::{self as rows, Subscription};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -127,13 +128,14 @@ async fn create(
     }
     if let Some(unknown) = event_types
         .iter()
-        .find(|t| !EVENT_TYPES.contains(&t.as_str()))
+        .find(|t| EventType::parse(t, &EventType::OF_CALLS).is_none())
     {
+        let known: Vec<&str> = EventType::OF_CALLS.iter().map(|k| k.as_str()).collect();
         return Err(AppError::unprocessable(
             "unknown_event_type",
             format!(
                 "unknown event type {unknown:?}; known: {}",
-                EVENT_TYPES.join(", ")
+                known.join(", ")
             ),
         ));
     }
