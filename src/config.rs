@@ -8,6 +8,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod server;
+
+use server::ServerFile;
+pub use server::ServerLimits;
+
 /// The file's shape (every key optional).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,102 +30,6 @@ struct FileConfig {
     egress_allow_private: Option<bool>,
     outbox: Option<OutboxFile>,
     server: Option<ServerFile>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServerFile {
-    header_read_timeout_ms: Option<u64>,
-    idle_timeout_secs: Option<u64>,
-    body_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
-    keep_alive: Option<bool>,
-    max_requests_per_connection: Option<u64>,
-}
-
-/// The bounds of the HTTP server's connections (see `server`).
-#[derive(Debug, Clone)]
-pub struct ServerLimits {
-    /// From a request's first byte (or the accept) to the end of its headers.
-    pub header_read_timeout: Duration,
-    /// A keep-alive connection with nothing in flight is closed after this.
-    pub idle_timeout: Duration,
-    /// A request body must have arrived whole within this (408 past it).
-    pub body_timeout: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-    /// Whether a connection may serve more than one request.
-    pub keep_alive: bool,
-    /// Requests one connection serves before it is closed.
-    pub max_requests_per_connection: u64,
-}
-
-impl ServerLimits {
-    fn load(file: ServerFile, env: &dyn Env) -> Result<Self, ConfigError> {
-        fn number<T: std::str::FromStr>(
-            env: &dyn Env,
-            name: &str,
-            file: Option<T>,
-        ) -> Result<Option<T>, ConfigError> {
-            match env.get(name) {
-                None => Ok(file),
-                Some(raw) => raw
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| err(format!("{name} must be a whole number, not {raw:?}"))),
-            }
-        }
-        let header_ms = number(
-            env,
-            "CALLGATE_HEADER_READ_TIMEOUT_MS",
-            file.header_read_timeout_ms,
-        )?
-        .unwrap_or(10_000);
-        let idle_secs =
-            number(env, "CALLGATE_IDLE_TIMEOUT_SECS", file.idle_timeout_secs)?.unwrap_or(75);
-        let body_ms =
-            number(env, "CALLGATE_BODY_TIMEOUT_MS", file.body_timeout_ms)?.unwrap_or(20_000);
-        let max_connections =
-            number(env, "CALLGATE_MAX_CONNECTIONS", file.max_connections)?.unwrap_or(1024);
-        let max_requests = number(
-            env,
-            "CALLGATE_MAX_REQUESTS_PER_CONNECTION",
-            file.max_requests_per_connection,
-        )?
-        .unwrap_or(10_000);
-        let keep_alive = match env.get("CALLGATE_KEEP_ALIVE").as_deref() {
-            None => file.keep_alive.unwrap_or(true),
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(_) => return Err(err("CALLGATE_KEEP_ALIVE must be true or false")),
-        };
-        // Bounded so that deadline arithmetic never overflows: a day is far past any use.
-        const DAY_MS: u64 = 24 * 3600 * 1000;
-        for (name, value) in [
-            ("header_read_timeout_ms", header_ms),
-            ("idle_timeout_secs", idle_secs.saturating_mul(1000)),
-            ("body_timeout_ms", body_ms),
-        ] {
-            if value == 0 || value > DAY_MS {
-                return Err(err(format!("{name} must be positive and at most one day")));
-            }
-        }
-        if max_connections == 0 || max_connections > 1_000_000 {
-            return Err(err("max_connections must be 1-1000000"));
-        }
-        if max_requests == 0 {
-            return Err(err("max_requests_per_connection must be positive"));
-        }
-        Ok(Self {
-            header_read_timeout: Duration::from_millis(header_ms),
-            idle_timeout: Duration::from_secs(idle_secs),
-            body_timeout: Duration::from_millis(body_ms),
-            max_connections,
-            keep_alive,
-            max_requests_per_connection: max_requests,
-        })
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,102 +153,42 @@ impl Env for ProcessEnv {
 }
 
 impl Config {
-    /// Loads defaults, then `file` (or `CALLGATE_CONFIG`), then the environment.
+    /// Loads defaults, then `file` (or `CALLGATE_CONFIG`), then the environment. Values are
+    /// checked in the order they are read; the first bad one is the error.
     pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Self, ConfigError> {
-        let file_path = file
-            .map(Path::to_path_buf)
-            .or_else(|| env.get("CALLGATE_CONFIG").map(PathBuf::from));
-        let fc: FileConfig = match &file_path {
-            None => FileConfig::default(),
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| err(format!("cannot read {}: {e}", p.display())))?;
-                toml::from_str(&text).map_err(|e| err(format!("{}: {e}", p.display())))?
-            }
-        };
-        let listen_raw = env
-            .get("CALLGATE_LISTEN")
-            .or(fc.listen)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
-            err(format!(
-                "listen address {listen_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"
-            ))
-        })?;
+        let fc = FileConfig::read(file, env)?;
+        let listen = listen(env.get("CALLGATE_LISTEN").or(fc.listen))?;
         let data_dir = env
             .get("CALLGATE_DATA_DIR")
             .map(PathBuf::from)
             .or(fc.data_dir)
             .unwrap_or_else(|| "./callgate-data".into());
-        let database_url = env.get("CALLGATE_DATABASE_URL").or(fc.database_url);
-        let database = match database_url {
-            None => Database::Embedded(data_dir.join("callgate.db")),
-            Some(url) => {
-                if let Some(path) = url.strip_prefix("sqlite://") {
-                    Database::Embedded(PathBuf::from(path))
-                } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    Database::Postgres(Secret::new(url))
-                } else {
-                    return Err(err(
-                        "CALLGATE_DATABASE_URL must start with sqlite:// or postgres://",
-                    ));
-                }
-            }
-        };
-        let public_url = env
-            .get("CALLGATE_PUBLIC_URL")
-            .or(fc.public_url)
-            .map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(u) = &public_url {
-            let parsed = reqwest::Url::parse(u)
-                .map_err(|_| err(format!("public URL {u:?} is not a URL")))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(err("the public URL must be http(s)://HOST[:PORT][/PATH]"));
-            }
-            if parsed.query().is_some() || parsed.fragment().is_some() {
-                return Err(err("the public URL must not carry a query or fragment"));
-            }
-        }
+        let database = database(
+            env.get("CALLGATE_DATABASE_URL").or(fc.database_url),
+            &data_dir,
+        )?;
+        let public_url = public_url(env.get("CALLGATE_PUBLIC_URL").or(fc.public_url))?;
         let master_key = env.get("CALLGATE_MASTER_KEY").map(Secret::new);
         if let Some(k) = &master_key {
             MasterKey::from_base64(k.expose()).map_err(|e| err(e.to_string()))?;
         }
-        let log_format = match env.get("CALLGATE_LOG_FORMAT").or(fc.log_format).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => return Err(err(format!("log format {other:?}: use text or json"))),
-        };
-        let directory = DirectoryConfig {
-            url: env
-                .get("CALLGATE_DIRECTORY_URL")
-                .or(fc.directory_url)
-                .map(|u| directory_url(&u))
-                .transpose()?,
-            timeout: Duration::from_millis(fc.directory_timeout_ms.unwrap_or(15_000)),
-            max_bytes: fc.directory_max_bytes.unwrap_or(8 * 1024 * 1024),
-        };
-        if directory.timeout.is_zero() || directory.max_bytes == 0 {
-            return Err(err(
-                "directory_timeout_ms and directory_max_bytes must be positive",
-            ));
-        }
-        let ob = fc.outbox.unwrap_or_default();
+        let log_format = log_format(env.get("CALLGATE_LOG_FORMAT").or(fc.log_format))?;
+        let directory = DirectoryConfig::load(
+            env.get("CALLGATE_DIRECTORY_URL").or(fc.directory_url),
+            fc.directory_timeout_ms,
+            fc.directory_max_bytes,
+        )?;
+        let outbox = OutboxConfig::from_file(fc.outbox.unwrap_or_default());
         let server = ServerLimits::load(fc.server.unwrap_or_default(), env)?;
-        let allow_private = match env.get("CALLGATE_EGRESS_ALLOW_PRIVATE").as_deref() {
-            None => fc.egress_allow_private.unwrap_or(false),
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(_) => return Err(err("CALLGATE_EGRESS_ALLOW_PRIVATE must be true or false")),
+        let egress = crate::egress::EgressPolicy {
+            allow_private: flag(
+                env,
+                "CALLGATE_EGRESS_ALLOW_PRIVATE",
+                fc.egress_allow_private,
+                false,
+            )?,
         };
-        let egress = crate::egress::EgressPolicy { allow_private };
-        if let Some(url) = &directory.url
-            && let Err(e) = crate::egress::check_host(url, egress)
-        {
-            // The message names the address, never the URL (it may hold credentials).
-            return Err(err(format!(
-                "the directory URL (CALLGATE_DIRECTORY_URL or directory_url): {e}; set CALLGATE_EGRESS_ALLOW_PRIVATE=true only for local testing"
-            )));
-        }
+        directory.check_egress(egress)?;
         let rotation_grace = Duration::from_secs(fc.rotation_grace_secs.unwrap_or(24 * 3600));
         if rotation_grace > crate::connections::MAX_GRACE {
             return Err(err(format!(
@@ -361,15 +210,7 @@ impl Config {
             body_limit,
             rotation_grace,
             log_format,
-            outbox: OutboxConfig {
-                poll_interval: Duration::from_millis(ob.poll_interval_ms.unwrap_or(1000)),
-                retry_base: Duration::from_millis(ob.retry_base_ms.unwrap_or(5000)),
-                retry_max: Duration::from_secs(ob.retry_max_secs.unwrap_or(3600)),
-                request_timeout: Duration::from_millis(ob.request_timeout_ms.unwrap_or(10_000)),
-                subscription_disable_after: Duration::from_secs(
-                    ob.subscription_disable_after_secs.unwrap_or(5 * 24 * 3600),
-                ),
-            },
+            outbox,
             directory,
             egress,
             server,
@@ -405,6 +246,130 @@ fn directory_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
         _ => Err(err(
             "the directory URL (CALLGATE_DIRECTORY_URL or directory_url) must be an http(s) URL",
         )),
+    }
+}
+
+impl FileConfig {
+    /// The file named by `file`, or else by `CALLGATE_CONFIG`; empty when there is none.
+    fn read(file: Option<&Path>, env: &dyn Env) -> Result<Self, ConfigError> {
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("CALLGATE_CONFIG").map(PathBuf::from));
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+    }
+}
+
+/// The address to listen on, `127.0.0.1:8080` unless given.
+fn listen(raw: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let raw = raw.unwrap_or_else(|| "127.0.0.1:8080".into());
+    raw.parse().map_err(|_| {
+        err(format!(
+            "listen address {raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)"
+        ))
+    })
+}
+
+/// The store: the embedded database under `data_dir` unless a URL names another.
+fn database(url: Option<String>, data_dir: &Path) -> Result<Database, ConfigError> {
+    let Some(url) = url else {
+        return Ok(Database::Embedded(data_dir.join("callgate.db")));
+    };
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Database::Embedded(PathBuf::from(path)))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Database::Postgres(Secret::new(url)))
+    } else {
+        Err(err(
+            "CALLGATE_DATABASE_URL must start with sqlite:// or postgres://",
+        ))
+    }
+}
+
+/// The public URL without its trailing slash: http(s) with a host, no query or fragment.
+fn public_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = raw.map(|u| u.trim_end_matches('/').to_owned()) else {
+        return Ok(None);
+    };
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|_| err(format!("public URL {url:?} is not a URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(err("the public URL must be http(s)://HOST[:PORT][/PATH]"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(err("the public URL must not carry a query or fragment"));
+    }
+    Ok(Some(url))
+}
+
+fn log_format(raw: Option<String>) -> Result<LogFormat, ConfigError> {
+    match raw.as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(err(format!("log format {other:?}: use text or json"))),
+    }
+}
+
+/// A true-or-false setting: the variable `name` (`true`, `1`, `false` or `0`), else the
+/// file's value, else `default`.
+fn flag(env: &dyn Env, name: &str, file: Option<bool>, default: bool) -> Result<bool, ConfigError> {
+    match env.get(name).as_deref() {
+        None => Ok(file.unwrap_or(default)),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(_) => Err(err(format!("{name} must be true or false"))),
+    }
+}
+
+impl OutboxConfig {
+    fn from_file(file: OutboxFile) -> Self {
+        Self {
+            poll_interval: Duration::from_millis(file.poll_interval_ms.unwrap_or(1000)),
+            retry_base: Duration::from_millis(file.retry_base_ms.unwrap_or(5000)),
+            retry_max: Duration::from_secs(file.retry_max_secs.unwrap_or(3600)),
+            request_timeout: Duration::from_millis(file.request_timeout_ms.unwrap_or(10_000)),
+            subscription_disable_after: Duration::from_secs(
+                file.subscription_disable_after_secs
+                    .unwrap_or(5 * 24 * 3600),
+            ),
+        }
+    }
+}
+
+impl DirectoryConfig {
+    fn load(
+        url: Option<String>,
+        timeout_ms: Option<u64>,
+        max_bytes: Option<usize>,
+    ) -> Result<Self, ConfigError> {
+        let directory = Self {
+            url: url.map(|u| directory_url(&u)).transpose()?,
+            timeout: Duration::from_millis(timeout_ms.unwrap_or(15_000)),
+            max_bytes: max_bytes.unwrap_or(8 * 1024 * 1024),
+        };
+        if directory.timeout.is_zero() || directory.max_bytes == 0 {
+            return Err(err(
+                "directory_timeout_ms and directory_max_bytes must be positive",
+            ));
+        }
+        Ok(directory)
+    }
+
+    /// The directory's host must be one `egress` may reach.
+    fn check_egress(&self, egress: crate::egress::EgressPolicy) -> Result<(), ConfigError> {
+        if let Some(url) = &self.url
+            && let Err(e) = crate::egress::check_host(url, egress)
+        {
+            // The message names the address, never the URL (it may hold credentials).
+            return Err(err(format!(
+                "the directory URL (CALLGATE_DIRECTORY_URL or directory_url): {e}; set CALLGATE_EGRESS_ALLOW_PRIVATE=true only for local testing"
+            )));
+        }
+        Ok(())
     }
 }
 

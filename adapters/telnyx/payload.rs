@@ -19,91 +19,25 @@ use serde_json::Value;
 
 /// Parses a verified Telnyx webhook.
 pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
-    let request = req.request();
-    if request.content_type().as_deref() == Some("application/x-www-form-urlencoded") {
-        if request.method != Method::POST {
-            return Err(ParseError::Malformed(
-                "TeXML callbacks must be POST: the signature does not cover a query".into(),
-            ));
-        }
-        let mut parsed = crate::twilio::payload::parse(req)?;
-        // Twilio's status callbacks get 204; Telnyx wants 200 for TeXML callbacks too ("The
-        // server must return an HTTP 200, otherwise we will reattempt delivery at the
-        // failover webhook URL", its TeXML callback reference), as for Call Control events.
-        if parsed.reply == Reply::NoContent {
-            parsed.reply = Reply::Empty;
-        }
-        return Ok(parsed);
+    if req.request().content_type().as_deref() == Some("application/x-www-form-urlencoded") {
+        return parse_texml(req);
     }
     let body: Envelope = req.json()?;
     let data = body.data.ok_or(ParseError::MissingField("data"))?;
     let id = given(&data.id).ok_or(ParseError::MissingField("data.id"))?;
     let event_type = given(&data.event_type).ok_or(ParseError::MissingField("data.event_type"))?;
     let p = data.payload.unwrap_or_default();
-    let call_id = given(&p.call_leg_id)
-        .or(given(&p.call_control_id))
-        .ok_or(ParseError::MissingField("payload.call_leg_id"))?;
-    let event = |dedupe_key: String, kind: EventKind| CallEvent {
-        dedupe_key,
-        provider_call_id: call_id.to_owned(),
-        occurred_at: given(&data.occurred_at).and_then(dates::rfc3339),
-        party: Party {
-            direction: given(&p.direction).and_then(mapping::direction),
-            from: given(&p.from).map(str::to_owned),
-            to: given(&p.to).map(str::to_owned),
-            caller_name: given(&p.caller_id_name).map(str::to_owned),
-        },
-        kind,
-    };
+    let call = Call::of(given(&data.occurred_at), &p)?;
     let events = match mapping::event_type(event_type) {
-        None => vec![event(
+        None => vec![call.event(
             id.to_owned(),
             EventKind::unmapped("event_type", event_type),
         )],
         Some(EventType::Ignored) => Vec::new(),
-        Some(EventType::Call(progress)) => vec![event(id.to_owned(), EventKind::Call { progress })],
-        Some(EventType::Hangup) => {
-            let cause = given(&p.hangup_cause);
-            match cause.and_then(mapping::hangup_cause) {
-                Some(progress) => vec![event(id.to_owned(), EventKind::Call { progress })],
-                // The call ended, whatever the cause: the end is recorded, and the cause kept.
-                None => vec![
-                    event(
-                        id.to_owned(),
-                        EventKind::Call {
-                            progress: CallProgress::Completed,
-                        },
-                    ),
-                    event(
-                        format!("{id}:hangup_cause"),
-                        EventKind::unmapped("hangup_cause", cause.unwrap_or("")),
-                    ),
-                ],
-            }
-        }
-        Some(EventType::RecordingSaved) => {
-            // The OpenAPI spec's payload has no `recording_id` (Telnyx's page on storing
-            // recordings shows one): without it, the recording is known by its call leg and
-            // start, and its id is looked up through the recordings API to delete it.
-            let recording_id = match given(&p.recording_id) {
-                Some(id) => id.to_owned(),
-                None => super::lookup::stand_in_id(
-                    given(&p.call_leg_id)
-                        .ok_or(ParseError::MissingField("payload.recording_id"))?,
-                    given(&p.recording_started_at),
-                ),
-            };
-            vec![event(
-                id.to_owned(),
-                EventKind::Recording(RecordingEvent {
-                    recording_id,
-                    status: RecordingProgress::Completed,
-                    url: recording_url(&p),
-                    duration_s: duration(&p),
-                }),
-            )]
-        }
-        Some(EventType::RecordingError) => vec![event(
+        Some(EventType::Call(progress)) => vec![call.event(id.to_owned(), EventKind::Call { progress })],
+        Some(EventType::Hangup) => call.hangup(id, given(&p.hangup_cause)),
+        Some(EventType::RecordingSaved) => vec![call.event(id.to_owned(), recording_saved(&p)?)],
+        Some(EventType::RecordingError) => vec![call.event(
             id.to_owned(),
             EventKind::Recording(RecordingEvent {
                 // Nothing was made, so nothing needs deleting: the event id stands in.
@@ -118,6 +52,98 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         events,
         reply: Reply::Empty,
     })
+}
+
+/// A TeXML callback: Twilio's form, read by the Twilio adapter's parser, answered 200.
+fn parse_texml(req: &Verified<'_>) -> Result<Parsed, ParseError> {
+    if req.request().method != Method::POST {
+        return Err(ParseError::Malformed(
+            "TeXML callbacks must be POST: the signature does not cover a query".into(),
+        ));
+    }
+    let mut parsed = crate::twilio::payload::parse(req)?;
+    // Twilio's status callbacks get 204; Telnyx wants 200 for TeXML callbacks too ("The
+    // server must return an HTTP 200, otherwise we will reattempt delivery at the
+    // failover webhook URL", its TeXML callback reference), as for Call Control events.
+    if parsed.reply == Reply::NoContent {
+        parsed.reply = Reply::Empty;
+    }
+    Ok(parsed)
+}
+
+/// What every event of one Call Control webhook shares: the call leg, the time, the parties.
+struct Call {
+    provider_call_id: String,
+    occurred_at: Option<time::OffsetDateTime>,
+    party: Party,
+}
+
+impl Call {
+    fn of(occurred_at: Option<&str>, p: &Payload) -> Result<Self, ParseError> {
+        let call_id = given(&p.call_leg_id)
+            .or(given(&p.call_control_id))
+            .ok_or(ParseError::MissingField("payload.call_leg_id"))?;
+        Ok(Self {
+            provider_call_id: call_id.to_owned(),
+            occurred_at: occurred_at.and_then(dates::rfc3339),
+            party: Party {
+                direction: given(&p.direction).and_then(mapping::direction),
+                from: given(&p.from).map(str::to_owned),
+                to: given(&p.to).map(str::to_owned),
+                caller_name: given(&p.caller_id_name).map(str::to_owned),
+            },
+        })
+    }
+
+    fn event(&self, dedupe_key: String, kind: EventKind) -> CallEvent {
+        CallEvent {
+            dedupe_key,
+            provider_call_id: self.provider_call_id.clone(),
+            occurred_at: self.occurred_at,
+            party: self.party.clone(),
+            kind,
+        }
+    }
+
+    /// `call.hangup`: the progress its cause maps to; or, for a cause without a mapping, the
+    /// call completed (it ended, whatever the cause) and the cause kept as unmapped.
+    fn hangup(&self, id: &str, cause: Option<&str>) -> Vec<CallEvent> {
+        match cause.and_then(mapping::hangup_cause) {
+            Some(progress) => vec![self.event(id.to_owned(), EventKind::Call { progress })],
+            None => vec![
+                self.event(
+                    id.to_owned(),
+                    EventKind::Call {
+                        progress: CallProgress::Completed,
+                    },
+                ),
+                self.event(
+                    format!("{id}:hangup_cause"),
+                    EventKind::unmapped("hangup_cause", cause.unwrap_or("")),
+                ),
+            ],
+        }
+    }
+}
+
+/// `call.recording.saved`: a completed recording, with its media and length.
+fn recording_saved(p: &Payload) -> Result<EventKind, ParseError> {
+    // The OpenAPI spec's payload has no `recording_id` (Telnyx's page on storing recordings
+    // shows one): without it, the recording is known by its call leg and start, and its id
+    // is looked up through the recordings API to delete it.
+    let recording_id = match given(&p.recording_id) {
+        Some(id) => id.to_owned(),
+        None => super::lookup::stand_in_id(
+            given(&p.call_leg_id).ok_or(ParseError::MissingField("payload.recording_id"))?,
+            given(&p.recording_started_at),
+        ),
+    };
+    Ok(EventKind::Recording(RecordingEvent {
+        recording_id,
+        status: RecordingProgress::Completed,
+        url: recording_url(p),
+        duration_s: duration(p),
+    }))
 }
 
 /// The media location: `recording_urls` (signed, short-lived), MP3 first.

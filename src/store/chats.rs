@@ -231,59 +231,22 @@ pub fn post_message(
     let blocked = m.direction == Direction::Inbound && is_blocked(db, &m.tenant_id, &m.sender)?;
     let counted =
         ThreadCounts::counts_message(existing.as_ref().map(|t| t.state), m.direction, blocked);
-    let mut thread = existing.unwrap_or_else(|| {
-        let fresh = ThreadCounts::new(counted);
-        Thread {
-            thread_id: m.thread_id.clone(),
-            tenant_id: m.tenant_id.clone(),
-            customer: None,
-            state: fresh.state,
-            unread: fresh.unread,
-            unanswered_messages: fresh.unanswered,
-            messages: 0,
-            last_message_at: None,
-            created_at: now,
-            updated_at: now,
-        }
-    });
+    let mut thread = existing.unwrap_or_else(|| new_thread(m, counted, now));
     if thread.customer.is_none() && m.direction == Direction::Inbound {
         thread.customer = Some(m.sender.clone());
     }
     let message_id = m.message_id.clone().unwrap_or_else(super::calls::new_id);
+    let posting = Posting {
+        db,
+        m,
+        message_id: &message_id,
+        actor,
+        now,
+    };
     if counted {
-        let mut counts = thread.counts();
-        if counts.message(m.direction) {
-            let detail = json!({ "thread_id": thread.thread_id, "message_id": message_id });
-            audit(
-                db,
-                now,
-                actor,
-                "chat.thread_reopened",
-                None,
-                Some(&m.tenant_id),
-                &detail,
-            )?;
-        }
-        thread.set_counts(counts);
-        thread.messages = thread.messages.saturating_add(1);
-        thread.last_message_at = Some(now);
-        thread.updated_at = now;
+        posting.count_on(&mut thread)?;
     } else {
-        let detail = json!({
-            "thread_id": thread.thread_id,
-            "message_id": message_id,
-            "sender": m.sender,
-            "direction": m.direction,
-        });
-        audit(
-            db,
-            now,
-            actor,
-            "chat.message_blocked",
-            None,
-            Some(&m.tenant_id),
-            &detail,
-        )?;
+        posting.audit_blocked(&thread)?;
     }
     save_thread(db, &thread)?;
     db.exec("INSERT INTO chat_messages (id, tenant_id, thread_id, sender, direction, body, counted, received_at)
@@ -297,6 +260,71 @@ pub fn post_message(
         duplicate: false,
         thread,
     })
+}
+
+/// The thread a tenant's first message on `m.thread_id` opens, counting that message or not.
+fn new_thread(m: &NewMessage, counted: bool, now: OffsetDateTime) -> Thread {
+    let fresh = ThreadCounts::new(counted);
+    Thread {
+        thread_id: m.thread_id.clone(),
+        tenant_id: m.tenant_id.clone(),
+        customer: None,
+        state: fresh.state,
+        unread: fresh.unread,
+        unanswered_messages: fresh.unanswered,
+        messages: 0,
+        last_message_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A message being stored, with what its audit rows need.
+struct Posting<'a, 'c> {
+    db: &'a Db<'c>,
+    m: &'a NewMessage,
+    message_id: &'a str,
+    actor: &'a str,
+    now: OffsetDateTime,
+}
+
+impl Posting<'_, '_> {
+    /// Counts the message on its thread; a closed thread it re-opens is audited.
+    fn count_on(&self, thread: &mut Thread) -> Result<(), StoreError> {
+        let mut counts = thread.counts();
+        if counts.message(self.m.direction) {
+            let detail = json!({ "thread_id": thread.thread_id, "message_id": self.message_id });
+            self.audit("chat.thread_reopened", &detail)?;
+        }
+        thread.set_counts(counts);
+        thread.messages = thread.messages.saturating_add(1);
+        thread.last_message_at = Some(self.now);
+        thread.updated_at = self.now;
+        Ok(())
+    }
+
+    /// Audits a message kept but not counted (a blocked sender's, or on a spam thread).
+    fn audit_blocked(&self, thread: &Thread) -> Result<(), StoreError> {
+        let detail = json!({
+            "thread_id": thread.thread_id,
+            "message_id": self.message_id,
+            "sender": self.m.sender,
+            "direction": self.m.direction,
+        });
+        self.audit("chat.message_blocked", &detail)
+    }
+
+    fn audit(&self, action: &str, detail: &serde_json::Value) -> Result<(), StoreError> {
+        audit(
+            self.db,
+            self.now,
+            self.actor,
+            action,
+            None,
+            Some(&self.m.tenant_id),
+            detail,
+        )
+    }
 }
 
 /// An agent's action on a thread, named by its id (and its tenant, which is needed only when
