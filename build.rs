@@ -6,9 +6,17 @@
 //! - `cfg(callgate_sdk)`, set when `CALLGATE_SDK_PYTHON` is (the interpreter of the virtualenv
 //!   holding the providers' official SDKs, which `.ci/run` installs): the SDK differential runs.
 //!
-//! A change of either variable rebuilds the package.
+//! - `cfg(callgate_promtool)`, set when `promtool` (Prometheus's checker, Debian package
+//!   `prometheus`, which `.ci/run` installs) is on `PATH`: the checks of `/metrics` and of
+//!   `deploy/alerts.yml` run.
+//!
+//! A change of either variable rebuilds the package, and so does promtool appearing in (or
+//! leaving) a directory of `PATH`.
+
+use std::path::PathBuf;
 
 fn main() {
+    promtool();
     println!("cargo::rerun-if-changed=build.rs");
     for (var, cfg) in [
         ("CALLGATE_TEST_POSTGRES", "callgate_test_postgres"),
@@ -18,6 +26,31 @@ fn main() {
         println!("cargo::rerun-if-env-changed={var}");
         if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
             println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+}
+
+/// Sets `cfg(callgate_promtool)` when promtool is on `PATH`. Cargo runs this again when the
+/// file found changes or goes, or, when none was found, when a directory of `PATH` changes.
+fn promtool() {
+    println!("cargo::rustc-check-cfg=cfg(callgate_promtool)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    let dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    match dirs
+        .iter()
+        .map(|d| d.join("promtool"))
+        .find(|p| p.is_file())
+    {
+        Some(found) => {
+            println!("cargo::rerun-if-changed={}", found.display());
+            println!("cargo::rustc-cfg=callgate_promtool");
+        }
+        None => {
+            for dir in dirs.iter().filter(|d| d.is_dir()) {
+                println!("cargo::rerun-if-changed={}", dir.display());
+            }
         }
     }
 }

@@ -53,6 +53,10 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
     }))
 }
 
+/// The assembled service's state, as the CLI holds it (the store, the connections, the
+/// configuration and the clock).
+pub type Service = AppState;
+
 /// Opens the store with the connection service, for the CLI.
 pub fn open_for_cli(config: Config) -> anyhow::Result<AppState> {
     let public = config
@@ -205,10 +209,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
 }
 
-/// Periodic upkeep: metric samples are folded into their histograms every few seconds;
-/// expired single-use values (nonces) are deleted from the store every ten minutes.
+/// Periodic upkeep: metric samples are folded into their histograms every few seconds; the
+/// store's gauges are read every 15 seconds; expired single-use values (nonces) are deleted
+/// from the store every ten minutes.
 async fn housekeeping(store: Store, clock: Arc<dyn Clock>, shutdown: CancellationToken) {
     const TICK: std::time::Duration = std::time::Duration::from_secs(5);
+    const GAUGES_EVERY: u32 = 3;
     const PRUNE_EVERY: u32 = 120;
     let mut every = tokio::time::interval(TICK);
     let mut ticks: u32 = 0;
@@ -219,6 +225,9 @@ async fn housekeeping(store: Store, clock: Arc<dyn Clock>, shutdown: Cancellatio
         }
         crate::telemetry::run_upkeep();
         ticks = ticks.wrapping_add(1);
+        if ticks % GAUGES_EVERY == 1 {
+            refresh_gauges(&store, clock.as_ref()).await;
+        }
         if ticks % PRUNE_EVERY != 1 {
             continue;
         }
@@ -227,6 +236,16 @@ async fn housekeeping(store: Store, clock: Arc<dyn Clock>, shutdown: Cancellatio
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "replay key pruning failed"),
         }
+    }
+}
+
+/// Reads the store's gauges: whether it takes writes (trying a probe write while a storage
+/// fault is held, as `/readyz` does) and its backlog.
+async fn refresh_gauges(store: &Store, clock: &dyn Clock) {
+    crate::telemetry::store_writable(store.writable(clock.now()).await.is_ok());
+    match store.read(crate::store::gauges::backlog).await {
+        Ok(backlog) => crate::telemetry::store_backlog(&backlog, Some(clock.now())),
+        Err(e) => tracing::warn!(error = %e, "the store's gauges could not be read"),
     }
 }
 

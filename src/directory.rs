@@ -182,17 +182,33 @@ fn is_slug(s: &str) -> bool {
         && !s.starts_with(['-', '_'])
 }
 
-/// A ZIP code: 3-10 letters, digits or `-`, surrounding blanks trimmed.
+/// A ZIP code: 3-10 letters, digits or `-`, surrounding blanks trimmed. One of digits only
+/// is a US ZIP code and has five (a spreadsheet that read `02134` as a number wrote `2134`),
+/// or five, `-` and four (ZIP+4).
 pub fn zip_code(raw: &str) -> Result<String, AppError> {
     let zip = raw.trim();
-    if (3..=10).contains(&zip.len()) && zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    if !((3..=10).contains(&zip.len())
+        && zip.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     {
-        Ok(zip.to_owned())
-    } else {
-        Err(invalid(
+        return Err(invalid(
             "invalid_zip_code",
             format!("{zip:?} is not a ZIP code"),
-        ))
+        ));
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let us = match zip.split_once('-') {
+        None => digits(zip).then_some((zip, "")),
+        Some((five, four)) => (digits(five) && digits(four)).then_some((five, four)),
+    };
+    match us {
+        Some((five, four)) if five.len() != 5 || !matches!(four.len(), 0 | 4) => Err(invalid(
+            "invalid_zip_code",
+            format!(
+                "{zip:?} is not a ZIP code: a US ZIP code has 5 digits, or 5-4 (ZIP+4); one of {} digits may have lost its leading zeros",
+                five.len()
+            ),
+        )),
+        _ => Ok(zip.to_owned()),
     }
 }
 
@@ -342,6 +358,18 @@ mod tests {
         assert!(tenant("t-austin", input(&["78701"], &["hvac", "pest-control"])).is_ok());
         assert!(tenant("t austin", input(&["78701"], &["hvac"])).is_err());
         assert!(tenant("t-austin", input(&["7"], &["hvac"])).is_err());
+        for zip in ["78701", "02134", "78701-1234", "K1A0B1", "SW1A-1AA"] {
+            assert!(
+                tenant("t-austin", input(&[zip], &["hvac"])).is_ok(),
+                "{zip}"
+            );
+        }
+        for zip in ["2134", "787010", "7870-1234", "78701-12", "123"] {
+            let e = tenant("t-austin", input(&[zip], &["hvac"])).unwrap_err();
+            assert_eq!(e.code(), "invalid_zip_code", "{zip}");
+        }
+        let e = zip_code("2134").unwrap_err().to_string();
+        assert!(e.contains("5 digits") && e.contains("leading zero"), "{e}");
         assert!(tenant("t-austin", input(&["78701"], &["HVAC"])).is_err());
         assert!(tenant("t-austin", input(&["78701"], &[""])).is_err());
         let mut bad_url = input(&["78701"], &["hvac"]);

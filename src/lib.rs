@@ -5,7 +5,9 @@
 //! `callgate-adapters` crate.
 
 pub mod access;
+pub mod accounts;
 pub mod app;
+pub mod backup;
 pub mod calls;
 pub mod cli;
 pub mod clock;

@@ -1,14 +1,153 @@
-//! Logs and metrics. This module is the only place metric names live.
+//! Logs and metrics. This module is the only place metric names live: [`FAMILIES`] describes
+//! every family, and the counters' known series are registered at 0 when the recorder is
+//! installed, so that an alert sees a series from the first scrape.
 
 use crate::config::LogFormat;
-use metrics::{counter, histogram};
+use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
+use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the metrics recorder once per process.
+/// The kind of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric family: its name, kind and help text (the `# HELP` line).
+pub const FAMILIES: &[(&str, Kind, &str)] = &[
+    (
+        "callgate_webhooks_total",
+        Kind::Counter,
+        "Webhooks accepted, by provider and outcome (stored, or duplicate of one already stored).",
+    ),
+    (
+        "callgate_events_total",
+        Kind::Counter,
+        "Call events read from stored webhooks, by provider.",
+    ),
+    (
+        "callgate_webhooks_rejected_total",
+        Kind::Counter,
+        "Webhooks refused, by provider and the check that failed (reason).",
+    ),
+    (
+        "callgate_previous_secret_used_total",
+        Kind::Counter,
+        "Webhooks verified with the previous secret generation of a connection during its rotation grace period, by provider.",
+    ),
+    (
+        "callgate_unmapped_events_total",
+        Kind::Counter,
+        "Provider values callgate does not know, kept as unmapped events, by provider and field.",
+    ),
+    (
+        "callgate_unknown_numbers_total",
+        Kind::Counter,
+        "Calls to dialed numbers that are not in the directory.",
+    ),
+    (
+        "callgate_outbox_attempts_total",
+        Kind::Counter,
+        "Outbox jobs run, by kind (webhook, delete_recording) and outcome.",
+    ),
+    (
+        "callgate_connection_cap_reached_total",
+        Kind::Counter,
+        "Connections that arrived while the server held its maximum number of connections.",
+    ),
+    (
+        "callgate_connections_closed_total",
+        Kind::Counter,
+        "Connections the server closed, by reason (header_timeout, idle_timeout, evicted).",
+    ),
+    (
+        "callgate_http_request_seconds",
+        Kind::Histogram,
+        "HTTP request latency in seconds, by route and status.",
+    ),
+    (
+        "callgate_store_batch_size",
+        Kind::Histogram,
+        "Writes committed together by one group commit of the store writer.",
+    ),
+    (
+        "callgate_store_commit_seconds",
+        Kind::Histogram,
+        "Duration of one group commit of the store writer, in seconds.",
+    ),
+    (
+        "callgate_store_sync_seconds",
+        Kind::Histogram,
+        "Duration of one sync of the embedded store's write-ahead log, in seconds.",
+    ),
+    (
+        "callgate_oldest_unended_call_seconds",
+        Kind::Gauge,
+        "Age in seconds of the oldest call with no end recorded (0 when there is none).",
+    ),
+    (
+        "callgate_outbox_pending_jobs",
+        Kind::Gauge,
+        "Outbox jobs (webhook deliveries, recording deletions) not yet done.",
+    ),
+    (
+        "callgate_outbox_oldest_pending_seconds",
+        Kind::Gauge,
+        "Age in seconds of the oldest outbox job not yet done (0 when there is none).",
+    ),
+    (
+        "callgate_store_writable",
+        Kind::Gauge,
+        "1 while the store takes writes, 0 while they fail for a storage reason (the condition /readyz answers 503 for).",
+    ),
+];
+
+/// Why a webhook is refused before verification or after it (`callgate_webhooks_rejected_total`
+/// `reason`), besides the adapters' own [`VERIFY_REASONS`] and [`PARSE_REASONS`].
+pub const SERVICE_REASONS: &[&str] = &[
+    "invalid_connection_id",
+    "unknown_connection",
+    "body",
+    "nul_character",
+    "replayed",
+];
+/// What `VerifyError::reason` answers.
+pub const VERIFY_REASONS: &[&str] = &[
+    "missing_header",
+    "malformed_header",
+    "no_credentials",
+    "bad_signature",
+    "body_hash_mismatch",
+    "stale",
+    "malformed_body",
+];
+/// What `ParseError::reason` answers.
+pub const PARSE_REASONS: &[&str] = &[
+    "unsupported_content_type",
+    "missing_field",
+    "invalid_field",
+    "malformed",
+];
+/// The `provider` and `reason` of a webhook posted to a provider id no adapter has.
+const UNKNOWN_PROVIDER: (&str, &str) = ("unknown", "unknown_provider");
+
+/// Outbox job kinds and the outcomes each can have (`callgate_outbox_attempts_total`).
+pub const OUTBOX_OUTCOMES: &[(&str, &[&str])] = &[
+    ("webhook", &["done", "gone", "retry"]),
+    ("delete_recording", &["done", "not_supported", "retry"]),
+];
+
+/// Why the server closes a connection (`callgate_connections_closed_total`).
+pub const CLOSE_REASONS: &[&str] = &["header_timeout", "idle_timeout", "evicted"];
+
+/// Installs the metrics recorder once per process, describes every family and registers the
+/// counters' known series at 0.
 pub fn init_metrics() {
     PROMETHEUS.get_or_init(|| {
         // Histograms with fixed buckets: constant memory, and they aggregate across instances.
@@ -28,8 +167,81 @@ pub fn init_metrics() {
             .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
         let handle = recorder.handle();
-        metrics::set_global_recorder(recorder).ok().map(|()| handle)
+        let installed = metrics::set_global_recorder(recorder).ok().map(|()| handle);
+        if installed.is_some() {
+            describe_families();
+            register_known_series();
+        }
+        installed
     });
+}
+
+fn describe_families() {
+    for &(name, kind, help) in FAMILIES {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(name, help),
+            Kind::Gauge => metrics::describe_gauge!(name, help),
+            Kind::Histogram => metrics::describe_histogram!(name, help),
+        }
+    }
+}
+
+/// Every counter series whose labels are known in advance, at 0 (an increment of 0 never
+/// lowers one already counted); the gauges at their idle values.
+fn register_known_series() {
+    for adapter in callgate_adapters::ADAPTERS {
+        let provider = adapter.info().id;
+        for outcome in ["stored", "duplicate"] {
+            counter!("callgate_webhooks_total", "provider" => provider, "outcome" => outcome)
+                .increment(0);
+        }
+        counter!("callgate_events_total", "provider" => provider).increment(0);
+        counter!("callgate_previous_secret_used_total", "provider" => provider).increment(0);
+        for field in adapter.info().unmapped_fields {
+            counter!("callgate_unmapped_events_total", "provider" => provider, "field" => *field)
+                .increment(0);
+        }
+        for reason in SERVICE_REASONS
+            .iter()
+            .chain(VERIFY_REASONS)
+            .chain(PARSE_REASONS)
+        {
+            counter!("callgate_webhooks_rejected_total", "provider" => provider, "reason" => *reason)
+                .increment(0);
+        }
+    }
+    let (provider, reason) = UNKNOWN_PROVIDER;
+    counter!("callgate_webhooks_rejected_total", "provider" => provider, "reason" => reason)
+        .increment(0);
+    counter!("callgate_unknown_numbers_total").increment(0);
+    for (kind, outcomes) in OUTBOX_OUTCOMES {
+        for outcome in *outcomes {
+            counter!("callgate_outbox_attempts_total", "kind" => *kind, "outcome" => *outcome)
+                .increment(0);
+        }
+    }
+    counter!("callgate_connection_cap_reached_total").increment(0);
+    for reason in CLOSE_REASONS {
+        counter!("callgate_connections_closed_total", "reason" => *reason).increment(0);
+    }
+    store_backlog(&crate::store::gauges::Backlog::default(), None);
+    store_writable(true);
+}
+
+/// The store's backlog gauges, as read at `now` (`None`: the idle values).
+pub fn store_backlog(backlog: &crate::store::gauges::Backlog, now: Option<OffsetDateTime>) {
+    let age = |since: Option<OffsetDateTime>| match (since, now) {
+        (Some(since), Some(now)) => (now - since).as_seconds_f64().max(0.0),
+        _ => 0.0,
+    };
+    gauge!("callgate_oldest_unended_call_seconds").set(age(backlog.oldest_unended_call));
+    gauge!("callgate_outbox_pending_jobs").set(backlog.outbox_pending as f64);
+    gauge!("callgate_outbox_oldest_pending_seconds").set(age(backlog.oldest_outbox_job));
+}
+
+/// Whether the store takes writes (`callgate_store_writable`).
+pub fn store_writable(writable: bool) {
+    gauge!("callgate_store_writable").set(if writable { 1.0 } else { 0.0 });
 }
 
 /// Folds recorded samples into the histograms; call it every few seconds, so that memory
@@ -57,7 +269,10 @@ pub fn init_logs(format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        // Colour only on a terminal: not in a file, a pipe or the journal.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
     };
 }
 
@@ -163,4 +378,37 @@ pub fn connection_cap_reached() {
 /// `evicted` (the cap was full and it was the longest without a request).
 pub fn connection_closed(reason: &'static str) {
     counter!("callgate_connections_closed_total", "reason" => reason).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PARSE_REASONS, VERIFY_REASONS};
+    use callgate_adapters::kit::{ParseError, VerifyError};
+
+    /// The rejection reasons registered at 0 are exactly those the adapters' errors give.
+    #[test]
+    fn the_registered_rejection_reasons_are_the_adapters_own() {
+        let verify = [
+            VerifyError::MissingHeader("h"),
+            VerifyError::MalformedHeader("h"),
+            VerifyError::NoCredentials("s"),
+            VerifyError::BadSignature,
+            VerifyError::BodyHashMismatch,
+            VerifyError::Stale { skew_secs: 1 },
+            VerifyError::MalformedBody,
+        ];
+        let given: Vec<_> = verify.iter().map(VerifyError::reason).collect();
+        assert_eq!(given, VERIFY_REASONS);
+        let parse = [
+            ParseError::UnsupportedContentType("text/plain".into()),
+            ParseError::MissingField("f"),
+            ParseError::InvalidField {
+                field: "f",
+                reason: "r",
+            },
+            ParseError::Malformed("m".into()),
+        ];
+        let given: Vec<_> = parse.iter().map(ParseError::reason).collect();
+        assert_eq!(given, PARSE_REASONS);
+    }
 }

@@ -45,6 +45,11 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[],
     optional_webhook_secrets: &[],
     default_api_base: None,
+    // FILL IN: the non-secret connection options the adapter reads (`api_base_url` is
+    // common to all).
+    options: &[],
+    // FILL IN: every field whose unknown values become `EventKind::Unmapped`.
+    unmapped_fields: &["status"],
     // FILL IN: `kit::EventTag::Recording` too, if the provider reports recordings.
     emits: &[kit::EventTag::Call, kit::EventTag::Unmapped],
     // FILL IN: the provider's scheme, in one line.

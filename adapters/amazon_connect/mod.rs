@@ -36,6 +36,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[],
     optional_webhook_secrets: &[],
     default_api_base: None,
+    options: &[],
+    unmapped_fields: &["detail-type", "eventType"],
     emits: &[kit::EventTag::Call, kit::EventTag::Unmapped],
     verification: "EventBridge API destination: the `x-api-key` header, compared in constant time",
     signs_body: false,

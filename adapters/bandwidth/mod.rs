@@ -43,6 +43,12 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[API_USERNAME, API_PASSWORD, ACCOUNT_ID],
     optional_webhook_secrets: &[],
     default_api_base: Some("https://voice.bandwidth.com"),
+    options: &[kit::OptionSpec {
+        name: ACCOUNT_ID,
+        required: false,
+        about: "the Bandwidth account id of the Voice API paths, when not given as a secret",
+    }],
+    unmapped_fields: &["eventType", "cause", "status"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

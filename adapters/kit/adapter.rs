@@ -40,6 +40,13 @@ pub struct ProviderInfo {
     pub optional_webhook_secrets: &'static [&'static str],
     /// The provider's REST API origin, when callgate calls it.
     pub default_api_base: Option<&'static str>,
+    /// The non-secret connection options the adapter reads, besides [`COMMON_OPTIONS`]
+    /// (which every connection may set). The service refuses any other name, and a
+    /// connection without a required one.
+    pub options: &'static [OptionSpec],
+    /// Every field whose unknown values become `EventKind::Unmapped` (the `field` label of
+    /// the service's unmapped-event counter, registered at 0 for each).
+    pub unmapped_fields: &'static [&'static str],
     /// Every event kind this adapter can emit.
     pub emits: &'static [EventTag],
     /// One line naming the verification scheme (what is checked, in which header), for the
@@ -56,7 +63,29 @@ pub struct ProviderInfo {
     pub timestamp_tolerance_secs: Option<i64>,
 }
 
+/// A non-secret connection option an adapter reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    /// A connection must set it.
+    pub required: bool,
+    /// What it is, for the provider matrix and error messages.
+    pub about: &'static str,
+}
+
+/// The options every connection may set, whatever its provider.
+pub const COMMON_OPTIONS: &[OptionSpec] = &[OptionSpec {
+    name: "api_base_url",
+    required: false,
+    about: "replaces the origin of the provider's REST API (a regional endpoint, a test double)",
+}];
+
 impl ProviderInfo {
+    /// Every option a connection of this provider may set: the adapter's, then the common ones.
+    pub fn option_specs(&self) -> impl Iterator<Item = &'static OptionSpec> {
+        self.options.iter().chain(COMMON_OPTIONS)
+    }
+
     /// Every secret name the connection may hold.
     pub fn secret_names(&self) -> impl Iterator<Item = &'static str> {
         self.webhook_secrets

@@ -27,7 +27,8 @@
 //!   recording status, the same unmapped value);
 //! - `emitted_kinds_are_declared`: every event's kind is in `ProviderInfo::emits`;
 //! - `unknown_status_becomes_unmapped`: at least one accepted sample gives an
-//!   `EventKind::Unmapped` event. The rule for a sample set is simply: include a webhook
+//!   `EventKind::Unmapped` event, and every such event names a field of
+//!   `ProviderInfo::unmapped_fields`. The rule for a sample set is simply: include a webhook
 //!   with a status value callgate does not know (name it e.g. `status-unknown.http`); its
 //!   `.expected.json` then shows the `unmapped` event, and this check sees it.
 //!
@@ -429,12 +430,21 @@ fn emitted_kinds_are_declared(suite: &Suite) -> Result<(), String> {
 }
 
 fn unknown_status_becomes_unmapped(suite: &Suite) -> Result<(), String> {
-    let unmapped = suite.accepted.iter().any(|s| {
-        s.parsed
-            .events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::Unmapped { .. }))
-    });
+    let declared = suite.adapter.info().unmapped_fields;
+    let mut unmapped = false;
+    for s in &suite.accepted {
+        for e in &s.parsed.events {
+            if let EventKind::Unmapped { field, .. } = &e.kind {
+                unmapped = true;
+                if !declared.contains(&field.as_str()) {
+                    return Err(format!(
+                        "{}: an Unmapped event names field {field:?}, which ProviderInfo::unmapped_fields does not list",
+                        s.name
+                    ));
+                }
+            }
+        }
+    }
     if unmapped {
         Ok(())
     } else {

@@ -14,7 +14,7 @@ pub const END: &str = "<!-- provider-matrix:end -->";
 /// The matrix of `adapters`, one row per adapter in registry order, with a header.
 pub fn render(adapters: &[&dyn Adapter]) -> String {
     let mut out = String::from(
-        "| provider | maturity | verification | secrets | events | recording deletion |\n|---|---|---|---|---|---|\n",
+        "| provider | maturity | verification | secrets | options | events | recording deletion |\n|---|---|---|---|---|---|---|\n",
     );
     for adapter in adapters {
         let info = adapter.info();
@@ -46,6 +46,14 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
         if !info.api_secrets.is_empty() {
             secrets.push_str(&format!("; API: {}", names(info.api_secrets)));
         }
+        let options = info
+            .option_specs()
+            .map(|o| {
+                let required = if o.required { " (required)" } else { "" };
+                format!("`{}`{required}", o.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let events = info
             .emits
             .iter()
@@ -53,7 +61,7 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {events} | {} |\n",
+            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {options} | {events} | {} |\n",
             info.display_name,
             info.docs_url,
             info.id,
@@ -189,8 +197,13 @@ mod tests {
         assert_eq!(
             twilio,
             Some(
-                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` |"
+                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | `api_base_url` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` |"
             )
+        );
+        let signalwire = table.lines().find(|l| l.contains("`signalwire`")).unwrap();
+        assert!(
+            signalwire.contains("| `space_url` (required), `api_base_url` |"),
+            "{signalwire}"
         );
     }
 

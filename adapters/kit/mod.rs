@@ -31,8 +31,8 @@ pub mod twilio_scheme;
 pub mod verify;
 
 pub use adapter::{
-    Adapter, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec, InboundRequest,
-    Maturity, ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
+    Adapter, COMMON_OPTIONS, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec,
+    InboundRequest, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
 };
 pub use model::{
     CallEvent, CallProgress, Direction, EventKind, EventTag, Party, RecordingEvent,

@@ -38,6 +38,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[AUTH_ID],
     optional_webhook_secrets: &[],
     default_api_base: Some("https://api.plivo.com"),
+    options: &[],
+    unmapped_fields: &["CallStatus"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

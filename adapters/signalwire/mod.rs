@@ -20,7 +20,7 @@ mod tests;
 use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment, url_origin};
 use crate::kit::{
     self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
 };
 
 /// The SignalWire adapter.
@@ -44,6 +44,19 @@ static INFO: ProviderInfo = ProviderInfo {
     optional_webhook_secrets: &[],
     // The REST origin is the connection's own Space (`options.space_url`).
     default_api_base: None,
+    options: &[OptionSpec {
+        name: SPACE_URL,
+        required: true,
+        about: "the Space's URL (`example.signalwire.com`): the origin of its LaML REST API",
+    }],
+    unmapped_fields: &[
+        "CallStatus",
+        "StatusCallbackEvent",
+        "RecordingStatus",
+        "event_type",
+        "end_reason",
+        "call_state",
+    ],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

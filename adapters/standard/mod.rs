@@ -35,6 +35,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[],
     optional_webhook_secrets: &[],
     default_api_base: None,
+    options: &[],
+    unmapped_fields: &["type"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

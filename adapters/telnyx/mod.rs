@@ -59,6 +59,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[API_KEY],
     optional_webhook_secrets: &[],
     default_api_base: Some("https://api.telnyx.com"),
+    options: &[],
+    unmapped_fields: &["event_type", "hangup_cause"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

@@ -40,6 +40,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &["account_sid"],
     optional_webhook_secrets: &["shared_key"],
     default_api_base: Some("https://api.twilio.com"),
+    options: &[],
+    unmapped_fields: &["CallStatus", "StatusCallbackEvent", "RecordingStatus"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

@@ -37,6 +37,8 @@ static INFO: ProviderInfo = ProviderInfo {
     api_secrets: &[],
     optional_webhook_secrets: &[],
     default_api_base: None,
+    options: &[],
+    unmapped_fields: &["status"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,

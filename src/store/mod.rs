@@ -21,6 +21,7 @@ pub mod db;
 pub mod directory;
 mod error;
 mod files;
+pub mod gauges;
 mod health;
 pub mod ingest;
 pub mod outbox;

@@ -1,4 +1,5 @@
-//! The real binary: durability under SIGKILL, graceful SIGTERM, zero configuration, CLI.
+//! The real binary: durability under SIGKILL, graceful SIGTERM, zero configuration, and the
+//! logs (the command line is in cli.rs).
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -51,7 +52,7 @@ pub(crate) async fn serve(mut cmd: Command) -> (Child, String) {
     (child, addr)
 }
 
-async fn api(
+pub(crate) async fn api(
     http: &reqwest::Client,
     base: &str,
     method: reqwest::Method,
@@ -69,7 +70,7 @@ async fn api(
     res.json().await.unwrap()
 }
 
-async fn stored_call_sids(http: &reqwest::Client, base: &str) -> BTreeSet<String> {
+pub(crate) async fn stored_call_sids(http: &reqwest::Client, base: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -384,229 +385,6 @@ async fn serve_needs_no_configuration() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
-    child.start_kill().unwrap();
-}
-
-/// Ops from the command line: connections, tenants, numbers; secrets never on the command
-/// line nor in the output.
-#[tokio::test]
-async fn the_cli_manages_connections_and_the_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], stdin: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
-        cmd.env_clear()
-            .env("CALLGATE_MASTER_KEY", MASTER_KEY)
-            .envs(store_env(dir.path()))
-            .args(args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(input) = stdin {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        } else {
-            drop(child.stdin.take());
-        }
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (ok, out, err) = run(
-        &[
-            "connection",
-            "add",
-            "--provider",
-            "twilio",
-            "--name",
-            "Main",
-            "--secrets-file",
-            "-",
-            "--option",
-            "api_base_url=https://api.twilio.com",
-        ],
-        Some(r#"{"auth_token": "cli-secret-token"}"#),
-    );
-    assert!(ok, "{err}");
-    assert!(!out.contains("cli-secret-token") && !err.contains("cli-secret-token"));
-    let created: Value = serde_json::from_str(out.trim()).unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert!(
-        created["webhook_url"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/webhooks/twilio/{id}"))
-    );
-
-    let secrets = dir.path().join("new.json");
-    std::fs::write(&secrets, r#"{"auth_token": "cli-secret-token-2"}"#).unwrap();
-    let (ok, out, err) = run(
-        &[
-            "connection",
-            "rotate",
-            &id,
-            "--secrets-file",
-            secrets.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(ok, "{err}");
-    assert!(!out.contains("cli-secret-token-2"));
-    let (ok, _, err) = run(&["connection", "disable", &id], None);
-    assert!(ok, "{err}");
-    let (ok, out, _) = run(&["connection", "list"], None);
-    assert!(ok);
-    let listed: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(listed["enabled"], false);
-
-    let (ok, _, err) = run(
-        &[
-            "connection",
-            "add",
-            "--provider",
-            "twilio",
-            "--name",
-            "x",
-            "--secrets-file",
-            "-",
-        ],
-        Some("{}"),
-    );
-    assert!(
-        !ok && err.contains("auth_token"),
-        "a missing secret is refused clearly: {err}"
-    );
-
-    let tenants = dir.path().join("tenants.json");
-    std::fs::write(&tenants, r#"{"tenants": [{"tenant_id": "t-austin", "name": "Austin HVAC", "zip_codes": ["78701"], "trades": ["hvac"], "booking_url": "https://a.example.com"}]}"#).unwrap();
-    let (ok, out, err) = run(&["tenant", "import", tenants.to_str().unwrap()], None);
-    assert!(ok, "{err}");
-    assert_eq!(
-        serde_json::from_str::<Value>(out.trim()).unwrap(),
-        json!({"added": 1, "updated": 0})
-    );
-    let numbers = dir.path().join("numbers.json");
-    // The last entry as `GET /api/v1/numbers` lists numbers.
-    std::fs::write(&numbers, r#"{"numbers": [{"e164": "+15125550100", "kind": "local", "tenant_id": "t-austin"}, {"e164": "+18005550199", "kind": "national"}, {"e164": "+18885550100", "kind": "national", "tenant_id": null, "tenant_ids": []}]}"#).unwrap();
-    let (ok, out, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
-    assert!(ok, "{err}");
-    assert_eq!(
-        serde_json::from_str::<Value>(out.trim()).unwrap(),
-        json!({"added": 3, "updated": 0})
-    );
-    std::fs::write(&numbers, r#"{"numbers": [{"kind": "national"}]}"#).unwrap();
-    let (ok, _, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
-    assert!(!ok && err.contains("names no e164"), "{err}");
-    std::fs::write(
-        &numbers,
-        r#"{"numbers": [{"e164": "+15125550101", "kind": "local", "tenant_id": "t-nope"}]}"#,
-    )
-    .unwrap();
-    let (ok, _, err) = run(&["number", "import", numbers.to_str().unwrap()], None);
-    assert!(!ok && err.contains("t-nope"), "{err}");
-}
-
-/// `callgate sample send` re-signs a recorded sample for a running server and a connection,
-/// posts it and prints the status and the body: to `--to`, or else to the configured listen
-/// address, as the README's tour does. A second send of the same file is acknowledged too and
-/// adds no call; an unknown connection is a clear error.
-#[tokio::test]
-async fn the_cli_sends_signed_samples_to_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    // A fixed port, so that the CLI and the server share `CALLGATE_LISTEN`.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut cmd = command(dir.path());
-    cmd.env("CALLGATE_LISTEN", &listen);
-    let (mut child, addr) = serve(cmd).await;
-    assert_eq!(addr, listen);
-    let http = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    let conn = api(
-        &http,
-        &base,
-        reqwest::Method::POST,
-        "/api/v1/connections",
-        Some(
-            json!({"provider": "twilio", "name": "tour", "secrets": {"auth_token": "tour-token"}}),
-        ),
-    )
-    .await;
-    let id = conn["id"].as_str().unwrap().to_owned();
-    let send = |file: &str, connection: &str, to: Option<&str>| {
-        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_callgate"));
-        cli.env_clear()
-            .env("CALLGATE_MASTER_KEY", MASTER_KEY)
-            .envs(store_env(dir.path()))
-            .env("CALLGATE_PUBLIC_URL", PUBLIC)
-            .env("CALLGATE_LISTEN", &listen)
-            .args([
-                "sample",
-                "send",
-                sample.to_str().unwrap(),
-                "--connection",
-                connection,
-            ]);
-        if let Some(to) = to {
-            cli.args(["--to", to]);
-        }
-        cli.output().unwrap()
-    };
-    let printed = |out: &std::process::Output| -> Value {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
-
-    let out = send(
-        "webhook-samples/twilio/status-ringing.http",
-        &id,
-        Some(&base),
-    );
-    assert_eq!(printed(&out)["status"], 204);
-    let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
-    assert_eq!(
-        calls["calls"][0]["provider_call_id"],
-        "CAe9ecf4ed13c5b8830ecb62fdbaf24482"
-    );
-
-    for _ in 0..2 {
-        let out = send("webhook-samples/twilio/incoming-call.http", &id, None);
-        let answer = printed(&out);
-        assert_eq!(answer["status"], 200);
-        assert!(
-            answer["body"].as_str().unwrap().contains("<Response/>"),
-            "{answer}"
-        );
-    }
-    let calls = api(&http, &base, reqwest::Method::GET, "/api/v1/calls", None).await;
-    assert_eq!(calls["calls"].as_array().unwrap().len(), 2);
-
-    let out = send(
-        "webhook-samples/twilio/incoming-call.http",
-        "conn_unknown",
-        None,
-    );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no connection conn_unknown"), "{err}");
-    assert!(!err.contains("tour-token"));
     child.start_kill().unwrap();
 }
 

@@ -49,6 +49,8 @@ pub(super) const SOUND: ProviderInfo = ProviderInfo {
     api_secrets: &[],
     optional_webhook_secrets: &[],
     default_api_base: None,
+    options: &[],
+    unmapped_fields: &["status"],
     emits: &[EventTag::Call, EventTag::Unmapped],
     verification: "HMAC-SHA256 of timestamp and body, `X-Mock-Signature`",
     signs_body: true,

@@ -75,7 +75,9 @@ async fn readyz(State(st): State<AppState>) -> Response {
     if !st.store.ping().await {
         return AppError::Unavailable("the store does not answer".into()).into_response();
     }
-    match st.store.writable(st.clock.now()).await {
+    let writable = st.store.writable(st.clock.now()).await;
+    crate::telemetry::store_writable(writable.is_ok());
+    match writable {
         Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
         Err(fault) => {
             let mut body = error_body(

@@ -1,12 +1,12 @@
 //! Users and their tokens (`users.manage`). Every change is audited with its actor.
 
 use super::{check_id, check_user_ref};
+use crate::accounts;
 use crate::error::AppError;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::store::Db;
-use crate::store::audit;
-use crate::store::users::{self as rows, Revoked, TokenInfo, User};
+use crate::store::users::{self as rows, User};
 use crate::users::{self as input, UserInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -36,13 +36,6 @@ fn within_reach(p: &Principal, user: &User) -> Result<(), AppError> {
     p.covers(&user.permissions, &user.tenant_ids, "this user holds")
 }
 
-/// The user, or 404; 403 when it is beyond the manager's reach ([`within_reach`]).
-fn reachable(db: &Db<'_>, p: &Principal, user_id: &str) -> Result<User, AppError> {
-    let user = existing(db, user_id)?;
-    within_reach(p, &user)?;
-    Ok(user)
-}
-
 /// Tells this instance's live streams of the user to check their token again (other
 /// instances hear of it from the store write itself: `Signal::Rights`).
 fn rights_changed(st: &AppState, user_id: &str) {
@@ -58,17 +51,12 @@ fn user_not_found() -> AppError {
 /// The user, or 404 also when it is beyond the reader's reach ([`within_reach`]): a
 /// manager neither reads a user it could not change nor learns that one exists.
 fn readable(db: &Db<'_>, p: &Principal, user_id: &str) -> Result<User, AppError> {
-    existing(db, user_id)
+    accounts::existing(db, user_id)
         .and_then(|u| within_reach(p, &u).map(|()| u))
         .map_err(|e| match e {
             AppError::Forbidden(_) => user_not_found(),
             e => e,
         })
-}
-
-/// The user, or 404.
-fn existing(db: &Db<'_>, user_id: &str) -> Result<User, AppError> {
-    rows::get(db, user_id)?.ok_or_else(user_not_found)
 }
 
 /// The users within the manager's reach ([`within_reach`]); the bootstrap token and a
@@ -109,29 +97,15 @@ async fn put_user(
     let actor = p.id.clone();
     let clock = st.clock.clone();
     let principal = Principal::clone(&p);
-    let (user, created, changed) = st
+    let put = st
         .store
         .write(move |c| {
-            let now = clock.now();
-            let before = rows::get(c, &spec.user_id)?;
-            if let Some(b) = &before {
-                within_reach(&principal, b)?;
-            }
-            let next = input::apply(spec.clone(), before.as_ref(), now);
-            let created = before.is_none();
-            let (user, changed) = match input::change(before.as_ref(), &next) {
-                Some((action, detail)) => {
-                    rows::put(c, &next)?;
-                    audit::record(c, now, &actor, action, None, None, &detail)?;
-                    (next, true)
-                }
-                // Nothing changed (so the user existed): it stays as it was.
-                None => (before.unwrap_or(next), false),
-            };
-            Ok::<_, AppError>((user, created, changed))
+            let reach = |u: &User| within_reach(&principal, u);
+            accounts::put_user(c, spec.clone(), &actor, clock.now(), &reach)
         })
         .await?;
-    if changed {
+    let (user, created) = (put.user, put.created);
+    if put.changed {
         rights_changed(&st, &user.user_id);
     }
     let status = if created {
@@ -157,36 +131,9 @@ async fn create_token(
     let info = st
         .store
         .write(move |c| {
-            let now = clock.now();
-            reachable(c, &principal, &user_id)?;
-            if rows::active_tokens(c, &user_id)? >= input::MAX_ACTIVE_TOKENS {
-                return Err(AppError::conflict(
-                    "too_many_tokens",
-                    format!(
-                        "the user has {} tokens: revoke one first",
-                        input::MAX_ACTIVE_TOKENS
-                    ),
-                ));
-            }
-            let info = TokenInfo {
-                token_id: token_id.clone(),
-                user_id: user_id.clone(),
-                created_at: now,
-                created_by: actor.clone(),
-                revoked_at: None,
-            };
-            rows::insert_token(c, &info, &hash)?;
-            let detail = json!({ "user_id": info.user_id, "token_id": info.token_id });
-            audit::record(
-                c,
-                now,
-                &info.created_by,
-                "token.created",
-                None,
-                None,
-                &detail,
-            )?;
-            Ok(info)
+            let reach = |u: &User| within_reach(&principal, u);
+            let token = (token_id.as_str(), &hash);
+            accounts::add_token(c, &user_id, token, &actor, clock.now(), &reach)
         })
         .await?;
     let mut body = serde_json::to_value(&info)?;
@@ -227,20 +174,8 @@ async fn revoke_token(
     let revoked = st
         .store
         .write(move |c| {
-            let now = clock.now();
-            reachable(c, &principal, &user_id)?;
-            match rows::revoke_token(c, &user_id, &token_id, now)? {
-                Revoked::NoSuchToken => Err(AppError::not_found(
-                    "token_not_found",
-                    "the user has no token with this id",
-                )),
-                Revoked::Already => Ok(false),
-                Revoked::Now => {
-                    let detail = json!({ "user_id": user_id, "token_id": token_id });
-                    audit::record(c, now, &actor, "token.revoked", None, None, &detail)?;
-                    Ok(true)
-                }
-            }
+            let reach = |u: &User| within_reach(&principal, u);
+            accounts::revoke_token(c, &user_id, &token_id, &actor, clock.now(), &reach)
         })
         .await?;
     if revoked {

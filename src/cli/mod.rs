@@ -1,37 +1,35 @@
-//! The command line: `serve`, ops commands that work on the store directly, and developer
-//! commands on the repository's files (`adapter new`, `sample sign`: see `dev`).
-//! Secrets are never taken as arguments (they would show in the process list): they come
-//! from a file or standard input.
+//! The command line: `serve`, ops commands that work on the store directly (`ops`), the
+//! store's backup, and developer commands on the repository's files (`adapter new`,
+//! `sample sign`: see `dev`). Secrets are never taken as arguments (they would show in the
+//! process list): they come from a file or standard input.
+
+mod ops;
 
 use crate::app;
-use crate::config::{Config, ProcessEnv};
-use crate::connections::NewConnection;
-use crate::directory::{self as input, NumberInput};
-use crate::error::AppError;
-use crate::store::StoreError;
-use crate::store::directory;
+use crate::app::Service;
+use crate::config::{Config, Database, ProcessEnv};
 use anyhow::{Context, bail};
 use callgate_adapters::kit::Secret;
 use clap::{Args, Parser, Subcommand};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// The audit trail's actor for changes made from the command line.
-const CLI_ACTOR: &str = "ops";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "callgate",
     version,
-    about = "Certified telephony providers to a centralized contact center"
+    about = "Telephony provider webhooks in, one call model out: signature checks, durable storage and tenant routing for a contact center",
+    long_about = "Telephony provider webhooks in, one call model out: callgate checks each provider's webhook signature, stores the webhook durably before acknowledging it, and works out which tenant each call is for.\n\n`callgate serve` runs the server; the other commands work on its store directly, with the same configuration (run them where the server runs, or give the same CALLGATE_DATA_DIR, CALLGATE_DATABASE_URL or --config)."
 )]
 pub struct Cli {
     /// TOML configuration file (also CALLGATE_CONFIG).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Create the embedded store if there is none yet (only `serve` does so by itself: the
+    /// other commands refuse a missing store, which usually means the wrong directory).
+    #[arg(long, global = true)]
+    create_store: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +47,17 @@ enum Command {
     /// Numbers of the directory.
     #[command(subcommand)]
     Number(NumberCmd),
+    /// Users and their API tokens.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Copy the embedded store (database and key file) into a new data directory while the
+    /// server runs; `CALLGATE_DATA_DIR=DIR callgate serve` serves the copy. With PostgreSQL,
+    /// use pg_dump (deploy/README.md).
+    Backup {
+        /// The directory to write (created 0700 if missing; it must not hold a store).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
     /// Recorded webhook samples (webhook-samples/).
     #[command(subcommand)]
     Sample(SampleCmd),
@@ -98,13 +107,16 @@ enum SampleCmd {
 enum ConnectionCmd {
     /// Create a connection; prints it (with its webhook URL) as JSON.
     Add {
-        #[arg(long)]
+        /// The provider's id (its secret and option names: the provider matrix in
+        /// adapters/README.md).
+        #[arg(long, value_parser = provider_ids())]
         provider: String,
         #[arg(long)]
         name: String,
         #[command(flatten)]
         secrets: SecretsArg,
-        /// A non-secret option, NAME=VALUE (e.g. api_base_url=https://api.twilio.com).
+        /// A non-secret option the provider declares, NAME=VALUE (e.g.
+        /// api_base_url=https://api.twilio.com, or SignalWire's space_url=example.signalwire.com).
         #[arg(long = "option", value_parser = parse_pair)]
         options: Vec<(String, String)>,
     },
@@ -136,12 +148,42 @@ struct SecretsArg {
 enum TenantCmd {
     /// Import tenants from a JSON file: {"tenants": [{"tenant_id", "name", "zip_codes", "trades", "booking_url"}]}.
     Import { file: PathBuf },
+    /// List the tenants as JSON lines.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
 enum NumberCmd {
     /// Import numbers from a JSON file: {"numbers": [{"e164", "kind", "tenant_id" | "tenant_ids"}]}.
     Import { file: PathBuf },
+    /// List the numbers as JSON lines.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// List the users as JSON lines.
+    List,
+    /// Create or replace a user from a JSON file (`-`: standard input), the body of
+    /// PUT /api/v1/users/{id}: {"name", "permissions": [...], "tenant_ids": [...]}.
+    Put {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Make an API token for the user; prints it, the only time it is shown.
+    Token { id: String },
+    /// Revoke one of the user's tokens.
+    Revoke { id: String, token_id: String },
+}
+
+/// The registered provider ids, for `--provider` (its help and errors list them).
+fn provider_ids() -> clap::builder::PossibleValuesParser {
+    callgate_adapters::ADAPTERS
+        .iter()
+        .map(|a| a.info().id)
+        .collect::<Vec<_>>()
+        .into()
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -169,7 +211,14 @@ fn read_secrets(arg: &SecretsArg) -> anyhow::Result<BTreeMap<String, Secret>> {
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Cli {
+        config,
+        create_store,
+        command,
+    } = cli;
+    let config = config.as_deref();
+    let store = (config, create_store);
+    match command {
         // Developer commands work on the repository's files: no configuration, no store.
         Command::Adapter(AdapterCmd::New { id, root }) => {
             print_json(&crate::dev::adapter_new(&root, &id)?)
@@ -184,23 +233,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             connection,
             to,
-        }) => with_config(cli.config.as_deref(), |config| async move {
-            send_sample(config, &file, &connection, to).await
+        }) => with_store(store, |st| async move {
+            send_sample(st, &file, &connection, to).await
         }),
-        Command::Serve => with_config(cli.config.as_deref(), app::serve),
-        Command::Connection(cmd) => {
-            with_config(cli.config.as_deref(), |config| connection(config, cmd))
+        Command::Serve => with_config(config, app::serve),
+        Command::Backup { to } => {
+            with_config(config, |config| async move { ops::backup(config, &to) })
         }
+        Command::Connection(cmd) => with_store(store, |st| ops::connection(st, cmd)),
         Command::Tenant(TenantCmd::Import { file }) => {
-            with_config(cli.config.as_deref(), |config| async move {
-                import_tenants(config, &file).await
-            })
+            with_store(
+                store,
+                |st| async move { ops::import_tenants(st, &file).await },
+            )
         }
+        Command::Tenant(TenantCmd::List) => with_store(store, ops::list_tenants),
         Command::Number(NumberCmd::Import { file }) => {
-            with_config(cli.config.as_deref(), |config| async move {
-                import_numbers(config, &file).await
-            })
+            with_store(
+                store,
+                |st| async move { ops::import_numbers(st, &file).await },
+            )
         }
+        Command::Number(NumberCmd::List) => with_store(store, ops::list_numbers),
+        Command::User(cmd) => with_store(store, |st| ops::user(st, cmd)),
     }
 }
 
@@ -218,134 +273,68 @@ where
     runtime.block_on(command(config))
 }
 
+/// Loads the configuration, opens its store ([`open_store`]) and runs `command` on it.
+fn with_store<F, Fut>((path, create): (Option<&Path>, bool), command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Service) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    with_config(path, |config| async move {
+        command(open_store(config, create)?).await
+    })
+}
+
+/// Opens the configured store for a command, saying which on standard error. A missing
+/// embedded store is refused unless `create` (a command run from the wrong directory would
+/// otherwise make a new, empty one and report an empty directory).
+fn open_store(config: Config, create: bool) -> anyhow::Result<Service> {
+    match &config.database {
+        Database::Embedded(path) => {
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            if !create && !path.exists() {
+                bail!(
+                    "there is no store at {} (the data directory is CALLGATE_DATA_DIR, by default ./callgate-data in the working directory): run the command where the server runs, with its CALLGATE_DATA_DIR, CALLGATE_DATABASE_URL or --config, or pass --create-store to start a new, empty store there",
+                    shown.display()
+                );
+            }
+            note(&format!("store: {}", shown.display()));
+        }
+        Database::Postgres(url) => note(&format!(
+            "store: PostgreSQL {}",
+            postgres_place(url.expose())
+        )),
+    }
+    app::open_for_cli(config)
+}
+
+/// Where a PostgreSQL URL points (host, port, database), without its user or password.
+fn postgres_place(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "(the URL does not parse)".to_owned(),
+    }
+}
+
+/// A line for the operator on standard error (standard output is the command's JSON).
+#[allow(clippy::print_stderr)]
+fn note(line: &str) {
+    eprintln!("{line}");
+}
+
 #[allow(clippy::print_stdout)] // command output
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(v)?);
     Ok(())
 }
 
-async fn connection(config: Config, cmd: ConnectionCmd) -> anyhow::Result<()> {
-    let state = app::open_for_cli(config)?;
-    let now = state.clock.now();
-    let c = &state.connections;
-    match cmd {
-        ConnectionCmd::Add {
-            provider,
-            name,
-            secrets,
-            options,
-        } => {
-            let new = NewConnection {
-                provider,
-                name,
-                secrets: read_secrets(&secrets)?,
-                options: options.into_iter().collect(),
-            };
-            print_json(&c.create(new, CLI_ACTOR, now).await?)
-        }
-        ConnectionCmd::List => {
-            for v in c.list(now).await? {
-                print_json(&v)?;
-            }
-            Ok(())
-        }
-        ConnectionCmd::Rotate {
-            id,
-            secrets,
-            grace_secs,
-        } => print_json(
-            &c.rotate(
-                &id,
-                read_secrets(&secrets)?,
-                grace_secs.map(Duration::from_secs),
-                CLI_ACTOR,
-                now,
-            )
-            .await?,
-        ),
-        ConnectionCmd::Disable { id } => {
-            print_json(&c.set_enabled(&id, false, CLI_ACTOR, now).await?)
-        }
-        ConnectionCmd::Enable { id } => {
-            print_json(&c.set_enabled(&id, true, CLI_ACTOR, now).await?)
-        }
-    }
-}
-
-async fn import_tenants(config: Config, file: &Path) -> anyhow::Result<()> {
-    let parsed: input::TenantDocument = serde_json::from_str(&read_source(file)?)
-        .with_context(|| format!("{} is not a tenants file", file.display()))?;
-    let tenants = input::tenants_of(parsed).map_err(anyhow::Error::msg)?;
-    let state = app::open_for_cli(config)?;
-    let now = state.clock.now();
-    let (added, updated) = state
-        .store
-        .write(move |c| {
-            let (mut added, mut updated) = (0, 0);
-            for t in &tenants {
-                if directory::put_tenant(c, t, now)? {
-                    added += 1
-                } else {
-                    updated += 1
-                }
-            }
-            Ok::<_, StoreError>((added, updated))
-        })
-        .await?;
-    print_json(&serde_json::json!({ "added": added, "updated": updated }))
-}
-
-/// `{"numbers": [NUMBER, ...]}`, each naming its `e164` (what `GET /api/v1/numbers` gives).
-#[derive(Debug, Deserialize)]
-struct NumberFile {
-    numbers: Vec<NumberInput>,
-}
-
-async fn import_numbers(config: Config, file: &Path) -> anyhow::Result<()> {
-    let parsed: NumberFile = serde_json::from_str(&read_source(file)?)
-        .with_context(|| format!("{} is not a numbers file", file.display()))?;
-    let mut entries = Vec::new();
-    for (n, rec) in parsed.numbers.into_iter().enumerate() {
-        let Some(raw) = rec.e164.clone() else {
-            anyhow::bail!("entry {} of {} names no e164", n + 1, file.display());
-        };
-        entries.push(input::number(&raw, rec).map_err(|e| anyhow::anyhow!("number {raw}: {e}"))?);
-    }
-    let state = app::open_for_cli(config)?;
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |c| {
-            let (mut added, mut updated) = (0, 0);
-            for n in &entries {
-                for t in input::named_tenants(n) {
-                    if !directory::tenant_exists(c, t)? {
-                        return Err(AppError::unprocessable(
-                            "tenant_not_found",
-                            format!("number {} names unknown tenant {t}", n.e164),
-                        ));
-                    }
-                }
-                if directory::put_number(c, n, now)? {
-                    added += 1
-                } else {
-                    updated += 1
-                }
-            }
-            Ok((added, updated))
-        })
-        .await;
-    match result {
-        Ok((added, updated)) => {
-            print_json(&serde_json::json!({ "added": added, "updated": updated }))
-        }
-        Err(e) => bail!("nothing imported: {e}"),
-    }
-}
-
 /// Loads a sample, signs it as the provider would for `connection` on this server, sends it.
 async fn send_sample(
-    config: Config,
+    state: Service,
     file: &Path,
     connection: &str,
     to: Option<String>,
@@ -354,8 +343,7 @@ async fn send_sample(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let sample =
         HttpSample::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.0))?;
-    let to = to.unwrap_or_else(|| format!("http://{}", config.listen));
-    let state = app::open_for_cli(config)?;
+    let to = to.unwrap_or_else(|| format!("http://{}", state.config.listen));
     let now = state.clock.now();
     let live = state
         .connections
