@@ -359,3 +359,62 @@ async fn directory_round_trips_and_lists_pages_of_calls() {
     assert_eq!(initiated[0]["state"], "initiated");
     app.stop().await;
 }
+
+/// A connection takes only the options its provider declares (and `api_base_url`), and
+/// needs the required ones: 422 with a code, and a message naming the valid options.
+#[tokio::test]
+async fn connection_options_are_those_the_provider_declares() {
+    let app = TestApp::spawn().await;
+    let twilio = json!({"auth_token": AUTH_TOKEN});
+    let signalwire = json!({"signing_key": "PSK_x", "project_id": "p", "api_token": "t"});
+    for (provider, secrets, options, code, named) in [
+        (
+            "twilio",
+            &twilio,
+            json!({"foo": "bar"}),
+            "unknown_option",
+            "api_base_url",
+        ),
+        (
+            "twilio",
+            &twilio,
+            json!({"space_url": "x.signalwire.com"}),
+            "unknown_option",
+            "\"space_url\"",
+        ),
+        (
+            "signalwire",
+            &signalwire,
+            json!({}),
+            "missing_option",
+            "space_url",
+        ),
+        (
+            "signalwire",
+            &signalwire,
+            json!({"api_base_url": "https://example.com"}),
+            "missing_option",
+            "space_url",
+        ),
+    ] {
+        let body =
+            json!({"provider": provider, "name": "x", "secrets": secrets, "options": options});
+        let (s, v) = app
+            .api(Method::POST, "/api/v1/connections", Some(body))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{options}: {v}");
+        assert_eq!(v["error"]["code"], code, "{options}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(named),
+            "{v}"
+        );
+    }
+    let body = json!({"provider": "bandwidth", "name": "x",
+        "secrets": {"callback_username": "u", "callback_password": "p"},
+        "options": {"account_id": "9900000"}});
+    let (s, v) = app
+        .api(Method::POST, "/api/v1/connections", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.stop().await;
+}

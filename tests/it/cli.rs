@@ -21,12 +21,11 @@ fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, Str
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        let written = child.stdin.take().unwrap().write_all(input.as_bytes());
+        // A command refused before it reads its input (a bad argument) closes the pipe.
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
     } else {
         drop(child.stdin.take());
     }
@@ -335,4 +334,28 @@ async fn the_cli_sends_signed_samples_to_a_running_server() {
     assert!(err.contains("no connection conn_unknown"), "{err}");
     assert!(!err.contains("tour-token"));
     child.start_kill().unwrap();
+}
+
+/// `--help` says what callgate is and lists the provider ids `--provider` takes.
+#[test]
+fn the_help_names_the_tool_and_the_provider_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run_cli(dir.path(), &["--help"], None);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("webhooks") && out.contains("backup") && out.contains("user"),
+        "{out}"
+    );
+    let (ok, out, err) = run_cli(dir.path(), &["connection", "add", "--help"], None);
+    assert!(ok, "{err}");
+    for id in callgate_adapters::ADAPTERS.iter().map(|a| a.info().id) {
+        assert!(
+            out.contains(id),
+            "{id} missing from --provider's help: {out}"
+        );
+    }
+    assert!(
+        !dir.path().join("callgate.db").exists(),
+        "help opens no store"
+    );
 }

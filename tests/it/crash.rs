@@ -491,4 +491,9 @@ async fn secrets_never_reach_the_logs() {
         !logs.contains(MASTER_KEY) && !logs.contains(TOKEN),
         "a key or token reached the logs"
     );
+    // Standard error is a pipe here, as under a service manager: no terminal colour codes.
+    assert!(
+        !logs.contains('\u{1b}'),
+        "ANSI escape codes in piped logs: {logs:?}"
+    );
 }

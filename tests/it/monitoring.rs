@@ -238,3 +238,34 @@ fn the_alert_rules_read_exported_metrics() {
     }
     assert!(read >= 6, "{read}");
 }
+
+/// The store's backlog, as the gauges read it: the oldest call with no end (a ringing one),
+/// none once it completed; the outbox jobs not done.
+#[tokio::test]
+async fn the_backlog_gauges_read_open_calls_and_pending_jobs() {
+    let app = TestApp::spawn().await;
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let read = || async { store.read(callgate::store::gauges::backlog).await.unwrap() };
+    let empty = read().await;
+    assert_eq!(empty.oldest_unended_call, None);
+    assert_eq!(empty.outbox_pending, 0);
+    assert_eq!(empty.oldest_outbox_job, None);
+
+    let conn = app.twilio_connection("https://api.twilio.com").await;
+    let sid = "CA00000000000000000000000000000007";
+    let params = ringing(sid, "+15125550123", TOLL_FREE);
+    assert_eq!(app.twilio(&conn, &pairs(&params)).await.status(), 204);
+    assert!(read().await.oldest_unended_call.is_some());
+
+    let done = status(
+        sid,
+        "+15125550123",
+        TOLL_FREE,
+        "completed",
+        1,
+        "Mon, 23 Nov 2026 18:00:09 +0000",
+    );
+    assert_eq!(app.twilio(&conn, &pairs(&done)).await.status(), 204);
+    assert_eq!(read().await.oldest_unended_call, None);
+    app.stop().await;
+}
