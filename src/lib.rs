@@ -1,7 +1,8 @@
 //! callgate: certified telephony providers to a centralized contact center.
 //!
-//! See ARCHITECTURE.md for the map. In short: `http` is the edge, `domain` the pure core,
-//! `store` the durable state, `outbox` the after-commit effects; provider code lives in the
+//! See ARCHITECTURE.md for the map. In short: `http` is the edge, `calls` the call's use
+//! cases, `domain` the pure core, `store` the durable state (rows and SQL), `outbox` the
+//! worker that carries out what a commit owes the outside world; provider code lives in the
 //! `callgate-adapters` crate.
 
 pub mod access;
