@@ -8,6 +8,7 @@ mod ops;
 use crate::app;
 use crate::app::Service;
 use crate::config::{Config, Database, ProcessEnv};
+use crate::store::Store;
 use anyhow::{Context, bail};
 use callgate_adapters::kit::Secret;
 use clap::{Args, Parser, Subcommand};
@@ -26,8 +27,8 @@ pub struct Cli {
     /// TOML configuration file (also CALLGATE_CONFIG).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// Create the embedded store if there is none yet (only `serve` does so by itself: the
-    /// other commands refuse a missing store, which usually means the wrong directory).
+    /// Create the store if there is none yet (only `serve` does so by itself: the other
+    /// commands refuse a missing store, which usually means the wrong directory or URL).
     #[arg(long, global = true)]
     create_store: bool,
     #[command(subcommand)]
@@ -285,8 +286,9 @@ where
 }
 
 /// Opens the configured store for a command, saying which on standard error. A missing
-/// embedded store is refused unless `create` (a command run from the wrong directory would
-/// otherwise make a new, empty one and report an empty directory).
+/// store (no embedded database file, or a PostgreSQL database without callgate's schema) is
+/// refused unless `create`: a command run from the wrong directory, or with the wrong URL,
+/// would otherwise make a new, empty one and report an empty directory.
 fn open_store(config: Config, create: bool) -> anyhow::Result<Service> {
     match &config.database {
         Database::Embedded(path) => {
@@ -299,10 +301,23 @@ fn open_store(config: Config, create: bool) -> anyhow::Result<Service> {
             }
             note(&format!("store: {}", shown.display()));
         }
-        Database::Postgres(url) => note(&format!(
-            "store: PostgreSQL {}",
-            postgres_place(url.expose())
-        )),
+        Database::Postgres(url) => {
+            let place = postgres_place(url.expose());
+            if !create {
+                // The client blocks while it connects: on a thread of its own.
+                let url = url.clone();
+                let found = std::thread::spawn(move || Store::postgres_has_store(url.expose()))
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("connecting to PostgreSQL panicked"))?
+                    .context("cannot open the PostgreSQL store")?;
+                if !found {
+                    bail!(
+                        "the PostgreSQL database {place} holds no callgate store: check CALLGATE_DATABASE_URL (the server's), or pass --create-store to start a new, empty store there"
+                    );
+                }
+            }
+            note(&format!("store: PostgreSQL {place}"));
+        }
     }
     app::open_for_cli(config)
 }

@@ -188,6 +188,12 @@ impl Store {
         })
     }
 
+    /// Whether the PostgreSQL database at `url` already holds a store (migrated by an
+    /// earlier start), without creating anything. Blocks: call it off the async threads.
+    pub fn postgres_has_store(url: &str) -> Result<bool, StoreError> {
+        pg::has_store(url)
+    }
+
     /// Where the data is, for logs: the embedded database's path, or "PostgreSQL" (a
     /// database URL may hold a password).
     pub fn location(&self) -> String {

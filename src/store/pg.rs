@@ -59,13 +59,7 @@ pub(super) struct Pool {
 impl Pool {
     /// Connects to `url` and migrates the database.
     pub(super) fn connect(url: &str) -> Result<Arc<Self>, StoreError> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        config.application_name("callgate");
+        let config = client_config(url)?;
         let schema: String = config
             .connect(postgres::NoTls)?
             .query_one("SELECT COALESCE(current_schema(), 'public')", &[])?
@@ -382,6 +376,27 @@ fn batcher(pool: &Weak<Pool>, jobs: &mpsc::Receiver<Queued>) {
 enum Attempt<T, E> {
     Done(Result<T, E>),
     Again(E),
+}
+
+/// The client settings of `url`: a 5 s connect timeout unless it sets one, and callgate's
+/// application name.
+fn client_config(url: &str) -> Result<postgres::Config, StoreError> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.application_name("callgate");
+    Ok(config)
+}
+
+/// Whether the database at `url` (its schema on the search path) holds a callgate store,
+/// that is its schema table, creating nothing. Blocks: call it off the async threads.
+pub(super) fn has_store(url: &str) -> Result<bool, StoreError> {
+    let mut client = client_config(url)?.connect(postgres::NoTls)?;
+    let row = client.query_one("SELECT to_regclass('callgate_schema') IS NOT NULL", &[])?;
+    Ok(row.try_get(0)?)
 }
 
 fn migrate(session: &mut PgSession) -> Result<(), StoreError> {

@@ -58,13 +58,22 @@ async fn the_cli_manages_connections() {
     ];
     let given = Some(r#"{"auth_token": "cli-secret-token"}"#);
     let embedded = postgres_server().is_none();
+    // No store yet (no file; on PostgreSQL, an empty schema): refused, naming where it
+    // looked and how to make one.
+    let (ok, _, err) = run(&add, given);
+    assert!(
+        !ok && err.contains("--create-store") && err.contains("no"),
+        "{err}"
+    );
+    assert!(
+        err.contains(if embedded {
+            "no store at"
+        } else {
+            "holds no callgate store"
+        }),
+        "{err}"
+    );
     if embedded {
-        // No store yet: refused, naming where it looked and how to make one.
-        let (ok, _, err) = run(&add, given);
-        assert!(
-            !ok && err.contains("no store at") && err.contains("--create-store"),
-            "{err}"
-        );
         assert!(!dir.path().join("callgate.db").exists());
     }
     let (ok, out, err) = run(&[&["--create-store"], &add[..]].concat(), given);
