@@ -29,12 +29,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let p = data.payload.unwrap_or_default();
     let call = Call::of(given(&data.occurred_at), &p)?;
     let events = match mapping::event_type(event_type) {
-        None => vec![call.event(
-            id.to_owned(),
-            EventKind::unmapped("event_type", event_type),
-        )],
+        None => vec![call.event(id.to_owned(), EventKind::unmapped("event_type", event_type))],
         Some(EventType::Ignored) => Vec::new(),
-        Some(EventType::Call(progress)) => vec![call.event(id.to_owned(), EventKind::Call { progress })],
+        Some(EventType::Call(progress)) => {
+            vec![call.event(id.to_owned(), EventKind::Call { progress })]
+        }
         Some(EventType::Hangup) => call.hangup(id, given(&p.hangup_cause)),
         Some(EventType::RecordingSaved) => vec![call.event(id.to_owned(), recording_saved(&p)?)],
         Some(EventType::RecordingError) => vec![call.event(
