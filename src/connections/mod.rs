@@ -155,7 +155,15 @@ impl Connections {
         let adapter = callgate_adapters::by_id(&new.provider).ok_or_else(|| {
             AppError::unprocessable(
                 "unknown_provider",
-                format!("no provider adapter {:?}", new.provider),
+                format!(
+                    "no provider adapter {:?}: the providers are {}",
+                    new.provider,
+                    callgate_adapters::ADAPTERS
+                        .iter()
+                        .map(|a| a.info().id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
         })?;
         let name = new.name.trim();

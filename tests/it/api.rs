@@ -409,6 +409,17 @@ async fn connection_options_are_those_the_provider_declares() {
             "{v}"
         );
     }
+    let body = json!({"provider": "twillio", "name": "x", "secrets": twilio});
+    let (s, v) = app
+        .api(Method::POST, "/api/v1/connections", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "unknown_provider", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("twilio, "),
+        "the valid ids are named: {message}"
+    );
     let body = json!({"provider": "bandwidth", "name": "x",
         "secrets": {"callback_username": "u", "callback_password": "p"},
         "options": {"account_id": "9900000"}});
