@@ -206,5 +206,10 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
 pub(super) fn backup(config: Config, to: &Path) -> anyhow::Result<()> {
     let report = crate::backup::backup(&config, to)?;
     super::note(&format!("store: {}", report.source.display()));
+    if report.key_file.is_none() {
+        super::note(
+            "the master key comes from CALLGATE_MASTER_KEY: it is not in the copy, and serving the copy needs it (keep it apart from the backups)",
+        );
+    }
     print_json(&report)
 }

@@ -165,3 +165,27 @@ async fn a_backup_refuses_what_it_cannot_copy() {
     assert!(!err.contains("pw"), "no password in the message: {err}");
     assert!(!target.exists());
 }
+
+/// With the master key in CALLGATE_MASTER_KEY, the copy holds the database only (no key
+/// file, `key_file: null`), and the command says that serving it needs the key.
+#[tokio::test]
+#[cfg_attr(callgate_test_postgres, ignore = "copies the embedded store's files")]
+async fn a_backup_with_the_key_in_the_environment_holds_no_key_file() {
+    require_embedded_store();
+    let live = tempfile::tempdir().unwrap();
+    let key = Path::new(MASTER_KEY);
+    let env = [
+        ("CALLGATE_DATA_DIR", live.path()),
+        ("CALLGATE_MASTER_KEY", key),
+    ];
+    let (ok, _, err) = cli(&env, &["--create-store", "tenant", "list"]).await;
+    assert!(ok, "{err}");
+    let target = live.path().join("copy");
+    let (ok, out, err) = cli(&env, &["backup", "--to", target.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["key_file"], serde_json::Value::Null, "{report}");
+    assert!(err.contains("CALLGATE_MASTER_KEY"), "{err}");
+    assert!(target.join("callgate.db").is_file());
+    assert!(!target.join("master.key").exists());
+}
