@@ -4,14 +4,16 @@
 //!   PostgreSQL (two instances on one database, an outage of the server) run; without it they
 //!   are ignored, and the tests of the embedded store's files are ignored on PostgreSQL;
 //! - `cfg(callgate_sdk)`, set when `CALLGATE_SDK_PYTHON` is (the interpreter of the virtualenv
-//!   holding the providers' official SDKs, which `.ci/run` installs): the SDK differential runs.
-//!
+//!   holding the providers' official SDKs, which `.ci/run` installs): the SDK differential runs;
+//! - `cfg(callgate_browser)`, set when `CALLGATE_CHROMEDRIVER` is (the path of Debian's
+//!   `chromedriver`, which `.ci/run` installs with `chromium`): the web console's browser tests
+//!   run in headless Chromium;
 //! - `cfg(callgate_promtool)`, set when `promtool` (Prometheus's checker, Debian package
 //!   `prometheus`, which `.ci/run` installs) is on `PATH`: the checks of `/metrics` and of
 //!   `deploy/alerts.yml` run.
 //!
-//! A change of either variable rebuilds the package, and so does promtool appearing in (or
-//! leaving) a directory of `PATH`.
+//! A change of any of these variables rebuilds the package, and so does promtool appearing in
+//! (or leaving) a directory of `PATH`.
 
 use std::path::PathBuf;
 
@@ -21,6 +23,7 @@ fn main() {
     for (var, cfg) in [
         ("CALLGATE_TEST_POSTGRES", "callgate_test_postgres"),
         ("CALLGATE_SDK_PYTHON", "callgate_sdk"),
+        ("CALLGATE_CHROMEDRIVER", "callgate_browser"),
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         println!("cargo::rerun-if-env-changed={var}");

@@ -134,7 +134,10 @@ fn is_bootstrap(state: &AppState, hash: &[u8; 32]) -> bool {
 
 /// The principal a bearer token stands for; `None` when the token is not valid. A store
 /// failure is an error (503), not a refusal.
-async fn authenticate(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Principal>, AppError> {
     let hash = crate::users::token_hash(token);
     if !is_bootstrap(state, &hash) && !crate::users::looks_like_token(token) {
         return Ok(None);

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub(crate) mod console;
 mod redact;
 mod webhooks;
 
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(webhooks::routes())
         .merge(api::routes())
+        .merge(console::routes())
         .fallback(|| async { AppError::not_found("route_not_found", "no such route") })
         // Innermost first: the timeout and the panic guard sit inside `json_errors`, so their
         // answers get a JSON body and are counted too.
@@ -104,7 +106,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Makes every error response JSON (framework rejections included), logs 5xx details once,
+/// Makes every error response JSON (framework rejections included) but the console's HTML
+/// pages, logs 5xx details once,
 /// and records request metrics.
 async fn json_errors(req: Request, next: Next) -> Response {
     let matched = req.extensions().get::<MatchedPath>().cloned();
@@ -116,12 +119,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if let Some(LoggedError(detail)) = res.extensions().get::<LoggedError>() {
         tracing::error!(route, status = status.as_u16(), error = %detail, "request failed");
     }
-    let is_json = res
+    // JSON errors stay as they are, and so do the console's error pages (HTML).
+    let is_json_or_page = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json_or_page {
         let (code, message) = match status {
             StatusCode::METHOD_NOT_ALLOWED => (
                 "method_not_allowed",

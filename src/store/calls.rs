@@ -532,6 +532,9 @@ pub struct CallFilter {
     pub provider_call_id: Option<String>,
     pub state: Option<String>,
     pub tenant_id: Option<String>,
+    /// Only calls whose tenant status has this name (`pending`: waiting for an agent's
+    /// choice).
+    pub tenant_status: Option<&'static str>,
     /// Only calls before this sequence number (the cursor).
     pub before_seq: Option<i64>,
     /// `Some`: the reader sees only these tenants (see [`visible_sql`]).
@@ -562,6 +565,7 @@ pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, StoreError> {
     // A call no call event has reached yet (only a recording's) is shown as `initiated`.
     q.filter("COALESCE(state, 'initiated') =", f.state.clone());
     q.filter("tenant_id =", f.tenant_id.clone());
+    q.filter("tenant_status =", f.tenant_status);
     q.filter("seq <", f.before_seq);
     if let Some(tenants) = &f.only_tenants {
         let n = q.bind(serde_json::to_string(tenants)?);

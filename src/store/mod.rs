@@ -29,6 +29,7 @@ mod pg;
 pub mod recordings;
 mod rows;
 mod schema;
+pub mod sessions;
 pub mod subscriptions;
 pub mod users;
 mod writer;

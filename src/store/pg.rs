@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_feed_ids_per_tenant.sql"),
     include_str!("../../migrations/postgres/0006_readiness_probe.sql"),
     include_str!("../../migrations/postgres/0007_calls_unended.sql"),
+    include_str!("../../migrations/postgres/0008_console_sessions.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_feed_ids_per_tenant.sql"),
     include_str!("../../migrations/sqlite/0008_readiness_probe.sql"),
     include_str!("../../migrations/sqlite/0009_calls_unended.sql"),
+    include_str!("../../migrations/sqlite/0010_console_sessions.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

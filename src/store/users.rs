@@ -145,7 +145,8 @@ pub enum Revoked {
     Already,
 }
 
-/// Revokes one of the user's tokens: it stops authenticating at once.
+/// Revokes one of the user's tokens: it stops authenticating at once, and the console
+/// sessions signed in with it end.
 pub fn revoke_token(
     db: &Db<'_>,
     user_id: &str,
@@ -164,6 +165,13 @@ pub fn revoke_token(
             db.exec(
                 "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
                 args![millis(now), token_id],
+            )?;
+            // Its console sessions end with it (they would be refused anyway, as each
+            // request checks the token again).
+            db.exec(
+                "DELETE FROM console_sessions
+                 WHERE token_hash = (SELECT hash FROM tokens WHERE id = ?1)",
+                args![token_id],
             )?;
             db.announce(&Signal::Rights {
                 user_id: user_id.to_owned(),

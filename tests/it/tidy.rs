@@ -41,10 +41,12 @@ fn call_arguments(text: &str) -> &str {
 }
 
 /// The (method, path) pairs the router serves, read from the `.route("path", get(..).post(..))`
-/// calls in `src/http`.
+/// calls in `src/http`. The web console's pages (`src/http/console/`) are HTML for browsers
+/// signed in with a session cookie, not operations of the API: they are left out.
 pub fn served_routes() -> BTreeSet<(String, String)> {
     let mut files = Vec::new();
     rust_files(&root().join("src/http"), &mut files);
+    files.retain(|f| !f.starts_with(root().join("src/http/console")));
     let mut routes = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();

@@ -51,6 +51,7 @@ async fn list(
         provider_call_id: q.provider_call_id,
         state: q.state,
         tenant_id: q.tenant_id,
+        tenant_status: None,
         before_seq: page.before,
         only_tenants: p.only_tenants(),
         limit: page.limit,

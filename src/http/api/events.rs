@@ -8,15 +8,21 @@
 //! stream (a reconnecting client gets 401 or 403); otherwise the stream goes on at once with
 //! the new rights (narrowed or widened), after a `resync` event (reason `rights_changed`) that
 //! tells the client to re-read what it shows.
+//!
+//! The web console opens the stream with its session cookie instead of a bearer token (a
+//! browser's `EventSource` sends no header): the session stands for the token it was signed in
+//! with, checked the same way, and the stream ends when the session reaches its absolute end.
+//! A request with an `Authorization` header is always a bearer request.
 
 use crate::dto::EventType;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::auth::{self, Permission, Principal};
+use crate::http::console::session;
 use crate::live::{LiveEvent, LiveEvents, Subscription};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -27,6 +33,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -72,15 +79,32 @@ fn wanted_kinds(types: Option<&str>) -> Result<Vec<EventType>, AppError> {
     Ok(kinds)
 }
 
+/// Whose stream it is: the SHA-256 of the token to check again, and, for the web console's
+/// session cookie, the session's absolute end (the stream ends with it). A request with an
+/// `Authorization` header is a bearer request, whatever cookies it carries; without one, the
+/// console's session cookie stands for the token it was signed in with.
+async fn credential(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<([u8; 32], Option<OffsetDateTime>), AppError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok((crate::users::token_hash(auth::bearer(headers)?), None));
+    }
+    let (token, until) = session::stream_credential(st, headers).await?;
+    Ok((token, Some(until)))
+}
+
 async fn events(
     State(st): State<AppState>,
-    p: Principal,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(Permission::ContactCenterView)?;
+    let (token, until) = credential(&st, &headers).await?;
+    auth::authenticate_hash(&st, token)
+        .await?
+        .ok_or(AppError::Unauthorized)?
+        .require(Permission::ContactCenterView)?;
     let kinds = wanted_kinds(q.types.as_deref())?;
-    let token = crate::users::token_hash(auth::bearer(&headers)?);
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -99,9 +123,22 @@ async fn events(
         },
         sub,
     )
-    // A stopping server ends its streams: a graceful stop waits for no client.
-    .take_until(st.shutdown.clone().cancelled_owned());
+    // A stopping server ends its streams: a graceful stop waits for no client; a console
+    // session's stream ends when the session does.
+    .take_until(st.shutdown.clone().cancelled_owned())
+    .take_until(session_end(st.clock.now(), until));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Completes when a session ending at `until` ends (never without one).
+async fn session_end(now: OffsetDateTime, until: Option<OffsetDateTime>) {
+    match until {
+        Some(until) => {
+            let left = (until - now).max(time::Duration::ZERO);
+            tokio::time::sleep(left.unsigned_abs()).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The principal the stream's token stands for now, when it may still follow the stream;

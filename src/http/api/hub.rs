@@ -101,8 +101,13 @@ async fn hub(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterView>,
 ) -> Result<Json<Hub>, AppError> {
-    let hub = st
-        .store
+    Ok(Json(hub_of(&st, &p).await?))
+}
+
+/// The principal's hub: what `GET /api/v1/hub` answers and the console's agent page shows.
+pub(crate) async fn hub_of(st: &AppState, p: &Principal) -> Result<Hub, AppError> {
+    let p = p.clone();
+    st.store
         .read(move |c| {
             let active_call = crate::calls::active_call(c, &p.viewer())?;
             let (chats, web_bookings) = count_lists(
@@ -117,8 +122,7 @@ async fn hub(
                 web_bookings,
             })
         })
-        .await?;
-    Ok(Json(hub))
+        .await
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! The HTTP API of the contract.
 
 mod audit;
-mod calls;
+pub(crate) mod calls;
 mod connections;
-mod directory;
+pub(crate) mod directory;
 mod events;
 mod feeds;
-mod hub;
+pub(crate) mod hub;
 mod ops;
 mod subscriptions;
 mod users;

@@ -1,0 +1,148 @@
+// callgate console: times in the viewer's time zone, and live regions kept current over the
+// event stream. The server renders every region (and escapes every value); this script only
+// re-reads the page it is on and swaps the regions marked data-live, keeping focus where it was.
+"use strict";
+
+(function () {
+  var timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  function localizeTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d.getTime())) {
+        t.title = t.getAttribute("datetime");
+        t.textContent = timeFormat.format(d);
+      }
+    });
+  }
+
+  // A key that finds "the same" control after a region is re-rendered.
+  function focusKey(el) {
+    if (!el || el === document.body) return null;
+    if (el.id) return { id: el.id };
+    var form = el.closest("form");
+    var row = el.closest("[data-call]");
+    return {
+      call: row ? row.getAttribute("data-call") : null,
+      action: form ? form.getAttribute("action") : el.getAttribute("href"),
+      text: el.textContent.trim()
+    };
+  }
+
+  function refocus(key, region) {
+    if (!key) return;
+    if (key.id) {
+      var byId = document.getElementById(key.id);
+      if (byId) byId.focus();
+      return;
+    }
+    var candidates = region.querySelectorAll("a, button");
+    for (var i = 0; i < candidates.length; i++) {
+      var c = candidates[i];
+      var form = c.closest("form");
+      var action = form ? form.getAttribute("action") : c.getAttribute("href");
+      if (action === key.action && c.textContent.trim() === key.text) {
+        c.focus();
+        return;
+      }
+    }
+  }
+
+  function popCall() {
+    var pop = document.querySelector("#pop [data-call]");
+    if (!pop) return null;
+    return { id: pop.getAttribute("data-call"), needsTenant: pop.getAttribute("data-needs-tenant") === "true" };
+  }
+
+  var status = document.querySelector("[data-live-status]");
+  function setStatus(text, offline) {
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("offline", !!offline);
+  }
+
+  var inFlight = false;
+  var again = false;
+
+  function swap(doc) {
+    var before = popCall();
+    document.querySelectorAll("[data-live][id]").forEach(function (region) {
+      var fresh = doc.getElementById(region.id);
+      if (!fresh || fresh.innerHTML === region.innerHTML) return;
+      var active = document.activeElement;
+      var key = region.contains(active) ? focusKey(active) : null;
+      region.innerHTML = fresh.innerHTML;
+      localizeTimes(region);
+      refocus(key, region);
+    });
+    var after = popCall();
+    // A call put on this agent by their phone: open its tenant at once, where the browser
+    // lets a page open a tab on its own (the Go to Tenant button is there otherwise).
+    if (after && !after.needsTenant && (!before || before.id !== after.id)) {
+      window.open("/console/calls/" + encodeURIComponent(after.id) + "/tenant-page", "_blank", "noopener");
+    }
+  }
+
+  function refresh() {
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    fetch(location.pathname + location.search, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+      .then(function (res) {
+        if (res.redirected && new URL(res.url).pathname === "/") {
+          location.assign("/");
+          return null;
+        }
+        if (!res.ok) throw new Error("status " + res.status);
+        return res.text();
+      })
+      .then(function (text) {
+        if (text === null) return;
+        swap(new DOMParser().parseFromString(text, "text/html"));
+        setStatus("Live: this page updates on its own.", false);
+      })
+      .catch(function () { setStatus("Could not refresh this page: retrying when the next update arrives.", true); })
+      .then(function () {
+        inFlight = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  function connect(types) {
+    var source = new EventSource("/api/v1/events?types=" + encodeURIComponent(types));
+    source.addEventListener("open", function () {
+      setStatus("Live: this page updates on its own.", false);
+      refresh();
+    });
+    types.split(",").concat(["resync"]).forEach(function (type) {
+      source.addEventListener(type, refresh);
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (the session ended) or stopped: find out which, then try again.
+        setStatus("Live updates stopped: reconnecting…", true);
+        refresh();
+        setTimeout(function () { connect(types); }, 5000);
+      } else {
+        setStatus("Live updates interrupted: reconnecting…", true);
+      }
+    });
+  }
+
+  function start() {
+    localizeTimes(document);
+    if (location.hash === "#find") {
+      var zip = document.getElementById("zip");
+      var first = document.querySelector("#find .results button");
+      var target = zip && !zip.value ? zip : (first || zip);
+      if (target) target.focus();
+    }
+    var live = document.querySelector('meta[name="callgate-live"]');
+    if (live && window.EventSource) connect(live.getAttribute("content"));
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,357 @@
+//! The web console in headless Chromium, through chromedriver (WebDriver): an agent signs in,
+//! sees only her tenants and watches a call arrive live; she finds and enters a tenant, with
+//! the prefill rules visible.
+//!
+//! They run when `CALLGATE_CHROMEDRIVER` names Debian's `chromedriver` (`.ci/run` installs it
+//! with `chromium` and sets it; build.rs turns it into `cfg(callgate_browser)`); without it they
+//! are reported as ignored, with the reason. With `CALLGATE_SCREENSHOTS` set to a directory,
+//! they also save the pages they see there as PNG (how `docs/screenshots/` is made).
+
+use crate::support::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// A browser session on a chromedriver of its own; the driver ends with it.
+struct Browser {
+    client: Client,
+    _driver: Child,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let driver_path = std::env::var("CALLGATE_CHROMEDRIVER")
+            .expect("the browser tests need CALLGATE_CHROMEDRIVER: the path of chromedriver");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{driver_path} does not start: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let status = reqwest::Client::new();
+        eventually("chromedriver answers", || async {
+            status
+                .get(format!("{url}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                            "--disable-dev-shm-usage", "--window-size=1280,800"]}),
+        );
+        let client = ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("no Chromium session: {e}"));
+        Self {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// The text of the element `css` once `ok` holds for it (bounded wait, then a failure
+    /// naming what was seen).
+    async fn text_when(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut seen = String::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = e.text().await
+            {
+                if ok(&text) {
+                    return text;
+                }
+                seen = text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never became as expected; last seen: {seen:?}");
+    }
+
+    /// Clicks the element `css`; found again when a live update replaced it meanwhile.
+    async fn click(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let e = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no {css}: {e}"));
+            match e.click().await {
+                Ok(()) => return,
+                Err(e)
+                    if e.is_stale_element_reference() && tokio::time::Instant::now() < deadline => {
+                }
+                Err(e) => panic!("{css} cannot be clicked: {e}"),
+            }
+        }
+    }
+
+    /// Enters the first tenant found: the tenant's booking page `expected` opens in a new
+    /// tab, which is closed once it is there (so the request it made is complete).
+    async fn enter_first_found(&self, main: &fantoccini::wd::WindowHandle, expected: &str) {
+        self.click("#find .results li:first-child button").await;
+        let tab = opened_tab(self, main).await;
+        self.client.switch_to_window(tab).await.unwrap();
+        eventually("the new tab shows the tenant's booking page", || async {
+            self.client
+                .current_url()
+                .await
+                .is_ok_and(|u| u.as_str() == expected)
+        })
+        .await;
+        self.client.close_window().await.unwrap();
+        self.client.switch_to_window(main.clone()).await.unwrap();
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    /// Fills in and sends the Find Tenant search.
+    async fn search(&self, zip: &str, trade: &str) {
+        self.type_into("#zip", zip).await;
+        self.type_into("#trade", trade).await;
+        self.click("#find form button[type=submit]").await;
+    }
+
+    /// Signs in through the form with `token`, and waits for the agent's page.
+    async fn sign_in(&self, base: &str, token: &str) {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        self.screenshot("sign-in").await;
+        self.type_into("input[name=token]", token).await;
+        self.click("form button[type=submit]").await;
+        self.text_when("#hub-title", |t| t == "Hub").await;
+    }
+
+    /// Saves the page as `docs/screenshots`-style PNG when `CALLGATE_SCREENSHOTS` says where.
+    async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("CALLGATE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    /// Marks the page, so that a reload (which drops the mark) can be told apart.
+    async fn mark(&self) {
+        self.client
+            .execute("window.callgateMark = 'kept'; return true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    async fn still_marked(&self) -> bool {
+        self.client
+            .execute("return window.callgateMark === 'kept';", vec![])
+            .await
+            .unwrap()
+            == json!(true)
+    }
+}
+
+/// The app, two tenants with booking pages on the app itself (so a tab can open them),
+/// national number, and ana, who sees Austin only.
+async fn setup() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    for (id, name, zips) in [
+        ("t-austin", "Austin HVAC", ["78701", "78702"]),
+        ("t-round-rock", "Round Rock Heating", ["78701", "78664"]),
+        ("t-dallas", "Dallas Plumbing", ["75201", "75202"]),
+    ] {
+        let body = json!({"name": name, "zip_codes": zips, "trades": ["hvac"],
+                          "booking_url": format!("{}/healthz?booking={id}", app.base)});
+        let (s, v) = app
+            .api(
+                reqwest::Method::PUT,
+                &format!("/api/v1/tenants/{id}"),
+                Some(body),
+            )
+            .await;
+        assert!(s.is_success(), "{v}");
+    }
+    app.number(TOLL_FREE, json!({"kind": "national"})).await;
+    let token = app
+        .user_token(
+            "ana",
+            &["contact_center.view"],
+            &["t-austin", "t-round-rock"],
+        )
+        .await;
+    (app, conn, token)
+}
+
+/// A national call ringing from `caller`, named `name` by the provider.
+async fn national_call(app: &TestApp, conn: &str, sid: &str, name: &str) -> String {
+    let mut d = ringing(sid, "+15125550123", TOLL_FREE);
+    d.push(("CallerName", name.into()));
+    let res = app.twilio(conn, &pairs(&d)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_browser),
+    ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
+)]
+async fn an_agent_signs_in_sees_only_her_tenants_and_watches_a_call_arrive_live() {
+    let (app, conn, token) = setup().await;
+    app.inbound_chat("t-austin", "th-1").await;
+    app.inbound_chat("t-dallas", "th-2").await;
+    let b = Browser::start().await;
+    b.sign_in(&app.base, &token).await;
+    let hub = b.text_when("#hub", |t| t.contains("Austin HVAC")).await;
+    assert!(hub.contains("Round Rock Heating"), "{hub}");
+    assert!(!hub.contains("Dallas"), "another tenant's counts: {hub}");
+    b.text_when("#pending", |t| t.contains("No call is waiting"))
+        .await;
+    b.text_when("[data-live-status]", |t| t.starts_with("Live"))
+        .await;
+    b.mark().await;
+
+    national_call(
+        &app,
+        &conn,
+        "CA00000000000000000000000000000b01",
+        "Jo Caller",
+    )
+    .await;
+    let pending = b.text_when("#pending", |t| t.contains("Jo Caller")).await;
+    assert!(pending.contains("(512) 555-0123"), "{pending}");
+    // And a chat for Austin moves its count, live too.
+    app.inbound_chat("t-austin", "th-3").await;
+    b.text_when("#hub tbody tr:first-child", |t| {
+        t.contains("Austin HVAC") && t.contains('2')
+    })
+    .await;
+    assert!(b.still_marked().await, "the page was reloaded");
+    b.screenshot("agent").await;
+    // At phone width the page is one column; everything stays reachable.
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.text_when("#pending", |t| t.contains("Jo Caller")).await;
+    b.screenshot("agent-phone").await;
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_browser),
+    ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
+)]
+async fn an_agent_finds_and_enters_a_tenant_with_the_prefill_rules_visible() {
+    let (app, conn, token) = setup().await;
+    let call_id = national_call(
+        &app,
+        &conn,
+        "CA00000000000000000000000000000b02",
+        "Jo Caller",
+    )
+    .await;
+    let b = Browser::start().await;
+    b.sign_in(&app.base, &token).await;
+    b.click(&format!("tr[data-call='{call_id}'] form button"))
+        .await;
+    b.text_when("#find-title", |t| t.starts_with("Find Tenant"))
+        .await;
+    b.text_when("[data-prefill-rule]", |t| {
+        t.contains("opens with the call bubble selected and the customer filled in")
+    })
+    .await;
+    b.search("78701", "hvac").await;
+    let found = b
+        .text_when("#find .results", |t| t.contains("Austin HVAC"))
+        .await;
+    assert!(
+        found.contains("Round Rock Heating") && !found.contains("Dallas"),
+        "{found}"
+    );
+    b.screenshot("find-tenant").await;
+    b.mark().await;
+    let main = b.client.window().await.unwrap();
+
+    // The tenant opens in a new tab, on its booking page.
+    let austin = format!("{}/healthz?booking=t-austin", app.base);
+    b.enter_first_found(&main, &austin).await;
+    // The screen pop says what it opened with, live.
+    let pop = b.text_when("#pop", |t| t.contains("Austin HVAC")).await;
+    assert!(
+        pop.contains("Call bubble selected: yes") && pop.contains("Customer prefilled: yes"),
+        "{pop}"
+    );
+    assert!(b.still_marked().await, "the page was reloaded");
+    // The search panel follows: it is Find Different Tenant now.
+    b.text_when("#find-title", |t| t.starts_with("Find Different Tenant"))
+        .await;
+    b.text_when("[data-prefill-rule]", |t| {
+        t.contains("opens without the call bubble selected")
+    })
+    .await;
+    b.client
+        .execute("window.scrollTo(0, 0); return true;", vec![])
+        .await
+        .unwrap();
+    b.screenshot("screen-pop").await;
+
+    // Find Different Tenant: a later tenant opens without the prefill.
+    b.click("#pop a.secondary").await;
+    b.text_when("#find-title", |t| t.starts_with("Find Different Tenant"))
+        .await;
+    b.text_when("[data-prefill-rule]", |t| {
+        t.contains("opens without the call bubble selected")
+    })
+    .await;
+    b.search("78664", "hvac").await;
+    b.text_when("#find .results", |t| t.contains("Round Rock Heating"))
+        .await;
+    let round_rock = format!("{}/healthz?booking=t-round-rock", app.base);
+    b.enter_first_found(&main, &round_rock).await;
+    let pop = b
+        .text_when("#pop", |t| t.contains("Round Rock Heating"))
+        .await;
+    assert!(
+        pop.contains("Call bubble selected: no") && pop.contains("Customer prefilled: no"),
+        "{pop}"
+    );
+    // Clear Search empties the form.
+    b.click("#find a.secondary").await;
+    b.text_when("#find-title", |t| t.contains("Tenant")).await;
+    let zip = b.client.find(Locator::Css("#zip")).await.unwrap();
+    assert_eq!(zip.prop("value").await.unwrap().as_deref(), Some(""));
+    b.client.clone().close().await.unwrap();
+}
+
+/// The tab a click opened, besides `main` (bounded wait).
+async fn opened_tab(
+    b: &Browser,
+    main: &fantoccini::wd::WindowHandle,
+) -> fantoccini::wd::WindowHandle {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        let windows = b.client.windows().await.unwrap();
+        if let Some(tab) = windows.into_iter().find(|w| w != main) {
+            return tab;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new tab opened");
+}
