@@ -355,3 +355,55 @@ async fn opened_tab(
     }
     panic!("no new tab opened");
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_browser),
+    ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
+)]
+async fn settings_sync_tenant_updates_shows_what_changed() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let mock = MockServer::start().await;
+    let url = format!("{}/tenants", mock.uri());
+    let app = TestApp::spawn_with(&[("CALLGATE_DIRECTORY_URL", url.as_str())], "").await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.tenant("t-waco", &["76701"], &["roofing"]).await;
+    Mock::given(method("GET"))
+        .and(path("/tenants"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenants": [
+            {"tenant_id": "t-austin", "name": "Austin HVAC", "zip_codes": ["78701", "78702"], "trades": ["hvac"], "booking_url": null},
+            {"tenant_id": "t-dallas", "name": "Dallas Plumbing", "zip_codes": ["75201"], "trades": ["plumbing"], "booking_url": null},
+        ]})))
+        .mount(&mock)
+        .await;
+    let token = app
+        .user_token("max", &["contact_center.settings"], &[])
+        .await;
+    let b = Browser::start().await;
+    b.client.goto(&format!("{}/", app.base)).await.unwrap();
+    b.type_into("input[name=token]", &token).await;
+    b.click("form button[type=submit]").await;
+    b.text_when("#tenants-title", |t| t == "Tenant details")
+        .await;
+    b.click("#zip_only-choice").await;
+    b.click("form[action='/console/settings'] button").await;
+    b.text_when("[role=status]", |t| {
+        t.contains("The search mode was saved.")
+    })
+    .await;
+    b.click("form[action='/console/settings/sync'] button")
+        .await;
+    let report = b.text_when(".sync-report", |t| t.contains("Removed")).await;
+    assert!(
+        report.contains("Added\nDallas Plumbing (t-dallas)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Updated\nAustin HVAC (t-austin)"),
+        "{report}"
+    );
+    assert!(report.contains("Removed\nt-waco"), "{report}");
+    b.screenshot("settings").await;
+    b.client.clone().close().await.unwrap();
+}

@@ -17,21 +17,21 @@ fn asset_url(page: &str, ext: &str) -> String {
 }
 
 /// A browser-like client: keeps cookies, follows no redirects.
-struct Visitor<'a> {
+pub struct Visitor<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
 /// What a console request answered.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Answer {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -39,7 +39,7 @@ impl Answer {
     }
 
     /// The `Set-Cookie` line for `name`.
-    fn set_cookie(&self, name: &str) -> Option<String> {
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(SET_COOKIE)
             .iter()
@@ -49,7 +49,7 @@ impl Answer {
     }
 
     /// The value of the hidden input `name` (the first one).
-    fn hidden(&self, name: &str) -> String {
+    pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
             .body
@@ -62,7 +62,7 @@ impl Answer {
 }
 
 impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Self {
             app,
             http: reqwest::Client::builder()
@@ -73,7 +73,12 @@ impl<'a> Visitor<'a> {
         }
     }
 
-    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Answer {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.app.base));
@@ -112,16 +117,16 @@ impl<'a> Visitor<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub async fn get(&mut self, path: &str) -> Answer {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         self.send(Method::POST, path, Some(form)).await
     }
 
     /// Signs in with `token` through the form: the answer to the form's post.
-    async fn sign_in(&mut self, token: &str) -> Answer {
+    pub async fn sign_in(&mut self, token: &str) -> Answer {
         let page = self.get("/").await;
         let csrf = page.hidden("csrf");
         self.post("/console/sign-in", &[("csrf", &csrf), ("token", token)])
@@ -129,7 +134,7 @@ impl<'a> Visitor<'a> {
     }
 
     /// The agent page's CSRF token (signed in).
-    async fn csrf(&mut self) -> String {
+    pub async fn csrf(&mut self) -> String {
         let page = self.get("/console/agent").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.hidden("csrf")

@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod console;
+mod console_settings;
 mod crash;
 mod dev;
 mod dialpad;

@@ -142,13 +142,23 @@ async fn sync(
     State(st): State<AppState>,
     p: Authorized<need::ContactCenterSettings>,
 ) -> Result<Json<input::SyncReport>, AppError> {
+    Ok(Json(sync_tenants(&st, &p.id).await?))
+}
+
+/// Sync Tenant Updates for `actor`: what `POST /api/v1/tenants/sync` and the console's
+/// settings page do.
+pub(crate) async fn sync_tenants(
+    st: &AppState,
+    actor: &str,
+) -> Result<input::SyncReport, AppError> {
     let upstream = crate::upstream::fetch_tenants(&st.config.directory, st.config.egress).await?;
     let now = st.clock.now();
+    let actor = actor.to_owned();
     let report = st
         .store
         .write(move |c| {
             let plan = input::plan_sync(&directory::list_tenants(c)?, upstream.clone());
-            directory::apply_sync(c, &plan, &p.id, now)?;
+            directory::apply_sync(c, &plan, &actor, now)?;
             Ok::<_, AppError>(plan.report)
         })
         .await?;
@@ -158,7 +168,7 @@ async fn sync(
         removed = report.removed.len(),
         "tenants synced with the upstream directory"
     );
-    Ok(Json(report))
+    Ok(report)
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ pub(crate) mod directory;
 mod events;
 mod feeds;
 pub(crate) mod hub;
-mod ops;
+pub(crate) mod ops;
 mod subscriptions;
 mod users;
 

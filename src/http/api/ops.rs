@@ -109,11 +109,23 @@ async fn put_settings(
     p: Authorized<need::ContactCenterSettings>,
     ApiJson(body): ApiJson<SettingsBody>,
 ) -> Result<Json<Settings>, AppError> {
+    save_settings(&st, &p.id, body.national_search_mode)
+        .await
+        .map(Json)
+}
+
+/// Saves the national search mode, audited with its actor: what `PUT /api/v1/settings` and
+/// the console's Save do.
+pub(crate) async fn save_settings(
+    st: &AppState,
+    actor: &str,
+    mode: directory::SearchMode,
+) -> Result<Settings, AppError> {
     let now = st.clock.now();
     let settings = Settings {
-        national_search_mode: body.national_search_mode,
+        national_search_mode: mode,
     };
-    let actor = p.id.clone();
+    let actor = actor.to_owned();
     st.store
         .write(move |c| {
             let before = directory::settings(c)?;
@@ -123,7 +135,6 @@ async fn put_settings(
             Ok(settings)
         })
         .await
-        .map(Json)
 }
 
 async fn unknown_numbers(

@@ -5,8 +5,7 @@
 //! the same use cases as the API.
 
 use super::format::{fallback_time, human_number, machine_time};
-use super::session::ConsoleUser;
-use super::{Chrome, PageError, form_fields, html, sentence, signed_in};
+use super::{Chrome, PageError, form_action, html, sentence, signed_in};
 use crate::domain::gate::TenantStatus;
 use crate::domain::screen_pop::ScreenPop;
 use crate::dto::CallDto;
@@ -298,20 +297,6 @@ fn found_view(t: Tenant) -> Found {
     }
 }
 
-/// What every agent action checks first: a live session, the form's CSRF token, and
-/// `contact_center.view`. The signed-in user and the form's fields.
-async fn agent_action(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(ConsoleUser, HashMap<String, String>), PageError> {
-    let user = signed_in(st, headers).await?;
-    let form = form_fields(body).await?;
-    user.check_csrf(form.get("csrf").map(String::as_str))?;
-    user.principal.require(Permission::ContactCenterView)?;
-    Ok((user, form))
-}
-
 /// `POST /console/calls/{id}/claim` (form: `csrf`): the call becomes the agent's active call;
 /// back to the agent's page, with Find Tenant open when the call needs one.
 pub async fn claim(
@@ -320,7 +305,7 @@ pub async fn claim(
     Path(call_id): Path<String>,
     body: Body,
 ) -> Result<Response, PageError> {
-    let (user, _) = agent_action(&st, &headers, body).await?;
+    let (user, _) = form_action(&st, &headers, body, Permission::ContactCenterView).await?;
     check_id("call id", &call_id)?;
     let handled = st
         .calls()
@@ -344,7 +329,7 @@ pub async fn enter_tenant(
     Path(call_id): Path<String>,
     body: Body,
 ) -> Result<Response, PageError> {
-    let (user, form) = agent_action(&st, &headers, body).await?;
+    let (user, form) = form_action(&st, &headers, body, Permission::ContactCenterView).await?;
     let tenant_id = form.get("tenant_id").cloned().unwrap_or_default();
     check_id("call id", &call_id)?;
     check_id("tenant_id", &tenant_id)?;

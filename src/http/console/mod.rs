@@ -8,9 +8,11 @@ mod assets;
 mod format;
 mod pages;
 pub(crate) mod session;
+mod settings;
 
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::http::auth::Permission;
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
@@ -34,6 +36,11 @@ pub(super) fn routes() -> Router<AppState> {
             "/console/calls/{call_id}/tenant-page",
             get(agent::tenant_page),
         )
+        .route(
+            "/console/settings",
+            get(settings::page).post(settings::save),
+        )
+        .route("/console/settings/sync", post(settings::sync))
         .route("/console/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }
@@ -215,6 +222,21 @@ pub async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<ConsoleUser
     session::current(st, headers)
         .await?
         .ok_or(PageError::SignedOut)
+}
+
+/// What every console form that changes something checks first: a live session, the form's
+/// CSRF token, and the permission `need`. The signed-in user and the form's fields.
+pub async fn form_action(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    need: Permission,
+) -> Result<(ConsoleUser, HashMap<String, String>), PageError> {
+    let user = signed_in(st, headers).await?;
+    let form = form_fields(body).await?;
+    user.check_csrf(form.get("csrf").map(String::as_str))?;
+    user.principal.require(need)?;
+    Ok((user, form))
 }
 
 /// The fields of a form body (`application/x-www-form-urlencoded`), at most 16 KiB; a repeated

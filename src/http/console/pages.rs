@@ -11,11 +11,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// The console's pages, in the bar's order: path, label, the permission that opens it.
-pub const NAV: [(&str, &str, Permission); 1] = [(
-    "/console/agent",
-    "Calls and hub",
-    Permission::ContactCenterView,
-)];
+pub const NAV: [(&str, &str, Permission); 2] = [
+    (
+        "/console/agent",
+        "Calls and hub",
+        Permission::ContactCenterView,
+    ),
+    (
+        "/console/settings",
+        "Settings",
+        Permission::ContactCenterSettings,
+    ),
+];
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
