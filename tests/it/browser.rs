@@ -1,6 +1,7 @@
 //! The web console in headless Chromium, through chromedriver (WebDriver): an agent signs in,
-//! sees only her tenants and watches a call arrive live; she finds and enters a tenant, with
-//! the prefill rules visible.
+//! sees only her tenants, watches a call arrive live, and sees a tenant a manager assigns her
+//! join her hub; she finds and enters a tenant, with the prefill rules visible; Sync Tenant
+//! Updates shows what it changed.
 //!
 //! They run when `CALLGATE_CHROMEDRIVER` names Debian's `chromedriver` (`.ci/run` installs it
 //! with `chromium` and sets it; build.rs turns it into `cfg(callgate_browser)`); without it they
@@ -214,7 +215,7 @@ async fn national_call(app: &TestApp, conn: &str, sid: &str, name: &str) -> Stri
     not(callgate_browser),
     ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
 )]
-async fn an_agent_signs_in_sees_only_her_tenants_and_watches_a_call_arrive_live() {
+async fn an_agent_signs_in_sees_only_her_tenants_and_watches_calls_and_assignments_arrive_live() {
     let (app, conn, token) = setup().await;
     app.inbound_chat("t-austin", "th-1").await;
     app.inbound_chat("t-dallas", "th-2").await;
@@ -244,6 +245,14 @@ async fn an_agent_signs_in_sees_only_her_tenants_and_watches_a_call_arrive_live(
         t.contains("Austin HVAC") && t.contains('2')
     })
     .await;
+    // A manager assigns her another tenant: it joins her hub, live.
+    app.user(
+        "ana",
+        &["contact_center.view"],
+        &["t-austin", "t-round-rock", "t-dallas"],
+    )
+    .await;
+    b.text_when("#hub", |t| t.contains("Dallas Plumbing")).await;
     assert!(b.still_marked().await, "the page was reloaded");
     b.screenshot("agent").await;
     // At phone width the page is one column; everything stays reachable.
