@@ -24,6 +24,6 @@ read -r _ _ _ N < <(run_wrk $CALLGATE_PORT)
 stop_callgate
 echo "requests: $N"
 callgrind_annotate --inclusive=yes "$WORK/callgrind.out" 2>/dev/null \
-  | grep -E 'webhooks::receive::\{\{closure\}\}::\{\{closure\}\} |Adapter>::verify |Adapter>::parse |Form::parse |store::ingest::ingest_batch |calls::get_or_create_many |calls::write_many |calls::after_write |Batcher::store_deliveries |Batcher::finish |Digest>::update |PROGRAM TOTALS' \
+  | grep -E 'webhooks::receive::\{\{closure\}\}::\{\{closure\}\} |Calls::ingest::\{\{closure\}\} |Adapter>::verify |Adapter>::parse |Form::parse |calls::batch::ingest_batch |calls::get_or_create_many |calls::write_many |written::after_write |Batcher::store_deliveries |Batcher::finish |Digest>::update |PROGRAM TOTALS' \
   | awk -v n="$N" '{name = $0; sub(/^ *[0-9,]+ \([^)]*\) +/, "", name); sub(/ \[.*\]$/, "", name);
            gsub(",", "", $1); printf "%8.0f Ir/request  %s\n", $1 / n, name}'

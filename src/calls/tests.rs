@@ -328,3 +328,61 @@ async fn a_nonce_is_single_use_across_requests_not_retries() {
         .unwrap();
     assert_eq!(said(&taken), Said::Duplicate);
 }
+
+/// A subscription written, and read, by a job that is then rolled back is not remembered:
+/// the next ingest neither queues a delivery for it (its row does not exist) nor fails.
+#[tokio::test]
+async fn a_rolled_back_subscription_is_not_remembered() {
+    use crate::store::subscriptions::{self, Subscription};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+    let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
+        callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
+    );
+    store
+        .ingest(
+            delivery(CallProgress::Ringing, "k-ringing"),
+            ingest_batch,
+            clock.clone(),
+        )
+        .await
+        .unwrap();
+    let failed = store
+        .write(|db| {
+            let at = OffsetDateTime::UNIX_EPOCH;
+            let sub = Subscription {
+                id: "sub_rolled_back".into(),
+                url: "https://example.test/hooks".into(),
+                event_types: vec!["call.updated".into()],
+                sealed_secret: "sealed".into(),
+                enabled: true,
+                disabled_reason: None,
+                failing_since: None,
+                created_at: at,
+                updated_at: at,
+            };
+            subscriptions::insert(db, &sub)?;
+            assert_eq!(subscriptions::wanted(db)?.len(), 1);
+            Err::<(), _>(StoreError::Internal("fails after writing".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    let next = store
+        .ingest(
+            delivery(CallProgress::Answered, "k-answered"),
+            ingest_batch,
+            clock,
+        )
+        .await
+        .unwrap();
+    assert_eq!(state_of(&next), Some(CallProgress::Answered));
+    let queued: i64 = store
+        .read(|db| {
+            db.query_one("SELECT COUNT(*) FROM webhook_deliveries", args![], |r| {
+                r.get(0)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+}

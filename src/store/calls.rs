@@ -2,13 +2,13 @@
 //! agents' active calls, and the call list.
 
 use super::StoreError;
-use super::db::{Arg, Db, Dialect, Row, ToArg, args};
-use super::rows::{self, Texts};
+use super::db::{Db, Row, args};
+use super::hot::{self, CallColumns};
 use super::{Listing, directory, from_millis, millis};
 use crate::domain::CallFold;
 use crate::domain::gate::{self, RecordingDecision, RecordingStatus, TenantOutcome, TenantStatus};
 use crate::domain::numbers::Resolution;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 /// A stored call.
@@ -28,7 +28,7 @@ pub struct CallRow {
 
 impl CallRow {
     /// A call just created, before any event: its row's key `seq` is the store's.
-    fn new(seq: i64, id: String, key: &CallKey<'_>, now: OffsetDateTime) -> Self {
+    pub(super) fn new(seq: i64, id: String, key: &CallKey<'_>, now: OffsetDateTime) -> Self {
         Self {
             seq,
             id,
@@ -63,8 +63,9 @@ macro_rules! call_columns {
         "seq, id, connection_id, provider, provider_call_id, fold, resolution, agent_id, created_at, updated_at"
     };
 }
+pub(super) use call_columns;
 
-fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), StoreError> {
+pub(super) fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), StoreError> {
     Ok((
         CallRow {
             seq: r.get(0)?,
@@ -83,7 +84,7 @@ fn from_row(r: &Row<'_, '_>) -> Result<(CallRow, String, Option<String>), StoreE
     ))
 }
 
-fn decode(
+pub(super) fn decode(
     (mut row, fold, resolution): (CallRow, String, Option<String>),
 ) -> Result<CallRow, StoreError> {
     row.fold = serde_json::from_str(&fold)?;
@@ -114,52 +115,6 @@ pub fn get_for_update(db: &Db<'_>, id: &str) -> Result<Option<CallRow>, StoreErr
         .transpose()
 }
 
-/// Calls the writer thread stored recently, as stored, by provider call id: most deliveries
-/// are about a call seen moments before, and this spares reading and decoding its row again.
-/// Only the writer thread writes calls, and every write goes through [`write_many`] (or
-/// [`set_agent`]), which put the entry back; the writer forgets them all when a transaction or a job's
-/// savepoint is rolled back ([`forget_recent`]).
-mod recent {
-    use super::CallRow;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    /// Beyond this many calls, the memory starts over.
-    const CAPACITY: usize = 4096;
-
-    thread_local! {
-        /// Keyed by the provider's call id alone (a lookup allocates nothing); an entry of
-        /// another connection is a miss.
-        static CALLS: RefCell<HashMap<String, CallRow>> = RefCell::new(HashMap::new());
-    }
-
-    /// Takes the call out: whoever changes it puts it back with [`put`].
-    pub(super) fn take(connection_id: &str, provider_call_id: &str) -> Option<CallRow> {
-        CALLS.with_borrow_mut(|calls| match calls.get(provider_call_id) {
-            Some(call) if call.connection_id == connection_id => calls.remove(provider_call_id),
-            _ => None,
-        })
-    }
-
-    pub(super) fn put(call: &CallRow) {
-        CALLS.with_borrow_mut(|calls| {
-            if calls.len() >= CAPACITY {
-                calls.clear();
-            }
-            calls.insert(call.provider_call_id.clone(), call.clone());
-        });
-    }
-
-    pub(super) fn clear() {
-        CALLS.with_borrow_mut(HashMap::clear);
-    }
-}
-
-/// Forgets the calls the writer remembers: called when a rollback undid writes.
-pub(super) fn forget_recent() {
-    recent::clear();
-}
-
 /// A call as deliveries name it: the provider's call id on a connection. Ordered as the
 /// calls' unique key, the order in which an ingest locks their rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -169,24 +124,6 @@ pub struct CallKey<'a> {
     /// The connection's provider (the same for every call of a connection).
     pub provider: &'a str,
 }
-
-/// Creates the calls that do not exist yet and locks those that do (the no-op update takes
-/// the row lock), row after row in the order given (PostgreSQL): one statement reads,
-/// creates and locks them all, so transactions about the same calls always take their locks
-/// in the same order.
-static UPSERT: Texts = Texts::new(|rows| {
-    format!(
-        concat!(
-            "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status,
-                 recording_status, fold, created_at, updated_at)
-             VALUES {}
-             ON CONFLICT (provider_call_id, connection_id) DO UPDATE SET updated_at = calls.updated_at
-             RETURNING ",
-            call_columns!()
-        ),
-        rows::values(rows, &["?", "?", "?", "?", "'pending'", "'none'", "'{}'", "?", "?"])
-    )
-});
 
 /// The calls `keys` name (sorted, distinct), created when first seen, each with whether it
 /// existed, in the order of `keys`. On PostgreSQL their rows stay locked until the
@@ -198,56 +135,19 @@ pub fn get_or_create_many(
     now: OffsetDateTime,
 ) -> Result<Vec<(CallRow, bool)>, StoreError> {
     debug_assert!(keys.windows(2).all(|w| w[0] < w[1]));
-    let embedded = db.dialect() == Dialect::Sqlite;
+    // Most deliveries are about a call the embedded writer stored moments before: it is
+    // remembered as stored, and neither read nor decoded again.
     let mut found: Vec<Option<(CallRow, bool)>> = keys
         .iter()
         .map(|k| {
-            embedded
-                .then(|| recent::take(k.connection_id, k.provider_call_id))
-                .flatten()
+            db.memory()
+                .and_then(|m| m.take_call(k.connection_id, k.provider_call_id))
                 .map(|call| (call, true))
         })
         .collect();
     let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
-    if embedded {
-        // The single writer excludes every other: no lock to take, and a call that exists
-        // is read, not rewritten.
-        for i in missing {
-            found[i] = Some(read_or_create(db, &keys[i], now)?);
-        }
-        return collect_found(found, keys);
-    }
-    let at = millis(now);
-    for run in rows::runs(db.dialect(), missing.len()) {
-        // The ids a new row would get: a row that comes back with another id existed.
-        let ids: Vec<String> = run.clone().map(|_| new_id()).collect();
-        let args: Vec<Arg<'_>> = missing[run.clone()]
-            .iter()
-            .zip(&ids)
-            .flat_map(|(&i, id)| {
-                let k = &keys[i];
-                [
-                    id.to_arg(),
-                    k.connection_id.to_arg(),
-                    k.provider.to_arg(),
-                    k.provider_call_id.to_arg(),
-                    Arg::Int(at),
-                    Arg::Int(at),
-                ]
-            })
-            .collect();
-        let made: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        for call in db.query(UPSERT.get(run.len()), &args, |r| decode(from_row(r)?))? {
-            let key = CallKey {
-                provider_call_id: &call.provider_call_id,
-                connection_id: &call.connection_id,
-                provider: &call.provider,
-            };
-            if let Ok(i) = keys.binary_search(&key) {
-                let existed = !made.contains(call.id.as_str());
-                found[i] = Some((call, existed));
-            }
-        }
+    for (i, call, existed) in hot::get_or_create_calls(db, keys, &missing, now)? {
+        found[i] = Some((call, existed));
     }
     collect_found(found, keys)
 }
@@ -268,49 +168,11 @@ fn collect_found(
         .collect()
 }
 
-/// The call `key` names, read, or created when it is not stored (SQLite), with whether it
-/// existed.
-fn read_or_create(
-    db: &Db<'_>,
-    key: &CallKey<'_>,
-    now: OffsetDateTime,
-) -> Result<(CallRow, bool), StoreError> {
-    let select = concat!(
-        "SELECT ",
-        call_columns!(),
-        " FROM calls WHERE provider_call_id = ?1 AND connection_id = ?2"
-    );
-    if let Some(raw) = db.query_opt(
-        select,
-        args![key.provider_call_id, key.connection_id],
-        from_row,
-    )? {
-        return Ok((decode(raw)?, true));
-    }
-    let id = new_id();
-    let seq = db
-        .insert_id(
-            "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status,
-                 recording_status, fold, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', 'none', '{}', ?5, ?5)",
-            args![
-                id,
-                key.connection_id,
-                key.provider,
-                key.provider_call_id,
-                millis(now)
-            ],
-            "seq",
-        )?
-        .ok_or_else(|| StoreError::Internal("the call was not stored".into()))?;
-    Ok((CallRow::new(seq, id, key, now), false))
-}
-
 /// Gives back a call [`get_or_create_many`] took, unchanged: the embedded writer keeps
 /// remembering it.
 pub fn give_back(db: &Db<'_>, call: &CallRow) {
-    if db.dialect() == Dialect::Sqlite {
-        recent::put(call);
+    if let Some(memory) = db.memory() {
+        memory.put_call(call);
     }
 }
 
@@ -347,28 +209,6 @@ pub fn refresh_resolutions(
     Ok(())
 }
 
-/// A call's row, the same parameters as [`UPDATE_CALLS`] for one row: what SQLite runs, a
-/// call at a time (its statements are cheap; the join of a `VALUES` list is not).
-const UPDATE_CALL: &str = "UPDATE calls SET state = ?2, number_kind = ?3, tenant_status = ?4,
-         tenant_id = ?5, recording_status = ?6, agent_id = ?7, fold = ?8, resolution = ?9,
-         updated_at = ?10
-     WHERE seq = ?1";
-
-/// Calls' rows, many at once (PostgreSQL).
-static UPDATE_CALLS: Texts =
-    Texts::new(|rows| {
-        format!(
-        "UPDATE calls SET state = v.column2, number_kind = v.column3, tenant_status = v.column4,
-             tenant_id = v.column5, recording_status = v.column6, agent_id = v.column7,
-             fold = v.column8, resolution = v.column9, updated_at = v.column10
-         FROM (VALUES {}) AS v WHERE calls.seq = v.column1",
-        rows::values(
-            rows,
-            &["CAST(? AS BIGINT)", "?", "?", "?", "?", "?", "?", "?", "?", "CAST(? AS BIGINT)"]
-        )
-    )
-    });
-
 /// Writes the calls' rows (made by [`get_or_create_many`] or read by [`get_for_update`]):
 /// their folds and the columns derived from them, a few statements for all. The embedded
 /// writer remembers them as written.
@@ -377,27 +217,20 @@ pub fn write_many(
     calls: &mut [&mut CallRow],
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    struct Columns {
-        seq: i64,
-        state: Option<&'static str>,
-        kind: Option<&'static str>,
-        tenant_status: &'static str,
-        tenant_id: Option<String>,
-        recording: &'static str,
-        fold: String,
-        resolution: Option<String>,
-    }
-    let mut columns = Vec::with_capacity(calls.len());
     for call in calls.iter_mut() {
         call.updated_at = now;
+    }
+    let mut columns = Vec::with_capacity(calls.len());
+    for call in calls.iter() {
         let tenant = call.tenant();
-        columns.push(Columns {
+        columns.push(CallColumns {
             seq: call.seq,
             state: call.fold.progress.map(crate::domain::call::state_name),
             kind: call.resolution.as_ref().map(|r| r.kind.as_str()),
             tenant_status: tenant_status_name(tenant.status),
             tenant_id: tenant.tenant_id,
             recording: call.recording_status().as_str(),
+            agent_id: call.agent_id.as_deref(),
             fold: serde_json::to_string(&call.fold)?,
             resolution: call
                 .resolution
@@ -406,44 +239,10 @@ pub fn write_many(
                 .transpose()?,
         });
     }
-    let at = millis(now);
-    let embedded = db.dialect() == Dialect::Sqlite;
-    for run in rows::runs(db.dialect(), calls.len()) {
-        let args: Vec<Arg<'_>> = columns[run.clone()]
-            .iter()
-            .zip(&calls[run.clone()])
-            .flat_map(|(c, call)| {
-                [
-                    Arg::Int(c.seq),
-                    c.state.to_arg(),
-                    c.kind.to_arg(),
-                    c.tenant_status.to_arg(),
-                    c.tenant_id.to_arg(),
-                    c.recording.to_arg(),
-                    call.agent_id.to_arg(),
-                    c.fold.to_arg(),
-                    c.resolution.to_arg(),
-                    Arg::Int(at),
-                ]
-            })
-            .collect();
-        let sql = if embedded {
-            UPDATE_CALL
-        } else {
-            UPDATE_CALLS.get(run.len())
-        };
-        let updated = db.exec(sql, &args)?;
-        if updated != run.len() {
-            return Err(StoreError::Internal(format!(
-                "{} of {} calls are not stored",
-                run.len() - updated.min(run.len()),
-                run.len()
-            )));
-        }
-    }
-    if embedded {
+    hot::update_calls(db, &columns, millis(now))?;
+    if let Some(memory) = db.memory() {
         for call in calls.iter() {
-            recent::put(call);
+            memory.put_call(call);
         }
     }
     Ok(())
@@ -511,8 +310,8 @@ pub fn set_agent(db: &Db<'_>, call: &CallRow) -> Result<(), StoreError> {
         "UPDATE calls SET agent_id = ?1 WHERE seq = ?2",
         args![call.agent_id, call.seq],
     )?;
-    if db.dialect() == Dialect::Sqlite {
-        recent::put(call);
+    if let Some(memory) = db.memory() {
+        memory.put_call(call);
     }
     Ok(())
 }

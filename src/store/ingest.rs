@@ -5,13 +5,12 @@
 
 use super::StoreError;
 use super::calls::{CallKey, CallRow};
-use super::db::{Arg, Db, Dialect, ToArg, args};
+use super::db::{Arg, Db, ToArg, args};
 use super::millis;
 use super::rows::{self, Texts};
 use crate::domain::call::state_name;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
-use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
@@ -149,15 +148,6 @@ static INSERT_DELIVERIES: Texts = Texts::new(|rows| {
     )
 });
 
-/// Events, skipping those stored before.
-static INSERT_EVENTS: Texts = Texts::new(|rows| {
-    format!(
-        "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind) VALUES {}
-         ON CONFLICT (call_seq, dedupe_key) DO NOTHING",
-        rows::values(rows, &["?"; 5])
-    )
-});
-
 /// An event to store: its call's row, and its delivery's (with the caller's indexes of
 /// both).
 #[derive(Debug)]
@@ -171,57 +161,15 @@ pub struct EventRow<'d> {
     pub event: &'d CallEvent,
 }
 
-/// Inserts the events' rows, skipping those stored before; says which were new. SQLite
-/// tells it by the rows each statement changed, a row at a time (its single writer makes
-/// each statement cheap, and `RETURNING` would cost a temporary table each); PostgreSQL by
-/// the keys a statement of many rows returns.
+/// Inserts the events' rows, skipping those stored before; says which were new (each
+/// backend its way: `hot::insert_events`).
 pub fn insert_events(
     db: &Db<'_>,
     rows: &[EventRow<'_>],
     now: OffsetDateTime,
 ) -> Result<Vec<bool>, StoreError> {
-    let at = millis(now);
     let labels: Vec<String> = rows.iter().map(|r| kind_label(&r.event.kind)).collect();
-    let args = |run: std::ops::Range<usize>| -> Vec<Arg<'_>> {
-        rows[run.clone()]
-            .iter()
-            .zip(&labels[run])
-            .flat_map(|(r, label)| {
-                [
-                    Arg::Int(r.call_seq),
-                    r.event.dedupe_key.to_arg(),
-                    Arg::Int(r.delivery_id),
-                    Arg::Int(at),
-                    label.to_arg(),
-                ]
-            })
-            .collect()
-    };
-    if db.dialect() == Dialect::Sqlite {
-        return (0..rows.len())
-            .map(|n| Ok(db.exec(INSERT_EVENTS.get(1), &args(n..n + 1))? > 0))
-            .collect();
-    }
-    let index: HashMap<(i64, &str), usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(n, r)| ((r.call_seq, r.event.dedupe_key.as_str()), n))
-        .collect();
-    let mut fresh = vec![false; rows.len()];
-    for run in rows::runs(db.dialect(), rows.len()) {
-        let sql = format!(
-            "{} RETURNING call_seq, dedupe_key",
-            INSERT_EVENTS.get(run.len())
-        );
-        db.query(&sql, &args(run), |r| {
-            let key: String = r.get(1)?;
-            if let Some(&n) = index.get(&(r.get::<i64>(0)?, key.as_str())) {
-                fresh[n] = true;
-            }
-            Ok(())
-        })?;
-    }
-    Ok(fresh)
+    super::hot::insert_events(db, rows, &labels, millis(now))
 }
 
 /// Inserts the deliveries' rows; returns their ids, in order.

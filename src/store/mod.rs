@@ -23,9 +23,12 @@ mod error;
 mod files;
 pub mod gauges;
 mod health;
+mod hot;
 pub mod ingest;
+mod memory;
 pub mod outbox;
 mod pg;
+mod pg_session;
 pub mod recordings;
 mod rows;
 mod schema;
@@ -221,7 +224,7 @@ impl Store {
         F: Fn(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         let out = match &*self.inner {
-            Inner::Sqlite(e) => e.writer.submit(move |c| f(&Db::sqlite(c))).await,
+            Inner::Sqlite(e) => e.writer.submit(move |db| f(db)).await,
             Inner::Postgres(pool) => pool.write(f).await,
         };
         self.note(&out, false);
@@ -413,13 +416,6 @@ impl Listing {
         let args: Vec<db::Arg<'_>> = self.args.iter().map(db::ToArg::to_arg).collect();
         db.query(&self.sql, &args, map)
     }
-}
-
-/// Forgets what the embedded writer thread remembers of the store (recent calls, enabled
-/// subscriptions): called when a rollback undid writes it may have seen.
-fn forget_remembered() {
-    calls::forget_recent();
-    subscriptions::forget_enabled();
 }
 
 /// Leases claimed rows of `table` (keyed `id`) until `until`: their next attempt moves

@@ -72,7 +72,7 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(SESSIONS),
             origin: uuid::Uuid::new_v4().to_string().into(),
-            channel: super::db::signal_channel(&schema).into(),
+            channel: super::pg_session::signal_channel(&schema).into(),
             ingest,
         });
         let mut session = pool.open()?;

@@ -6,7 +6,7 @@
 //! make them.
 
 use super::StoreError;
-use super::db::{Arg, Db, Dialect, Row, args};
+use super::db::{Arg, Db, Row, args};
 use super::{audit, from_millis, millis};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -42,50 +42,17 @@ fn from_row(r: &Row<'_, '_>) -> Result<Subscription, StoreError> {
     })
 }
 
-/// The enabled subscriptions and the event types each wants, as the embedded writer thread
-/// last read them: every ingest asks, and most of the time there are none. Only that thread
-/// writes subscriptions, and every write forgets this (so does any rollback, through
-/// `store::forget_remembered`). On PostgreSQL other instances write too: always read.
-mod enabled {
-    use std::cell::RefCell;
-
-    pub type Wanted = Vec<(String, Vec<String>)>;
-
-    thread_local! {
-        static ENABLED: RefCell<Option<std::rc::Rc<Wanted>>> = const { RefCell::new(None) };
-    }
-
-    pub(super) fn get() -> Option<std::rc::Rc<Wanted>> {
-        ENABLED.with_borrow(Clone::clone)
-    }
-
-    pub(super) fn put(wanted: Wanted) -> std::rc::Rc<Wanted> {
-        let wanted = std::rc::Rc::new(wanted);
-        ENABLED.with_borrow_mut(|e| *e = Some(wanted.clone()));
-        wanted
-    }
-
-    pub(super) fn forget() {
-        ENABLED.with_borrow_mut(|e| *e = None);
-    }
-}
-
-/// Forgets the enabled subscriptions the writer thread remembers.
-pub(super) fn forget_enabled() {
-    enabled::forget();
-}
-
-/// The enabled subscriptions and the event types each wants.
-pub type Wanted = enabled::Wanted;
+pub use super::memory::Wanted;
 
 /// The enabled subscriptions and their event types: read once per transaction that may
 /// change calls, and handed to [`enqueue_call`] for each.
-pub fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, StoreError> {
-    let embedded = db.dialect() == Dialect::Sqlite;
-    if embedded && let Some(w) = enabled::get() {
+pub fn wanted(db: &Db<'_>) -> Result<std::sync::Arc<Wanted>, StoreError> {
+    // The embedded writer remembers them: every ingest asks, and most of the time there are
+    // none. On PostgreSQL other instances write them too: always read.
+    if let Some(w) = db.memory().and_then(|m| m.wanted()) {
         return Ok(w);
     }
-    let read: enabled::Wanted = db.query(
+    let read: Wanted = db.query(
         "SELECT id, event_types FROM subscriptions WHERE enabled = 1",
         args![],
         |r| {
@@ -95,15 +62,21 @@ pub fn wanted(db: &Db<'_>) -> Result<std::rc::Rc<Wanted>, StoreError> {
             ))
         },
     )?;
-    Ok(if embedded {
-        enabled::put(read)
-    } else {
-        std::rc::Rc::new(read)
+    Ok(match db.memory() {
+        Some(memory) => memory.put_wanted(read),
+        None => std::sync::Arc::new(read),
     })
 }
 
+/// A subscription changes: what the embedded writer remembers of them is stale.
+fn subscriptions_changed(db: &Db<'_>) {
+    if let Some(memory) = db.memory() {
+        memory.subscriptions_changed();
+    }
+}
+
 pub fn insert(db: &Db<'_>, s: &Subscription) -> Result<(), StoreError> {
-    enabled::forget();
+    subscriptions_changed(db);
     db.exec(
         &format!(
             "INSERT INTO subscriptions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -148,7 +121,7 @@ pub fn set_enabled(
     reason: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<Subscription>, StoreError> {
-    enabled::forget();
+    subscriptions_changed(db);
     db.exec(
         "UPDATE subscriptions SET enabled = ?2, disabled_reason = ?3, failing_since = NULL, updated_at = ?4
          WHERE id = ?1",
@@ -165,7 +138,7 @@ pub fn set_enabled(
 
 /// Deletes a subscription and its deliveries; false when there was none.
 pub fn delete(db: &Db<'_>, id: &str) -> Result<bool, StoreError> {
-    enabled::forget();
+    subscriptions_changed(db);
     db.exec(
         "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1)",
         args![id],

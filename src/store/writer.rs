@@ -10,9 +10,11 @@
 
 use super::Db;
 use super::ingest::{self, Delivery, IngestOutcome, Queued, Transaction};
+use super::memory::{Changes, Memory, Remembered};
 use super::{JobError, StorageFault, StoreError};
 use callgate_adapters::kit::Clock;
 use rusqlite::Connection;
+use std::cell::RefCell;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, mpsc};
@@ -30,7 +32,7 @@ trait Job: Send {
     /// Runs inside the open transaction, in a savepoint of its own (so that its failure
     /// leaves the rest of the batch intact); says whether the savepoint is kept, and
     /// returns what to do once the transaction's fate is known.
-    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
+    fn run(self: Box<Self>, db: &Db<'_>) -> (bool, Completion);
     /// The job could not run at all.
     fn refuse(self: Box<Self>, err: StoreError);
 }
@@ -44,11 +46,11 @@ impl<F, T, E> Job for Task<F, T, E>
 where
     T: Send + 'static,
     E: JobError,
-    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
+    fn run(self: Box<Self>, db: &Db<'_>) -> (bool, Completion) {
         let Task { f, done, .. } = *self;
-        let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
+        let out = catch_unwind(AssertUnwindSafe(|| f(db)))
             .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into()).into()));
         let keep = out.is_ok();
         (
@@ -98,6 +100,7 @@ impl Writer {
         };
         let batcher = Batcher {
             conn,
+            memory: RefCell::default(),
             to_sync,
             syncer_idle: true,
             deliveries: Vec::new(),
@@ -114,7 +117,7 @@ impl Writer {
     where
         T: Send + 'static,
         E: JobError,
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         let stopped = || E::from(StoreError::Unavailable("store writer stopped".into()));
         let (done, wait) = oneshot::channel::<Result<T, E>>();
@@ -140,14 +143,19 @@ impl Writer {
     }
 }
 
-/// The open transaction: each job's completion, and its own error (savepoint trouble).
+/// The open transaction: each job's completion, and its own error (savepoint trouble), and
+/// what its jobs taught the writer's memory (which it learns only if the transaction
+/// commits: dropping the transaction drops them).
 #[derive(Default)]
 struct Open {
     jobs: Vec<(Completion, Option<StoreError>)>,
+    learnt: RefCell<Changes>,
 }
 
 struct Batcher {
     conn: Connection,
+    /// What committed transactions left for the next ones to read less (`memory.rs`).
+    memory: RefCell<Remembered>,
     to_sync: mpsc::Sender<Vec<Answer>>,
     syncer_idle: bool,
     /// Deliveries received and not stored yet: stored together before anything else runs.
@@ -235,12 +243,15 @@ impl Batcher {
             let e = StoreError::Unavailable("cannot begin a transaction".into());
             return ingest::refuse(jobs, e);
         }
-        let stored = {
-            let now = jobs[0].clock.now();
-            catch_unwind(AssertUnwindSafe(|| {
-                ingest::run(&Db::sqlite(&self.conn), &jobs, now)
-            }))
-            .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into())))
+        let stored = match open.as_ref() {
+            Some(batch) => {
+                let now = jobs[0].clock.now();
+                let memory = Memory::new(&self.memory, None, &batch.learnt);
+                let db = Db::sqlite_writer(&self.conn, memory);
+                catch_unwind(AssertUnwindSafe(|| ingest::run(&db, &jobs, now)))
+                    .unwrap_or_else(|_| Err(StoreError::Internal("store job panicked".into())))
+            }
+            None => Err(StoreError::Internal("no open transaction".into())),
         };
         match stored {
             Ok(outcomes) => {
@@ -257,7 +268,6 @@ impl Batcher {
                 }
             }
             Err(e) => {
-                super::forget_remembered();
                 let _ = self.conn.execute_batch("ROLLBACK");
                 if let Some(batch) = open.take() {
                     for (completion, _) in batch.jobs {
@@ -278,8 +288,19 @@ impl Batcher {
             job.refuse(StoreError::from(e));
             return;
         }
-        let (keep, completion) = job.run(conn);
+        let learnt = RefCell::new(Changes::default());
+        let (keep, completion) = {
+            let memory = Memory::new(&self.memory, Some(&batch.learnt), &learnt);
+            job.run(&Db::sqlite_writer(conn, memory))
+        };
         let closed = close_savepoint(conn, keep);
+        // A released savepoint's lessons join the transaction's; a rolled-back one's are
+        // dropped with it; one that could not be closed leaves the memory in doubt.
+        match (&closed, keep) {
+            (Ok(()), true) => batch.learnt.get_mut().absorb(learnt.into_inner()),
+            (Ok(()), false) => {}
+            (Err(_), _) => batch.learnt.get_mut().absorb(Changes::doubtful()),
+        }
         batch
             .jobs
             .push((completion, closed.err().map(StoreError::from)));
@@ -291,8 +312,9 @@ impl Batcher {
         let started = Instant::now();
         let committed = self.conn.execute_batch("COMMIT").map_err(StoreError::from);
         if committed.is_err() {
-            super::forget_remembered();
             let _ = self.conn.execute_batch("ROLLBACK");
+        } else {
+            self.memory.get_mut().absorb(batch.learnt.into_inner());
         }
         crate::telemetry::store_batch(batch.jobs.len(), started.elapsed());
         let answers: Vec<Answer> = batch
@@ -325,12 +347,11 @@ impl Batcher {
     }
 }
 
-/// Releases the savepoint `job`, or rolls it back (and the writer's memory with it).
+/// Releases the savepoint `job`, or rolls it back.
 fn close_savepoint(conn: &Connection, keep: bool) -> rusqlite::Result<()> {
     if keep {
         conn.execute_batch("RELEASE job")
     } else {
-        super::forget_remembered();
         conn.execute_batch("ROLLBACK TO job; RELEASE job")
     }
 }
