@@ -42,7 +42,7 @@ pub fn build_state(config: Config, public_url: String) -> anyhow::Result<AppStat
     // apart (their clients resync).
     let epoch = crate::store::millis(clock.now()).to_string();
     Ok(AppState::new(Shared {
-        live: Arc::new(crate::live::LiveEvents::new(epoch)),
+        events: Arc::new(crate::events::EventHub::new(epoch)),
         store,
         connections,
         config: Arc::new(config),
@@ -121,11 +121,11 @@ async fn follow_other_instances(
             Signal::Connection { id } => state.connections.forget(&id),
             Signal::Rights { user_id } => {
                 state
-                    .live
-                    .publish(crate::live::Change::RightsChanged { user_id });
+                    .events
+                    .publish(crate::events::Change::RightsChanged { user_id });
             }
             Signal::Hub { tenant_id } => {
-                crate::calls::Effects::of_hub(tenant_id).apply(&state.live, &state.outbox_wake);
+                crate::calls::Effects::of_hub(tenant_id).apply(&state.events, &state.outbox_wake);
             }
             Signal::Call {
                 id,
@@ -139,7 +139,7 @@ async fn follow_other_instances(
                     // Told by the instance that changed it: its outbox work is any
                     // instance's, found at the next poll.
                     crate::calls::Effects::of_call(call, recording_decided, false)
-                        .apply(&state.live, &state.outbox_wake);
+                        .apply(&state.events, &state.outbox_wake);
                 }
                 Ok(None) => {}
                 Err(e) => {

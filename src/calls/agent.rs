@@ -147,7 +147,7 @@ pub fn claim(
     if call.agent_id.as_deref() != Some(agent.id.as_str()) {
         call.agent_id = Some(agent.id.clone());
         rows::set_agent(db, &call)?;
-        let wanted = subscriptions::wanted(db)?;
+        let wanted = subscriptions::enabled(db)?;
         queued = written::announce(db, &call, false, now, &wanted)?;
         audit::record(
             db,

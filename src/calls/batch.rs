@@ -58,7 +58,7 @@ pub fn ingest_batch(
     let wanted = if changed.is_empty() {
         Default::default()
     } else {
-        subscriptions::wanted(db)?
+        subscriptions::enabled(db)?
     };
     for c in changed {
         let Written {

@@ -2,7 +2,7 @@
 //! whatever the entry point (a webhook, an agent's action, a feed, another instance's
 //! signal).
 
-use crate::live::{Change, LiveEvents};
+use crate::events::{Change, EventHub};
 use crate::store::calls::CallRow;
 pub use crate::store::ingest::ChangedCall;
 use tokio::sync::Notify;
@@ -45,7 +45,7 @@ impl Effects {
     /// Carries the effects out: the outbox worker is woken when work was queued, and live
     /// subscribers hear of each change (a call's `recording.decided` before its
     /// `call.updated`). Never waits.
-    pub fn apply(self, events: &LiveEvents, outbox: &Notify) {
+    pub fn apply(self, events: &EventHub, outbox: &Notify) {
         if self.wake_outbox {
             outbox.notify_one();
         }

@@ -19,7 +19,7 @@ pub use batch::ingest_batch;
 pub use effects::{ChangedCall, Effects};
 pub use intake::{IngestError, Ingested, Webhook};
 
-use crate::live::LiveEvents;
+use crate::events::EventHub;
 use crate::store::Store;
 use callgate_adapters::kit::Clock;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ pub struct Calls<'a> {
     pub store: &'a Store,
     pub clock: &'a Arc<dyn Clock>,
     /// The live event hub.
-    pub events: &'a LiveEvents,
+    pub events: &'a EventHub,
     /// Wakes the outbox worker.
     pub outbox: &'a Notify,
 }

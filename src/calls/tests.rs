@@ -31,17 +31,17 @@ fn delivery(progress: CallProgress, key: &str) -> Delivery {
 
 /// What a delivery's outcome says, without the calls it reports.
 #[derive(Debug, PartialEq, Eq)]
-enum Said {
+enum Told {
     Stored(usize),
     Duplicate,
     Replayed,
 }
 
-fn said(outcome: &IngestOutcome) -> Said {
+fn told(outcome: &IngestOutcome) -> Told {
     match outcome {
-        IngestOutcome::Stored { new_events, .. } => Said::Stored(*new_events),
-        IngestOutcome::Duplicate => Said::Duplicate,
-        IngestOutcome::Replayed => Said::Replayed,
+        IngestOutcome::Stored { new_events, .. } => Told::Stored(*new_events),
+        IngestOutcome::Duplicate => Told::Duplicate,
+        IngestOutcome::Replayed => Told::Replayed,
     }
 }
 
@@ -127,7 +127,7 @@ proptest::proptest! {
             );
             let mut alone = Vec::new();
             for d in &ds {
-                alone.push(said(&one.ingest(d.clone(), ingest_batch, clock.clone()).await.unwrap()));
+                alone.push(told(&one.ingest(d.clone(), ingest_batch, clock.clone()).await.unwrap()));
             }
             let mut batched = Vec::new();
             let mut rest = &ds[..];
@@ -144,7 +144,7 @@ proptest::proptest! {
                     })
                     .await
                     .unwrap();
-                batched.extend(outcomes.iter().map(said));
+                batched.extend(outcomes.iter().map(told));
                 rest = after;
             }
             assert_eq!(batched, alone);
@@ -310,13 +310,13 @@ async fn a_nonce_is_single_use_across_requests_not_retries() {
         }),
         ..delivery(CallProgress::Ringing, "k-ringing")
     };
-    let mut said_of = Vec::new();
+    let mut told_of = Vec::new();
     for d in [with_nonce(1, 10), with_nonce(1, 10), with_nonce(2, 10)] {
-        said_of.push(said(
+        told_of.push(told(
             &store.ingest(d, ingest_batch, clock.clone()).await.unwrap(),
         ));
     }
-    assert_eq!(said_of, [Said::Stored(1), Said::Duplicate, Said::Replayed]);
+    assert_eq!(told_of, [Told::Stored(1), Told::Duplicate, Told::Replayed]);
     // Expired (kept until 10 s past the epoch): taken over by the other request.
     let later: Arc<dyn callgate_adapters::kit::Clock> =
         Arc::new(callgate_adapters::kit::FixedClock(
@@ -326,7 +326,7 @@ async fn a_nonce_is_single_use_across_requests_not_retries() {
         .ingest(with_nonce(2, 30), ingest_batch, later)
         .await
         .unwrap();
-    assert_eq!(said(&taken), Said::Duplicate);
+    assert_eq!(told(&taken), Told::Duplicate);
 }
 
 /// A subscription written, and read, by a job that is then rolled back is not remembered:
@@ -362,7 +362,7 @@ async fn a_rolled_back_subscription_is_not_remembered() {
                 updated_at: at,
             };
             subscriptions::insert(db, &sub)?;
-            assert_eq!(subscriptions::wanted(db)?.len(), 1);
+            assert_eq!(subscriptions::enabled(db)?.len(), 1);
             Err::<(), _>(StoreError::Internal("fails after writing".into()))
         })
         .await;

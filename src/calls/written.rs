@@ -5,7 +5,7 @@
 use crate::domain::gate::{self, RecordingDecision, RecordingStatus};
 use crate::dto::{EventType, event_json};
 use crate::store::calls::{self as rows, CallRow};
-use crate::store::subscriptions::{self, QueuedEvent, Wanted};
+use crate::store::subscriptions::{self, EnabledSubscriptions, QueuedEvent};
 use crate::store::{Db, Signal, StoreError, audit, recordings};
 use time::OffsetDateTime;
 
@@ -26,7 +26,7 @@ pub(crate) fn after_write(
     before: Option<&RecordingDecision>,
     actor: &str,
     now: OffsetDateTime,
-    wanted: &Wanted,
+    wanted: &EnabledSubscriptions,
 ) -> Result<Written, StoreError> {
     let decision = call.recording_decision();
     let recording_decided = decision.is_new(before);
@@ -92,7 +92,7 @@ pub(crate) fn announce(
     call: &CallRow,
     recording_decided: bool,
     now: OffsetDateTime,
-    wanted: &Wanted,
+    wanted: &EnabledSubscriptions,
 ) -> Result<bool, StoreError> {
     db.announce(&Signal::Call {
         id: call.id.clone(),
@@ -157,6 +157,6 @@ pub(crate) fn save(
     now: OffsetDateTime,
 ) -> Result<Written, StoreError> {
     rows::write_many(db, &mut [&mut *call], now)?;
-    let wanted = subscriptions::wanted(db)?;
+    let wanted = subscriptions::enabled(db)?;
     after_write(db, call, before, actor, now, &wanted)
 }

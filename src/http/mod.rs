@@ -42,7 +42,7 @@ impl AppState {
         crate::calls::Calls {
             store: &self.store,
             clock: &self.clock,
-            events: &self.live,
+            events: &self.events,
             outbox: &self.outbox_wake,
         }
     }
@@ -66,8 +66,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker after a commit that may have queued work.
     pub outbox_wake: Arc<Notify>,
-    /// The live event hub (`GET /api/v1/events`).
-    pub live: Arc<crate::live::LiveEvents>,
+    /// The event hub of live subscribers (`GET /api/v1/events`).
+    pub events: Arc<crate::events::EventHub>,
     /// Cancelled when the server stops: long-lived responses (event streams) end with it, so
     /// that a graceful stop does not wait for their clients.
     pub shutdown: tokio_util::sync::CancellationToken,

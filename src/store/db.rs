@@ -41,37 +41,37 @@ pub enum Arg<'a> {
 
 /// An owned parameter, for statements built at run time ([`super::Listing`]).
 #[derive(Debug, Clone)]
-pub enum Owned {
+pub enum OwnedArg {
     Null,
     Int(i64),
     Text(String),
 }
 
-impl ToArg for Owned {
+impl ToArg for OwnedArg {
     fn to_arg(&self) -> Arg<'_> {
         match self {
-            Owned::Null => Arg::Null,
-            Owned::Int(i) => Arg::Int(*i),
-            Owned::Text(s) => Arg::Text(s),
+            OwnedArg::Null => Arg::Null,
+            OwnedArg::Int(i) => Arg::Int(*i),
+            OwnedArg::Text(s) => Arg::Text(s),
         }
     }
 }
 
-impl From<i64> for Owned {
+impl From<i64> for OwnedArg {
     fn from(i: i64) -> Self {
-        Owned::Int(i)
+        OwnedArg::Int(i)
     }
 }
 
-impl From<String> for Owned {
+impl From<String> for OwnedArg {
     fn from(s: String) -> Self {
-        Owned::Text(s)
+        OwnedArg::Text(s)
     }
 }
 
-impl From<&str> for Owned {
+impl From<&str> for OwnedArg {
     fn from(s: &str) -> Self {
-        Owned::Text(s.to_owned())
+        OwnedArg::Text(s.to_owned())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::db::{Arg, Db, Row, ToArg, args};
-use super::rows::{self, Texts};
+use super::rows::{self, StatementsByRows};
 use super::{from_millis, millis};
 use crate::directory::SyncPlan;
 use crate::domain::numbers::{self, NumberKind, Resolution};
@@ -223,21 +223,21 @@ pub fn resolve(db: &Db<'_>, number: &str, now: OffsetDateTime) -> Result<Resolut
         .ok_or_else(|| StoreError::Internal("no resolution".into()))
 }
 
-static NUMBERS_IN: Texts = Texts::new(|rows| {
+static NUMBERS_IN: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "SELECT e164, kind, tenant_id, tenant_ids FROM numbers WHERE e164 {}",
         rows::one_of(rows)
     )
 });
 
-static LIVE_TENANTS_IN: Texts = Texts::new(|rows| {
+static LIVE_TENANTS_IN: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "SELECT id FROM tenants WHERE removed_at IS NULL AND id {}",
         rows::one_of(rows)
     )
 });
 
-static COUNT_UNKNOWN: Texts = Texts::new(|rows| {
+static COUNT_UNKNOWN: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "INSERT INTO unknown_number_calls (e164, at) VALUES {}",
         rows::values(rows, &["?", "?"])

@@ -7,7 +7,7 @@ use super::StoreError;
 use super::calls::{CallKey, CallRow};
 use super::db::{Arg, Db, ToArg, args};
 use super::millis;
-use super::rows::{self, Texts};
+use super::rows::{self, StatementsByRows};
 use crate::domain::call::state_name;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
@@ -140,7 +140,7 @@ pub enum IngestOutcome {
     Replayed,
 }
 
-static INSERT_DELIVERIES: Texts = Texts::new(|rows| {
+static INSERT_DELIVERIES: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
          VALUES {}",

@@ -19,7 +19,7 @@ use std::sync::Arc;
 const CALLS: usize = 4096;
 
 /// The enabled subscriptions and the event types each wants.
-pub type Wanted = Vec<(String, Vec<String>)>;
+pub type EnabledSubscriptions = Vec<(String, Vec<String>)>;
 
 /// What committed transactions left: the writer's memory.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ pub(super) struct Remembered {
     /// Keyed by the provider's call id alone (a lookup allocates nothing); an entry of
     /// another connection is a miss.
     calls: HashMap<String, CallRow>,
-    wanted: Option<Arc<Wanted>>,
+    wanted: Option<Arc<EnabledSubscriptions>>,
 }
 
 impl Remembered {
@@ -88,7 +88,7 @@ enum Learnt {
     Nothing,
     /// A subscription changed: what was read before is stale.
     Forgotten,
-    Read(Arc<Wanted>),
+    Read(Arc<EnabledSubscriptions>),
 }
 
 /// The memory as one job sees it: what is committed, what its transaction learnt so far
@@ -140,7 +140,7 @@ impl<'m> Memory<'m> {
     }
 
     /// The enabled subscriptions, if remembered.
-    pub fn wanted(&self) -> Option<Arc<Wanted>> {
+    pub fn subscriptions(&self) -> Option<Arc<EnabledSubscriptions>> {
         for layer in [Some(self.own), self.outer].into_iter().flatten() {
             let layer = layer.borrow();
             match &layer.wanted {
@@ -154,7 +154,7 @@ impl<'m> Memory<'m> {
     }
 
     /// Remembers the enabled subscriptions as read, once the job's writes commit.
-    pub fn put_wanted(&self, wanted: Wanted) -> Arc<Wanted> {
+    pub fn put_subscriptions(&self, wanted: EnabledSubscriptions) -> Arc<EnabledSubscriptions> {
         let wanted = Arc::new(wanted);
         self.own.borrow_mut().wanted = Learnt::Read(wanted.clone());
         wanted
@@ -186,7 +186,7 @@ mod tests {
         }
     }
 
-    fn wanted(id: &str) -> Wanted {
+    fn wanted(id: &str) -> EnabledSubscriptions {
         vec![(id.to_owned(), vec!["call.updated".to_owned()])]
     }
 
@@ -198,21 +198,21 @@ mod tests {
         let transaction = RefCell::new(Changes::default());
         let tx = Memory::new(&committed, None, &transaction);
         tx.put_call(&call("CA1", "conn", Some("a")));
-        tx.put_wanted(wanted("s1"));
+        tx.put_subscriptions(wanted("s1"));
 
         // A job that learns and is rolled back: its changes are dropped with it.
         let rolled_back = RefCell::new(Changes::default());
         let job = Memory::new(&committed, Some(&transaction), &rolled_back);
-        assert_eq!(job.wanted().unwrap()[0].0, "s1");
+        assert_eq!(job.subscriptions().unwrap()[0].0, "s1");
         job.subscriptions_changed();
         job.put_call(&call("CA2", "conn", None));
-        assert!(job.wanted().is_none());
+        assert!(job.subscriptions().is_none());
         drop(rolled_back);
 
         // A job that is released: its changes join the transaction.
         let released = RefCell::new(Changes::default());
         let job = Memory::new(&committed, Some(&transaction), &released);
-        job.put_wanted(wanted("s2"));
+        job.put_subscriptions(wanted("s2"));
         transaction.borrow_mut().absorb(released.into_inner());
 
         // Nothing is remembered before the commit.
@@ -221,7 +221,7 @@ mod tests {
         committed.borrow_mut().absorb(transaction.into_inner());
         let next = RefCell::new(Changes::default());
         let tx = Memory::new(&committed, None, &next);
-        assert_eq!(tx.wanted().unwrap()[0].0, "s2");
+        assert_eq!(tx.subscriptions().unwrap()[0].0, "s2");
         assert!(tx.take_call("conn", "CA2").is_none());
         assert_eq!(
             tx.take_call("conn", "CA1").unwrap().agent_id.as_deref(),
@@ -251,11 +251,11 @@ mod tests {
         );
 
         let transaction = RefCell::new(Changes::default());
-        Memory::new(&committed, None, &transaction).put_wanted(wanted("s1"));
+        Memory::new(&committed, None, &transaction).put_subscriptions(wanted("s1"));
         Memory::new(&committed, None, &transaction).put_call(&call("CA3", "conn", None));
         transaction.borrow_mut().absorb(Changes::doubtful());
         let tx = Memory::new(&committed, None, &transaction);
-        assert!(tx.wanted().is_none());
+        assert!(tx.subscriptions().is_none());
         assert!(tx.take_call("conn", "CA3").is_none());
     }
 }

@@ -370,7 +370,7 @@ fn spawn_checkpointer(path: &Path, store: std::sync::Weak<Embedded>) -> Result<(
 /// each as `AND <clause> ?N`, so that each can use its index.
 struct Listing {
     sql: String,
-    args: Vec<db::Owned>,
+    args: Vec<db::OwnedArg>,
 }
 
 impl Listing {
@@ -383,7 +383,7 @@ impl Listing {
     }
 
     /// Binds `value` and returns its parameter number, for a clause that uses it.
-    fn bind(&mut self, value: impl Into<db::Owned>) -> usize {
+    fn bind(&mut self, value: impl Into<db::OwnedArg>) -> usize {
         self.args.push(value.into());
         self.args.len()
     }
@@ -395,7 +395,7 @@ impl Listing {
     }
 
     /// Adds `AND {clause} ?N` with `value` bound, when a value is given.
-    fn filter(&mut self, clause: &str, value: Option<impl Into<db::Owned>>) {
+    fn filter(&mut self, clause: &str, value: Option<impl Into<db::OwnedArg>>) {
         if let Some(v) = value {
             let n = self.bind(v);
             self.and(&format!("{clause} ?{n}"));

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use super::db::Dialect;
-use super::rows::{self, Texts};
+use super::rows::{self, StatementsByRows};
 use std::collections::HashMap;
 
 /// A PostgreSQL session and the statements it has prepared.
@@ -65,7 +65,7 @@ impl PgSession {
     /// statements for all.
     pub(super) fn send_signals(&mut self) -> Result<(), StoreError> {
         // The channel is the parameter after the signals.
-        static NOTIFY: Texts = Texts::new(|rows| {
+        static NOTIFY: StatementsByRows = StatementsByRows::new(|rows| {
             format!(
                 "SELECT pg_notify(CAST(?{} AS TEXT), v.column1) FROM (VALUES {}) AS v",
                 rows + 1,

@@ -2,7 +2,7 @@
 //!
 //! A batch of `n` rows is split into runs whose lengths are powers of two ([`runs`]), so it
 //! takes at most a handful of statements, and each statement's text is one of a few, built
-//! once ([`Texts`]): prepared-statement caches on both backends stay small and warm.
+//! once ([`StatementsByRows`]): prepared-statement caches on both backends stay small and warm.
 //!
 //! Runs are as long as the backend makes worthwhile: on PostgreSQL every statement is a
 //! round trip, so up to [`MAX_ROWS`] rows go in one; SQLite's statements are cheap, and
@@ -82,12 +82,12 @@ pub fn one_of(rows: usize) -> String {
 
 /// A statement's text for each run length, built on first use.
 #[derive(Debug)]
-pub struct Texts {
+pub struct StatementsByRows {
     build: fn(usize) -> String,
     texts: [OnceLock<String>; RUN_LENGTHS],
 }
 
-impl Texts {
+impl StatementsByRows {
     /// `build(rows)` writes the statement for `rows` rows.
     pub const fn new(build: fn(usize) -> String) -> Self {
         Self {
@@ -140,7 +140,8 @@ mod tests {
 
     #[test]
     fn texts_are_built_once_per_run_length() {
-        static T: Texts = Texts::new(|rows| format!("SELECT {}", values(rows, &["?"])));
+        static T: StatementsByRows =
+            StatementsByRows::new(|rows| format!("SELECT {}", values(rows, &["?"])));
         assert_eq!(T.get(1), "SELECT (?1)");
         assert_eq!(T.get(2), "SELECT (?1), (?2)");
         assert!(std::ptr::eq(T.get(2), T.get(2)));

@@ -42,17 +42,17 @@ fn from_row(r: &Row<'_, '_>) -> Result<Subscription, StoreError> {
     })
 }
 
-pub use super::memory::Wanted;
+pub use super::memory::EnabledSubscriptions;
 
 /// The enabled subscriptions and their event types: read once per transaction that may
 /// change calls, and handed to [`enqueue_call`] for each.
-pub fn wanted(db: &Db<'_>) -> Result<std::sync::Arc<Wanted>, StoreError> {
+pub fn enabled(db: &Db<'_>) -> Result<std::sync::Arc<EnabledSubscriptions>, StoreError> {
     // The embedded writer remembers them: every ingest asks, and most of the time there are
     // none. On PostgreSQL other instances write them too: always read.
-    if let Some(w) = db.memory().and_then(|m| m.wanted()) {
+    if let Some(w) = db.memory().and_then(|m| m.subscriptions()) {
         return Ok(w);
     }
-    let read: Wanted = db.query(
+    let read: EnabledSubscriptions = db.query(
         "SELECT id, event_types FROM subscriptions WHERE enabled = 1",
         args![],
         |r| {
@@ -63,7 +63,7 @@ pub fn wanted(db: &Db<'_>) -> Result<std::sync::Arc<Wanted>, StoreError> {
         },
     )?;
     Ok(match db.memory() {
-        Some(memory) => memory.put_wanted(read),
+        Some(memory) => memory.put_subscriptions(read),
         None => std::sync::Arc::new(read),
     })
 }

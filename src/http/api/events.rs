@@ -16,10 +16,10 @@
 
 use crate::dto::EventType;
 use crate::error::AppError;
+use crate::events::{EventHub, HubEvent, Subscription};
 use crate::http::AppState;
 use crate::http::auth::{self, Permission, Principal};
 use crate::http::console::session;
-use crate::live::{LiveEvent, LiveEvents, Subscription};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
@@ -110,7 +110,7 @@ async fn events(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let sub = st.live.subscribe(last);
+    let sub = st.events.subscribe(last);
     // Checked again once subscribed: a change made between the first check and the
     // subscription is not missed.
     let p = allowed(&st, token).await.ok_or(AppError::Unauthorized)?;
@@ -162,14 +162,14 @@ struct Filter {
 }
 
 impl Filter {
-    fn passes(&self, e: &LiveEvent) -> bool {
+    fn passes(&self, e: &HubEvent) -> bool {
         e.kind.is_some_and(|k| self.kinds.contains(&k)) && self.principal.sees(&e.audience)
     }
 }
 
-fn sse_event(live: &LiveEvents, e: &LiveEvent) -> Event {
+fn sse_event(hub: &EventHub, e: &HubEvent) -> Event {
     Event::default()
-        .id(live.id_of(e))
+        .id(hub.id_of(e))
         .event(e.kind.map_or("", EventType::as_str))
         .data(e.data())
 }
@@ -185,10 +185,10 @@ struct Cursor {
     state: AppState,
     /// The SHA-256 of the stream's token, to check it again.
     token: [u8; 32],
-    live: Arc<LiveEvents>,
+    hub: Arc<EventHub>,
     filter: Filter,
     pending: VecDeque<Event>,
-    sub: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
+    sub: tokio::sync::broadcast::Receiver<Arc<HubEvent>>,
 }
 
 impl Cursor {
@@ -210,7 +210,7 @@ fn event_stream(
     filter: Filter,
     sub: Subscription,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let live = state.live.clone();
+    let hub = state.events.clone();
     let mut pending = VecDeque::new();
     if sub.resync {
         pending.push_back(resync("last_event_id_unknown"));
@@ -219,15 +219,15 @@ fn event_stream(
         sub.replay
             .iter()
             .filter(|e| filter.passes(e))
-            .map(|e| sse_event(&live, e)),
+            .map(|e| sse_event(&hub, e)),
     );
     let cursor = Cursor {
         state,
         token,
-        live,
+        hub,
         filter,
         pending,
-        sub: sub.live,
+        sub: sub.receiver,
     };
     stream::unfold(cursor, |mut c| async move {
         loop {
@@ -241,7 +241,7 @@ fn event_stream(
                     }
                 }
                 Ok(e) if c.filter.passes(&e) => {
-                    let event = sse_event(&c.live, &e);
+                    let event = sse_event(&c.hub, &e);
                     return Some((Ok(event), c));
                 }
                 Ok(_) => {}

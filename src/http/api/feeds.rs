@@ -61,7 +61,7 @@ pub(super) fn routes() -> Router<AppState> {
 /// Tells this instance's live subscribers that a tenant's hub counts may have changed
 /// (other instances hear of it from the store write itself: `Db::announce_hub`).
 fn hub_changed(st: &AppState, tenant_id: &str) {
-    crate::calls::Effects::of_hub(tenant_id.to_owned()).apply(&st.live, &st.outbox_wake);
+    crate::calls::Effects::of_hub(tenant_id.to_owned()).apply(&st.events, &st.outbox_wake);
 }
 
 /// 400 for a bad id, 403 for a tenant the caller does not see.

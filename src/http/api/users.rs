@@ -39,7 +39,7 @@ fn within_reach(p: &Principal, user: &User) -> Result<(), AppError> {
 /// Tells this instance's live streams of the user to check their token again (other
 /// instances hear of it from the store write itself: `Signal::Rights`).
 fn rights_changed(st: &AppState, user_id: &str) {
-    st.live.publish(crate::live::Change::RightsChanged {
+    st.events.publish(crate::events::Change::RightsChanged {
         user_id: user_id.to_owned(),
     });
 }

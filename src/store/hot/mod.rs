@@ -11,7 +11,7 @@ use super::StoreError;
 use super::calls::{CallKey, CallRow};
 use super::db::{Arg, Db, Dialect, ToArg};
 use super::ingest::EventRow;
-use super::rows::{self, Texts};
+use super::rows::{self, StatementsByRows};
 use time::OffsetDateTime;
 
 /// The calls `keys[i]` names for each `i` of `missing` (in order), read, or created when
@@ -84,7 +84,7 @@ pub(super) fn update_calls(
 }
 
 /// Events, skipping those stored before.
-static INSERT_EVENTS: Texts = Texts::new(|rows| {
+static INSERT_EVENTS: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind) VALUES {}
          ON CONFLICT (call_seq, dedupe_key) DO NOTHING",

@@ -8,14 +8,14 @@ use crate::store::calls::{self, CallKey, CallRow, call_columns};
 use crate::store::db::{Arg, Db, Dialect, ToArg};
 use crate::store::ingest::EventRow;
 use crate::store::millis;
-use crate::store::rows::{self, Texts};
+use crate::store::rows::{self, StatementsByRows};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// Creates the calls that do not exist yet and locks those that do (the no-op update takes
 /// the row lock), row after row in the order given: one statement reads, creates and locks
 /// them all.
-static UPSERT: Texts = Texts::new(|rows| {
+static UPSERT: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         concat!(
             "INSERT INTO calls (id, connection_id, provider, provider_call_id, tenant_status,
@@ -76,8 +76,8 @@ pub(super) fn get_or_create_calls(
 }
 
 /// Calls' rows, many at once.
-static UPDATE_CALLS: Texts =
-    Texts::new(|rows| {
+static UPDATE_CALLS: StatementsByRows =
+    StatementsByRows::new(|rows| {
         format!(
         "UPDATE calls SET state = v.column2, number_kind = v.column3, tenant_status = v.column4,
              tenant_id = v.column5, recording_status = v.column6, agent_id = v.column7,

@@ -1,4 +1,5 @@
-//! Live events: what just changed, fanned out to the subscribers of `GET /api/v1/events`.
+//! The event hub: what just changed, fanned out to the live subscribers of
+//! `GET /api/v1/events`.
 //!
 //! Publishing never waits: events go into a ring of recent events and a broadcast channel.
 //! A subscriber that falls behind loses its place (it is told to resync) instead of slowing
@@ -69,7 +70,7 @@ impl Change {
 
 /// One published event.
 #[derive(Debug)]
-pub struct LiveEvent {
+pub struct HubEvent {
     pub seq: u64,
     /// `None` for a notice never sent to clients ([`Change::RightsChanged`]).
     pub kind: Option<EventType>,
@@ -79,7 +80,7 @@ pub struct LiveEvent {
     data: OnceLock<String>,
 }
 
-impl LiveEvent {
+impl HubEvent {
     /// The user whose rights changed, for [`Change::RightsChanged`].
     pub fn rights_of(&self) -> Option<&str> {
         match &self.change {
@@ -96,24 +97,24 @@ impl LiveEvent {
 
 /// The event hub of this process.
 #[derive(Debug)]
-pub struct LiveEvents {
+pub struct EventHub {
     epoch: String,
-    tx: broadcast::Sender<Arc<LiveEvent>>,
+    tx: broadcast::Sender<Arc<HubEvent>>,
     /// Recent events, oldest first, and the next sequence number.
-    recent: Mutex<(VecDeque<Arc<LiveEvent>>, u64)>,
+    recent: Mutex<(VecDeque<Arc<HubEvent>>, u64)>,
 }
 
 /// Where a new subscriber starts.
 #[derive(Debug)]
 pub struct Subscription {
     /// Events missed since the client's `Last-Event-ID`, oldest first.
-    pub replay: Vec<Arc<LiveEvent>>,
+    pub replay: Vec<Arc<HubEvent>>,
     /// The client's id could not be caught up on: it must re-read its state.
     pub resync: bool,
-    pub live: broadcast::Receiver<Arc<LiveEvent>>,
+    pub receiver: broadcast::Receiver<Arc<HubEvent>>,
 }
 
-impl LiveEvents {
+impl EventHub {
     /// `epoch` names this process in event ids (e.g. its start time).
     pub fn new(epoch: impl Into<String>) -> Self {
         Self {
@@ -124,7 +125,7 @@ impl LiveEvents {
     }
 
     /// The SSE id of an event.
-    pub fn id_of(&self, event: &LiveEvent) -> String {
+    pub fn id_of(&self, event: &HubEvent) -> String {
         format!("{}-{}", self.epoch, event.seq)
     }
 
@@ -134,7 +135,7 @@ impl LiveEvents {
             return;
         };
         let (ring, next) = &mut *recent;
-        let event = Arc::new(LiveEvent {
+        let event = Arc::new(HubEvent {
             seq: *next,
             kind: change.kind(),
             audience: change.audience(),
@@ -159,12 +160,12 @@ impl LiveEvents {
             Err(poisoned) => poisoned.into_inner(),
         };
         let (ring, next) = &*recent;
-        let live = self.tx.subscribe();
+        let receiver = self.tx.subscribe();
         let Some(last) = last_event_id else {
             return Subscription {
                 replay: Vec::new(),
                 resync: false,
-                live,
+                receiver,
             };
         };
         let seq = last
@@ -178,12 +179,12 @@ impl LiveEvents {
             Some(seq) if seq + 1 >= oldest => Subscription {
                 replay: ring.iter().filter(|e| e.seq > seq).cloned().collect(),
                 resync: false,
-                live,
+                receiver,
             },
             _ => Subscription {
                 replay: Vec::new(),
                 resync: true,
-                live,
+                receiver,
             },
         }
     }
@@ -193,7 +194,7 @@ impl LiveEvents {
 mod tests {
     use super::*;
 
-    fn hub(t: &str) -> Change {
+    fn hub_changed(t: &str) -> Change {
         Change::HubUpdated {
             tenant_id: t.into(),
         }
@@ -201,61 +202,61 @@ mod tests {
 
     #[test]
     fn ids_replay_what_followed_them() {
-        let live = LiveEvents::new("e1");
+        let hub = EventHub::new("e1");
         for t in ["a", "b", "c"] {
-            live.publish(hub(t));
+            hub.publish(hub_changed(t));
         }
-        let sub = live.subscribe(Some("e1-1"));
+        let sub = hub.subscribe(Some("e1-1"));
         assert!(!sub.resync);
         let seqs: Vec<u64> = sub.replay.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![2, 3]);
-        assert_eq!(live.id_of(&sub.replay[0]), "e1-2");
+        assert_eq!(hub.id_of(&sub.replay[0]), "e1-2");
         assert_eq!(
             sub.replay[1].data(),
             r#"{"tenant_id":"c","type":"hub.updated"}"#
         );
         // Up to date: nothing to replay.
-        let sub = live.subscribe(Some("e1-3"));
+        let sub = hub.subscribe(Some("e1-3"));
         assert!(!sub.resync && sub.replay.is_empty());
     }
 
     #[test]
     fn unknown_old_or_foreign_ids_ask_for_a_resync() {
-        let live = LiveEvents::new("e2");
+        let hub = EventHub::new("e2");
         for _ in 0..RING + 10 {
-            live.publish(hub("a"));
+            hub.publish(hub_changed("a"));
         }
         for id in ["e2-1", "e1-5", "garbage", "e2-999999", "e2-"] {
-            let sub = live.subscribe(Some(id));
+            let sub = hub.subscribe(Some(id));
             assert!(sub.resync, "{id}");
             assert!(sub.replay.is_empty(), "{id}");
         }
         let oldest_kept = format!("e2-{}", 10);
-        let sub = live.subscribe(Some(&oldest_kept));
+        let sub = hub.subscribe(Some(&oldest_kept));
         assert!(!sub.resync);
         assert_eq!(sub.replay.len(), RING);
     }
 
     #[tokio::test]
     async fn live_events_follow_the_subscription_in_order() {
-        let live = LiveEvents::new("e3");
-        live.publish(hub("before"));
-        let mut sub = live.subscribe(None);
+        let hub = EventHub::new("e3");
+        hub.publish(hub_changed("before"));
+        let mut sub = hub.subscribe(None);
         assert!(sub.replay.is_empty() && !sub.resync);
-        live.publish(hub("x"));
-        live.publish(hub("y"));
-        assert_eq!(sub.live.recv().await.unwrap().seq, 2);
-        assert_eq!(sub.live.recv().await.unwrap().seq, 3);
+        hub.publish(hub_changed("x"));
+        hub.publish(hub_changed("y"));
+        assert_eq!(sub.receiver.recv().await.unwrap().seq, 2);
+        assert_eq!(sub.receiver.recv().await.unwrap().seq, 3);
     }
 
     #[test]
     fn publishing_without_subscribers_or_with_a_stuck_one_never_blocks() {
-        let live = LiveEvents::new("e4");
-        let stuck = live.subscribe(None);
+        let hub = EventHub::new("e4");
+        let stuck = hub.subscribe(None);
         for _ in 0..CHANNEL * 3 {
-            live.publish(hub("a"));
+            hub.publish(hub_changed("a"));
         }
-        let mut stuck = stuck.live;
+        let mut stuck = stuck.receiver;
         assert!(matches!(
             stuck.try_recv(),
             Err(broadcast::error::TryRecvError::Lagged(_))
