@@ -230,7 +230,7 @@ static NUMBERS_IN: StatementsByRows = StatementsByRows::new(|rows| {
     )
 });
 
-static LIVE_TENANTS_IN: StatementsByRows = StatementsByRows::new(|rows| {
+static CURRENT_TENANTS_IN: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
         "SELECT id FROM tenants WHERE removed_at IS NULL AND id {}",
         rows::one_of(rows)
@@ -268,10 +268,10 @@ pub fn resolve_many(
         .collect();
     tenants.sort_unstable();
     tenants.dedup();
-    let mut live: HashSet<String> = HashSet::new();
+    let mut current: HashSet<String> = HashSet::new();
     for run in rows::runs(db.dialect(), tenants.len()) {
         let args: Vec<Arg<'_>> = tenants[run.clone()].iter().map(|t| t.to_arg()).collect();
-        live.extend(db.query(LIVE_TENANTS_IN.get(run.len()), &args, |r| r.get(0))?);
+        current.extend(db.query(CURRENT_TENANTS_IN.get(run.len()), &args, |r| r.get(0))?);
     }
 
     let resolutions: Vec<Resolution> = numbers
@@ -279,7 +279,7 @@ pub fn resolve_many(
         .map(|&number| match listed.get(number) {
             Some(n) => {
                 // A local number whose tenant is gone no longer resolves to it.
-                let tenant_id = n.tenant_id.clone().filter(|t| live.contains(t));
+                let tenant_id = n.tenant_id.clone().filter(|t| current.contains(t));
                 let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
                     NumberKind::Unknown
                 } else {
@@ -292,7 +292,7 @@ pub fn resolve_many(
                     tenant_ids: n
                         .tenant_ids
                         .iter()
-                        .filter(|t| live.contains(*t))
+                        .filter(|t| current.contains(*t))
                         .cloned()
                         .collect(),
                 }

@@ -56,7 +56,7 @@ async fn list(
         only_tenants: p.only_tenants(),
         limit: page.limit,
     };
-    let rows = st.store.read(move |c| calls::list(c, &filter)).await?;
+    let rows = st.store.read(move |db| calls::list(db, &filter)).await?;
     let next_cursor = page.next_cursor(rows.iter().map(|r| r.seq));
     let calls: Vec<CallDto> = rows.iter().map(CallDto::from).collect();
     Ok(Json(json!({ "calls": calls, "next_cursor": next_cursor })))
@@ -82,7 +82,10 @@ async fn audit(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let call = load_visible(&st, &p, id).await?;
-    let entries = st.store.read(move |c| audit::of_call(c, &call.id)).await?;
+    let entries = st
+        .store
+        .read(move |db| audit::of_call(db, &call.id))
+        .await?;
     // A record naming a tenant the principal does not see (an earlier choice of another
     // agent) is left out.
     let entries: Vec<_> = entries

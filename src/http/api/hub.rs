@@ -108,13 +108,13 @@ async fn hub(
 pub(crate) async fn hub_of(st: &AppState, p: &Principal) -> Result<Hub, AppError> {
     let p = p.clone();
     st.store
-        .read(move |c| {
-            let active_call = crate::calls::active_call(c, &p.viewer())?;
+        .read(move |db| {
+            let active_call = crate::calls::active_call(db, &p.viewer())?;
             let (chats, web_bookings) = count_lists(
                 &p,
-                directory::list_tenants(c)?,
-                &chats::counts_by_tenant(c)?,
-                &bookings::unbooked_by_tenant(c)?,
+                directory::list_tenants(db)?,
+                &chats::counts_by_tenant(db)?,
+                &bookings::unbooked_by_tenant(db)?,
             );
             Ok::<_, AppError>(Hub {
                 active_call,
