@@ -199,6 +199,7 @@ impl From<Refusal> for AppError {
             R::AmbiguousId(_) => Self::conflict("ambiguous_id", message),
             R::BookingIdConflict(_) => Self::conflict("booking_id_conflict", message),
             R::MessageIdReused(_) => Self::conflict("message_id_reused", message),
+            R::IdentityTaken(_) => Self::conflict("identity_taken", message),
             R::ThreadAction(A::ThreadIsSpam) => Self::conflict("thread_is_spam", message),
             R::ThreadAction(A::NoCustomer) => Self::conflict("no_customer", message),
             R::TenantNotAssigned => Self::Forbidden(message),

@@ -3,6 +3,7 @@
 //! the operating system's random source.
 
 use crate::access::Permission;
+use crate::domain::identity;
 use crate::error::AppError;
 use crate::ids::{check_id, check_user_ref};
 use crate::store::users::User;
@@ -42,6 +43,8 @@ pub struct UserInput {
     pub name: Option<String>,
     pub permissions: Option<Vec<String>>,
     pub tenant_ids: Option<Vec<String>>,
+    /// The agent's identities at the telephony providers; left out: none.
+    pub identities: Option<Vec<String>>,
 }
 
 /// A validated user, before it is given its times.
@@ -51,6 +54,8 @@ pub struct UserSpec {
     pub name: String,
     pub permissions: BTreeSet<String>,
     pub tenant_ids: BTreeSet<String>,
+    /// Canonical forms ([`identity::canonical`]).
+    pub identities: BTreeSet<String>,
 }
 
 fn missing(field: &str) -> AppError {
@@ -72,7 +77,7 @@ pub fn check_user_id(user_id: &str) -> Result<(), AppError> {
 
 /// Validates a user. Every problem is a 400: `invalid_id`, `reserved_user_id`,
 /// `missing_field`, `invalid_name`, `unknown_permission`, `invalid_tenant_id`,
-/// `too_many_tenants`. Duplicates are dropped.
+/// `too_many_tenants`; a refused identity is a 422 ([`identities`]). Duplicates are dropped.
 pub fn validate(user_id: &str, input: UserInput) -> Result<UserSpec, AppError> {
     check_user_id(user_id)?;
     let name = input.name.ok_or_else(|| missing("name"))?;
@@ -118,7 +123,30 @@ pub fn validate(user_id: &str, input: UserInput) -> Result<UserSpec, AppError> {
         name: name.to_owned(),
         permissions: known,
         tenant_ids: tenants,
+        identities: identities(input.identities.unwrap_or_default())?,
     })
+}
+
+/// The canonical forms of a user's identities, without duplicates (two forms of one number
+/// are one identity). Each problem is a 422: `empty_identity`, `identity_too_long`,
+/// `invalid_identity` (control characters, a SIP URI without a host), `too_many_identities`.
+pub fn identities(raw: Vec<String>) -> Result<BTreeSet<String>, AppError> {
+    let mut canonical = BTreeSet::new();
+    for (i, value) in raw.iter().enumerate() {
+        let id = identity::parse(value)
+            .map_err(|e| AppError::unprocessable(e.code(), format!("identities[{i}]: {e}")))?;
+        canonical.insert(id);
+        if canonical.len() > identity::MAX_IDENTITIES {
+            return Err(AppError::unprocessable(
+                "too_many_identities",
+                format!(
+                    "a user may have at most {} identities",
+                    identity::MAX_IDENTITIES
+                ),
+            ));
+        }
+    }
+    Ok(canonical)
 }
 
 /// The user `spec` describes, replacing `before` (whose creation time it keeps).
@@ -128,6 +156,7 @@ pub fn apply(spec: UserSpec, before: Option<&User>, now: OffsetDateTime) -> User
         name: spec.name,
         permissions: spec.permissions.into_iter().collect(),
         tenant_ids: spec.tenant_ids.into_iter().collect(),
+        identities: spec.identities.into_iter().collect(),
         created_at: before.map_or(now, |b| b.created_at),
         updated_at: now,
     }
@@ -141,22 +170,24 @@ fn diff(before: &[String], after: &[String]) -> Value {
 }
 
 /// The audit action and detail of replacing `before` with `after`: `user.created` or
-/// `user.updated` with what changed in the permissions, the tenants and the name. `None`
-/// when nothing changed.
+/// `user.updated` with what changed in the permissions, the tenants, the identities and the
+/// name. `None` when nothing changed.
 pub fn change(before: Option<&User>, after: &User) -> Option<(&'static str, Value)> {
     let empty = Vec::new();
-    let (action, old_name, old_permissions, old_tenants) = match before {
-        None => ("user.created", None, &empty, &empty),
+    let (action, old_name, old_permissions, old_tenants, old_identities) = match before {
+        None => ("user.created", None, &empty, &empty, &empty),
         Some(b) => (
             "user.updated",
             Some(b.name.as_str()),
             &b.permissions,
             &b.tenant_ids,
+            &b.identities,
         ),
     };
     if old_name == Some(after.name.as_str())
         && *old_permissions == after.permissions
         && *old_tenants == after.tenant_ids
+        && *old_identities == after.identities
     {
         return None;
     }
@@ -165,6 +196,9 @@ pub fn change(before: Option<&User>, after: &User) -> Option<(&'static str, Valu
         "permissions": diff(old_permissions, &after.permissions),
         "tenant_ids": diff(old_tenants, &after.tenant_ids),
     });
+    if *old_identities != after.identities {
+        detail["identities"] = diff(old_identities, &after.identities);
+    }
     if old_name != Some(after.name.as_str()) {
         detail["name"] = json!({ "before": old_name, "after": after.name });
     }
@@ -214,6 +248,7 @@ mod tests {
             name: name.map(str::to_owned),
             permissions: Some(permissions.iter().map(|p| (*p).to_owned()).collect()),
             tenant_ids: Some(tenants.iter().map(|t| (*t).to_owned()).collect()),
+            identities: None,
         }
     }
 
@@ -272,6 +307,41 @@ mod tests {
             ..input(Some("A"), &[], &[])
         };
         assert_eq!(code(validate("ana", no_permissions)), "missing_field");
+    }
+
+    #[test]
+    fn identities_are_canonical_deduplicated_and_bounded() {
+        let raw = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let ok = identities(raw(&[
+            "client:ana",
+            " 15125550123",
+            "+15125550123",
+            "SIP:ana@PBX.example.com;transport=tls",
+            "sip:ana@pbx.example.com",
+        ]))
+        .unwrap();
+        assert_eq!(
+            ok.iter().collect::<Vec<_>>(),
+            ["+15125550123", "client:ana", "sip:ana@pbx.example.com"]
+        );
+        let code = |v: Vec<String>| identities(v).map_or_else(|e| e.code(), |_| "ok");
+        let status = |v: Vec<String>| identities(v).unwrap_err().status();
+        assert_eq!(code(raw(&["client:ana", " "])), "empty_identity");
+        assert_eq!(code(vec!["x".repeat(257)]), "identity_too_long");
+        assert_eq!(code(raw(&["client:\u{7}ana"])), "invalid_identity");
+        assert_eq!(code(raw(&["sip:ana@"])), "invalid_identity");
+        assert_eq!(
+            status(raw(&[""])),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let many = |n: usize| (0..n).map(|i| format!("client:a{i}")).collect::<Vec<_>>();
+        assert_eq!(code(many(32)), "ok");
+        assert_eq!(code(many(33)), "too_many_identities");
+        // Duplicates do not count against the bound.
+        let mut repeated = many(32);
+        repeated.extend(many(32));
+        assert_eq!(code(repeated), "ok");
+        assert!(identities(Vec::new()).unwrap().is_empty());
     }
 
     #[test]

@@ -166,11 +166,17 @@ enum UserCmd {
     /// List the users as JSON lines.
     List,
     /// Create or replace a user from a JSON file (`-`: standard input), the body of
-    /// PUT /api/v1/users/{id}: {"name", "permissions": [...], "tenant_ids": [...]}.
+    /// PUT /api/v1/users/{id}: {"name", "permissions": [...], "tenant_ids": [...],
+    /// "identities": [...]}.
     Put {
         id: String,
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
+        /// An identity of the agent at a telephony provider (`client:ana`,
+        /// `sip:ana@pbx.example.com`, `+15125550123`, ...); repeat for each. Given, they are
+        /// the user's identities, and the file must not list any.
+        #[arg(long = "identity", value_name = "IDENTITY")]
+        identities: Vec<String>,
     },
     /// Make an API token for the user; prints it, the only time it is shown.
     Token { id: String },

@@ -165,9 +165,21 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
     let now = state.clock.now();
     match cmd {
         UserCmd::List => print_lines(state.store.read(user_rows::list).await?),
-        UserCmd::Put { id, file } => {
-            let body: crate::users::UserInput = serde_json::from_str(&read_source(&file)?)
+        UserCmd::Put {
+            id,
+            file,
+            identities,
+        } => {
+            let mut body: crate::users::UserInput = serde_json::from_str(&read_source(&file)?)
                 .with_context(|| format!("{} is not a user", file.display()))?;
+            if !identities.is_empty() {
+                anyhow::ensure!(
+                    body.identities.is_none(),
+                    "{} lists identities: give them there or with --identity, not both",
+                    file.display()
+                );
+                body.identities = Some(identities);
+            }
             let spec = crate::users::validate(&id, body)?;
             let put = state
                 .store

@@ -1,10 +1,11 @@
-//! The pure core: call state as a fold, the recording gate, numbers, screen pops and chat
-//! thread counts.
+//! The pure core: call state as a fold, the recording gate, numbers, agent identities, screen
+//! pops and chat thread counts.
 //! Nothing here does I/O or reads the wall clock.
 
 pub mod call;
 pub mod chat;
 pub mod gate;
+pub mod identity;
 pub mod numbers;
 pub mod refusal;
 pub mod screen_pop;

@@ -63,6 +63,9 @@ pub enum Refusal {
     /// An action on a chat thread its counts refuse.
     #[error("{}", thread_action_message(*.0))]
     ThreadAction(ActionRefused),
+    /// Another user holds the identity (named, in canonical form; the user is not).
+    #[error("the identity {0:?} belongs to another user")]
+    IdentityTaken(String),
     /// Text holding a NUL character: no store keeps it alike (PostgreSQL refuses it).
     #[error("text values must not contain NUL characters")]
     NulCharacter,

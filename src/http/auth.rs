@@ -277,6 +277,7 @@ mod tests {
             name: "Ana".into(),
             permissions: vec!["contact_center.view".into(), "from.a.newer.build".into()],
             tenant_ids: vec!["t-a".into()],
+            identities: Vec::new(),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             updated_at: time::OffsetDateTime::UNIX_EPOCH,
         };

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_readiness_probe.sql"),
     include_str!("../../migrations/postgres/0007_calls_unended.sql"),
     include_str!("../../migrations/postgres/0008_console_sessions.sql"),
+    include_str!("../../migrations/postgres/0009_user_identities.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_readiness_probe.sql"),
     include_str!("../../migrations/sqlite/0009_calls_unended.sql"),
     include_str!("../../migrations/sqlite/0010_console_sessions.sql"),
+    include_str!("../../migrations/sqlite/0011_user_identities.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,8 +1,10 @@
 //! Users and their API tokens. A token is kept only as the SHA-256 of its value.
 
 use super::StoreError;
-use super::db::{Db, Row, args};
+use super::db::{Db, Dialect, Row, args};
 use super::{Signal, from_millis, millis};
+use crate::domain::identity;
+use crate::domain::refusal::Refusal;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -16,15 +18,29 @@ pub struct User {
     /// The tenants the user sees, sorted, without duplicates. They may name tenants the
     /// directory does not list (yet).
     pub tenant_ids: Vec<String>,
+    /// The agent's identities at the telephony providers, in canonical form
+    /// ([`identity::canonical`]), sorted. Each belongs to this user only.
+    pub identities: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-const USER_COLUMNS: &str = "u.id, u.name, u.permissions, u.tenant_ids, u.created_at, u.updated_at";
+/// The columns of a user (`u`), its identities last as a JSON array (or NULL for none on
+/// PostgreSQL).
+fn user_columns(db: &Db<'_>) -> String {
+    let identities = match db.dialect() {
+        Dialect::Sqlite => "json_group_array(i.identity)",
+        Dialect::Postgres => "json_agg(i.identity)::text",
+    };
+    format!(
+        "u.id, u.name, u.permissions, u.tenant_ids, u.created_at, u.updated_at,
+         (SELECT {identities} FROM user_identities i WHERE i.user_id = u.id)"
+    )
+}
 
-type RawUser = (String, String, String, String, i64, i64);
+type RawUser = (String, String, String, String, i64, i64, Option<String>);
 
 fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, StoreError> {
     Ok((
@@ -34,24 +50,31 @@ fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, StoreError> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
 fn decode_user(
-    (user_id, name, permissions, tenant_ids, created, updated): RawUser,
+    (user_id, name, permissions, tenant_ids, created, updated, identities): RawUser,
 ) -> Result<User, StoreError> {
+    let mut identities: Vec<String> = match identities {
+        Some(json) => serde_json::from_str(&json)?,
+        None => Vec::new(),
+    };
+    identities.sort();
     Ok(User {
         user_id,
         name,
         permissions: serde_json::from_str(&permissions)?,
         tenant_ids: serde_json::from_str(&tenant_ids)?,
+        identities,
         created_at: from_millis(created),
         updated_at: from_millis(updated),
     })
 }
 
 pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, StoreError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+    let sql = format!("SELECT {} FROM users u WHERE u.id = ?1", user_columns(db));
     db.query_opt(&sql, args![user_id], user_from_row)?
         .map(decode_user)
         .transpose()
@@ -59,29 +82,63 @@ pub fn get(db: &Db<'_>, user_id: &str) -> Result<Option<User>, StoreError> {
 
 /// Every user, by id.
 pub fn list(db: &Db<'_>) -> Result<Vec<User>, StoreError> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
+    let sql = format!("SELECT {} FROM users u ORDER BY u.id", user_columns(db));
     db.query(&sql, args![], user_from_row)?
         .into_iter()
         .map(decode_user)
         .collect()
 }
 
-/// Inserts or replaces a user (its `created_at` is kept on replace), and tells other
-/// instances that its rights changed.
+/// Inserts or replaces a user (its `created_at` is kept on replace) with its identities, and
+/// tells other instances that its rights changed. An identity another user holds refuses
+/// the write ([`Refusal::IdentityTaken`]); the caller's transaction then writes nothing.
 pub fn put(db: &Db<'_>, u: &User) -> Result<(), StoreError> {
     db.exec("INSERT INTO users (id, name, permissions, tenant_ids, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = ?2, permissions = ?3, tenant_ids = ?4, updated_at = ?6", args![u.user_id, u.name, serde_json::to_string(&u.permissions)?, serde_json::to_string(&u.tenant_ids)?, millis(u.created_at), millis(u.updated_at)])?;
+    set_identities(db, &u.user_id, &u.identities)?;
     db.announce(&Signal::Rights {
         user_id: u.user_id.clone(),
     })
 }
 
+/// Replaces the user's identities. The store's unique key on an identity decides between
+/// two users naming it at once: a row another transaction holds is waited for, then the
+/// insert does nothing, and the write is refused.
+fn set_identities(db: &Db<'_>, user_id: &str, identities: &[String]) -> Result<(), StoreError> {
+    db.exec(
+        "DELETE FROM user_identities WHERE user_id = ?1",
+        args![user_id],
+    )?;
+    for identity in identities {
+        let inserted = db.exec(
+            "INSERT INTO user_identities (identity, user_id) VALUES (?1, ?2)
+             ON CONFLICT (identity) DO NOTHING",
+            args![identity, user_id],
+        )?;
+        if inserted == 0 {
+            return Err(Refusal::IdentityTaken(identity.clone()).into());
+        }
+    }
+    Ok(())
+}
+
+/// The user whose identity a leg's destination is, by its canonical form
+/// ([`identity::canonical`]).
+pub fn owner_of_identity(db: &Db<'_>, destination: &str) -> Result<Option<String>, StoreError> {
+    db.query_opt(
+        "SELECT user_id FROM user_identities WHERE identity = ?1",
+        args![identity::canonical(destination)],
+        |r| r.get(0),
+    )
+}
+
 /// The user holding the unrevoked token whose SHA-256 is `hash`.
 pub fn by_token_hash(db: &Db<'_>, hash: &[u8]) -> Result<Option<User>, StoreError> {
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.hash = ?1 AND t.revoked_at IS NULL"
+        "SELECT {} FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.hash = ?1 AND t.revoked_at IS NULL",
+        user_columns(db)
     );
     db.query_opt(&sql, args![hash], user_from_row)?
         .map(decode_user)

@@ -238,6 +238,48 @@ async fn the_cli_manages_the_directory_and_users() {
         ok && out.contains("\"ana\"") && !out.contains("cgt_"),
         "{out}"
     );
+    // Identities: given with --identity (in canonical form), listed, one user's only.
+    let ana =
+        r#"{"name": "Ana", "permissions": ["contact_center.view"], "tenant_ids": ["t-austin"]}"#;
+    let put_ana = ["user", "put", "ana", "--file", "-"];
+    let with_identities = [
+        &put_ana[..],
+        &["--identity", "client:ana", "--identity", "15125550123"],
+    ]
+    .concat();
+    let (ok, out, err) = run(&with_identities, Some(ana));
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(shown["identities"], json!(["+15125550123", "client:ana"]));
+    let (ok, out, _) = run(&["user", "list"], None);
+    assert!(
+        ok && out.contains(r#""identities":["+15125550123","client:ana"]"#),
+        "{out}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "put",
+            "ben",
+            "--file",
+            "-",
+            "--identity",
+            "+15125550123",
+        ],
+        Some(r#"{"name": "Ben", "permissions": []}"#),
+    );
+    assert!(
+        !ok && err.contains("\"+15125550123\" belongs to another user"),
+        "{err}"
+    );
+    let (ok, _, err) = run(
+        &with_identities,
+        Some(r#"{"name": "Ana", "permissions": [], "identities": ["client:ana"]}"#),
+    );
+    assert!(!ok && err.contains("not both"), "{err}");
+    let (ok, _, err) = run(&[&put_ana[..], &["--identity", " "]].concat(), Some(ana));
+    assert!(!ok && err.contains("must not be empty"), "{err}");
+
     let token_id = token["token_id"].as_str().unwrap();
     let (ok, out, err) = run(&["user", "revoke", "ana", token_id], None);
     assert!(ok, "{err}");

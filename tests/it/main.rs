@@ -21,6 +21,7 @@ mod downstream;
 mod events;
 mod feeds;
 mod gate;
+mod identities;
 mod monitoring;
 mod plivo;
 mod providers;
