@@ -212,6 +212,14 @@ mod tests {
         }
 
         #[test]
+        fn an_accepted_identity_is_its_canonical_form_and_accepted_again(raw in any::<String>()) {
+            if let Ok(identity) = parse(&raw) {
+                prop_assert_eq!(&identity, &canonical(&raw));
+                prop_assert_eq!(parse(&identity), Ok(identity.clone()));
+            }
+        }
+
+        #[test]
         fn canonical_form_of_sip_like_values_is_idempotent(
             scheme in "(?i)sips?",
             user in "[a-zA-Z0-9+;=?. -]{0,12}",
