@@ -387,12 +387,24 @@ async fn settings_sync_tenant_updates_shows_what_changed() {
         .mount(&mock)
         .await;
     let token = app
-        .user_token("max", &["contact_center.settings"], &[])
+        .user_token(
+            "max",
+            &[
+                "contact_center.settings",
+                "users.manage",
+                "contact_center.view",
+            ],
+            &["t-austin", "t-dallas"],
+        )
+        .await;
+    app.user("ana", &["contact_center.view"], &["t-austin"])
         .await;
     let b = Browser::start().await;
     b.client.goto(&format!("{}/", app.base)).await.unwrap();
     b.type_into("input[name=token]", &token).await;
     b.click("form button[type=submit]").await;
+    b.text_when("#hub-title", |t| t == "Hub").await;
+    b.click("nav a[href='/console/settings']").await;
     b.text_when("#tenants-title", |t| t == "Tenant details")
         .await;
     b.click("#zip_only-choice").await;
@@ -414,5 +426,9 @@ async fn settings_sync_tenant_updates_shows_what_changed() {
     );
     assert!(report.contains("Removed\nt-waco"), "{report}");
     b.screenshot("settings").await;
+    // The users page, from the bar.
+    b.click("nav a[href='/console/users']").await;
+    b.text_when("main h1", |t| t == "Users").await;
+    b.screenshot("users").await;
     b.client.clone().close().await.unwrap();
 }

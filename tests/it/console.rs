@@ -338,7 +338,7 @@ async fn events(app: &TestApp, cookie: &str, bearer: Option<&str>) -> reqwest::R
 #[tokio::test]
 async fn a_page_is_403_for_a_user_lacking_its_permission() {
     let app = TestApp::spawn().await;
-    let token = app.user_token("mia", &["users.manage"], &[]).await;
+    let token = app.user_token("mia", &["feeds.write"], &[]).await;
     let mut v = Visitor::new(&app);
     assert_eq!(v.sign_in(&token).await.status, StatusCode::SEE_OTHER);
     let home = v.get("/").await;

@@ -14,6 +14,7 @@ mod cli;
 mod cluster;
 mod console;
 mod console_settings;
+mod console_users;
 mod crash;
 mod dev;
 mod dialpad;

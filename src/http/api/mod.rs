@@ -9,7 +9,7 @@ mod feeds;
 pub(crate) mod hub;
 pub(crate) mod ops;
 mod subscriptions;
-mod users;
+pub(crate) mod users;
 
 use super::AppState;
 use crate::error::AppError;

@@ -65,9 +65,16 @@ async fn list(
     State(st): State<AppState>,
     p: Authorized<need::UsersManage>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let mut users = st.store.read(rows::list).await?;
-    users.retain(|u| within_reach(&p, u).is_ok());
+    let users = users_in_reach(&st, &p).await?;
     Ok(Json(json!({ "users": users })))
+}
+
+/// The users within the principal's reach: what `GET /api/v1/users` and the console's
+/// managers page list.
+pub(crate) async fn users_in_reach(st: &AppState, p: &Principal) -> Result<Vec<User>, AppError> {
+    let mut users = st.store.read(rows::list).await?;
+    users.retain(|u| within_reach(p, u).is_ok());
+    Ok(users)
 }
 
 async fn show(
@@ -93,21 +100,7 @@ async fn put_user(
     ApiJson(body): ApiJson<UserInput>,
 ) -> Result<Response, AppError> {
     let spec = input::validate(&user_id, body)?;
-    p.covers(&spec.permissions, &spec.tenant_ids, "the user would hold")?;
-    let actor = p.id.clone();
-    let clock = st.clock.clone();
-    let principal = Principal::clone(&p);
-    let put = st
-        .store
-        .write(move |c| {
-            let reach = |u: &User| within_reach(&principal, u);
-            accounts::put_user(c, spec.clone(), &actor, clock.now(), &reach)
-        })
-        .await?;
-    let (user, created) = (put.user, put.created);
-    if put.changed {
-        rights_changed(&st, &user.user_id);
-    }
+    let (user, created) = save_user(&st, &p, spec).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -116,18 +109,58 @@ async fn put_user(
     Ok(json_status(status, &user))
 }
 
+/// Creates or replaces a user as `p` (a manager grants only what it holds, and changes only
+/// users within its reach), audited, and tells the user's live streams: what
+/// `PUT /api/v1/users/{id}` and the console's managers page do. The user, and whether it was
+/// created.
+pub(crate) async fn save_user(
+    st: &AppState,
+    p: &Principal,
+    spec: input::UserSpec,
+) -> Result<(User, bool), AppError> {
+    p.covers(&spec.permissions, &spec.tenant_ids, "the user would hold")?;
+    let actor = p.id.clone();
+    let clock = st.clock.clone();
+    let principal = p.clone();
+    let put = st
+        .store
+        .write(move |c| {
+            let reach = |u: &User| within_reach(&principal, u);
+            accounts::put_user(c, spec.clone(), &actor, clock.now(), &reach)
+        })
+        .await?;
+    if put.changed {
+        rights_changed(st, &put.user.user_id);
+    }
+    Ok((put.user, put.created))
+}
+
 /// Makes a token for the user: its value is in this answer and nowhere else, ever.
 async fn create_token(
     State(st): State<AppState>,
     p: Authorized<need::UsersManage>,
     Path(user_id): Path<String>,
 ) -> Result<Response, AppError> {
+    let (info, token) = make_token(&st, &p, user_id).await?;
+    let mut body = serde_json::to_value(&info)?;
+    body["token"] = token.value.expose().into();
+    Ok(json_status(StatusCode::CREATED, &body))
+}
+
+/// A new token of the user, made by `p` (the user within its reach), audited: its record
+/// and its value, which the caller shows once. What `POST /api/v1/users/{id}/tokens` and the
+/// console's managers page do.
+pub(crate) async fn make_token(
+    st: &AppState,
+    p: &Principal,
+    user_id: String,
+) -> Result<(rows::TokenInfo, input::NewToken), AppError> {
     check_user_ref(&user_id)?;
     let token = input::new_token()?;
     let actor = p.id.clone();
     let clock = st.clock.clone();
     let (token_id, hash) = (token.token_id.clone(), token.hash);
-    let principal = Principal::clone(&p);
+    let principal = p.clone();
     let info = st
         .store
         .write(move |c| {
@@ -136,9 +169,7 @@ async fn create_token(
             accounts::add_token(c, &user_id, token, &actor, clock.now(), &reach)
         })
         .await?;
-    let mut body = serde_json::to_value(&info)?;
-    body["token"] = token.value.expose().into();
-    Ok(json_status(StatusCode::CREATED, &body))
+    Ok((info, token))
 }
 
 async fn list_tokens(

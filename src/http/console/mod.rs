@@ -6,6 +6,7 @@
 mod agent;
 mod assets;
 mod format;
+mod managers;
 mod pages;
 pub(crate) mod session;
 mod settings;
@@ -41,6 +42,12 @@ pub(super) fn routes() -> Router<AppState> {
             get(settings::page).post(settings::save),
         )
         .route("/console/settings/sync", post(settings::sync))
+        .route("/console/users", get(managers::page))
+        .route(
+            "/console/users/{user_id}/tenants",
+            post(managers::save_tenants),
+        )
+        .route("/console/users/{user_id}/tokens", post(managers::new_token))
         .route("/console/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// The console's pages, in the bar's order: path, label, the permission that opens it.
-pub const NAV: [(&str, &str, Permission); 2] = [
+pub const NAV: [(&str, &str, Permission); 3] = [
     (
         "/console/agent",
         "Calls and hub",
@@ -22,6 +22,7 @@ pub const NAV: [(&str, &str, Permission); 2] = [
         "Settings",
         Permission::ContactCenterSettings,
     ),
+    ("/console/users", "Users", Permission::UsersManage),
 ];
 
 #[derive(Template)]
