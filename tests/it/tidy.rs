@@ -5,6 +5,8 @@ use callgate_adapters::kit::scaffold::FILL_IN;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod sizes;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
