@@ -55,7 +55,7 @@ pub struct UserSpec {
     pub permissions: BTreeSet<String>,
     pub tenant_ids: BTreeSet<String>,
     /// Canonical forms ([`identity::canonical`]).
-    pub identities: BTreeSet<String>,
+    pub identities: Vec<String>,
 }
 
 fn missing(field: &str) -> AppError {
@@ -127,15 +127,17 @@ pub fn validate(user_id: &str, input: UserInput) -> Result<UserSpec, AppError> {
     })
 }
 
-/// The canonical forms of a user's identities, without duplicates (two forms of one number
-/// are one identity). Each problem is a 422: `empty_identity`, `identity_too_long`,
+/// The canonical forms of a user's identities, in the order given, without duplicates (two
+/// forms of one number are one identity: the first is kept). Each problem is a 422: `empty_identity`, `identity_too_long`,
 /// `invalid_identity` (control characters, a SIP URI without a host), `too_many_identities`.
-pub fn identities(raw: Vec<String>) -> Result<BTreeSet<String>, AppError> {
-    let mut canonical = BTreeSet::new();
+pub fn identities(raw: Vec<String>) -> Result<Vec<String>, AppError> {
+    let mut canonical: Vec<String> = Vec::new();
     for (i, value) in raw.iter().enumerate() {
         let id = identity::parse(value)
             .map_err(|e| AppError::unprocessable(e.code(), format!("identities[{i}]: {e}")))?;
-        canonical.insert(id);
+        if !canonical.contains(&id) {
+            canonical.push(id);
+        }
         if canonical.len() > identity::MAX_IDENTITIES {
             return Err(AppError::unprocessable(
                 "too_many_identities",

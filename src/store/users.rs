@@ -19,7 +19,7 @@ pub struct User {
     /// directory does not list (yet).
     pub tenant_ids: Vec<String>,
     /// The agent's identities at the telephony providers, in canonical form
-    /// ([`identity::canonical`]), sorted. Each belongs to this user only.
+    /// ([`identity::canonical`]), in the order given. Each belongs to this user only.
     pub identities: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -31,8 +31,8 @@ pub struct User {
 /// PostgreSQL).
 fn user_columns(db: &Db<'_>) -> String {
     let identities = match db.dialect() {
-        Dialect::Sqlite => "json_group_array(i.identity)",
-        Dialect::Postgres => "json_agg(i.identity)::text",
+        Dialect::Sqlite => "json_group_array(i.identity ORDER BY i.position)",
+        Dialect::Postgres => "json_agg(i.identity ORDER BY i.position)::text",
     };
     format!(
         "u.id, u.name, u.permissions, u.tenant_ids, u.created_at, u.updated_at,
@@ -57,11 +57,10 @@ fn user_from_row(r: &Row<'_, '_>) -> Result<RawUser, StoreError> {
 fn decode_user(
     (user_id, name, permissions, tenant_ids, created, updated, identities): RawUser,
 ) -> Result<User, StoreError> {
-    let mut identities: Vec<String> = match identities {
+    let identities: Vec<String> = match identities {
         Some(json) => serde_json::from_str(&json)?,
         None => Vec::new(),
     };
-    identities.sort();
     Ok(User {
         user_id,
         name,
@@ -110,11 +109,11 @@ fn set_identities(db: &Db<'_>, user_id: &str, identities: &[String]) -> Result<(
         "DELETE FROM user_identities WHERE user_id = ?1",
         args![user_id],
     )?;
-    for identity in identities {
+    for (position, identity) in (0_i64..).zip(identities) {
         let inserted = db.exec(
-            "INSERT INTO user_identities (identity, user_id) VALUES (?1, ?2)
+            "INSERT INTO user_identities (identity, user_id, position) VALUES (?1, ?2, ?3)
              ON CONFLICT (identity) DO NOTHING",
-            args![identity, user_id],
+            args![identity, user_id, position],
         )?;
         if inserted == 0 {
             return Err(Refusal::IdentityTaken(identity.clone()).into());

@@ -250,10 +250,10 @@ async fn the_cli_manages_the_directory_and_users() {
     let (ok, out, err) = run(&with_identities, Some(ana));
     assert!(ok, "{err}");
     let shown: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(shown["identities"], json!(["+15125550123", "client:ana"]));
+    assert_eq!(shown["identities"], json!(["client:ana", "+15125550123"]));
     let (ok, out, _) = run(&["user", "list"], None);
     assert!(
-        ok && out.contains(r#""identities":["+15125550123","client:ana"]"#),
+        ok && out.contains(r#""identities":["client:ana","+15125550123"]"#),
         "{out}"
     );
     let (ok, _, err) = run(
