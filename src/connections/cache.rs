@@ -1,7 +1,7 @@
 //! The webhook path's cache of connections, and the shape of a connection id (checked
 //! before any lookup).
 
-use super::Live;
+use super::ReadyConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub(super) const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// A cache entry: when it was read, and the connection (or that there is none).
-pub(super) type Cached = (Instant, Option<Arc<Live>>);
+pub(super) type Cached = (Instant, Option<Arc<ReadyConnection>>);
 
 /// The bytes of ids the cache may hold as unknown (negative entries) before it drops them
 /// all: 256 KiB, some 7,000 well-formed ids. Anyone can post to an unknown id, so what it

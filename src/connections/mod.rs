@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 /// A connection ready for the webhook path.
-pub struct Live {
+pub struct ReadyConnection {
     pub id: String,
     pub adapter: &'static dyn Adapter,
     pub enabled: bool,
@@ -32,9 +32,9 @@ pub struct Live {
     pub options: ConnectionOptions,
 }
 
-impl std::fmt::Debug for Live {
+impl std::fmt::Debug for ReadyConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Live")
+        f.debug_struct("ReadyConnection")
             .field("id", &self.id)
             .field("provider", &self.adapter.info().id)
             .field("enabled", &self.enabled)
@@ -323,7 +323,11 @@ impl Connections {
     }
 
     /// The connection for the webhook path (cached), or `None` when unknown.
-    pub async fn live(&self, id: &str, now: OffsetDateTime) -> Result<Option<Arc<Live>>, AppError> {
+    pub async fn ready(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Arc<ReadyConnection>>, AppError> {
         if !is_connection_id(id) {
             return Ok(None);
         }
@@ -351,13 +355,13 @@ impl Connections {
         &self,
         id: &str,
         now: OffsetDateTime,
-    ) -> Result<Option<Live>, AppError> {
+    ) -> Result<Option<ReadyConnection>, AppError> {
         let owned = id.to_owned();
         let row = self.store.read(move |c| rows::get(c, &owned)).await?;
         row.map(|r| self.load(&r, now)).transpose()
     }
 
-    fn load(&self, row: &ConnectionRow, now: OffsetDateTime) -> Result<Live, AppError> {
+    fn load(&self, row: &ConnectionRow, now: OffsetDateTime) -> Result<ReadyConnection, AppError> {
         let adapter = callgate_adapters::by_id(&row.provider).ok_or_else(|| {
             AppError::Internal(format!(
                 "connection {} names unknown provider {}",
@@ -371,7 +375,7 @@ impl Connections {
             }
             _ => None,
         };
-        Ok(Live {
+        Ok(ReadyConnection {
             id: row.id.clone(),
             adapter,
             enabled: row.enabled,

@@ -4,7 +4,7 @@
 
 use super::{AppState, read_body};
 use crate::calls::{IngestError, Webhook};
-use crate::connections::Live as LiveConnection;
+use crate::connections::ReadyConnection;
 use crate::error::AppError;
 use crate::telemetry;
 use axum::Router;
@@ -93,7 +93,7 @@ async fn connection_for(
     st: &AppState,
     provider: &str,
     connection_id: &str,
-) -> Result<(&'static dyn Adapter, std::sync::Arc<LiveConnection>), AppError> {
+) -> Result<(&'static dyn Adapter, std::sync::Arc<ReadyConnection>), AppError> {
     let Some(adapter) = callgate_adapters::by_id(provider) else {
         telemetry::webhook_rejected("unknown", "unknown_provider");
         return Err(AppError::not_found(
@@ -111,8 +111,10 @@ async fn connection_for(
             "no connection has this id: a connection id is conn_ followed by 32 lowercase hexadecimal digits, as in the connection's webhook_url",
         ));
     }
-    match st.connections.live(connection_id, st.clock.now()).await? {
-        Some(live) if live.enabled && live.adapter.info().id == provider => Ok((adapter, live)),
+    match st.connections.ready(connection_id, st.clock.now()).await? {
+        Some(connection) if connection.enabled && connection.adapter.info().id == provider => {
+            Ok((adapter, connection))
+        }
         _ => {
             telemetry::webhook_rejected(provider, "unknown_connection");
             Err(unknown_connection())
@@ -125,7 +127,7 @@ async fn connection_for(
 fn verify_and_parse(
     st: &AppState,
     adapter: &'static dyn Adapter,
-    connection: &LiveConnection,
+    connection: &ReadyConnection,
     req: &InboundRequest,
 ) -> Result<(Parsed, Option<callgate_adapters::kit::ReplayKey>), AppError> {
     let provider = adapter.info().id;
