@@ -181,9 +181,9 @@ async fn a_rolled_back_ingest_is_forgotten() {
 
     // A job that stores the call's end and then fails: its savepoint is rolled back.
     let failed = store
-        .write(|c| {
+        .write(|db| {
             ingest_batch(
-                c,
+                db,
                 &[&delivery(CallProgress::Completed, "k-completed")],
                 OffsetDateTime::UNIX_EPOCH,
             )?;

@@ -87,10 +87,10 @@ pub(super) async fn import_tenants(state: Service, file: &Path) -> anyhow::Resul
     let now = state.clock.now();
     let (added, updated) = state
         .store
-        .write(move |c| {
+        .write(move |db| {
             let (mut added, mut updated) = (0, 0);
             for t in &tenants {
-                if directory::put_tenant(c, t, now)? {
+                if directory::put_tenant(db, t, now)? {
                     added += 1
                 } else {
                     updated += 1
@@ -128,18 +128,18 @@ pub(super) async fn import_numbers(state: Service, file: &Path) -> anyhow::Resul
     let now = state.clock.now();
     let result = state
         .store
-        .write(move |c| {
+        .write(move |db| {
             let (mut added, mut updated) = (0, 0);
             for n in &entries {
                 for t in input::named_tenants(n) {
-                    if !directory::tenant_exists(c, t)? {
+                    if !directory::tenant_exists(db, t)? {
                         return Err(AppError::unprocessable(
                             "tenant_not_found",
                             format!("number {} names unknown tenant {t}", n.e164),
                         ));
                     }
                 }
-                if directory::put_number(c, n, now)? {
+                if directory::put_number(db, n, now)? {
                     added += 1
                 } else {
                     updated += 1
@@ -183,7 +183,7 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
             let spec = crate::users::validate(&id, body)?;
             let put = state
                 .store
-                .write(move |c| accounts::put_user(c, spec.clone(), CLI_ACTOR, now, &everyone))
+                .write(move |db| accounts::put_user(db, spec.clone(), CLI_ACTOR, now, &everyone))
                 .await?;
             print_json(&put.user)
         }
@@ -193,9 +193,9 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
             let (token_id, hash) = (token.token_id.clone(), token.hash);
             let info = state
                 .store
-                .write(move |c| {
+                .write(move |db| {
                     let token = (token_id.as_str(), &hash);
-                    accounts::add_token(c, &id, token, CLI_ACTOR, now, &everyone)
+                    accounts::add_token(db, &id, token, CLI_ACTOR, now, &everyone)
                 })
                 .await?;
             let mut shown = serde_json::to_value(&info)?;
@@ -205,8 +205,8 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Revoke { id, token_id } => {
             let revoked = state
                 .store
-                .write(move |c| {
-                    accounts::revoke_token(c, &id, &token_id, CLI_ACTOR, now, &everyone)
+                .write(move |db| {
+                    accounts::revoke_token(db, &id, &token_id, CLI_ACTOR, now, &everyone)
                 })
                 .await?;
             print_json(&serde_json::json!({ "revoked": revoked }))

@@ -192,10 +192,10 @@ impl Connections {
         let stored = row.clone();
         let actor = actor.to_owned();
         self.store
-            .write(move |c| {
-                rows::insert(c, &stored)?;
+            .write(move |db| {
+                rows::insert(db, &stored)?;
                 crate::store::audit::record(
-                    c,
+                    db,
                     now,
                     &actor,
                     "connection.created",
@@ -217,7 +217,7 @@ impl Connections {
         let id = id.to_owned();
         let row = self
             .store
-            .read(move |c| rows::get(c, &id))
+            .read(move |db| rows::get(db, &id))
             .await?
             .ok_or_else(not_found)?;
         Ok(self.view(&row, now))
@@ -234,15 +234,15 @@ impl Connections {
         let actor = actor.to_owned();
         let row = self
             .store
-            .write(move |c| {
-                let row = rows::set_enabled(c, &owned, enabled, now)?.ok_or_else(not_found)?;
+            .write(move |db| {
+                let row = rows::set_enabled(db, &owned, enabled, now)?.ok_or_else(not_found)?;
                 let action = if enabled {
                     "connection.enabled"
                 } else {
                     "connection.disabled"
                 };
                 crate::store::audit::record(
-                    c,
+                    db,
                     now,
                     &actor,
                     action,
@@ -270,7 +270,7 @@ impl Connections {
         let owned = id.to_owned();
         let row = self
             .store
-            .read(move |c| rows::get(c, &owned))
+            .read(move |db| rows::get(db, &owned))
             .await?
             .ok_or_else(not_found)?;
         let adapter = callgate_adapters::by_id(&row.provider)
@@ -301,9 +301,9 @@ impl Connections {
         let owned = row.id.clone();
         let actor = actor.to_owned();
         self.store
-            .write(move |c| {
-                rows::rotate(c, &owned, &sealed_next, &names, &sealed_prev, until, now)?;
-                crate::store::audit::record(c, now, &actor, "connection.rotated", None, None, &serde_json::json!({"connection_id": owned, "previous_until": until.unix_timestamp()}))
+            .write(move |db| {
+                rows::rotate(db, &owned, &sealed_next, &names, &sealed_prev, until, now)?;
+                crate::store::audit::record(db, now, &actor, "connection.rotated", None, None, &serde_json::json!({"connection_id": owned, "previous_until": until.unix_timestamp()}))
             })
             .await?;
         self.forget(id);
@@ -338,7 +338,7 @@ impl Connections {
             return Ok(entry.clone());
         }
         let owned = id.to_owned();
-        let row = self.store.read(move |c| rows::get(c, &owned)).await?;
+        let row = self.store.read(move |db| rows::get(db, &owned)).await?;
         let entry = match row {
             None => None,
             Some(row) => Some(Arc::new(self.load(&row, now)?)),
@@ -357,7 +357,7 @@ impl Connections {
         now: OffsetDateTime,
     ) -> Result<Option<ReadyConnection>, AppError> {
         let owned = id.to_owned();
-        let row = self.store.read(move |c| rows::get(c, &owned)).await?;
+        let row = self.store.read(move |db| rows::get(db, &owned)).await?;
         row.map(|r| self.load(&r, now)).transpose()
     }
 

@@ -158,7 +158,7 @@ pub async fn authenticate_hash(
     // other tokens.
     let user = state
         .store
-        .read(move |c| users::by_token_hash(c, &hash))
+        .read(move |db| users::by_token_hash(db, &hash))
         .await?;
     Ok(user.map(Principal::of_user))
 }

@@ -41,7 +41,7 @@ impl Worker {
         // nothing to send. A deletion already under way cannot be called back; it is
         // confirmed as it happened.
         let id = job.id;
-        if !self.store.read(move |c| outbox::pending(c, id)).await? {
+        if !self.store.read(move |db| outbox::pending(db, id)).await? {
             return Ok(());
         }
         let outcome = self.send(&job).await;
@@ -86,12 +86,12 @@ impl Worker {
                 let error = error.to_string();
                 return self
                     .store
-                    .write(move |c| outbox::retry(c, &job, &error, next, now))
+                    .write(move |db| outbox::retry(db, &job, &error, next, now))
                     .await;
             }
         };
         self.store
-            .write(move |c| outbox::complete(c, &job, action, &detail, now))
+            .write(move |db| outbox::complete(db, &job, action, &detail, now))
             .await
     }
 

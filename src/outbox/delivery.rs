@@ -36,7 +36,7 @@ impl Worker {
                 crate::telemetry::outbox_attempt("webhook", "done");
                 let status = answer.status;
                 self.store
-                    .write(move |c| subscriptions::delivered(c, &due, status, done))
+                    .write(move |db| subscriptions::delivered(db, &due, status, done))
                     .await
             }
             // 410 Gone: the receiver wants no more (Standard Webhooks: disable the endpoint).
@@ -44,7 +44,7 @@ impl Worker {
                 crate::telemetry::outbox_attempt("webhook", "gone");
                 tracing::warn!(subscription = %due.subscription_id, delivery = %due.id, "the endpoint answered 410 Gone; the subscription is disabled");
                 self.store
-                    .write(move |c| subscriptions::gone(c, &due, 410, done))
+                    .write(move |db| subscriptions::gone(db, &due, 410, done))
                     .await
             }
             failure => {
@@ -67,8 +67,8 @@ impl Worker {
                 let error = error.to_string();
                 let disabled = self
                     .store
-                    .write(move |c| {
-                        subscriptions::failed(c, &due, status, &error, next, disable_after, done)
+                    .write(move |db| {
+                        subscriptions::failed(db, &due, status, &error, next, disable_after, done)
                     })
                     .await?;
                 if disabled {

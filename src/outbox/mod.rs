@@ -159,7 +159,7 @@ impl Worker {
         let lease_until = now + self.config.request_timeout + Duration::from_secs(30);
         let jobs = self
             .store
-            .write(move |c| outbox::claim(c, now, lease_until, 32))
+            .write(move |db| outbox::claim(db, now, lease_until, 32))
             .await?;
         let mut n = jobs.len();
         let mut jobs = jobs.into_iter();
@@ -169,14 +169,14 @@ impl Worker {
                 let left: Vec<i64> = std::iter::once(id).chain(jobs.map(|j| j.id)).collect();
                 let released = self
                     .store
-                    .write(move |c| outbox::release(c, &left, lease_until, now))
+                    .write(move |db| outbox::release(db, &left, lease_until, now))
                     .await;
                 return Err(self.stopped(e, released));
             }
         }
         let deliveries = self
             .store
-            .write(move |c| subscriptions::claim(c, now, lease_until, 32))
+            .write(move |db| subscriptions::claim(db, now, lease_until, 32))
             .await?;
         n += deliveries.len();
         let mut deliveries = deliveries.into_iter();
@@ -188,7 +188,7 @@ impl Worker {
                     .collect();
                 let released = self
                     .store
-                    .write(move |c| subscriptions::release(c, &left, lease_until, now))
+                    .write(move |db| subscriptions::release(db, &left, lease_until, now))
                     .await;
                 return Err(self.stopped(e, released));
             }

@@ -454,7 +454,7 @@ mod tests {
         let store = Store::open(&dir.path().join("callgate.db")).unwrap();
         let now = OffsetDateTime::UNIX_EPOCH;
         store
-            .write(move |c| {
+            .write(move |db| {
                 let t = Tenant {
                     tenant_id: "t-austin".into(),
                     name: "Austin HVAC".into(),
@@ -462,7 +462,7 @@ mod tests {
                     trades: vec![],
                     booking_url: None,
                 };
-                directory::put_tenant(c, &t, now)?;
+                directory::put_tenant(db, &t, now)?;
                 let m = NewMessage {
                     message_id: None,
                     tenant_id: "t-austin".into(),
@@ -471,7 +471,7 @@ mod tests {
                     direction: Direction::Inbound,
                     body: "hello".into(),
                 };
-                post_message(c, &m, "feed", now)?;
+                post_message(db, &m, "feed", now)?;
                 let b = NewBooking {
                     booking_id: "wb-1".into(),
                     tenant_id: "t-austin".into(),
@@ -480,23 +480,23 @@ mod tests {
                     zip: "78701".into(),
                     trade: "hvac".into(),
                 };
-                bookings::put(c, &b, now)?;
+                bookings::put(db, &b, now)?;
                 Ok::<_, StoreError>(())
             })
             .await
             .unwrap();
         let only_dallas = |t: &str| t == "t-dallas";
         let refused = store
-            .write(move |c| {
+            .write(move |db| {
                 let thread = act(
-                    c,
+                    db,
                     ("th-1", None),
                     ThreadAction::Close,
                     &only_dallas,
                     "agent",
                     now,
                 );
-                let booking = bookings::mark_booked(c, ("wb-1", None), &only_dallas, "agent", now);
+                let booking = bookings::mark_booked(db, ("wb-1", None), &only_dallas, "agent", now);
                 let refusal = |e: StoreError| match e {
                     StoreError::Refused(r) => Some(r),
                     _ => None,
@@ -513,10 +513,10 @@ mod tests {
             )
         );
         let (thread, booking) = store
-            .read(|c| {
+            .read(|db| {
                 Ok::<_, StoreError>((
-                    get_thread(c, "t-austin", "th-1")?,
-                    bookings::get(c, "t-austin", "wb-1")?,
+                    get_thread(db, "t-austin", "th-1")?,
+                    bookings::get(db, "t-austin", "wb-1")?,
                 ))
             })
             .await

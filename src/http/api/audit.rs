@@ -99,7 +99,7 @@ async fn list(
         only_tenants: p.only_tenants(),
         limit: page.limit,
     };
-    let entries = st.store.read(move |c| audit::list(c, &filter)).await?;
+    let entries = st.store.read(move |db| audit::list(db, &filter)).await?;
     let next_cursor = page.next_cursor(entries.iter().map(|e| e.id));
     Ok(Json(
         json!({ "audit": entries, "next_cursor": next_cursor }),

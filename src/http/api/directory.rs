@@ -55,7 +55,7 @@ async fn put_tenant(
     let stored = tenant.clone();
     let created = st
         .store
-        .write(move |c| directory::put_tenant(c, &stored, now))
+        .write(move |db| directory::put_tenant(db, &stored, now))
         .await?;
     Ok(json_status(created_or_ok(created), &tenant))
 }
@@ -68,7 +68,7 @@ async fn get_tenant(
     check_id("tenant id", &id)?;
     let tenant = st
         .store
-        .read(move |c| directory::get_tenant(c, &id))
+        .read(move |db| directory::get_tenant(db, &id))
         .await?;
     let tenant = tenant.ok_or_else(|| AppError::not_found("tenant_not_found", "no such tenant"))?;
     Ok(json_status(StatusCode::OK, &tenant))
@@ -93,16 +93,16 @@ async fn put_number(
     let stored = entry.clone();
     let created = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             for t in input::named_tenants(&stored) {
-                if !directory::tenant_exists(c, t)? {
+                if !directory::tenant_exists(db, t)? {
                     return Err(AppError::unprocessable(
                         "tenant_not_found",
                         format!("no tenant {t}: create it first"),
                     ));
                 }
             }
-            Ok(directory::put_number(c, &stored, now)?)
+            Ok(directory::put_number(db, &stored, now)?)
         })
         .await?;
     Ok(json_status(created_or_ok(created), &entry))
@@ -116,7 +116,7 @@ async fn get_number(
     let e164 = input::e164(&raw)?;
     let n = st
         .store
-        .read(move |c| directory::get_number(c, &e164))
+        .read(move |db| directory::get_number(db, &e164))
         .await?;
     let n = n.ok_or_else(|| {
         AppError::not_found(
@@ -156,9 +156,9 @@ pub(crate) async fn sync_tenants(
     let actor = actor.to_owned();
     let report = st
         .store
-        .write(move |c| {
-            let plan = input::plan_sync(&directory::list_tenants(c)?, upstream.clone());
-            directory::apply_sync(c, &plan, &actor, now)?;
+        .write(move |db| {
+            let plan = input::plan_sync(&directory::list_tenants(db)?, upstream.clone());
+            directory::apply_sync(db, &plan, &actor, now)?;
             Ok::<_, AppError>(plan.report)
         })
         .await?;
@@ -195,11 +195,11 @@ async fn put_contact(
     let (t, n, nm) = (tenant_id.clone(), e164.clone(), name.clone());
     let created = st
         .store
-        .write(move |c| {
-            if !directory::tenant_exists(c, &t)? {
+        .write(move |db| {
+            if !directory::tenant_exists(db, &t)? {
                 return Err(AppError::not_found("tenant_not_found", "no such tenant"));
             }
-            Ok(directory::put_contact(c, &t, &n, &nm)?)
+            Ok(directory::put_contact(db, &t, &n, &nm)?)
         })
         .await?;
     Ok(json_status(
@@ -242,8 +242,8 @@ pub(crate) async fn search_tenants(
     let principal = p.clone();
     let (tenants, mode) = st
         .store
-        .read(move |c| {
-            let mode = directory::settings(c)?.national_search_mode;
+        .read(move |db| {
+            let mode = directory::settings(db)?.national_search_mode;
             let trade = match mode {
                 directory::SearchMode::None => {
                     return Err(AppError::conflict("search_disabled", "national search is off (mode none): national and regional calls cannot be resolved by search"));
@@ -258,13 +258,13 @@ pub(crate) async fn search_tenants(
                 None => None,
                 Some(id) => {
                     check_id("call_id", id)?;
-                    let call = calls::get(c, id)?
+                    let call = calls::get(db, id)?
                         .filter(|call| principal.sees(&Audience::of_call(call)))
                         .ok_or(Refusal::CallNotFound)?;
                     call.resolution.filter(|r| r.kind == crate::domain::NumberKind::Regional).map(|r| r.tenant_ids)
                 }
             };
-            Ok((directory::search_tenants(c, zip, trade, among.as_deref())?, mode))
+            Ok((directory::search_tenants(db, zip, trade, among.as_deref())?, mode))
         })
         .await?;
     // Only the tenants the principal sees: an agent with no tenants finds none.

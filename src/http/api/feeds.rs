@@ -135,7 +135,7 @@ async fn post_message(
     let actor = p.id.clone();
     let posted = st
         .store
-        .write(move |c| chats::post_message(c, &message, &actor, now))
+        .write(move |db| chats::post_message(db, &message, &actor, now))
         .await?;
     if posted.counted && !posted.duplicate {
         hub_changed(&st, &posted.thread.tenant_id);
@@ -188,11 +188,11 @@ async fn list_threads(
     }
     let threads = st
         .store
-        .read(move |c| {
-            if !directory::tenant_exists(c, &tenant_id)? {
+        .read(move |db| {
+            if !directory::tenant_exists(db, &tenant_id)? {
                 return Err(AppError::not_found("tenant_not_found", "no such tenant"));
             }
-            Ok(chats::threads(c, &tenant_id, state, limit)?)
+            Ok(chats::threads(db, &tenant_id, state, limit)?)
         })
         .await?;
     Ok(Json(json!({ "threads": threads })))
@@ -227,9 +227,9 @@ async fn thread_action(
     let now = st.clock.now();
     let thread = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let named = (thread_id.as_str(), tenant.as_deref());
-            chats::act(c, named, action, &|t| p.sees_tenant(t), &p.id, now)
+            chats::act(db, named, action, &|t| p.sees_tenant(t), &p.id, now)
         })
         .await?;
     hub_changed(&st, &thread.tenant_id);
@@ -272,7 +272,7 @@ async fn post_booking(
     let now = st.clock.now();
     let stored = st
         .store
-        .write(move |c| bookings::put(c, &booking, now))
+        .write(move |db| bookings::put(db, &booking, now))
         .await?;
     hub_changed(&st, &stored.request.tenant_id);
     Ok(json_status(StatusCode::CREATED, &stored))
@@ -316,9 +316,9 @@ async fn mark_booked(
     let now = st.clock.now();
     let booking = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let named = (booking_id.as_str(), tenant.as_deref());
-            bookings::mark_booked(c, named, &|t| p.sees_tenant(t), &p.id, now)
+            bookings::mark_booked(db, named, &|t| p.sees_tenant(t), &p.id, now)
         })
         .await?;
     hub_changed(&st, &booking.request.tenant_id);

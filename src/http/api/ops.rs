@@ -127,11 +127,11 @@ pub(crate) async fn save_settings(
     };
     let actor = actor.to_owned();
     st.store
-        .write(move |c| {
-            let before = directory::settings(c)?;
-            directory::put_settings(c, &settings)?;
+        .write(move |db| {
+            let before = directory::settings(db)?;
+            directory::put_settings(db, &settings)?;
             let detail = serde_json::json!({"before": before, "after": settings});
-            audit::record(c, now, &actor, "settings.changed", None, None, &detail)?;
+            audit::record(db, now, &actor, "settings.changed", None, None, &detail)?;
             Ok(settings)
         })
         .await

@@ -159,10 +159,10 @@ async fn create(
     let stored = sub.clone();
     let actor = p.id.clone();
     st.store
-        .write(move |c| {
-            rows::insert(c, &stored)?;
+        .write(move |db| {
+            rows::insert(db, &stored)?;
             audit::record(
-                c,
+                db,
                 now,
                 &actor,
                 "subscription.created",
@@ -195,7 +195,7 @@ async fn show(
     check_id("subscription id", &id)?;
     let sub = st
         .store
-        .read(move |c| rows::get(c, &id))
+        .read(move |db| rows::get(db, &id))
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(View::from(&sub)))
@@ -211,11 +211,11 @@ async fn remove(
     let actor = p.id.clone();
     let removed = st
         .store
-        .write(move |c| {
-            let removed = rows::delete(c, &id)?;
+        .write(move |db| {
+            let removed = rows::delete(db, &id)?;
             if removed {
                 audit::record(
-                    c,
+                    db,
                     now,
                     &actor,
                     "subscription.deleted",
@@ -244,9 +244,9 @@ async fn set_enabled(
     let now = st.clock.now();
     let sub = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let reason = (!enabled).then_some("disabled by an operator");
-            let sub = rows::set_enabled(c, &id, enabled, reason, now)?;
+            let sub = rows::set_enabled(db, &id, enabled, reason, now)?;
             if sub.is_some() {
                 let action = if enabled {
                     "subscription.enabled"
@@ -254,7 +254,7 @@ async fn set_enabled(
                     "subscription.disabled"
                 };
                 audit::record(
-                    c,
+                    db,
                     now,
                     &actor,
                     action,
@@ -301,11 +301,11 @@ async fn deliveries(
     let page = super::Page::parse(q.limit.as_deref(), None)?;
     let found = st
         .store
-        .read(move |c| {
-            if rows::get(c, &id)?.is_none() {
+        .read(move |db| {
+            if rows::get(db, &id)?.is_none() {
                 return Ok::<_, AppError>(None);
             }
-            Ok(Some(rows::deliveries(c, &id, page.limit)?))
+            Ok(Some(rows::deliveries(db, &id, page.limit)?))
         })
         .await?
         .ok_or_else(not_found)?;
@@ -322,11 +322,11 @@ async fn replay(
     let actor = p.id.clone();
     let delivery = st
         .store
-        .write(move |c| {
-            let view = rows::replay(c, &id, now)?;
+        .write(move |db| {
+            let view = rows::replay(db, &id, now)?;
             if view.is_some() {
                 audit::record(
-                    c,
+                    db,
                     now,
                     &actor,
                     "webhook.replayed",

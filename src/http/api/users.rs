@@ -86,7 +86,7 @@ async fn show(
     let principal = Principal::clone(&p);
     Ok(Json(
         st.store
-            .read(move |c| readable(c, &principal, &user_id))
+            .read(move |db| readable(db, &principal, &user_id))
             .await?,
     ))
 }
@@ -124,9 +124,9 @@ pub(crate) async fn save_user(
     let principal = p.clone();
     let put = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let reach = |u: &User| within_reach(&principal, u);
-            accounts::put_user(c, spec.clone(), &actor, clock.now(), &reach)
+            accounts::put_user(db, spec.clone(), &actor, clock.now(), &reach)
         })
         .await?;
     if put.changed {
@@ -163,10 +163,10 @@ pub(crate) async fn make_token(
     let principal = p.clone();
     let info = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let reach = |u: &User| within_reach(&principal, u);
             let token = (token_id.as_str(), &hash);
-            accounts::add_token(c, &user_id, token, &actor, clock.now(), &reach)
+            accounts::add_token(db, &user_id, token, &actor, clock.now(), &reach)
         })
         .await?;
     Ok((info, token))
@@ -181,9 +181,9 @@ async fn list_tokens(
     let principal = Principal::clone(&p);
     let tokens = st
         .store
-        .read(move |c| {
-            readable(c, &principal, &user_id)?;
-            Ok::<_, AppError>(rows::tokens_of(c, &user_id)?)
+        .read(move |db| {
+            readable(db, &principal, &user_id)?;
+            Ok::<_, AppError>(rows::tokens_of(db, &user_id)?)
         })
         .await?;
     Ok(Json(json!({ "tokens": tokens })))
@@ -204,9 +204,9 @@ async fn revoke_token(
     let user = user_id.clone();
     let revoked = st
         .store
-        .write(move |c| {
+        .write(move |db| {
             let reach = |u: &User| within_reach(&principal, u);
-            accounts::revoke_token(c, &user_id, &token_id, &actor, clock.now(), &reach)
+            accounts::revoke_token(db, &user_id, &token_id, &actor, clock.now(), &reach)
         })
         .await?;
     if revoked {

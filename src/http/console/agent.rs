@@ -205,11 +205,11 @@ async fn read_page_data(
         ..CallFilter::default()
     };
     st.store
-        .read(move |c| {
+        .read(move |db| {
             Ok::<_, AppError>((
-                directory::list_tenants(c)?,
-                calls::list(c, &filter)?,
-                directory::settings(c)?.national_search_mode,
+                directory::list_tenants(db)?,
+                calls::list(db, &filter)?,
+                directory::settings(db)?.national_search_mode,
             ))
         })
         .await
@@ -371,7 +371,7 @@ pub async fn tenant_page(
     let t = tenant_id.clone();
     let tenant = st
         .store
-        .read(move |c| directory::get_tenant(c, &t))
+        .read(move |db| directory::get_tenant(db, &t))
         .await
         .map_err(AppError::from)?;
     let page = TenantPage {

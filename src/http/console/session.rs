@@ -130,27 +130,27 @@ pub async fn current(st: &AppState, headers: &HeaderMap) -> Result<Option<Consol
     let now = st.clock.now();
     let found = st
         .store
-        .read(move |c| sessions::get(c, &id_hash, now))
+        .read(move |db| sessions::get(db, &id_hash, now))
         .await?;
     let Some(session) = found else {
         return Ok(None);
     };
     if !is_live(&session, now) {
         st.store
-            .write(move |c| sessions::delete(c, &id_hash))
+            .write(move |db| sessions::delete(db, &id_hash))
             .await?;
         return Ok(None);
     }
     let Some(principal) = auth::authenticate_hash(st, session.token_hash).await? else {
         // The token was revoked or is unknown: the session is over.
         st.store
-            .write(move |c| sessions::delete(c, &id_hash))
+            .write(move |db| sessions::delete(db, &id_hash))
             .await?;
         return Ok(None);
     };
     if now - session.seen_at >= TOUCH_EVERY {
         st.store
-            .write(move |c| sessions::touch(c, &id_hash, now))
+            .write(move |db| sessions::touch(db, &id_hash, now))
             .await?;
     }
     Ok(Some(ConsoleUser {
@@ -183,7 +183,7 @@ pub async fn sign_in(st: &AppState, token: &str) -> Result<Option<String>, AppEr
         expires_at: now + ABSOLUTE,
     };
     st.store
-        .write(move |c| sessions::insert(c, &id_hash, &session, now))
+        .write(move |db| sessions::insert(db, &id_hash, &session, now))
         .await?;
     Ok(Some(id))
 }
@@ -193,7 +193,7 @@ pub async fn sign_out(st: &AppState, headers: &HeaderMap) -> Result<(), AppError
     if let Some(id) = cookie(headers, COOKIE) {
         let id_hash = sha256(id);
         st.store
-            .write(move |c| sessions::delete(c, &id_hash))
+            .write(move |db| sessions::delete(db, &id_hash))
             .await?;
     }
     Ok(())

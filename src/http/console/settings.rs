@@ -99,7 +99,7 @@ async fn render(
     user.principal.require(Permission::ContactCenterSettings)?;
     let (settings, tenants) = st
         .store
-        .read(|c| Ok::<_, AppError>((directory::settings(c)?, directory::list_tenants(c)?)))
+        .read(|db| Ok::<_, AppError>((directory::settings(db)?, directory::list_tenants(db)?)))
         .await?;
     let names: HashMap<&str, &str> = tenants
         .iter()
