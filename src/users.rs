@@ -323,8 +323,9 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            ok.iter().collect::<Vec<_>>(),
-            ["+15125550123", "client:ana", "sip:ana@pbx.example.com"]
+            ok,
+            ["client:ana", "+15125550123", "sip:ana@pbx.example.com"],
+            "in the order given, the first form of each kept"
         );
         let code = |v: Vec<String>| identities(v).map_or_else(|e| e.code(), |_| "ok");
         let status = |v: Vec<String>| identities(v).unwrap_err().status();
