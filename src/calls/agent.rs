@@ -33,13 +33,8 @@ impl Calls<'_> {
 
     /// The agent claims the call as their one active call: see [`claim`].
     pub async fn claim(&self, agent: Viewer, call_id: String) -> Result<Handled, StoreError> {
-        let clock = self.clock.clone();
-        let (handled, effects) = self
-            .store
-            .write(move |db| claim(db, &agent, &call_id, clock.now()))
-            .await?;
-        effects.apply(self.events, self.outbox);
-        Ok(handled)
+        self.act(move |db, now| claim(db, &agent, &call_id, now))
+            .await
     }
 
     /// The agent enters a tenant for the call: see [`enter_tenant`].
@@ -49,15 +44,19 @@ impl Calls<'_> {
         call_id: String,
         tenant_id: String,
     ) -> Result<Handled, StoreError> {
+        self.act(move |db, now| enter_tenant(db, &agent, &call_id, &tenant_id, now))
+            .await
+    }
+
+    /// Runs an agent's action in a write of its own, then applies its effects once the
+    /// write is durable. The time is read when the store runs the job: selections and call
+    /// ends are timed in the order they are stored.
+    async fn act<F>(&self, action: F) -> Result<Handled, StoreError>
+    where
+        F: Fn(&Db<'_>, OffsetDateTime) -> Result<(Handled, Effects), StoreError> + Send + 'static,
+    {
         let clock = self.clock.clone();
-        let (handled, effects) = self
-            .store
-            .write(move |db| {
-                // The time is read when the store runs the job: selections and call ends are
-                // timed in the order they are stored.
-                enter_tenant(db, &agent, &call_id, &tenant_id, clock.now())
-            })
-            .await?;
+        let (handled, effects) = self.store.write(move |db| action(db, clock.now())).await?;
         effects.apply(self.events, self.outbox);
         Ok(handled)
     }
