@@ -29,6 +29,19 @@ fn delivery(progress: CallProgress, key: &str) -> Delivery {
     }
 }
 
+/// Stores one delivery of `progress` (dedupe key `key`) through the ingest path, with the
+/// clock `secs` seconds past the epoch.
+async fn ingest_one(store: &Store, progress: CallProgress, key: &str, secs: i64) -> IngestOutcome {
+    let clock: Arc<dyn callgate_adapters::kit::Clock> =
+        Arc::new(callgate_adapters::kit::FixedClock(
+            OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(secs),
+        ));
+    store
+        .ingest(delivery(progress, key), ingest_batch, clock)
+        .await
+        .unwrap()
+}
+
 /// What a delivery's outcome says, without the calls it reports.
 #[derive(Debug, PartialEq, Eq)]
 enum Told {
@@ -166,17 +179,7 @@ fn state_of(outcome: &IngestOutcome) -> Option<CallProgress> {
 async fn a_rolled_back_ingest_is_forgotten() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("callgate.db")).unwrap();
-    let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
-        callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
-    );
-    let first = store
-        .ingest(
-            delivery(CallProgress::Ringing, "k-ringing"),
-            ingest_batch,
-            clock.clone(),
-        )
-        .await
-        .unwrap();
+    let first = ingest_one(&store, CallProgress::Ringing, "k-ringing", 0).await;
     assert_eq!(state_of(&first), Some(CallProgress::Ringing));
 
     // A job that stores the call's end and then fails: its savepoint is rolled back.
@@ -192,24 +195,10 @@ async fn a_rolled_back_ingest_is_forgotten() {
         .await;
     assert!(failed.is_err());
 
-    let next = store
-        .ingest(
-            delivery(CallProgress::Answered, "k-answered"),
-            ingest_batch,
-            clock.clone(),
-        )
-        .await
-        .unwrap();
+    let next = ingest_one(&store, CallProgress::Answered, "k-answered", 0).await;
     assert_eq!(state_of(&next), Some(CallProgress::Answered));
     // And the end, sent again, is new: the failed job left no event behind.
-    let end = store
-        .ingest(
-            delivery(CallProgress::Completed, "k-completed"),
-            ingest_batch,
-            clock,
-        )
-        .await
-        .unwrap();
+    let end = ingest_one(&store, CallProgress::Completed, "k-completed", 0).await;
     assert_eq!(state_of(&end), Some(CallProgress::Completed));
 }
 
@@ -224,17 +213,7 @@ async fn a_selection_stored_before_the_end_counts_whatever_the_clocks() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("callgate.db")).unwrap();
     let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
-    let clock_at = |s: i64| -> Arc<dyn callgate_adapters::kit::Clock> {
-        Arc::new(callgate_adapters::kit::FixedClock(at(s)))
-    };
-    let ringing = store
-        .ingest(
-            delivery(CallProgress::Ringing, "k-ringing"),
-            ingest_batch,
-            clock_at(0),
-        )
-        .await
-        .unwrap();
+    let ringing = ingest_one(&store, CallProgress::Ringing, "k-ringing", 0).await;
     let IngestOutcome::Stored { calls: changed, .. } = ringing else {
         panic!("the first delivery is stored");
     };
@@ -272,14 +251,7 @@ async fn a_selection_stored_before_the_end_counts_whatever_the_clocks() {
     assert_eq!(second.tenant().tenant_id.as_deref(), Some("t-second"));
 
     // The end, stored after both, with a clock behind both.
-    let end = store
-        .ingest(
-            delivery(CallProgress::Completed, "k-completed"),
-            ingest_batch,
-            clock_at(10),
-        )
-        .await
-        .unwrap();
+    let end = ingest_one(&store, CallProgress::Completed, "k-completed", 10).await;
     let IngestOutcome::Stored { calls: changed, .. } = end else {
         panic!("the end is stored");
     };
@@ -336,17 +308,7 @@ async fn a_rolled_back_subscription_is_not_remembered() {
     use crate::store::subscriptions::{self, Subscription};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("callgate.db")).unwrap();
-    let clock: Arc<dyn callgate_adapters::kit::Clock> = Arc::new(
-        callgate_adapters::kit::FixedClock(OffsetDateTime::UNIX_EPOCH),
-    );
-    store
-        .ingest(
-            delivery(CallProgress::Ringing, "k-ringing"),
-            ingest_batch,
-            clock.clone(),
-        )
-        .await
-        .unwrap();
+    ingest_one(&store, CallProgress::Ringing, "k-ringing", 0).await;
     let failed = store
         .write(|db| {
             let at = OffsetDateTime::UNIX_EPOCH;
@@ -367,14 +329,7 @@ async fn a_rolled_back_subscription_is_not_remembered() {
         })
         .await;
     assert!(failed.is_err());
-    let next = store
-        .ingest(
-            delivery(CallProgress::Answered, "k-answered"),
-            ingest_batch,
-            clock,
-        )
-        .await
-        .unwrap();
+    let next = ingest_one(&store, CallProgress::Answered, "k-answered", 0).await;
     assert_eq!(state_of(&next), Some(CallProgress::Answered));
     let queued: i64 = store
         .read(|db| {
