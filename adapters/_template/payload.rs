@@ -57,8 +57,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             from: body.from,
             to: body.to,
             caller_name: None,
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind,
+        leg: crate::kit::Leg::default(),
     };
     Ok(Parsed {
         events: vec![event],

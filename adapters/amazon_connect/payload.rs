@@ -75,8 +75,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             from: attribute(FROM_ATTRIBUTE),
             to: attribute(TO_ATTRIBUTE),
             caller_name: None,
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind,
+        leg: crate::kit::Leg::default(),
     };
     if detail_type != CONTACT_EVENT {
         return Ok(Parsed {

@@ -97,8 +97,11 @@ fn event(
             from: given(&cb.from).map(str::to_owned),
             to: given(&cb.to).map(str::to_owned),
             caller_name: given(&cb.caller_display_name).map(str::to_owned),
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind,
+        leg: crate::kit::Leg::default(),
     }
 }
 

@@ -76,8 +76,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             from: from.clone(),
             to: to.clone(),
             caller_name: text(&claims, "contact_name"),
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind,
+        leg: crate::kit::Leg::default(),
     };
     let events = match mapping::state(&state) {
         Some(State::Call(progress)) => {

@@ -35,8 +35,8 @@ pub use adapter::{
     InboundRequest, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
 };
 pub use model::{
-    CallEvent, CallProgress, Direction, EventKind, EventTag, Party, RecordingEvent,
-    RecordingProgress,
+    CallEvent, CallProgress, Direction, EventKind, EventTag, Leg, LegRole, Party, RecordingEvent,
+    RecordingProgress, RoutingReason,
 };
 pub use secrets::{Generation, Secret, SecretSet};
 pub use verify::{ReplayKey, Verified, VerifyError};

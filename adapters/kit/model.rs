@@ -86,6 +86,113 @@ pub struct Party {
     pub to: Option<String>,
     /// The provider's caller-name (CNAM) data, when it has any.
     pub caller_name: Option<String>,
+    /// The number the call was forwarded from, when the provider reports one (Twilio's and
+    /// Plivo's `ForwardedFrom`, Bandwidth's `diversion.origTo`): a tenant's local number
+    /// names the tenant of an overflow or after-hours call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<String>,
+    /// Why the call was forwarded, when the provider or the standard format says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_reason: Option<RoutingReason>,
+}
+
+/// Why a call reached the central team forwarded from a tenant's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingReason {
+    /// The tenant's line was busy or nobody answered in time.
+    Overflow,
+    /// Outside the tenant's business hours.
+    AfterHours,
+    /// The caller waited in the tenant's queue beyond its limit.
+    QueueTimeout,
+}
+
+impl RoutingReason {
+    /// The contract's spelling: `overflow`, `after_hours`, `queue_timeout`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "overflow" => Some(Self::Overflow),
+            "after_hours" => Some(Self::AfterHours),
+            "queue_timeout" => Some(Self::QueueTimeout),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Overflow => "overflow",
+            Self::AfterHours => "after_hours",
+            Self::QueueTimeout => "queue_timeout",
+        }
+    }
+}
+
+/// What a leg is to the customer's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegRole {
+    /// The leg the customer dialed (or was dialed on): the call itself.
+    Customer,
+    /// A leg dialed to an agent's phone.
+    Agent,
+    /// A leg the call was transferred to.
+    Transfer,
+    /// Any other leg (a conference participant, a leg the provider does not explain).
+    Other,
+}
+
+impl LegRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Agent => "agent",
+            Self::Transfer => "transfer",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Where the event's leg (`CallEvent::provider_call_id`) sits in a customer's call. The
+/// default is a call of its own: the customer's leg, with no other leg named.
+///
+/// The call an event belongs to is found from the event alone: the named parent, else the
+/// session, else the leg's own id ([`CallEvent::call_id`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leg {
+    /// The provider's id of the customer's call this leg was dialed from (Twilio's
+    /// `ParentCallSid`, Bandwidth's `parentCallId`). `None` on the customer's own leg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_call_id: Option<String>,
+    /// A key the provider gives every leg of one customer call (Telnyx's `call_session_id`,
+    /// Vonage's `conversation_uuid`), on every leg, the customer's too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// What the leg is, when the provider tells. `None`: the customer's leg when no parent is
+    /// named, else [`LegRole::Other`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<LegRole>,
+    /// On an agent's leg: whose phone it rang, as the provider names the leg's destination
+    /// (`client:ana`, a SIP URI, a number, a user name). Matched against users' identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_identity: Option<String>,
+}
+
+impl Leg {
+    /// True for the default: the customer's leg of a call with no other leg named.
+    pub fn is_plain(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// What the leg is to its call: as the provider said, else the customer's leg when it
+    /// names no parent, else another leg.
+    pub fn role(&self) -> LegRole {
+        match (self.role, &self.parent_call_id) {
+            (Some(role), _) => role,
+            (None, None) => LegRole::Customer,
+            (None, Some(_)) => LegRole::Other,
+        }
+    }
 }
 
 /// What happened.
@@ -136,13 +243,29 @@ pub struct CallEvent {
     /// Stable across retries of the same webhook: the provider's event id, or a documented
     /// composite (call id + status + sequence number). Two events with the same key are one.
     pub dedupe_key: String,
-    /// The provider's id of the call this event is about.
+    /// The provider's id of the leg this event is about: the call's own id on a call of one
+    /// leg (see [`CallEvent::call_id`]).
     pub provider_call_id: String,
     /// When the provider says it happened, if it says so.
     #[serde(with = "time::serde::rfc3339::option")]
     pub occurred_at: Option<OffsetDateTime>,
     pub party: Party,
     pub kind: EventKind,
+    /// Where this leg sits in the customer's call.
+    #[serde(default, skip_serializing_if = "Leg::is_plain")]
+    pub leg: Leg,
+}
+
+impl CallEvent {
+    /// The provider's id of the customer's call this event belongs to: the parent the leg
+    /// names, else the session all its legs share, else the leg's own id.
+    pub fn call_id(&self) -> &str {
+        self.leg
+            .parent_call_id
+            .as_deref()
+            .or(self.leg.session_id.as_deref())
+            .unwrap_or(&self.provider_call_id)
+    }
 }
 
 #[cfg(test)]

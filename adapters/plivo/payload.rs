@@ -24,6 +24,8 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         from: form.get("From").map(str::to_owned),
         to: form.get("To").map(str::to_owned),
         caller_name: form.get("CallerName").map(str::to_owned),
+        forwarded_from: None,
+        routing_reason: None,
     };
     let (dedupe_key, kind) = if let Some(rec) = form.get("RecordingID") {
         let duration_s = form.get_u64("RecordingDuration")?;
@@ -54,6 +56,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             occurred_at: None,
             party,
             kind,
+            leg: crate::kit::Leg::default(),
         }],
         reply: if form.get("Event") == Some("StartApp") {
             Reply::Markup {

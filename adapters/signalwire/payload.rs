@@ -107,6 +107,7 @@ fn event(
         occurred_at,
         party,
         kind,
+        leg: crate::kit::Leg::default(),
     }
 }
 
@@ -175,6 +176,8 @@ fn party(params: &Params) -> Party {
         from: device.and_then(|d| either(&d.from_number, &d.from)),
         to: device.and_then(|d| either(&d.to_number, &d.to)),
         caller_name: None,
+        forwarded_from: None,
+        routing_reason: None,
     }
 }
 
@@ -188,6 +191,8 @@ fn swml_request(call: &SwmlCall) -> Result<Parsed, ParseError> {
         from: either(&call.from_number, &call.from),
         to: either(&call.to_number, &call.to),
         caller_name: None,
+        forwarded_from: None,
+        routing_reason: None,
     };
     let events = state_kind(state, None)
         .map(|kind| {

@@ -84,8 +84,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
                 from: body.from.filter(|v| !v.is_empty()),
                 to: body.to.filter(|v| !v.is_empty()),
                 caller_name: body.caller_name.filter(|v| !v.is_empty()),
+                forwarded_from: None,
+                routing_reason: None,
             },
             kind,
+            leg: crate::kit::Leg::default(),
         }],
         reply: Reply::NoContent,
     })

@@ -90,6 +90,8 @@ impl Call {
                 from: given(&p.from).map(str::to_owned),
                 to: given(&p.to).map(str::to_owned),
                 caller_name: given(&p.caller_id_name).map(str::to_owned),
+                forwarded_from: None,
+                routing_reason: None,
             },
         })
     }
@@ -101,6 +103,7 @@ impl Call {
             occurred_at: self.occurred_at,
             party: self.party.clone(),
             kind,
+            leg: crate::kit::Leg::default(),
         }
     }
 

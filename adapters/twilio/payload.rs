@@ -57,6 +57,7 @@ impl Call<'_> {
             occurred_at: self.occurred_at,
             party: self.party.clone(),
             kind,
+            leg: crate::kit::Leg::default(),
         }
     }
 }
@@ -67,6 +68,8 @@ fn party(form: &Form) -> Party {
         from: form.get("From").map(str::to_owned),
         to: form.get("To").map(str::to_owned),
         caller_name: form.get("CallerName").map(str::to_owned),
+        forwarded_from: None,
+        routing_reason: None,
     }
 }
 

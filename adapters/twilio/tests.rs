@@ -107,10 +107,13 @@ fn incoming_call_answers_with_empty_twiml() {
             from: Some("+14155550100".to_owned()),
             to: Some("+15005550006".to_owned()),
             caller_name: Some("JANE DOE".to_owned()),
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind: EventKind::Call {
             progress: CallProgress::Ringing,
         },
+        leg: crate::kit::Leg::default(),
     };
     assert_eq!(p.events, vec![expected]);
     assert_eq!(

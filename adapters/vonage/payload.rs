@@ -81,8 +81,11 @@ fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
             from: given(&hook.from).map(str::to_owned),
             to: given(&hook.to).map(str::to_owned),
             caller_name: None,
+            forwarded_from: None,
+            routing_reason: None,
         },
         kind,
+        leg: crate::kit::Leg::default(),
     })
 }
 
@@ -109,5 +112,6 @@ fn record_event(hook: &Webhook) -> Result<CallEvent, ParseError> {
             url: given(&hook.recording_url).map(str::to_owned),
             duration_s,
         }),
+        leg: crate::kit::Leg::default(),
     })
 }

@@ -24,6 +24,7 @@ fn delivery(progress: CallProgress, key: &str) -> Delivery {
             occurred_at: None,
             party: Party::default(),
             kind: EventKind::Call { progress },
+            leg: callgate_adapters::kit::Leg::default(),
         }],
         replay_key: None,
     }
@@ -76,6 +77,7 @@ fn deliveries() -> impl Strategy<Value = Vec<Delivery>> {
             occurred_at: occurred.map(|s| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s)),
             party,
             kind,
+            leg: callgate_adapters::kit::Leg::default(),
         });
     let delivery = (
         0..2usize,

@@ -76,6 +76,8 @@ pub(crate) fn party() -> impl Strategy<Value = Party> {
             from,
             to,
             caller_name,
+            forwarded_from: None,
+            routing_reason: None,
         })
 }
 
@@ -102,6 +104,7 @@ fn inputs() -> impl Strategy<Value = Vec<Input>> {
                     occurred_at: occurred.map(at),
                     party,
                     kind,
+                    leg: callgate_adapters::kit::Leg::default(),
                 },
                 at(recorded),
             )
@@ -194,7 +197,7 @@ proptest! {
     fn state_only_moves_forward(base in inputs().prop_map(dedupe), e in (kind(), party())) {
         let before = fold(&base);
         let mut after = before.clone();
-        let event = CallEvent { dedupe_key: "late".into(), provider_call_id: "CA1".into(), occurred_at: Some(at(200)), party: e.1, kind: e.0 };
+        let event = CallEvent { dedupe_key: "late".into(), provider_call_id: "CA1".into(), occurred_at: Some(at(200)), party: e.1, kind: e.0, leg: callgate_adapters::kit::Leg::default(),  };
         after.apply(&event, at(200));
         let rank = |f: &CallFold| f.progress.map(super::call::progress_rank);
         prop_assert!(rank(&after) >= rank(&before));
@@ -210,6 +213,7 @@ fn ev(key: &str, kind: EventKind, t: i64) -> CallEvent {
         occurred_at: Some(at(t)),
         party: Party::default(),
         kind,
+        leg: callgate_adapters::kit::Leg::default(),
     }
 }
 

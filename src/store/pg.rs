@@ -455,6 +455,7 @@ mod tests {
                     kind: EventKind::Call {
                         progress: CallProgress::Ringing,
                     },
+                    leg: callgate_adapters::kit::Leg::default(),
                 })
                 .collect(),
             replay_key: None,

@@ -170,6 +170,7 @@ impl Adapter for Mock {
                 occurred_at: None,
                 party: Party::default(),
                 kind,
+                leg: crate::kit::Leg::default(),
             }],
             reply: Reply::NoContent,
         })
