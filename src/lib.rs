@@ -22,6 +22,7 @@ pub mod dto;
 pub mod egress;
 pub mod error;
 pub mod events;
+pub mod feeds;
 pub mod http;
 pub mod ids;
 pub mod outbox;

@@ -1,5 +1,6 @@
--- callgate on PostgreSQL, version 1: the same tables as the embedded store (migrations/sqlite
--- 0001 to 0004), in PostgreSQL's types. Times compared in SQL are Unix milliseconds;
+-- callgate on PostgreSQL, version 1: the same tables as the embedded store's migrations 0001
+-- to 0004 (here 0002 to 0004 do nothing), in PostgreSQL's types. Times compared in SQL are
+-- Unix milliseconds;
 -- flags are integers (0 or 1), as in the embedded store, so that both share every statement.
 
 CREATE TABLE connections (

@@ -83,6 +83,10 @@ pub(crate) fn party() -> impl Strategy<Value = Party> {
 
 /// One delivery of one call: the event, and when callgate recorded it.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test's generated input, never stored"
+)]
 enum Input {
     Event(CallEvent, OffsetDateTime),
     Select(Selection),

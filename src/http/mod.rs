@@ -46,6 +46,16 @@ impl AppState {
             outbox: &self.outbox_wake,
         }
     }
+
+    /// The feeds' use cases (chat threads, web bookings), likewise.
+    pub fn feeds(&self) -> crate::feeds::Feeds<'_> {
+        crate::feeds::Feeds {
+            store: &self.store,
+            clock: &self.clock,
+            events: &self.events,
+            outbox: &self.outbox_wake,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {

@@ -2,7 +2,6 @@
 //! them.
 
 use super::StoreError;
-use super::audit::record as audit;
 use super::count;
 use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
@@ -113,52 +112,27 @@ pub fn put(db: &Db<'_>, b: &NewBooking, now: OffsetDateTime) -> Result<Booking, 
     })
 }
 
-/// An agent marks a booking booked, named by its id (and its tenant, needed only when
-/// several tenants the caller sees use the id): it stops counting as unbooked. Marking it
-/// again changes nothing. A booking of a tenant the caller does not see (`sees`) answers
-/// 404, as an unknown one does.
-pub fn mark_booked(
-    db: &Db<'_>,
-    (id, tenant): (&str, Option<&str>),
-    sees: &dyn Fn(&str) -> bool,
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<Booking, StoreError> {
-    let found = db.query(
+/// Every tenant's booking of this id (booking ids are each tenant's own).
+pub fn with_id(db: &Db<'_>, id: &str) -> Result<Vec<Booking>, StoreError> {
+    db.query(
         &format!("SELECT {COLUMNS} FROM web_bookings WHERE id = ?1"),
         args![id],
         from_row,
-    )?;
-    let mut booking = super::one_visible(
-        found,
-        |b| &b.request.tenant_id,
-        tenant,
-        sees,
-        Refusal::BookingNotFound,
-        "web booking",
-    )?;
-    if booking.status == BookingStatus::Booked {
-        return Ok(booking);
-    }
+    )
+}
+
+/// Records that `actor` booked the booking at `now`.
+pub fn set_booked(
+    db: &Db<'_>,
+    b: &NewBooking,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     db.exec(
         "UPDATE web_bookings SET booked_at = ?3, booked_by = ?4 WHERE tenant_id = ?1 AND id = ?2",
-        args![booking.request.tenant_id, id, millis(now), actor],
+        args![b.tenant_id, b.booking_id, millis(now), actor],
     )?;
-    booking.status = BookingStatus::Booked;
-    booking.booked_at = Some(now);
-    booking.booked_by = Some(actor.to_owned());
-    let detail = serde_json::json!({ "booking_id": id });
-    audit(
-        db,
-        now,
-        actor,
-        "booking.booked",
-        None,
-        Some(&booking.request.tenant_id),
-        &detail,
-    )?;
-    db.announce_hub(&booking.request.tenant_id)?;
-    Ok(booking)
+    Ok(())
 }
 
 /// Unbooked web bookings per tenant.

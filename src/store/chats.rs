@@ -6,7 +6,7 @@ use super::audit::record as audit;
 use super::count;
 use super::db::{Db, Row, args};
 use super::{directory, from_millis, millis};
-use crate::domain::chat::{Direction, ThreadAction, ThreadCounts, ThreadState};
+use crate::domain::chat::{Direction, ThreadCounts, ThreadState};
 use crate::domain::refusal::Refusal;
 use serde::Serialize;
 use serde_json::json;
@@ -34,7 +34,8 @@ pub struct Thread {
 }
 
 impl Thread {
-    fn counts(&self) -> ThreadCounts {
+    /// The thread's counts, as `domain::chat` decides them.
+    pub fn counts(&self) -> ThreadCounts {
         ThreadCounts {
             state: self.state,
             unread: self.unread,
@@ -42,7 +43,7 @@ impl Thread {
         }
     }
 
-    fn set_counts(&mut self, c: ThreadCounts) {
+    pub fn set_counts(&mut self, c: ThreadCounts) {
         self.state = c.state;
         self.unread = c.unread;
         self.unanswered_messages = c.unanswered;
@@ -85,15 +86,9 @@ pub fn get_thread(db: &Db<'_>, tenant_id: &str, id: &str) -> Result<Option<Threa
     )
 }
 
-/// The thread an agent names by its id (and `tenant`, if it names one): 404 when none of
-/// its visible tenants has it, 409 `ambiguous_id` when several do ([`super::one_visible`]).
-fn visible_thread(
-    db: &Db<'_>,
-    id: &str,
-    tenant: Option<&str>,
-    sees: &dyn Fn(&str) -> bool,
-) -> Result<Thread, StoreError> {
-    let found = db.query(
+/// Every tenant's thread of this id (thread ids are each tenant's own).
+pub fn threads_with_id(db: &Db<'_>, id: &str) -> Result<Vec<Thread>, StoreError> {
+    db.query(
         concat!(
             "SELECT ",
             thread_columns!(),
@@ -101,18 +96,11 @@ fn visible_thread(
         ),
         args![id],
         thread_from_row,
-    )?;
-    super::one_visible(
-        found,
-        |t| &t.tenant_id,
-        tenant,
-        sees,
-        Refusal::ThreadNotFound,
-        "chat thread",
     )
 }
 
-fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), StoreError> {
+/// Stores the thread as it is now (created or updated).
+pub fn save_thread(db: &Db<'_>, t: &Thread) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
              last_message_at, created_at, updated_at)
@@ -327,48 +315,9 @@ impl Posting<'_, '_> {
     }
 }
 
-/// An agent's action on a thread, named by its id (and its tenant, which is needed only when
-/// several tenants the caller sees use the id). `sees` says whether the caller sees a tenant:
-/// a thread of a tenant it does not see answers 404, as an unknown one does.
-pub fn act(
-    db: &Db<'_>,
-    (thread_id, tenant): (&str, Option<&str>),
-    action: ThreadAction,
-    sees: &dyn Fn(&str) -> bool,
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<Thread, StoreError> {
-    let mut thread = visible_thread(db, thread_id, tenant, sees)?;
-    let mut counts = thread.counts();
-    counts
-        .act(action, thread.customer.is_some())
-        .map_err(Refusal::ThreadAction)?;
-    thread.set_counts(counts);
-    thread.updated_at = now;
-    save_thread(db, &thread)?;
-    let mut detail = json!({ "thread_id": thread.thread_id });
-    if action == ThreadAction::BlockSpam
-        && let Some(sender) = &thread.customer
-    {
-        detail["sender"] = json!(sender);
-        detail["threads"] = json!(block_sender(db, &thread, sender, actor, now)?);
-    }
-    audit(
-        db,
-        now,
-        actor,
-        action.audit_action(),
-        None,
-        Some(&thread.tenant_id),
-        &detail,
-    )?;
-    db.announce_hub(&thread.tenant_id)?;
-    Ok(thread)
-}
-
 /// Blocks `sender` for the thread's tenant and takes every thread of theirs at that tenant
 /// out of the counts. Returns those threads' ids.
-fn block_sender(
+pub fn block_sender(
     db: &Db<'_>,
     thread: &Thread,
     sender: &str,
@@ -438,90 +387,4 @@ pub fn counts_by_tenant(db: &Db<'_>) -> Result<HashMap<String, (u32, u32)>, Stor
         |r| Ok((r.get::<String>(0)?, (count(r.get(1)?), count(r.get(2)?)))),
     )?;
     Ok(rows.into_iter().collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::bookings::{self, NewBooking};
-    use crate::store::{Store, directory::Tenant};
-
-    /// A thread or booking of a tenant the caller does not see answers 404, as an unknown one
-    /// does, and changes nothing.
-    #[tokio::test]
-    async fn actions_on_unseen_tenants_are_not_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
-        let now = OffsetDateTime::UNIX_EPOCH;
-        store
-            .write(move |db| {
-                let t = Tenant {
-                    tenant_id: "t-austin".into(),
-                    name: "Austin HVAC".into(),
-                    zip_codes: vec![],
-                    trades: vec![],
-                    booking_url: None,
-                };
-                directory::put_tenant(db, &t, now)?;
-                let m = NewMessage {
-                    message_id: None,
-                    tenant_id: "t-austin".into(),
-                    thread_id: "th-1".into(),
-                    sender: "+15125550123".into(),
-                    direction: Direction::Inbound,
-                    body: "hello".into(),
-                };
-                post_message(db, &m, "feed", now)?;
-                let b = NewBooking {
-                    booking_id: "wb-1".into(),
-                    tenant_id: "t-austin".into(),
-                    customer_name: "Jane".into(),
-                    phone: "+15125550123".into(),
-                    zip: "78701".into(),
-                    trade: "hvac".into(),
-                };
-                bookings::put(db, &b, now)?;
-                Ok::<_, StoreError>(())
-            })
-            .await
-            .unwrap();
-        let only_dallas = |t: &str| t == "t-dallas";
-        let refused = store
-            .write(move |db| {
-                let thread = act(
-                    db,
-                    ("th-1", None),
-                    ThreadAction::Close,
-                    &only_dallas,
-                    "agent",
-                    now,
-                );
-                let booking = bookings::mark_booked(db, ("wb-1", None), &only_dallas, "agent", now);
-                let refusal = |e: StoreError| match e {
-                    StoreError::Refused(r) => Some(r),
-                    _ => None,
-                };
-                Ok::<_, StoreError>((refusal(thread.unwrap_err()), refusal(booking.unwrap_err())))
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            refused,
-            (
-                Some(Refusal::ThreadNotFound),
-                Some(Refusal::BookingNotFound)
-            )
-        );
-        let (thread, booking) = store
-            .read(|db| {
-                Ok::<_, StoreError>((
-                    get_thread(db, "t-austin", "th-1")?,
-                    bookings::get(db, "t-austin", "wb-1")?,
-                ))
-            })
-            .await
-            .unwrap();
-        assert_eq!(thread.unwrap().state, ThreadState::Open);
-        assert!(booking.unwrap().booked_at.is_none());
-    }
 }

@@ -26,6 +26,7 @@ mod health;
 mod hot;
 pub mod ingest;
 mod memory;
+mod numbering;
 pub mod outbox;
 mod pg;
 mod pg_session;
@@ -39,7 +40,6 @@ mod writer;
 
 pub use ingest::{Delivery, IngestOutcome, Transaction};
 
-use crate::domain::refusal::Refusal;
 use callgate_adapters::kit::Clock;
 pub use db::{Db, Dialect};
 pub use error::{JobError, StorageFault, StoreError};
@@ -68,30 +68,6 @@ pub enum Signal {
     /// A user's permissions or tenants changed, or one of its tokens was revoked: its open
     /// live streams check their token again.
     Rights { user_id: String },
-}
-
-/// Of the rows an id names in several tenants (chat threads, web bookings: their ids are
-/// the tenant's own), the one the caller means: among the tenants it sees, and the tenant it
-/// named, if any. `not_found` when there is none (as for an unknown id: another tenant's use
-/// of the id is not told); 409 `ambiguous_id` when several tenants the caller sees use it,
-/// which only tells what the caller may see anyway.
-pub(crate) fn one_visible<T>(
-    found: Vec<T>,
-    tenant_of: impl Fn(&T) -> &str,
-    tenant: Option<&str>,
-    sees: &dyn Fn(&str) -> bool,
-    not_found: Refusal,
-    what: &'static str,
-) -> Result<T, StoreError> {
-    let mut mine: Vec<T> = found
-        .into_iter()
-        .filter(|r| sees(tenant_of(r)) && tenant.is_none_or(|t| t == tenant_of(r)))
-        .collect();
-    match mine.len() {
-        0 => Err(not_found.into()),
-        1 => Ok(mine.remove(0)),
-        _ => Err(Refusal::AmbiguousId(what).into()),
-    }
 }
 
 /// A signal as sent: with the instance that sent it, which ignores its own.

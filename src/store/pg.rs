@@ -9,6 +9,7 @@
 
 use super::db::{Db, PgSession};
 use super::ingest::{self, Delivery, IngestOutcome, Queued, Transaction};
+use super::numbering::{self, POSTGRES_BEFORE};
 use super::{Envelope, Signal};
 use super::{JobError, StoreError};
 use callgate_adapters::kit::Clock;
@@ -29,17 +30,21 @@ const INGEST_THREADS: usize = 2;
 /// How often a job that lost a race or its session is tried in all.
 const ATTEMPTS: usize = 3;
 
-/// The migrations, in order; the applied count is kept in `callgate_schema`.
+/// The migrations, in order: the Nth is `migrations/postgres/000N_*.sql`; the last applied
+/// is kept in `callgate_schema` (see [`super::numbering`]).
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
-    include_str!("../../migrations/postgres/0002_subscriptions.sql"),
-    include_str!("../../migrations/postgres/0003_replay_digest.sql"),
-    include_str!("../../migrations/postgres/0004_events_unchecked_references.sql"),
-    include_str!("../../migrations/postgres/0005_feed_ids_per_tenant.sql"),
-    include_str!("../../migrations/postgres/0006_readiness_probe.sql"),
-    include_str!("../../migrations/postgres/0007_calls_unended.sql"),
-    include_str!("../../migrations/postgres/0008_console_sessions.sql"),
-    include_str!("../../migrations/postgres/0009_user_identities.sql"),
+    include_str!("../../migrations/postgres/0002_replay_keys.sql"),
+    include_str!("../../migrations/postgres/0003_users.sql"),
+    include_str!("../../migrations/postgres/0004_feeds.sql"),
+    include_str!("../../migrations/postgres/0005_subscriptions.sql"),
+    include_str!("../../migrations/postgres/0006_replay_digest.sql"),
+    include_str!("../../migrations/postgres/0007_events_unchecked_references.sql"),
+    include_str!("../../migrations/postgres/0008_feed_ids_per_tenant.sql"),
+    include_str!("../../migrations/postgres/0009_readiness_probe.sql"),
+    include_str!("../../migrations/postgres/0010_calls_unended.sql"),
+    include_str!("../../migrations/postgres/0011_console_sessions.sql"),
+    include_str!("../../migrations/postgres/0012_user_identities.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.
@@ -413,17 +418,13 @@ fn migrate(session: &mut PgSession) -> Result<(), StoreError> {
             0
         }
     };
-    let current = usize::try_from(current).unwrap_or(usize::MAX);
-    if current > MIGRATIONS.len() {
-        return Err(StoreError::Internal(format!(
-            "the database is at schema version {current}, newer than this build knows ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    let applied = numbering::applied(current, POSTGRES_BEFORE, MIGRATIONS.len())?;
+    for sql in MIGRATIONS.iter().skip(applied) {
         tx.batch_execute(sql)?;
-        let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
-        tx.execute("UPDATE callgate_schema SET version = $1", &[&version])?;
+    }
+    let counter = numbering::counter(MIGRATIONS.len());
+    if counter != current {
+        tx.execute("UPDATE callgate_schema SET version = $1", &[&counter])?;
     }
     tx.commit()?;
     Ok(())

@@ -1,8 +1,10 @@
-//! Embedded migrations, tracked with `PRAGMA user_version`.
+//! Embedded migrations, tracked with `PRAGMA user_version` (see [`super::numbering`]).
 
 use super::StoreError;
+use super::numbering::{self, SQLITE_BEFORE};
 use rusqlite::Connection;
 
+/// The migrations, in order: the Nth is `migrations/sqlite/000N_*.sql`.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_replay_keys.sql"),
@@ -10,32 +12,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_feeds.sql"),
     include_str!("../../migrations/sqlite/0005_subscriptions.sql"),
     include_str!("../../migrations/sqlite/0006_replay_digest.sql"),
-    include_str!("../../migrations/sqlite/0007_feed_ids_per_tenant.sql"),
-    include_str!("../../migrations/sqlite/0008_readiness_probe.sql"),
-    include_str!("../../migrations/sqlite/0009_calls_unended.sql"),
-    include_str!("../../migrations/sqlite/0010_console_sessions.sql"),
-    include_str!("../../migrations/sqlite/0011_user_identities.sql"),
+    include_str!("../../migrations/sqlite/0007_events_unchecked_references.sql"),
+    include_str!("../../migrations/sqlite/0008_feed_ids_per_tenant.sql"),
+    include_str!("../../migrations/sqlite/0009_readiness_probe.sql"),
+    include_str!("../../migrations/sqlite/0010_calls_unended.sql"),
+    include_str!("../../migrations/sqlite/0011_console_sessions.sql"),
+    include_str!("../../migrations/sqlite/0012_user_identities.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let current: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
-        .try_into()
-        .unwrap_or(0);
-    if current > MIGRATIONS.len() {
-        return Err(StoreError::Internal(format!(
-            "the store is at schema version {current}, newer than this build knows ({})",
-            MIGRATIONS.len()
-        )));
+    let counter: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = numbering::applied(counter, SQLITE_BEFORE, MIGRATIONS.len())?;
+    if counter < numbering::NUMBERED && counter > 0 {
+        conn.pragma_update(None, "user_version", numbering::counter(applied))?;
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(
-            None,
-            "user_version",
-            i64::try_from(i + 1).unwrap_or(i64::MAX),
-        )?;
+        tx.pragma_update(None, "user_version", numbering::counter(i + 1))?;
         tx.commit()?;
     }
     Ok(())
@@ -45,15 +39,16 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    /// Migration 7 makes thread and booking ids per tenant: the rows of a store made before
+    /// Migration 8 makes thread and booking ids per tenant: the rows of a store made before
     /// it are kept as they were, and another tenant may then use the same ids.
     #[test]
     fn feed_ids_become_per_tenant_and_existing_rows_are_kept() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..6] {
+        for sql in &MIGRATIONS[..7] {
             conn.execute_batch(sql).unwrap();
         }
-        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.pragma_update(None, "user_version", numbering::counter(7))
+            .unwrap();
         conn.execute_batch(
             "INSERT INTO chat_threads (id, tenant_id, customer, state, unread, unanswered, messages,
                  last_message_at, created_at, updated_at)
@@ -98,5 +93,57 @@ mod tests {
             [],
         );
         assert!(again.is_err(), "still one thread th-1 per tenant");
+    }
+
+    /// The schema of a database: every table's and index's SQL, in name order.
+    fn schema_of(conn: &Connection) -> Vec<(String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A store made before the numbers were shared, at any of its former counts, migrates to
+    /// the schema of a new one: no migration runs twice (it would fail) and none is skipped
+    /// (the schema would differ).
+    #[test]
+    fn stores_counted_before_the_shared_numbers_migrate_to_the_same_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        let want = schema_of(&fresh);
+        for count in 0..=SQLITE_BEFORE.len() {
+            let mut conn = Connection::open_in_memory().unwrap();
+            for number in &SQLITE_BEFORE[..count] {
+                conn.execute_batch(MIGRATIONS[number - 1]).unwrap();
+            }
+            let count = i64::try_from(count).unwrap();
+            conn.pragma_update(None, "user_version", count).unwrap();
+            migrate(&mut conn).unwrap_or_else(|e| panic!("from count {count}: {e}"));
+            assert_eq!(schema_of(&conn), want, "from count {count}");
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, numbering::counter(MIGRATIONS.len()));
+            migrate(&mut conn).unwrap();
+        }
+    }
+
+    /// Every file of `migrations/sqlite` is in the list, in the order of its number.
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), MIGRATIONS.len());
+        for (name, sql) in names.iter().zip(MIGRATIONS) {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert_eq!(&text, sql, "{name} is not listed at its number");
+        }
     }
 }

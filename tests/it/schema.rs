@@ -2,11 +2,12 @@
 //! itself, hold the same tables, the same columns (of equivalent types, nullable alike), the
 //! same primary keys and the same indexes (by name; unique constraints, which SQLite does not
 //! name, by their columns; unique or not, partial or not, on the same columns in order). The
-//! two backends' migrations are written and numbered apart (migrations/sqlite,
-//! migrations/postgres): this is what keeps them in step.
+//! two backends' migrations are written apart (migrations/sqlite, migrations/postgres) but
+//! numbered alike: migration N is the same change on both, one file each (a comment only where
+//! a backend needs nothing), which [`both_backends_number_their_migrations_alike`] checks.
 //!
-//! It needs PostgreSQL: it runs in the PostgreSQL pass of the suite and is reported as ignored,
-//! with that reason, in the embedded pass.
+//! The schema comparisons need PostgreSQL: they run in the PostgreSQL pass of the suite and
+//! are reported as ignored, with that reason, in the embedded pass.
 
 use crate::support::{postgres_schema, required_postgres_server};
 use std::collections::BTreeMap;
@@ -29,9 +30,9 @@ const BOOKKEEPING: &[&str] = &[
 
 /// Differences kept on purpose, as [`differences`] words them, each with its reason.
 const KNOWN: &[&str] = &[
-    // PostgreSQL migration 0004: an event refers to the call and the delivery its own ingest
-    // transaction has just written (neither is ever deleted); the checks cost about a third of
-    // the database's CPU per delivery. The embedded store keeps them (a rowid lookup each).
+    // Migration 0007 (a comment only on SQLite): an event refers to the call and the delivery
+    // its own ingest transaction has just written; the checks cost about a third of the
+    // database's CPU per delivery. The embedded store keeps them (a rowid lookup each).
     "events: foreign key (call_seq) -> calls (seq) ON DELETE NO ACTION only on SQLite",
     "events: foreign key (delivery_id) -> deliveries (id) ON DELETE NO ACTION only on SQLite",
 ];
@@ -399,6 +400,79 @@ fn both_backends_migrate_to_the_same_tables_columns_and_indexes() {
             found.iter().any(|d| d == known),
             "no longer differs: {known}"
         );
+    }
+}
+
+/// The names of a backend's migration files, sorted.
+fn migration_files(backend: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Migration N has the same file name on both backends, and the numbers run from 0001 with
+/// no gap: a change made on one backend only, or numbered apart, fails here.
+#[test]
+fn both_backends_number_their_migrations_alike() {
+    let sqlite = migration_files("sqlite");
+    assert_eq!(
+        sqlite,
+        migration_files("postgres"),
+        "migration N is the same change, under the same name, on both backends"
+    );
+    for (i, name) in sqlite.iter().enumerate() {
+        assert!(
+            name.starts_with(&format!("{:04}_", i + 1)) && name.ends_with(".sql"),
+            "{name} is not migration {}",
+            i + 1
+        );
+    }
+}
+
+/// A PostgreSQL store made before the numbers were shared, which counted its own migrations
+/// (`0001_init`, then subscriptions, replay digest, events' references, per-tenant feed ids,
+/// readiness probe, unended calls, console sessions, identities), migrates to the schema of a
+/// new one from each of its former counts: nothing runs twice, nothing is skipped.
+#[test]
+#[cfg_attr(
+    not(callgate_test_postgres),
+    ignore = "needs PostgreSQL: set CALLGATE_TEST_POSTGRES"
+)]
+fn postgres_stores_counted_before_the_shared_numbers_migrate_alike() {
+    required_postgres_server();
+    const FORMER_ORDER: [usize; 9] = [1, 5, 6, 7, 8, 9, 10, 11, 12];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let files = migration_files("postgres");
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = postgres_schema(fresh_dir.path()).unwrap();
+    drop(callgate::store::Store::connect(&fresh).unwrap());
+    let want = postgres_schema_of(&fresh);
+    for count in [1, 4, 5, 9] {
+        let scratch = tempfile::tempdir().unwrap();
+        let url = postgres_schema(scratch.path()).unwrap();
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        for number in &FORMER_ORDER[..count] {
+            let sql = std::fs::read_to_string(dir.join(&files[number - 1])).unwrap();
+            db.batch_execute(&sql).unwrap();
+        }
+        db.batch_execute(&format!(
+            "CREATE TABLE callgate_schema (version BIGINT NOT NULL);
+             INSERT INTO callgate_schema (version) VALUES ({count})"
+        ))
+        .unwrap();
+        drop(callgate::store::Store::connect(&url).unwrap_or_else(|e| panic!("from {count}: {e}")));
+        assert!(
+            differences(&postgres_schema_of(&url), &want).is_empty(),
+            "from count {count}: {:?}",
+            differences(&postgres_schema_of(&url), &want)
+        );
+        drop(callgate::store::Store::connect(&url).unwrap());
     }
 }
 

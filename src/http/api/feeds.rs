@@ -9,6 +9,7 @@ use super::check_id;
 use crate::directory as input;
 use crate::domain::chat::{Direction, ThreadAction, ThreadState};
 use crate::error::AppError;
+use crate::feeds::Named;
 use crate::http::auth::{Authorized, Principal, need};
 use crate::http::{ApiJson, AppState, json_status};
 use crate::store::bookings::{self, NewBooking};
@@ -224,15 +225,11 @@ async fn thread_action(
 ) -> Result<Json<Thread>, AppError> {
     check_id("thread id", &thread_id)?;
     let tenant = q.checked()?;
-    let now = st.clock.now();
-    let thread = st
-        .store
-        .write(move |db| {
-            let named = (thread_id.as_str(), tenant.as_deref());
-            chats::act(db, named, action, &|t| p.sees_tenant(t), &p.id, now)
-        })
-        .await?;
-    hub_changed(&st, &thread.tenant_id);
+    let named = Named {
+        id: thread_id,
+        tenant,
+    };
+    let thread = st.feeds().act_on_thread(p.viewer(), named, action).await?;
     Ok(Json(thread))
 }
 
@@ -313,15 +310,11 @@ async fn mark_booked(
 ) -> Result<Json<BookingMark>, AppError> {
     check_id("booking id", &booking_id)?;
     let tenant = q.checked()?;
-    let now = st.clock.now();
-    let booking = st
-        .store
-        .write(move |db| {
-            let named = (booking_id.as_str(), tenant.as_deref());
-            bookings::mark_booked(db, named, &|t| p.sees_tenant(t), &p.id, now)
-        })
-        .await?;
-    hub_changed(&st, &booking.request.tenant_id);
+    let named = Named {
+        id: booking_id,
+        tenant,
+    };
+    let booking = st.feeds().mark_booked(p.viewer(), named).await?;
     Ok(Json(BookingMark::from(booking)))
 }
 

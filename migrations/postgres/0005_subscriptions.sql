@@ -1,6 +1,5 @@
--- Outbound webhooks (the embedded store's 0005, in PostgreSQL's types): downstream systems
--- subscribe to event types; each event is one delivery per subscription, retried on a
--- schedule kept here until the endpoint answers 2xx.
+-- Outbound webhooks: downstream systems subscribe to event types; each event is one delivery
+-- per subscription, retried on a schedule kept here until the endpoint answers 2xx.
 
 CREATE TABLE subscriptions (
     id              TEXT PRIMARY KEY,

@@ -1,0 +1,3 @@
+-- Nothing to do on PostgreSQL: its 0001 already creates users and their tokens (the embedded
+-- store's 0001 to 0004 are one migration here). The file keeps the numbering the same on
+-- both backends: migration N is the same change everywhere.

@@ -1,0 +1,4 @@
+-- Nothing to do in the embedded store: PostgreSQL drops the foreign keys of events to their
+-- call and delivery here, for their cost per delivery; the embedded store keeps its own (a
+-- rowid lookup each). The file keeps the numbering the same on both backends: migration N
+-- is the same change everywhere.
