@@ -58,6 +58,7 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     // FILL IN: the tolerance in seconds, if the provider signs a timestamp.
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Acme {

@@ -42,6 +42,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "EventBridge API destination: the `x-api-key` header, compared in constant time",
     signs_body: false,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for AmazonConnect {

@@ -58,6 +58,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "HTTP Basic `callback_username`:`callback_password` in `Authorization`, constant-time",
     signs_body: false,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Bandwidth {

@@ -46,6 +46,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "the body is a compact JWT, HS256 (pinned) under the webhook secret",
     signs_body: true,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Dialpad {

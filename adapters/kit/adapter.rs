@@ -61,6 +61,34 @@ pub struct ProviderInfo {
     /// one; `None` when the scheme has no timestamp. The conformance kit moves the clock past
     /// it and expects [`VerifyError::Stale`].
     pub timestamp_tolerance_secs: Option<i64>,
+    /// What callgate asks the provider's REST API about a call whose webhooks may have been
+    /// lost ([`Adapter::lookup_call`], [`Adapter::list_recordings`]). The provider matrix
+    /// shows it; a test holds it to the requests the adapter describes.
+    pub lookups: Lookups,
+}
+
+/// What callgate can ask a provider's REST API about one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookups {
+    /// Nothing: a call whose end webhook is lost ends after the maximum call duration, and
+    /// only the recordings callgate heard of are deleted.
+    None,
+    /// The call's recordings can be listed, but the call itself not looked up.
+    Recordings,
+    /// The call can be looked up, and its recordings listed.
+    CallAndRecordings,
+}
+
+impl Lookups {
+    /// Whether the call itself can be looked up.
+    pub fn call(self) -> bool {
+        self == Self::CallAndRecordings
+    }
+
+    /// Whether the call's recordings can be listed.
+    pub fn recordings(self) -> bool {
+        self != Self::None
+    }
 }
 
 /// A non-secret connection option an adapter reads.
@@ -284,6 +312,22 @@ pub fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
 }
 
+/// `GET url` with HTTP Basic credentials: how the providers' REST APIs read a resource.
+pub fn basic_get(url: String, user: &Secret, password: &Secret) -> HttpRequestSpec {
+    HttpRequestSpec {
+        method: Method::GET,
+        url,
+        headers: vec![
+            (
+                http::header::AUTHORIZATION,
+                basic_auth(user.expose(), password.expose()),
+            ),
+            (http::header::ACCEPT, "application/json".to_owned()),
+        ],
+        body: None,
+    }
+}
+
 /// HTTP Basic credentials as an `Authorization` header value.
 pub fn basic_auth(user: &str, password: &str) -> String {
     use base64::Engine;
@@ -369,6 +413,54 @@ pub trait Adapter: Send + Sync + 'static {
     /// it is (the service tries again later).
     fn found_recording(&self, _rec: &RecordingRef, _body: &[u8]) -> Result<Option<String>, String> {
         Err("this provider's recordings are never looked up".to_owned())
+    }
+
+    /// Describes the request that looks the call `provider_call_id` up at the provider, for a
+    /// call whose webhooks stopped coming. `Ok(None)` (the default) when the provider has no
+    /// such API, or the adapter does not use it ([`ProviderInfo::lookups`]).
+    fn lookup_call(
+        &self,
+        _provider_call_id: &str,
+        _secrets: &SecretSet,
+        _options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        Ok(None)
+    }
+
+    /// Reads the 2xx answer to [`Adapter::lookup_call`]'s request: the events a webhook
+    /// would have given about the call's state now. Their dedupe keys are chosen so that an
+    /// answer and a webhook saying the same fold to the same call. `Err(reason)` when the
+    /// answer is not the documented one (the service tries again later).
+    fn looked_up_call(
+        &self,
+        _provider_call_id: &str,
+        _body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        Err("this provider's calls are never looked up".to_owned())
+    }
+
+    /// Describes the request that lists the recordings of the call `provider_call_id` at the
+    /// provider. `Ok(None)` (the default) when the provider has no such API, or the adapter
+    /// does not use it.
+    fn list_recordings(
+        &self,
+        _provider_call_id: &str,
+        _secrets: &SecretSet,
+        _options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        Ok(None)
+    }
+
+    /// Reads the 2xx answer to [`Adapter::list_recordings`]'s request: one recording event
+    /// per recording listed (not those the provider already deleted), with the dedupe keys a
+    /// recording webhook saying the same would have. `Err(reason)` when the answer is not the
+    /// documented one.
+    fn listed_recordings(
+        &self,
+        _provider_call_id: &str,
+        _body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        Err("this provider's recordings are never listed".to_owned())
     }
 
     /// Signs `req` in place (headers) the way the provider would, with the current secrets:

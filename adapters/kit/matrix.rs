@@ -1,9 +1,11 @@
 //! The provider matrix in `adapters/README.md`, generated from each registered adapter's
-//! `ProviderInfo` and `delete_recording`. It sits between [`START`] and [`END`]; the test
+//! `ProviderInfo`, `delete_recording`, `lookup_call` and `list_recordings`. It sits between [`START`] and [`END`]; the test
 //! below fails when it is out of date, and `UPDATE_MATRIX=1 cargo test -p callgate-adapters
 //! matrix` rewrites it.
 
-use crate::kit::adapter::{ConfigError, ConnectionOptions, Maturity, RecordingRef};
+use crate::kit::adapter::{
+    ConfigError, ConnectionOptions, HttpRequestSpec, Maturity, RecordingRef,
+};
 use crate::kit::{Adapter, SecretSet};
 
 /// The line before the matrix.
@@ -14,7 +16,7 @@ pub const END: &str = "<!-- provider-matrix:end -->";
 /// The matrix of `adapters`, one row per adapter in registry order, with a header.
 pub fn render(adapters: &[&dyn Adapter]) -> String {
     let mut out = String::from(
-        "| provider | maturity | verification | secrets | options | events | recording deletion |\n|---|---|---|---|---|---|---|\n",
+        "| provider | maturity | verification | secrets | options | events | recording deletion | lost webhooks |\n|---|---|---|---|---|---|---|---|\n",
     );
     for adapter in adapters {
         let info = adapter.info();
@@ -61,14 +63,58 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {options} | {events} | {} |\n",
+            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {options} | {events} | {} | {} |\n",
             info.display_name,
             info.docs_url,
             info.id,
-            deletion(*adapter)
+            deletion(*adapter),
+            lookups(*adapter)
         ));
     }
     out
+}
+
+/// What the adapter asks about a call whose webhooks may be lost: its own lookup and
+/// listing requests, made with placeholders, or what happens without them.
+fn lookups(adapter: &dyn Adapter) -> String {
+    let call = described(adapter, |a, s, o| a.lookup_call("{call_id}", s, o));
+    let recordings = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
+    match (call, recordings) {
+        (None, None) => "none: ended after the maximum call duration".to_owned(),
+        (None, Some(list)) => {
+            format!("list: {list}; no call lookup: ended after the maximum call duration")
+        }
+        (Some(call), None) => format!("lookup: {call}; recordings not listed"),
+        (Some(call), Some(list)) => format!("lookup: {call}; list: {list}"),
+    }
+}
+
+type Describe = fn(
+    &dyn Adapter,
+    &SecretSet,
+    &ConnectionOptions,
+) -> Result<Option<HttpRequestSpec>, ConfigError>;
+
+/// A request the adapter describes with placeholders for every secret and the options it
+/// asks for, as `` `GET url` ``; `None` when it describes none.
+fn described(adapter: &dyn Adapter, describe: Describe) -> Option<String> {
+    let info = adapter.info();
+    let placeholder = |name: &str| format!("{{{name}}}");
+    let values: Vec<(&str, String)> = info.secret_names().map(|n| (n, placeholder(n))).collect();
+    let secrets = SecretSet::from_pairs(values.iter().map(|(n, v)| (*n, v.as_str())));
+    let mut options = ConnectionOptions::new();
+    loop {
+        match describe(adapter, &secrets, &options) {
+            Ok(Some(spec)) => {
+                return Some(format!("`{} {}`", spec.method, percent_decoded(&spec.url)));
+            }
+            Ok(None) => return None,
+            Err(ConfigError::MissingOption(name)) if !options.contains_key(name) => {
+                options.insert(name.to_owned(), placeholder(name));
+            }
+            Err(e) => return Some(format!("needs a connection setting: {e}")),
+        }
+    }
 }
 
 /// The adapter's own delete request, made with placeholders for the secrets, the options it
@@ -197,13 +243,39 @@ mod tests {
         assert_eq!(
             twilio,
             Some(
-                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | `api_base_url` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` |"
+                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | `api_base_url` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` | lookup: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Calls/{call_id}.json`; list: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings.json?CallSid={call_id}&PageSize=1000` |"
             )
         );
         let signalwire = table.lines().find(|l| l.contains("`signalwire`")).unwrap();
         assert!(
             signalwire.contains("| `space_url` (required), `api_base_url` |"),
             "{signalwire}"
+        );
+    }
+
+    /// `ProviderInfo::lookups` says what the adapter's own requests do: a declaration the
+    /// code does not back (or the reverse) fails here.
+    #[test]
+    fn lookups_are_declared_as_described() {
+        for adapter in crate::ADAPTERS
+            .iter()
+            .copied()
+            .chain([&crate::scaffold_template::Acme as &dyn Adapter])
+        {
+            let info = adapter.info();
+            let call = described(adapter, |a, s, o| a.lookup_call("{call_id}", s, o));
+            let list = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
+            assert_eq!(call.is_some(), info.lookups.call(), "{}: lookup", info.id);
+            assert_eq!(
+                list.is_some(),
+                info.lookups.recordings(),
+                "{}: list",
+                info.id
+            );
+        }
+        assert_eq!(
+            lookups(&crate::scaffold_template::Acme),
+            "none: ended after the maximum call duration"
         );
     }
 

@@ -32,7 +32,8 @@ pub mod verify;
 
 pub use adapter::{
     Adapter, COMMON_OPTIONS, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec,
-    InboundRequest, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, Reply,
+    InboundRequest, Lookups, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef,
+    Reply,
 };
 pub use model::{
     CallEvent, CallProgress, Direction, EventKind, EventTag, Leg, LegRole, Party, RecordingEvent,

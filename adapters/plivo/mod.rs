@@ -48,6 +48,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "V3: HMAC-SHA256 of URL + parameters + nonce, `X-Plivo-Signature-V3` (several allowed), nonce single-use",
     signs_body: true,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Plivo {

@@ -19,8 +19,9 @@ mod tests;
 
 use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment, url_origin};
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
+    InboundRequest, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet,
+    Verified, VerifyError,
 };
 
 /// The SignalWire adapter.
@@ -65,6 +66,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "LaML: HMAC-SHA1 of the URL and form parameters (`X-SignalWire-Signature` or `X-Twilio-Signature`); JSON: hex HMAC-SHA256 / SHA-1 of URL + body",
     signs_body: true,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::CallAndRecordings,
 };
 
 impl Adapter for SignalWire {
@@ -95,17 +97,62 @@ impl Adapter for SignalWire {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let project = secrets.require(PROJECT_ID)?;
-        let token = secrets.require(API_TOKEN)?;
-        let origin = api_origin(options, INFO.default_api_base)
-            .or_else(|| options.get(SPACE_URL).map(|u| url_origin(u).to_owned()))
-            .ok_or(ConfigError::MissingOption(SPACE_URL))?;
+        let (base, project, token) = laml_base(secrets, options)?;
         let url = format!(
-            "{origin}/api/laml/2010-04-01/Accounts/{}/Recordings/{}.json",
+            "{base}/Accounts/{}/Recordings/{}.json",
             encode_path_segment(project.expose()),
             encode_path_segment(&rec.recording_id),
         );
         Ok(Some(basic_delete(url, project, token)))
+    }
+
+    /// `GET {space}/api/laml/2010-04-01/Accounts/{ProjectID}/Calls/{CallSid}.json`, Basic
+    /// `ProjectID:APIToken`: the LaML API's Call resource, Twilio's fields.
+    fn lookup_call(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, project, token) = laml_base(secrets, options)?;
+        Ok(Some(crate::twilio::rest::call_request(
+            &base,
+            project,
+            token,
+            provider_call_id,
+        )))
+    }
+
+    fn looked_up_call(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        crate::twilio::rest::read_call(provider_call_id, body)
+    }
+
+    /// `GET {space}/api/laml/2010-04-01/Accounts/{ProjectID}/Recordings.json?CallSid=...`.
+    fn list_recordings(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, project, token) = laml_base(secrets, options)?;
+        Ok(Some(crate::twilio::rest::recordings_request(
+            &base,
+            project,
+            token,
+            provider_call_id,
+        )))
+    }
+
+    fn listed_recordings(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        crate::twilio::rest::read_recordings(provider_call_id, body)
     }
 
     /// Sets the signature headers SignalWire would send, with the current Signing Key.
@@ -117,4 +164,17 @@ impl Adapter for SignalWire {
     ) -> Result<(), ConfigError> {
         signature::sign(req, secrets)
     }
+}
+
+/// The LaML REST API's versioned root in the connection's Space, and the Basic credentials.
+fn laml_base<'s>(
+    secrets: &'s SecretSet,
+    options: &ConnectionOptions,
+) -> Result<(String, &'s kit::Secret, &'s kit::Secret), ConfigError> {
+    let project = secrets.require(PROJECT_ID)?;
+    let token = secrets.require(API_TOKEN)?;
+    let origin = api_origin(options, INFO.default_api_base)
+        .or_else(|| options.get(SPACE_URL).map(|u| url_origin(u).to_owned()))
+        .ok_or(ConfigError::MissingOption(SPACE_URL))?;
+    Ok((format!("{origin}/api/laml/2010-04-01"), project, token))
 }

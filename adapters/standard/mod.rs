@@ -45,6 +45,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "Standard Webhooks: HMAC-SHA256 of `id.timestamp.body` (`whsec_` key), `webhook-signature` `v1,` entries, 300 s",
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Standard {

@@ -69,6 +69,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "Ed25519 over `timestamp|body` (`telnyx-signature-ed25519`, `telnyx-timestamp`), public key raw or SPKI DER",
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Telnyx {

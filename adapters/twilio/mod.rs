@@ -9,6 +9,7 @@
 
 mod mapping;
 pub(crate) mod payload;
+pub(crate) mod rest;
 mod signature;
 
 #[cfg(test)]
@@ -20,8 +21,9 @@ mod tests;
 
 use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
+    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
+    VerifyError,
 };
 
 /// The Twilio adapter.
@@ -50,6 +52,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it",
     signs_body: true,
     timestamp_tolerance_secs: None,
+    lookups: crate::kit::Lookups::CallAndRecordings,
 };
 
 impl Adapter for Twilio {
@@ -92,6 +95,55 @@ impl Adapter for Twilio {
         Ok(Some(basic_delete(url, account_sid, token)))
     }
 
+    /// `GET {origin}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, Basic
+    /// `AccountSid:AuthToken`.
+    fn lookup_call(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, account, token) = rest_base(secrets, options)?;
+        Ok(Some(rest::call_request(
+            &base,
+            account,
+            token,
+            provider_call_id,
+        )))
+    }
+
+    fn looked_up_call(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        rest::read_call(provider_call_id, body)
+    }
+
+    /// `GET {origin}/2010-04-01/Accounts/{AccountSid}/Recordings.json?CallSid={CallSid}`.
+    fn list_recordings(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, account, token) = rest_base(secrets, options)?;
+        Ok(Some(rest::recordings_request(
+            &base,
+            account,
+            token,
+            provider_call_id,
+        )))
+    }
+
+    fn listed_recordings(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        rest::read_recordings(provider_call_id, body)
+    }
+
     /// Sets `X-Twilio-Signature` with the current Auth Token. A JSON body's URL gets its
     /// `bodySHA256` first when it has none.
     fn sign(
@@ -102,4 +154,16 @@ impl Adapter for Twilio {
     ) -> Result<(), ConfigError> {
         signature::sign(req, secrets)
     }
+}
+
+/// The REST API's versioned root and the Basic credentials.
+fn rest_base<'s>(
+    secrets: &'s SecretSet,
+    options: &ConnectionOptions,
+) -> Result<(String, &'s kit::Secret, &'s kit::Secret), ConfigError> {
+    let account_sid = secrets.require(ACCOUNT_SID)?;
+    let token = secrets.require(signature::AUTH_TOKEN)?;
+    let origin = api_origin(options, INFO.default_api_base)
+        .ok_or(ConfigError::MissingOption("api_base_url"))?;
+    Ok((format!("{origin}/2010-04-01"), account_sid, token))
 }

@@ -47,6 +47,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "JWT HS256 in `Authorization: Bearer`, `payload_hash` = SHA-256 of the body, `iat` within 300 s, `exp`/`nbf` honoured, `jti` single-use",
     signs_body: true,
     timestamp_tolerance_secs: Some(300),
+    lookups: crate::kit::Lookups::None,
 };
 
 impl Adapter for Vonage {

@@ -55,6 +55,7 @@ pub(super) const SOUND: ProviderInfo = ProviderInfo {
     verification: "HMAC-SHA256 of timestamp and body, `X-Mock-Signature`",
     signs_body: true,
     timestamp_tolerance_secs: Some(TOLERANCE_SECS),
+    lookups: crate::kit::Lookups::None,
 };
 
 /// A mock that lives as long as the test binary (adapters are `&'static`).
