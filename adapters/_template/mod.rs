@@ -59,6 +59,11 @@ static INFO: ProviderInfo = ProviderInfo {
     // FILL IN: the tolerance in seconds, if the provider signs a timestamp.
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::None,
+    // FILL IN: the fields that place a leg in its call, name the number a call was forwarded
+    // from, and the agent an agent's leg rang; "—" for what the provider does not report.
+    legs: "—",
+    forwarding: "—",
+    agent_identity: "—",
 };
 
 impl Adapter for Acme {

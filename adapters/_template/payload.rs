@@ -9,7 +9,7 @@
 //! documented composite such as call id + status + sequence number; write it in README.md).
 
 use super::mapping;
-use crate::kit::{CallEvent, EventKind, ParseError, Parsed, Party, Reply, Verified, dates};
+use crate::kit::{CallEvent, EventKind, Leg, ParseError, Parsed, Party, Reply, Verified, dates};
 
 /// The body, as the provider sends it. Every field is optional here: a missing required one
 /// is reported by name.
@@ -57,11 +57,14 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             from: body.from,
             to: body.to,
             caller_name: None,
+            // FILL IN: the number the call was forwarded from, if the provider reports it.
             forwarded_from: None,
             routing_reason: None,
         },
         kind,
-        leg: crate::kit::Leg::default(),
+        // FILL IN: the parent call or session the leg belongs to, and on an agent's leg the
+        // agent it rang, if the provider reports them (see twilio/payload.rs).
+        leg: Leg::default(),
     };
     Ok(Parsed {
         events: vec![event],

@@ -43,6 +43,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: false,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::None,
+    legs: "`initialContactId`, else `previousContactId` (the parent), `contactId` (the leg)",
+    forwarding: "—",
+    agent_identity: "`CONNECTED_TO_AGENT`: `agentInfo.username` (UNCONFIRMED), else `agentInfo.agentArn`",
 };
 
 impl Adapter for AmazonConnect {

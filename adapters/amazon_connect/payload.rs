@@ -4,15 +4,20 @@
 //! (`agentInfo` / `AgentInfo`), so keys are matched without regard to case.
 //!
 //! - The dedupe key is the EventBridge event `id`.
-//! - The call is the contact's `initialContactId` (a transfer makes a new contact id, the
-//!   same call), else its `contactId`.
+//! - The leg is the contact (`contactId`). A transfer makes a new contact of the same call:
+//!   it names the first contact in `initialContactId` (else the one before it in
+//!   `previousContactId`), the customer's call it is a leg of.
+//! - `CONNECTED_TO_AGENT` names the agent who took the contact: `agentInfo.username` where
+//!   an event carries one (UNCONFIRMED: AWS's samples show none), else `agentInfo.agentArn`.
 //! - Only voice contacts make events; chats, tasks and emails are no calls (none).
 //! - The events carry no phone numbers: the contact flow puts them in contact attributes
 //!   (`callgate_from`, `callgate_to`, README.md), read from `attributes` (any case) when an
 //!   event carries them.
 
 use super::mapping::{self, EventType};
-use crate::kit::{CallEvent, EventKind, ParseError, Parsed, Party, Reply, Verified, dates};
+use crate::kit::{
+    CallEvent, EventKind, Leg, LegRole, ParseError, Parsed, Party, Reply, Verified, dates,
+};
 use serde_json::{Map, Value};
 
 /// The `detail-type` of a contact event.
@@ -52,8 +57,9 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let detail = field(envelope, "detail")
         .and_then(Value::as_object)
         .ok_or(ParseError::MissingField("detail"))?;
-    let contact = text(detail, "initialContactId")
-        .or_else(|| text(detail, "contactId"))
+    let initial = text(detail, "initialContactId");
+    let contact = text(detail, "contactId")
+        .or(initial)
         .ok_or(ParseError::MissingField("detail.contactId"))?;
     let no_events = Parsed {
         events: Vec::new(),
@@ -66,6 +72,8 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     }
     let attributes = field(detail, "attributes").and_then(Value::as_object);
     let attribute = |name: &str| attributes.and_then(|a| text(a, name)).map(str::to_owned);
+    let event_type = text(detail, "eventType");
+    let leg = leg(detail, contact, event_type);
     let event = |kind: EventKind| CallEvent {
         dedupe_key: id.to_owned(),
         provider_call_id: contact.to_owned(),
@@ -79,7 +87,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             routing_reason: None,
         },
         kind,
-        leg: crate::kit::Leg::default(),
+        leg: leg.clone(),
     };
     if detail_type != CONTACT_EVENT {
         return Ok(Parsed {
@@ -87,8 +95,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             reply: Reply::NoContent,
         });
     }
-    let event_type =
-        text(detail, "eventType").ok_or(ParseError::MissingField("detail.eventType"))?;
+    let event_type = event_type.ok_or(ParseError::MissingField("detail.eventType"))?;
     let events = match mapping::event_type(event_type) {
         Some(EventType::Call(progress)) => vec![event(EventKind::Call { progress })],
         Some(EventType::Ignored) => return Ok(no_events),
@@ -98,4 +105,23 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         events,
         reply: Reply::NoContent,
     })
+}
+
+/// Where the contact sits in the customer's call. A contact made by a transfer names the
+/// call's first contact (`initialContactId`, else `previousContactId`): it is a transfer leg
+/// of that call. On `CONNECTED_TO_AGENT` the agent is named, the leg's agent identity.
+fn leg(detail: &Map<String, Value>, contact: &str, event_type: Option<&str>) -> Leg {
+    let parent = text(detail, "initialContactId")
+        .or_else(|| text(detail, "previousContactId"))
+        .filter(|p| *p != contact);
+    let agent = field(detail, "agentInfo")
+        .and_then(Value::as_object)
+        .and_then(|a| text(a, "username").or_else(|| text(a, "agentArn")))
+        .filter(|_| event_type == Some("CONNECTED_TO_AGENT"));
+    Leg {
+        role: parent.map(|_| LegRole::Transfer),
+        parent_call_id: parent.map(str::to_owned),
+        session_id: None,
+        agent_identity: agent.map(str::to_owned),
+    }
 }

@@ -103,14 +103,16 @@ fn contact_events_map_to_call_progress() {
 }
 
 #[test]
-fn the_call_is_the_initial_contact_and_numbers_come_from_attributes() {
+fn the_leg_is_the_contact_of_the_initial_contacts_call_and_numbers_come_from_attributes() {
     let body = contact(
         "CONTACT_DATA_UPDATED",
         serde_json::json!({"Attributes": {"callgate_from": "+15125550123", "CALLGATE_TO": "+18005550199"}}),
     );
     let p = run(&AmazonConnect, &keyed(&body, "key-1"), &secrets(), &clock()).unwrap();
     let e = &p.events[0];
-    assert_eq!(e.provider_call_id, "c-1");
+    assert_eq!(e.provider_call_id, "c-2");
+    assert_eq!(e.leg.parent_call_id.as_deref(), Some("c-1"));
+    assert_eq!(e.call_id(), "c-1");
     assert_eq!(e.dedupe_key, "ev-CONTACT_DATA_UPDATED");
     assert_eq!(e.party.from.as_deref(), Some("+15125550123"));
     assert_eq!(e.party.to.as_deref(), Some("+18005550199"));
@@ -152,4 +154,56 @@ fn recordings_are_not_deletable_here() {
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn a_transferred_contact_is_a_transfer_leg_and_the_agent_is_named_when_connected() {
+    let transferred = contact(
+        "CONNECTED_TO_AGENT",
+        serde_json::json!({"initialContactId": null, "previousContactId": "c-1",
+            "initiationMethod": "TRANSFER",
+            "agentInfo": {"agentArn": "arn:aws:connect:us-east-1:0:instance/i/agent/a-1"}}),
+    );
+    let p = run(
+        &AmazonConnect,
+        &keyed(&transferred, "key-1"),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    let e = &p.events[0];
+    assert_eq!((e.provider_call_id.as_str(), e.call_id()), ("c-2", "c-1"));
+    assert_eq!(e.leg.role, Some(kit::LegRole::Transfer));
+    assert_eq!(
+        e.leg.agent_identity.as_deref(),
+        Some("arn:aws:connect:us-east-1:0:instance/i/agent/a-1")
+    );
+    // A user name, where an event carries one, names the agent; only on CONNECTED_TO_AGENT.
+    let first = |event_type| {
+        contact(
+            event_type,
+            serde_json::json!({"contactId": "c-1",
+                "AgentInfo": {"Username": "ana", "AgentArn": "arn:x"}}),
+        )
+    };
+    let p = run(
+        &AmazonConnect,
+        &keyed(&first("CONNECTED_TO_AGENT"), "key-1"),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!(p.events[0].leg.agent_identity.as_deref(), Some("ana"));
+    assert_eq!(
+        p.events[0].leg.parent_call_id, None,
+        "the first contact is the call"
+    );
+    let p = run(
+        &AmazonConnect,
+        &keyed(&first("DISCONNECTED"), "key-1"),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    assert!(p.events[0].leg.is_plain());
 }

@@ -2,15 +2,15 @@
 //! only. A value not listed here is `None`, which the payload code turns into
 //! `EventKind::Unmapped`: never a guess, never an error.
 
-use crate::kit::{CallProgress, RecordingProgress};
+use crate::kit::{CallProgress, RecordingProgress, RoutingReason};
 
 /// The call events that move a call before it ends (`disconnect` is read by [`cause`]).
 pub(super) fn call_event(event_type: &str) -> Option<CallProgress> {
     Some(match event_type {
         // An inbound call reached the application; it is answered by the BXML that follows.
         "initiate" => CallProgress::Initiated,
-        // An outbound call was answered.
-        "answer" => CallProgress::Answered,
+        // An outbound call was answered; a `<Transfer>`'s B leg was answered.
+        "answer" | "transferAnswer" => CallProgress::Answered,
         _ => return None,
     })
 }
@@ -62,6 +62,47 @@ pub(super) fn recording_status(raw: &str) -> Option<RecordingProgress> {
     })
 }
 
+/// Event types about a call that change nothing of its state (providers.md 6.2): answering
+/// machine detection, the A leg's `transferComplete` (the A leg goes on), input, bridges,
+/// conferences, media streams and transcriptions. They give no event, so never make a call.
+pub(super) fn is_informational(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "machineDetectionComplete"
+            | "transferComplete"
+            | "gather"
+            | "dtmf"
+            | "redirect"
+            | "bridgeComplete"
+            | "bridgeTargetComplete"
+            | "conferenceCreated"
+            | "conferenceMemberJoin"
+            | "conferenceMemberExit"
+            | "conferenceRedirect"
+            | "conferenceCompleted"
+            | "transcriptionAvailable"
+            | "mediaStreamStarted"
+            | "mediaStreamStopped"
+            | "mediaStreamRejected"
+            | "realTimeTranscriptionStarted"
+            | "realTimeTranscriptionStopped"
+            | "realTimeTranscriptionRejected"
+            | "realTimeTranscriptionAvailable"
+    )
+}
+
+/// `diversion.reason`, the SIP Diversion reason (RFC 5806) of a forwarded call, where it
+/// clearly says why the central team got it: the tenant's line was busy or did not answer
+/// (overflow), or a time-of-day rule sent it (after hours). Other reasons (`unconditional`,
+/// `unavailable`, `deflection`...) say nothing the model names: `None`.
+pub(super) fn diversion_reason(raw: &str) -> Option<RoutingReason> {
+    match raw {
+        "user-busy" | "no-answer" => Some(RoutingReason::Overflow),
+        "time-of-day" => Some(RoutingReason::AfterHours),
+        _ => None,
+    }
+}
+
 /// Whether Bandwidth waits for BXML in the answer to this event type (the synchronous
 /// callbacks of providers.md 6.2); the others are answered 204.
 pub(super) fn expects_bxml(event_type: &str) -> bool {
@@ -91,8 +132,58 @@ mod tests {
     fn every_call_event_row() {
         assert_eq!(call_event("initiate"), Some(CallProgress::Initiated));
         assert_eq!(call_event("answer"), Some(CallProgress::Answered));
-        for raw in ["disconnect", "Initiate", "answered", "transferAnswer", ""] {
+        assert_eq!(call_event("transferAnswer"), Some(CallProgress::Answered));
+        for raw in ["disconnect", "Initiate", "answered", "transferComplete", ""] {
             assert_eq!(call_event(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn every_diversion_reason_row() {
+        assert_eq!(diversion_reason("user-busy"), Some(RoutingReason::Overflow));
+        assert_eq!(diversion_reason("no-answer"), Some(RoutingReason::Overflow));
+        assert_eq!(
+            diversion_reason("time-of-day"),
+            Some(RoutingReason::AfterHours)
+        );
+        for raw in [
+            "unconditional",
+            "unavailable",
+            "unknown",
+            "deflection",
+            "User-Busy",
+            "no_answer",
+            "",
+        ] {
+            assert_eq!(diversion_reason(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn informational_callbacks_are_known_and_call_events_are_not() {
+        for raw in [
+            "machineDetectionComplete",
+            "transferComplete",
+            "gather",
+            "dtmf",
+            "conferenceCompleted",
+            "realTimeTranscriptionAvailable",
+        ] {
+            assert!(is_informational(raw), "{raw}");
+        }
+        for raw in [
+            "initiate",
+            "answer",
+            "disconnect",
+            "transferAnswer",
+            "transferDisconnect",
+            "recordingAvailable",
+            "recordComplete",
+            "conferenceRecordingAvailable",
+            "machinedetectioncomplete",
+            "",
+        ] {
+            assert!(!is_informational(raw), "{raw}");
         }
     }
 

@@ -59,6 +59,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: false,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::None,
+    legs: "`parentCallId` (transfer events: the B leg's parent)",
+    forwarding: "`diversion.origTo`, `diversion.reason`",
+    agent_identity: "`transferTo` of `transferAnswer` and `transferDisconnect`",
 };
 
 impl Adapter for Bandwidth {

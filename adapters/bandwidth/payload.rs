@@ -5,7 +5,15 @@
 //! - `disconnect`: the call's end, by `cause`;
 //! - `recordComplete`: a recording stopped, its media not yet downloadable;
 //! - `recordingAvailable`: its media is ready (or failed), by `status`;
+//! - `transferAnswer`, `transferDisconnect`: the B leg a `<Transfer>` dialed (its own
+//!   `callId`) answered or ended; it is a leg of the A leg's call (`parentCallId`), and rang
+//!   `transferTo` (its `to` is the A leg's);
+//! - informational callbacks (machine detection, `transferComplete` on the A leg, gather,
+//!   DTMF, bridges, conferences, media streams, transcriptions): no event, they change no
+//!   call's state and never make a call;
 //! - any other type about a call (`callId`): kept as `Unmapped`; about no call: no event.
+//!
+//! `diversion.origTo` is the number the call was forwarded from, `diversion.reason` why.
 //!
 //! Synchronous callbacks get an empty BXML document back, the others 204. Bandwidth sends no
 //! event id, so dedupe keys are `callId` + what happened (formats in README.md).
@@ -13,8 +21,8 @@
 use super::mapping;
 use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, Direction, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress,
-    Reply, Verified, dates,
+    CallEvent, Direction, EventKind, Leg, LegRole, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, Verified, dates,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -41,6 +49,17 @@ struct Callback {
     media_url: Option<String>,
     duration: Option<String>,
     status: Option<String>,
+    parent_call_id: Option<String>,
+    transfer_to: Option<String>,
+    diversion: Option<Diversion>,
+}
+
+/// `diversion`: the SIP Diversion of a forwarded call.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Diversion {
+    orig_to: Option<String>,
+    reason: Option<String>,
 }
 
 /// Parses a verified Bandwidth callback.
@@ -56,8 +75,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         Reply::NoContent
     };
     let events = match event_type {
-        "initiate" | "answer" | "disconnect" => vec![call_event(&cb, event_type)?],
+        "initiate" | "answer" | "disconnect" | "transferAnswer" | "transferDisconnect" => {
+            vec![call_event(&cb, event_type)?]
+        }
         "recordComplete" | "recordingAvailable" => vec![recording_event(&cb, event_type)?],
+        _ if mapping::is_informational(event_type) => Vec::new(),
         _ => match given(&cb.call_id) {
             Some(call_id) => {
                 let key = format!(
@@ -97,26 +119,56 @@ fn event(
             from: given(&cb.from).map(str::to_owned),
             to: given(&cb.to).map(str::to_owned),
             caller_name: given(&cb.caller_display_name).map(str::to_owned),
-            forwarded_from: None,
-            routing_reason: None,
+            forwarded_from: cb
+                .diversion
+                .as_ref()
+                .and_then(|d| given(&d.orig_to))
+                .map(str::to_owned),
+            routing_reason: cb
+                .diversion
+                .as_ref()
+                .and_then(|d| given(&d.reason))
+                .and_then(mapping::diversion_reason),
         },
         kind,
-        leg: crate::kit::Leg::default(),
+        leg: leg(cb, call_id),
     }
 }
 
-/// `initiate`, `answer`, `disconnect`. The time is the one the event is about (`startTime`,
-/// `answerTime`, `endTime`), else `eventTime` (which Bandwidth calls approximate).
+/// A callback naming another call in `parentCallId` is about a leg of that call: the B leg
+/// of a `<Transfer>` (its transfer events, its recordings). The transfer events are about
+/// the leg dialed to `transferTo`, whose phone it rang: an agent's leg.
+fn leg(cb: &Callback, call_id: &str) -> Leg {
+    let Some(parent) = given(&cb.parent_call_id).filter(|p| *p != call_id) else {
+        return Leg::default();
+    };
+    let transfer = matches!(
+        given(&cb.event_type),
+        Some("transferAnswer" | "transferDisconnect")
+    );
+    Leg {
+        parent_call_id: Some(parent.to_owned()),
+        session_id: None,
+        role: transfer.then_some(LegRole::Agent),
+        agent_identity: given(&cb.transfer_to)
+            .filter(|_| transfer)
+            .map(str::to_owned),
+    }
+}
+
+/// `initiate`, `answer`, `disconnect`, and a B leg's `transferAnswer`, `transferDisconnect`.
+/// The time is the one the event is about (`startTime`, `answerTime`, `endTime`), else
+/// `eventTime` (which Bandwidth calls approximate).
 fn call_event(cb: &Callback, event_type: &str) -> Result<CallEvent, ParseError> {
     let call_id = call_id(cb)?;
-    let (key, kind, at) = if event_type == "disconnect" {
+    let (key, kind, at) = if event_type == "disconnect" || event_type == "transferDisconnect" {
         let cause = given(&cb.cause).ok_or(ParseError::MissingField("cause"))?;
         let kind = mapping::cause(cause).map_or_else(
             || EventKind::unmapped("cause", cause),
             |progress| EventKind::Call { progress },
         );
         (
-            format!("{call_id}:call:disconnect:{cause}"),
+            format!("{call_id}:call:{event_type}:{cause}"),
             kind,
             &cb.end_time,
         )
@@ -125,7 +177,7 @@ fn call_event(cb: &Callback, event_type: &str) -> Result<CallEvent, ParseError> 
             || EventKind::unmapped("eventType", event_type),
             |progress| EventKind::Call { progress },
         );
-        let at = if event_type == "answer" {
+        let at = if event_type == "answer" || event_type == "transferAnswer" {
             &cb.answer_time
         } else {
             &cb.start_time

@@ -189,12 +189,20 @@ fn unreadable_durations_and_times_are_unknown_not_errors() {
 
 #[test]
 fn other_event_types_are_unmapped_or_ignored() {
-    let p = parsed(&callback("gather", json!({"digits": "1"})));
-    assert_eq!(kinds(&p), vec![EventKind::unmapped("eventType", "gather")]);
+    let p = parsed(&callback("holdComplete", json!({"digits": "1"})));
+    assert_eq!(
+        kinds(&p),
+        vec![EventKind::unmapped("eventType", "holdComplete")]
+    );
     assert_eq!(
         keys(&p),
-        vec![format!("{CALL}:event:gather:2026-11-23T18:05:55.533Z")]
+        vec![format!(
+            "{CALL}:event:holdComplete:2026-11-23T18:05:55.533Z"
+        )]
     );
+    assert_eq!(p.reply, Reply::NoContent);
+    let p = parsed(&callback("gather", json!({"digits": "1"})));
+    assert_eq!(p.events, vec![], "informational: no event");
     assert_eq!(p.reply, bxml());
     let p = parsed(&json!({"eventType": "conferenceCompleted", "conferenceId": "conf-1"}));
     assert_eq!(p.events, vec![]);
@@ -308,4 +316,92 @@ fn delete_recording_describes_an_authenticated_delete() {
             "{missing}: {result:?}"
         );
     }
+}
+
+const A_LEG: &str = "c-2a913f94-6a486f3a-3cae-4034-bcc3-f0c9fa77ca2f";
+
+#[test]
+fn a_transfers_b_leg_is_the_agent_leg_of_the_a_legs_call() {
+    let transfer = |event_type: &str, extra: Value| {
+        let base = json!({"direction": "outbound", "parentCallId": A_LEG,
+            "transferTo": "+15556667777", "transferCallerId": "+15551112222",
+            "answerTime": "2026-11-23T18:05:00Z", "endTime": "2026-11-23T18:06:00Z"});
+        parsed(&callback(event_type, testing::merged(base, extra)))
+    };
+    let answered = transfer("transferAnswer", json!({}));
+    let ended = transfer("transferDisconnect", json!({"cause": "hangup"}));
+    assert_eq!(kinds(&answered), vec![call(CallProgress::Answered)]);
+    assert_eq!(kinds(&ended), vec![call(CallProgress::Completed)]);
+    assert_eq!(
+        keys(&ended),
+        vec![format!("{CALL}:call:transferDisconnect:hangup")]
+    );
+    for p in [&answered, &ended] {
+        let e = &p.events[0];
+        assert_eq!(e.provider_call_id, CALL, "the B leg keeps its own id");
+        assert_eq!(e.call_id(), A_LEG);
+        assert_eq!(e.leg.role, Some(kit::LegRole::Agent));
+        // `to` is the A leg's number; the agent is `transferTo`.
+        assert_eq!(e.leg.agent_identity.as_deref(), Some("+15556667777"));
+        assert_eq!(e.party.to.as_deref(), Some("+15553334444"));
+    }
+    assert_eq!(answered.reply, bxml());
+    assert_eq!(
+        ended.events[0].occurred_at,
+        Some(datetime!(2026-11-23 18:06:00 UTC))
+    );
+    let busy = transfer("transferDisconnect", json!({"cause": "busy"}));
+    assert_eq!(kinds(&busy), vec![call(CallProgress::Busy)]);
+}
+
+#[test]
+fn a_recording_of_a_b_leg_belongs_to_the_a_legs_call() {
+    let p = parsed(&callback(
+        "recordingAvailable",
+        json!({"recordingId": REC, "parentCallId": A_LEG, "transferTo": "+15556667777"}),
+    ));
+    let e = &p.events[0];
+    assert_eq!(e.call_id(), A_LEG);
+    assert_eq!((e.leg.role, e.leg.agent_identity.as_deref()), (None, None));
+    // A parent naming the call itself names no other call.
+    let p = parsed(&callback("answer", json!({"parentCallId": CALL})));
+    assert!(p.events[0].leg.is_plain());
+}
+
+#[test]
+fn machine_detection_and_transfer_complete_make_no_event() {
+    for (event_type, extra) in [
+        (
+            "machineDetectionComplete",
+            json!({"machineDetectionResult": {"value": "answering-machine"}}),
+        ),
+        ("transferComplete", json!({"cause": "hangup"})),
+    ] {
+        let p = parsed(&callback(event_type, extra));
+        assert_eq!(p.events, vec![], "{event_type}");
+    }
+}
+
+#[test]
+fn a_diversion_names_the_number_and_the_reason_it_was_forwarded() {
+    let forwarded = |reason: &str| {
+        let p = parsed(&callback(
+            "initiate",
+            json!({"diversion": {"origTo": "+15125550100", "reason": reason}}),
+        ));
+        let party = p.events[0].party.clone();
+        (party.forwarded_from, party.routing_reason)
+    };
+    let from = Some("+15125550100".to_owned());
+    assert_eq!(
+        forwarded("no-answer"),
+        (from.clone(), Some(kit::RoutingReason::Overflow))
+    );
+    assert_eq!(
+        forwarded("time-of-day"),
+        (from.clone(), Some(kit::RoutingReason::AfterHours))
+    );
+    assert_eq!(forwarded("unconditional"), (from, None));
+    let p = parsed(&callback("initiate", json!({})));
+    assert_eq!(p.events[0].party.forwarded_from, None);
 }

@@ -47,6 +47,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::None,
+    legs: "`master_call_id`, else `entry_point_call_id` (the parent)",
+    forwarding: "—",
+    agent_identity: "`target.id` when `target.type` is `user`",
 };
 
 impl Adapter for Dialpad {

@@ -5,11 +5,15 @@
 //! - The call is `call_id`; the dedupe key `{call_id}:{state}` (a recording:
 //!   `{call_id}:recording:{recording id}`), all signed.
 //! - Numbers: inbound `external_number` → `internal_number`, outbound the reverse.
+//! - A leg of a call routed through a department or call center names the customer's call:
+//!   `master_call_id`, else `entry_point_call_id` (UNCONFIRMED names, providers.md 8.1). A
+//!   call whose `target` is a user (`"type": "user"`) rang that user: its `target.id` is the
+//!   leg's agent identity.
 
 use super::mapping::{self, State};
 use crate::kit::{
-    CallEvent, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply,
-    Verified, jwt,
+    CallEvent, EventKind, Leg, LegRole, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, Verified, jwt,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -67,6 +71,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     ]
     .iter()
     .find_map(|n| time(&claims, n));
+    let leg = leg(&claims, &call_id);
     let event = |dedupe_key: String, kind: EventKind| CallEvent {
         dedupe_key,
         provider_call_id: call_id.clone(),
@@ -80,7 +85,7 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             routing_reason: None,
         },
         kind,
-        leg: crate::kit::Leg::default(),
+        leg: leg.clone(),
     };
     let events = match mapping::state(&state) {
         Some(State::Call(progress)) => {
@@ -114,4 +119,24 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         events,
         reply: Reply::NoContent,
     })
+}
+
+/// Where the call sits in the customer's call: a leg of the master or entry-point call it
+/// names (not itself); a leg ringing a user (`target.type` `user`) is that agent's, and
+/// names the user by `target.id`.
+fn leg(claims: &Map<String, Value>, call_id: &str) -> Leg {
+    let parent = ["master_call_id", "entry_point_call_id"]
+        .iter()
+        .filter_map(|name| text(claims, name))
+        .find(|id| id != call_id);
+    let target = claims.get("target").and_then(Value::as_object);
+    let user = target
+        .filter(|t| t.get("type").and_then(Value::as_str) == Some("user"))
+        .and_then(|t| text(t, "id"));
+    Leg {
+        role: parent.as_ref().and(user.as_ref()).map(|_| LegRole::Agent),
+        parent_call_id: parent,
+        session_id: None,
+        agent_identity: user,
+    }
 }

@@ -166,3 +166,38 @@ fn a_tokens_exp_and_nbf_are_honoured() {
     assert!(with(serde_json::json!({"nbf": 300})).is_ok());
     assert_eq!(with(serde_json::json!({"nbf": 301})).unwrap_err(), "stale");
 }
+
+#[test]
+fn a_leg_names_its_master_call_and_the_user_it_rang() {
+    let claims = crate::kit::testing::merged(
+        call("connected"),
+        serde_json::json!({"master_call_id": 5_700_000_000_000_u64,
+            "entry_point_call_id": 5_699_000_000_000_u64,
+            "target": {"id": 6_100_000_000_001_u64, "type": "user", "name": "Ana"}}),
+    );
+    let p = run(&Dialpad, &signed(claims, SECRET), &secrets(), &clock()).unwrap();
+    let e = &p.events[0];
+    assert_eq!(e.provider_call_id, "5700000000001");
+    assert_eq!(e.call_id(), "5700000000000", "the master call first");
+    assert_eq!(e.leg.role, Some(kit::LegRole::Agent));
+    assert_eq!(e.leg.agent_identity.as_deref(), Some("6100000000001"));
+    // The entry point when no master is named; a master naming itself names no parent.
+    let claims = crate::kit::testing::merged(
+        call("connected"),
+        serde_json::json!({"master_call_id": 5_700_000_000_001_u64,
+            "entry_point_call_id": "5699000000000",
+            "target": {"id": 1, "type": "office"}}),
+    );
+    let p = run(&Dialpad, &signed(claims, SECRET), &secrets(), &clock()).unwrap();
+    assert_eq!(p.events[0].call_id(), "5699000000000");
+    assert_eq!(p.events[0].leg.role, None, "an office is nobody's phone");
+    assert_eq!(p.events[0].leg.agent_identity, None);
+    let p = run(
+        &Dialpad,
+        &signed(call("connected"), SECRET),
+        &secrets(),
+        &clock(),
+    )
+    .unwrap();
+    assert!(p.events[0].leg.is_plain());
+}

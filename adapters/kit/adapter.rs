@@ -65,6 +65,13 @@ pub struct ProviderInfo {
     /// lost ([`Adapter::lookup_call`], [`Adapter::list_recordings`]). The provider matrix
     /// shows it; a test holds it to the requests the adapter describes.
     pub lookups: Lookups,
+    /// Which fields place an event's leg in the customer's call (a parent call id, a session
+    /// shared by the legs), for the provider matrix; `—` when the provider reports none.
+    pub legs: &'static str,
+    /// Which field names the number a call was forwarded from (and why), or `—`.
+    pub forwarding: &'static str,
+    /// Which field names whose phone an agent's leg rang (`Leg::agent_identity`), or `—`.
+    pub agent_identity: &'static str,
 }
 
 /// What callgate can ask a provider's REST API about one call.

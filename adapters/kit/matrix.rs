@@ -16,7 +16,7 @@ pub const END: &str = "<!-- provider-matrix:end -->";
 /// The matrix of `adapters`, one row per adapter in registry order, with a header.
 pub fn render(adapters: &[&dyn Adapter]) -> String {
     let mut out = String::from(
-        "| provider | maturity | verification | secrets | options | events | recording deletion | lost webhooks |\n|---|---|---|---|---|---|---|---|\n",
+        "| provider | maturity | verification | secrets | options | events | recording deletion | lost webhooks | legs | forwarding | agent identity |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for adapter in adapters {
         let info = adapter.info();
@@ -63,12 +63,15 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {options} | {events} | {} | {} |\n",
+            "| [{}]({}) `{}` | {maturity} | {verification} | {secrets} | {options} | {events} | {} | {} | {} | {} | {} |\n",
             info.display_name,
             info.docs_url,
             info.id,
             deletion(*adapter),
-            lookups(*adapter)
+            lookups(*adapter),
+            info.legs,
+            info.forwarding,
+            info.agent_identity,
         ));
     }
     out
@@ -243,7 +246,7 @@ mod tests {
         assert_eq!(
             twilio,
             Some(
-                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | `api_base_url` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` | lookup: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Calls/{call_id}.json`; list: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings.json?CallSid={call_id}&PageSize=1000` |"
+                "| [Twilio](https://www.twilio.com/docs/usage/webhooks/webhooks-security) `twilio` | stable | HMAC-SHA1 of the URL and form parameters (JSON: `bodySHA256`), `X-Twilio-Signature`; HMAC-SHA256 under the SharedKey when `X-Twilio-Webhooks-Signature-Settings` names it | `auth_token`; optional: `shared_key`; API: `account_sid` | `api_base_url` | call, recording, unmapped | `DELETE https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_id}.json` | lookup: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Calls/{call_id}.json`; list: `GET https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings.json?CallSid={call_id}&PageSize=1000` | `ParentCallSid` (the parent call); `Direction` `outbound-dial` marks an agent's leg | `ForwardedFrom` | `To` of an `outbound-dial` child leg |"
             )
         );
         let signalwire = table.lines().find(|l| l.contains("`signalwire`")).unwrap();

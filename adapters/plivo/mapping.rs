@@ -20,6 +20,15 @@ pub(super) fn call_status(raw: &str) -> Option<CallProgress> {
     })
 }
 
+/// `DialBLegStatus` of a `<Dial>` `callbackUrl` request: the B leg answered, or hung up.
+pub(super) fn dial_b_leg_status(raw: &str) -> Option<CallProgress> {
+    Some(match raw {
+        "answer" => CallProgress::Answered,
+        "hangup" => CallProgress::Completed,
+        _ => return None,
+    })
+}
+
 /// `Direction`.
 pub(super) fn direction(raw: &str) -> Option<Direction> {
     match raw {
@@ -50,6 +59,15 @@ mod tests {
         }
         for near_miss in ["Ringing", "canceled", "cancelled", "in_progress", ""] {
             assert_eq!(call_status(near_miss), None, "{near_miss:?}");
+        }
+    }
+
+    #[test]
+    fn every_dial_b_leg_status_row() {
+        assert_eq!(dial_b_leg_status("answer"), Some(CallProgress::Answered));
+        assert_eq!(dial_b_leg_status("hangup"), Some(CallProgress::Completed));
+        for raw in ["answered", "Answer", "connected", "completed", ""] {
+            assert_eq!(dial_b_leg_status(raw), None, "{raw}");
         }
     }
 

@@ -39,7 +39,7 @@ static INFO: ProviderInfo = ProviderInfo {
     optional_webhook_secrets: &[],
     default_api_base: Some("https://api.plivo.com"),
     options: &[],
-    unmapped_fields: &["CallStatus"],
+    unmapped_fields: &["CallStatus", "DialBLegStatus", "DialStatus"],
     emits: &[
         kit::EventTag::Call,
         kit::EventTag::Recording,
@@ -49,6 +49,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::None,
+    legs: "Dial callbacks: `DialALegUUID` (the parent), `DialBLegUUID` (the leg); else `ALegUUID` when it is not `CallUUID`",
+    forwarding: "`ForwardedFrom`",
+    agent_identity: "`DialBLegTo` of a Dial callback; `To` of an outbound child leg",
 };
 
 impl Adapter for Plivo {

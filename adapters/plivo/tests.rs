@@ -148,5 +148,110 @@ fn a_get_callback_of_the_go_sdk_vector_is_read_from_its_query() {
         }
     );
     assert_eq!(e.party.from.as_deref(), Some("19792014278"));
+    assert!(e.leg.is_plain(), "an API call names itself its A leg");
     assert!(matches!(p.reply, crate::kit::Reply::Markup { .. }));
+}
+
+const A_LEG: &str = "aaaaaaaa-2c78-4d85-b1a4-6eae7dbafb36";
+const B_LEG: &str = "bbbbbbbb-2c78-4d85-b1a4-6eae7dbafb36";
+
+/// A POST callback with these parameters, signed with the test token.
+fn parsed(fields: &[(&str, &str)]) -> Parsed {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req =
+        crate::kit::testing::post(WITHOUT_QUERY, "application/x-www-form-urlencoded", &body);
+    let clock = FixedClock(OffsetDateTime::from_unix_timestamp(1_000).unwrap());
+    Plivo.sign(&mut req, &secrets(), &clock).unwrap();
+    crate::kit::testing::run(&Plivo, &req, &secrets(), &clock).unwrap()
+}
+
+#[test]
+fn a_dial_callback_reports_the_b_leg_as_the_agent_leg_of_the_a_legs_call() {
+    let p = parsed(&[
+        ("CallUUID", A_LEG),
+        ("DialAction", "answer"),
+        ("DialBLegStatus", "answer"),
+        ("DialALegUUID", A_LEG),
+        ("DialBLegUUID", B_LEG),
+        ("DialBLegFrom", "+15125550100"),
+        ("DialBLegTo", "sip:ana@phone.plivo.com"),
+    ]);
+    let [b] = p.events.as_slice() else {
+        panic!("{:?}", p.events)
+    };
+    assert_eq!(b.provider_call_id, B_LEG);
+    assert_eq!(b.call_id(), A_LEG);
+    assert_eq!(b.dedupe_key, format!("{B_LEG}:dial:answer"));
+    assert_eq!(
+        b.kind,
+        crate::kit::EventKind::Call {
+            progress: crate::kit::CallProgress::Answered
+        }
+    );
+    assert_eq!(b.leg.role, Some(crate::kit::LegRole::Agent));
+    assert_eq!(
+        b.leg.agent_identity.as_deref(),
+        Some("sip:ana@phone.plivo.com")
+    );
+}
+
+#[test]
+fn a_dial_action_reports_the_a_leg_and_the_b_legs_end() {
+    let p = parsed(&[
+        ("CallUUID", A_LEG),
+        ("CallStatus", "in-progress"),
+        ("DialStatus", "completed"),
+        ("DialALegUUID", A_LEG),
+        ("DialBLegUUID", B_LEG),
+    ]);
+    let ids: Vec<_> = p
+        .events
+        .iter()
+        .map(|e| e.provider_call_id.as_str())
+        .collect();
+    assert_eq!(ids, [A_LEG, B_LEG]);
+    assert!(p.events.iter().all(|e| e.call_id() == A_LEG));
+    assert_eq!(
+        p.events[1].kind,
+        crate::kit::EventKind::Call {
+            progress: crate::kit::CallProgress::Completed
+        }
+    );
+    // Nobody answered: an empty B leg, only the A leg's own status.
+    let p = parsed(&[
+        ("CallUUID", A_LEG),
+        ("CallStatus", "in-progress"),
+        ("DialStatus", "no-answer"),
+        ("DialBLegUUID", ""),
+    ]);
+    assert_eq!(p.events.len(), 1);
+    // An unknown B leg status is kept, unmapped.
+    let p = parsed(&[
+        ("CallUUID", A_LEG),
+        ("DialBLegStatus", "parked"),
+        ("DialBLegUUID", B_LEG),
+    ]);
+    assert_eq!(
+        p.events[0].kind,
+        crate::kit::EventKind::unmapped("DialBLegStatus", "parked")
+    );
+}
+
+#[test]
+fn a_leg_naming_another_a_leg_is_its_leg_and_forwarding_is_kept() {
+    let p = parsed(&[
+        ("CallUUID", B_LEG),
+        ("ALegUUID", A_LEG),
+        ("CallStatus", "ringing"),
+        ("Direction", "outbound"),
+        ("To", "+15125550123"),
+        ("ForwardedFrom", "+15125550100"),
+    ]);
+    let e = &p.events[0];
+    assert_eq!(e.call_id(), A_LEG);
+    assert_eq!(e.leg.role, None);
+    assert_eq!(e.leg.agent_identity.as_deref(), Some("+15125550123"));
+    assert_eq!(e.party.forwarded_from.as_deref(), Some("+15125550100"));
 }

@@ -67,6 +67,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::CallAndRecordings,
+    legs: "LaML: `ParentCallSid`; RELAY: `params.parent.call_id`",
+    forwarding: "LaML: `ForwardedFrom`",
+    agent_identity: "LaML: `To` of an `outbound-dial` child leg; RELAY: the device's `to` of a child leg",
 };
 
 impl Adapter for SignalWire {

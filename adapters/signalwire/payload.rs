@@ -12,7 +12,7 @@
 use super::mapping;
 use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, CallProgress, Direction, EventKind, ParseError, Parsed, Party, Reply, Verified,
+    CallEvent, CallProgress, Direction, EventKind, Leg, ParseError, Parsed, Party, Reply, Verified,
     dates,
 };
 use http::Method;
@@ -60,6 +60,14 @@ struct Params {
     direction: Option<String>,
     end_reason: Option<String>,
     device: Option<Device>,
+    /// The call that created this one (RELAY `connect` / `dial` from a call).
+    parent: Option<Parent>,
+}
+
+/// `params.parent`: `device_type`, `node_id`, `call_id` of the call that created this one.
+#[derive(Debug, Deserialize)]
+struct Parent {
+    call_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +106,7 @@ fn event(
     call_id: &str,
     dedupe_key: String,
     occurred_at: Option<OffsetDateTime>,
-    party: Party,
+    (party, leg): (Party, Leg),
     kind: EventKind,
 ) -> CallEvent {
     CallEvent {
@@ -107,7 +115,37 @@ fn event(
         occurred_at,
         party,
         kind,
-        leg: crate::kit::Leg::default(),
+        leg,
+    }
+}
+
+/// RELAY event types that say nothing about a call's state: media, input, detection
+/// (answering machine, fax), taps, the legs a `connect` bridges. They give no event, so they
+/// never make a call of their own.
+const INFORMATIONAL: &[&str] = &[
+    "calling.call.play",
+    "calling.call.collect",
+    "calling.call.detect",
+    "calling.call.send_digits",
+    "calling.call.tap",
+    "calling.call.connect",
+];
+
+/// A call a RELAY call created names it in `params.parent`: this call is then a leg of its
+/// parent's call. An outbound child leg rang someone: its device's `to` names whose phone
+/// (matched against agents' identities); the provider does not say more about its role.
+fn leg(params: &Params, party: &Party) -> Leg {
+    let parent = params.parent.as_ref().and_then(|p| given(&p.call_id));
+    match parent {
+        None => Leg::default(),
+        Some(parent) => Leg {
+            parent_call_id: Some(parent.to_owned()),
+            agent_identity: party
+                .to
+                .clone()
+                .filter(|_| party.direction == Some(Direction::Outbound)),
+            ..Leg::default()
+        },
     }
 }
 
@@ -121,7 +159,10 @@ fn callback(body: &Body, event_type: &str) -> Result<Parsed, ParseError> {
         .as_ref()
         .and_then(Value::as_f64)
         .and_then(dates::unix_seconds);
-    let party = params.map(party).unwrap_or_default();
+    let party = params.map_or_else(Default::default, |p| {
+        let party = party(p);
+        (party.clone(), leg(p, &party))
+    });
     let events = if event_type == CALL_STATE_EVENT {
         let params = params.ok_or(ParseError::MissingField("params"))?;
         let call_id = call_id.ok_or(ParseError::MissingField("params.call_id"))?;
@@ -132,6 +173,8 @@ fn callback(body: &Body, event_type: &str) -> Result<Parsed, ParseError> {
             Some(kind) => vec![event(call_id, key, occurred_at, party, kind)],
             None => Vec::new(),
         }
+    } else if INFORMATIONAL.contains(&event_type) {
+        Vec::new()
     } else if let Some(call_id) = call_id {
         // The raw timestamp keeps two events of one type apart (a retry repeats it).
         let at = body
@@ -200,7 +243,7 @@ fn swml_request(call: &SwmlCall) -> Result<Parsed, ParseError> {
                 call_id,
                 format!("{call_id}:swml:{state}"),
                 None,
-                party,
+                (party, Leg::default()),
                 kind,
             )
         })

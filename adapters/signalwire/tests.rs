@@ -167,18 +167,18 @@ fn ending_gives_no_event_and_unknown_states_are_unmapped() {
 #[test]
 fn other_event_types_are_unmapped_when_about_a_call() {
     let body = json!({
-        "event_type": "calling.call.play",
+        "event_type": "calling.call.record",
         "timestamp": 1_795_457_101.5,
         "params": {"call_id": CALL, "control_id": "c1", "state": "finished"},
     });
     let p = parsed_json(&body);
     assert_eq!(
         kinds(&p),
-        vec![EventKind::unmapped("event_type", "calling.call.play")]
+        vec![EventKind::unmapped("event_type", "calling.call.record")]
     );
     assert_eq!(
         keys(&p),
-        vec![format!("{CALL}:event:calling.call.play:1795457101.5")]
+        vec![format!("{CALL}:event:calling.call.record:1795457101.5")]
     );
     let p = parsed_json(&json!({"event_type": "signalwire.authorization.state", "params": {}}));
     assert_eq!(p.events, vec![]);
@@ -393,4 +393,55 @@ fn delete_recording_uses_the_space_and_the_project_credentials() {
         SignalWire.delete_recording(&rec, &no_token, &space),
         Err(ConfigError::MissingSecret("api_token"))
     );
+}
+
+#[test]
+fn informational_event_types_make_no_event() {
+    for event_type in [
+        "calling.call.play",
+        "calling.call.collect",
+        "calling.call.detect",
+        "calling.call.send_digits",
+        "calling.call.tap",
+        "calling.call.connect",
+    ] {
+        let body = json!({
+            "event_type": event_type,
+            "timestamp": 1_795_457_101.5,
+            "params": {"call_id": CALL, "control_id": "c1", "detect": {"type": "machine"}},
+        });
+        assert_eq!(parsed_json(&body).events, vec![], "{event_type}");
+    }
+}
+
+#[test]
+fn a_relay_call_created_by_another_is_a_leg_of_its_parent() {
+    let parent = "11111111-2222-4333-8444-555555555555";
+    let body = |direction: &str| {
+        json!({
+            "event_type": "calling.call.state",
+            "timestamp": 1_795_457_101.5,
+            "params": {"call_id": CALL, "call_state": "answered", "direction": direction,
+                "parent": {"device_type": "phone", "node_id": "n1", "call_id": parent},
+                "device": {"type": "sip", "params": {"from": "sip:pbx@example.com", "to": "sip:ana@pbx.example.com"}}},
+        })
+    };
+    let p = parsed_json(&body("outbound"));
+    let event = &p.events[0];
+    assert_eq!(event.provider_call_id, CALL);
+    assert_eq!(event.call_id(), parent);
+    assert_eq!(event.leg.role, None);
+    assert_eq!(
+        event.leg.agent_identity.as_deref(),
+        Some("sip:ana@pbx.example.com")
+    );
+    let p = parsed_json(&body("inbound"));
+    assert_eq!(p.events[0].leg.agent_identity, None);
+    assert_eq!(p.events[0].call_id(), parent);
+    let mut plain = body("outbound");
+    if let Some(params) = plain["params"].as_object_mut() {
+        params.remove("parent");
+    }
+    let p = parsed_json(&plain);
+    assert!(p.events[0].leg.is_plain(), "{:?}", p.events[0].leg);
 }

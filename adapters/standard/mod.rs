@@ -46,6 +46,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
     lookups: crate::kit::Lookups::None,
+    legs: "`parent_call_id`",
+    forwarding: "`forwarded_from`, `routing_reason`",
+    agent_identity: "`agent_identity`",
 };
 
 impl Adapter for Standard {

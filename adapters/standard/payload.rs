@@ -5,8 +5,8 @@
 
 use super::{mapping, signature};
 use crate::kit::{
-    CallEvent, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress, Reply,
-    Verified, dates,
+    CallEvent, EventKind, Leg, LegRole, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, RoutingReason, Verified, dates,
 };
 
 #[derive(Debug, serde::Deserialize)]
@@ -27,6 +27,43 @@ struct Body {
     occurred_at: Option<String>,
     caller_name: Option<String>,
     recording: Option<Recording>,
+    parent_call_id: Option<String>,
+    agent_identity: Option<String>,
+    forwarded_from: Option<String>,
+    routing_reason: Option<String>,
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// `routing_reason`: `overflow`, `after_hours` or `queue_timeout`. The sender writes this
+/// format for callgate, so another value is a mistake to report (400), not a fact to keep.
+fn routing_reason(raw: Option<&str>) -> Result<Option<RoutingReason>, ParseError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(raw) => RoutingReason::parse(raw)
+            .map(Some)
+            .ok_or(ParseError::InvalidField {
+                field: "routing_reason",
+                reason: "not overflow, after_hours or queue_timeout",
+            }),
+    }
+}
+
+/// The leg: a leg of `parent_call_id` when it names another call; an agent's leg when it
+/// also names `agent_identity`.
+fn leg(parent: Option<String>, agent_identity: Option<String>, call_id: &str) -> Leg {
+    let parent = parent.filter(|p| p != call_id);
+    Leg {
+        role: parent
+            .as_ref()
+            .and(agent_identity.as_ref())
+            .map(|_| LegRole::Agent),
+        parent_call_id: parent,
+        session_id: None,
+        agent_identity,
+    }
 }
 
 fn require(value: Option<&str>, name: &'static str) -> Result<String, ParseError> {
@@ -74,6 +111,12 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
             reason: "not an RFC 3339 time",
         })?),
     };
+    let routing_reason = routing_reason(body.routing_reason.as_deref())?;
+    let leg = leg(
+        non_empty(body.parent_call_id),
+        non_empty(body.agent_identity),
+        &call_id,
+    );
     Ok(Parsed {
         events: vec![CallEvent {
             dedupe_key,
@@ -84,11 +127,11 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
                 from: body.from.filter(|v| !v.is_empty()),
                 to: body.to.filter(|v| !v.is_empty()),
                 caller_name: body.caller_name.filter(|v| !v.is_empty()),
-                forwarded_from: None,
-                routing_reason: None,
+                forwarded_from: non_empty(body.forwarded_from),
+                routing_reason,
             },
             kind,
-            leg: crate::kit::Leg::default(),
+            leg,
         }],
         reply: Reply::NoContent,
     })

@@ -129,3 +129,67 @@ fn the_previous_secret_is_accepted_during_rotation() {
         Ok(Generation::Previous)
     );
 }
+
+/// `body` signed under the Python vector's secret, parsed; a refusal is its reason.
+fn parse_signed(body: &serde_json::Value) -> Result<Parsed, String> {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let body = body.to_string();
+    let sig = sign(&key_of(secret).unwrap(), "msg_1", 1_000, body.as_bytes());
+    let req = request("msg_1", "1000", &sig, &body);
+    crate::kit::testing::run(&Standard, &req, &secrets(secret), &at(1_000))
+}
+
+#[test]
+fn the_leg_and_forwarding_fields_are_read() {
+    let p = parse_signed(
+        &serde_json::json!({"type": "call.answered", "call_id": "leg-2",
+        "parent_call_id": "c1", "agent_identity": "client:ana",
+        "forwarded_from": "+15125550100", "routing_reason": "after_hours"}),
+    )
+    .unwrap();
+    let e = &p.events[0];
+    assert_eq!(e.provider_call_id, "leg-2");
+    assert_eq!(e.call_id(), "c1");
+    assert_eq!(e.leg.role, Some(kit::LegRole::Agent));
+    assert_eq!(e.leg.agent_identity.as_deref(), Some("client:ana"));
+    assert_eq!(e.party.forwarded_from.as_deref(), Some("+15125550100"));
+    assert_eq!(e.party.routing_reason, Some(kit::RoutingReason::AfterHours));
+    // A leg without an agent is another leg of the call; none of the fields: a call.
+    let p = parse_signed(
+        &serde_json::json!({"type": "call.answered", "call_id": "leg-3",
+        "parent_call_id": "c1", "routing_reason": null}),
+    )
+    .unwrap();
+    assert_eq!(p.events[0].leg.role(), kit::LegRole::Other);
+    assert_eq!(p.events[0].party.routing_reason, None);
+    let p = parse_signed(&serde_json::json!({"type": "call.ringing", "call_id": "c1",
+        "parent_call_id": "", "forwarded_from": ""}))
+    .unwrap();
+    assert!(p.events[0].leg.is_plain());
+    assert_eq!(p.events[0].party.forwarded_from, None);
+}
+
+#[test]
+fn every_routing_reason_and_no_other() {
+    for (raw, reason) in [
+        ("overflow", kit::RoutingReason::Overflow),
+        ("after_hours", kit::RoutingReason::AfterHours),
+        ("queue_timeout", kit::RoutingReason::QueueTimeout),
+    ] {
+        let p = parse_signed(
+            &serde_json::json!({"type": "call.ringing", "call_id": "c1", "routing_reason": raw}),
+        )
+        .unwrap();
+        assert_eq!(p.events[0].party.routing_reason, Some(reason));
+    }
+    for raw in ["Overflow", "after-hours", "busy", " overflow"] {
+        let refused = parse_signed(
+            &serde_json::json!({"type": "call.ringing", "call_id": "c1", "routing_reason": raw}),
+        );
+        assert_eq!(
+            refused.map(|_| ()),
+            Err("invalid_field".to_owned()),
+            "{raw}"
+        );
+    }
+}

@@ -11,7 +11,8 @@ pub(super) enum EventType {
     Hangup,
     RecordingSaved,
     RecordingError,
-    /// Known, and nothing the call model records (playback, gather, bridging...).
+    /// Known, and nothing the call model records (playback, gather, bridging, answering
+    /// machine detection, the cost report): no event, so it never makes a call.
     Ignored,
 }
 
@@ -35,7 +36,8 @@ pub(super) fn event_type(value: &str) -> Option<EventType> {
         | "call.machine.detection.ended"
         | "call.machine.greeting.ended"
         | "call.machine.premium.detection.ended"
-        | "call.machine.premium.greeting.ended" => EventType::Ignored,
+        | "call.machine.premium.greeting.ended"
+        | "call.cost" => EventType::Ignored,
         _ => return None,
     })
 }

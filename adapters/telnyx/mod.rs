@@ -70,6 +70,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
     lookups: crate::kit::Lookups::None,
+    legs: "`call_session_id` (the session), `call_leg_id` (the leg); TeXML: `ParentCallSid`",
+    forwarding: "TeXML: `ForwardedFrom`",
+    agent_identity: "`to` of an `outgoing` leg",
 };
 
 impl Adapter for Telnyx {

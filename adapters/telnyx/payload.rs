@@ -1,7 +1,8 @@
 //! Telnyx webhooks to events (providers.md 2.2, 2.3). A request is one of:
 //!
 //! - a Call Control (Voice API v2) event: JSON `{"data": {"event_type", "id", "occurred_at",
-//!   "payload": {...}}}`. The dedupe key is `data.id`, the call is its `call_leg_id`;
+//!   "payload": {...}}}`. The dedupe key is `data.id`, the leg its `call_leg_id`, and the
+//!   customer's call the `call_session_id` every leg of it shares;
 //! - a TeXML callback: a form body with Twilio's names and values (`CallSid` is the call
 //!   control id), read by the Twilio adapter's parser. It must be a POST: the signature
 //!   covers the body only, so a GET's query would be unsigned. Its reply is 200 (empty, or
@@ -10,8 +11,8 @@
 use super::mapping::{self, EventType};
 use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent,
-    RecordingProgress, Reply, Verified, dates,
+    CallEvent, CallProgress, Direction, EventKind, Leg, LegRole, ParseError, Parsed, Party,
+    RecordingEvent, RecordingProgress, Reply, Verified, dates,
 };
 use http::Method;
 use serde::Deserialize;
@@ -70,11 +71,13 @@ fn parse_texml(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     Ok(parsed)
 }
 
-/// What every event of one Call Control webhook shares: the call leg, the time, the parties.
+/// What every event of one Call Control webhook shares: the call leg, the time, the parties,
+/// where the leg sits in the customer's call.
 struct Call {
     provider_call_id: String,
     occurred_at: Option<time::OffsetDateTime>,
     party: Party,
+    leg: Leg,
 }
 
 impl Call {
@@ -82,17 +85,19 @@ impl Call {
         let call_id = given(&p.call_leg_id)
             .or(given(&p.call_control_id))
             .ok_or(ParseError::MissingField("payload.call_leg_id"))?;
+        let party = Party {
+            direction: given(&p.direction).and_then(mapping::direction),
+            from: given(&p.from).map(str::to_owned),
+            to: given(&p.to).map(str::to_owned),
+            caller_name: given(&p.caller_id_name).map(str::to_owned),
+            forwarded_from: None,
+            routing_reason: None,
+        };
         Ok(Self {
             provider_call_id: call_id.to_owned(),
             occurred_at: occurred_at.and_then(dates::rfc3339),
-            party: Party {
-                direction: given(&p.direction).and_then(mapping::direction),
-                from: given(&p.from).map(str::to_owned),
-                to: given(&p.to).map(str::to_owned),
-                caller_name: given(&p.caller_id_name).map(str::to_owned),
-                forwarded_from: None,
-                routing_reason: None,
-            },
+            leg: leg(given(&p.call_session_id), &party),
+            party,
         })
     }
 
@@ -103,7 +108,7 @@ impl Call {
             occurred_at: self.occurred_at,
             party: self.party.clone(),
             kind,
-            leg: crate::kit::Leg::default(),
+            leg: self.leg.clone(),
         }
     }
 
@@ -125,6 +130,20 @@ impl Call {
                 ),
             ],
         }
+    }
+}
+
+/// Every leg of one customer call shares its `call_session_id` (providers.md 2.2): the
+/// session is the call. An `incoming` leg is the customer's; an `outgoing` one was dialed
+/// from the session (a transfer, a dial to an agent), and its `to` names whose phone it rang.
+/// A recording event names no direction: its leg's role is left to its other events.
+fn leg(session: Option<&str>, party: &Party) -> Leg {
+    let outgoing = party.direction == Some(Direction::Outbound);
+    Leg {
+        parent_call_id: None,
+        session_id: session.map(str::to_owned),
+        role: (party.direction == Some(Direction::Inbound)).then_some(LegRole::Customer),
+        agent_identity: party.to.clone().filter(|_| outgoing),
     }
 }
 
@@ -182,6 +201,7 @@ struct Data {
 struct Payload {
     call_control_id: Option<String>,
     call_leg_id: Option<String>,
+    call_session_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
     direction: Option<String>,

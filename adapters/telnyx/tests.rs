@@ -485,3 +485,72 @@ fn a_recording_without_its_id_is_looked_up_before_its_deletion() {
     };
     assert_eq!(Telnyx.find_recording(&own, &s, &none), Ok(None));
 }
+
+fn parsed(body: &str) -> Parsed {
+    run(
+        &Telnyx,
+        &signed(body, TIMESTAMP),
+        &secrets(PUBLIC_KEY),
+        &clock(TIMESTAMP),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_leg_is_keyed_by_its_own_id_and_belongs_to_its_session() {
+    let leg = |direction: &str, leg_id: &str, to: &str| {
+        event(
+            "call.answered",
+            serde_json::json!({"call_control_id": "v3:x", "call_leg_id": leg_id,
+                "call_session_id": "session-1", "direction": direction,
+                "from": "+15125550123", "to": to}),
+        )
+    };
+    let customer = parsed(&leg("incoming", "leg-a", "+18005550199"));
+    let agent = parsed(&leg("outgoing", "leg-b", "sip:ana@pbx.example.com"));
+    let (c, a) = (&customer.events[0], &agent.events[0]);
+    assert_eq!(
+        (c.provider_call_id.as_str(), a.provider_call_id.as_str()),
+        ("leg-a", "leg-b")
+    );
+    assert_eq!((c.call_id(), a.call_id()), ("session-1", "session-1"));
+    assert_eq!(c.leg.role, Some(kit::LegRole::Customer));
+    assert_eq!(c.leg.agent_identity, None);
+    assert_eq!(a.leg.role, None);
+    assert_eq!(
+        a.leg.agent_identity.as_deref(),
+        Some("sip:ana@pbx.example.com")
+    );
+    assert_eq!(a.leg.parent_call_id, None);
+}
+
+#[test]
+fn a_recording_belongs_to_its_session() {
+    let body = event(
+        "call.recording.saved",
+        serde_json::json!({"call_leg_id": "leg-b", "call_session_id": "session-1",
+            "recording_id": "rec-1", "recording_urls": {"mp3": "https://x.test/a.mp3"}}),
+    );
+    let p = parsed(&body);
+    assert_eq!(p.events[0].provider_call_id, "leg-b");
+    assert_eq!(p.events[0].call_id(), "session-1");
+    assert_eq!(p.events[0].leg.role, None);
+}
+
+#[test]
+fn cost_and_machine_detection_events_make_no_event() {
+    for event_type in [
+        "call.cost",
+        "call.machine.detection.ended",
+        "call.machine.greeting.ended",
+        "call.machine.premium.detection.ended",
+        "call.machine.premium.greeting.ended",
+    ] {
+        let body = event(
+            event_type,
+            serde_json::json!({"call_leg_id": "leg-b", "call_session_id": "session-1",
+                "total_cost": "0.0120", "result": "machine"}),
+        );
+        assert_eq!(parsed(&body).events, vec![], "{event_type}");
+    }
+}

@@ -53,6 +53,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: None,
     lookups: crate::kit::Lookups::CallAndRecordings,
+    legs: "`ParentCallSid` (the parent call); `Direction` `outbound-dial` marks an agent's leg",
+    forwarding: "`ForwardedFrom`",
+    agent_identity: "`To` of an `outbound-dial` child leg",
 };
 
 impl Adapter for Twilio {

@@ -13,7 +13,7 @@
 use super::mapping;
 use crate::kit::form::Form;
 use crate::kit::{
-    CallEvent, CallProgress, EventKind, ParseError, Parsed, Party, RecordingEvent,
+    CallEvent, CallProgress, EventKind, Leg, LegRole, ParseError, Parsed, Party, RecordingEvent,
     RecordingProgress, Reply, Verified, dates,
 };
 use time::OffsetDateTime;
@@ -28,6 +28,7 @@ pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let call = Call {
         sid: form.require("CallSid")?,
         party: party(&form),
+        leg: leg(&form, form.require("CallSid")?),
         occurred_at: form.get("Timestamp").and_then(timestamp),
     };
     if let Some(status) = form.get("RecordingStatus") {
@@ -46,6 +47,7 @@ pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
 struct Call<'f> {
     sid: &'f str,
     party: Party,
+    leg: Leg,
     occurred_at: Option<OffsetDateTime>,
 }
 
@@ -57,7 +59,7 @@ impl Call<'_> {
             occurred_at: self.occurred_at,
             party: self.party.clone(),
             kind,
-            leg: crate::kit::Leg::default(),
+            leg: self.leg.clone(),
         }
     }
 }
@@ -68,8 +70,31 @@ fn party(form: &Form) -> Party {
         from: form.get("From").map(str::to_owned),
         to: form.get("To").map(str::to_owned),
         caller_name: form.get("CallerName").map(str::to_owned),
-        forwarded_from: None,
+        forwarded_from: given(form, "ForwardedFrom"),
         routing_reason: None,
+    }
+}
+
+/// A parameter's value, when it is sent and not empty.
+fn given(form: &Form, name: &str) -> Option<String> {
+    form.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// A child leg names its parent call in `ParentCallSid` (providers.md 1.3, 1.8). A child
+/// leg `<Dial>` made (`Direction=outbound-dial`) rang an agent: its `To`, exactly as sent
+/// (`client:ana`, `sip:ana@pbx.example.com`, a number), names whose phone it was. Any other
+/// child leg is a leg of the parent call and no more. A parent naming the call itself names
+/// no other call.
+fn leg(form: &Form, sid: &str) -> Leg {
+    let Some(parent) = given(form, "ParentCallSid").filter(|p| p != sid) else {
+        return Leg::default();
+    };
+    let dialed = form.get("Direction") == Some("outbound-dial");
+    Leg {
+        parent_call_id: Some(parent),
+        session_id: None,
+        role: dialed.then_some(LegRole::Agent),
+        agent_identity: given(form, "To").filter(|_| dialed),
     }
 }
 

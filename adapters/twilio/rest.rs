@@ -13,7 +13,7 @@
 use super::mapping;
 use crate::kit::adapter::{basic_get, encode_path_segment, given};
 use crate::kit::{
-    CallEvent, EventKind, Leg, Party, RecordingEvent, RecordingProgress, Secret, dates,
+    CallEvent, EventKind, Leg, LegRole, Party, RecordingEvent, RecordingProgress, Secret, dates,
 };
 use serde::Deserialize;
 
@@ -60,6 +60,7 @@ struct CallResource {
     from: Option<String>,
     to: Option<String>,
     caller_name: Option<String>,
+    forwarded_from: Option<String>,
     parent_call_sid: Option<String>,
     start_time: Option<String>,
     end_time: Option<String>,
@@ -95,18 +96,28 @@ pub(crate) fn read_call(call: &str, body: &[u8]) -> Result<Vec<CallEvent>, Strin
             from: given(&res.from).map(str::to_owned),
             to: given(&res.to).map(str::to_owned),
             caller_name: given(&res.caller_name).map(str::to_owned),
-            forwarded_from: None,
+            forwarded_from: given(&res.forwarded_from).map(str::to_owned),
             routing_reason: None,
         },
         kind,
-        leg: Leg {
-            // SignalWire's example names the call itself as its parent: that is no parent.
-            parent_call_id: given(&res.parent_call_sid)
-                .filter(|p| *p != call)
-                .map(str::to_owned),
-            ..Leg::default()
-        },
+        leg: leg(&res, call),
     }])
+}
+
+/// The leg as its webhooks tell it (`payload::leg`): a child leg names its parent, and one
+/// `<Dial>` made (`outbound-dial`) rang its `to`, an agent.
+fn leg(res: &CallResource, call: &str) -> Leg {
+    // SignalWire's example names the call itself as its parent: that is no parent.
+    let Some(parent) = given(&res.parent_call_sid).filter(|p| *p != call) else {
+        return Leg::default();
+    };
+    let dialed = given(&res.direction) == Some("outbound-dial");
+    Leg {
+        parent_call_id: Some(parent.to_owned()),
+        session_id: None,
+        role: dialed.then_some(LegRole::Agent),
+        agent_identity: given(&res.to).filter(|_| dialed).map(str::to_owned),
+    }
 }
 
 /// A page of the Recordings list.
@@ -261,6 +272,33 @@ mod tests {
             &format!(r#""parent_call_sid":"{CALL}""#),
         );
         assert!(read_call(CALL, own.as_bytes()).unwrap()[0].leg.is_plain());
+    }
+
+    #[test]
+    fn a_looked_up_child_leg_is_placed_as_its_webhooks_place_it() {
+        let parent = "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        let body = call_body("in-progress")
+            .replace(
+                r#""parent_call_sid":null"#,
+                &format!(r#""parent_call_sid":"{parent}""#),
+            )
+            .replace(r#""direction":"inbound""#, r#""direction":"outbound-dial""#)
+            .replace(r#""to":"+14158675309""#, r#""to":"client:ana""#);
+        let event = &read_call(CALL, body.as_bytes()).unwrap()[0];
+        assert_eq!(event.call_id(), parent);
+        assert_eq!(event.leg.role, Some(LegRole::Agent));
+        assert_eq!(event.leg.agent_identity.as_deref(), Some("client:ana"));
+        assert_eq!(event.party.forwarded_from.as_deref(), Some("+141586753093"));
+        let other = body.replace(
+            r#""direction":"outbound-dial""#,
+            r#""direction":"outbound-api""#,
+        );
+        let event = &read_call(CALL, other.as_bytes()).unwrap()[0];
+        assert_eq!(
+            (event.leg.role, event.leg.agent_identity.as_deref()),
+            (None, None)
+        );
+        assert_eq!(event.call_id(), parent);
     }
 
     /// A page of the Recordings list as the API reference's example shows it (trimmed).

@@ -4,8 +4,8 @@
 use super::payload::EMPTY_TWIML;
 use super::*;
 use crate::kit::{
-    CallEvent, CallProgress, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress,
-    Reply,
+    CallEvent, CallProgress, Direction, EventKind, FixedClock, Leg, LegRole, RecordingEvent,
+    RecordingProgress, Reply,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -113,7 +113,7 @@ fn incoming_call_answers_with_empty_twiml() {
         kind: EventKind::Call {
             progress: CallProgress::Ringing,
         },
-        leg: crate::kit::Leg::default(),
+        leg: Leg::default(),
     };
     assert_eq!(p.events, vec![expected]);
     assert_eq!(
@@ -371,4 +371,91 @@ fn get_webhooks_are_read_from_the_query() {
         p.map(|p| p.events[0].party.to.clone()),
         Ok(Some("+15005550006".to_owned()))
     );
+}
+
+const PARENT: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// A status callback of a child leg `<Dial>` made to `to`, naming its parent call.
+fn child_leg(direction: &'static str, to: &'static str) -> Vec<(&'static str, String)> {
+    let mut fields = status_callback("in-progress", "2");
+    fields.retain(|(k, _)| !matches!(*k, "Direction" | "To"));
+    fields.push(("ParentCallSid", PARENT.to_owned()));
+    fields.push(("Direction", direction.to_owned()));
+    fields.push(("To", to.to_owned()));
+    fields
+}
+
+#[test]
+fn a_dialed_child_leg_is_the_agent_leg_of_its_parent_call() {
+    for to in ["client:ana", "sip:ana@pbx.example.com", "+15125550123"] {
+        let fields = child_leg("outbound-dial", to);
+        let p = parsed(&borrowed(&fields));
+        let [event] = p.events.as_slice() else {
+            panic!("{:?}", p.events)
+        };
+        assert_eq!(event.provider_call_id, CALL, "the leg keeps its own id");
+        assert_eq!(
+            event.leg,
+            Leg {
+                parent_call_id: Some(PARENT.to_owned()),
+                session_id: None,
+                role: Some(LegRole::Agent),
+                agent_identity: Some(to.to_owned()),
+            }
+        );
+        assert_eq!(event.call_id(), PARENT);
+    }
+}
+
+#[test]
+fn another_child_leg_names_its_parent_and_no_agent() {
+    let fields = child_leg("outbound-api", "+15125550123");
+    let p = parsed(&borrowed(&fields));
+    let leg = &p.events[0].leg;
+    assert_eq!(leg.parent_call_id.as_deref(), Some(PARENT));
+    assert_eq!((leg.role, leg.agent_identity.as_deref()), (None, None));
+    assert_eq!(leg.role(), LegRole::Other);
+}
+
+#[test]
+fn a_call_without_a_parent_is_a_call_of_its_own() {
+    let mut fields = status_callback("in-progress", "2");
+    fields.push(("ParentCallSid", String::new()));
+    fields.retain(|(k, _)| *k != "Direction");
+    fields.push(("Direction", "outbound-dial".to_owned()));
+    let p = parsed(&borrowed(&fields));
+    assert_eq!(p.events[0].leg, Leg::default(), "an empty parent is none");
+    assert_eq!(p.events[0].call_id(), CALL);
+}
+
+#[test]
+fn a_child_legs_recording_carries_its_leg() {
+    let p = parsed(&[
+        ("CallSid", CALL),
+        ("ParentCallSid", PARENT),
+        ("RecordingSid", REC),
+        ("RecordingStatus", "completed"),
+    ]);
+    assert_eq!(p.events[0].call_id(), PARENT);
+    assert!(matches!(p.events[0].kind, EventKind::Recording(_)));
+}
+
+#[test]
+fn forwarded_from_is_kept_as_sent() {
+    let p = parsed(&[
+        ("CallSid", CALL),
+        ("CallStatus", "ringing"),
+        ("ForwardedFrom", "5125550100"),
+    ]);
+    assert_eq!(
+        p.events[0].party.forwarded_from.as_deref(),
+        Some("5125550100")
+    );
+    assert_eq!(p.events[0].party.routing_reason, None);
+    let p = parsed(&[
+        ("CallSid", CALL),
+        ("CallStatus", "ringing"),
+        ("ForwardedFrom", ""),
+    ]);
+    assert_eq!(p.events[0].party.forwarded_from, None);
 }

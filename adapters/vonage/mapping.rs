@@ -24,6 +24,12 @@ pub(super) fn status(raw: &str, detail: Option<&str>) -> Option<CallProgress> {
     })
 }
 
+/// Statuses that say nothing about the call's progress: the answering-machine detection's
+/// result (`human`, `machine`; providers.md 3.2). They give no event, so never make a call.
+pub(super) fn is_informational(raw: &str) -> bool {
+    matches!(raw, "human" | "machine")
+}
+
 /// Every row of [`status`]: its test, and the payload's test through `parse`.
 #[cfg(test)]
 pub(super) const STATUS_ROWS: [(&str, Option<&str>, CallProgress); 18] = [

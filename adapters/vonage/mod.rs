@@ -48,6 +48,9 @@ static INFO: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: Some(300),
     lookups: crate::kit::Lookups::None,
+    legs: "`conversation_uuid` (the session), `uuid` (the leg)",
+    forwarding: "—",
+    agent_identity: "`to` of an `outbound` leg",
 };
 
 impl Adapter for Vonage {

@@ -3,16 +3,19 @@
 //! - an event webhook (`status`): a call leg's progress;
 //! - a record event (`recording_uuid`), from an NCCO `record` action: it names no leg, only
 //!   the conversation;
+//! - an answering-machine result (`status` `human` / `machine`): no event, it says nothing
+//!   about the call's progress;
 //! - another shape (answer, input, transfer, error): no event.
 //!
-//! Calls are keyed by `conversation_uuid`, the one id a record event shares with the legs'
-//! events. Dedupe keys are built from signed content only (formats in README.md).
+//! An event is about its leg (`uuid`); the customer's call is the `conversation_uuid` all
+//! its legs share, the one id a record event carries. Dedupe keys are built from signed
+//! content only (formats in README.md).
 
 use super::mapping;
 use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, Direction, EventKind, ParseError, Parsed, Party, RecordingEvent, RecordingProgress,
-    Reply, Verified, dates,
+    CallEvent, Direction, EventKind, Leg, LegRole, ParseError, Parsed, Party, RecordingEvent,
+    RecordingProgress, Reply, Verified, dates,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -45,7 +48,9 @@ pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     let hook: Webhook = req.json()?;
     let events = if hook.recording_uuid.is_some() {
         vec![record_event(&hook)?]
-    } else if let Some(status) = given(&hook.status) {
+    } else if let Some(status) = given(&hook.status)
+        && !mapping::is_informational(status)
+    {
         vec![status_event(&hook, status)?]
     } else {
         Vec::new()
@@ -72,25 +77,37 @@ fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
         || EventKind::unmapped("status", status),
         |progress| EventKind::Call { progress },
     );
+    let direction = given(&hook.direction).and_then(Direction::inbound_outbound);
+    let to = given(&hook.to).map(str::to_owned);
     Ok(CallEvent {
         dedupe_key: format!("{conversation}:{leg}:{status}"),
-        provider_call_id: conversation.to_owned(),
+        provider_call_id: leg.to_owned(),
         occurred_at: time(&hook.timestamp),
+        leg: Leg {
+            parent_call_id: None,
+            session_id: Some(conversation.to_owned()),
+            // The inbound leg is the customer's; an outbound leg of the conversation was
+            // dialed from it (an NCCO `connect`, a transfer), and its `to` names whose phone.
+            role: (direction == Some(Direction::Inbound)).then_some(LegRole::Customer),
+            agent_identity: to
+                .clone()
+                .filter(|_| direction == Some(Direction::Outbound)),
+        },
         party: Party {
-            direction: given(&hook.direction).and_then(Direction::inbound_outbound),
+            direction,
             from: given(&hook.from).map(str::to_owned),
-            to: given(&hook.to).map(str::to_owned),
+            to,
             caller_name: None,
             forwarded_from: None,
             routing_reason: None,
         },
         kind,
-        leg: crate::kit::Leg::default(),
     })
 }
 
 /// A record event: the recording of the conversation is complete. Its duration is
-/// `end_time` - `start_time`, when both read.
+/// `end_time` - `start_time`, when both read. It names the conversation, not a leg (a
+/// `uuid`, when one is sent, is its leg): the recording belongs to the conversation's call.
 fn record_event(hook: &Webhook) -> Result<CallEvent, ParseError> {
     let conversation = conversation(hook)?;
     let recording_id =
@@ -103,7 +120,7 @@ fn record_event(hook: &Webhook) -> Result<CallEvent, ParseError> {
     };
     Ok(CallEvent {
         dedupe_key: format!("{conversation}:recording:{recording_id}"),
-        provider_call_id: conversation.to_owned(),
+        provider_call_id: given(&hook.uuid).unwrap_or(conversation).to_owned(),
         occurred_at: time(&hook.timestamp),
         party: Party::default(),
         kind: EventKind::Recording(RecordingEvent {
@@ -112,6 +129,9 @@ fn record_event(hook: &Webhook) -> Result<CallEvent, ParseError> {
             url: given(&hook.recording_url).map(str::to_owned),
             duration_s,
         }),
-        leg: crate::kit::Leg::default(),
+        leg: Leg {
+            session_id: Some(conversation.to_owned()),
+            ..Leg::default()
+        },
     })
 }

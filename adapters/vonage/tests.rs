@@ -5,8 +5,8 @@
 use super::*;
 use crate::kit::testing::{self, keys, kinds};
 use crate::kit::{
-    ConnectionOptions, Direction, EventKind, FixedClock, RecordingEvent, RecordingProgress,
-    RecordingRef, Reply,
+    ConnectionOptions, Direction, EventKind, FixedClock, LegRole, RecordingEvent,
+    RecordingProgress, RecordingRef, Reply,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -68,7 +68,11 @@ fn event_webhooks_map_every_status() {
         assert_eq!(keys(&p), vec![format!("{CONVERSATION}:{LEG}:{status}")]);
         assert_eq!(p.reply, Reply::NoContent);
         let e = &p.events[0];
-        assert_eq!(e.provider_call_id, CONVERSATION);
+        assert_eq!(e.provider_call_id, LEG);
+        assert_eq!(e.call_id(), CONVERSATION);
+        assert_eq!(e.leg.session_id.as_deref(), Some(CONVERSATION));
+        assert_eq!(e.leg.role, Some(LegRole::Customer));
+        assert_eq!(e.leg.agent_identity, None);
         assert_eq!(e.occurred_at, Some(datetime!(2026-11-23 18:05:01 UTC)));
         assert_eq!(e.party.direction, Some(Direction::Inbound));
         // Numbers as Vonage sends them, without `+`: the service normalises them.
@@ -79,17 +83,25 @@ fn event_webhooks_map_every_status() {
 }
 
 #[test]
-fn unknown_statuses_are_unmapped_and_machine_detection_names_its_leg_call_uuid() {
+fn unknown_statuses_are_unmapped_and_machine_detection_makes_no_event() {
     let p = parsed(&event("disconnected", json!({})));
     let unmapped = |v: &str| EventKind::unmapped("status", v);
     assert_eq!(kinds(&p), vec![unmapped("disconnected")]);
-    let mut human = event("human", json!({"call_uuid": LEG}));
-    if let Some(o) = human.as_object_mut() {
+    for status in ["human", "machine"] {
+        let mut amd = event(status, json!({"call_uuid": LEG}));
+        if let Some(o) = amd.as_object_mut() {
+            o.remove("uuid");
+        }
+        assert_eq!(parsed(&amd).events, vec![], "{status}");
+    }
+    // A leg named `call_uuid` only is still that leg.
+    let mut named = event("answered", json!({"call_uuid": LEG}));
+    if let Some(o) = named.as_object_mut() {
         o.remove("uuid");
     }
-    let p = parsed(&human);
-    assert_eq!(kinds(&p), vec![unmapped("human")]);
-    assert_eq!(keys(&p), vec![format!("{CONVERSATION}:{LEG}:human")]);
+    let p = parsed(&named);
+    assert_eq!(p.events[0].provider_call_id, LEG);
+    assert_eq!(keys(&p), vec![format!("{CONVERSATION}:{LEG}:answered")]);
 }
 
 #[test]
@@ -100,11 +112,14 @@ fn legs_of_one_conversation_are_one_call_with_distinct_keys() {
         "answered",
         json!({"uuid": agent_leg, "direction": "outbound"}),
     ));
-    assert_eq!(
-        inbound.events[0].provider_call_id,
-        outbound.events[0].provider_call_id
-    );
+    assert_eq!(inbound.events[0].call_id(), outbound.events[0].call_id());
+    assert_eq!(inbound.events[0].call_id(), CONVERSATION);
+    assert_eq!(outbound.events[0].provider_call_id, agent_leg);
     assert_ne!(keys(&inbound), keys(&outbound));
+    // The outbound leg rang its `to`: whose phone it was.
+    let leg = &outbound.events[0].leg;
+    assert_eq!(leg.role, None);
+    assert_eq!(leg.agent_identity.as_deref(), Some("447700900000"));
 }
 
 #[test]
@@ -128,7 +143,16 @@ fn record_events_are_completed_recordings_of_the_conversation() {
     assert_eq!(kinds(&p), vec![EventKind::Recording(recording)]);
     assert_eq!(keys(&p), vec![format!("{CONVERSATION}:recording:{REC}")]);
     assert_eq!(p.events[0].provider_call_id, CONVERSATION);
+    assert_eq!(p.events[0].call_id(), CONVERSATION);
+    assert_eq!(p.events[0].leg.session_id.as_deref(), Some(CONVERSATION));
+    assert_eq!(p.events[0].leg.role, None);
     assert_eq!(p.events[0].party, kit::Party::default());
+    // A record event that names its leg is that leg's, in the same call.
+    let mut with_leg = body.clone();
+    with_leg["uuid"] = json!(LEG);
+    let p = parsed(&with_leg);
+    assert_eq!(p.events[0].provider_call_id, LEG);
+    assert_eq!(p.events[0].call_id(), CONVERSATION);
     // Unreadable or reversed times give no duration, never an error.
     let mut odd = body.clone();
     odd["end_time"] = json!("soon");

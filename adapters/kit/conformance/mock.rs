@@ -6,7 +6,7 @@
 use crate::kit::samples::{HttpSample, ProviderFixture};
 use crate::kit::verify::{self, MacAlgorithm};
 use crate::kit::{
-    Adapter, CallEvent, CallProgress, Clock, ConfigError, EventKind, EventTag, InboundRequest,
+    Adapter, CallEvent, CallProgress, Clock, ConfigError, EventKind, EventTag, InboundRequest, Leg,
     Maturity, ParseError, Parsed, Party, ProviderInfo, Reply, SecretSet, Verified, VerifyError,
 };
 use base64::Engine;
@@ -56,6 +56,9 @@ pub(super) const SOUND: ProviderInfo = ProviderInfo {
     signs_body: true,
     timestamp_tolerance_secs: Some(TOLERANCE_SECS),
     lookups: crate::kit::Lookups::None,
+    legs: "—",
+    forwarding: "—",
+    agent_identity: "—",
 };
 
 /// A mock that lives as long as the test binary (adapters are `&'static`).
@@ -171,7 +174,7 @@ impl Adapter for Mock {
                 occurred_at: None,
                 party: Party::default(),
                 kind,
-                leg: crate::kit::Leg::default(),
+                leg: Leg::default(),
             }],
             reply: Reply::NoContent,
         })
