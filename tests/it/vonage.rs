@@ -82,7 +82,8 @@ async fn a_local_call_is_resolved_with_e164_numbers_and_its_recording_kept() {
     );
     send(&app, &conn, &completed).await;
 
-    let call = app.call_by_sid(conversation).await;
+    // The call is found by its customer's leg; the record event names the conversation.
+    let call = app.call_by_sid(leg).await;
     assert_eq!(call["provider"], "vonage");
     assert_eq!(call["state"], "completed");
     // Sent without `+`, shown in E.164: the directory resolved the local number.
@@ -127,7 +128,7 @@ async fn a_discarded_recording_is_audited_as_deletion_not_supported() {
     }
     send(&app, &conn, &record(conversation, rec)).await;
 
-    let call = app.call_by_sid(conversation).await;
+    let call = app.call_by_sid(leg).await;
     let id = call["id"].as_str().unwrap().to_owned();
     assert_eq!(call["number_kind"], "national");
     assert_discarded(&call);
@@ -309,28 +310,30 @@ async fn published_numbers_without_plus_match_the_directory() {
 
     send(&app, &conn, &published).await;
     let call = app
-        .call_by_sid("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+        .call_by_sid("aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
         .await;
     assert_eq!(call["from"], "+442079460000");
     assert_eq!(call["to"], "+447700900000");
     assert_eq!(call["number_kind"], "local");
     assert_eq!(call["tenant"]["tenant_id"], "t-london");
 
-    let conversation = "CON-bbbbbbbb-bbbb-cccc-dddd-0123456789ab";
+    // Another call: its own leg and conversation.
+    let leg = "bbbbbbbb-bbbb-cccc-dddd-0123456789ab";
+    let conversation = format!("CON-{leg}");
     let inbound = published
-        .replace("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", conversation)
+        .replace("aaaaaaaa-bbbb-cccc-dddd-0123456789ab", leg)
         .replace(r#""direction": "outbound""#, r#""direction": "inbound""#)
         .replace(r#""from": "442079460000""#, r#""from": " 442079460000""#);
     send(&app, &conn, &inbound).await;
     let rec = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a";
-    send(&app, &conn, &record(conversation, rec)).await;
+    send(&app, &conn, &record(&conversation, rec)).await;
     send(
         &app,
         &conn,
         &inbound.replace(r#""status": "started""#, r#""status": "completed""#),
     )
     .await;
-    let call = app.call_by_sid(conversation).await;
+    let call = app.call_by_sid(leg).await;
     assert_eq!(call["from"], "+442079460000", "trimmed, then given its +");
     assert_eq!(call["to"], "+447700900000");
     assert_eq!(call["number_kind"], "local");
@@ -354,23 +357,24 @@ async fn formatted_numbers_match_the_directory() {
     let published = published_started();
     let formatted = [
         (
-            "CON-cccccccc-bbbb-cccc-dddd-0123456789ab",
+            "cccccccc-bbbb-cccc-dddd-0123456789ab",
             "+44 7700 900000",
             "+447700900000",
         ),
         (
-            "CON-dddddddd-bbbb-cccc-dddd-0123456789ab",
+            "dddddddd-bbbb-cccc-dddd-0123456789ab",
             "44 7700 900001",
             "+447700900001",
         ),
     ];
-    for (conversation, to, e164) in formatted {
+    // Each call its own leg and conversation (`CON-` + the leg).
+    for (leg, to, e164) in formatted {
         let inbound = published
-            .replace("CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", conversation)
+            .replace("aaaaaaaa-bbbb-cccc-dddd-0123456789ab", leg)
             .replace(r#""direction": "outbound""#, r#""direction": "inbound""#)
             .replace(r#""to": "447700900000""#, &format!(r#""to": "{to}""#));
         send(&app, &conn, &inbound).await;
-        let call = app.call_by_sid(conversation).await;
+        let call = app.call_by_sid(leg).await;
         assert_eq!(call["to"], e164, "{to}");
         assert_eq!(call["number_kind"], "local", "{to}");
         assert_eq!(call["tenant"]["tenant_id"], "t-london", "{to}");
