@@ -86,12 +86,14 @@ impl TenantScope {
     }
 }
 
-/// Someone seen from the use cases: an id and the tenants it sees (an HTTP principal,
-/// without its permissions, which the edge checked).
+/// Someone seen from the use cases: an id, the tenants it sees, and whether it manages users
+/// (an HTTP principal, without the rest of its permissions, which the edge checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
     pub id: String,
     pub tenants: TenantScope,
+    /// Holds `users.manage`: may change the tenant of a call another agent holds.
+    pub manages_users: bool,
 }
 
 impl Viewer {
@@ -110,10 +112,14 @@ impl Viewer {
 /// (`store::calls::visible_sql`) and the live events follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// Everyone with `contact_center.view`: a call still waiting for its tenant.
+    /// Everyone with `contact_center.view`: a national or unknown call still waiting for
+    /// its tenant.
     Everyone,
     /// Those who see this tenant.
     Tenant(String),
+    /// Those who see at least one of these tenants: a regional call still waiting for its
+    /// tenant, seen by the agents of the tenants its number serves.
+    AnyTenant(Vec<String>),
     /// Only principals of every tenant: an ended call that never got one.
     AllTenants,
     /// One user (notices about that user's own rights, never sent to clients).
@@ -126,17 +132,25 @@ impl Audience {
         match self {
             Self::Everyone => true,
             Self::Tenant(t) => tenants.contains(t),
+            Self::AnyTenant(ts) => {
+                *tenants == TenantScope::All || ts.iter().any(|t| tenants.contains(t))
+            }
             Self::AllTenants => *tenants == TenantScope::All,
             Self::User(user) => user == id,
         }
     }
 
-    /// A call's audience: its tenant once it has one, everyone while it waits for one.
+    /// A call's audience: its tenant once it has one; while it waits for one, everyone, or
+    /// for a regional number the agents of the tenants it serves.
     pub fn of_call(call: &crate::store::calls::CallRow) -> Self {
         use crate::domain::gate::TenantStatus;
+        use crate::domain::numbers::NumberKind;
         let t = call.tenant();
         match (t.status, t.tenant_id) {
-            (TenantStatus::Pending, _) => Self::Everyone,
+            (TenantStatus::Pending, _) => match &call.resolution {
+                Some(r) if r.kind == NumberKind::Regional => Self::AnyTenant(r.tenant_ids.clone()),
+                _ => Self::Everyone,
+            },
             (TenantStatus::Resolved | TenantStatus::Selected, Some(id)) => Self::Tenant(id),
             (TenantStatus::Resolved | TenantStatus::Selected | TenantStatus::Unresolved, _) => {
                 Self::AllTenants

@@ -7,7 +7,8 @@ use super::written::{self, Written};
 use super::{Calls, Effects};
 use crate::access::Viewer;
 use crate::domain::Selection;
-use crate::domain::gate::TenantStatus;
+use crate::domain::call::Entry;
+use crate::domain::gate::{self, TenantStatus};
 use crate::domain::numbers::NumberKind;
 use crate::domain::refusal::Refusal;
 use crate::domain::screen_pop::{PopContext, ScreenPop, screen_pop};
@@ -37,14 +38,16 @@ impl Calls<'_> {
             .await
     }
 
-    /// The agent enters a tenant for the call: see [`enter_tenant`].
+    /// The agent enters a tenant for the call (`find`: through Find Tenant or Find
+    /// Different Tenant): see [`enter_tenant`].
     pub async fn enter_tenant(
         &self,
         agent: Viewer,
         call_id: String,
         tenant_id: String,
+        find: bool,
     ) -> Result<Handled, StoreError> {
-        self.act(move |db, now| enter_tenant(db, &agent, &call_id, &tenant_id, now))
+        self.act(move |db, now| enter_tenant(db, &agent, &call_id, &tenant_id, find, now))
             .await
     }
 
@@ -83,6 +86,15 @@ impl Calls<'_> {
 /// The agent's active call, as its screen pop, if it has one it still sees.
 pub fn active_call(db: &Db<'_>, agent: &Viewer) -> Result<Option<ScreenPop>, StoreError> {
     match rows::active_call(db, &agent.id)? {
+        Some(call) if agent.sees_call(&call) => screen_pop_of(db, &call).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The agent's most recent call that ended, as its screen pop, if it still sees it: Go to
+/// Tenant during wrap-up.
+pub fn last_call(db: &Db<'_>, agent: &Viewer) -> Result<Option<ScreenPop>, StoreError> {
+    match rows::last_call(db, &agent.id)? {
         Some(call) if agent.sees_call(&call) => screen_pop_of(db, &call).map(Some),
         _ => Ok(None),
     }
@@ -164,29 +176,46 @@ pub fn claim(
     Ok((Handled { call, screen_pop }, effects))
 }
 
-/// An agent enters a tenant for a call. Refusals, in this order: unknown call 404, ended
+/// An agent enters a tenant for a call; `find`: it came through Find Tenant or Find
+/// Different Tenant, and the screen pop neither selects the call bubble nor fills in the
+/// customer. On a call its local number resolved, entering another tenant moves the call
+/// (the caller dialed the wrong location). Refusals, in this order: unknown call 404, ended
 /// call 409 (also for an agent who no longer sees it: it ended unresolved), call not among
-/// the agent's 404, local call 409, mode `none` 409, unknown tenant 404, tenant not among
-/// the agent's 403, tenant not served by the regional number 422.
+/// the agent's 404, call claimed by another agent 409 (a manager may), mode `none` 409 (but
+/// for a local call), unknown tenant 404, tenant not among the agent's 403, tenant not
+/// served by the regional number 422.
 pub fn enter_tenant(
     db: &Db<'_>,
     agent: &Viewer,
     call_id: &str,
     tenant_id: &str,
+    find: bool,
     now: OffsetDateTime,
 ) -> Result<(Handled, Effects), StoreError> {
     let mut call = seen_call(db, agent, call_id)?;
     check_selection(db, agent, &call, tenant_id)?;
+    let entry = if gate::number_tenant(call.resolution.as_ref()).is_some() {
+        Entry::Moved
+    } else if find {
+        Entry::Found
+    } else {
+        Entry::Entered
+    };
     // The tenant the call already has, entered again (a retry, a double click): nothing
-    // changes, and the agent sees again what the first entry showed.
+    // changes, and the agent sees again what the first entry showed; unless it came through
+    // Find Tenant to a screen pop that prefills, which it no longer may.
     let current = call.tenant();
-    let effects = if current.status == TenantStatus::Selected
-        && current.tenant_id.as_deref() == Some(tenant_id)
+    let effects = if current.tenant_id.as_deref() == Some(tenant_id)
+        && matches!(
+            current.status,
+            TenantStatus::Selected | TenantStatus::Resolved
+        )
+        && !(find && current.first_choice)
     {
         // Live subscribers hear of the call after every entry, a repeated one too.
         Effects::of_call(call.clone(), false, false)
     } else {
-        select(db, agent, &mut call, tenant_id, now)?
+        select(db, agent, &mut call, tenant_id, entry, now)?
     };
     let screen_pop = screen_pop_of(db, &call)?;
     Ok((Handled { call, screen_pop }, effects))
@@ -202,11 +231,13 @@ fn check_selection(
     if call.fold.has_ended() {
         return Err(Refusal::CallEndedBeforeSelection.into());
     }
-    let resolution = call.resolution.as_ref();
-    if resolution.is_some_and(|r| r.kind == NumberKind::Local && r.tenant_id.is_some()) {
-        return Err(Refusal::CallResolved.into());
+    if call.agent_id.as_ref().is_some_and(|a| *a != agent.id) && !agent.manages_users {
+        return Err(Refusal::ClaimedByAnotherAgent.into());
     }
-    if directory::settings(db)?.national_search_mode == SearchMode::None {
+    let resolution = call.resolution.as_ref();
+    if gate::number_tenant(resolution).is_none()
+        && directory::settings(db)?.national_search_mode == SearchMode::None
+    {
         return Err(Refusal::TenantSelectionDisabled.into());
     }
     if !directory::tenant_exists(db, tenant_id)? {
@@ -223,31 +254,39 @@ fn check_selection(
     Ok(())
 }
 
-/// Selects the tenant for the call, audited, and writes the call with what its change sets
-/// off.
+/// Selects the tenant for the call, audited (`tenant.selected`, or `tenant.moved` for a call
+/// its local number resolved; the detail names the tenant it had), and writes the call with
+/// what its change sets off.
 fn select(
     db: &Db<'_>,
     agent: &Viewer,
     call: &mut CallRow,
     tenant_id: &str,
+    entry: Entry,
     now: OffsetDateTime,
 ) -> Result<Effects, StoreError> {
     // After an earlier selection, whatever the clocks say: the one stored last is the last.
     let now = call.fold.not_before_selections(now);
     let before = call.recording_decision();
+    let from = call.tenant().tenant_id;
     let seq = call.fold.selections.len() as u64;
     call.fold.select(Selection {
         at: now,
         seq,
         tenant_id: tenant_id.to_owned(),
         agent_id: Some(agent.id.clone()),
+        entry,
     });
-    let detail = serde_json::json!({ "first": seq == 0 });
+    let action = match entry {
+        Entry::Moved => "tenant.moved",
+        Entry::Entered | Entry::Found => "tenant.selected",
+    };
+    let detail = serde_json::json!({ "first": seq == 0, "entry": entry, "from_tenant_id": from });
     audit::record(
         db,
         now,
         &agent.id,
-        "tenant.selected",
+        action,
         Some(&call.id),
         Some(tenant_id),
         &detail,

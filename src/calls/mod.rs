@@ -14,7 +14,7 @@ mod effects;
 mod intake;
 mod written;
 
-pub use agent::{Handled, active_call, screen_pop_of};
+pub use agent::{Handled, active_call, last_call, screen_pop_of};
 pub use batch::ingest_batch;
 pub use effects::{ChangedCall, Effects};
 pub use intake::{IngestError, Ingested, Webhook};

@@ -226,8 +226,9 @@ async fn a_selection_stored_before_the_end_counts_whatever_the_clocks() {
             let agent = Viewer {
                 id: "agent-1".into(),
                 tenants: TenantScope::All,
+                manages_users: false,
             };
-            super::agent::enter_tenant(db, &agent, &call_id, tenant, at(secs))
+            super::agent::enter_tenant(db, &agent, &call_id, tenant, false, at(secs))
                 .map(|(handled, _)| handled.call)
         })
     };

@@ -115,6 +115,32 @@ pub struct Selection {
     pub seq: u64,
     pub tenant_id: String,
     pub agent_id: Option<String>,
+    /// How the agent came to enter the tenant.
+    #[serde(default, skip_serializing_if = "Entry::is_entered")]
+    pub entry: Entry,
+}
+
+/// How an agent came to enter a [`Selection`]'s tenant: what the screen pop shows.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// From the call's own prompt: the first tenant entered so selects the call bubble and
+    /// fills in the customer.
+    #[default]
+    Entered,
+    /// Through Find Tenant or Find Different Tenant: never prefills.
+    Found,
+    /// A call resolved by its local number moved to another tenant (the caller dialed the
+    /// wrong location): it overrides the number's tenant, and never prefills.
+    Moved,
+}
+
+impl Entry {
+    pub fn is_entered(&self) -> bool {
+        *self == Self::Entered
+    }
 }
 
 /// Everything the provider's events told about a call, plus agents' tenant selections.

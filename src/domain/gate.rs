@@ -2,7 +2,7 @@
 //! resolution. Whatever order webhooks and agent actions arrive in, the decision depends only
 //! on whether a tenant had been selected before callgate recorded the end of the call.
 
-use super::call::CallFold;
+use super::call::{CallFold, Entry, Selection};
 use super::numbers::{NumberKind, Resolution};
 use serde::Serialize;
 
@@ -32,36 +32,53 @@ pub struct TenantOutcome {
     pub status: TenantStatus,
     pub tenant_id: Option<String>,
     pub via: Option<TenantVia>,
-    /// True when the tenant came from the first selection made on the call: the screen pop
-    /// then selects the call bubble and fills in the customer. Also true for local calls.
+    /// True when the tenant came from the first selection made on the call, entered from
+    /// the call's own prompt (not through Find Tenant): the screen pop then selects the call
+    /// bubble and fills in the customer. Also true for a local call no agent moved.
     pub first_choice: bool,
 }
 
-/// The call's tenant, from the number's resolution and the agents' selections.
+/// The tenant a call's number names by itself: a tenant's local number. An agent may move
+/// such a call to another tenant, but never leaves it waiting for one.
+pub fn number_tenant(resolution: Option<&Resolution>) -> Option<&str> {
+    match resolution {
+        Some(Resolution {
+            kind: NumberKind::Local,
+            tenant_id: Some(t),
+            ..
+        }) => Some(t),
+        _ => None,
+    }
+}
+
+/// The call's tenant, from the number's resolution and the agents' selections. A call its
+/// number resolves keeps that tenant unless an agent moved it ([`Entry::Moved`]); the other
+/// selections, made while the call waited for a tenant, do not count against its number.
+/// Only the first tenant entered from the call's own prompt prefills the screen pop.
 pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> TenantOutcome {
-    if let Some(Resolution {
-        kind: NumberKind::Local,
-        tenant_id: Some(t),
-        ..
-    }) = resolution
-    {
-        return TenantOutcome {
-            status: TenantStatus::Resolved,
-            tenant_id: Some(t.clone()),
-            via: Some(TenantVia::LocalNumber),
-            first_choice: true,
+    if let Some(t) = number_tenant(resolution) {
+        let moved = fold
+            .effective_selections()
+            .filter(|s| s.entry == Entry::Moved)
+            .last();
+        return match moved {
+            Some(sel) => selected(sel, false),
+            None => TenantOutcome {
+                status: TenantStatus::Resolved,
+                tenant_id: Some(t.to_owned()),
+                via: Some(TenantVia::LocalNumber),
+                first_choice: true,
+            },
         };
     }
     let mut effective = fold.effective_selections();
     let first = effective.next();
     let last = effective.last().or(first);
     match last {
-        Some(sel) => TenantOutcome {
-            status: TenantStatus::Selected,
-            tenant_id: Some(sel.tenant_id.clone()),
-            via: Some(TenantVia::Agent),
-            first_choice: first.is_some_and(|f| f == sel),
-        },
+        Some(sel) => selected(
+            sel,
+            first.is_some_and(|f| f == sel) && sel.entry == Entry::Entered,
+        ),
         None => TenantOutcome {
             status: if fold.has_ended() {
                 TenantStatus::Unresolved
@@ -72,6 +89,15 @@ pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> Tenan
             via: None,
             first_choice: false,
         },
+    }
+}
+
+fn selected(sel: &Selection, first_choice: bool) -> TenantOutcome {
+    TenantOutcome {
+        status: TenantStatus::Selected,
+        tenant_id: Some(sel.tenant_id.clone()),
+        via: Some(TenantVia::Agent),
+        first_choice,
     }
 }
 

@@ -19,9 +19,6 @@ pub enum Refusal {
         "the call has ended: a tenant can no longer be selected, and its recording is not kept"
     )]
     CallEndedBeforeSelection,
-    /// The call dialed a tenant's local number: its tenant is not an agent's choice.
-    #[error("the call dialed a tenant's local number: its tenant is already resolved")]
-    CallResolved,
     /// National search is off: agents do not select tenants.
     #[error(
         "national search is off (mode none): national and regional calls are not resolved by an agent, they end unresolved"
@@ -42,6 +39,11 @@ pub enum Refusal {
     /// Another agent has claimed the call.
     #[error("another agent has claimed this call")]
     CallClaimed,
+    /// Another agent holds the call: only that agent, or a manager, changes its tenant.
+    #[error(
+        "another agent has claimed this call: only that agent, or a manager, may enter its tenant"
+    )]
+    ClaimedByAnotherAgent,
     /// The agent already has another active call.
     #[error("the agent already has an active call")]
     AgentBusy,

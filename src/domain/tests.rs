@@ -1,7 +1,7 @@
 //! Properties of the pure core: the fold is order-independent and idempotent, and the gate
 //! decides exactly as the specification says, for every combination of its inputs.
 
-use super::call::{CallFold, Selection};
+use super::call::{CallFold, Entry, Selection};
 use super::gate::{self, RecordingStatus, TenantStatus, TenantVia};
 use super::numbers::{NumberKind, Resolution};
 use super::screen_pop::{PopContext, screen_pop};
@@ -117,13 +117,15 @@ fn inputs() -> impl Strategy<Value = Vec<Input>> {
         0..120i64,
         0..3u64,
         prop_oneof![Just("t-a"), Just("t-b"), Just("t-c")],
+        prop_oneof![Just(Entry::Entered), Just(Entry::Found), Just(Entry::Moved)],
     )
-        .prop_map(|(t, seq, tenant)| {
+        .prop_map(|(t, seq, tenant, entry)| {
             Input::Select(Selection {
                 at: at(t),
                 seq,
                 tenant_id: tenant.into(),
                 agent_id: Some("agent".into()),
+                entry,
             })
         });
     proptest::collection::vec(prop_oneof![4 => event, 1 => select], 0..24)
@@ -312,12 +314,14 @@ fn the_recording_gate_decides_exactly_as_specified() {
                             seq: 0,
                             tenant_id: "t-a".into(),
                             agent_id: None,
+                            entry: Entry::Entered,
                         }),
                         Sel::AfterEnd => f.select(Selection {
                             at: at(62),
                             seq: 0,
                             tenant_id: "t-a".into(),
                             agent_id: None,
+                            entry: Entry::Entered,
                         }),
                     }
                     let t = gate::tenant_outcome(&f, Some(&resolution(kind)));
@@ -384,12 +388,14 @@ fn the_recording_is_kept_for_the_tenant_selected_last_before_the_end() {
         seq: 0,
         tenant_id: "t-a".into(),
         agent_id: None,
+        entry: Entry::Entered,
     });
     f.select(Selection {
         at: at(20),
         seq: 1,
         tenant_id: "t-b".into(),
         agent_id: None,
+        entry: Entry::Entered,
     });
     f.apply(&call_ev("end", CallProgress::Completed, 30), at(31));
     f.select(Selection {
@@ -397,6 +403,7 @@ fn the_recording_is_kept_for_the_tenant_selected_last_before_the_end() {
         seq: 2,
         tenant_id: "t-c".into(),
         agent_id: None,
+        entry: Entry::Entered,
     });
     f.apply(&rec_ev(RecordingProgress::Completed, 35), at(45));
     let t = gate::tenant_outcome(&f, Some(&resolution(NumberKind::National)));
@@ -440,6 +447,7 @@ fn screen_pops_prefill_only_for_local_calls_and_the_first_tenant() {
         seq: 0,
         tenant_id: "t-a".into(),
         agent_id: None,
+        entry: Entry::Entered,
     });
     let first = gate::tenant_outcome(&f, Some(&resolution(NumberKind::National)));
     assert!(screen_pop("c1", None, &first, ctx()).call_bubble_selected);
@@ -448,6 +456,7 @@ fn screen_pops_prefill_only_for_local_calls_and_the_first_tenant() {
         seq: 1,
         tenant_id: "t-b".into(),
         agent_id: None,
+        entry: Entry::Entered,
     });
     let later = gate::tenant_outcome(&f, Some(&resolution(NumberKind::National)));
     let pop = screen_pop("c1", None, &later, ctx());
@@ -464,4 +473,67 @@ fn screen_pops_prefill_only_for_local_calls_and_the_first_tenant() {
         None,
         "otherwise only the number"
     );
+}
+
+fn selection(t: i64, seq: u64, tenant: &str, entry: Entry) -> Selection {
+    Selection {
+        at: at(t),
+        seq,
+        tenant_id: tenant.into(),
+        agent_id: Some("agent".into()),
+        entry,
+    }
+}
+
+#[test]
+fn only_the_first_tenant_entered_from_the_prompt_prefills() {
+    let national = resolution(NumberKind::National);
+    // Found first: no prefill, nor for the tenant entered after it from the prompt.
+    let mut f = CallFold::default();
+    f.select(selection(1, 0, "t-a", Entry::Found));
+    let t = gate::tenant_outcome(&f, Some(&national));
+    assert_eq!(t.tenant_id.as_deref(), Some("t-a"));
+    assert!(!t.first_choice);
+    f.select(selection(2, 1, "t-b", Entry::Entered));
+    assert!(!gate::tenant_outcome(&f, Some(&national)).first_choice);
+
+    // Entered first prefills; the same tenant found again later does not.
+    let mut f = CallFold::default();
+    f.select(selection(1, 0, "t-a", Entry::Entered));
+    assert!(gate::tenant_outcome(&f, Some(&national)).first_choice);
+    f.select(selection(2, 1, "t-a", Entry::Found));
+    let t = gate::tenant_outcome(&f, Some(&national));
+    assert_eq!(t.tenant_id.as_deref(), Some("t-a"));
+    assert!(!t.first_choice);
+}
+
+#[test]
+fn a_local_call_moves_only_by_a_move_made_before_its_end() {
+    let local = resolution(NumberKind::Local);
+    let mut f = CallFold::default();
+    // A selection made while the call waited (its number not yet known) does not count
+    // against its local number.
+    f.select(selection(1, 0, "t-a", Entry::Entered));
+    let t = gate::tenant_outcome(&f, Some(&local));
+    assert_eq!(
+        (t.status, t.tenant_id.as_deref()),
+        (TenantStatus::Resolved, Some("t-local"))
+    );
+
+    f.select(selection(2, 1, "t-b", Entry::Moved));
+    let t = gate::tenant_outcome(&f, Some(&local));
+    assert_eq!(t.status, TenantStatus::Selected);
+    assert_eq!(t.tenant_id.as_deref(), Some("t-b"));
+    assert_eq!(t.via, Some(TenantVia::Agent));
+    assert!(!t.first_choice, "a moved call never prefills");
+    assert_eq!(
+        gate::recording_status(t.status, true),
+        RecordingStatus::Saved
+    );
+
+    // A move stored after the end does not count.
+    f.apply(&call_ev("end", CallProgress::Completed, 3), at(3));
+    f.select(selection(4, 2, "t-c", Entry::Moved));
+    let t = gate::tenant_outcome(&f, Some(&local));
+    assert_eq!(t.tenant_id.as_deref(), Some("t-b"));
 }

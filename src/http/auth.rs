@@ -56,6 +56,7 @@ impl Principal {
         Viewer {
             id: self.id.clone(),
             tenants: self.tenants.clone(),
+            manages_users: self.permissions.contains(&Permission::UsersManage),
         }
     }
 

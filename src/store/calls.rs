@@ -269,6 +269,18 @@ pub fn active_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, Store
     active.map_or(Ok(None), |id| get(db, &id))
 }
 
+/// The agent's most recent active call that ended, if any.
+pub fn last_call(db: &Db<'_>, agent_id: &str) -> Result<Option<CallRow>, StoreError> {
+    let last: Option<String> = db
+        .query_opt(
+            "SELECT last_call_id FROM agents WHERE agent_id = ?1",
+            args![agent_id],
+            |r| r.get(0),
+        )?
+        .flatten();
+    last.map_or(Ok(None), |id| get(db, &id))
+}
+
 /// The agent's row, created when missing and locked until the transaction ends (two claims
 /// by one agent on two instances are decided one after the other), with its active call id.
 pub fn lock_agent(db: &Db<'_>, agent_id: &str) -> Result<Option<String>, StoreError> {
@@ -295,10 +307,10 @@ pub fn set_active_call(db: &Db<'_>, agent_id: &str, call_id: &str) -> Result<(),
     Ok(())
 }
 
-/// The call is no longer any agent's active call (it ended).
+/// The call is no longer any agent's active call (it ended): it is that agent's last call.
 pub fn end_active_call(db: &Db<'_>, call_id: &str) -> Result<(), StoreError> {
     db.exec(
-        "UPDATE agents SET active_call_id = NULL WHERE active_call_id = ?1",
+        "UPDATE agents SET active_call_id = NULL, last_call_id = ?1 WHERE active_call_id = ?1",
         args![call_id],
     )?;
     Ok(())
@@ -342,13 +354,19 @@ pub struct CallFilter {
 }
 
 /// SQL that holds when a reader limited to the tenants of the JSON array parameter `?{param}`
-/// sees the call row aliased `alias`: the call's tenant is among them, or the call is still
-/// pending (a national or regional call waiting for any agent). Ended calls without a tenant
-/// (`unresolved`) are seen only by readers of every tenant.
+/// sees the call row aliased `alias` (the rule of `access::Audience::of_call`): the call's
+/// tenant is among them, or the call is still pending, a national or unknown call waiting
+/// for any agent, or a regional call whose number serves one of them. Ended calls without a
+/// tenant (`unresolved`) are seen only by readers of every tenant.
 pub(super) fn visible_sql(db: &Db<'_>, alias: &str, param: usize) -> String {
+    let mine = db.json_array_values(param);
+    let served =
+        db.dialect()
+            .json_field_values(&format!("{alias}.resolution"), "tenant_ids", "served");
     format!(
-        "({alias}.tenant_status = 'pending' OR {alias}.tenant_id IN {})",
-        db.json_array_values(param)
+        "({alias}.tenant_id IN {mine} OR ({alias}.tenant_status = 'pending' AND \
+         (COALESCE({alias}.number_kind, '') <> 'regional' OR \
+         EXISTS (SELECT 1 FROM {served} WHERE served.value IN {mine}))))"
     )
 }
 

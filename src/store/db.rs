@@ -27,6 +27,18 @@ impl Dialect {
             }
         }
     }
+
+    /// A table expression, aliased `alias`, with one column `value`: the strings of the JSON
+    /// array at key `key` of the JSON object in the text column `column` (none when the
+    /// column is NULL). `key` is a plain name written by the code, never an input.
+    pub fn json_field_values(self, column: &str, key: &str, alias: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each({column}, '$.{key}') AS {alias}"),
+            Dialect::Postgres => format!(
+                "json_array_elements_text(CAST({column} AS json) -> '{key}') AS {alias}(value)"
+            ),
+        }
+    }
 }
 
 /// A bound parameter. Integers, text and bytes are all the store keeps; a PostgreSQL

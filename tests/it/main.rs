@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod abuse;
+mod agent_rules;
 mod amazon_connect;
 mod api;
 mod authz;

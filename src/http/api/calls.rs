@@ -114,6 +114,9 @@ fn answer(handled: &Handled) -> Value {
 #[serde(deny_unknown_fields)]
 struct TenantBody {
     tenant_id: String,
+    /// The agent came through Find Tenant or Find Different Tenant: no prefill.
+    #[serde(default)]
+    find: bool,
 }
 
 async fn enter_tenant(
@@ -126,7 +129,7 @@ async fn enter_tenant(
     check_id("tenant_id", &body.tenant_id)?;
     let handled = st
         .calls()
-        .enter_tenant(p.viewer(), id, body.tenant_id)
+        .enter_tenant(p.viewer(), id, body.tenant_id, body.find)
         .await?;
     Ok(Json(answer(&handled)))
 }

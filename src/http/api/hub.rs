@@ -1,4 +1,5 @@
-//! The hub (`contact_center.view`): the caller's active call as a screen pop, and per
+//! The hub (`contact_center.view`): the caller's active call as a screen pop, its most
+//! recent call that ended (for wrap-up), and per
 //! visible tenant the chat and web booking counts, each with a link to the tenant's page.
 //! No chat or booking contents are shown here.
 
@@ -42,6 +43,8 @@ pub struct BookingCounts {
 #[derive(Debug, Clone, Serialize)]
 pub struct Hub {
     pub active_call: Option<ScreenPop>,
+    /// The caller's most recent call that has ended: Go to Tenant stays open for wrap-up.
+    pub last_call: Option<ScreenPop>,
     pub chats: Vec<ChatCounts>,
     pub web_bookings: Vec<BookingCounts>,
 }
@@ -109,7 +112,9 @@ pub(crate) async fn hub_of(st: &AppState, p: &Principal) -> Result<Hub, AppError
     let p = p.clone();
     st.store
         .read(move |db| {
-            let active_call = crate::calls::active_call(db, &p.viewer())?;
+            let viewer = p.viewer();
+            let active_call = crate::calls::active_call(db, &viewer)?;
+            let last_call = crate::calls::last_call(db, &viewer)?;
             let (chats, web_bookings) = count_lists(
                 &p,
                 directory::list_tenants(db)?,
@@ -118,6 +123,7 @@ pub(crate) async fn hub_of(st: &AppState, p: &Principal) -> Result<Hub, AppError
             );
             Ok::<_, AppError>(Hub {
                 active_call,
+                last_call,
                 chats,
                 web_bookings,
             })

@@ -111,6 +111,9 @@ struct FindView {
     from: Option<Number>,
     /// The call has a tenant already: "Find Different Tenant".
     different: bool,
+    /// Opened through Find Tenant or Find Different Tenant rather than from the call's own
+    /// prompt: a tenant entered here opens without the prefill.
+    found: bool,
     /// The search mode asks for a trade (`zip_and_trade`), or refuses searches (`none`).
     needs_trade: bool,
     disabled: bool,
@@ -129,6 +132,8 @@ struct AgentPage {
     /// The session's CSRF token, for the page's forms.
     csrf: String,
     pop: Option<PopView>,
+    /// The agent's most recent call that ended, for wrap-up.
+    last: Option<PopView>,
     pending: Vec<PendingView>,
     find: Option<FindView>,
     chats: Vec<HubRow>,
@@ -139,6 +144,8 @@ struct AgentPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct AgentQuery {
     call: Option<String>,
+    /// `1`: the panel was opened through Find Tenant or Find Different Tenant.
+    find: Option<String>,
     zip: Option<String>,
     trade: Option<String>,
 }
@@ -166,6 +173,7 @@ pub async fn page(
         chrome: Chrome::of(&user, "/console/agent"),
         csrf: user.csrf.clone(),
         pop: hub.active_call.map(|pop| pop_view(pop, &names)),
+        last: hub.last_call.map(|pop| pop_view(pop, &names)),
         pending: pending.iter().map(|c| pending_view(c, &p.id)).collect(),
         find,
         has_tenants: !hub.chats.is_empty(),
@@ -263,7 +271,11 @@ async fn find_view(
     let mut view = FindView {
         call_id: call.id.clone(),
         from: Number::of(call.fold.from.as_ref().map(|e| e.value.as_str())),
-        different: matches!(call.tenant().status, TenantStatus::Selected),
+        different: matches!(
+            call.tenant().status,
+            TenantStatus::Selected | TenantStatus::Resolved
+        ),
+        found: find_flag(q.find.as_deref())?,
         needs_trade: mode == SearchMode::ZipAndTrade,
         disabled: mode == SearchMode::None,
         searched: q.zip.is_some(),
@@ -321,8 +333,22 @@ pub async fn claim(
     Ok(Redirect::to(&to).into_response())
 }
 
-/// `POST /console/calls/{id}/tenant` (form: `csrf`, `tenant_id`), sent to a new tab: enters
-/// the tenant, then that tab opens the tenant's page.
+/// Whether the agent came through Find Tenant or Find Different Tenant: `1` (or `true`) says
+/// so; absent, empty, `0` or `false` says not; anything else is refused.
+fn find_flag(value: Option<&str>) -> Result<bool, AppError> {
+    match value.unwrap_or("") {
+        "1" | "true" => Ok(true),
+        "" | "0" | "false" => Ok(false),
+        _ => Err(AppError::bad_request(
+            "invalid_find",
+            "find must be 1 (through Find Tenant or Find Different Tenant) or 0",
+        )),
+    }
+}
+
+/// `POST /console/calls/{id}/tenant` (form: `csrf`, `tenant_id`, and `find` when the agent
+/// came through Find Tenant or Find Different Tenant), sent to a new tab: enters the tenant,
+/// then that tab opens the tenant's page.
 pub async fn enter_tenant(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -331,11 +357,12 @@ pub async fn enter_tenant(
 ) -> Result<Response, PageError> {
     let (user, form) = form_action(&st, &headers, body, Permission::ContactCenterView).await?;
     let tenant_id = form.get("tenant_id").cloned().unwrap_or_default();
+    let find = find_flag(form.get("find").map(String::as_str))?;
     check_id("call id", &call_id)?;
     check_id("tenant_id", &tenant_id)?;
     let handled = st
         .calls()
-        .enter_tenant(user.principal.viewer(), call_id, tenant_id)
+        .enter_tenant(user.principal.viewer(), call_id, tenant_id, find)
         .await
         .map_err(AppError::from)?;
     let to = format!("/console/calls/{}/tenant-page", handled.call.id);
