@@ -336,7 +336,7 @@ async fn wrap_up_keeps_the_last_call_and_go_to_tenant_after_the_end() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     end_call(&app, &conn, sid, NATIONAL).await;
-    let hub = app.get(&"/api/v1/hub".to_owned()).await;
+    let hub = app.get("/api/v1/hub").await;
     assert_eq!(
         hub["last_call"],
         Value::Null,
