@@ -9,6 +9,7 @@ fn viewer(tenants: &[&str]) -> Viewer {
     Viewer {
         id: "agent".into(),
         tenants: TenantScope::Only(tenants.iter().map(|t| (*t).to_owned()).collect()),
+        manages_users: false,
     }
 }
 
