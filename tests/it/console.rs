@@ -507,3 +507,132 @@ async fn an_agent_claims_finds_and_enters_a_tenant_through_the_console() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
 }
+
+/// Find Tenant and Find Different Tenant enter with `find` (no prefill), the call's own
+/// prompt without; after the call ends, the wrap-up card keeps Go to Tenant.
+#[tokio::test]
+async fn the_console_enters_through_find_without_prefill_and_keeps_the_last_call() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.austin_directory().await;
+    let token = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&token).await;
+    let csrf = v.csrf().await;
+    let page = v.get("/console/agent").await;
+    assert!(
+        page.body.contains("id=\"wrap-up\"")
+            && page.body.contains("No call of yours has ended yet"),
+        "{}",
+        page.body
+    );
+
+    // From the pending list, Find Tenant opens the panel with `find`, and enters with it.
+    let sid = "CA00000000000000000000000000000c21";
+    let res = app
+        .twilio(&conn, &pairs(&ringing(sid, "+15125550123", TOLL_FREE)))
+        .await;
+    assert!(res.status().is_success());
+    let call_id = app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = v.get("/console/agent").await;
+    let link = format!("/console/agent?call={call_id}&amp;find=1#find");
+    assert!(page.body.contains(&link), "{}", page.body);
+    let found = v
+        .get(&format!(
+            "/console/agent?call={call_id}&find=1&zip=78701&trade=hvac"
+        ))
+        .await;
+    assert!(
+        found
+            .body
+            .contains("opens without the call bubble selected"),
+        "{}",
+        found.body
+    );
+    assert_eq!(
+        found.hidden("find"),
+        "1",
+        "the search and Enter Tenant keep it"
+    );
+    let bad = v
+        .get(&format!("/console/agent?call={call_id}&find=maybe"))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+
+    // Claimed: the prompt enters without `find`, and that first tenant prefills.
+    let claimed = v
+        .post(
+            &format!("/console/calls/{call_id}/claim"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        claimed.location(),
+        format!("/console/agent?call={call_id}#find")
+    );
+    let prompt = v
+        .get(&format!(
+            "/console/agent?call={call_id}&zip=78701&trade=hvac"
+        ))
+        .await;
+    assert!(!prompt.body.contains("name=\"find\""), "{}", prompt.body);
+    // Entered with `find` all the same (through Find Tenant): no prefill.
+    let entered = v
+        .post(
+            &format!("/console/calls/{call_id}/tenant"),
+            &[("csrf", &csrf), ("tenant_id", "t-austin"), ("find", "1")],
+        )
+        .await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER, "{}", entered.body);
+    let opened = v.get(entered.location()).await;
+    assert!(
+        opened.body.contains("Call bubble selected: <strong>no")
+            && opened.body.contains("Customer prefilled: <strong>no"),
+        "{}",
+        opened.body
+    );
+    let page = v.get("/console/agent").await;
+    let different = format!("/console/agent?call={call_id}&amp;find=1#find");
+    assert!(
+        page.body.contains(&different),
+        "Find Different Tenant: {}",
+        page.body
+    );
+
+    // The call ends: the pop empties, the wrap-up card offers Go to Tenant.
+    let end = status(
+        sid,
+        "+15125550123",
+        TOLL_FREE,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:02:00 +0000",
+    );
+    deliver_all(&app, &conn, &[end]).await;
+    let page = v.get("/console/agent").await;
+    assert!(page.body.contains("No active call."), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("data-last-call=\"{call_id}\""))
+            && page
+                .body
+                .contains(&format!("/console/calls/{call_id}/tenant-page")),
+        "{}",
+        page.body
+    );
+    let reopened = v
+        .get(&format!("/console/calls/{call_id}/tenant-page"))
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.body);
+    assert!(
+        reopened
+            .body
+            .contains("url=https://t-austin.example.com/bookings"),
+        "{}",
+        reopened.body
+    );
+}
