@@ -427,6 +427,25 @@ async fn a_pending_regional_call_reaches_only_the_agents_of_its_tenants() {
     app.get_as(&austin, &format!("/api/v1/calls/{national}"))
         .await;
 
+    // The console's pending list follows the same rule.
+    let mut austin_console = crate::console::Visitor::new(&app);
+    austin_console.sign_in(&austin).await;
+    let page = austin_console.get("/console/agent").await;
+    assert!(
+        page.body.contains(&format!("data-call=\"{national}\""))
+            && !page.body.contains(&format!("data-call=\"{regional}\"")),
+        "{}",
+        page.body
+    );
+    let mut dallas_console = crate::console::Visitor::new(&app);
+    dallas_console.sign_in(&dallas).await;
+    let page = dallas_console.get("/console/agent").await;
+    assert!(
+        page.body.contains(&format!("data-call=\"{regional}\"")),
+        "{}",
+        page.body
+    );
+
     // Once entered for Dallas, it is Dallas's call, as any other.
     let (s, v) = enter(&app, &dallas, &regional, json!({"tenant_id": "t-dallas"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
