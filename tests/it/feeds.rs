@@ -339,7 +339,7 @@ async fn the_hub_shows_the_active_call_and_orders_tenants_by_unanswered_messages
     let hub = app.get("/api/v1/hub").await;
     assert_eq!(
         hub,
-        json!({"active_call": null, "chats": [], "web_bookings": []})
+        json!({"active_call": null, "last_call": null, "chats": [], "web_bookings": []})
     );
 
     app.tenant("t-a", &["78701"], &["hvac"]).await;
