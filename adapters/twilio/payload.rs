@@ -5,6 +5,7 @@
 //! One form body is one of three webhooks, told apart by its fields:
 //! - a recording status callback has `RecordingStatus`;
 //! - a call status callback has `CallbackSource`, `StatusCallbackEvent` or `SequenceNumber`;
+//! - an answering-machine detection result has `AnsweredBy` and no `CallStatus`: no event;
 //! - anything else is the incoming-call (Voice URL) webhook, which expects TwiML back.
 //!
 //! Dedupe keys are built from signed fields only, so a retry of the same webhook gives the
@@ -38,6 +39,14 @@ pub(crate) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
         .any(|name| form.get(name).is_some())
     {
         status_callback(&form, &call)
+    } else if form.get("CallStatus").is_none() && form.get("AnsweredBy").is_some() {
+        // The asynchronous answering-machine detection result (`AsyncAmdStatusCallback`:
+        // `CallSid`, `AnsweredBy`, `MachineDetectionDuration`): it says who answered, not
+        // how the call goes, so it gives no event and never makes a call.
+        Ok(Parsed {
+            events: Vec::new(),
+            reply: Reply::NoContent,
+        })
     } else {
         incoming_call(&form, &call)
     }

@@ -459,3 +459,22 @@ fn forwarded_from_is_kept_as_sent() {
     ]);
     assert_eq!(p.events[0].party.forwarded_from, None);
 }
+
+#[test]
+fn an_asynchronous_machine_detection_result_makes_no_event() {
+    let p = parsed(&[
+        ("CallSid", CALL),
+        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+        ("AnsweredBy", "machine_end_beep"),
+        ("MachineDetectionDuration", "4200"),
+    ]);
+    assert_eq!(p.events, vec![]);
+    assert_eq!(p.reply, Reply::NoContent);
+    // The Voice URL request of a call with synchronous detection is still the call.
+    let p = parsed(&[
+        ("CallSid", CALL),
+        ("CallStatus", "in-progress"),
+        ("AnsweredBy", "human"),
+    ]);
+    assert_eq!(p.events.len(), 1);
+}
