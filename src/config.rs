@@ -8,8 +8,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod reconcile;
 mod server;
 
+pub use reconcile::ReconcileConfig;
+use reconcile::ReconcileFile;
 use server::ServerFile;
 pub use server::ServerLimits;
 
@@ -28,6 +31,9 @@ struct FileConfig {
     directory_timeout_ms: Option<u64>,
     directory_max_bytes: Option<usize>,
     egress_allow_private: Option<bool>,
+    reconcile_after_secs: Option<u64>,
+    reconcile_interval_secs: Option<u64>,
+    max_call_secs: Option<u64>,
     outbox: Option<OutboxFile>,
     server: Option<ServerFile>,
 }
@@ -107,6 +113,8 @@ pub struct Config {
     pub egress: crate::egress::EgressPolicy,
     /// The HTTP server's timeouts and connection limits.
     pub server: ServerLimits,
+    /// When calls whose webhooks stopped are looked up, and ended.
+    pub reconcile: ReconcileConfig,
 }
 
 /// The store's backend.
@@ -180,6 +188,14 @@ impl Config {
         )?;
         let outbox = OutboxConfig::from_file(fc.outbox.unwrap_or_default());
         let server = ServerLimits::load(fc.server.unwrap_or_default(), env)?;
+        let reconcile = ReconcileConfig::load(
+            ReconcileFile {
+                after_secs: fc.reconcile_after_secs,
+                interval_secs: fc.reconcile_interval_secs,
+                max_call_secs: fc.max_call_secs,
+            },
+            env,
+        )?;
         let egress = crate::egress::EgressPolicy {
             allow_private: flag(
                 env,
@@ -214,6 +230,7 @@ impl Config {
             directory,
             egress,
             server,
+            reconcile,
         })
     }
 

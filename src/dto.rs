@@ -60,6 +60,9 @@ pub struct CallDto {
     pub tenant: TenantDto,
     pub recording: RecordingDto,
     pub agent_id: Option<String>,
+    /// Who ended the call: `provider`, `reconciled` (a lookup at the provider's API) or
+    /// `timed_out`; `None` while it has not ended.
+    pub ended_by: Option<&'static str>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -109,6 +112,7 @@ impl From<&CallRow> for CallDto {
                     .filter(|_| recording_status.exposes_location()),
             },
             agent_id: c.agent_id.clone(),
+            ended_by: f.ended_by().map(|by| by.as_str()),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

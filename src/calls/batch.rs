@@ -182,7 +182,8 @@ fn fold_new_events(
         // On PostgreSQL `now` was read before the call's row was locked: an end stored
         // after a selection must never void it.
         let recorded_at = c.call.fold.not_before_selections(now);
-        c.call.fold.apply(r.event, recorded_at);
+        let by = entries[r.delivery].delivery.ends_as();
+        c.call.fold.apply_as(r.event, recorded_at, by);
         c.new_events += 1;
         c.last = r.delivery;
         entries[r.delivery].new_events += 1;

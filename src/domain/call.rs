@@ -106,6 +106,35 @@ impl RecordingFold {
     }
 }
 
+/// Who ended a call: the provider's own webhook, the answer of a lookup at the provider's
+/// API, or callgate, once the call outlived the maximum call duration unanswered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    Provider,
+    Reconciled,
+    TimedOut,
+}
+
+impl EndedBy {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provider => "provider",
+            Self::Reconciled => "reconciled",
+            Self::TimedOut => "timed_out",
+        }
+    }
+}
+
+/// The first recorded end of a call, and who reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndRecord {
+    pub by: EndedBy,
+    #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+    at: OffsetDateTime,
+}
+
 /// An agent's choice of tenant for the call.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Selection {
@@ -188,6 +217,10 @@ pub struct CallFold {
     /// Every selection ever made, kept sorted and without duplicates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selections: Vec<Selection>,
+    /// Who reported the end callgate recorded first (`end_recorded_at`); ties go to the
+    /// provider, then a lookup. Absent on calls ended before callgate kept it: the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<EndRecord>,
     /// Provider values callgate does not know, as (field, value).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unmapped: BTreeSet<(String, String)>,
@@ -253,6 +286,37 @@ impl CallFold {
                 self.unmapped.insert((field.clone(), value.clone()));
             }
         }
+    }
+
+    /// Folds in one event of a delivery whose ends count as `by`'s: a lookup's answer, or
+    /// callgate's own time-out, rather than a webhook ([`CallFold::apply`]). The end that is
+    /// recorded first names who ended the call, whatever order the deliveries came in.
+    pub fn apply_as(&mut self, event: &CallEvent, recorded_at: OffsetDateTime, by: EndedBy) {
+        self.apply(event, recorded_at);
+        let EventKind::Call { progress } = &event.kind else {
+            return;
+        };
+        if !progress.is_terminal() {
+            return;
+        }
+        let candidate = EndRecord {
+            by,
+            at: recorded_at,
+        };
+        if self
+            .ended_by
+            .is_none_or(|cur| (candidate.at, candidate.by) < (cur.at, cur.by))
+        {
+            self.ended_by = Some(candidate);
+        }
+    }
+
+    /// Who ended the call, once it ended.
+    pub fn ended_by(&self) -> Option<EndedBy> {
+        if !self.has_ended() {
+            return None;
+        }
+        Some(self.ended_by.map_or(EndedBy::Provider, |e| e.by))
     }
 
     /// Records an agent's tenant selection (idempotent).

@@ -1,7 +1,7 @@
 //! Properties of the pure core: the fold is order-independent and idempotent, and the gate
 //! decides exactly as the specification says, for every combination of its inputs.
 
-use super::call::{CallFold, Entry, Selection};
+use super::call::{CallFold, EndedBy, Entry, Selection};
 use super::gate::{self, RecordingStatus, TenantStatus, TenantVia};
 use super::numbers::{NumberKind, Resolution};
 use super::screen_pop::{PopContext, screen_pop};
@@ -147,11 +147,21 @@ fn fold(inputs: &[Input]) -> CallFold {
     let mut f = CallFold::default();
     for i in inputs {
         match i {
-            Input::Event(e, recorded) => f.apply(e, *recorded),
+            Input::Event(e, recorded) => f.apply_as(e, *recorded, source(e)),
             Input::Select(s) => f.select(s.clone()),
         }
     }
     f
+}
+
+/// Where an event came from, fixed by its key: a webhook, a lookup's answer, or a time-out
+/// (the same event always comes from the same place).
+fn source(e: &CallEvent) -> EndedBy {
+    match super::call::stable_hash(&e.dedupe_key) % 3 {
+        0 => EndedBy::Provider,
+        1 => EndedBy::Reconciled,
+        _ => EndedBy::TimedOut,
+    }
 }
 
 fn resolution(kind: NumberKind) -> Resolution {
@@ -536,4 +546,52 @@ fn a_local_call_moves_only_by_a_move_made_before_its_end() {
     f.select(selection(4, 2, "t-c", Entry::Moved));
     let t = gate::tenant_outcome(&f, Some(&local));
     assert_eq!(t.tenant_id.as_deref(), Some("t-b"));
+}
+
+/// Who ended a call is who reported the end callgate recorded first, in either order of
+/// the deliveries; an end reported at the same instant goes to the provider's webhook.
+#[test]
+fn the_first_recorded_end_names_who_ended_the_call() {
+    let lookup = call_ev("lookup", CallProgress::Completed, 50);
+    let webhook = call_ev("webhook", CallProgress::Completed, 50);
+    let end = |steps: &[(&CallEvent, i64, EndedBy)]| {
+        let mut f = CallFold::default();
+        f.apply(&call_ev("start", CallProgress::Answered, 1), at(2));
+        assert_eq!(f.ended_by(), None);
+        for (e, recorded, by) in steps {
+            f.apply_as(e, at(*recorded), *by);
+        }
+        f.ended_by()
+    };
+    let reconciled = [
+        (&lookup, 60, EndedBy::Reconciled),
+        (&webhook, 70, EndedBy::Provider),
+    ];
+    assert_eq!(end(&reconciled), Some(EndedBy::Reconciled));
+    let mut late_first = reconciled;
+    late_first.reverse();
+    assert_eq!(end(&late_first), Some(EndedBy::Reconciled));
+    assert_eq!(
+        end(&[
+            (&webhook, 60, EndedBy::Provider),
+            (&lookup, 60, EndedBy::Reconciled)
+        ]),
+        Some(EndedBy::Provider)
+    );
+    let timeout = call_ev("timeout", CallProgress::Failed, 40);
+    assert_eq!(
+        end(&[
+            (&webhook, 70, EndedBy::Provider),
+            (&timeout, 40, EndedBy::TimedOut)
+        ]),
+        Some(EndedBy::TimedOut)
+    );
+    // A lookup that does not end the call names nobody; an end from before callgate kept
+    // who ended calls is the provider's.
+    let answered = call_ev("lookup-answered", CallProgress::Answered, 30);
+    assert_eq!(end(&[(&answered, 60, EndedBy::Reconciled)]), None);
+    let mut old = CallFold::default();
+    old.apply(&webhook, at(60));
+    old.ended_by = None;
+    assert_eq!(old.ended_by(), Some(EndedBy::Provider));
 }

@@ -31,7 +31,25 @@ pub struct Delivery {
     pub replay_key: Option<ReplayKey>,
 }
 
+/// The `method` of a delivery that is not a webhook but the answer of a lookup at the
+/// provider's API (the reconciler's): its ends count as `reconciled`.
+pub const LOOKUP_METHOD: &str = "LOOKUP";
+/// The `method` of the delivery callgate makes itself to end a call past the maximum call
+/// duration: its end counts as `timed_out`.
+pub const TIMEOUT_METHOD: &str = "TIMEOUT";
+
 impl Delivery {
+    /// Who an end this delivery carries counts as ended by: its `method` tells a webhook
+    /// from a lookup's answer or callgate's own time-out.
+    pub fn ends_as(&self) -> crate::domain::call::EndedBy {
+        use crate::domain::call::EndedBy;
+        match self.method.as_str() {
+            LOOKUP_METHOD => EndedBy::Reconciled,
+            TIMEOUT_METHOD => EndedBy::TimedOut,
+            _ => EndedBy::Provider,
+        }
+    }
+
     /// The call `event` (one of this delivery's) is about.
     pub fn call_key<'a>(&'a self, event: &'a CallEvent) -> CallKey<'a> {
         CallKey {

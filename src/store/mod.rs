@@ -30,6 +30,7 @@ mod numbering;
 pub mod outbox;
 mod pg;
 mod pg_session;
+pub mod reconcile;
 pub mod recordings;
 mod rows;
 mod schema;
