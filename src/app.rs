@@ -178,6 +178,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ),
         egress: state.config.egress,
     };
+    let reconciler = crate::reconcile::Reconciler {
+        worker: worker.clone(),
+        events: state.events.clone(),
+        config: state.config.reconcile,
+    };
+    tokio::spawn(reconciler.run(shutdown.clone()));
     let worker = tokio::spawn(worker.run(shutdown.clone()));
     tokio::spawn(housekeeping(
         state.store.clone(),

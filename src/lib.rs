@@ -26,6 +26,7 @@ pub mod feeds;
 pub mod http;
 pub mod ids;
 pub mod outbox;
+pub mod reconcile;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -57,6 +57,26 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         "Outbox jobs run, by kind (webhook, delete_recording) and outcome.",
     ),
     (
+        "callgate_reconcile_lookups_total",
+        Kind::Counter,
+        "Questions the reconciler asked providers' APIs about calls whose webhooks stopped, by kind (call, recordings) and outcome.",
+    ),
+    (
+        "callgate_calls_reconciled_total",
+        Kind::Counter,
+        "Calls whose end callgate learnt from a lookup at the provider's API, not from a webhook.",
+    ),
+    (
+        "callgate_calls_timed_out_total",
+        Kind::Counter,
+        "Calls callgate ended itself, past the maximum call duration, with no answer from the provider.",
+    ),
+    (
+        "callgate_recordings_found_by_listing_total",
+        Kind::Counter,
+        "Recordings of calls that ended without a tenant found by listing them at the provider, whose webhook never came.",
+    ),
+    (
         "callgate_connection_cap_reached_total",
         Kind::Counter,
         "Connections that arrived while the server held its maximum number of connections.",
@@ -143,6 +163,22 @@ pub const OUTBOX_OUTCOMES: &[(&str, &[&str])] = &[
     ("delete_recording", &["done", "not_supported", "retry"]),
 ];
 
+/// The reconciler's questions and the outcomes each can have
+/// (`callgate_reconcile_lookups_total`).
+pub const RECONCILE_OUTCOMES: &[(&str, &[&str])] = &[
+    (
+        "call",
+        &[
+            "in_progress",
+            "ended",
+            "not_found",
+            "failed",
+            "not_supported",
+        ],
+    ),
+    ("recordings", &["listed", "failed", "not_supported"]),
+];
+
 /// Why the server closes a connection (`callgate_connections_closed_total`).
 pub const CLOSE_REASONS: &[&str] = &["header_timeout", "idle_timeout", "evicted"];
 
@@ -220,6 +256,15 @@ fn register_known_series() {
                 .increment(0);
         }
     }
+    for (kind, outcomes) in RECONCILE_OUTCOMES {
+        for outcome in *outcomes {
+            counter!("callgate_reconcile_lookups_total", "kind" => *kind, "outcome" => *outcome)
+                .increment(0);
+        }
+    }
+    counter!("callgate_calls_reconciled_total").increment(0);
+    counter!("callgate_calls_timed_out_total").increment(0);
+    counter!("callgate_recordings_found_by_listing_total").increment(0);
     counter!("callgate_connection_cap_reached_total").increment(0);
     for reason in CLOSE_REASONS {
         counter!("callgate_connections_closed_total", "reason" => *reason).increment(0);
@@ -362,6 +407,26 @@ pub fn store_sync(took: std::time::Duration) {
 /// An outbox job ran (`outcome`: done, retry).
 pub fn outbox_attempt(kind: &'static str, outcome: &'static str) {
     counter!("callgate_outbox_attempts_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// The reconciler asked a provider's API (`kind`: call, recordings) with this outcome.
+pub fn reconcile_lookup(kind: &'static str, outcome: &'static str) {
+    counter!("callgate_reconcile_lookups_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// A lookup at the provider's API ended a call.
+pub fn call_reconciled() {
+    counter!("callgate_calls_reconciled_total").increment(1);
+}
+
+/// callgate ended a call past the maximum call duration.
+pub fn call_timed_out() {
+    counter!("callgate_calls_timed_out_total").increment(1);
+}
+
+/// A listing at the provider found `n` recordings callgate had not heard of.
+pub fn recordings_found_by_listing(n: usize) {
+    counter!("callgate_recordings_found_by_listing_total").increment(n as u64);
 }
 
 /// A request's latency by route.

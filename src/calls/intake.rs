@@ -4,6 +4,7 @@
 
 use super::{Calls, Effects};
 use crate::domain::numbers;
+use crate::store::ingest::{LOOKUP_METHOD, TIMEOUT_METHOD};
 use crate::store::{Delivery, IngestOutcome, StoreError};
 use crate::telemetry;
 use bytes::Bytes;
@@ -54,8 +55,13 @@ impl Calls<'_> {
     /// Counts the outcome (`webhook_accepted`, `webhook_rejected`).
     pub async fn ingest(&self, webhook: Webhook) -> Result<Ingested, IngestError> {
         let provider = webhook.provider;
+        // A lookup's answer or a time-out (the reconciler's) is not a webhook: not counted
+        // as one.
+        let counted = !matches!(webhook.method.as_str(), LOOKUP_METHOD | TIMEOUT_METHOD);
         let delivery = prepare(webhook).inspect_err(|_| {
-            telemetry::webhook_rejected(provider, "nul_character");
+            if counted {
+                telemetry::webhook_rejected(provider, "nul_character");
+            }
         })?;
         let events = delivery.events.len();
         let outcome = self
@@ -64,7 +70,9 @@ impl Calls<'_> {
             .await?;
         match outcome {
             IngestOutcome::Duplicate => {
-                telemetry::webhook_accepted(provider, "duplicate", 0);
+                if counted {
+                    telemetry::webhook_accepted(provider, "duplicate", 0);
+                }
                 Ok(Ingested::Duplicate)
             }
             IngestOutcome::Replayed => {
@@ -77,7 +85,9 @@ impl Calls<'_> {
                 calls,
                 outbox,
             } => {
-                telemetry::webhook_accepted(provider, "stored", new_events);
+                if counted {
+                    telemetry::webhook_accepted(provider, "stored", new_events);
+                }
                 tracing::debug!(events, new_events, calls = calls.len(), "webhook stored");
                 let effects = Effects {
                     wake_outbox: outbox,

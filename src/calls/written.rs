@@ -66,6 +66,11 @@ pub(crate) fn after_write(
     if call.fold.has_ended() && call.agent_id.is_some() {
         rows::end_active_call(db, &call.id)?;
     }
+    // A call that ended without a tenant has its recordings listed at the provider, so that
+    // one whose webhook never came is deleted too (the reconciler).
+    if call.fold.has_ended() && call.tenant().status == gate::TenantStatus::Unresolved {
+        crate::store::reconcile::watch(db, &call.id, now)?;
+    }
     Ok(Written {
         queued,
         recording_decided,

@@ -158,7 +158,7 @@ impl Worker {
 
     /// Sends a request an adapter described, through the egress guard; its status, and its
     /// body when `read_body` (at most [`ANSWER_LIMIT`] bytes).
-    async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         spec: HttpRequestSpec,
         read_body: bool,

@@ -39,7 +39,7 @@ pub enum OutboxError {
 /// with backoff, and its text is the attempt's `last_error`: it never holds a URL or a
 /// secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-enum AttemptError {
+pub(crate) enum AttemptError {
     /// The job's provider connection cannot be loaded.
     #[error("connection: {0}")]
     Connection(String),
@@ -210,7 +210,7 @@ impl Worker {
         OutboxError::Store(e)
     }
 
-    fn backoff(&self, attempts: i64) -> Duration {
+    pub(crate) fn backoff(&self, attempts: i64) -> Duration {
         let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
         let base = self
             .config

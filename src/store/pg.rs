@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0011_console_sessions.sql"),
     include_str!("../../migrations/postgres/0012_user_identities.sql"),
     include_str!("../../migrations/postgres/0013_agents_last_call.sql"),
+    include_str!("../../migrations/postgres/0014_reconciliations.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -27,6 +27,7 @@ mod identities;
 mod monitoring;
 mod plivo;
 mod providers;
+mod reconcile;
 mod resources;
 mod schema;
 mod sdk;

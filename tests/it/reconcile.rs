@@ -1,0 +1,413 @@
+//! Webhooks that never come: the reconciler looks calls up at a mock Twilio REST API on
+//! loopback, lists the recordings of calls that ended without a tenant, and ends calls
+//! nobody can answer for. The settings are small (a call is quiet after 1 s, the reconciler
+//! runs every second); each phase waits for what it needs, never for a fixed time.
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CALLER: &str = "+15125550123";
+
+/// Quiet after 1 s, a pass every second, and calls never too long unless `max_call` says.
+async fn app_with(max_call: &str) -> TestApp {
+    TestApp::spawn_with(
+        &[
+            ("CALLGATE_RECONCILE_AFTER_SECS", "1"),
+            ("CALLGATE_RECONCILE_INTERVAL_SECS", "1"),
+            ("CALLGATE_MAX_CALL_SECS", max_call),
+        ],
+        "",
+    )
+    .await
+}
+
+fn calls_path(sid: &str) -> String {
+    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json")
+}
+
+fn recordings_path() -> String {
+    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json")
+}
+
+fn delete_path(rec: &str) -> String {
+    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{rec}.json")
+}
+
+/// The Call resource as Twilio answers it.
+fn call_resource(sid: &str, status: &str) -> Value {
+    json!({
+        "account_sid": ACCOUNT_SID, "api_version": "2010-04-01", "caller_name": null,
+        "direction": "inbound", "from": CALLER, "to": TOLL_FREE, "parent_call_sid": null,
+        "sid": sid, "status": status, "duration": "55",
+        "start_time": "Mon, 23 Nov 2026 18:00:01 +0000",
+        "end_time": if status == "completed" { json!("Mon, 23 Nov 2026 18:01:00 +0000") } else { Value::Null },
+    })
+}
+
+/// A page of the Recordings list naming `recs` of `sid`, each `completed`.
+fn recordings_page(sid: &str, recs: &[&str]) -> Value {
+    let recordings: Vec<Value> = recs
+        .iter()
+        .map(|rec| json!({"sid": rec, "call_sid": sid, "status": "completed", "duration": "41", "account_sid": ACCOUNT_SID}))
+        .collect();
+    json!({"recordings": recordings, "page": 0, "page_size": 1000, "next_page_uri": null})
+}
+
+/// The national call `sid` as far as its first two webhooks tell (ringing, answered).
+async fn live_call(app: &TestApp, conn: &str, sid: &str) -> String {
+    let start = [
+        status(
+            sid,
+            CALLER,
+            TOLL_FREE,
+            "ringing",
+            0,
+            "Mon, 23 Nov 2026 18:00:01 +0000",
+        ),
+        status(
+            sid,
+            CALLER,
+            TOLL_FREE,
+            "in-progress",
+            1,
+            "Mon, 23 Nov 2026 18:00:05 +0000",
+        ),
+    ];
+    deliver_all(app, conn, &start).await;
+    app.call_by_sid(sid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn requests_to(mock: &MockServer, verb: &str, p: &str) -> usize {
+    mock.received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
+        .count()
+}
+
+async fn audit_has(app: &TestApp, id: &str, action: &str) -> bool {
+    app.audit_actions(id).await.iter().any(|a| a == action)
+}
+
+/// The end webhook is lost: the lookup ends the call (`ended_by: "reconciled"`, audited),
+/// it ends unresolved, and its recording, heard of in progress only, is found by listing
+/// and deleted.
+#[tokio::test]
+async fn a_lost_end_webhook_is_reconciled_and_the_recording_deleted() {
+    let mock = MockServer::start().await;
+    let (sid, rec) = (
+        "CA70000000000000000000000000000001",
+        "RE70000000000000000000000000000001",
+    );
+    Mock::given(method("GET"))
+        .and(path(calls_path(sid)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .and(query_param("CallSid", sid))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(rec)))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let app = app_with("3600").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
+    assert_eq!(app.call_by_sid(sid).await["ended_by"], Value::Null);
+
+    eventually("the recording deleted at the provider", || async {
+        audit_has(&app, &id, "recording.deletion_confirmed").await
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "completed", "{call}");
+    assert_eq!(call["ended_by"], "reconciled", "{call}");
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert!(audit_has(&app, &id, "call.reconciled").await);
+    // A tenant entered now is refused: the call ended before any selection.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/tenant"),
+            Some(json!({"tenant_id": "t-austin"})),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s} {v}");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("callgate_calls_reconciled_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"callgate_reconcile_lookups_total{kind="call",outcome="ended"} 1"#));
+    // The late end webhook changes nothing: the call is the same as either order alone.
+    let late = status(
+        sid,
+        CALLER,
+        TOLL_FREE,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:01:00 +0000",
+    );
+    deliver_all(&app, &conn, &[late]).await;
+    let again = app.call_by_sid(sid).await;
+    assert_eq!(again["ended_by"], "reconciled");
+    assert_eq!(again["state"], call["state"]);
+    assert_eq!(again["ended_at"], call["ended_at"]);
+    app.stop().await;
+}
+
+/// The recording webhook is lost: the call ended without a tenant, and listing its
+/// recordings finds one callgate never heard of, which is deleted.
+#[tokio::test]
+async fn a_lost_recording_webhook_is_found_by_listing_and_deleted() {
+    let mock = MockServer::start().await;
+    let (sid, rec) = (
+        "CA70000000000000000000000000000002",
+        "RE70000000000000000000000000000002",
+    );
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .and(query_param("CallSid", sid))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(rec)))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let app = app_with("3600").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    let end = status(
+        sid,
+        CALLER,
+        TOLL_FREE,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:01:00 +0000",
+    );
+    deliver_all(&app, &conn, &[end]).await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["ended_by"], "provider", "{call}");
+    assert_eq!(call["recording"]["status"], "none", "{call}");
+
+    eventually("the listed recording deleted", || async {
+        audit_has(&app, &id, "recording.deletion_confirmed").await
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
+    eventually("the second listing", || async {
+        requests_to(&mock, "GET", &recordings_path()).await >= 2
+    })
+    .await;
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("callgate_recordings_found_by_listing_total 1"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+/// A connection with no API credentials cannot be looked up: past the maximum call duration
+/// the call ends `timed_out`, unresolved, and the agent who claimed it is free again.
+#[tokio::test]
+async fn a_call_nobody_can_look_up_times_out_and_frees_its_agent() {
+    let app = app_with("2").await;
+    app.austin_directory().await;
+    let conn = app
+        .connection("twilio", json!({"auth_token": AUTH_TOKEN}), json!({}))
+        .await;
+    let ana = app
+        .user_token("ana", &["contact_center.view"], &["t-austin"])
+        .await;
+    let sid = "CA70000000000000000000000000000003";
+    let id = live_call(&app, &conn, sid).await;
+    let (s, v) = app
+        .api_as(
+            &ana,
+            Method::POST,
+            &format!("/api/v1/calls/{id}/claim"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    eventually("the call timed out", || async {
+        app.call_by_sid(sid).await["ended_by"] == "timed_out"
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_ne!(call["ended_at"], Value::Null, "{call}");
+    assert!(audit_has(&app, &id, "call.timed_out").await);
+    let hub = app.get_as(&ana, "/api/v1/hub").await;
+    assert_eq!(hub["active_call"], Value::Null, "{hub}");
+    let other = live_call(&app, &conn, "CA70000000000000000000000000000004").await;
+    let (s, v) = app
+        .api_as(
+            &ana,
+            Method::POST,
+            &format!("/api/v1/calls/{other}/claim"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the agent is free again: {v}");
+    assert!(
+        app.metrics()
+            .await
+            .contains("callgate_calls_timed_out_total 1")
+    );
+    app.stop().await;
+}
+
+/// A provider answering 500 is asked again (with backoff), and the call is never ended on
+/// a guess, even past the maximum call duration.
+#[tokio::test]
+async fn provider_errors_are_retried_and_never_end_the_call() {
+    let mock = MockServer::start().await;
+    let sid = "CA70000000000000000000000000000005";
+    Mock::given(method("GET"))
+        .and(path(calls_path(sid)))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&mock)
+        .await;
+    let app = app_with("1").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    eventually("three failed lookups", || async {
+        requests_to(&mock, "GET", &calls_path(sid)).await >= 3
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "in_progress", "{call}");
+    assert_eq!(call["ended_by"], Value::Null, "{call}");
+    assert!(!audit_has(&app, &id, "call.timed_out").await);
+    let metrics = app.metrics().await;
+    assert!(metrics.contains(r#"callgate_reconcile_lookups_total{kind="call",outcome="failed"}"#));
+    app.stop().await;
+}
+
+/// A call the provider says is still in progress is left alone: looked up again later,
+/// never ended, even past the maximum call duration.
+#[tokio::test]
+async fn a_call_still_in_progress_is_untouched() {
+    let mock = MockServer::start().await;
+    let sid = "CA70000000000000000000000000000006";
+    Mock::given(method("GET"))
+        .and(path(calls_path(sid)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "in-progress")))
+        .mount(&mock)
+        .await;
+    let app = app_with("1").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    eventually("two lookups", || async {
+        requests_to(&mock, "GET", &calls_path(sid)).await >= 2
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "in_progress", "{call}");
+    assert_eq!(call["ended_by"], Value::Null, "{call}");
+    assert_eq!(call["tenant"]["status"], "pending", "{call}");
+    let actions = app.audit_actions(&id).await;
+    assert!(
+        !actions.iter().any(|a| a.starts_with("call.")),
+        "{actions:?}"
+    );
+    app.stop().await;
+}
+
+/// Two instances on one PostgreSQL database: each question is asked once, by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(callgate_test_postgres),
+    ignore = "needs PostgreSQL: set CALLGATE_TEST_POSTGRES"
+)]
+async fn two_instances_look_each_call_up_once() {
+    required_postgres_server();
+    let mock = MockServer::start().await;
+    let sids: Vec<String> = (0..6).map(|i| format!("CA8{i:031x}")).collect();
+    for sid in &sids {
+        Mock::given(method("GET"))
+            .and(path(calls_path(sid)))
+            .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
+            .mount(&mock)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recordings": []})))
+        .mount(&mock)
+        .await;
+    let a = app_with("3600").await;
+    let url = postgres_schema(a.dir.path()).expect("a schema on the PostgreSQL server");
+    let b = TestApp::spawn_with(
+        &[
+            ("CALLGATE_DATABASE_URL", &url),
+            ("CALLGATE_RECONCILE_AFTER_SECS", "1"),
+            ("CALLGATE_RECONCILE_INTERVAL_SECS", "1"),
+            ("CALLGATE_MAX_CALL_SECS", "3600"),
+        ],
+        "",
+    )
+    .await;
+    a.austin_directory().await;
+    let conn = a.twilio_connection(&mock.uri()).await;
+    for (i, sid) in sids.iter().enumerate() {
+        live_call(if i % 2 == 0 { &a } else { &b }, &conn, sid).await;
+    }
+    // Each call is looked up (it ended), then its recordings listed twice.
+    eventually("every call reconciled and listed twice", || async {
+        requests_to(&mock, "GET", &recordings_path()).await >= 2 * sids.len()
+    })
+    .await;
+    for sid in &sids {
+        assert_eq!(a.call_by_sid(sid).await["ended_by"], "reconciled");
+        assert_eq!(
+            requests_to(&mock, "GET", &calls_path(sid)).await,
+            1,
+            "{sid}"
+        );
+    }
+    let store = a.running.as_ref().unwrap().state.store.clone();
+    let done: i64 = store
+        .read(|db| {
+            db.query_one(
+                "SELECT COUNT(*) FROM reconciliations WHERE done_at IS NOT NULL",
+                &[],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(done, sids.len() as i64);
+    assert_eq!(
+        requests_to(&mock, "GET", &recordings_path()).await,
+        2 * sids.len()
+    );
+    a.stop().await;
+    b.stop().await;
+}
