@@ -87,3 +87,23 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Any `parentCallId` of a transfer's B leg is its call; the agent is `transferTo`.
+    #[test]
+    fn any_parent_call_id_of_a_b_leg_is_its_call(
+        parent in "c-[a-z0-9-]{1,40}",
+        transfer_to in "[!-~]([ -~]{0,28}[!-~])?",
+    ) {
+        let body = callback("transferAnswer", serde_json::json!({
+            "parentCallId": parent, "transferTo": transfer_to, "direction": "outbound",
+        }));
+        let p = super::tests::parsed(&body);
+        let e = &p.events[0];
+        prop_assert_eq!(e.provider_call_id.as_str(), CALL);
+        let parent_named = parent != CALL;
+        prop_assert_eq!(e.call_id(), if parent_named { parent.as_str() } else { CALL });
+        let identity = parent_named.then_some(transfer_to.as_str());
+        prop_assert_eq!(e.leg.agent_identity.as_deref(), identity);
+    }
+}

@@ -41,7 +41,7 @@ fn run(req: &InboundRequest) -> Result<Parsed, String> {
     testing::run(&Bandwidth, req, &secrets(), &CLOCK)
 }
 
-fn parsed(body: &Value) -> Parsed {
+pub(super) fn parsed(body: &Value) -> Parsed {
     match run(&signed(body)) {
         Ok(p) => p,
         Err(reason) => panic!("refused: {reason}"),

@@ -120,3 +120,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Any parent a child leg names is its call; the leg keeps its own id, and only a leg
+    /// `<Dial>` made names an agent, its `To` exactly as sent.
+    #[test]
+    fn any_parent_call_sid_is_the_legs_call(
+        parent in "[A-Za-z0-9:._-]{1,40}",
+        to in "[ -~]{1,30}",
+        dialed in any::<bool>(),
+    ) {
+        let direction = if dialed { "outbound-dial" } else { "outbound-api" };
+        let p = super::tests::parsed(&[
+            ("CallSid", super::tests::CALL),
+            ("CallStatus", "ringing"),
+            ("ParentCallSid", parent.as_str()),
+            ("Direction", direction),
+            ("To", to.as_str()),
+        ]);
+        let event = &p.events[0];
+        prop_assert_eq!(event.provider_call_id.as_str(), super::tests::CALL);
+        let expected = if parent == super::tests::CALL { None } else { Some(parent.as_str()) };
+        prop_assert_eq!(event.leg.parent_call_id.as_deref(), expected);
+        let identity = (dialed && expected.is_some()).then_some(to.as_str());
+        prop_assert_eq!(event.leg.agent_identity.as_deref(), identity);
+    }
+}

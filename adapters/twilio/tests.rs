@@ -56,7 +56,7 @@ pub(super) fn run(req: &InboundRequest) -> Result<Parsed, String> {
     Twilio.parse(&verified).map_err(|e| e.reason().to_owned())
 }
 
-fn parsed(fields: &[(&str, &str)]) -> Parsed {
+pub(super) fn parsed(fields: &[(&str, &str)]) -> Parsed {
     match run(&signed(fields)) {
         Ok(p) => p,
         Err(reason) => panic!("refused: {reason}"),

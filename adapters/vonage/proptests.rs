@@ -86,3 +86,24 @@ proptest! {
         prop_assert!(Vonage.verify(&req, &secrets(), &CLOCK).is_err());
     }
 }
+
+proptest! {
+    /// Any leg of any conversation is that leg, in the conversation's call.
+    #[test]
+    fn any_leg_belongs_to_its_conversation(
+        leg in "[A-Za-z0-9-]{1,36}",
+        conversation in "CON-[A-Za-z0-9-]{1,36}",
+        outbound in any::<bool>(),
+    ) {
+        let direction = if outbound { "outbound" } else { "inbound" };
+        let body = event("answered", serde_json::json!({
+            "uuid": leg, "conversation_uuid": conversation, "direction": direction,
+        }));
+        let p = super::tests::parsed(&body);
+        let e = &p.events[0];
+        prop_assert_eq!(e.provider_call_id.as_str(), leg.as_str());
+        prop_assert_eq!(e.call_id(), conversation.as_str());
+        prop_assert_eq!(e.leg.agent_identity.is_some(), outbound);
+        prop_assert_eq!(e.leg.role.is_some(), !outbound);
+    }
+}

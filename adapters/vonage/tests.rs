@@ -38,7 +38,7 @@ fn signed(body: &Value) -> InboundRequest {
     req
 }
 
-fn parsed(body: &Value) -> Parsed {
+pub(super) fn parsed(body: &Value) -> Parsed {
     match run(&signed(body)) {
         Ok(p) => p,
         Err(reason) => panic!("refused: {reason}"),
