@@ -71,7 +71,7 @@ static INFO: ProviderInfo = ProviderInfo {
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
     lookups: crate::kit::Lookups::None,
     legs: "`call_session_id` (the session), `call_leg_id` (the leg); TeXML: `ParentCallSid`",
-    forwarding: "TeXML: `ForwardedFrom`",
+    forwarding: "TeXML: `ForwardedFrom` where sent (UNCONFIRMED)",
     agent_identity: "`to` of an `outgoing` leg",
 };
 
