@@ -15,4 +15,6 @@ pub use gate::{RecordingStatus, TenantOutcome, TenantStatus, TenantVia};
 pub use numbers::{NumberKind, Resolution};
 
 #[cfg(test)]
+mod reconcile_tests;
+#[cfg(test)]
 pub(crate) mod tests;
