@@ -190,6 +190,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         state.clock.clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(crate::retention::run(
+        state.store.clone(),
+        state.config.retention,
+        state.clock.clone(),
+        shutdown.clone(),
+    ));
     if let Some(signals) = state.store.signals() {
         tokio::spawn(follow_other_instances(
             state.clone(),

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod reconcile;
+mod retention;
 mod server;
 
 pub use reconcile::ReconcileConfig;
 use reconcile::ReconcileFile;
+pub use retention::Retention;
 use server::ServerFile;
 pub use server::ServerLimits;
 
@@ -34,6 +36,9 @@ struct FileConfig {
     reconcile_after_secs: Option<u64>,
     reconcile_interval_secs: Option<u64>,
     max_call_secs: Option<u64>,
+    retain_deliveries_secs: Option<u64>,
+    retain_calls_secs: Option<u64>,
+    retain_audit_secs: Option<u64>,
     outbox: Option<OutboxFile>,
     server: Option<ServerFile>,
 }
@@ -115,6 +120,8 @@ pub struct Config {
     pub server: ServerLimits,
     /// When calls whose webhooks stopped are looked up, and ended.
     pub reconcile: ReconcileConfig,
+    /// How long raw bodies, ended calls and audit entries are kept.
+    pub retention: Retention,
 }
 
 /// The store's backend.
@@ -196,6 +203,14 @@ impl Config {
             },
             env,
         )?;
+        let retention = Retention::load(
+            env,
+            [
+                fc.retain_deliveries_secs,
+                fc.retain_calls_secs,
+                fc.retain_audit_secs,
+            ],
+        )?;
         let egress = crate::egress::EgressPolicy {
             allow_private: flag(
                 env,
@@ -231,6 +246,7 @@ impl Config {
             egress,
             server,
             reconcile,
+            retention,
         })
     }
 

@@ -27,6 +27,7 @@ pub mod http;
 pub mod ids;
 pub mod outbox;
 pub mod reconcile;
+pub mod retention;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -122,6 +122,16 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         "Age in seconds of the oldest outbox job not yet done (0 when there is none).",
     ),
     (
+        "callgate_pruned_rows_total",
+        Kind::Counter,
+        "Rows retention pruned, by kind (deliveries: raw bodies emptied; calls: ended calls deleted with their events and deliveries; audit: entries deleted).",
+    ),
+    (
+        "callgate_oldest_row_seconds",
+        Kind::Gauge,
+        "Age in seconds of the oldest row retention keeps, by kind (deliveries: the oldest raw body; calls; audit), 0 when there is none.",
+    ),
+    (
         "callgate_store_writable",
         Kind::Gauge,
         "1 while the store takes writes, 0 while they fail for a storage reason (the condition /readyz answers 503 for).",
@@ -178,6 +188,10 @@ pub const RECONCILE_OUTCOMES: &[(&str, &[&str])] = &[
     ),
     ("recordings", &["listed", "failed", "not_supported"]),
 ];
+
+/// The kinds of rows retention prunes (`callgate_pruned_rows_total`,
+/// `callgate_oldest_row_seconds`).
+pub const PRUNED_KINDS: &[&str] = &["deliveries", "calls", "audit"];
 
 /// Why the server closes a connection (`callgate_connections_closed_total`).
 pub const CLOSE_REASONS: &[&str] = &["header_timeout", "idle_timeout", "evicted"];
@@ -269,8 +283,33 @@ fn register_known_series() {
     for reason in CLOSE_REASONS {
         counter!("callgate_connections_closed_total", "reason" => *reason).increment(0);
     }
+    for kind in PRUNED_KINDS {
+        counter!("callgate_pruned_rows_total", "kind" => *kind).increment(0);
+    }
+    oldest_rows(&crate::store::retention::Oldest::default(), None);
     store_backlog(&crate::store::gauges::Backlog::default(), None);
     store_writable(true);
+}
+
+/// Rows retention pruned, of one of [`PRUNED_KINDS`].
+pub fn rows_pruned(kind: &'static str, rows: u64) {
+    counter!("callgate_pruned_rows_total", "kind" => kind).increment(rows);
+}
+
+/// The age of the oldest row of each kind retention keeps, as read at `now` (`None`: the
+/// idle values).
+pub fn oldest_rows(oldest: &crate::store::retention::Oldest, now: Option<OffsetDateTime>) {
+    let age = |since: Option<OffsetDateTime>| match (since, now) {
+        (Some(since), Some(now)) => (now - since).as_seconds_f64().max(0.0),
+        _ => 0.0,
+    };
+    for (kind, since) in [
+        ("deliveries", oldest.delivery_body),
+        ("calls", oldest.call),
+        ("audit", oldest.audit),
+    ] {
+        gauge!("callgate_oldest_row_seconds", "kind" => kind).set(age(since));
+    }
 }
 
 /// The store's backlog gauges, as read at `now` (`None`: the idle values).

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 /// The states of a call that has not ended (no state yet counts as `initiated`): the
 /// condition of the partial index `calls_unended`, word for word, so that the oldest is its
 /// first entry.
-const UNENDED: &str = "state IS NULL OR state IN ('initiated', 'ringing', 'in_progress')";
+pub(super) const UNENDED: &str =
+    "state IS NULL OR state IN ('initiated', 'ringing', 'in_progress')";
 
 /// What the gauges show, read in one pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

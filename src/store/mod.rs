@@ -32,6 +32,7 @@ mod pg;
 mod pg_session;
 pub mod reconcile;
 pub mod recordings;
+pub mod retention;
 mod rows;
 mod schema;
 pub mod sessions;

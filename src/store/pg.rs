@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0012_user_identities.sql"),
     include_str!("../../migrations/postgres/0013_agents_last_call.sql"),
     include_str!("../../migrations/postgres/0014_reconciliations.sql"),
+    include_str!("../../migrations/postgres/0015_events_by_delivery.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -29,6 +29,7 @@ mod plivo;
 mod providers;
 mod reconcile;
 mod resources;
+mod retention;
 mod schema;
 mod sdk;
 mod signalwire;

@@ -1,0 +1,202 @@
+//! The statements of retention: each deletes one small batch, in the write it runs in, so
+//! that a pass over years of rows never holds the writer for long (`crate::retention` runs
+//! the batches one after the other, and decides when). Each batch names where it stopped (a
+//! cursor: the last id or sequence it looked at), so that the next one starts there instead
+//! of reading again the rows kept.
+
+use super::db::{Db, Dialect, args};
+use super::gauges::UNENDED;
+use super::{StoreError, from_millis, millis};
+use time::OffsetDateTime;
+
+/// Rows one batch deletes at most.
+pub const BATCH: i64 = 500;
+
+/// Any constant: with the schema's hash, the advisory lock that lets one PostgreSQL instance
+/// at a time prune a store (instances serving other schemas of the database prune theirs).
+pub const PRUNING_LOCK: i32 = 0x7072_756e;
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Rows deleted (or, for deliveries, bodies emptied).
+    pub pruned: u64,
+    /// Where the next batch starts: the last id or sequence this one looked at.
+    pub cursor: i64,
+    /// Whether rows may be left past the cursor: false once a batch found fewer than
+    /// [`BATCH`].
+    pub more: bool,
+}
+
+impl Batch {
+    fn of(rows: &[i64], cursor: i64) -> Self {
+        Self {
+            pruned: rows.len() as u64,
+            cursor: rows.iter().copied().max().unwrap_or(cursor),
+            more: rows.len() as i64 >= BATCH,
+        }
+    }
+}
+
+/// On PostgreSQL, takes the pruning lock for this transaction if no other instance holds it:
+/// false when one does (it is pruning; this instance leaves it to it). Always true embedded,
+/// where one process writes.
+pub fn claim_pruning(db: &Db<'_>) -> Result<bool, StoreError> {
+    match db.dialect() {
+        Dialect::Sqlite => Ok(true),
+        Dialect::Postgres => db.query_one(
+            &format!(
+                "SELECT pg_try_advisory_xact_lock({PRUNING_LOCK}, hashtext(current_schema()))"
+            ),
+            args![],
+            |r| r.get(0),
+        ),
+    }
+}
+
+/// Empties the raw bodies of up to [`BATCH`] deliveries received before `before`, past
+/// `cursor` (delivery ids grow with time). The delivery rows stay, with their events.
+pub fn empty_delivery_bodies(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+    cursor: i64,
+) -> Result<Batch, StoreError> {
+    let ids: Vec<i64> = db.query(
+        "UPDATE deliveries SET body = ?3 WHERE id IN (
+             SELECT id FROM deliveries WHERE id > ?1 AND received_at < ?2 AND length(body) > 0
+             ORDER BY id LIMIT ?4)
+         RETURNING id",
+        args![cursor, millis(before), Vec::<u8>::new(), BATCH],
+        |r| r.get(0),
+    )?;
+    Ok(Batch::of(&ids, cursor))
+}
+
+/// The calls of a batch: ended, unchanged since before `?2`, their sequence in `(?1, ?3]`.
+fn ended_before() -> String {
+    format!("seq > ?1 AND seq <= ?3 AND updated_at < ?2 AND NOT ({UNENDED})")
+}
+
+/// Deletes up to [`BATCH`] calls that ended before `before` (and have not changed since),
+/// past `cursor`, with their events, the deliveries no other call's event refers to, their
+/// finished outbox jobs and outbound deliveries, and any agent's hold on them. A recording
+/// deletion still pending at the provider keeps its outbox job, which names all it needs.
+pub fn delete_ended_calls(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+    cursor: i64,
+) -> Result<Batch, StoreError> {
+    let before = millis(before);
+    let last: Option<i64> = db.query_one(
+        &format!(
+            "SELECT MAX(seq) FROM (SELECT seq FROM calls WHERE seq > ?1 AND updated_at < ?2
+                 AND NOT ({UNENDED}) ORDER BY seq LIMIT ?3) AS batch"
+        ),
+        args![cursor, before, BATCH],
+        |r| r.get(0),
+    )?;
+    let Some(last) = last else {
+        return Ok(Batch {
+            cursor,
+            ..Batch::default()
+        });
+    };
+    let calls = ended_before();
+    // Locks the batch's calls on PostgreSQL, so that none changes before it is deleted.
+    let seqs: Vec<i64> = db.query(
+        &format!(
+            "SELECT seq FROM calls WHERE {calls} ORDER BY seq{}",
+            db.for_update()
+        ),
+        args![cursor, before, last],
+        |r| r.get(0),
+    )?;
+    delete_calls_where(db, &calls, args![cursor, before, last])?;
+    Ok(Batch {
+        pruned: seqs.len() as u64,
+        cursor: last,
+        more: seqs.len() as i64 >= BATCH,
+    })
+}
+
+/// Deletes the calls `calls` selects (a condition on `calls` with the parameters `params`),
+/// with everything that is theirs only. Returns how many calls.
+pub(crate) fn delete_calls_where(
+    db: &Db<'_>,
+    calls: &str,
+    params: &[super::db::Arg<'_>],
+) -> Result<usize, StoreError> {
+    let seqs = format!("SELECT seq FROM calls WHERE {calls}");
+    let ids = format!("SELECT id FROM calls WHERE {calls}");
+    let deliveries: Vec<i64> = db.query(
+        &format!("DELETE FROM events WHERE call_seq IN ({seqs}) RETURNING delivery_id"),
+        params,
+        |r| r.get(0),
+    )?;
+    let mut deliveries = deliveries;
+    deliveries.sort_unstable();
+    deliveries.dedup();
+    for id in deliveries {
+        db.exec(
+            "DELETE FROM deliveries WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM events WHERE delivery_id = ?1)",
+            args![id],
+        )?;
+    }
+    db.exec(
+        &format!("DELETE FROM outbox WHERE done_at IS NOT NULL AND call_id IN ({ids})"),
+        params,
+    )?;
+    db.exec(
+        &format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
+        params,
+    )?;
+    db.exec(
+        &format!("UPDATE agents SET active_call_id = NULL WHERE active_call_id IN ({ids})"),
+        params,
+    )?;
+    db.exec(&format!("DELETE FROM calls WHERE {calls}"), params)
+}
+
+/// Deletes up to [`BATCH`] audit entries recorded before `before`, oldest first.
+pub fn delete_audit(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreError> {
+    let ids: Vec<i64> = db.query(
+        "DELETE FROM audit WHERE id IN (
+             SELECT id FROM audit WHERE at < ?1 ORDER BY at LIMIT ?2)
+         RETURNING id",
+        args![millis(before), BATCH],
+        |r| r.get(0),
+    )?;
+    Ok(Batch::of(&ids, 0))
+}
+
+/// The oldest row of each kind retention prunes, for its gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Oldest {
+    /// The oldest delivery still holding its raw body, past the pruner's cursor.
+    pub delivery_body: Option<OffsetDateTime>,
+    /// The oldest call (calls are kept in the order they were created).
+    pub call: Option<OffsetDateTime>,
+    /// The oldest audit entry.
+    pub audit: Option<OffsetDateTime>,
+}
+
+/// Reads [`Oldest`]; `delivery_cursor`: where the pruner's pass over the deliveries stopped
+/// (the bodies before it are empty, or younger than the period were then). Each is one
+/// index lookup, or a short walk from the cursor.
+pub fn oldest(db: &Db<'_>, delivery_cursor: i64) -> Result<Oldest, StoreError> {
+    let first = |sql: &str, params: &[super::db::Arg<'_>]| -> Result<_, StoreError> {
+        Ok(db
+            .query_opt(sql, params, |r| r.get::<i64>(0))?
+            .map(from_millis))
+    };
+    Ok(Oldest {
+        delivery_body: first(
+            "SELECT received_at FROM deliveries WHERE id > ?1 AND length(body) > 0
+             ORDER BY id LIMIT 1",
+            args![delivery_cursor],
+        )?,
+        call: first("SELECT created_at FROM calls ORDER BY seq LIMIT 1", args![])?,
+        audit: first("SELECT at FROM audit ORDER BY at LIMIT 1", args![])?,
+    })
+}

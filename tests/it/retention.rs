@@ -1,0 +1,189 @@
+//! Retention on the running app's store, on both backends: the pruner is given the time
+//! (its clock injected), so that a pass happens a period later without waiting for one.
+
+use crate::support::*;
+use callgate::config::Retention;
+use callgate::retention::{Pruned, Pruner};
+use callgate::store::{Store, StoreError};
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const CALLER: &str = "+15125550123";
+
+fn store(app: &TestApp) -> Store {
+    app.running.as_ref().unwrap().state.store.clone()
+}
+
+async fn count(store: &Store, sql: &'static str) -> i64 {
+    store
+        .read(move |db| db.query_one(sql, callgate::args![], |r| r.get::<i64>(0)))
+        .await
+        .unwrap()
+}
+
+/// A call ended (`CA…01`, two deliveries) and one going on (`CA…02`, one delivery), to the
+/// Austin tenant's local number.
+async fn two_calls(app: &TestApp) {
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.austin_directory().await;
+    let ended = "CA00000000000000000000000000000001";
+    deliver_all(
+        app,
+        &conn,
+        &[
+            ringing(ended, CALLER, AUSTIN_LOCAL),
+            status(
+                ended,
+                CALLER,
+                AUSTIN_LOCAL,
+                "completed",
+                1,
+                "Mon, 23 Nov 2026 18:01:00 +0000",
+            ),
+        ],
+    )
+    .await;
+    let going_on = "CA00000000000000000000000000000002";
+    deliver_all(app, &conn, &[ringing(going_on, CALLER, AUSTIN_LOCAL)]).await;
+}
+
+fn periods() -> Retention {
+    Retention {
+        deliveries: Duration::from_secs(100),
+        calls: Duration::from_secs(1_000),
+        audit: Duration::from_secs(10_000),
+    }
+}
+
+async fn listed_calls(app: &TestApp) -> usize {
+    let (s, v) = app.api(Method::GET, "/api/v1/calls", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["calls"].as_array().unwrap().len()
+}
+
+/// Each kind goes once older than its period, and not before: raw bodies first (their events
+/// and calls stay), then the ended call with its events and deliveries (the call going on
+/// stays), then the audit entries.
+#[tokio::test]
+async fn each_kind_is_pruned_once_older_than_its_period_and_not_before() {
+    let app = TestApp::spawn().await;
+    let now = OffsetDateTime::now_utc();
+    two_calls(&app).await;
+    let store = store(&app);
+    let mut pruner = Pruner::new(store.clone(), periods());
+    const BODIES: &str = "SELECT COUNT(*) FROM deliveries WHERE length(body) > 0";
+
+    assert_eq!(
+        pruner.prune(now + Duration::from_secs(50)).await.unwrap(),
+        Pruned::default()
+    );
+    assert_eq!(count(&store, BODIES).await, 3);
+
+    let bodies = pruner.prune(now + Duration::from_secs(200)).await.unwrap();
+    assert_eq!((bodies.deliveries, bodies.calls, bodies.audit), (3, 0, 0));
+    assert_eq!(count(&store, BODIES).await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 3);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 3);
+    assert_eq!(listed_calls(&app).await, 2);
+
+    let calls = pruner
+        .prune(now + Duration::from_secs(2_000))
+        .await
+        .unwrap();
+    assert_eq!((calls.deliveries, calls.calls, calls.audit), (0, 1, 0));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM calls").await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 1);
+    assert_eq!(listed_calls(&app).await, 1);
+    assert!(count(&store, "SELECT COUNT(*) FROM audit").await > 0);
+
+    let audit = pruner
+        .prune(now + Duration::from_secs(20_000))
+        .await
+        .unwrap();
+    assert!(audit.audit > 0 && audit.calls == 0, "{audit:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM audit").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM calls").await, 1);
+
+    pruner
+        .refresh_gauges(now + Duration::from_secs(20_000))
+        .await
+        .unwrap();
+    let metrics = app.metrics().await;
+    for kind in ["deliveries", "calls", "audit"] {
+        assert!(
+            metrics.contains(&format!("callgate_pruned_rows_total{{kind=\"{kind}\"}}"))
+                && metrics.contains(&format!("callgate_oldest_row_seconds{{kind=\"{kind}\"}}")),
+            "{kind}: {metrics}"
+        );
+    }
+}
+
+/// More rows than one batch holds are all pruned, batch after batch, in one pass.
+#[tokio::test]
+async fn a_pass_prunes_batch_after_batch() {
+    let app = TestApp::spawn().await;
+    let store = store(&app);
+    let rows = callgate::store::retention::BATCH * 2 + 7;
+    store
+        .write(move |db| {
+            for i in 0..rows {
+                db.exec(
+                    "INSERT INTO audit (at, actor, action, detail) VALUES (?1, 'test', 'test.old', '{}')",
+                    callgate::args![i],
+                )?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+    let mut pruner = Pruner::new(store.clone(), periods());
+    let now = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(20_000);
+    let pruned = pruner.prune(now).await.unwrap();
+    assert_eq!(pruned.audit, u64::try_from(rows).unwrap());
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM audit WHERE action = 'test.old'"
+        )
+        .await,
+        0
+    );
+}
+
+/// On PostgreSQL, an instance prunes only while no other holds the pruning lock of its
+/// schema: while one does, a pass prunes nothing and leaves the rows to it.
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_test_postgres),
+    ignore = "needs PostgreSQL: set CALLGATE_TEST_POSTGRES"
+)]
+async fn on_postgres_one_instance_prunes_at_a_time() {
+    required_postgres_server();
+    let app = TestApp::spawn().await;
+    two_calls(&app).await;
+    let store = store(&app);
+    let url = postgres_schema(app.dir.path()).unwrap();
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let lock = callgate::store::retention::PRUNING_LOCK;
+        db.batch_execute(&format!(
+            "SELECT pg_advisory_lock({lock}, hashtext(current_schema()))"
+        ))
+        .unwrap();
+        locked.send(()).unwrap();
+        held.recv().unwrap();
+    });
+    is_locked.recv().unwrap();
+    let later = OffsetDateTime::now_utc() + Duration::from_secs(2_000);
+    let mut pruner = Pruner::new(store.clone(), periods());
+    assert_eq!(pruner.prune(later).await.unwrap(), Pruned::default());
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM calls").await, 2);
+    hold.send(()).unwrap();
+    other.join().unwrap();
+    let pruned = pruner.prune(later).await.unwrap();
+    assert_eq!((pruned.deliveries, pruned.calls), (3, 1));
+}
