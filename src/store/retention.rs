@@ -79,8 +79,8 @@ fn ended_before() -> String {
 
 /// Deletes up to [`BATCH`] calls that ended before `before` (and have not changed since),
 /// past `cursor`, with their events, the deliveries no other call's event refers to, their
-/// finished outbox jobs and outbound deliveries, and any agent's hold on them (active or last
-/// call). A recording
+/// finished outbox jobs and outbound deliveries, the reconciler's schedule for them, and any
+/// agent's hold on them (active or last call). A recording
 /// deletion still pending at the provider keeps its outbox job, which names all it needs.
 pub fn delete_ended_calls(
     db: &Db<'_>,
@@ -158,6 +158,10 @@ pub(crate) fn delete_calls_where(
     )?;
     db.exec(
         &format!("UPDATE agents SET last_call_id = NULL WHERE last_call_id IN ({ids})"),
+        params,
+    )?;
+    db.exec(
+        &format!("DELETE FROM reconciliations WHERE id IN ({ids})"),
         params,
     )?;
     db.exec(&format!("DELETE FROM calls WHERE {calls}"), params)

@@ -96,6 +96,9 @@ async fn each_kind_is_pruned_once_older_than_its_period_and_not_before() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 1);
     assert_eq!(listed_calls(&app).await, 1);
+    const ORPHANS: &str =
+        "SELECT COUNT(*) FROM reconciliations WHERE id NOT IN (SELECT id FROM calls)";
+    assert_eq!(count(&store, ORPHANS).await, 0);
     assert!(count(&store, "SELECT COUNT(*) FROM audit").await > 0);
 
     let audit = pruner
