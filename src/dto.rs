@@ -2,9 +2,10 @@
 //! API answers, live subscribers receive and outbound webhooks carry. The internal model is
 //! never serialized directly.
 
+use crate::domain::call::{Earliest, LegFold};
 use crate::domain::gate::{RecordingStatus, TenantVia};
 use crate::store::calls::{CallRow, tenant_status_name};
-use callgate_adapters::kit::Direction;
+use callgate_adapters::kit::{Direction, LegRole};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -38,6 +39,50 @@ pub struct RecordingDto {
     pub url: Option<String>,
 }
 
+/// One leg of a `CALL`.
+#[derive(Debug, Serialize)]
+pub struct LegDto {
+    pub provider_call_id: String,
+    pub role: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub state: &'static str,
+    pub agent_id: Option<String>,
+}
+
+impl LegDto {
+    /// The call's legs: the customer's (the call itself) first, then the others by when
+    /// they were first heard of.
+    fn of(c: &CallRow) -> Vec<Self> {
+        let f = &c.fold;
+        let customer = f.customer_leg(&c.provider_call_id);
+        let mut others: Vec<(&String, &LegFold)> = f
+            .legs
+            .iter()
+            .filter(|(id, _)| id.as_str() != customer)
+            .collect();
+        others.sort_by_key(|(id, l)| (l.since, *id));
+        let value = |e: &Option<Earliest<String>>| e.as_ref().map(|e| e.value.clone());
+        let mut legs = vec![Self {
+            provider_call_id: customer.to_owned(),
+            role: LegRole::Customer.as_str(),
+            from: value(&f.from),
+            to: value(&f.to),
+            state: f.progress.map_or("initiated", state_name),
+            agent_id: None,
+        }];
+        legs.extend(others.into_iter().map(|(id, l)| Self {
+            provider_call_id: id.clone(),
+            role: l.role.as_str(),
+            from: value(&l.from),
+            to: value(&l.to),
+            state: l.progress.map_or("initiated", state_name),
+            agent_id: l.agent_id.clone(),
+        }));
+        legs
+    }
+}
+
 /// `CALL` of the contract.
 #[derive(Debug, Serialize)]
 pub struct CallDto {
@@ -63,6 +108,10 @@ pub struct CallDto {
     /// Who ended the call: `provider`, `reconciled` (a lookup at the provider's API) or
     /// `timed_out`; `None` while it has not ended.
     pub ended_by: Option<&'static str>,
+    /// The customer's leg first, then the others in the order they were first heard of.
+    pub legs: Vec<LegDto>,
+    pub forwarded_from: Option<String>,
+    pub routing_reason: Option<&'static str>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -80,7 +129,7 @@ impl From<&CallRow> for CallDto {
             id: c.id.clone(),
             provider: c.provider.clone(),
             connection_id: c.connection_id.clone(),
-            provider_call_id: c.provider_call_id.clone(),
+            provider_call_id: f.customer_leg(&c.provider_call_id).to_owned(),
             direction: match direction {
                 Direction::Inbound => "inbound",
                 Direction::Outbound => "outbound",
@@ -96,10 +145,7 @@ impl From<&CallRow> for CallDto {
             tenant: TenantDto {
                 status: tenant_status_name(tenant.status),
                 tenant_id: tenant.tenant_id,
-                via: tenant.via.map(|v| match v {
-                    TenantVia::LocalNumber => "local_number",
-                    TenantVia::Agent => "agent",
-                }),
+                via: tenant.via.map(TenantVia::as_str),
             },
             recording: RecordingDto {
                 status: recording_status.as_str(),
@@ -113,6 +159,9 @@ impl From<&CallRow> for CallDto {
             },
             agent_id: c.agent_id.clone(),
             ended_by: f.ended_by().map(|by| by.as_str()),
+            legs: LegDto::of(c),
+            forwarded_from: f.forwarded_from.as_ref().map(|e| e.value.clone()),
+            routing_reason: f.routing_reason.as_ref().map(|e| e.value.as_str()),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -129,11 +178,18 @@ pub enum EventType {
     RecordingDecided,
     /// A tenant's hub counts (chats, web bookings) changed.
     HubUpdated,
+    /// A call was claimed for the agent whose phone answered it (that agent's stream only).
+    ScreenPop,
 }
 
 impl EventType {
     /// Every kind, as the live stream offers them.
-    pub const ALL: [Self; 3] = [Self::CallUpdated, Self::RecordingDecided, Self::HubUpdated];
+    pub const ALL: [Self; 4] = [
+        Self::CallUpdated,
+        Self::RecordingDecided,
+        Self::HubUpdated,
+        Self::ScreenPop,
+    ];
     /// The kinds about a call, which outbound webhook subscriptions may ask for.
     pub const OF_CALLS: [Self; 2] = [Self::CallUpdated, Self::RecordingDecided];
 
@@ -142,6 +198,7 @@ impl EventType {
             Self::CallUpdated => "call.updated",
             Self::RecordingDecided => "recording.decided",
             Self::HubUpdated => "hub.updated",
+            Self::ScreenPop => "screen_pop",
         }
     }
 

@@ -9,6 +9,7 @@
 //! event, which tells the client to re-read the state it shows.
 
 use crate::access::Audience;
+use crate::domain::screen_pop::ScreenPop;
 use crate::dto::{EventType, event_json};
 use crate::store::calls::CallRow;
 use std::collections::VecDeque;
@@ -29,6 +30,11 @@ pub enum Change {
     RecordingDecided(Box<CallRow>),
     /// A tenant's hub counts (chats, web bookings) changed.
     HubUpdated { tenant_id: String },
+    /// A user's phone answered a call claimed for them: their console pops the call.
+    ScreenPop {
+        user_id: String,
+        screen_pop: Box<ScreenPop>,
+    },
     /// A user's permissions or tenants changed, or one of its tokens was revoked. Never sent
     /// to clients: the user's streams authenticate their token again when they meet it, in
     /// order with the events around it.
@@ -42,6 +48,7 @@ impl Change {
             Self::CallUpdated(_) => Some(EventType::CallUpdated),
             Self::RecordingDecided(_) => Some(EventType::RecordingDecided),
             Self::HubUpdated { .. } => Some(EventType::HubUpdated),
+            Self::ScreenPop { .. } => Some(EventType::ScreenPop),
             Self::RightsChanged { .. } => None,
         }
     }
@@ -50,7 +57,9 @@ impl Change {
         match self {
             Self::CallUpdated(c) | Self::RecordingDecided(c) => Audience::of_call(c),
             Self::HubUpdated { tenant_id } => Audience::Tenant(tenant_id.clone()),
-            Self::RightsChanged { user_id } => Audience::User(user_id.clone()),
+            Self::ScreenPop { user_id, .. } | Self::RightsChanged { user_id } => {
+                Audience::User(user_id.clone())
+            }
         }
     }
 
@@ -60,6 +69,9 @@ impl Change {
             Self::RecordingDecided(c) => event_json(EventType::RecordingDecided, c),
             Self::HubUpdated { tenant_id } => {
                 serde_json::json!({ "type": EventType::HubUpdated.as_str(), "tenant_id": tenant_id })
+            }
+            Self::ScreenPop { screen_pop, .. } => {
+                serde_json::json!({ "type": EventType::ScreenPop.as_str(), "screen_pop": screen_pop })
             }
             Self::RightsChanged { user_id } => {
                 serde_json::json!({ "type": "rights.changed", "user_id": user_id })

@@ -52,6 +52,11 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         "Calls to dialed numbers that are not in the directory.",
     ),
     (
+        "callgate_agent_identities_unmatched_total",
+        Kind::Counter,
+        "Agent legs answered by an identity that is no user's: no call was claimed for them.",
+    ),
+    (
         "callgate_outbox_attempts_total",
         Kind::Counter,
         "Outbox jobs run, by kind (webhook, delete_recording) and outcome.",
@@ -264,6 +269,7 @@ fn register_known_series() {
     counter!("callgate_webhooks_rejected_total", "provider" => provider, "reason" => reason)
         .increment(0);
     counter!("callgate_unknown_numbers_total").increment(0);
+    counter!("callgate_agent_identities_unmatched_total").increment(0);
     for (kind, outcomes) in OUTBOX_OUTCOMES {
         for outcome in *outcomes {
             counter!("callgate_outbox_attempts_total", "kind" => *kind, "outcome" => *outcome)
@@ -430,6 +436,11 @@ pub fn unmapped_event(provider: &'static str, field: &str) {
 /// A dialed number not in the directory.
 pub fn unknown_number() {
     counter!("callgate_unknown_numbers_total").increment(1);
+}
+
+/// An agent leg was answered by an identity that is no user's.
+pub fn agent_identity_unmatched() {
+    counter!("callgate_agent_identities_unmatched_total").increment(1);
 }
 
 /// One group commit of the store writer: how many jobs, how long the commit took.

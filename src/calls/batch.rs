@@ -2,6 +2,7 @@
 //! decisions and their effects, all or nothing. The store runs it over whatever deliveries
 //! are waiting together (embedded: the writer's batch; PostgreSQL: an ingest thread's).
 
+use super::legs::{self, Routing};
 use super::written::{self, Written};
 use crate::domain::gate::RecordingDecision;
 use crate::store::calls::{self as rows, CallKey, CallRow};
@@ -25,12 +26,24 @@ pub fn ingest_batch(
     now: OffsetDateTime,
 ) -> Result<Vec<IngestOutcome>, StoreError> {
     let mut entries = store_deliveries(db, batch, now)?;
+    let routing = Routing::find(
+        db,
+        entries
+            .iter()
+            .filter(|e| e.row.is_some())
+            .map(|e| e.delivery),
+    )?;
     // The calls the deliveries are about, taken in key order, so that two transactions
     // about the same calls never wait for each other's locks in a circle.
     let mut keys: Vec<CallKey<'_>> = entries
         .iter()
         .filter(|e| e.row.is_some())
-        .flat_map(|e| e.delivery.events.iter().map(|ev| e.delivery.call_key(ev)))
+        .flat_map(|e| {
+            e.delivery
+                .events
+                .iter()
+                .map(|ev| routing.key(e.delivery, ev))
+        })
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -41,14 +54,19 @@ pub fn ingest_batch(
             call,
             new_events: 0,
             last: 0,
+            answered: Vec::new(),
         })
         .collect();
-    fold_new_events(db, &mut entries, &keys, &mut calls, now)?;
+    fold_new_events(db, &mut entries, &routing, &keys, &mut calls, now)?;
 
     let (mut changed, unchanged): (Vec<BatchCall>, Vec<BatchCall>) =
         calls.into_iter().partition(|c| c.new_events > 0);
     for c in &unchanged {
         rows::give_back(db, &c.call);
+    }
+    let mut popped = Vec::with_capacity(changed.len());
+    for c in &mut changed {
+        popped.push(claim_answered(db, c, now)?);
     }
     {
         let mut written: Vec<&mut CallRow> = changed.iter_mut().map(|c| &mut c.call).collect();
@@ -60,7 +78,7 @@ pub fn ingest_batch(
     } else {
         subscriptions::enabled(db)?
     };
-    for c in changed {
+    for (c, screen_pop) in changed.into_iter().zip(popped) {
         let Written {
             queued,
             recording_decided,
@@ -70,6 +88,7 @@ pub fn ingest_batch(
         entry.changed.push(ChangedCall {
             recording_decided,
             call: c.call,
+            screen_pop,
         });
     }
     Ok(entries.into_iter().map(Entry::outcome).collect())
@@ -113,6 +132,21 @@ struct BatchCall {
     new_events: usize,
     /// The last delivery (batch index) with a new event for it.
     last: usize,
+    /// Its agent legs answered by the batch's new events: (leg id, identity).
+    answered: Vec<(String, String)>,
+}
+
+/// Claims the call for the user whose phone answered its agent leg (the last answered in
+/// the batch decides), with the screen pop pushed to them.
+fn claim_answered(
+    db: &Db<'_>,
+    c: &mut BatchCall,
+    now: OffsetDateTime,
+) -> Result<Option<(String, crate::domain::screen_pop::ScreenPop)>, StoreError> {
+    let Some((leg, identity)) = c.answered.last() else {
+        return Ok(None);
+    };
+    legs::claim_answered(db, &mut c.call, leg, identity, now)
 }
 
 /// Refuses replays (first, so that a replay leaves nothing behind; one by one, so that a
@@ -151,6 +185,7 @@ fn store_deliveries<'d>(
 fn fold_new_events(
     db: &Db<'_>,
     entries: &mut [Entry<'_>],
+    routing: &Routing<'_>,
     keys: &[CallKey<'_>],
     calls: &mut [BatchCall],
     now: OffsetDateTime,
@@ -162,7 +197,7 @@ fn fold_new_events(
             continue;
         };
         for event in &entry.delivery.events {
-            let Ok(call) = keys.binary_search(&entry.delivery.call_key(event)) else {
+            let Ok(call) = keys.binary_search(&routing.key(entry.delivery, event)) else {
                 continue;
             };
             if seen.insert((call, &event.dedupe_key)) {
@@ -177,16 +212,28 @@ fn fold_new_events(
         }
     }
     let fresh = deliveries::insert_events(db, &events, now)?;
+    let mut new_legs = Vec::new();
     for (r, _) in events.iter().zip(&fresh).filter(|(_, new)| **new) {
         let c = &mut calls[r.call];
+        let delivery = entries[r.delivery].delivery;
+        let event = routing.event(delivery, r.event);
         // On PostgreSQL `now` was read before the call's row was locked: an end stored
         // after a selection must never void it.
         let recorded_at = c.call.fold.not_before_selections(now);
-        let by = entries[r.delivery].delivery.ends_as();
-        c.call.fold.apply_as(r.event, recorded_at, by);
+        let by = delivery.ends_as();
+        c.call.fold.apply_as(&event, recorded_at, by);
+        if let Some(identity) = legs::answered_identity(&event) {
+            c.answered
+                .push((event.provider_call_id.clone(), identity.to_owned()));
+        }
         c.new_events += 1;
         c.last = r.delivery;
         entries[r.delivery].new_events += 1;
+        new_legs.push((r.event, delivery.connection_id.as_str(), r.call));
     }
-    Ok(())
+    let new_legs: Vec<_> = new_legs
+        .into_iter()
+        .map(|(e, connection, call)| (e, connection, &calls[call].call))
+        .collect();
+    legs::record_legs(db, &new_legs)
 }

@@ -29,6 +29,7 @@ impl Effects {
             calls: vec![ChangedCall {
                 call,
                 recording_decided,
+                screen_pop: None,
             }],
             hubs: Vec::new(),
         }
@@ -44,7 +45,7 @@ impl Effects {
 
     /// Carries the effects out: the outbox worker is woken when work was queued, and live
     /// subscribers hear of each change (a call's `recording.decided` before its
-    /// `call.updated`). Never waits.
+    /// `call.updated`, and the screen pop of a call claimed by an agent's phone after it). Never waits.
     pub fn apply(self, events: &EventHub, outbox: &Notify) {
         if self.wake_outbox {
             outbox.notify_one();
@@ -52,12 +53,19 @@ impl Effects {
         for ChangedCall {
             call,
             recording_decided,
+            screen_pop,
         } in self.calls
         {
             if recording_decided {
                 events.publish(Change::RecordingDecided(Box::new(call.clone())));
             }
             events.publish(Change::CallUpdated(Box::new(call)));
+            if let Some((user_id, pop)) = screen_pop {
+                events.publish(Change::ScreenPop {
+                    user_id,
+                    screen_pop: Box::new(pop),
+                });
+            }
         }
         for tenant_id in self.hubs {
             events.publish(Change::HubUpdated { tenant_id });

@@ -119,7 +119,11 @@ fn prepare(webhook: Webhook) -> Result<Delivery, IngestError> {
         return Err(IngestError::NulCharacter);
     }
     for e in &mut events {
-        for n in [&mut e.party.from, &mut e.party.to].into_iter().flatten() {
+        let party = &mut e.party;
+        for n in [&mut party.from, &mut party.to, &mut party.forwarded_from]
+            .into_iter()
+            .flatten()
+        {
             *n = numbers::normalize_reported(n);
         }
         if let EventKind::Unmapped { field, value } = &e.kind {
@@ -148,13 +152,21 @@ fn prepare(webhook: Webhook) -> Result<Delivery, IngestError> {
 
 /// True when no text of the event holds a NUL character, which no store keeps alike.
 fn nul_free(e: &CallEvent) -> bool {
-    let party = &e.party;
+    let (party, leg) = (&e.party, &e.leg);
     let mut texts = vec![e.dedupe_key.as_str(), e.provider_call_id.as_str()];
     texts.extend(
-        [&party.from, &party.to, &party.caller_name]
-            .into_iter()
-            .flatten()
-            .map(String::as_str),
+        [
+            &party.from,
+            &party.to,
+            &party.caller_name,
+            &party.forwarded_from,
+            &leg.parent_call_id,
+            &leg.session_id,
+            &leg.agent_identity,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str),
     );
     match &e.kind {
         EventKind::Recording(r) => {

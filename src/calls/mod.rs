@@ -12,6 +12,7 @@ mod agent;
 mod batch;
 mod effects;
 mod intake;
+mod legs;
 mod written;
 
 pub use agent::{Handled, active_call, last_call, screen_pop_of};
@@ -44,3 +45,6 @@ impl std::fmt::Debug for Calls<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod leg_tests;

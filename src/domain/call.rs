@@ -5,7 +5,10 @@
 //! times the latest, identity fields come from the earliest event that carries them. So any
 //! permutation of the same deliveries, with any duplicates, yields the same [`CallFold`].
 
-use callgate_adapters::kit::{CallEvent, CallProgress, Direction, EventKind, RecordingProgress};
+use callgate_adapters::kit::{
+    CallEvent, CallProgress, Direction, EventKind, LegRole, RecordingEvent, RecordingProgress,
+    RoutingReason,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
@@ -172,6 +175,100 @@ impl Entry {
     }
 }
 
+/// What is known of one leg of the call other than the customer's own (an agent's phone, a
+/// transfer), folded by the same rules as the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegFold {
+    /// The most specific role any event gave it (customer over agent over transfer over
+    /// other).
+    pub role: LegRole,
+    /// When the leg was first heard of: legs are listed in this order.
+    #[serde(with = "time::serde::timestamp::milliseconds_i64")]
+    pub since: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<CallProgress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Earliest<String>>,
+    /// Whose phone the leg rang, as the provider named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_identity: Option<Earliest<String>>,
+    /// The user that identity belongs to, once the leg was answered by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+impl LegFold {
+    fn apply(&mut self, event: &CallEvent, key: &EventKey) {
+        let role = event.leg.role();
+        if role_rank(role) > role_rank(self.role) {
+            self.role = role;
+        }
+        self.since = self.since.min(key.0);
+        Earliest::merge(&mut self.from, event.party.from.as_ref(), key);
+        Earliest::merge(&mut self.to, event.party.to.as_ref(), key);
+        Earliest::merge(
+            &mut self.agent_identity,
+            event.leg.agent_identity.as_ref(),
+            key,
+        );
+        if let EventKind::Call { progress } = &event.kind {
+            raise(&mut self.progress, *progress);
+        }
+    }
+
+    /// True once the leg was answered (and maybe ended since).
+    pub fn was_answered(&self) -> bool {
+        self.progress
+            .is_some_and(|p| p == CallProgress::Answered || p == CallProgress::Completed)
+    }
+}
+
+fn role_rank(role: LegRole) -> u8 {
+    match role {
+        LegRole::Other => 0,
+        LegRole::Transfer => 1,
+        LegRole::Agent => 2,
+        LegRole::Customer => 3,
+    }
+}
+
+/// Moves `slot` to `progress` when it ranks higher.
+fn raise(slot: &mut Option<CallProgress>, progress: CallProgress) {
+    if slot.is_none_or(|cur| progress_rank(progress) > progress_rank(cur)) {
+        *slot = Some(progress);
+    }
+}
+
+/// How an event counts for its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegPart {
+    /// About the customer's own leg: the call itself.
+    Customer,
+    /// About a leg of a call whose legs share a session, not known to be the customer's: it
+    /// tells about the call (a call of one outgoing leg is all there is) and is listed as a
+    /// leg of its own.
+    Session,
+    /// About another leg (an agent's, a transfer): listed as a leg, never the call's state.
+    Other,
+}
+
+impl LegPart {
+    pub fn of(event: &CallEvent) -> Self {
+        let leg = &event.leg;
+        if event.provider_call_id == event.call_id() {
+            // A leg whose id is its call's is the customer's: the call itself.
+            return Self::Customer;
+        }
+        match (leg.role, &leg.parent_call_id, &leg.session_id) {
+            (Some(LegRole::Customer), _, _) => Self::Customer,
+            (None, None, Some(_)) => Self::Session,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// Everything the provider's events told about a call, plus agents' tenant selections.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallFold {
@@ -224,6 +321,18 @@ pub struct CallFold {
     /// Provider values callgate does not know, as (field, value).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unmapped: BTreeSet<(String, String)>,
+    /// The number the call was forwarded from, as reported (normalized at the edge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<Earliest<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_reason: Option<Earliest<RoutingReason>>,
+    /// The provider's id of the customer's leg, when it is not the call's own id (legs that
+    /// share a session: the call is known by the session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_leg_id: Option<Earliest<String>>,
+    /// The call's other legs, by the provider's leg id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub legs: BTreeMap<String, LegFold>,
 }
 
 fn min_time(slot: &mut Option<OffsetDateTime>, t: OffsetDateTime) {
@@ -241,21 +350,54 @@ impl CallFold {
     pub fn apply(&mut self, event: &CallEvent, recorded_at: OffsetDateTime) {
         let at = event.occurred_at.unwrap_or(recorded_at);
         let key: EventKey = (at, stable_hash(&event.dedupe_key));
+        let part = LegPart::of(event);
+        if part != LegPart::Customer {
+            self.legs
+                .entry(event.provider_call_id.clone())
+                .or_insert_with(|| LegFold {
+                    role: LegRole::Other,
+                    since: at,
+                    progress: None,
+                    from: None,
+                    to: None,
+                    agent_identity: None,
+                    agent_id: None,
+                })
+                .apply(event, &key);
+        } else if event.provider_call_id != event.call_id() {
+            Earliest::merge(
+                &mut self.customer_leg_id,
+                Some(&event.provider_call_id),
+                &key,
+            );
+        }
+        if part == LegPart::Other {
+            // Another leg's recordings are the call's, and follow its gate.
+            if let EventKind::Recording(rec) = &event.kind {
+                self.apply_recording(rec, &key);
+            }
+            return;
+        }
         let party = &event.party;
         Earliest::merge(&mut self.direction, party.direction.as_ref(), &key);
         Earliest::merge(&mut self.from, party.from.as_ref(), &key);
         Earliest::merge(&mut self.to, party.to.as_ref(), &key);
         Earliest::merge(&mut self.caller_name, party.caller_name.as_ref(), &key);
+        Earliest::merge(
+            &mut self.forwarded_from,
+            party.forwarded_from.as_ref(),
+            &key,
+        );
+        Earliest::merge(
+            &mut self.routing_reason,
+            party.routing_reason.as_ref(),
+            &key,
+        );
 
         match &event.kind {
             EventKind::Call { progress } => {
                 let progress = *progress;
-                if self
-                    .progress
-                    .is_none_or(|cur| progress_rank(progress) > progress_rank(cur))
-                {
-                    self.progress = Some(progress);
-                }
+                raise(&mut self.progress, progress);
                 min_time(&mut self.started_at, at);
                 if progress == CallProgress::Answered {
                     min_time(&mut self.answered_at, at);
@@ -265,23 +407,7 @@ impl CallFold {
                     min_time(&mut self.end_recorded_at, recorded_at);
                 }
             }
-            EventKind::Recording(rec) => {
-                let slot =
-                    self.recordings
-                        .entry(rec.recording_id.clone())
-                        .or_insert(RecordingFold {
-                            status: rec.status,
-                            url: None,
-                            duration_s: None,
-                        });
-                if recording_rank(rec.status) > recording_rank(slot.status) {
-                    slot.status = rec.status;
-                }
-                Earliest::merge(&mut slot.url, rec.url.as_ref(), &key);
-                if let Some(d) = rec.duration_s {
-                    slot.duration_s = Some(slot.duration_s.map_or(d, |cur| cur.max(d)));
-                }
-            }
+            EventKind::Recording(rec) => self.apply_recording(rec, &key),
             EventKind::Unmapped { field, value } => {
                 self.unmapped.insert((field.clone(), value.clone()));
             }
@@ -296,6 +422,10 @@ impl CallFold {
         let EventKind::Call { progress } = &event.kind else {
             return;
         };
+        if LegPart::of(event) == LegPart::Other {
+            // Another leg's end is not the call's.
+            return;
+        }
         if !progress.is_terminal() {
             return;
         }
@@ -317,6 +447,24 @@ impl CallFold {
             return None;
         }
         Some(self.ended_by.map_or(EndedBy::Provider, |e| e.by))
+    }
+
+    fn apply_recording(&mut self, rec: &RecordingEvent, key: &EventKey) {
+        let slot = self
+            .recordings
+            .entry(rec.recording_id.clone())
+            .or_insert(RecordingFold {
+                status: rec.status,
+                url: None,
+                duration_s: None,
+            });
+        if recording_rank(rec.status) > recording_rank(slot.status) {
+            slot.status = rec.status;
+        }
+        Earliest::merge(&mut slot.url, rec.url.as_ref(), key);
+        if let Some(d) = rec.duration_s {
+            slot.duration_s = Some(slot.duration_s.map_or(d, |cur| cur.max(d)));
+        }
     }
 
     /// Records an agent's tenant selection (idempotent).
@@ -362,6 +510,25 @@ impl CallFold {
             Direction::Outbound => &self.from,
         };
         slot.as_ref().map(|e| e.value.as_str())
+    }
+
+    /// The number the call was forwarded from, when it reported one.
+    pub fn forwarded_number(&self) -> Option<&str> {
+        self.forwarded_from.as_ref().map(|e| e.value.as_str())
+    }
+
+    /// The provider's id of the customer's leg: the one the provider said is the customer's,
+    /// else the first leg heard of a call known by its session (a call of one outgoing leg),
+    /// else the call's own id.
+    pub fn customer_leg<'a>(&'a self, call_id: &'a str) -> &'a str {
+        if let Some(id) = &self.customer_leg_id {
+            return &id.value;
+        }
+        self.legs
+            .iter()
+            .filter(|(_, l)| l.role == LegRole::Customer)
+            .min_by_key(|(id, l)| (l.since, *id))
+            .map_or(call_id, |(id, _)| id.as_str())
     }
 
     /// The recording the call model shows: the most advanced one, then the lowest id.

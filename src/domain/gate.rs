@@ -23,7 +23,19 @@ pub enum TenantStatus {
 #[serde(rename_all = "snake_case")]
 pub enum TenantVia {
     LocalNumber,
+    /// The call was forwarded from a tenant's local number (overflow, after hours).
+    ForwardedFrom,
     Agent,
+}
+
+impl TenantVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LocalNumber => "local_number",
+            Self::ForwardedFrom => "forwarded_from",
+            Self::Agent => "agent",
+        }
+    }
 }
 
 /// Who the call belongs to.
@@ -61,12 +73,17 @@ pub fn tenant_outcome(fold: &CallFold, resolution: Option<&Resolution>) -> Tenan
             .effective_selections()
             .filter(|s| s.entry == Entry::Moved)
             .last();
+        let via = if resolution.is_some_and(|r| r.via_forwarded) {
+            TenantVia::ForwardedFrom
+        } else {
+            TenantVia::LocalNumber
+        };
         return match moved {
             Some(sel) => selected(sel, false),
             None => TenantOutcome {
                 status: TenantStatus::Resolved,
                 tenant_id: Some(t.to_owned()),
-                via: Some(TenantVia::LocalNumber),
+                via: Some(via),
                 first_choice: true,
             },
         };

@@ -18,3 +18,6 @@ pub use numbers::{NumberKind, Resolution};
 mod reconcile_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod leg_tests;

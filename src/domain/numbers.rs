@@ -37,6 +37,39 @@ pub struct Resolution {
     pub tenant_id: Option<String>,
     /// The tenants a regional number serves.
     pub tenant_ids: Vec<String>,
+    /// The number the call was forwarded from, looked up with the dialed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<String>,
+    /// The tenant is the local number's the call was forwarded from (`number` is that one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub via_forwarded: bool,
+}
+
+impl Resolution {
+    /// Whether this resolution was made for a call whose dialed number (or calling number,
+    /// outbound) is `number` and forwarded-from number `forwarded_from`.
+    pub fn answers(&self, number: Option<&str>, forwarded_from: Option<&str>) -> bool {
+        self.forwarded_from.as_deref() == forwarded_from
+            && (self.via_forwarded || number == Some(self.number.as_str()))
+    }
+
+    /// The call's resolution from its forwarded-from number's (when the call was forwarded)
+    /// and its own number's: a forwarded-from number that is a tenant's local number names
+    /// the tenant; otherwise the call's own number decides, as for any call.
+    pub fn choose(forwarded: Option<Self>, own: Option<Self>) -> Option<Self> {
+        let forwarded_from = forwarded.as_ref().map(|f| f.number.clone());
+        match forwarded {
+            Some(f) if f.kind == NumberKind::Local && f.tenant_id.is_some() => Some(Self {
+                via_forwarded: true,
+                forwarded_from,
+                ..f
+            }),
+            _ => own.map(|o| Self {
+                forwarded_from,
+                ..o
+            }),
+        }
+    }
 }
 
 /// Normalizes a number to E.164, by one rule for every provider and for the directory:

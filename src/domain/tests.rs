@@ -6,7 +6,8 @@ use super::gate::{self, RecordingStatus, TenantStatus, TenantVia};
 use super::numbers::{NumberKind, Resolution};
 use super::screen_pop::{PopContext, screen_pop};
 use callgate_adapters::kit::{
-    CallEvent, CallProgress, Direction, EventKind, Party, RecordingEvent, RecordingProgress,
+    CallEvent, CallProgress, Direction, EventKind, Leg, LegRole, Party, RecordingEvent,
+    RecordingProgress, RoutingReason,
 };
 use proptest::prelude::*;
 use time::OffsetDateTime;
@@ -70,15 +71,50 @@ pub(crate) fn party() -> impl Strategy<Value = Party> {
             Just("JANE DOE".to_owned()),
             Just("WIRELESS CALLER".to_owned())
         ]),
+        proptest::option::of(prop_oneof![
+            Just("+15125550100".to_owned()),
+            Just("+15125550142".to_owned())
+        ]),
+        proptest::option::of(prop_oneof![
+            Just(RoutingReason::Overflow),
+            Just(RoutingReason::AfterHours),
+            Just(RoutingReason::QueueTimeout)
+        ]),
     )
-        .prop_map(|(direction, from, to, caller_name)| Party {
-            direction,
-            from,
-            to,
-            caller_name,
-            forwarded_from: None,
-            routing_reason: None,
-        })
+        .prop_map(
+            |(direction, from, to, caller_name, forwarded_from, routing_reason)| Party {
+                direction,
+                from,
+                to,
+                caller_name,
+                forwarded_from,
+                routing_reason,
+            },
+        )
+}
+
+/// Legs of one customer call `CA1`: its own, agents' and transfers' legs naming it as their
+/// parent, and legs sharing the session `S1` (the customer's named or not).
+pub(crate) fn leg() -> impl Strategy<Value = (String, Leg)> {
+    let role = proptest::option::of(prop_oneof![
+        Just(LegRole::Customer),
+        Just(LegRole::Agent),
+        Just(LegRole::Transfer),
+        Just(LegRole::Other)
+    ]);
+    let identity = proptest::option::of(prop_oneof![
+        Just("client:ana".to_owned()),
+        Just("sip:bo@pbx.example.com".to_owned())
+    ]);
+    prop_oneof![
+        2 => Just(("CA1".to_owned(), Leg::default())),
+        1 => (2..4u8, role.clone(), identity.clone()).prop_map(|(n, role, agent_identity)| {
+            (format!("CA{n}"), Leg { parent_call_id: Some("CA1".into()), role, agent_identity, ..Leg::default() })
+        }),
+        1 => (1..4u8, role, identity).prop_map(|(n, role, agent_identity)| {
+            (format!("CA{n}"), Leg { session_id: Some("S1".into()), role, agent_identity, ..Leg::default() })
+        }),
+    ]
 }
 
 /// One delivery of one call: the event, and when callgate recorded it.
@@ -88,7 +124,7 @@ pub(crate) fn party() -> impl Strategy<Value = Party> {
     reason = "a test's generated input, never stored"
 )]
 enum Input {
-    Event(CallEvent, OffsetDateTime),
+    Event(Box<CallEvent>, OffsetDateTime),
     Select(Selection),
 }
 
@@ -99,17 +135,18 @@ fn inputs() -> impl Strategy<Value = Vec<Input>> {
         party(),
         proptest::option::of(0..120i64),
         0..120i64,
+        leg(),
     )
-        .prop_map(|(n, kind, party, occurred, recorded)| {
+        .prop_map(|(n, kind, party, occurred, recorded, (leg_id, leg))| {
             Input::Event(
-                CallEvent {
+                Box::new(CallEvent {
                     dedupe_key: format!("k{n}"),
-                    provider_call_id: "CA1".into(),
+                    provider_call_id: leg_id,
                     occurred_at: occurred.map(at),
                     party,
                     kind,
-                    leg: callgate_adapters::kit::Leg::default(),
-                },
+                    leg,
+                }),
                 at(recorded),
             )
         });
@@ -174,6 +211,8 @@ fn resolution(kind: NumberKind) -> Resolution {
         } else {
             vec![]
         },
+        forwarded_from: None,
+        via_forwarded: false,
     }
 }
 

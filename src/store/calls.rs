@@ -181,9 +181,10 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Re-resolves the tenant number of each call whose fold's number changed. A call whose
-/// fold no longer names one (an outbound call without a calling number) has no resolution:
-/// what is stored never depends on the order its events arrived in.
+/// Re-resolves the tenant of each call whose numbers changed: its own number (the dialed
+/// number of an inbound call, the calling number of an outbound one) and the number it was
+/// forwarded from ([`Resolution::choose`]). A call whose fold names neither has no
+/// resolution: what is stored never depends on the order its events arrived in.
 pub fn refresh_resolutions(
     db: &Db<'_>,
     calls: &mut [&mut CallRow],
@@ -192,19 +193,35 @@ pub fn refresh_resolutions(
     let mut stale = Vec::new();
     for (i, call) in calls.iter_mut().enumerate() {
         // Reported numbers were normalized at the edge (`numbers::normalize_reported`).
-        match call.fold.tenant_number() {
-            None => call.resolution = None,
-            Some(n) if call.resolution.as_ref().is_none_or(|r| r.number != n) => stale.push(i),
-            Some(_) => {}
+        let (own, forwarded) = (call.fold.tenant_number(), call.fold.forwarded_number());
+        match (own, forwarded) {
+            (None, None) => call.resolution = None,
+            _ if call
+                .resolution
+                .as_ref()
+                .is_none_or(|r| !r.answers(own, forwarded)) =>
+            {
+                stale.push(i)
+            }
+            _ => {}
         }
     }
     let numbers: Vec<&str> = stale
         .iter()
-        .filter_map(|&i| calls[i].fold.tenant_number())
+        .flat_map(|&i| {
+            [
+                calls[i].fold.forwarded_number(),
+                calls[i].fold.tenant_number(),
+            ]
+        })
+        .flatten()
         .collect();
-    let resolved = directory::resolve_many(db, &numbers, now)?;
-    for (i, resolution) in stale.into_iter().zip(resolved) {
-        calls[i].resolution = Some(resolution);
+    let mut resolved = directory::resolve_many(db, &numbers, now)?.into_iter();
+    for i in stale {
+        let fold = &calls[i].fold;
+        let forwarded = fold.forwarded_number().and_then(|_| resolved.next());
+        let own = fold.tenant_number().and_then(|_| resolved.next());
+        calls[i].resolution = Resolution::choose(forwarded, own);
     }
     Ok(())
 }
@@ -378,7 +395,13 @@ pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, StoreError> {
         call_columns!(),
         " FROM calls c WHERE 1 = 1"
     ));
-    q.filter("provider_call_id =", f.provider_call_id.clone());
+    if let Some(id) = &f.provider_call_id {
+        // The call's own id, or any of its legs'.
+        let n = q.bind(id.clone());
+        q.and(&format!(
+            "(provider_call_id = ?{n} OR seq IN (SELECT call_seq FROM call_legs WHERE leg_id = ?{n}))"
+        ));
+    }
     // A call no call event has reached yet (only a recording's) is shown as `initiated`.
     q.filter("COALESCE(state, 'initiated') =", f.state.clone());
     q.filter("tenant_id =", f.tenant_id.clone());

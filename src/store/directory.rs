@@ -276,34 +276,7 @@ pub fn resolve_many(
 
     let resolutions: Vec<Resolution> = numbers
         .iter()
-        .map(|&number| match listed.get(number) {
-            Some(n) => {
-                // A local number whose tenant is gone no longer resolves to it.
-                let tenant_id = n.tenant_id.clone().filter(|t| current.contains(t));
-                let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
-                    NumberKind::Unknown
-                } else {
-                    n.kind
-                };
-                Resolution {
-                    number: number.to_owned(),
-                    kind,
-                    tenant_id,
-                    tenant_ids: n
-                        .tenant_ids
-                        .iter()
-                        .filter(|t| current.contains(*t))
-                        .cloned()
-                        .collect(),
-                }
-            }
-            None => Resolution {
-                number: number.to_owned(),
-                kind: numbers::unlisted_kind(number),
-                tenant_id: None,
-                tenant_ids: Vec::new(),
-            },
-        })
+        .map(|&number| resolution(number, listed.get(number), &current))
         .collect();
 
     let unknown: Vec<&str> = resolutions
@@ -324,6 +297,41 @@ pub fn resolve_many(
         crate::telemetry::unknown_number();
     }
     Ok(resolutions)
+}
+
+/// How `number` resolves, as the directory lists it (`None`: not listed), among the
+/// `current` tenants.
+fn resolution(number: &str, listed: Option<&NumberEntry>, current: &HashSet<String>) -> Resolution {
+    let Some(n) = listed else {
+        return Resolution {
+            number: number.to_owned(),
+            kind: numbers::unlisted_kind(number),
+            tenant_id: None,
+            tenant_ids: Vec::new(),
+            forwarded_from: None,
+            via_forwarded: false,
+        };
+    };
+    // A local number whose tenant is gone no longer resolves to it.
+    let tenant_id = n.tenant_id.clone().filter(|t| current.contains(t));
+    let kind = if n.kind == NumberKind::Local && tenant_id.is_none() {
+        NumberKind::Unknown
+    } else {
+        n.kind
+    };
+    Resolution {
+        number: number.to_owned(),
+        kind,
+        tenant_id,
+        tenant_ids: n
+            .tenant_ids
+            .iter()
+            .filter(|t| current.contains(*t))
+            .cloned()
+            .collect(),
+        forwarded_from: None,
+        via_forwarded: false,
+    }
 }
 
 /// A dialed number the directory does not list, with how its calls resolve meanwhile

@@ -9,6 +9,7 @@ use super::db::{Arg, Db, ToArg, args};
 use super::millis;
 use super::rows::{self, StatementsByRows};
 use crate::domain::call::state_name;
+use crate::domain::screen_pop::ScreenPop;
 use bytes::Bytes;
 use callgate_adapters::kit::{CallEvent, Clock, EventKind, ReplayKey};
 use std::sync::Arc;
@@ -53,7 +54,7 @@ impl Delivery {
     /// The call `event` (one of this delivery's) is about.
     pub fn call_key<'a>(&'a self, event: &'a CallEvent) -> CallKey<'a> {
         CallKey {
-            provider_call_id: &event.provider_call_id,
+            provider_call_id: event.call_id(),
             connection_id: &self.connection_id,
             provider: self.provider,
         }
@@ -138,6 +139,9 @@ pub struct ChangedCall {
     pub call: CallRow,
     /// The recording decision changed (to gated, saved or discarded).
     pub recording_decided: bool,
+    /// The call was claimed for a user whose phone answered it: that user, and the screen
+    /// pop their console shows.
+    pub screen_pop: Option<(String, ScreenPop)>,
 }
 
 /// What storing a delivery did.

@@ -131,6 +131,25 @@ impl<'m> Memory<'m> {
             .filter(|call| call.connection_id == connection_id)
     }
 
+    /// Whether the call is remembered, without taking it.
+    pub fn knows_call(&self, connection_id: &str, provider_call_id: &str) -> bool {
+        let of_connection = |c: &CallRow| c.connection_id == connection_id;
+        for layer in [Some(self.own), self.outer].into_iter().flatten() {
+            if let Some(c) = layer.borrow().calls.get(provider_call_id) {
+                return of_connection(c);
+            }
+        }
+        let in_doubt =
+            self.own.borrow().in_doubt || self.outer.is_some_and(|o| o.borrow().in_doubt);
+        !in_doubt
+            && self
+                .committed
+                .borrow()
+                .calls
+                .get(provider_call_id)
+                .is_some_and(of_connection)
+    }
+
     /// Remembers the call as written (or read, unchanged), once the job's writes commit.
     pub fn put_call(&self, call: &CallRow) {
         self.own

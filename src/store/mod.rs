@@ -25,6 +25,7 @@ pub mod gauges;
 mod health;
 mod hot;
 pub mod ingest;
+pub mod legs;
 mod memory;
 mod numbering;
 pub mod outbox;

@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0013_agents_last_call.sql"),
     include_str!("../../migrations/postgres/0014_reconciliations.sql"),
     include_str!("../../migrations/postgres/0015_events_by_delivery.sql"),
+    include_str!("../../migrations/postgres/0016_call_legs.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0013_agents_last_call.sql"),
     include_str!("../../migrations/sqlite/0014_reconciliations.sql"),
     include_str!("../../migrations/sqlite/0015_events_by_delivery.sql"),
+    include_str!("../../migrations/sqlite/0016_call_legs.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
