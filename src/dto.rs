@@ -73,7 +73,7 @@ impl LegDto {
         }];
         legs.extend(others.into_iter().map(|(id, l)| Self {
             provider_call_id: id.clone(),
-            role: l.role.as_str(),
+            role: l.role.unwrap_or(LegRole::Other).as_str(),
             from: value(&l.from),
             to: value(&l.to),
             state: l.progress.map_or("initiated", state_name),

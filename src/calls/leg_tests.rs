@@ -123,7 +123,7 @@ async fn a_leg_before_its_parent_makes_one_call_found_by_either_id() {
         .unwrap()
         .remove(0);
     assert!(call.fold.recordings.contains_key("RE1"));
-    assert_eq!(call.fold.legs["CA2"].role, LegRole::Agent);
+    assert_eq!(call.fold.legs["CA2"].role, Some(LegRole::Agent));
 }
 
 async fn add_agent(store: &Store, user: &'static str, identity: &'static str) {

@@ -1,7 +1,7 @@
 //! Which call a webhook's event belongs to, and the agent whose phone answered it.
 //!
 //! An event names its call by itself (`CallEvent::call_id`: the parent its leg names, the
-//! session its legs share, or its own id). An event about a leg that names neither (a
+//! session its legs share, or its own id). An event about a leg that names no other call (a
 //! recording's callback on an agent's leg) is found by the leg's id, once the leg is known
 //! as another call's. When an agent's leg is answered by one of a user's identities, the
 //! call is claimed for that user, as the phone tells.
@@ -26,15 +26,15 @@ pub(super) struct Routing<'d> {
 }
 
 impl<'d> Routing<'d> {
-    /// Looks up the events of `deliveries` that name no other leg: their leg may be another
-    /// call's.
+    /// Looks up the legs of the events of `deliveries` that name no other call: such a leg
+    /// may be known as another call's.
     pub fn find(
         db: &Db<'_>,
         deliveries: impl Iterator<Item = &'d Delivery>,
     ) -> Result<Self, StoreError> {
         let mut unknown: Vec<LegKey<'d>> = deliveries
             .flat_map(|d| d.events.iter().map(move |e| (d, e)))
-            .filter(|(_, e)| e.leg.is_plain())
+            .filter(|(_, e)| names_itself(e))
             .map(|(d, e)| (e.provider_call_id.as_str(), d.connection_id.as_str()))
             .collect();
         unknown.sort_unstable();
@@ -67,7 +67,7 @@ impl<'d> Routing<'d> {
 
     fn owner<'a>(&'a self, delivery: &'a Delivery, event: &'a CallEvent) -> Option<&'a str> {
         let owners: &HashMap<LegKey<'a>, String> = &self.owners;
-        if !event.leg.is_plain() || owners.is_empty() {
+        if owners.is_empty() || !names_itself(event) {
             return None;
         }
         owners
@@ -77,6 +77,12 @@ impl<'d> Routing<'d> {
             ))
             .map(String::as_str)
     }
+}
+
+/// True for an event that names no call but its own leg's (no parent, and no session, or
+/// the leg's own id as its session).
+fn names_itself(event: &CallEvent) -> bool {
+    event.provider_call_id == event.call_id()
 }
 
 /// Records the legs of new events that are not their calls' own ids, so that later events

@@ -175,13 +175,14 @@ impl Entry {
     }
 }
 
-/// What is known of one leg of the call other than the customer's own (an agent's phone, a
-/// transfer), folded by the same rules as the call.
+/// What is known of one leg of the call known by an id of its own (an agent's phone, a
+/// transfer, a leg of a call known by its session), folded by the same rules as the call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegFold {
     /// The most specific role any event gave it (customer over agent over transfer over
-    /// other).
-    pub role: LegRole,
+    /// other); `None` while no event said (a leg of a call known by its session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<LegRole>,
     /// When the leg was first heard of: legs are listed in this order.
     #[serde(with = "time::serde::timestamp::milliseconds_i64")]
     pub since: OffsetDateTime,
@@ -201,9 +202,13 @@ pub struct LegFold {
 
 impl LegFold {
     fn apply(&mut self, event: &CallEvent, key: &EventKey) {
-        let role = event.leg.role();
-        if role_rank(role) > role_rank(self.role) {
-            self.role = role;
+        let said = match (event.leg.role, &event.leg.parent_call_id) {
+            (Some(role), _) => Some(role),
+            (None, Some(_)) => Some(LegRole::Other),
+            (None, None) => None,
+        };
+        if role_rank(said) > role_rank(self.role) {
+            self.role = said;
         }
         self.since = self.since.min(key.0);
         Earliest::merge(&mut self.from, event.party.from.as_ref(), key);
@@ -225,12 +230,13 @@ impl LegFold {
     }
 }
 
-fn role_rank(role: LegRole) -> u8 {
+fn role_rank(role: Option<LegRole>) -> u8 {
     match role {
-        LegRole::Other => 0,
-        LegRole::Transfer => 1,
-        LegRole::Agent => 2,
-        LegRole::Customer => 3,
+        None => 0,
+        Some(LegRole::Other) => 1,
+        Some(LegRole::Transfer) => 2,
+        Some(LegRole::Agent) => 3,
+        Some(LegRole::Customer) => 4,
     }
 }
 
@@ -326,11 +332,8 @@ pub struct CallFold {
     pub forwarded_from: Option<Earliest<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_reason: Option<Earliest<RoutingReason>>,
-    /// The provider's id of the customer's leg, when it is not the call's own id (legs that
-    /// share a session: the call is known by the session).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_leg_id: Option<Earliest<String>>,
-    /// The call's other legs, by the provider's leg id.
+    /// The call's legs known by ids of their own (not the call's), by the provider's leg id:
+    /// agents' legs, transfers, and every leg of a call known by its session.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub legs: BTreeMap<String, LegFold>,
 }
@@ -351,11 +354,12 @@ impl CallFold {
         let at = event.occurred_at.unwrap_or(recorded_at);
         let key: EventKey = (at, stable_hash(&event.dedupe_key));
         let part = LegPart::of(event);
-        if part != LegPart::Customer {
+        if event.provider_call_id != event.call_id() {
+            // A leg known by its own id, besides the call's: listed, the customer's too.
             self.legs
                 .entry(event.provider_call_id.clone())
                 .or_insert_with(|| LegFold {
-                    role: LegRole::Other,
+                    role: None,
                     since: at,
                     progress: None,
                     from: None,
@@ -364,12 +368,6 @@ impl CallFold {
                     agent_id: None,
                 })
                 .apply(event, &key);
-        } else if event.provider_call_id != event.call_id() {
-            Earliest::merge(
-                &mut self.customer_leg_id,
-                Some(&event.provider_call_id),
-                &key,
-            );
         }
         if part == LegPart::Other {
             // Another leg's recordings are the call's, and follow its gate.
@@ -517,18 +515,19 @@ impl CallFold {
         self.forwarded_from.as_ref().map(|e| e.value.as_str())
     }
 
-    /// The provider's id of the customer's leg: the one the provider said is the customer's,
-    /// else the first leg heard of a call known by its session (a call of one outgoing leg),
-    /// else the call's own id.
+    /// The provider's id of the customer's leg: on a call known by its session, the first
+    /// leg heard of among those the provider calls the customer's (or does not say: a call
+    /// of one outgoing leg), else the call's own id.
     pub fn customer_leg<'a>(&'a self, call_id: &'a str) -> &'a str {
-        if let Some(id) = &self.customer_leg_id {
-            return &id.value;
-        }
         self.legs
             .iter()
-            .filter(|(_, l)| l.role == LegRole::Customer)
-            .min_by_key(|(id, l)| (l.since, *id))
-            .map_or(call_id, |(id, _)| id.as_str())
+            .filter_map(|(id, l)| match l.role {
+                Some(LegRole::Customer) => Some((0, l.since, id)),
+                None => Some((1, l.since, id)),
+                Some(_) => None,
+            })
+            .min()
+            .map_or(call_id, |(_, _, id)| id.as_str())
     }
 
     /// The recording the call model shows: the most advanced one, then the lowest id.
