@@ -120,51 +120,64 @@ pub fn delete_ended_calls(
     })
 }
 
+/// What deleting calls deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub calls: u64,
+    pub events: u64,
+    pub deliveries: u64,
+}
+
 /// Deletes the calls `calls` selects (a condition on `calls` with the parameters `params`),
-/// with everything that is theirs only. Returns how many calls.
+/// with everything that is theirs only, and takes them out of the writer's memory.
 pub(crate) fn delete_calls_where(
     db: &Db<'_>,
     calls: &str,
     params: &[super::db::Arg<'_>],
-) -> Result<usize, StoreError> {
+) -> Result<Deleted, StoreError> {
     let seqs = format!("SELECT seq FROM calls WHERE {calls}");
     let ids = format!("SELECT id FROM calls WHERE {calls}");
-    let deliveries: Vec<i64> = db.query(
+    if let Some(memory) = db.memory() {
+        let keys: Vec<(String, String)> = db.query(
+            &format!("SELECT connection_id, provider_call_id FROM calls WHERE {calls}"),
+            params,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        for (connection, provider_call) in keys {
+            memory.take_call(&connection, &provider_call);
+        }
+    }
+    let mut deliveries: Vec<i64> = db.query(
         &format!("DELETE FROM events WHERE call_seq IN ({seqs}) RETURNING delivery_id"),
         params,
         |r| r.get(0),
     )?;
-    let mut deliveries = deliveries;
+    let events = deliveries.len() as u64;
     deliveries.sort_unstable();
     deliveries.dedup();
+    let mut deleted_deliveries = 0;
     for id in deliveries {
-        db.exec(
+        deleted_deliveries += db.exec(
             "DELETE FROM deliveries WHERE id = ?1
                  AND NOT EXISTS (SELECT 1 FROM events WHERE delivery_id = ?1)",
             args![id],
-        )?;
+        )? as u64;
     }
-    db.exec(
-        &format!("DELETE FROM outbox WHERE done_at IS NOT NULL AND call_id IN ({ids})"),
-        params,
-    )?;
-    db.exec(
-        &format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
-        params,
-    )?;
-    db.exec(
-        &format!("UPDATE agents SET active_call_id = NULL WHERE active_call_id IN ({ids})"),
-        params,
-    )?;
-    db.exec(
-        &format!("UPDATE agents SET last_call_id = NULL WHERE last_call_id IN ({ids})"),
-        params,
-    )?;
-    db.exec(
-        &format!("DELETE FROM reconciliations WHERE id IN ({ids})"),
-        params,
-    )?;
-    db.exec(&format!("DELETE FROM calls WHERE {calls}"), params)
+    for statement in [
+        format!("DELETE FROM outbox WHERE done_at IS NOT NULL AND call_id IN ({ids})"),
+        format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
+        format!("UPDATE agents SET active_call_id = NULL WHERE active_call_id IN ({ids})"),
+        format!("UPDATE agents SET last_call_id = NULL WHERE last_call_id IN ({ids})"),
+        format!("DELETE FROM reconciliations WHERE id IN ({ids})"),
+    ] {
+        db.exec(&statement, params)?;
+    }
+    let calls = db.exec(&format!("DELETE FROM calls WHERE {calls}"), params)? as u64;
+    Ok(Deleted {
+        calls,
+        events,
+        deliveries: deleted_deliveries,
+    })
 }
 
 /// Deletes up to [`BATCH`] audit entries recorded before `before`, oldest first.
