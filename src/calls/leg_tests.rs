@@ -228,3 +228,24 @@ fn calls_by_sid(db: &crate::store::Db<'_>, sid: &str) -> Result<rows::CallRow, S
     };
     Ok(rows::list(db, &filter)?.remove(0))
 }
+
+#[tokio::test]
+async fn an_agent_named_on_the_call_itself_claims_it_unless_it_is_the_customers_leg() {
+    let (_dir, store) = open().await;
+    add_agent(&store, "ana", "ana@example.com").await;
+    let named = |role| Leg {
+        role,
+        agent_identity: Some("ana@example.com".into()),
+        ..Leg::default()
+    };
+    // The provider says which leg is the customer's: its destination is no agent's phone.
+    let customer = ingest(
+        &store,
+        vec![event("CA1", named(Some(LegRole::Customer)), answered())],
+    )
+    .await;
+    assert_eq!(popped(&customer), None);
+    // A contact connected to an agent (Amazon Connect): the call itself names the agent.
+    let connected = ingest(&store, vec![event("CA2", named(None), answered())]).await;
+    assert_eq!(popped(&connected).as_deref(), Some("ana"));
+}

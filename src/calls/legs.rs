@@ -7,7 +7,6 @@
 //! call is claimed for that user, as the phone tells.
 
 use super::agent::screen_pop_of;
-use crate::domain::call::LegPart;
 use crate::domain::screen_pop::ScreenPop;
 use crate::store::calls::{self as rows, CallKey, CallRow};
 use crate::store::ingest::Delivery;
@@ -109,8 +108,10 @@ pub(super) fn answered_identity(event: &CallEvent) -> Option<&str> {
             progress: CallProgress::Answered
         }
     );
-    let agent_leg = LegPart::of(event) != LegPart::Customer
-        && matches!(event.leg.role(), LegRole::Agent | LegRole::Other);
+    // Any leg but one the provider calls the customer's: an agent's, a transfer answered by
+    // an agent, or the call itself where the provider names the agent on it (Amazon
+    // Connect's contact connected to an agent).
+    let agent_leg = event.leg.role != Some(LegRole::Customer);
     (answered && agent_leg)
         .then_some(event.leg.agent_identity.as_deref())
         .flatten()

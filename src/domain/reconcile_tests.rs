@@ -86,6 +86,8 @@ fn national() -> Resolution {
         kind: NumberKind::National,
         tenant_id: None,
         tenant_ids: vec![],
+        forwarded_from: None,
+        via_forwarded: false,
     }
 }
 
