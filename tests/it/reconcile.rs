@@ -216,6 +216,51 @@ async fn a_lost_end_webhook_is_reconciled_and_the_recording_deleted() {
     app.stop().await;
 }
 
+/// A tenant entered before the lookup ends the call counts: the call ends selected, its
+/// recording is saved, and nothing is listed or deleted.
+#[tokio::test]
+async fn a_tenant_entered_before_the_lookup_keeps_the_recording() {
+    let mock = MockServer::start().await;
+    let (sid, rec) = (
+        "CA70000000000000000000000000000008",
+        "RE70000000000000000000000000000008",
+    );
+    Mock::given(method("GET"))
+        .and(path(calls_path(sid)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&mock)
+        .await;
+    let app = app_with("3600").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    deliver_all(&app, &conn, &[recording(sid, rec, "completed")]).await;
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/calls/{id}/tenant"),
+            Some(json!({"tenant_id": "t-austin"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    soon("the lookup ended the call", || async {
+        app.call_by_sid(sid).await["ended_by"] == "reconciled"
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["tenant"]["status"], "selected", "{call}");
+    assert_eq!(call["tenant"]["tenant_id"], "t-austin", "{call}");
+    assert_eq!(call["recording"]["status"], "saved", "{call}");
+    assert_eq!(requests_to(&mock, "GET", &recordings_path()).await, 0);
+    assert!(!audit_has(&app, &id, "recording.deletion_requested").await);
+    app.stop().await;
+}
+
 /// The recording webhook is lost: the call ended without a tenant, and listing its
 /// recordings finds one callgate never heard of, which is deleted.
 #[tokio::test]
