@@ -136,7 +136,9 @@ pub(super) fn claim_answered(
         return Ok(None);
     };
     if let Some(leg) = call.fold.legs.get_mut(leg_id) {
+        // Answered by a user's phone: an agent's leg, whatever the provider could tell.
         leg.agent_id = Some(user.clone());
+        leg.role = Some(LegRole::Agent);
     }
     if let Some(held) = rows::lock_agent(db, &user)?
         && held != call.id

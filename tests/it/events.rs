@@ -40,7 +40,7 @@ impl Stream {
         .await
     }
 
-    async fn open_for(
+    pub(crate) async fn open_for(
         app: &TestApp,
         token: &str,
         query: &str,

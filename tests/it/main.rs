@@ -37,6 +37,7 @@ mod support;
 mod sync;
 mod telnyx;
 mod tidy;
+mod topology;
 mod users;
 mod vonage;
 mod webhooks;
