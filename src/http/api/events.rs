@@ -163,7 +163,10 @@ struct Filter {
 
 impl Filter {
     fn passes(&self, e: &HubEvent) -> bool {
-        e.kind.is_some_and(|k| self.kinds.contains(&k)) && self.principal.sees(&e.audience)
+        // A screen pop is addressed to its agent, who hears it whatever kinds they asked for.
+        e.kind
+            .is_some_and(|k| k == EventType::ScreenPop || self.kinds.contains(&k))
+            && self.principal.sees(&e.audience)
     }
 }
 
