@@ -1,5 +1,6 @@
 //! Bandwidth Voice (BXML): call and recording callbacks, authenticated with the HTTP Basic
-//! credentials configured at Bandwidth; recordings deleted through the Voice API v2.
+//! credentials configured at Bandwidth; recordings deleted, calls looked up and their
+//! recordings listed through the Voice API v2 (`rest`).
 //!
 //! - `signature`: the Basic credentials (Bandwidth signs nothing);
 //! - `payload`: which callback a body is, and its events;
@@ -9,6 +10,7 @@
 
 mod mapping;
 mod payload;
+mod rest;
 mod signature;
 
 #[cfg(test)]
@@ -16,10 +18,11 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
+use crate::kit::adapter::{api_origin, basic_delete, basic_get, encode_path_segment};
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
+    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
+    VerifyError,
 };
 
 /// The Bandwidth adapter.
@@ -58,7 +61,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "HTTP Basic `callback_username`:`callback_password` in `Authorization`, constant-time",
     signs_body: false,
     timestamp_tolerance_secs: None,
-    lookups: crate::kit::Lookups::None,
+    lookups: crate::kit::Lookups::CallAndRecordings,
     legs: "`parentCallId` (transfer events: the B leg's parent)",
     forwarding: "`diversion.origTo`, `diversion.reason`",
     agent_identity: "`transferTo` of `transferAnswer` and `transferDisconnect`",
@@ -93,24 +96,56 @@ impl Adapter for Bandwidth {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let account = match secrets.current(ACCOUNT_ID) {
-            Some(secret) => secret.expose(),
-            None => options
-                .get(ACCOUNT_ID)
-                .map(String::as_str)
-                .ok_or(ConfigError::MissingSecret(ACCOUNT_ID))?,
-        };
-        let user = secrets.require(API_USERNAME)?;
-        let password = secrets.require(API_PASSWORD)?;
-        let origin = api_origin(options, INFO.default_api_base)
-            .ok_or(ConfigError::MissingOption("api_base_url"))?;
+        let (base, user, password) = voice_api(secrets, options)?;
         let url = format!(
-            "{origin}/api/v2/accounts/{}/calls/{}/recordings/{}",
-            encode_path_segment(account),
+            "{base}/calls/{}/recordings/{}",
             encode_path_segment(&rec.provider_call_id),
             encode_path_segment(&rec.recording_id),
         );
         Ok(Some(basic_delete(url, user, password)))
+    }
+
+    /// `GET {origin}/api/v2/accounts/{accountId}/calls/{callId}`: the call state.
+    fn lookup_call(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, user, password) = voice_api(secrets, options)?;
+        let url = format!("{base}/calls/{}", encode_path_segment(provider_call_id));
+        Ok(Some(basic_get(url, user, password)))
+    }
+
+    fn looked_up_call(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        rest::read_call(provider_call_id, body)
+    }
+
+    /// `GET {origin}/api/v2/accounts/{accountId}/calls/{callId}/recordings`.
+    fn list_recordings(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let (base, user, password) = voice_api(secrets, options)?;
+        let url = format!(
+            "{base}/calls/{}/recordings",
+            encode_path_segment(provider_call_id)
+        );
+        Ok(Some(basic_get(url, user, password)))
+    }
+
+    fn listed_recordings(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        rest::read_recordings(provider_call_id, body)
     }
 
     /// Sets `Authorization: Basic` with the current callback credentials.
@@ -122,4 +157,28 @@ impl Adapter for Bandwidth {
     ) -> Result<(), ConfigError> {
         signature::sign(req, secrets)
     }
+}
+
+/// The Voice API's root for the connection's account
+/// (`{origin}/api/v2/accounts/{accountId}`), and the API user's Basic credentials.
+fn voice_api<'s>(
+    secrets: &'s SecretSet,
+    options: &'s ConnectionOptions,
+) -> Result<(String, &'s kit::Secret, &'s kit::Secret), ConfigError> {
+    let account = match secrets.current(ACCOUNT_ID) {
+        Some(secret) => secret.expose(),
+        None => options
+            .get(ACCOUNT_ID)
+            .map(String::as_str)
+            .ok_or(ConfigError::MissingSecret(ACCOUNT_ID))?,
+    };
+    let user = secrets.require(API_USERNAME)?;
+    let password = secrets.require(API_PASSWORD)?;
+    let origin = api_origin(options, INFO.default_api_base)
+        .ok_or(ConfigError::MissingOption("api_base_url"))?;
+    Ok((
+        format!("{origin}/api/v2/accounts/{}", encode_path_segment(account)),
+        user,
+        password,
+    ))
 }
