@@ -56,6 +56,7 @@ permissions! {
     DirectoryManage => "directory.manage",
     ConnectionsManage => "connections.manage",
     FeedsWrite => "feeds.write",
+    PrivacyManage => "privacy.manage",
 }
 
 impl Permission {

@@ -26,6 +26,7 @@ pub mod feeds;
 pub mod http;
 pub mod ids;
 pub mod outbox;
+pub mod privacy;
 pub mod reconcile;
 pub mod retention;
 pub mod server;

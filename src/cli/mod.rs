@@ -59,6 +59,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
     },
+    /// Personal data: erase a person's phone number.
+    #[command(subcommand)]
+    Privacy(PrivacyCmd),
     /// Recorded webhook samples (webhook-samples/).
     #[command(subcommand)]
     Sample(SampleCmd),
@@ -143,6 +146,18 @@ struct SecretsArg {
     /// JSON object of secret values, e.g. {"auth_token": "..."}; `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     secrets_file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivacyCmd {
+    /// Erase a phone number: calls from it (with their events, raw bodies and, at the
+    /// provider, recordings), other raw bodies holding it, contacts, chats and web bookings;
+    /// audited without the number. Prints the counts of what was erased.
+    Erase {
+        /// The number, in E.164 form (+15125550123).
+        #[arg(long)]
+        number: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +278,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Number(NumberCmd::List) => with_store(store, ops::list_numbers),
         Command::User(cmd) => with_store(store, |st| ops::user(st, cmd)),
+        Command::Privacy(PrivacyCmd::Erase { number }) => {
+            with_store(store, |st| async move { ops::erase(st, &number).await })
+        }
     }
 }
 

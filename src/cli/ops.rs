@@ -214,6 +214,15 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
     }
 }
 
+/// `callgate privacy erase --number N`: as `POST /api/v1/privacy/erase`.
+pub(super) async fn erase(state: Service, number: &str) -> anyhow::Result<()> {
+    let Some(number) = crate::privacy::number(number) else {
+        bail!("--number must be a phone number in E.164 form (+15125550123)");
+    };
+    let erased = state.privacy().erase(number, CLI_ACTOR.to_owned()).await?;
+    print_json(&erased)
+}
+
 /// `callgate backup --to DIR`: the store the configuration names, as `serve` reads it.
 pub(super) fn backup(config: Config, to: &Path) -> anyhow::Result<()> {
     let report = crate::backup::backup(&config, to)?;

@@ -47,6 +47,16 @@ impl AppState {
         }
     }
 
+    /// Erasure of a person's number, likewise.
+    pub fn privacy(&self) -> crate::privacy::Privacy<'_> {
+        crate::privacy::Privacy {
+            store: &self.store,
+            clock: &self.clock,
+            events: &self.events,
+            outbox: &self.outbox_wake,
+        }
+    }
+
     /// The feeds' use cases (chat threads, web bookings), likewise.
     pub fn feeds(&self) -> crate::feeds::Feeds<'_> {
         crate::feeds::Feeds {

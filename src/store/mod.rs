@@ -19,6 +19,7 @@ pub mod chats;
 pub mod connections;
 pub mod db;
 pub mod directory;
+pub mod erasure;
 mod error;
 mod files;
 pub mod gauges;
@@ -119,6 +120,11 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     // any caller is answered: see writer.rs), checkpoints by SQLite itself.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    if !read_only {
+        // What is deleted or overwritten is zeroed, not only marked free: an erased number
+        // leaves no copy in free space (`privacy`), once the log is checkpointed.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+    }
     // Isolated jobs run in a savepoint: keep its sub-journal in memory, not in a temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -296,6 +302,31 @@ impl Store {
         // Every delivery, a duplicate too, is stored as a new row.
         self.note(&out, true);
         out
+    }
+
+    /// On the embedded store, copies everything the write-ahead log holds into the database
+    /// and truncates the log to nothing, so that no older page image stays in it (what a
+    /// deletion zeroed may still be in earlier frames). Waits a little for readers that keep
+    /// it from finishing; false if they still did. Nothing to do on PostgreSQL.
+    pub async fn truncate_log(&self) -> Result<bool, StoreError> {
+        let Inner::Sqlite(e) = &*self.inner else {
+            return Ok(true);
+        };
+        let path = e.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = open(&path, false)?;
+            for _ in 0..100 {
+                let busy: i64 =
+                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                if busy == 0 {
+                    return Ok(true);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Ok(false)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("checkpoint task: {e}")))?
     }
 
     /// Deletes single-use values (nonces) whose keeping time has passed.

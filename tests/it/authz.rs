@@ -7,13 +7,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const PERMISSIONS: [&str; 6] = [
+const PERMISSIONS: [&str; 7] = [
     "contact_center.view",
     "contact_center.settings",
     "users.manage",
     "directory.manage",
     "connections.manage",
     "feeds.write",
+    "privacy.manage",
 ];
 
 /// A value for each path parameter of the document. Ids that name nothing are fine: the

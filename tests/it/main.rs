@@ -26,6 +26,7 @@ mod gate;
 mod identities;
 mod monitoring;
 mod plivo;
+mod privacy;
 mod providers;
 mod reconcile;
 mod resources;

@@ -8,6 +8,7 @@ mod events;
 mod feeds;
 pub(crate) mod hub;
 pub(crate) mod ops;
+pub(crate) mod privacy;
 mod subscriptions;
 pub(crate) mod users;
 
@@ -28,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(feeds::routes())
         .merge(hub::routes())
         .merge(subscriptions::routes())
+        .merge(privacy::routes())
 }
 
 /// A page of a listing, from the `limit` and `cursor` query parameters: 1-1000 items
