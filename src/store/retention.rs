@@ -78,7 +78,7 @@ fn ended_before() -> String {
 }
 
 /// Deletes up to [`BATCH`] calls that ended before `before` (and have not changed since),
-/// past `cursor`, with their events, the deliveries no other call's event refers to, their
+/// past `cursor`, with their legs and events, the deliveries no other call's event refers to, their
 /// finished outbox jobs and outbound deliveries, the reconciler's schedule for them, and any
 /// agent's hold on them (active or last call). A recording
 /// deletion still pending at the provider keeps its outbox job, which names all it needs.
@@ -169,6 +169,7 @@ pub(crate) fn delete_calls_where(
         format!("UPDATE agents SET active_call_id = NULL WHERE active_call_id IN ({ids})"),
         format!("UPDATE agents SET last_call_id = NULL WHERE last_call_id IN ({ids})"),
         format!("DELETE FROM reconciliations WHERE id IN ({ids})"),
+        format!("DELETE FROM call_legs WHERE call_seq IN ({seqs})"),
     ] {
         db.exec(&statement, params)?;
     }

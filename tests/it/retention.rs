@@ -44,6 +44,19 @@ async fn two_calls(app: &TestApp) -> String {
         ],
     )
     .await;
+    // An agent's leg of the ended call: a leg of it, not a call of its own.
+    let mut agent_leg = status(
+        "CA00000000000000000000000000000003",
+        AUSTIN_LOCAL,
+        "client:ana",
+        "completed",
+        0,
+        "Mon, 23 Nov 2026 18:00:50 +0000",
+    );
+    agent_leg.push(("ParentCallSid", ended.to_owned()));
+    agent_leg.retain(|(k, _)| *k != "Direction");
+    agent_leg.push(("Direction", "outbound-dial".to_owned()));
+    deliver_all(app, &conn, &[agent_leg]).await;
     let going_on = "CA00000000000000000000000000000002";
     deliver_all(app, &conn, &[ringing(going_on, CALLER, AUSTIN_LOCAL)]).await;
     conn
@@ -79,13 +92,14 @@ async fn each_kind_is_pruned_once_older_than_its_period_and_not_before() {
         pruner.prune(now + Duration::from_secs(50)).await.unwrap(),
         Pruned::default()
     );
-    assert_eq!(count(&store, BODIES).await, 3);
+    assert_eq!(count(&store, BODIES).await, 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM call_legs").await, 1);
 
     let bodies = pruner.prune(now + Duration::from_secs(200)).await.unwrap();
-    assert_eq!((bodies.deliveries, bodies.calls, bodies.audit), (3, 0, 0));
+    assert_eq!((bodies.deliveries, bodies.calls, bodies.audit), (4, 0, 0));
     assert_eq!(count(&store, BODIES).await, 0);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 3);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 3);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 4);
     assert_eq!(listed_calls(&app).await, 2);
 
     let calls = pruner
@@ -97,6 +111,7 @@ async fn each_kind_is_pruned_once_older_than_its_period_and_not_before() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM deliveries").await, 1);
     assert_eq!(listed_calls(&app).await, 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM call_legs").await, 0);
     const ORPHANS: &str =
         "SELECT COUNT(*) FROM reconciliations WHERE id NOT IN (SELECT id FROM calls)";
     assert_eq!(count(&store, ORPHANS).await, 0);
@@ -202,5 +217,5 @@ async fn on_postgres_one_instance_prunes_at_a_time() {
     hold.send(()).unwrap();
     other.join().unwrap();
     let pruned = pruner.prune(later).await.unwrap();
-    assert_eq!((pruned.deliveries, pruned.calls), (3, 1));
+    assert_eq!((pruned.deliveries, pruned.calls), (4, 1));
 }
