@@ -10,7 +10,7 @@ use crate::store::calls::{self as rows, CallRow};
 use crate::store::ingest::{LOOKUP_METHOD, TIMEOUT_METHOD};
 use crate::store::reconcile::{self as schedule, Due, Next};
 use crate::telemetry;
-use callgate_adapters::kit::{CallEvent, CallProgress, EventKind, Leg, Party};
+use callgate_adapters::kit::{CallEvent, CallProgress, EventKind, Leg, Party, RecordingProgress};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
@@ -18,6 +18,9 @@ use time::OffsetDateTime;
 /// and once more `CALLGATE_RECONCILE_AFTER_SECS` later (a recording still processing at the
 /// first listing is complete by the second).
 const LISTINGS: i64 = 2;
+
+/// How long after a call's end a recording still processing keeps it listed.
+const KEEP_LISTING_FOR: time::Duration = time::Duration::DAY;
 
 /// An audit entry about the call: its action and detail.
 type Audit = Option<(&'static str, serde_json::Value)>;
@@ -222,11 +225,22 @@ impl Reconciler {
         telemetry::reconcile_lookup("recordings", "listed");
         tracing::debug!(call = %call.id, listed = events.len(), "recordings listed");
         let listings = d.listings + 1;
-        Ok(if listings >= LISTINGS {
-            Next::Done
-        } else {
-            again(now + self.after(), 0, listings, None)
-        })
+        if listings < LISTINGS {
+            return Ok(again(now + self.after(), 0, listings, None));
+        }
+        // A recording still processing is deleted once complete: listed again until it is,
+        // for a day after the call ended.
+        let processing = events.iter().any(|e| {
+            matches!(&e.kind, EventKind::Recording(r) if r.status == RecordingProgress::InProgress)
+        });
+        let ended_at = call.fold.end_recorded_at.unwrap_or(call.updated_at);
+        if processing && now - ended_at < KEEP_LISTING_FOR {
+            return Ok(again(now + self.after(), 0, LISTINGS - 1, None));
+        }
+        if processing {
+            tracing::warn!(call = %call.id, "a recording of an unresolved call was still processing a day after the call ended; no longer listed");
+        }
+        Ok(Next::Done)
     }
 
     /// Asks the provider about the call: the adapter describes the request, the outbox's

@@ -6,8 +6,9 @@
 //!   delivery marked as a lookup (deduplicated, folded, gated, audited `call.reconciled` when
 //!   it ends the call);
 //! - a call that ended without a tenant has its recordings listed, and listed once more
-//!   `CALLGATE_RECONCILE_AFTER_SECS` later: each one found is folded in, so the gate discards
-//!   it and the outbox deletes it;
+//!   `CALLGATE_RECONCILE_AFTER_SECS` later (and again, for a day, while one is still
+//!   processing): each one found is folded in, so the gate discards it and the outbox
+//!   deletes it once complete;
 //! - a call past `CALLGATE_MAX_CALL_SECS` that cannot be looked up (no API, no credentials,
 //!   the connection gone) or that the provider no longer knows (404) is ended by callgate
 //!   (`ended_by: "timed_out"`), through the same path: unresolved without a tenant, its
@@ -29,9 +30,10 @@ use tokio_util::sync::CancellationToken;
 
 mod look;
 
-/// How many quiet calls one pass starts watching, and how many watched calls it looks at.
+/// How many quiet calls one pass starts watching, and how many watched calls it claims
+/// (and looks at, one after the other, within one lease).
 const WATCH_PER_PASS: usize = 200;
-const LOOK_PER_PASS: usize = 32;
+const LOOK_PER_PASS: usize = 4;
 
 /// The reconciler's dependencies: the outbox worker's (store, connections, clock, the
 /// provider client behind the egress guard, backoff), the live event hub, and its timing.
@@ -55,6 +57,8 @@ impl Reconciler {
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
             match self.pass().await {
+                // A full claim: more may be due; claimed afresh, each under its own lease.
+                Ok(LOOK_PER_PASS) => continue,
                 Ok(n) if n > 0 => tracing::debug!(looked_at = n, "reconciler pass"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reconciler pass failed; retrying"),
@@ -79,9 +83,11 @@ impl Reconciler {
                 schedule::watch_quiet_calls(db, quiet_since, started_before, now, WATCH_PER_PASS)
             })
             .await?;
-        // A claim outlasts the two requests a look may send, so no other instance asks
-        // meanwhile; if this one dies, the call falls due again when the claim ends.
-        let lease_until = now + self.worker.config.request_timeout * 2 + Duration::from_secs(30);
+        // A claim outlasts the requests its looks may send (one each, two for a call that
+        // ends), so no other instance asks meanwhile; if this one dies, the calls fall due
+        // again when the claim ends.
+        let per_look = self.worker.config.request_timeout * 2;
+        let lease_until = now + per_look * LOOK_PER_PASS as u32 + Duration::from_secs(30);
         let due = self
             .worker
             .store

@@ -315,6 +315,56 @@ async fn a_lost_recording_webhook_is_found_by_listing_and_deleted() {
     app.stop().await;
 }
 
+/// A recording still processing at both listings (its completion webhook lost too) keeps the
+/// call listed until it is complete, and is then deleted.
+#[tokio::test]
+async fn a_recording_still_processing_is_listed_until_complete_then_deleted() {
+    let mock = MockServer::start().await;
+    let (sid, rec) = (
+        "CA70000000000000000000000000000009",
+        "RE70000000000000000000000000000009",
+    );
+    let mut processing = recordings_page(sid, &[rec]);
+    processing["recordings"][0]["status"] = json!("processing");
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(processing))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(rec)))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let app = app_with("3600").await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    let id = live_call(&app, &conn, sid).await;
+    let end = status(
+        sid,
+        CALLER,
+        TOLL_FREE,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:01:00 +0000",
+    );
+    deliver_all(&app, &conn, &[end]).await;
+    soon("the recording deleted once complete", || async {
+        audit_has(&app, &id, "recording.deletion_confirmed").await
+    })
+    .await;
+    assert!(requests_to(&mock, "GET", &recordings_path()).await >= 4);
+    app.stop().await;
+}
+
 /// A connection with no API credentials cannot be looked up: past the maximum call duration
 /// the call ends `timed_out`, unresolved, and the agent who claimed it is free again.
 #[tokio::test]
