@@ -410,3 +410,45 @@ fn the_help_names_the_tool_and_the_provider_ids() {
         "help opens no store"
     );
 }
+
+/// `privacy erase` erases a number from the store as the API does, printing the counts, and
+/// refuses a number not in E.164 form.
+#[tokio::test]
+async fn the_cli_erases_a_number() {
+    let app = TestApp::spawn().await;
+    app.tenant("t-austin", &["78701"], &["hvac"]).await;
+    app.inbound_chat("t-austin", "th-jane").await;
+    let (s, v) = app.web_booking("t-austin", "wb-jane", "Jane Doe").await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    let dir = app.stop_keeping_store().await;
+    let (ok, _, err) = run_cli(
+        dir.path(),
+        &["privacy", "erase", "--number", "5125550123"],
+        None,
+    );
+    assert!(!ok && err.contains("E.164"), "{err}");
+    let (ok, out, err) = run_cli(
+        dir.path(),
+        &["privacy", "erase", "--number", "+15125550123"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let erased: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (
+            &erased["chat_threads"],
+            &erased["chat_messages"],
+            &erased["web_bookings"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{erased}"
+    );
+    let (ok, out, err) = run_cli(
+        dir.path(),
+        &["privacy", "erase", "--number", "+15125550123"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let again: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(again["web_bookings"], 0, "{again}");
+}
