@@ -113,7 +113,8 @@
       setStatus("Live: this page updates on its own.", false);
       refresh();
     });
-    types.split(",").concat(["resync"]).forEach(function (type) {
+    // resync and screen_pop reach every stream, whatever kinds it asked for.
+    types.split(",").concat(["resync", "screen_pop"]).forEach(function (type) {
       source.addEventListener(type, refresh);
     });
     source.addEventListener("error", function () {
