@@ -1,7 +1,7 @@
 //! Retention: what callgate stores is kept only as long as configured (`config::Retention`).
 //! Raw webhook bodies past their period are emptied (their events and calls stay); calls that
 //! ended longer ago than theirs are deleted with their events and deliveries; old audit
-//! entries are deleted.
+//! entries are deleted, and so are refused webhooks as old as the raw bodies pruned.
 //!
 //! A pass runs in the background, in small batches ([`BATCH`] rows), each its own short write,
 //! with a yield between them, so that ingest never waits behind it for long. On PostgreSQL a
@@ -29,6 +29,8 @@ pub struct Pruned {
     pub calls: u64,
     /// Audit entries deleted.
     pub audit: u64,
+    /// Refused webhooks deleted from the refusal log (kept as long as raw bodies).
+    pub refusals: u64,
 }
 
 /// Runs the passes over one store; it remembers where its walks over the deliveries and the
@@ -38,7 +40,7 @@ pub struct Pruner {
     store: Store,
     periods: Retention,
     /// Where each walk stopped, by [`Walk`].
-    cursors: [i64; 3],
+    cursors: [i64; 4],
 }
 
 impl Pruner {
@@ -46,7 +48,7 @@ impl Pruner {
         Self {
             store,
             periods,
-            cursors: [0; 3],
+            cursors: [0; 4],
         }
     }
 
@@ -71,10 +73,16 @@ impl Pruner {
                 rows::delete_audit(db, audit_before)
             })
             .await?;
+        let refusals = self
+            .walk("refusals", Walk::Refusals, move |db, _| {
+                rows::delete_refusals(db, bodies_before)
+            })
+            .await?;
         Ok(Pruned {
             deliveries,
             calls,
             audit,
+            refusals,
         })
     }
 
@@ -130,6 +138,7 @@ enum Walk {
     Deliveries = 0,
     Calls = 1,
     Audit = 2,
+    Refusals = 3,
 }
 
 /// Prunes every [`EVERY`], from a minute after the start, until `shutdown`.
@@ -152,6 +161,7 @@ pub async fn run(
                 deliveries = p.deliveries,
                 calls = p.calls,
                 audit = p.audit,
+                refusals = p.refusals,
                 "retention pass done"
             ),
             Err(e) => tracing::warn!(error = %e, "retention pass failed; the next one resumes"),

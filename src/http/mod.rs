@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub(crate) mod console;
 mod redact;
+mod refusal_log;
 mod webhooks;
 
 use crate::config::Config;

@@ -40,6 +40,7 @@ mod schema;
 pub mod sessions;
 pub mod subscriptions;
 pub mod users;
+pub mod webhook_log;
 mod writer;
 
 pub use ingest::{Delivery, IngestOutcome, Transaction};

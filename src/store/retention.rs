@@ -193,6 +193,17 @@ pub fn delete_audit(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreE
     Ok(Batch::of(&ids, 0))
 }
 
+/// Deletes up to [`BATCH`] refused webhooks recorded before `before`, oldest first: they
+/// hold the first bytes of bodies, kept no longer than raw bodies are.
+pub fn delete_refusals(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreError> {
+    let pruned = super::webhook_log::delete_refusals_before(db, before, BATCH)?;
+    Ok(Batch {
+        pruned,
+        cursor: 0,
+        more: i64::try_from(pruned).unwrap_or(i64::MAX) >= BATCH,
+    })
+}
+
 /// The oldest row of each kind retention prunes, for its gauges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Oldest {

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_reconciliations.sql"),
     include_str!("../../migrations/sqlite/0015_events_by_delivery.sql"),
     include_str!("../../migrations/sqlite/0016_call_legs.sql"),
+    include_str!("../../migrations/sqlite/0017_webhook_refusals.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -29,6 +29,7 @@ mod plivo;
 mod privacy;
 mod providers;
 mod reconcile;
+mod refusals;
 mod resources;
 mod retention;
 mod schema;

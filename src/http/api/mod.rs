@@ -11,6 +11,7 @@ pub(crate) mod ops;
 pub(crate) mod privacy;
 mod subscriptions;
 pub(crate) mod users;
+pub(crate) mod webhook_log;
 
 use super::AppState;
 use crate::error::AppError;
@@ -30,6 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(hub::routes())
         .merge(subscriptions::routes())
         .merge(privacy::routes())
+        .merge(webhook_log::routes())
 }
 
 /// A page of a listing, from the `limit` and `cursor` query parameters: 1-1000 items
