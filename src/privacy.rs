@@ -3,7 +3,8 @@
 //! raw deliveries, and its recordings are deleted at the provider through the outbox; every
 //! other raw body holding the number is emptied; its directory contacts, chat threads and
 //! messages, spam blocks and web bookings are deleted; audit details naming it say
-//! `[erased]`. The erasure is audited (`privacy.erased`) with its counts, never the number.
+//! `[erased]`; refused webhooks holding it leave the refusal log. The erasure is audited
+//! (`privacy.erased`) with its counts, never the number.
 //!
 //! What to erase is found on a reader first (a scan of the calls and the raw bodies, which
 //! must not hold the writer), then erased in one write. The embedded store zeroes what it
@@ -13,7 +14,7 @@
 use crate::calls::Effects;
 use crate::events::EventHub;
 use crate::store::erasure::{self, Erased};
-use crate::store::{Db, Store, StoreError, audit};
+use crate::store::{Db, Store, StoreError, audit, webhook_log};
 use callgate_adapters::kit::Clock;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -120,6 +121,8 @@ fn erase(
         db.announce_hub(tenant)?;
     }
     erased.audit_entries = erasure::redact_audit(db, found.number)?;
+    erased.refusals =
+        webhook_log::delete_refusals_holding(db, found.number.trim_start_matches('+'))?;
     let detail = serde_json::to_value(erased)?;
     audit::record(db, now, actor, "privacy.erased", None, None, &detail)?;
     Ok((erased, tenants))

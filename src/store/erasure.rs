@@ -27,6 +27,8 @@ pub struct Erased {
     pub web_bookings: u64,
     /// Audit entries whose detail named the number, which now says `[erased]` instead.
     pub audit_entries: u64,
+    /// Refused webhooks of the refusal log whose URL, detail or first bytes held the number.
+    pub refusals: u64,
 }
 
 /// What an erased number is replaced with where a row is kept.

@@ -3,7 +3,7 @@
 //! counted). Neither holds a header value, a secret or a signature.
 
 use super::StoreError;
-use super::db::{Db, Row, args};
+use super::db::{Db, Dialect, Row, args};
 use super::{Listing, from_millis, millis};
 use time::OffsetDateTime;
 
@@ -133,6 +133,23 @@ pub fn delete_refusals_before(
              SELECT id FROM webhook_refusals WHERE at < ?1 ORDER BY at LIMIT ?2)",
         args![millis(before), batch],
     )?;
+    Ok(n as u64)
+}
+
+/// Deletes the refusals whose URL, detail or first bytes hold `needle` (an erased number's
+/// digits, which every spelling of it holds): how many it deleted.
+pub fn delete_refusals_holding(db: &Db<'_>, needle: &str) -> Result<u64, StoreError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "DELETE FROM webhook_refusals WHERE instr(body_prefix, ?1) > 0
+                 OR instr(url, ?2) > 0 OR instr(COALESCE(detail, ''), ?2) > 0"
+        }
+        Dialect::Postgres => {
+            "DELETE FROM webhook_refusals WHERE position(?1 IN body_prefix) > 0
+                 OR position(?2 IN url) > 0 OR position(?2 IN COALESCE(detail, '')) > 0"
+        }
+    };
+    let n = db.exec(sql, args![needle.as_bytes().to_vec(), needle])?;
     Ok(n as u64)
 }
 

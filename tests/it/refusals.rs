@@ -321,3 +321,39 @@ async fn a_refusal_is_answered_while_the_store_is_blocked() {
     drop(blocker);
     app.stop().await;
 }
+
+/// Erasing a number takes every refused webhook holding it out of the log, whatever spelling
+/// the body used.
+#[tokio::test]
+async fn erasure_takes_a_number_out_of_the_refusal_log() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let holding = [("CallSid", "CA06"), ("From", "+15125550123")];
+    let res = app.twilio_signed(&conn, &holding, "wrong").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .twilio_signed(
+            &conn,
+            &[("CallSid", "CA07"), ("From", "+15125550999")],
+            "wrong",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    refusals_reach(&app, &conn, 2).await;
+    let (s, erased) = app
+        .api(
+            Method::POST,
+            "/api/v1/privacy/erase",
+            Some(serde_json::json!({"number": "+15125550123"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+    assert_eq!(erased["refusals"], 1, "{erased}");
+    let left = app
+        .get(&format!("/api/v1/connections/{conn}/refusals"))
+        .await;
+    let text = left.to_string();
+    assert!(!text.contains("5125550123"), "{text}");
+    assert_eq!(left["refusals"].as_array().unwrap().len(), 1, "{text}");
+    app.stop().await;
+}
