@@ -164,6 +164,17 @@ impl EventHub {
         let _ = self.tx.send(event);
     }
 
+    /// Drops from the ring every event whose data holds `text` (an erased number), so that
+    /// no catch-up replays it; a client that last saw an event before one dropped from the
+    /// front is told to resync instead.
+    pub fn forget(&self, text: &str) {
+        let mut recent = match self.recent.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        recent.0.retain(|e| !e.data().contains(text));
+    }
+
     /// Subscribes, catching up after `last_event_id` when the ring still holds what
     /// followed it.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
@@ -210,6 +221,23 @@ mod tests {
         Change::HubUpdated {
             tenant_id: t.into(),
         }
+    }
+
+    #[test]
+    fn forgotten_events_are_not_replayed() {
+        let hub = EventHub::new("e1");
+        hub.publish(hub_changed("t-a"));
+        hub.publish(hub_changed("t-+15125550123"));
+        hub.publish(hub_changed("t-b"));
+        hub.forget("+15125550123");
+        let replayed: Vec<String> = hub
+            .subscribe(Some("e1-1"))
+            .replay
+            .iter()
+            .map(|e| e.data().to_owned())
+            .collect();
+        assert_eq!(replayed.len(), 1, "{replayed:?}");
+        assert!(replayed[0].contains("t-b"), "{replayed:?}");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! What to erase is found on a reader first (a scan of the calls and the raw bodies, which
 //! must not hold the writer), then erased in one write. The embedded store zeroes what it
 //! deletes (`secure_delete`), and the write-ahead log is then checkpointed and truncated, so
-//! that no file of the data directory keeps a byte of the number.
+//! that no file of the data directory keeps a byte of the number. This instance's live event
+//! ring forgets the events that named it, so that no catch-up replays them.
 
 use crate::calls::Effects;
 use crate::events::EventHub;
@@ -24,6 +25,12 @@ use tokio::sync::Notify;
 /// `None` when it is not a phone number.
 pub fn number(raw: &str) -> Option<String> {
     crate::domain::numbers::to_e164(raw).filter(|_| raw.trim().starts_with('+'))
+}
+
+/// The number's digits, which every spelling of it holds (E.164, URL-encoded `%2B…`,
+/// without the plus).
+fn digits_of(number: &str) -> String {
+    number.trim_start_matches('+').to_owned()
 }
 
 /// What erasure works with: the store, the clock, and where its effects go.
@@ -46,14 +53,14 @@ impl std::fmt::Debug for Privacy<'_> {
 impl Privacy<'_> {
     /// Erases `number` (in E.164 form, validated by the caller) for `actor`.
     pub async fn erase(&self, number: String, actor: String) -> Result<Erased, StoreError> {
-        let digits = number.trim_start_matches('+').as_bytes().to_vec();
-        let n = number.clone();
+        let digits = digits_of(&number);
+        let (n, d) = (number.clone(), digits.clone().into_bytes());
         let (calls, deliveries) = self
             .store
             .read(move |db| {
                 Ok::<_, StoreError>((
                     erasure::calls_naming(db, &n)?,
-                    erasure::deliveries_holding(db, &digits)?,
+                    erasure::deliveries_holding(db, &d)?,
                 ))
             })
             .await?;
@@ -69,6 +76,7 @@ impl Privacy<'_> {
                 erase(db, &found, &actor, clock.now())
             })
             .await?;
+        self.events.forget(&digits);
         Effects {
             wake_outbox: erased.recordings > 0,
             calls: Vec::new(),
