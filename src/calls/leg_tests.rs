@@ -2,9 +2,10 @@
 //! agent whose phone answered it.
 
 use super::ingest_batch;
+use super::tests::delivery_of;
+use crate::domain::leg_tests::agent_leg;
 use crate::store::calls::{self as rows, CallFilter};
-use crate::store::{Delivery, IngestOutcome, Store, StoreError, db::args};
-use bytes::Bytes;
+use crate::store::{IngestOutcome, Store, StoreError, db::args};
 use callgate_adapters::kit::{
     CallEvent, CallProgress, Clock, EventKind, FixedClock, Leg, LegRole, Party, RecordingEvent,
     RecordingProgress,
@@ -33,29 +34,12 @@ fn answered() -> EventKind {
     }
 }
 
-fn agent_leg(identity: &str) -> Leg {
-    Leg {
-        parent_call_id: Some("CA1".into()),
-        role: Some(LegRole::Agent),
-        agent_identity: Some(identity.into()),
-        ..Leg::default()
-    }
-}
-
 async fn ingest(store: &Store, events: Vec<CallEvent>) -> IngestOutcome {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(OffsetDateTime::UNIX_EPOCH));
-    let delivery = Delivery {
-        connection_id: "conn-1".into(),
-        provider: "twilio",
-        digest: [0; 32],
-        method: "POST".into(),
-        target: "/webhooks/twilio/conn-1".into(),
-        content_type: None,
-        body: Bytes::from_static(b"x"),
-        events,
-        replay_key: None,
-    };
-    store.ingest(delivery, ingest_batch, clock).await.unwrap()
+    store
+        .ingest(delivery_of(events), ingest_batch, clock)
+        .await
+        .unwrap()
 }
 
 async fn open() -> (tempfile::TempDir, Store) {

@@ -44,7 +44,7 @@ impl std::fmt::Debug for Calls<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod leg_tests;

@@ -9,7 +9,8 @@ use proptest::prelude::Strategy;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-fn delivery(progress: CallProgress, key: &str) -> Delivery {
+/// A delivery of `events` on a Twilio connection.
+pub(super) fn delivery_of(events: Vec<CallEvent>) -> Delivery {
     Delivery {
         connection_id: "conn-1".into(),
         provider: "twilio",
@@ -18,16 +19,20 @@ fn delivery(progress: CallProgress, key: &str) -> Delivery {
         target: "/webhooks/twilio/conn-1".into(),
         content_type: None,
         body: Bytes::from_static(b"x"),
-        events: vec![CallEvent {
-            dedupe_key: key.into(),
-            provider_call_id: "CA1".into(),
-            occurred_at: None,
-            party: Party::default(),
-            kind: EventKind::Call { progress },
-            leg: callgate_adapters::kit::Leg::default(),
-        }],
+        events,
         replay_key: None,
     }
+}
+
+fn delivery(progress: CallProgress, key: &str) -> Delivery {
+    delivery_of(vec![CallEvent {
+        dedupe_key: key.into(),
+        provider_call_id: "CA1".into(),
+        occurred_at: None,
+        party: Party::default(),
+        kind: EventKind::Call { progress },
+        leg: callgate_adapters::kit::Leg::default(),
+    }])
 }
 
 /// Stores one delivery of `progress` (dedupe key `key`) through the ingest path, with the

@@ -33,7 +33,8 @@ fn progress(p: CallProgress) -> EventKind {
     EventKind::Call { progress: p }
 }
 
-fn agent_leg(identity: &str) -> Leg {
+/// A leg of the call `CA1` dialed to the agent `identity`.
+pub(crate) fn agent_leg(identity: &str) -> Leg {
     Leg {
         parent_call_id: Some("CA1".into()),
         role: Some(LegRole::Agent),

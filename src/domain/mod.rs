@@ -20,4 +20,4 @@ mod reconcile_tests;
 pub(crate) mod tests;
 
 #[cfg(test)]
-mod leg_tests;
+pub(crate) mod leg_tests;
