@@ -216,3 +216,31 @@ async fn on_the_embedded_store_no_file_keeps_a_byte_of_the_number() {
     // The other caller's data stays.
     assert!(!files_holding(app.dir.path(), b"5125550199").is_empty());
 }
+
+/// A client catching up after an erasure is not replayed the erased caller's events: what it
+/// missed comes back without them.
+#[tokio::test]
+async fn a_catch_up_after_an_erasure_replays_none_of_the_number_s_events() {
+    use crate::events::Stream;
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.austin_directory().await;
+    let mut stream = Stream::open(&app, None).await;
+    let before = "CA30000000000000000000000000000010";
+    deliver_all(&app, &conn, &[ringing(before, OTHER, AUSTIN_LOCAL)]).await;
+    let seen = stream.call_update(before).await;
+    drop(stream);
+    deliver_all(&app, &conn, &[ringing(PERSON_CALL, PERSON, AUSTIN_LOCAL)]).await;
+    deliver_all(&app, &conn, &[ringing(OTHER_CALL, OTHER, AUSTIN_LOCAL)]).await;
+    let (s, erased) = erase(&app, json!({"number": PERSON})).await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+
+    let mut stream = Stream::open(&app, seen.id.as_deref()).await;
+    let first = stream.next().await;
+    assert_eq!(first.event, "call.updated", "{first:?}");
+    assert_eq!(
+        first.data["call"]["provider_call_id"], OTHER_CALL,
+        "{first:?}"
+    );
+    assert!(!first.data.to_string().contains(DIGITS), "{first:?}");
+}
