@@ -64,6 +64,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "—",
     forwarding: "—",
     agent_identity: "—",
+    console_field: "FILL IN: where the provider’s console takes the webhook URL (page → field)",
 };
 
 impl Adapter for Acme {

@@ -46,6 +46,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`initialContactId`, else `previousContactId` (the parent), `contactId` (the leg)",
     forwarding: "—",
     agent_identity: "`CONNECTED_TO_AGENT`: `agentInfo.username` (UNCONFIRMED), else `agentInfo.agentArn`",
+    console_field: "EventBridge: a connection and an API destination whose endpoint is this URL (POST), the target of a rule on the instance’s contact events",
 };
 
 impl Adapter for AmazonConnect {

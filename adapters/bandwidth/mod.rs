@@ -65,6 +65,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`parentCallId` (transfer events: the B leg's parent)",
     forwarding: "`diversion.origTo`, `diversion.reason`",
     agent_identity: "`transferTo` of `transferAnswer` and `transferDisconnect`",
+    console_field: "Voice application: “Call-initiated callback URL” stays with the call control; “Status callback URL” and the recording callbacks here, with the application’s callback credentials set to the connection’s username and password",
 };
 
 impl Adapter for Bandwidth {

@@ -50,6 +50,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`master_call_id`, else `entry_point_call_id` (the parent)",
     forwarding: "—",
     agent_identity: "`target.id` when `target.type` is `user`",
+    console_field: "Dialpad’s API: `POST /api/v2/webhooks` with `hook_url` this URL and a `secret`, then a call event subscription naming that webhook",
 };
 
 impl Adapter for Dialpad {

@@ -72,6 +72,9 @@ pub struct ProviderInfo {
     pub forwarding: &'static str,
     /// Which field names whose phone an agent's leg rang (`Leg::agent_identity`), or `—`.
     pub agent_identity: &'static str,
+    /// Where the connection's webhook URL goes in the provider's console (page, then field),
+    /// for the web console's Ops page.
+    pub console_field: &'static str,
 }
 
 /// What callgate can ask a provider's REST API about one call.

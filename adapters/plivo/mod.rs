@@ -52,6 +52,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "Dial callbacks: `DialALegUUID` (the parent), `DialBLegUUID` (the leg); else `ALegUUID` when it is not `CallUUID`",
     forwarding: "`ForwardedFrom`",
     agent_identity: "`DialBLegTo` of a Dial callback; `To` of an outbound child leg",
+    console_field: "Voice → Applications → the application: “Answer URL” (when callgate answers it), “Hangup URL” and the `callbackUrl` of `<Record>`",
 };
 
 impl Adapter for Plivo {

@@ -70,6 +70,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "LaML: `ParentCallSid`; RELAY: `params.parent.call_id`",
     forwarding: "LaML: `ForwardedFrom`",
     agent_identity: "LaML: `To` of an `outbound-dial` child leg; RELAY: the device's `to` of a child leg",
+    console_field: "Phone Numbers → the number → Voice and Fax Settings: “Handle calls using” LaML Webhooks, then “When a call comes in” and “Call status changes”; or the status callback URL of a SWML `connect` or a RELAY application",
 };
 
 impl Adapter for SignalWire {

@@ -49,6 +49,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`parent_call_id`",
     forwarding: "`forwarded_from`, `routing_reason`",
     agent_identity: "`agent_identity`",
+    console_field: "the sending system’s webhook setting: POST events in callgate’s standard format here",
 };
 
 impl Adapter for Standard {

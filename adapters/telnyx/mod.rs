@@ -73,6 +73,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`call_session_id` (the session), `call_leg_id` (the leg); TeXML: `ParentCallSid`",
     forwarding: "TeXML: `ForwardedFrom` where sent (UNCONFIRMED)",
     agent_identity: "`to` of an `outgoing` leg",
+    console_field: "Voice → the Call Control or TeXML application: “Webhook URL” (Call Control) or “Status callback” (TeXML), API version 2",
 };
 
 impl Adapter for Telnyx {

@@ -56,6 +56,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`ParentCallSid` (the parent call); `Direction` `outbound-dial` marks an agent's leg",
     forwarding: "`ForwardedFrom`",
     agent_identity: "`To` of an `outbound-dial` child leg",
+    console_field: "Phone Numbers → Active numbers → the number → Voice Configuration: “A call comes in” (Webhook, HTTP POST) and “Call status changes”; the same URL as the recording status callback of the TwiML or API request that records",
 };
 
 impl Adapter for Twilio {

@@ -51,6 +51,7 @@ static INFO: ProviderInfo = ProviderInfo {
     legs: "`conversation_uuid` (the session), `uuid` (the leg)",
     forwarding: "—",
     agent_identity: "`to` of an `outbound` leg",
+    console_field: "Applications → the application → Capabilities → Voice: “Event URL” (HTTP POST), and the `eventUrl` of the NCCO `record` action; the answer URL stays with the call control",
 };
 
 impl Adapter for Vonage {

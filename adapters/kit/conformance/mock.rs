@@ -59,6 +59,7 @@ pub(super) const SOUND: ProviderInfo = ProviderInfo {
     legs: "—",
     forwarding: "—",
     agent_identity: "—",
+    console_field: "the mock provider’s webhook setting",
 };
 
 /// A mock that lives as long as the test binary (adapters are `&'static`).
