@@ -7,6 +7,7 @@ mod agent;
 mod assets;
 mod format;
 mod managers;
+mod ops;
 mod pages;
 pub(crate) mod session;
 mod settings;
@@ -48,6 +49,12 @@ pub(super) fn routes() -> Router<AppState> {
             post(managers::save_tenants),
         )
         .route("/console/users/{user_id}/tokens", post(managers::new_token))
+        .route("/console/ops", get(ops::page))
+        .route("/console/ops/connections", post(ops::create))
+        .route("/console/ops/connections/{id}", get(ops::connection))
+        .route("/console/ops/connections/{id}/rotate", post(ops::rotate))
+        .route("/console/ops/connections/{id}/enable", post(ops::enable))
+        .route("/console/ops/connections/{id}/disable", post(ops::disable))
         .route("/console/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// The console's pages, in the bar's order: path, label, the permission that opens it.
-pub const NAV: [(&str, &str, Permission); 3] = [
+pub const NAV: [(&str, &str, Permission); 4] = [
     (
         "/console/agent",
         "Calls and hub",
@@ -23,6 +23,7 @@ pub const NAV: [(&str, &str, Permission); 3] = [
         Permission::ContactCenterSettings,
     ),
     ("/console/users", "Users", Permission::UsersManage),
+    ("/console/ops", "Ops", Permission::ConnectionsManage),
 ];
 
 #[derive(Template)]

@@ -1,5 +1,5 @@
-// callgate console: times in the viewer's time zone, and live regions kept current over the
-// event stream. The server renders every region (and escapes every value); this script only
+// callgate console: times in the viewer's time zone, copy buttons, and live regions kept
+// current over the event stream. The server renders every region (and escapes every value); this script only
 // re-reads the page it is on and swaps the regions marked data-live, keeping focus where it was.
 "use strict";
 
@@ -129,7 +129,31 @@
     });
   }
 
+  // Copy buttons: data-copy names the input whose value is copied; the button's status says so.
+  function copy(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var said = button.parentNode.querySelector(".copied");
+    function say(text) { if (said) said.textContent = text; }
+    function select() {
+      source.focus();
+      source.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      say(copied ? "Copied." : "Selected: press Ctrl+C (or \u2318C) to copy.");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.value).then(function () { say("Copied."); }, select);
+    } else {
+      select();
+    }
+  }
+
   function start() {
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest && e.target.closest("[data-copy]");
+      if (button) copy(button);
+    });
     localizeTimes(document);
     if (location.hash === "#find") {
       var zip = document.getElementById("zip");
