@@ -119,6 +119,7 @@ async fn follow_other_instances(
         };
         match signal {
             Signal::Connection { id } => state.connections.forget(&id),
+            Signal::Erased { call_ids } => state.events.forget_calls(&call_ids),
             Signal::Rights { user_id } => {
                 state
                     .events

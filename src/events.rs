@@ -175,6 +175,23 @@ impl EventHub {
         recent.0.retain(|e| !e.data().contains(text));
     }
 
+    /// Drops from the ring every event about one of the calls `call_ids` (their updates,
+    /// recording decisions and screen pops): what another instance erased.
+    pub fn forget_calls(&self, call_ids: &[String]) {
+        let mut recent = match self.recent.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        recent.0.retain(|e| {
+            let call = match &e.change {
+                Change::CallUpdated(c) | Change::RecordingDecided(c) => Some(&c.id),
+                Change::ScreenPop { screen_pop, .. } => Some(&screen_pop.call_id),
+                Change::HubUpdated { .. } | Change::RightsChanged { .. } => None,
+            };
+            call.is_none_or(|id| !call_ids.contains(id))
+        });
+    }
+
     /// Subscribes, catching up after `last_event_id` when the ring still holds what
     /// followed it.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {

@@ -10,12 +10,13 @@
 //! must not hold the writer), then erased in one write. The embedded store zeroes what it
 //! deletes (`secure_delete`), and the write-ahead log is then checkpointed and truncated, so
 //! that no file of the data directory keeps a byte of the number. This instance's live event
-//! ring forgets the events that named it, so that no catch-up replays them.
+//! ring forgets the events that named it, and other instances' forget those of the erased
+//! calls (`Signal::Erased`), so that no catch-up replays them.
 
 use crate::calls::Effects;
 use crate::events::EventHub;
 use crate::store::erasure::{self, Erased};
-use crate::store::{Db, Store, StoreError, audit, webhook_log};
+use crate::store::{Db, Signal, Store, StoreError, audit, webhook_log};
 use callgate_adapters::kit::Clock;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -109,15 +110,21 @@ fn erase(
     now: OffsetDateTime,
 ) -> Result<(Erased, Vec<String>), StoreError> {
     let mut erased = Erased::default();
+    let mut call_ids = Vec::new();
     for id in found.calls {
         let Some(call) = erasure::call_from(db, id, found.number)? else {
             continue;
         };
+        call_ids.push(call.id.clone());
         erased.recordings += erasure::delete_recordings(db, &call, now)?;
         let deleted = erasure::delete_call(db, &call)?;
         erased.calls += deleted.calls;
         erased.events += deleted.events;
         erased.deliveries += deleted.deliveries;
+    }
+    if !call_ids.is_empty() {
+        // Other instances' live event rings forget them (this one's forgets the number).
+        db.announce(&Signal::Erased { call_ids })?;
     }
     for id in found.deliveries {
         if erasure::empty_body(db, *id)? {

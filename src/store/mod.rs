@@ -73,6 +73,8 @@ pub enum Signal {
     /// A user's permissions or tenants changed, or one of its tokens was revoked: its open
     /// live streams check their token again.
     Rights { user_id: String },
+    /// Calls were erased (`privacy`): live event rings forget their events.
+    Erased { call_ids: Vec<String> },
 }
 
 /// A signal as sent: with the instance that sent it, which ignores its own.

@@ -455,3 +455,44 @@ async fn a_database_outage_answers_503_and_loses_nothing_acknowledged() {
         refused.load(std::sync::atomic::Ordering::SeqCst)
     );
 }
+
+/// An erasure on one instance reaches the other's live event ring: a client catching up
+/// there is not replayed the erased caller's call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(callgate_test_postgres),
+    ignore = "needs PostgreSQL: set CALLGATE_TEST_POSTGRES"
+)]
+async fn an_erasure_on_one_instance_is_forgotten_by_the_other_s_live_events() {
+    let (a, b) = two_instances().await;
+    let conn = a.twilio_connection("http://127.0.0.1:9").await;
+    a.austin_directory().await;
+    let (person, other) = ("+15125550123", "+15125550199");
+    let (before, erased_call, kept) = (
+        "CA40000000000000000000000000000001",
+        "CA40000000000000000000000000000002",
+        "CA40000000000000000000000000000003",
+    );
+    let mut stream = Stream::open(&b, None).await;
+    deliver_all(&a, &conn, &[ringing(before, other, AUSTIN_LOCAL)]).await;
+    let seen = stream.call_update(before).await;
+    deliver_all(&a, &conn, &[ringing(erased_call, person, AUSTIN_LOCAL)]).await;
+    deliver_all(&a, &conn, &[ringing(kept, other, AUSTIN_LOCAL)]).await;
+    // b has heard of both, in order, before the erasure.
+    stream.call_update(kept).await;
+    drop(stream);
+    let (s, v) = a
+        .api(
+            Method::POST,
+            "/api/v1/privacy/erase",
+            Some(json!({"number": person})),
+        )
+        .await;
+    assert_eq!((s, &v["calls"]), (StatusCode::OK, &json!(1)), "{v}");
+    eventually("b forgets the erased call's events", || async {
+        let mut stream = Stream::open(&b, seen.id.as_deref()).await;
+        let first = stream.next().await;
+        first.data["call"]["provider_call_id"] == kept
+    })
+    .await;
+}
