@@ -3,8 +3,10 @@
 //!
 //! - `signature`: the V3 scheme;
 //! - `payload`: which callback a body is, and its events;
-//! - `mapping`: the status tables.
+//! - `mapping`: the status tables;
+//! - `listing`: a call's recordings, listed for the reconciler.
 
+mod listing;
 mod mapping;
 mod payload;
 pub mod signature;
@@ -14,8 +16,9 @@ mod tests;
 
 use crate::kit::verify;
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
+    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
+    VerifyError,
 };
 use http::HeaderValue;
 
@@ -48,7 +51,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "V3: HMAC-SHA256 of URL + parameters + nonce, `X-Plivo-Signature-V3` (several allowed), nonce single-use",
     signs_body: true,
     timestamp_tolerance_secs: None,
-    lookups: crate::kit::Lookups::None,
+    lookups: crate::kit::Lookups::Recordings,
     legs: "Dial callbacks: `DialALegUUID` (the parent), `DialBLegUUID` (the leg); else `ALegUUID` when it is not `CallUUID`",
     forwarding: "`ForwardedFrom`",
     agent_identity: "`DialBLegTo` of a Dial callback; `To` of an outbound child leg",
@@ -96,6 +99,35 @@ impl Adapter for Plivo {
             kit::adapter::encode_path_segment(&rec.recording_id)
         );
         Ok(Some(kit::adapter::basic_delete(url, auth_id, token)))
+    }
+
+    /// `GET {origin}/v1/Account/{auth_id}/Recording/?call_uuid={call}&limit=20`. The call
+    /// itself is not looked up: Plivo's Call API answers 404 for a call still in progress
+    /// (README.md, "Looking calls up"), which callgate cannot tell from a call it forgot.
+    fn list_recordings(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let auth_id = secrets.require(AUTH_ID)?;
+        let token = secrets.require(AUTH_TOKEN)?;
+        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
+            .ok_or(ConfigError::MissingOption("api_base_url"))?;
+        Ok(Some(listing::request(
+            &origin,
+            auth_id,
+            token,
+            provider_call_id,
+        )))
+    }
+
+    fn listed_recordings(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        listing::read(provider_call_id, body)
     }
 
     /// Signs with the current Auth Token; the nonce is kept when the request has one, else

@@ -4,7 +4,8 @@
 //! - `signature`: the Ed25519 scheme;
 //! - `payload`: which webhook a body is, and its events;
 //! - `mapping`: the event-type and hangup-cause tables;
-//! - `lookup`: a saved recording without its id, found through the recordings API.
+//! - `lookup`: the recordings API: a saved recording without its id found, a call's
+//!   recordings listed.
 
 mod lookup;
 mod mapping;
@@ -15,8 +16,9 @@ pub mod signature;
 mod tests;
 
 use crate::kit::{
-    self, Adapter, Clock, ConfigError, ConnectionOptions, HttpRequestSpec, InboundRequest,
-    ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified, VerifyError,
+    self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
+    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
+    VerifyError,
 };
 use http::HeaderValue;
 
@@ -69,7 +71,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "Ed25519 over `timestamp|body` (`telnyx-signature-ed25519`, `telnyx-timestamp`), public key raw or SPKI DER",
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
-    lookups: crate::kit::Lookups::None,
+    lookups: crate::kit::Lookups::Recordings,
     legs: "`call_session_id` (the session), `call_leg_id` (the leg); TeXML: `ParentCallSid`",
     forwarding: "TeXML: `ForwardedFrom` where sent (UNCONFIRMED)",
     agent_identity: "`to` of an `outgoing` leg",
@@ -132,10 +134,7 @@ impl Adapter for Telnyx {
         let Some((leg, _)) = lookup::parse_stand_in(&rec.recording_id) else {
             return Ok(None);
         };
-        let path = format!(
-            "/v2/recordings?filter%5Bcall_leg_id%5D={}&page%5Bsize%5D=250",
-            kit::adapter::encode_path_segment(leg)
-        );
+        let path = lookup::recordings_path("call_leg_id", leg);
         api_request(http::Method::GET, &path, secrets, options).map(Some)
     }
 
@@ -144,6 +143,28 @@ impl Adapter for Telnyx {
         let (leg, started_at) = lookup::parse_stand_in(&rec.recording_id)
             .ok_or("the recording's id is Telnyx's own: nothing to look up")?;
         lookup::find(body, leg, started_at)
+    }
+
+    /// `GET {origin}/v2/recordings?filter[call_session_id]={session}`: every recording of
+    /// every leg of the call. The call itself is not looked up: Call Control's
+    /// `GET /v2/calls/{call_control_id}` takes one leg's call control id, and callgate knows
+    /// a call by its session (README.md, "Looking calls up").
+    fn list_recordings(
+        &self,
+        provider_call_id: &str,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let path = lookup::recordings_path("call_session_id", provider_call_id);
+        api_request(http::Method::GET, &path, secrets, options).map(Some)
+    }
+
+    fn listed_recordings(
+        &self,
+        provider_call_id: &str,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        lookup::read_listing(provider_call_id, body)
     }
 
     /// Signs at the clock's time with the signing key of the samples' fixture.
