@@ -1,7 +1,8 @@
 //! The web console in headless Chromium, through chromedriver (WebDriver): an agent signs in,
 //! sees only her tenants, watches a call arrive live, and sees a tenant a manager assigns her
 //! join her hub; she finds and enters a tenant, with the prefill rules visible; Sync Tenant
-//! Updates shows what it changed.
+//! Updates shows what it changed; ops create a Twilio connection, copy its URL and see why a
+//! webhook was refused.
 //!
 //! They run when `CALLGATE_CHROMEDRIVER` names Debian's `chromedriver` (`.ci/run` installs it
 //! with `chromium` and sets it; build.rs turns it into `cfg(callgate_browser)`); without it they
@@ -430,5 +431,72 @@ async fn settings_sync_tenant_updates_shows_what_changed() {
     b.click("nav a[href='/console/users']").await;
     b.text_when("main h1", |t| t == "Users").await;
     b.screenshot("users").await;
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_browser),
+    ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
+)]
+async fn ops_create_a_twilio_connection_copy_its_url_and_see_a_refusal_and_its_reason() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("olga", &["connections.manage"], &[]).await;
+    let b = Browser::start().await;
+    b.client.goto(&format!("{}/", app.base)).await.unwrap();
+    b.type_into("input[name=token]", &token).await;
+    b.click("form button[type=submit]").await;
+    b.text_when("main h1", |t| t == "Ops").await;
+    b.click("#add-twilio summary").await;
+    b.type_into("#twilio-name", "Main account").await;
+    b.type_into("#twilio-secret-auth_token", "browser-auth-token")
+        .await;
+    b.click("#add-twilio button[type=submit]").await;
+    b.text_when("p.note[role=status]", |t| t.contains("was created"))
+        .await;
+    let conn = app.get("/api/v1/connections").await["connections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{PUBLIC}/webhooks/twilio/{conn}");
+    let shown = b
+        .client
+        .find(Locator::Css(&format!("#url-{conn}")))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(shown.as_deref(), Some(url.as_str()));
+    b.click(&format!("[data-copy='url-{conn}']")).await;
+    b.text_when(&format!("#{conn} .copied"), |t| t == "Copied.")
+        .await;
+    let copied = b
+        .client
+        .execute(
+            "return window.getSelection().toString() || navigator.clipboard.readText();",
+            vec![],
+        )
+        .await;
+    if let Ok(serde_json::Value::String(text)) = copied {
+        assert_eq!(text, url, "what was copied");
+    }
+    // A webhook signed with another token is refused; its page says why.
+    let res = app
+        .twilio_signed(
+            &conn,
+            &[("CallSid", "CA0000000000000000000000000000cc")],
+            "other",
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    crate::refusals::refusals_reach(&app, &conn, 1).await;
+    b.click(&format!("#{conn} p a")).await;
+    let refusal = b
+        .text_when(".refusal", |t| t.contains("The signature was not accepted"))
+        .await;
+    assert!(refusal.contains("bad_signature"), "{refusal}");
+    assert!(refusal.contains(&url), "{refusal}");
+    b.screenshot("ops").await;
     b.client.clone().close().await.unwrap();
 }
