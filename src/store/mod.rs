@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod legs;
 mod memory;
 mod numbering;
+pub mod outbound;
 pub mod outbox;
 mod pg;
 mod pg_session;

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0015_events_by_delivery.sql"),
     include_str!("../../migrations/postgres/0016_call_legs.sql"),
     include_str!("../../migrations/postgres/0017_webhook_refusals.sql"),
+    include_str!("../../migrations/postgres/0018_failed_webhook_deliveries.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

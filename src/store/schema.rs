@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0015_events_by_delivery.sql"),
     include_str!("../../migrations/sqlite/0016_call_legs.sql"),
     include_str!("../../migrations/sqlite/0017_webhook_refusals.sql"),
+    include_str!("../../migrations/sqlite/0018_failed_webhook_deliveries.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

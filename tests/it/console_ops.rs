@@ -325,3 +325,113 @@ async fn ops_rotate_disable_and_enable_a_connection() {
     );
     app.stop().await;
 }
+
+/// Outbound work: a delivery that failed for good is listed with Replay, which sends it
+/// again (audited); a recording deletion not done yet is listed with its last error.
+#[tokio::test]
+async fn ops_see_failed_outbound_work_and_replay_a_delivery() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let app = TestApp::spawn().await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let ops = app.user_token("olga", &["connections.manage"], &[]).await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&ops).await;
+    let page = v.get("/console/ops/outbound").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("No recording is waiting"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Every outbound webhook delivery was accepted")
+    );
+
+    let rx = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&rx)
+        .await;
+    let (s, sub) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/subscriptions",
+            Some(serde_json::json!({"url": format!("{}/hooks", rx.uri()), "event_types": ["call.updated"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{sub}");
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let call = "CA00000000000000000000000000d0a7";
+    deliver_all(
+        &app,
+        &conn,
+        &[status(
+            call,
+            "+15125550123",
+            AUSTIN_LOCAL,
+            "ringing",
+            0,
+            "Mon, 23 Nov 2026 18:00:00 +0000",
+        )],
+    )
+    .await;
+    let log_path = format!("/api/v1/subscriptions/{sub_id}/deliveries");
+    eventually("the delivery failed for good", || async {
+        app.get(&log_path).await["deliveries"][0]["status"] == "failed"
+    })
+    .await;
+    let delivery = app.get(&log_path).await["deliveries"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let later = 4_102_444_800_000_i64; // 2100-01-01: the worker leaves it alone.
+    let (c, d) = (conn.clone(), call.to_owned());
+    store
+        .write(move |db| {
+            db.exec(
+                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id,
+                     attempts, next_attempt_at, last_error, created_at)
+                 VALUES ('delete_recording', ?1, 'call-x', ?2, 'RE<b>1</b>', 3, ?3, 'HTTP 500', ?3)",
+                callgate::store::db::args![c, d, later],
+            )
+        })
+        .await
+        .unwrap();
+
+    let page = v.get("/console/ops/outbound").await;
+    assert!(page.body.contains("Failed"), "{}", page.body);
+    assert!(page.body.contains("call.updated"), "{}", page.body);
+    assert!(page.body.contains("HTTP 410"), "{}", page.body);
+    assert!(
+        page.body.contains("RE&#60;b&#62;1&#60;/b&#62;") || page.body.contains("RE&lt;b&gt;1"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("HTTP 500"), "{}", page.body);
+    let action = format!("/console/ops/webhook-deliveries/{delivery}/replay");
+    assert!(page.body.contains(&action), "{}", page.body);
+    let csrf = page.hidden("csrf");
+    let forged = v.post(&action, &[("csrf", "x")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let replayed = v.post(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER, "{}", replayed.body);
+    let page = v.get(replayed.location()).await;
+    assert!(page.body.contains("is sent again now"), "{}", page.body);
+    assert_eq!(
+        app.get(&log_path).await["deliveries"][0]["status"],
+        "pending"
+    );
+    assert_eq!(audit_rows(&app, "webhook.replayed").await.len(), 1);
+    let missing = v
+        .post(
+            "/console/ops/webhook-deliveries/nope/replay",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    app.stop().await;
+}

@@ -9,7 +9,7 @@ mod feeds;
 pub(crate) mod hub;
 pub(crate) mod ops;
 pub(crate) mod privacy;
-mod subscriptions;
+pub(crate) mod subscriptions;
 pub(crate) mod users;
 pub(crate) mod webhook_log;
 

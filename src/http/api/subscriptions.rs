@@ -317,9 +317,21 @@ async fn replay(
     p: Authorized<need::ConnectionsManage>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    let delivery = replay_delivery(&st, &p.id, id).await?;
+    Ok(json_status(StatusCode::ACCEPTED, &delivery))
+}
+
+/// Sends an outbound delivery again (its subscription must be enabled to send it), audited
+/// as `webhook.replayed` with its actor: what `POST /api/v1/webhook-deliveries/{id}/replay`
+/// and the console's Replay do.
+pub(crate) async fn replay_delivery(
+    st: &AppState,
+    actor: &str,
+    id: String,
+) -> Result<rows::DeliveryView, AppError> {
     check_id("delivery id", &id)?;
     let now = st.clock.now();
-    let actor = p.id.clone();
+    let actor = actor.to_owned();
     let delivery = st
         .store
         .write(move |db| {
@@ -340,5 +352,5 @@ async fn replay(
         .await?
         .ok_or_else(|| AppError::not_found("delivery_not_found", "no such delivery"))?;
     st.outbox_wake.notify_one();
-    Ok(json_status(StatusCode::ACCEPTED, &delivery))
+    Ok(delivery)
 }

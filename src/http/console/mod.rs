@@ -8,6 +8,7 @@ mod assets;
 mod format;
 mod managers;
 mod ops;
+mod outbound;
 mod pages;
 pub(crate) mod session;
 mod settings;
@@ -55,6 +56,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/ops/connections/{id}/rotate", post(ops::rotate))
         .route("/console/ops/connections/{id}/enable", post(ops::enable))
         .route("/console/ops/connections/{id}/disable", post(ops::disable))
+        .route("/console/ops/outbound", get(outbound::page))
+        .route(
+            "/console/ops/webhook-deliveries/{id}/replay",
+            post(outbound::replay),
+        )
         .route("/console/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }

@@ -33,7 +33,7 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    fn of(t: time::OffsetDateTime) -> Self {
+    pub fn of(t: time::OffsetDateTime) -> Self {
         Self {
             machine: machine_time(t),
             fallback: fallback_time(t),

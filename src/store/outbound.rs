@@ -1,0 +1,92 @@
+//! What ops see of the work callgate sends out: recording deletions not done yet, and
+//! outbound webhook deliveries that failed or are being retried.
+
+use super::StoreError;
+use super::db::{Db, Row, args};
+use super::from_millis;
+use time::OffsetDateTime;
+
+/// A recording deletion at the provider, not done yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDeletion {
+    pub connection_id: String,
+    pub call_id: String,
+    pub recording_id: String,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    /// Why the last attempt failed (never a URL or a secret).
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// The recording deletions not done yet, the soonest due first.
+pub fn pending_deletions(db: &Db<'_>, limit: i64) -> Result<Vec<PendingDeletion>, StoreError> {
+    db.query(
+        "SELECT connection_id, call_id, recording_id, attempts, next_attempt_at, last_error,
+             created_at
+         FROM outbox WHERE done_at IS NULL AND kind = 'delete_recording'
+         ORDER BY next_attempt_at LIMIT ?1",
+        args![limit],
+        |r| {
+            Ok(PendingDeletion {
+                connection_id: r.get(0)?,
+                call_id: r.get(1)?,
+                recording_id: r.get(2)?,
+                attempts: r.get(3)?,
+                next_attempt_at: from_millis(r.get(4)?),
+                last_error: r.get(5)?,
+                created_at: from_millis(r.get(6)?),
+            })
+        },
+    )
+}
+
+/// An outbound webhook delivery that failed for good (`failed`) or is being retried
+/// (`pending`, after a failed attempt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TroubledDelivery {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_type: String,
+    pub call_id: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+fn troubled_from_row(r: &Row<'_, '_>) -> Result<TroubledDelivery, StoreError> {
+    Ok(TroubledDelivery {
+        id: r.get(0)?,
+        subscription_id: r.get(1)?,
+        event_type: r.get(2)?,
+        call_id: r.get(3)?,
+        status: r.get(4)?,
+        attempts: r.get(5)?,
+        last_status: r.get(6)?,
+        last_error: r.get(7)?,
+        created_at: from_millis(r.get(8)?),
+    })
+}
+
+const TROUBLED: &str = "SELECT id, subscription_id, event_type, call_id, status, attempts,
+     last_status, last_error, created_at FROM webhook_deliveries";
+
+/// The deliveries being retried (oldest first), then those that failed for good (newest
+/// first), `limit` of each at most.
+pub fn troubled_deliveries(db: &Db<'_>, limit: i64) -> Result<Vec<TroubledDelivery>, StoreError> {
+    let mut out = db.query(
+        &format!(
+            "{TROUBLED} WHERE status = 'pending' AND attempts > 0 ORDER BY next_attempt_at LIMIT ?1"
+        ),
+        args![limit],
+        troubled_from_row,
+    )?;
+    out.extend(db.query(
+        &format!("{TROUBLED} WHERE status = 'failed' ORDER BY created_at DESC LIMIT ?1"),
+        args![limit],
+        troubled_from_row,
+    )?);
+    Ok(out)
+}
