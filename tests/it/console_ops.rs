@@ -62,6 +62,11 @@ async fn ops_create_a_connection_and_see_why_a_webhook_was_refused() {
     let page = v.get("/console/ops").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("No connections yet"), "{}", page.body);
+    assert!(
+        page.body.contains("No webhook was refused for naming"),
+        "{}",
+        page.body
+    );
     // Every provider's form, with its own secret and option names.
     for a in callgate_adapters::ADAPTERS {
         let info = a.info();
@@ -433,5 +438,43 @@ async fn ops_see_failed_outbound_work_and_replay_a_delivery() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    app.stop().await;
+}
+
+/// A webhook whose path names no connection is refused as before, and listed on the Ops page
+/// with the URL it was sent to, escaped.
+#[tokio::test]
+async fn webhooks_to_no_connection_are_listed_on_the_ops_page() {
+    let app = TestApp::spawn().await;
+    let unknown = "conn_0000000000000000000000000000abcd";
+    let res = app
+        .raw_webhook(
+            "twilio",
+            &format!("{unknown}?x=%3Cscript%3E"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "CallSid=CA1",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    eventually("the refusal is recorded", || async {
+        count_rows(&app, "webhook_refusals").await == 1
+    })
+    .await;
+    let ops = app.user_token("olga", &["connections.manage"], &[]).await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&ops).await;
+    let page = v.get("/console/ops").await;
+    assert!(
+        page.body.contains("No such connection for this provider"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!(
+            "{PUBLIC}/webhooks/twilio/{unknown}?x=%3Cscript%3E"
+        )),
+        "{}",
+        page.body
+    );
     app.stop().await;
 }

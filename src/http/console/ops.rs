@@ -25,6 +25,9 @@ use std::time::Duration;
 /// Deliveries and refusals shown on a connection's page (the API pages through the rest).
 const RECENT: usize = 25;
 
+/// Refusals of paths that named no connection, shown on the Ops page.
+const UNMATCHED: usize = 10;
+
 /// An instant for a `<time>` element.
 #[derive(Debug)]
 pub struct Stamp {
@@ -131,6 +134,8 @@ struct OpsPage {
     error: Option<String>,
     connections: Vec<ConnectionRow>,
     providers: Vec<ProviderForm>,
+    /// Refused requests whose path named no connection of callgate's.
+    unmatched: Vec<RefusalRow>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +165,11 @@ async fn render(
     let user = signed_in(st, headers).await?;
     user.principal.require(Permission::ConnectionsManage)?;
     let connections = st.connections.list(st.clock.now()).await?;
+    let unmatched = st
+        .store
+        .read(|db| webhook_log::refusals(db, "", None, UNMATCHED))
+        .await
+        .map_err(AppError::from)?;
     let page = OpsPage {
         chrome: Chrome::of(&user, "/console/ops"),
         csrf: user.csrf.clone(),
@@ -170,6 +180,7 @@ async fn render(
             .iter()
             .map(|a| provider_form(a.info()))
             .collect(),
+        unmatched: unmatched.into_iter().map(refusal_row).collect(),
     };
     Ok(html(status, &page))
 }
