@@ -411,7 +411,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    struct MapEnv(HashMap<&'static str, &'static str>);
+    /// An environment of fixed variables, for the tests of every settings module.
+    pub(super) struct MapEnv(pub(super) HashMap<&'static str, &'static str>);
+
     impl Env for MapEnv {
         fn get(&self, name: &str) -> Option<String> {
             self.0.get(name).map(|v| (*v).to_owned())

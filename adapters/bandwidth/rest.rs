@@ -10,8 +10,7 @@
 use super::mapping;
 use crate::kit::adapter::given;
 use crate::kit::{
-    CallEvent, CallProgress, Direction, EventKind, Leg, Party, RecordingEvent, RecordingProgress,
-    dates,
+    CallEvent, CallProgress, Direction, EventKind, Leg, Party, RecordingProgress, dates, listing,
 };
 use serde::Deserialize;
 
@@ -108,37 +107,26 @@ struct Recording {
 pub(super) fn read_recordings(call: &str, body: &[u8]) -> Result<Vec<CallEvent>, String> {
     let list: Vec<Recording> = serde_json::from_slice(body)
         .map_err(|e| format!("the recordings list is not the documented JSON: {e}"))?;
-    let mut events = Vec::new();
-    for rec in &list {
-        if given(&rec.call_id).is_some_and(|c| c != call) {
-            continue;
-        }
-        let id = given(&rec.recording_id).ok_or("a listed recording has no recordingId")?;
-        let status = given(&rec.status).ok_or("a listed recording has no status")?;
-        let progress = match status {
-            "deleted" => continue,
-            "processing" => Some(RecordingProgress::InProgress),
-            other => mapping::recording_status(other),
-        };
-        let kind = match progress {
-            Some(status) => EventKind::Recording(RecordingEvent {
-                recording_id: id.to_owned(),
-                status,
-                url: None,
-                duration_s: given(&rec.duration).and_then(dates::iso8601_duration_secs),
-            }),
-            None => EventKind::unmapped("status", status),
-        };
-        events.push(CallEvent {
-            dedupe_key: format!("{call}:recording:{id}:listed:{status}"),
-            provider_call_id: call.to_owned(),
-            occurred_at: None,
-            party: Party::default(),
-            kind,
-            leg: Leg::default(),
-        });
-    }
-    Ok(events)
+    listing::events(
+        call,
+        &list,
+        |rec| given(&rec.call_id),
+        |rec| {
+            let id = given(&rec.recording_id).ok_or("a listed recording has no recordingId")?;
+            let status = given(&rec.status).ok_or("a listed recording has no status")?;
+            let progress = match status {
+                "deleted" => return Ok(None),
+                "processing" => Some(RecordingProgress::InProgress),
+                other => mapping::recording_status(other),
+            };
+            let duration = given(&rec.duration).and_then(dates::iso8601_duration_secs);
+            let kind = listing::recording(id, progress, "status", status, duration);
+            Ok(Some((
+                format!("{call}:recording:{id}:listed:{status}"),
+                kind,
+            )))
+        },
+    )
 }
 
 #[cfg(test)]

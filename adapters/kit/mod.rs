@@ -20,6 +20,7 @@ pub mod conformance;
 pub mod dates;
 pub mod form;
 pub mod jwt;
+pub mod listing;
 pub mod matrix;
 pub mod model;
 pub mod samples;

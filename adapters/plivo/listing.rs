@@ -5,9 +5,7 @@
 //! calls up".
 
 use crate::kit::adapter::{basic_get, encode_path_segment, given};
-use crate::kit::{
-    CallEvent, EventKind, HttpRequestSpec, Leg, Party, RecordingEvent, RecordingProgress, Secret,
-};
+use crate::kit::{CallEvent, HttpRequestSpec, RecordingProgress, Secret, listing};
 use serde::Deserialize;
 
 /// The most recordings one page holds (the API's maximum `limit`). A call has a few.
@@ -54,33 +52,24 @@ fn seconds(ms: &str) -> Option<u64> {
 pub(super) fn read(call: &str, body: &[u8]) -> Result<Vec<CallEvent>, String> {
     let page: Page = serde_json::from_slice(body)
         .map_err(|e| format!("the recordings page is not the documented JSON: {e}"))?;
-    let mut events = Vec::new();
-    for rec in &page.objects {
-        if given(&rec.call_uuid).is_some_and(|c| c != call) {
-            continue;
-        }
-        let id = given(&rec.recording_id).ok_or("a listed recording has no recording_id")?;
-        events.push(CallEvent {
-            dedupe_key: format!("{call}:recording:{id}"),
-            provider_call_id: call.to_owned(),
-            occurred_at: None,
-            party: Party::default(),
-            kind: EventKind::Recording(RecordingEvent {
-                recording_id: id.to_owned(),
-                status: RecordingProgress::Completed,
-                url: None,
-                duration_s: given(&rec.recording_duration_ms).and_then(seconds),
-            }),
-            leg: Leg::default(),
-        });
-    }
-    Ok(events)
+    listing::events(
+        call,
+        &page.objects,
+        |rec| given(&rec.call_uuid),
+        |rec| {
+            let id = given(&rec.recording_id).ok_or("a listed recording has no recording_id")?;
+            let duration = given(&rec.recording_duration_ms).and_then(seconds);
+            let completed = Some(RecordingProgress::Completed);
+            let kind = listing::recording(id, completed, "status", "", duration);
+            Ok(Some((format!("{call}:recording:{id}"), kind)))
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::{Adapter, ConnectionOptions, SecretSet};
+    use crate::kit::{Adapter, ConnectionOptions, EventKind, SecretSet};
 
     const CALL: &str = "c2c128e2-1c8c-11e4-9bff-1db8a9db0432";
 

@@ -8,7 +8,7 @@
 //!   `filter[call_session_id]`, the session being the call's id ([`read_listing`]).
 
 use crate::kit::adapter::given;
-use crate::kit::{CallEvent, EventKind, Leg, Party, RecordingEvent, RecordingProgress, dates};
+use crate::kit::{CallEvent, RecordingProgress, dates, listing};
 use serde::Deserialize;
 
 /// The query of a recordings page of the recordings whose `filter` (`call_leg_id`,
@@ -68,32 +68,22 @@ fn page(body: &[u8]) -> Result<Page, String> {
 /// reference documents one status, `completed`; any other is an `Unmapped` event of the
 /// call, never a recording. A recording naming another session is left out.
 pub(super) fn read_listing(call: &str, body: &[u8]) -> Result<Vec<CallEvent>, String> {
-    let mut events = Vec::new();
-    for rec in page(body)?.data {
-        if given(&rec.call_session_id).is_some_and(|s| s != call) {
-            continue;
-        }
-        let id = given(&rec.id).ok_or("a listed recording has no id")?;
-        let status = given(&rec.status).ok_or("a listed recording has no status")?;
-        let kind = match status {
-            "completed" => EventKind::Recording(RecordingEvent {
-                recording_id: id.to_owned(),
-                status: RecordingProgress::Completed,
-                url: None,
-                duration_s: rec.duration_millis.map(|ms| ms.div_ceil(1000)),
-            }),
-            other => EventKind::unmapped("status", other),
-        };
-        events.push(CallEvent {
-            dedupe_key: format!("{call}:recording:{id}:listed:{status}"),
-            provider_call_id: call.to_owned(),
-            occurred_at: None,
-            party: Party::default(),
-            kind,
-            leg: Leg::default(),
-        });
-    }
-    Ok(events)
+    listing::events(
+        call,
+        &page(body)?.data,
+        |rec| given(&rec.call_session_id),
+        |rec| {
+            let id = given(&rec.id).ok_or("a listed recording has no id")?;
+            let status = given(&rec.status).ok_or("a listed recording has no status")?;
+            let completed = (status == "completed").then_some(RecordingProgress::Completed);
+            let duration = rec.duration_millis.map(|ms| ms.div_ceil(1000));
+            let kind = listing::recording(id, completed, "status", status, duration);
+            Ok(Some((
+                format!("{call}:recording:{id}:listed:{status}"),
+                kind,
+            )))
+        },
+    )
 }
 
 /// The id of the recording of `leg` started at `started_at` in a recordings page: `None`
@@ -147,7 +137,7 @@ pub(super) fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::{Adapter, ConnectionOptions, SecretSet};
+    use crate::kit::{Adapter, ConnectionOptions, EventKind, SecretSet};
 
     const SESSION: &str = "84a97d76-e40f-11ed-9074-02420a0daa69";
 

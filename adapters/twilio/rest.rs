@@ -13,7 +13,7 @@
 use super::mapping;
 use crate::kit::adapter::{basic_get, encode_path_segment, given};
 use crate::kit::{
-    CallEvent, EventKind, Leg, LegRole, Party, RecordingEvent, RecordingProgress, Secret, dates,
+    CallEvent, EventKind, Leg, LegRole, Party, RecordingProgress, Secret, dates, listing,
 };
 use serde::Deserialize;
 
@@ -28,12 +28,8 @@ pub(crate) fn call_request(
     token: &Secret,
     call: &str,
 ) -> crate::kit::HttpRequestSpec {
-    let url = format!(
-        "{base}/Accounts/{}/Calls/{}.json",
-        encode_path_segment(account.expose()),
-        encode_path_segment(call),
-    );
-    basic_get(url, account, token)
+    let call = encode_path_segment(call);
+    account_get(base, account, token, &format!("Calls/{call}.json"))
 }
 
 /// `GET {base}/Accounts/{account}/Recordings.json?CallSid={call}&PageSize=1000`.
@@ -43,10 +39,21 @@ pub(crate) fn recordings_request(
     token: &Secret,
     call: &str,
 ) -> crate::kit::HttpRequestSpec {
+    let call = encode_path_segment(call);
+    let rest = format!("Recordings.json?CallSid={call}&PageSize={PAGE_SIZE}");
+    account_get(base, account, token, &rest)
+}
+
+/// `GET {base}/Accounts/{account}/{rest}` with the account's Basic credentials.
+fn account_get(
+    base: &str,
+    account: &Secret,
+    token: &Secret,
+    rest: &str,
+) -> crate::kit::HttpRequestSpec {
     let url = format!(
-        "{base}/Accounts/{}/Recordings.json?CallSid={}&PageSize={PAGE_SIZE}",
-        encode_path_segment(account.expose()),
-        encode_path_segment(call),
+        "{base}/Accounts/{}/{rest}",
+        encode_path_segment(account.expose())
     );
     basic_get(url, account, token)
 }
@@ -166,33 +173,23 @@ fn recording_status(raw: &str) -> Option<Option<RecordingProgress>> {
 pub(crate) fn read_recordings(call: &str, body: &[u8]) -> Result<Vec<CallEvent>, String> {
     let page: RecordingsPage = serde_json::from_slice(body)
         .map_err(|e| format!("the recordings page is not the documented JSON: {e}"))?;
-    let mut events = Vec::new();
-    for rec in &page.recordings {
-        if given(&rec.call_sid).is_some_and(|c| c != call) {
-            continue;
-        }
-        let sid = given(&rec.sid).ok_or("a listed recording has no sid")?;
-        let raw = given(&rec.status).ok_or("a listed recording has no status")?;
-        let kind = match recording_status(raw) {
-            Some(None) => continue,
-            Some(Some(status)) => EventKind::Recording(RecordingEvent {
-                recording_id: sid.to_owned(),
-                status,
-                url: None,
-                duration_s: seconds(rec.duration.as_ref()),
-            }),
-            None => EventKind::unmapped("status", raw),
-        };
-        events.push(CallEvent {
-            dedupe_key: format!("{call}:recording:{sid}:{raw}"),
-            provider_call_id: call.to_owned(),
-            occurred_at: None,
-            party: Party::default(),
-            kind,
-            leg: Leg::default(),
-        });
-    }
-    Ok(events)
+    listing::events(
+        call,
+        &page.recordings,
+        |rec| given(&rec.call_sid),
+        |rec| {
+            let sid = given(&rec.sid).ok_or("a listed recording has no sid")?;
+            let raw = given(&rec.status).ok_or("a listed recording has no status")?;
+            let status = match recording_status(raw) {
+                Some(None) => return Ok(None),
+                Some(Some(status)) => Some(status),
+                None => None,
+            };
+            let duration = seconds(rec.duration.as_ref());
+            let kind = listing::recording(sid, status, "status", raw, duration);
+            Ok(Some((format!("{call}:recording:{sid}:{raw}"), kind)))
+        },
+    )
 }
 
 /// True for the call's ended states, for tests.

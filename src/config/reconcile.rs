@@ -83,15 +83,8 @@ impl ReconcileConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::MapEnv;
     use std::collections::HashMap;
-
-    struct MapEnv(HashMap<&'static str, &'static str>);
-
-    impl Env for MapEnv {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| (*v).to_owned())
-        }
-    }
 
     #[test]
     fn defaults_then_file_then_environment() {

@@ -71,15 +71,8 @@ fn period(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::MapEnv as Vars;
     use std::collections::HashMap;
-
-    struct Vars(HashMap<&'static str, &'static str>);
-
-    impl Env for Vars {
-        fn get(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| (*v).to_owned())
-        }
-    }
 
     #[test]
     fn the_variable_wins_over_the_file_and_the_file_over_the_default() {

@@ -432,6 +432,24 @@ impl Listing {
     }
 }
 
+/// Claims the due rows of `table` that `select` finds (read by `read`, each known by `id`)
+/// until `lease_until` ([`lease`]): outbox jobs, outbound deliveries and the reconciler's
+/// watched calls are all claimed so. `select` ends with the dialect's `skip_locked`, so on
+/// PostgreSQL rows another instance is claiming are skipped, not waited for.
+fn claim_due<T>(
+    db: &Db<'_>,
+    table: &str,
+    select: &str,
+    args: &[db::Arg<'_>],
+    read: impl FnMut(&db::Row<'_, '_>) -> Result<T, StoreError>,
+    id: impl Fn(&T) -> db::Arg<'_>,
+    lease_until: OffsetDateTime,
+) -> Result<Vec<T>, StoreError> {
+    let due = db.query(select, args, read)?;
+    lease(db, table, due.iter().map(id), lease_until)?;
+    Ok(due)
+}
+
 /// Leases claimed rows of `table` (keyed `id`) until `until`: their next attempt moves
 /// there, so no other worker takes them before, and they fall due again if the worker that
 /// claimed them dies.

@@ -35,35 +35,10 @@ pub fn claim(
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
         db.skip_locked(None)
     );
-    let jobs = due(db, &select, now, limit)?;
-    super::lease(
+    super::claim_due(
         db,
         "outbox",
-        jobs.iter().map(|j| Arg::Int(j.id)),
-        lease_until,
-    )?;
-    Ok(jobs)
-}
-
-/// Gives back claimed jobs a worker did not finish (see [`super::release`]).
-pub fn release(
-    db: &Db<'_>,
-    ids: &[i64],
-    leased_until: OffsetDateTime,
-    due_at: OffsetDateTime,
-) -> Result<usize, StoreError> {
-    let ids = ids.iter().map(|&id| Arg::Int(id));
-    super::release(db, "outbox", ids, leased_until, due_at)
-}
-
-fn due(
-    db: &Db<'_>,
-    select: &str,
-    now: OffsetDateTime,
-    limit: usize,
-) -> Result<Vec<Job>, StoreError> {
-    db.query(
-        select,
+        &select,
         args![millis(now), i64::try_from(limit).unwrap_or(100)],
         |r| {
             Ok(Job {
@@ -78,7 +53,20 @@ fn due(
                 created_at: from_millis(r.get(8)?),
             })
         },
+        |j| Arg::Int(j.id),
+        lease_until,
     )
+}
+
+/// Gives back claimed jobs a worker did not finish (see [`super::release`]).
+pub fn release(
+    db: &Db<'_>,
+    ids: &[i64],
+    leased_until: OffsetDateTime,
+    due_at: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let ids = ids.iter().map(|&id| Arg::Int(id));
+    super::release(db, "outbox", ids, leased_until, due_at)
 }
 
 /// The earliest pending attempt, to know how long the worker may sleep.

@@ -73,7 +73,9 @@ pub fn claim(
          WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
         db.skip_locked(None)
     );
-    let due = db.query(
+    super::claim_due(
+        db,
+        "reconciliations",
         &select,
         args![millis(now), i64::try_from(limit).unwrap_or(32)],
         |r| {
@@ -83,14 +85,9 @@ pub fn claim(
                 listings: r.get(2)?,
             })
         },
-    )?;
-    super::lease(
-        db,
-        "reconciliations",
-        due.iter().map(|d| Arg::Text(&d.id)),
+        |d| Arg::Text(&d.id),
         lease_until,
-    )?;
-    Ok(due)
+    )
 }
 
 /// Gives back claimed rows not finished (see `store::release`).

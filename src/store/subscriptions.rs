@@ -207,7 +207,9 @@ pub fn claim(
     limit: usize,
 ) -> Result<Vec<Due>, StoreError> {
     let lock = db.skip_locked(Some("d"));
-    let due = db.query(
+    super::claim_due(
+        db,
+        "webhook_deliveries",
         &format!(
             "SELECT d.id, d.subscription_id, s.url, s.secret, d.payload, d.attempts
              FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
@@ -225,14 +227,9 @@ pub fn claim(
                 attempts: r.get(5)?,
             })
         },
-    )?;
-    super::lease(
-        db,
-        "webhook_deliveries",
-        due.iter().map(|d| Arg::Text(&d.id)),
+        |d| Arg::Text(&d.id),
         lease_until,
-    )?;
-    Ok(due)
+    )
 }
 
 /// Gives back claimed deliveries a worker did not finish (see [`super::release`]).
