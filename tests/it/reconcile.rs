@@ -1,6 +1,6 @@
 //! Webhooks that never come: the reconciler looks calls up at a mock Twilio REST API on
-//! loopback, lists the recordings of calls that ended without a tenant, and ends calls
-//! nobody can answer for. The settings are small (a call is quiet after 1 s, the reconciler
+//! loopback, lists the recordings of calls that ended without a tenant (at Twilio and at
+//! Telnyx), and ends calls nobody can answer for. The settings are small (a call is quiet after 1 s, the reconciler
 //! runs every second); each phase waits for what it needs, never for a fixed time.
 
 use crate::support::*;
@@ -83,6 +83,56 @@ async fn live_call(app: &TestApp, conn: &str, sid: &str) -> String {
         .to_owned()
 }
 
+/// The Call resource of `sid`, in `status`, answers its lookup.
+async fn answer_lookup(mock: &MockServer, sid: &str, status: &str) {
+    Mock::given(method("GET"))
+        .and(path(calls_path(sid)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, status)))
+        .mount(mock)
+        .await;
+}
+
+/// The Recordings list of `sid`, naming `recs` (each completed), answers its listing.
+async fn answer_listing(mock: &MockServer, sid: &str, recs: &[&str]) {
+    Mock::given(method("GET"))
+        .and(path(recordings_path()))
+        .and(query_param("CallSid", sid))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, recs)))
+        .mount(mock)
+        .await;
+}
+
+/// The recording `rec` must be deleted once.
+async fn expect_deletion(mock: &MockServer, rec: &str) {
+    Mock::given(method("DELETE"))
+        .and(path(delete_path(rec)))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(mock)
+        .await;
+}
+
+/// An app (see [`app_with`]) with the Austin directory and a Twilio connection whose API is
+/// `mock`.
+async fn twilio_app(max_call: &str, mock: &MockServer) -> (TestApp, String) {
+    let app = app_with(max_call).await;
+    app.austin_directory().await;
+    let conn = app.twilio_connection(&mock.uri()).await;
+    (app, conn)
+}
+
+/// The end webhook of the call `sid` (`completed`, after [`live_call`]'s two).
+fn end_webhook(sid: &str) -> Vec<(&'static str, String)> {
+    status(
+        sid,
+        CALLER,
+        TOLL_FREE,
+        "completed",
+        2,
+        "Mon, 23 Nov 2026 18:01:00 +0000",
+    )
+}
+
 async fn requests_to(mock: &MockServer, verb: &str, p: &str) -> usize {
     mock.received_requests()
         .await
@@ -137,6 +187,24 @@ async fn audit_has(app: &TestApp, id: &str, action: &str) -> bool {
     app.audit_actions(id).await.iter().any(|a| a == action)
 }
 
+/// Waits until a recording of the call `id` is deleted at the provider (`what` says which).
+async fn deleted_soon(app: &TestApp, id: &str, what: &str) {
+    soon(what, || async {
+        audit_has(app, id, "recording.deletion_confirmed").await
+    })
+    .await;
+}
+
+/// An agent enters the Austin tenant on the call `id`.
+async fn enter_austin(app: &TestApp, id: &str) -> (StatusCode, Value) {
+    app.api(
+        Method::POST,
+        &format!("/api/v1/calls/{id}/tenant"),
+        Some(json!({"tenant_id": "t-austin"})),
+    )
+    .await
+}
+
 /// The end webhook is lost: the lookup ends the call (`ended_by: "reconciled"`, audited),
 /// it ends unresolved, and its recording, heard of in progress only, is found by listing
 /// and deleted.
@@ -147,34 +215,15 @@ async fn a_lost_end_webhook_is_reconciled_and_the_recording_deleted() {
         "CA70000000000000000000000000000001",
         "RE70000000000000000000000000000001",
     );
-    Mock::given(method("GET"))
-        .and(path(calls_path(sid)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(recordings_path()))
-        .and(query_param("CallSid", sid))
-        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
-        .mount(&mock)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(rec)))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&mock)
-        .await;
-    let app = app_with("3600").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    answer_lookup(&mock, sid, "completed").await;
+    answer_listing(&mock, sid, &[rec]).await;
+    expect_deletion(&mock, rec).await;
+    let (app, conn) = twilio_app("3600", &mock).await;
     let id = live_call(&app, &conn, sid).await;
     deliver_all(&app, &conn, &[recording(sid, rec, "in-progress")]).await;
     assert_eq!(app.call_by_sid(sid).await["ended_by"], Value::Null);
 
-    soon("the recording deleted at the provider", || async {
-        audit_has(&app, &id, "recording.deletion_confirmed").await
-    })
-    .await;
+    deleted_soon(&app, &id, "the recording deleted at the provider").await;
     let call = app.call_by_sid(sid).await;
     assert_eq!(call["state"], "completed", "{call}");
     assert_eq!(call["ended_by"], "reconciled", "{call}");
@@ -182,13 +231,7 @@ async fn a_lost_end_webhook_is_reconciled_and_the_recording_deleted() {
     assert_eq!(call["recording"]["status"], "discarded", "{call}");
     assert!(audit_has(&app, &id, "call.reconciled").await);
     // A tenant entered now is refused: the call ended before any selection.
-    let (s, v) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/calls/{id}/tenant"),
-            Some(json!({"tenant_id": "t-austin"})),
-        )
-        .await;
+    let (s, v) = enter_austin(&app, &id).await;
     assert!(s.is_client_error(), "{s} {v}");
     let metrics = app.metrics().await;
     // The recorder is the process's: other tests count too.
@@ -200,15 +243,7 @@ async fn a_lost_end_webhook_is_reconciled_and_the_recording_deleted() {
         ) >= 1.0
     );
     // The late end webhook changes nothing: the call is the same as either order alone.
-    let late = status(
-        sid,
-        CALLER,
-        TOLL_FREE,
-        "completed",
-        2,
-        "Mon, 23 Nov 2026 18:01:00 +0000",
-    );
-    deliver_all(&app, &conn, &[late]).await;
+    deliver_all(&app, &conn, &[end_webhook(sid)]).await;
     let again = app.call_by_sid(sid).await;
     assert_eq!(again["ended_by"], "reconciled");
     assert_eq!(again["state"], call["state"]);
@@ -225,28 +260,16 @@ async fn a_tenant_entered_before_the_lookup_keeps_the_recording() {
         "CA70000000000000000000000000000008",
         "RE70000000000000000000000000000008",
     );
-    Mock::given(method("GET"))
-        .and(path(calls_path(sid)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
-        .mount(&mock)
-        .await;
+    answer_lookup(&mock, sid, "completed").await;
     Mock::given(method("DELETE"))
         .respond_with(ResponseTemplate::new(204))
         .expect(0)
         .mount(&mock)
         .await;
-    let app = app_with("3600").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    let (app, conn) = twilio_app("3600", &mock).await;
     let id = live_call(&app, &conn, sid).await;
     deliver_all(&app, &conn, &[recording(sid, rec, "completed")]).await;
-    let (s, v) = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/calls/{id}/tenant"),
-            Some(json!({"tenant_id": "t-austin"})),
-        )
-        .await;
+    let (s, v) = enter_austin(&app, &id).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     soon("the lookup ended the call", || async {
         app.call_by_sid(sid).await["ended_by"] == "reconciled"
@@ -270,39 +293,16 @@ async fn a_lost_recording_webhook_is_found_by_listing_and_deleted() {
         "CA70000000000000000000000000000002",
         "RE70000000000000000000000000000002",
     );
-    Mock::given(method("GET"))
-        .and(path(recordings_path()))
-        .and(query_param("CallSid", sid))
-        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
-        .mount(&mock)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(rec)))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&mock)
-        .await;
-    let app = app_with("3600").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    answer_listing(&mock, sid, &[rec]).await;
+    expect_deletion(&mock, rec).await;
+    let (app, conn) = twilio_app("3600", &mock).await;
     let id = live_call(&app, &conn, sid).await;
-    let end = status(
-        sid,
-        CALLER,
-        TOLL_FREE,
-        "completed",
-        2,
-        "Mon, 23 Nov 2026 18:01:00 +0000",
-    );
-    deliver_all(&app, &conn, &[end]).await;
+    deliver_all(&app, &conn, &[end_webhook(sid)]).await;
     let call = app.call_by_sid(sid).await;
     assert_eq!(call["ended_by"], "provider", "{call}");
     assert_eq!(call["recording"]["status"], "none", "{call}");
 
-    soon("the listed recording deleted", || async {
-        audit_has(&app, &id, "recording.deletion_confirmed").await
-    })
-    .await;
+    deleted_soon(&app, &id, "the listed recording deleted").await;
     let call = app.call_by_sid(sid).await;
     assert_eq!(call["recording"]["status"], "discarded", "{call}");
     assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
@@ -338,29 +338,11 @@ async fn a_recording_still_processing_is_listed_until_complete_then_deleted() {
         .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, &[rec])))
         .mount(&mock)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(rec)))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&mock)
-        .await;
-    let app = app_with("3600").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    expect_deletion(&mock, rec).await;
+    let (app, conn) = twilio_app("3600", &mock).await;
     let id = live_call(&app, &conn, sid).await;
-    let end = status(
-        sid,
-        CALLER,
-        TOLL_FREE,
-        "completed",
-        2,
-        "Mon, 23 Nov 2026 18:01:00 +0000",
-    );
-    deliver_all(&app, &conn, &[end]).await;
-    soon("the recording deleted once complete", || async {
-        audit_has(&app, &id, "recording.deletion_confirmed").await
-    })
-    .await;
+    deliver_all(&app, &conn, &[end_webhook(sid)]).await;
+    deleted_soon(&app, &id, "the recording deleted once complete").await;
     assert!(requests_to(&mock, "GET", &recordings_path()).await >= 4);
     app.stop().await;
 }
@@ -417,6 +399,63 @@ async fn a_call_nobody_can_look_up_times_out_and_frees_its_agent() {
     app.stop().await;
 }
 
+/// Telnyx: the end webhook (`call.hangup`) of a national call is lost, and so is its
+/// recording's. Telnyx's call status cannot be asked about a session, so the call ends at
+/// the maximum call duration (`timed_out`), unresolved; the session's recordings are listed
+/// (`filter[call_session_id]`), and the one never heard of is deleted.
+#[tokio::test]
+async fn a_telnyx_call_whose_end_webhook_is_lost_times_out_and_its_recordings_are_deleted() {
+    use crate::telnyx::{event, send, telnyx_connection};
+    let mock = MockServer::start().await;
+    let (leg, rec) = ("leg-reconcile-telnyx-0001", "rec-reconcile-telnyx-1");
+    let session = format!("session-{leg}");
+    let listed = json!({"data": [{"record_type": "recording", "id": rec, "call_leg_id": leg,
+        "call_session_id": session, "status": "completed", "duration_millis": 41000,
+        "recording_started_at": "2026-11-23T18:05:03Z"}],
+        "meta": {"page_number": 1, "total_pages": 1}});
+    Mock::given(method("GET"))
+        .and(path("/v2/recordings"))
+        .and(query_param("filter[call_session_id]", session.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+        .mount(&mock)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v2/recordings/{rec}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": rec}})))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let app = app_with("2").await;
+    app.austin_directory().await;
+    let conn = telnyx_connection(&app, &mock.uri()).await;
+    for (n, kind) in ["call.initiated", "call.answered"].into_iter().enumerate() {
+        let body = event(&format!("ev-rt-{n}"), kind, leg, TOLL_FREE, json!({}));
+        assert_eq!(send(&app, &conn, &body).await.status(), StatusCode::OK);
+    }
+    let id = app.call_by_sid(leg).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    deleted_soon(&app, &id, "the listed recording deleted").await;
+    let call = app.call_by_sid(leg).await;
+    assert_eq!(call["ended_by"], "timed_out", "{call}");
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
+    assert!(audit_has(&app, &id, "call.timed_out").await);
+    // Only the session's recordings were asked about: no call lookup.
+    let asked = mock.received_requests().await.unwrap_or_default();
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.url.path().starts_with("/v2/recordings")),
+        "{asked:?}"
+    );
+    app.stop().await;
+    mock.verify().await;
+}
+
 /// A provider answering 500 is asked again (with backoff), and the call is never ended on
 /// a guess, even past the maximum call duration.
 #[tokio::test]
@@ -428,9 +467,7 @@ async fn provider_errors_are_retried_and_never_end_the_call() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&mock)
         .await;
-    let app = app_with("1").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    let (app, conn) = twilio_app("1", &mock).await;
     let id = live_call(&app, &conn, sid).await;
     soon("three failed lookups", || async {
         requests_to(&mock, "GET", &calls_path(sid)).await >= 3
@@ -456,14 +493,8 @@ async fn provider_errors_are_retried_and_never_end_the_call() {
 async fn a_call_still_in_progress_is_untouched() {
     let mock = MockServer::start().await;
     let sid = "CA70000000000000000000000000000006";
-    Mock::given(method("GET"))
-        .and(path(calls_path(sid)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "in-progress")))
-        .mount(&mock)
-        .await;
-    let app = app_with("1").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    answer_lookup(&mock, sid, "in-progress").await;
+    let (app, conn) = twilio_app("1", &mock).await;
     let id = live_call(&app, &conn, sid).await;
     soon("two lookups", || async {
         requests_to(&mock, "GET", &calls_path(sid)).await >= 2
@@ -493,9 +524,7 @@ async fn lookups_go_through_the_egress_guard() {
         .expect(0)
         .mount(&mock)
         .await;
-    let app = app_with("3600").await;
-    app.austin_directory().await;
-    let conn = app.twilio_connection(&mock.uri()).await;
+    let (app, conn) = twilio_app("3600", &mock).await;
     let id = live_call(&app, &conn, sid).await;
     let dir = app.stop_keeping_store().await;
     let app = TestApp::spawn_configured_in(
@@ -530,11 +559,7 @@ async fn two_instances_look_each_call_up_once() {
     let mock = MockServer::start().await;
     let sids: Vec<String> = (0..6).map(|i| format!("CA8{i:031x}")).collect();
     for sid in &sids {
-        Mock::given(method("GET"))
-            .and(path(calls_path(sid)))
-            .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, "completed")))
-            .mount(&mock)
-            .await;
+        answer_lookup(&mock, sid, "completed").await;
     }
     Mock::given(method("GET"))
         .and(path(recordings_path()))

@@ -11,13 +11,14 @@ const API_KEY: &str = "KEYe2eTelnyxApiKey0000";
 const JSON: &str = "application/json";
 
 /// The key pair of these tests: made up from a fixed seed (never a real key).
-fn keys() -> (String, String) {
+pub(crate) fn keys() -> (String, String) {
     let key = callgate_adapters::telnyx::signature::signing_key("telnyx-e2e-seed");
     let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
     (public, "telnyx-e2e-seed".to_owned())
 }
 
-fn event(id: &str, event_type: &str, leg: &str, to: &str, extra: Value) -> String {
+/// A Call Control event of the leg `leg`, whose session is `session-{leg}`.
+pub(crate) fn event(id: &str, event_type: &str, leg: &str, to: &str, extra: Value) -> String {
     let payload = merged(
         json!({"call_control_id": format!("v3:{leg}"), "call_leg_id": leg,
         "call_session_id": format!("session-{leg}"), "from": "+15125550123", "to": to,
@@ -32,18 +33,23 @@ fn event(id: &str, event_type: &str, leg: &str, to: &str, extra: Value) -> Strin
 async fn app_with_telnyx(api_base: &str) -> (TestApp, String) {
     let app = TestApp::spawn().await;
     app.austin_directory().await;
-    let (public, _) = keys();
-    let conn = app
-        .connection(
-            "telnyx",
-            json!({"public_key": public, "api_key": API_KEY}),
-            json!({"api_base_url": api_base}),
-        )
-        .await;
+    let conn = telnyx_connection(&app, api_base).await;
     (app, conn)
 }
 
-async fn send(app: &TestApp, conn: &str, body: &str) -> reqwest::Response {
+/// A Telnyx connection of `app` (the public key, the API key) whose API is at `api_base`.
+pub(crate) async fn telnyx_connection(app: &TestApp, api_base: &str) -> String {
+    let (public, _) = keys();
+    app.connection(
+        "telnyx",
+        json!({"public_key": public, "api_key": API_KEY}),
+        json!({"api_base_url": api_base}),
+    )
+    .await
+}
+
+/// Delivers `body`, signed with the test key, to the connection `conn`.
+pub(crate) async fn send(app: &TestApp, conn: &str, body: &str) -> reqwest::Response {
     let (_, seed) = keys();
     app.signed_webhook(
         "telnyx",
