@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod twilio_api;
+use twilio_api::*;
+
 const CALLER: &str = "+15125550123";
 
 /// Quiet after 1 s, a pass every second, and calls never too long unless `max_call` says.
@@ -22,38 +25,6 @@ async fn app_with(max_call: &str) -> TestApp {
         "",
     )
     .await
-}
-
-fn calls_path(sid: &str) -> String {
-    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json")
-}
-
-fn recordings_path() -> String {
-    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json")
-}
-
-fn delete_path(rec: &str) -> String {
-    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{rec}.json")
-}
-
-/// The Call resource as Twilio answers it.
-fn call_resource(sid: &str, status: &str) -> Value {
-    json!({
-        "account_sid": ACCOUNT_SID, "api_version": "2010-04-01", "caller_name": null,
-        "direction": "inbound", "from": CALLER, "to": TOLL_FREE, "parent_call_sid": null,
-        "sid": sid, "status": status, "duration": "55",
-        "start_time": "Mon, 23 Nov 2026 18:00:01 +0000",
-        "end_time": if status == "completed" { json!("Mon, 23 Nov 2026 18:01:00 +0000") } else { Value::Null },
-    })
-}
-
-/// A page of the Recordings list naming `recs` of `sid`, each `completed`.
-fn recordings_page(sid: &str, recs: &[&str]) -> Value {
-    let recordings: Vec<Value> = recs
-        .iter()
-        .map(|rec| json!({"sid": rec, "call_sid": sid, "status": "completed", "duration": "41", "account_sid": ACCOUNT_SID}))
-        .collect();
-    json!({"recordings": recordings, "page": 0, "page_size": 1000, "next_page_uri": null})
 }
 
 /// The national call `sid` as far as its first two webhooks tell (ringing, answered).
@@ -81,35 +52,6 @@ async fn live_call(app: &TestApp, conn: &str, sid: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// The Call resource of `sid`, in `status`, answers its lookup.
-async fn answer_lookup(mock: &MockServer, sid: &str, status: &str) {
-    Mock::given(method("GET"))
-        .and(path(calls_path(sid)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_resource(sid, status)))
-        .mount(mock)
-        .await;
-}
-
-/// The Recordings list of `sid`, naming `recs` (each completed), answers its listing.
-async fn answer_listing(mock: &MockServer, sid: &str, recs: &[&str]) {
-    Mock::given(method("GET"))
-        .and(path(recordings_path()))
-        .and(query_param("CallSid", sid))
-        .respond_with(ResponseTemplate::new(200).set_body_json(recordings_page(sid, recs)))
-        .mount(mock)
-        .await;
-}
-
-/// The recording `rec` must be deleted once.
-async fn expect_deletion(mock: &MockServer, rec: &str) {
-    Mock::given(method("DELETE"))
-        .and(path(delete_path(rec)))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(mock)
-        .await;
 }
 
 /// An app (see [`app_with`]) with the Austin directory and a Twilio connection whose API is
