@@ -482,3 +482,11 @@ pub mod y;
         ]
     );
 }
+
+/// ARCHITECTURE.md stays a map a newcomer reads in one sitting: at most 300 lines.
+#[test]
+fn the_architecture_map_stays_within_300_lines() {
+    let text = std::fs::read_to_string(super::root().join("ARCHITECTURE.md")).unwrap();
+    let lines = text.lines().count();
+    assert!(lines <= 300, "ARCHITECTURE.md has {lines} lines: condense it to 300");
+}
