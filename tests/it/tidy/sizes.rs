@@ -488,5 +488,8 @@ pub mod y;
 fn the_architecture_map_stays_within_300_lines() {
     let text = std::fs::read_to_string(super::root().join("ARCHITECTURE.md")).unwrap();
     let lines = text.lines().count();
-    assert!(lines <= 300, "ARCHITECTURE.md has {lines} lines: condense it to 300");
+    assert!(
+        lines <= 300,
+        "ARCHITECTURE.md has {lines} lines: condense it to 300"
+    );
 }
