@@ -515,3 +515,63 @@ async fn standard_a_call_forwarded_from_a_local_number_is_that_tenants() {
 async fn bandwidth_a_diverted_call_is_the_tenant_of_its_original_number() {
     forwarded_from_a_local_number(Provider::Bandwidth).await;
 }
+
+/// Find Tenant (the tab was closed before entering) never prefills; the first tenant
+/// entered from the call's own prompt does, on a call reported by any provider.
+async fn find_tenant_never_prefills(provider: Provider) {
+    let sc = Scenario::start(provider).await;
+    let app = &sc.app;
+    app.tenant("t-round-rock", &["78664"], &["hvac"]).await;
+    let mut calls = Vec::new();
+    for n in [11, 12] {
+        let call = call_id(provider, n);
+        sc.customer(&call, TOLL_FREE, None, Step::Answered).await;
+        calls.push(
+            app.call_by_sid(&call).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let enter = |id: &str, body: Value| {
+        let path = format!("/api/v1/calls/{id}/tenant");
+        async move { app.api(Method::POST, &path, Some(body)).await }
+    };
+    let (s, v) = enter(&calls[0], json!({"tenant_id": "t-austin", "find": true})).await;
+    assert_eq!(s, StatusCode::OK, "{provider:?}: {v}");
+    assert_eq!(
+        (
+            &v["screen_pop"]["call_bubble_selected"],
+            &v["screen_pop"]["customer_prefilled"]
+        ),
+        (&json!(false), &json!(false)),
+        "{provider:?}: Find Tenant never prefills: {v}"
+    );
+    let (s, v) = enter(&calls[1], json!({"tenant_id": "t-austin"})).await;
+    assert_eq!(s, StatusCode::OK, "{provider:?}: {v}");
+    assert_eq!(
+        v["screen_pop"]["call_bubble_selected"], true,
+        "{provider:?}: the first entry from the prompt prefills: {v}"
+    );
+    sc.app.stop().await;
+}
+
+#[tokio::test]
+async fn twilio_find_tenant_never_prefills() {
+    find_tenant_never_prefills(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn standard_find_tenant_never_prefills() {
+    find_tenant_never_prefills(Provider::Standard).await;
+}
+
+#[tokio::test]
+async fn telnyx_find_tenant_never_prefills() {
+    find_tenant_never_prefills(Provider::Telnyx).await;
+}
+
+#[tokio::test]
+async fn bandwidth_find_tenant_never_prefills() {
+    find_tenant_never_prefills(Provider::Bandwidth).await;
+}
