@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod standard;
 mod twilio_api;
 use twilio_api::*;
 
