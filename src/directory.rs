@@ -56,6 +56,42 @@ pub struct SyncReport {
     pub added: Vec<String>,
     pub updated: Vec<String>,
     pub removed: Vec<String>,
+    /// Each updated tenant's changed fields, by tenant id, in the order of the tenant's
+    /// fields: for the console (the API answers the contract's three lists).
+    #[serde(skip)]
+    pub changes: BTreeMap<String, Vec<FieldChange>>,
+}
+
+/// One field of an updated tenant, before and after, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+/// The fields that differ between `before` and `after`, in the order of a tenant's fields.
+pub fn changed_fields(before: &Tenant, after: &Tenant) -> Vec<FieldChange> {
+    let list = |v: &[String]| v.join(", ");
+    let url = |u: &Option<String>| u.clone().unwrap_or_default();
+    [
+        ("name", before.name.clone(), after.name.clone()),
+        ("zip_codes", list(&before.zip_codes), list(&after.zip_codes)),
+        ("trades", list(&before.trades), list(&after.trades)),
+        (
+            "booking_url",
+            url(&before.booking_url),
+            url(&after.booking_url),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, b, a)| b != a)
+    .map(|(field, before, after)| FieldChange {
+        field,
+        before,
+        after,
+    })
+    .collect()
 }
 
 /// The writes of a sync.
@@ -78,7 +114,11 @@ pub fn plan_sync(local: &[Tenant], upstream: Vec<Tenant>) -> SyncPlan {
     for t in upstream {
         match local.get(t.tenant_id.as_str()) {
             None => plan.report.added.push(t.tenant_id.clone()),
-            Some(current) if **current != t => plan.report.updated.push(t.tenant_id.clone()),
+            Some(current) if **current != t => {
+                plan.report.updated.push(t.tenant_id.clone());
+                let changes = changed_fields(current, &t);
+                plan.report.changes.insert(t.tenant_id.clone(), changes);
+            }
             Some(_) => continue,
         }
         plan.put.push(t);
@@ -498,6 +538,34 @@ mod tests {
             "an unchanged tenant is not written"
         );
         assert_eq!(plan_sync(&local, local.clone()), SyncPlan::default());
+        assert_eq!(
+            plan.report.changes["t-b"],
+            [FieldChange {
+                field: "name",
+                before: "B".into(),
+                after: "B renamed".into()
+            }],
+            "only the field that changed"
+        );
+    }
+
+    #[test]
+    fn changed_fields_name_each_field_that_differs_before_and_after() {
+        let before = tenant("t-a", input(&["78701"], &["hvac"])).unwrap();
+        let before = Tenant {
+            booking_url: None,
+            ..before
+        };
+        let mut after = before.clone();
+        after.zip_codes = vec!["78701".into(), "78702".into()];
+        after.booking_url = Some("https://a.example/book".into());
+        let changes = changed_fields(&before, &after);
+        let fields: Vec<_> = changes.iter().map(|c| c.field).collect();
+        assert_eq!(fields, ["zip_codes", "booking_url"]);
+        assert_eq!(changes[0].before, "78701");
+        assert_eq!(changes[0].after, "78701, 78702");
+        assert_eq!(changes[1].before, "", "no URL before");
+        assert!(changed_fields(&before, &before).is_empty());
     }
 
     #[test]

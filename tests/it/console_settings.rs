@@ -102,5 +102,11 @@ async fn settings_save_the_search_mode_list_tenants_and_show_what_a_sync_changed
         body[updated..removed].contains("Austin HVAC (t-austin)"),
         "{body}"
     );
+    assert!(
+        body[updated..removed].contains(
+            "<span class=\"field\">name</span>: <del>Tenant t-austin</del> → <ins>Austin HVAC</ins>"
+        ),
+        "each changed field, before and after: {body}"
+    );
     assert!(body[removed..].contains("t-gone"), "{body}");
 }

@@ -59,8 +59,15 @@ struct TenantRow {
 struct SyncView {
     nothing: bool,
     added: Vec<String>,
-    updated: Vec<String>,
+    updated: Vec<UpdatedTenant>,
     removed: Vec<String>,
+}
+
+/// An updated tenant, with each field that changed.
+#[derive(Debug)]
+struct UpdatedTenant {
+    name: String,
+    changes: Vec<crate::directory::FieldChange>,
 }
 
 #[derive(Template)]
@@ -114,10 +121,18 @@ async fn render(
             })
             .collect()
     };
-    let sync = sync.map(|r| SyncView {
+    let sync = sync.map(|mut r| SyncView {
         nothing: r.added.is_empty() && r.updated.is_empty() && r.removed.is_empty(),
         added: named(r.added),
-        updated: named(r.updated),
+        updated: r
+            .updated
+            .iter()
+            .zip(named(r.updated.clone()))
+            .map(|(id, name)| UpdatedTenant {
+                name,
+                changes: r.changes.remove(id).unwrap_or_default(),
+            })
+            .collect(),
         removed: r.removed,
     });
     let page = SettingsPage {
