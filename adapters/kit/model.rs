@@ -184,14 +184,19 @@ impl Leg {
         *self == Self::default()
     }
 
-    /// What the leg is to its call: as the provider said, else the customer's leg when it
-    /// names no parent, else another leg.
-    pub fn role(&self) -> LegRole {
+    /// What the event says the leg is: as the provider said, else another leg when it names
+    /// a parent; `None` when it says nothing (a leg naming no parent).
+    pub fn stated_role(&self) -> Option<LegRole> {
         match (self.role, &self.parent_call_id) {
-            (Some(role), _) => role,
-            (None, None) => LegRole::Customer,
-            (None, Some(_)) => LegRole::Other,
+            (Some(role), _) => Some(role),
+            (None, Some(_)) => Some(LegRole::Other),
+            (None, None) => None,
         }
+    }
+
+    /// What the leg is to its call: [`Leg::stated_role`], else the customer's leg.
+    pub fn role(&self) -> LegRole {
+        self.stated_role().unwrap_or(LegRole::Customer)
     }
 }
 

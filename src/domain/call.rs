@@ -202,11 +202,7 @@ pub struct LegFold {
 
 impl LegFold {
     fn apply(&mut self, event: &CallEvent, key: &EventKey) {
-        let said = match (event.leg.role, &event.leg.parent_call_id) {
-            (Some(role), _) => Some(role),
-            (None, Some(_)) => Some(LegRole::Other),
-            (None, None) => None,
-        };
+        let said = event.leg.stated_role();
         if role_rank(said) > role_rank(self.role) {
             self.role = said;
         }
@@ -221,12 +217,6 @@ impl LegFold {
         if let EventKind::Call { progress } = &event.kind {
             raise(&mut self.progress, *progress);
         }
-    }
-
-    /// True once the leg was answered (and maybe ended since).
-    pub fn was_answered(&self) -> bool {
-        self.progress
-            .is_some_and(|p| p == CallProgress::Answered || p == CallProgress::Completed)
     }
 }
 
