@@ -9,7 +9,8 @@
 # that PostgreSQL server (a database each, created here and dropped on exit).
 # CALLGATE_RUNNER (words put before callgate's command, such as valgrind's) and
 # CALLGATE_START_SECS (how long it may take to listen, default 10) change how it is started;
-# CONNECTIONS (default 32) is wrk's connection count.
+# CONNECTIONS (default 32) is wrk's connection count. BENCH_DIR (default /tmp/callgate-bench)
+# and CALLGATE_PORT, CEILING_PORT, FLOOR_PORT (18081-18083) let two benches run side by side.
 
 SHARED=${SHARED:-../shared/bench}
 WORK=${BENCH_DIR:-/tmp/callgate-bench}
@@ -18,9 +19,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 TOKEN=bench-bootstrap-token
 AUTH=bench-auth-token
 PUBLIC=https://hooks.example.test
-CEILING_PORT=18082
-FLOOR_PORT=18083
-CALLGATE_PORT=18081
+CEILING_PORT=${CEILING_PORT:-18082}
+FLOOR_PORT=${FLOOR_PORT:-18083}
+CALLGATE_PORT=${CALLGATE_PORT:-18081}
 BENCH_DB="callgate_bench_$$"
 FLOOR_DB="callgate_floor_$$"
 mkdir -p "$WORK"
