@@ -80,7 +80,7 @@ impl Worker {
             Err(error) => {
                 crate::telemetry::outbox_attempt("delete_recording", "retry");
                 let next = now
-                    + time::Duration::try_from(self.backoff(job.attempts))
+                    + time::Duration::try_from(self.backoff(job.backoff_attempts()))
                         .unwrap_or(time::Duration::HOUR);
                 tracing::warn!(call = %job.call_id, recording = %job.recording_id, attempt = job.attempts + 1, error = %error, "recording deletion failed; will retry");
                 let error = error.to_string();

@@ -16,8 +16,19 @@ pub struct Job {
     pub provider_call_id: String,
     pub recording_id: String,
     pub attempts: i64,
+    /// The attempt count when the job was last retried by hand: its backoff grows with the
+    /// attempts since.
+    pub backoff_from: i64,
     pub next_attempt_at: OffsetDateTime,
     pub created_at: OffsetDateTime,
+}
+
+impl Job {
+    /// The failed attempts that count for the backoff: those since the job was last retried
+    /// by hand.
+    pub fn backoff_attempts(&self) -> i64 {
+        (self.attempts - self.backoff_from).max(0)
+    }
 }
 
 /// Claims the jobs due at `now`, oldest first, until `lease_until`: no other worker takes
@@ -31,7 +42,7 @@ pub fn claim(
     limit: usize,
 ) -> Result<Vec<Job>, StoreError> {
     let select = format!(
-        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, next_attempt_at, created_at
+        "SELECT id, kind, connection_id, call_id, provider_call_id, recording_id, attempts, backoff_from, next_attempt_at, created_at
          FROM outbox WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2{}",
         db.skip_locked(None)
     );
@@ -49,8 +60,9 @@ pub fn claim(
                 provider_call_id: r.get(4)?,
                 recording_id: r.get(5)?,
                 attempts: r.get(6)?,
-                next_attempt_at: from_millis(r.get(7)?),
-                created_at: from_millis(r.get(8)?),
+                backoff_from: r.get(7)?,
+                next_attempt_at: from_millis(r.get(8)?),
+                created_at: from_millis(r.get(9)?),
             })
         },
         |j| Arg::Int(j.id),

@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0016_call_legs.sql"),
     include_str!("../../migrations/postgres/0017_webhook_refusals.sql"),
     include_str!("../../migrations/postgres/0018_failed_webhook_deliveries.sql"),
+    include_str!("../../migrations/postgres/0019_outbox_backoff_from.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

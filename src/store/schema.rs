@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0016_call_legs.sql"),
     include_str!("../../migrations/sqlite/0017_webhook_refusals.sql"),
     include_str!("../../migrations/sqlite/0018_failed_webhook_deliveries.sql"),
+    include_str!("../../migrations/sqlite/0019_outbox_backoff_from.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

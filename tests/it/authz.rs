@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const PERMISSIONS: [&str; 7] = [
+pub const PERMISSIONS: [&str; 7] = [
     "contact_center.view",
     "contact_center.settings",
     "users.manage",

@@ -107,6 +107,12 @@ impl Browser {
     /// tab, which is closed once it is there (so the request it made is complete).
     async fn enter_first_found(&self, main: &fantoccini::wd::WindowHandle, expected: &str) {
         self.click("#find .results li:first-child button").await;
+        self.tab_shows(main, expected).await;
+    }
+
+    /// A tab besides `main` opened and shows the page `expected`; it is closed once it is
+    /// there (so the request it made is complete), and `main` is current again.
+    async fn tab_shows(&self, main: &fantoccini::wd::WindowHandle, expected: &str) {
         let tab = opened_tab(self, main).await;
         self.client.switch_to_window(tab).await.unwrap();
         eventually("the new tab shows the tenant's booking page", || async {
@@ -347,6 +353,83 @@ async fn an_agent_finds_and_enters_a_tenant_with_the_prefill_rules_visible() {
     b.text_when("#find-title", |t| t.contains("Tenant")).await;
     let zip = b.client.find(Locator::Css("#zip")).await.unwrap();
     assert_eq!(zip.prop("value").await.unwrap().as_deref(), Some(""));
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(callgate_browser),
+    ignore = "needs Chromium: set CALLGATE_CHROMEDRIVER to chromedriver (bash .ci/run installs chromium and chromium-driver)"
+)]
+async fn her_phone_answers_a_call_and_its_tenant_opens_in_a_new_tab_on_its_own() {
+    let (app, conn, _) = setup().await;
+    app.number(
+        AUSTIN_LOCAL,
+        json!({"kind": "local", "tenant_id": "t-austin"}),
+    )
+    .await;
+    let (s, v) = app
+        .api(
+            reqwest::Method::PUT,
+            "/api/v1/users/ana",
+            Some(
+                json!({"name": "Ana", "permissions": ["contact_center.view"],
+                "tenant_ids": ["t-austin", "t-round-rock"], "identities": ["client:ana"]}),
+            ),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (_, token) = app.token("ana").await;
+    let b = Browser::start().await;
+    b.sign_in(&app.base, &token).await;
+    b.text_when("#pop", |t| t.contains("No active call")).await;
+    b.text_when("[data-live-status]", |t| t.starts_with("Live"))
+        .await;
+    b.mark().await;
+    let main = b.client.window().await.unwrap();
+
+    // A customer calls Austin's local number; the agent leg rings Ana's phone, which answers.
+    let call_id = app
+        .phone_answers(
+            &conn,
+            "CA00000000000000000000000000000b05",
+            "CA00000000000000000000000000000b06",
+            "client:ana",
+        )
+        .await;
+
+    // The screen pop appears without a reload, with Open Tenant...
+    let pop = b
+        .text_when("#pop", |t| {
+            t.contains("Austin HVAC") && t.contains("Open Tenant")
+        })
+        .await;
+    assert!(pop.contains("Your phone answered this call"), "{pop}");
+    assert!(b.still_marked().await, "the page was reloaded");
+    let link = b
+        .client
+        .find(Locator::Css("#pop a[data-open-tenant]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some(format!("/console/calls/{call_id}/tenant-page").as_str())
+    );
+    assert_eq!(
+        link.attr("target").await.unwrap().as_deref(),
+        Some("_blank")
+    );
+    // ...and the tenant opened in a new tab on its own, on its booking page.
+    let austin = format!("{}/healthz?booking=t-austin", app.base);
+    b.tab_shows(&main, &austin).await;
+    // Once: later updates of the same call open nothing more.
+    app.inbound_chat("t-austin", "th-9").await;
+    b.text_when("#hub tbody tr:first-child", |t| t.contains('1'))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.client.windows().await.unwrap(), vec![main]);
+    let pop = b.text_when("#pop", |t| t.contains("Open Tenant")).await;
+    assert!(pop.contains("Austin HVAC"), "{pop}");
     b.client.clone().close().await.unwrap();
 }
 

@@ -636,3 +636,75 @@ async fn the_console_enters_through_find_without_prefill_and_keeps_the_last_call
         reopened.body
     );
 }
+
+/// A call her phone answered pops with Open Tenant, which the page's script opens on its
+/// own, and says so; a call she claimed by hand keeps Go to Tenant, never opened for her.
+#[tokio::test]
+async fn a_call_her_phone_answered_pops_with_open_tenant() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.austin_directory().await;
+    let (s, v) = app
+        .api(
+            Method::PUT,
+            "/api/v1/users/ana",
+            Some(
+                serde_json::json!({"name": "Ana", "permissions": ["contact_center.view"],
+                "tenant_ids": ["t-austin"], "identities": ["client:ana"]}),
+            ),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (_, ana) = app.token("ana").await;
+    let bo = app
+        .user_token("bo", &["contact_center.view"], &["t-austin"])
+        .await;
+    let call_id = app
+        .phone_answers(
+            &conn,
+            "CA00000000000000000000000000000e01",
+            "CA00000000000000000000000000000e02",
+            "client:ana",
+        )
+        .await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&ana).await;
+    let page = v.get("/console/agent").await;
+    let open = format!(
+        "<a class=\"button\" href=\"/console/calls/{call_id}/tenant-page\" target=\"_blank\" rel=\"noopener\" data-open-tenant>Open Tenant</a>"
+    );
+    assert!(page.body.contains(&open), "{}", page.body);
+    assert!(
+        page.body.contains("Your phone answered this call"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(">Go to Tenant<"), "{}", page.body);
+
+    // Bo claims another call by hand: Go to Tenant, nothing opened on its own.
+    let other_id = app
+        .ring(
+            &conn,
+            "CA00000000000000000000000000000e03",
+            "+15125550124",
+            AUSTIN_LOCAL,
+        )
+        .await;
+    let (s, v) = app
+        .api_as(
+            &bo,
+            Method::POST,
+            &format!("/api/v1/calls/{other_id}/claim"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut b = Visitor::new(&app);
+    b.sign_in(&bo).await;
+    let page = b.get("/console/agent").await;
+    assert!(page.body.contains(&other_id), "{}", page.body);
+    assert!(page.body.contains(">Go to Tenant<"), "{}", page.body);
+    assert!(!page.body.contains("data-open-tenant"), "{}", page.body);
+    assert!(!page.body.contains("Open Tenant"), "{}", page.body);
+    app.stop().await;
+}

@@ -5,7 +5,7 @@
 use crate::console::Visitor;
 use crate::refusals::refusals_reach;
 use crate::support::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 #[tokio::test]
 async fn the_ops_pages_need_connections_manage() {
@@ -438,7 +438,207 @@ async fn ops_see_failed_outbound_work_and_replay_a_delivery() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+
+    // The pending deletion has Retry now: due at once, its attempts kept, audited.
+    let deletion = pending_deletion_id(&app).await;
+    let retry = format!("/console/ops/recording-deletions/{deletion}/retry");
+    assert!(page.body.contains(&retry), "{}", page.body);
+    assert!(page.body.contains(">Retry now<"), "{}", page.body);
+    let forged = v.post(&retry, &[("csrf", "x")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(
+        audit_rows(&app, "recording.deletion_retried")
+            .await
+            .is_empty()
+    );
+    let retried = v.post(&retry, &[("csrf", &csrf)]).await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.body);
+    let page = v.get(retried.location()).await;
+    assert!(page.body.contains("is tried again now"), "{}", page.body);
+    let audits = audit_rows(&app, "recording.deletion_retried").await;
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].0, "olga");
+    assert_eq!(audits[0].2["attempts"], 3);
+    // The worker tries it at once (the connection's API is down: it fails again).
+    eventually("the retried deletion is attempted", || async {
+        audit_rows(&app, "recording.deletion_failed")
+            .await
+            .iter()
+            .any(|(_, _, d)| d["attempt"] == 4)
+    })
+    .await;
+    let unknown = v
+        .post(
+            "/console/ops/recording-deletions/999999/retry",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    // Once over, it cannot be retried: a sentence, not a code.
+    close_deletion(&app, deletion).await;
+    let over = v.post(&retry, &[("csrf", &csrf)]).await;
+    assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
+    assert!(over.body.contains("nothing to retry"), "{}", over.body);
+    assert!(!over.body.contains("deletion_over"), "{}", over.body);
     app.stop().await;
+}
+
+/// The id of the only pending recording deletion, through the API.
+async fn pending_deletion_id(app: &TestApp) -> i64 {
+    let list = app.get("/api/v1/recording-deletions").await;
+    let all = list["recording_deletions"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{list}");
+    all[0]["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Marks the deletion `id` done, as a confirmation does.
+async fn close_deletion(app: &TestApp, id: i64) {
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    store
+        .write(move |db| {
+            db.exec(
+                "UPDATE outbox SET done_at = next_attempt_at WHERE id = ?1",
+                callgate::store::db::args![id],
+            )
+        })
+        .await
+        .unwrap();
+}
+
+/// `POST /api/v1/recording-deletions/{id}/retry`: a deletion the provider kept refusing, far
+/// into its backoff, is due at once; its attempt count is kept and its backoff starts over
+/// (the next failure waits the first delay, not the longest); once the provider deletes it,
+/// it leaves the list and a retry is 409. Unknown ids are 404; agents are refused.
+#[tokio::test]
+async fn the_api_retries_a_pending_recording_deletion_now_with_its_backoff_started_over() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let provider = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&provider)
+        .await;
+    // A first delay of a minute, a longest of an hour.
+    let app = TestApp::spawn_with_outbox_table(
+        &[],
+        "poll_interval_ms = 50\nretry_base_ms = 60000\nretry_max_secs = 3600\nrequest_timeout_ms = 2000",
+    )
+    .await;
+    let conn = app.twilio_connection(&provider.uri()).await;
+    let ops = app.user_token("olga", &["connections.manage"], &[]).await;
+    let agent = app.user_token("ana", &["contact_center.view"], &[]).await;
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let later = 4_102_444_800_000_i64; // 2100-01-01: deep in its backoff.
+    store
+        .write(move |db| {
+            db.exec(
+                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id,
+                     attempts, next_attempt_at, last_error, created_at)
+                 VALUES ('delete_recording', ?1, 'call-r', 'CA0000000000000000000000000000000r',
+                     'RE00000000000000000000000000000r01', 10, ?2, 'HTTP 500', ?2)",
+                callgate::store::db::args![conn, later],
+            )
+        })
+        .await
+        .unwrap();
+    let id = pending_deletion_id(&app).await;
+    let listed = &app.get("/api/v1/recording-deletions").await["recording_deletions"][0];
+    assert_eq!(listed["attempts"], 10);
+    assert_eq!(listed["last_error"], "HTTP 500");
+    assert_eq!(listed["recording_id"], "RE00000000000000000000000000000r01");
+
+    let path = format!("/api/v1/recording-deletions/{id}/retry");
+    let (s, v) = app.api_as(&agent, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app
+        .api_as(&agent, Method::GET, "/api/v1/recording-deletions", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+
+    let asked = time::OffsetDateTime::now_utc();
+    let (s, v) = app.api_as(&ops, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["id"], id.to_string());
+    assert_eq!(v["attempts"], 10, "the attempts are kept");
+    let due = rfc3339(&v["next_attempt_at"]);
+    assert!((due - asked).abs() < time::Duration::seconds(30), "{v}");
+    let audits = audit_rows(&app, "recording.deletion_retried").await;
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].0, "olga");
+    assert_eq!(
+        audits[0].2["recording_id"],
+        "RE00000000000000000000000000000r01"
+    );
+
+    // The provider refuses again: the 11th attempt, and the next waits the first delay
+    // (a minute, give or take its jitter), not the hour the 10 attempts before had reached.
+    eventually("the retried attempt fails", || async {
+        app.get("/api/v1/recording-deletions").await["recording_deletions"][0]["attempts"] == 11
+    })
+    .await;
+    let failed_at = time::OffsetDateTime::now_utc();
+    let listed = &app.get("/api/v1/recording-deletions").await["recording_deletions"][0];
+    let wait = rfc3339(&listed["next_attempt_at"]) - failed_at;
+    assert!(
+        wait > time::Duration::seconds(30) && wait < time::Duration::seconds(90),
+        "next attempt in {wait}: {listed}"
+    );
+
+    // The provider recovers: Retry now, and the deletion is confirmed.
+    provider.reset().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    let (s, v) = app.api_as(&ops, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    eventually("the deletion is confirmed", || async {
+        !audit_rows(&app, "recording.deletion_confirmed")
+            .await
+            .is_empty()
+    })
+    .await;
+    assert_eq!(
+        app.get("/api/v1/recording-deletions").await,
+        serde_json::json!({"recording_deletions": []})
+    );
+    let (s, v) = app.api_as(&ops, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "deletion_over");
+    assert_eq!(
+        audit_rows(&app, "recording.deletion_retried").await.len(),
+        2
+    );
+
+    for unknown in [
+        "999999",
+        "0",
+        "-1",
+        "abc",
+        "RE00000000000000000000000000000r01",
+    ] {
+        let (s, v) = app
+            .api_as(
+                &ops,
+                Method::POST,
+                &format!("/api/v1/recording-deletions/{unknown}/retry"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{unknown}: {v}");
+        assert_eq!(v["error"]["code"], "deletion_not_found", "{unknown}");
+    }
+    app.stop().await;
+    provider.verify().await;
+}
+
+fn rfc3339(v: &serde_json::Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        v.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
 }
 
 /// A webhook whose path names no connection is refused as before, and listed on the Ops page

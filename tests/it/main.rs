@@ -14,6 +14,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod console;
+mod console_a11y;
 mod console_ops;
 mod console_settings;
 mod console_users;

@@ -535,6 +535,37 @@ impl TestApp {
         assert_eq!(calls.len(), 1, "{v}");
         calls[0].clone()
     }
+
+    /// callgate's id of the call the provider knows as `sid`.
+    pub async fn call_id_by_sid(&self, sid: &str) -> String {
+        self.call_by_sid(sid).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A Twilio call `sid` from `from` to `to` rings: its id.
+    pub async fn ring(&self, conn: &str, sid: &str, from: &str, to: &str) -> String {
+        deliver_all(self, conn, &[ringing(sid, from, to)]).await;
+        self.call_id_by_sid(sid).await
+    }
+
+    /// A customer calls Austin's local number (Twilio call `sid`); its agent leg `leg` rings
+    /// the phone `identity`, which answers: the call's id.
+    pub async fn phone_answers(&self, conn: &str, sid: &str, leg: &str, identity: &str) -> String {
+        let ts = "Mon, 23 Nov 2026 18:05:01 +0000";
+        deliver_all(
+            self,
+            conn,
+            &[
+                ringing(sid, "+15125550123", AUSTIN_LOCAL),
+                agent_leg(sid, leg, identity, "ringing", 1, ts),
+                agent_leg(sid, leg, identity, "in-progress", 2, ts),
+            ],
+        )
+        .await;
+        self.call_id_by_sid(sid).await
+    }
 }
 
 pub fn form(params: &[(&str, &str)]) -> String {
@@ -770,6 +801,26 @@ pub fn status(
         ("SequenceNumber", seq.to_string()),
         ("Timestamp", ts.to_owned()),
     ]
+}
+
+/// A Twilio status callback of the agent leg `leg` of the call `parent`, dialed from the
+/// toll-free number to `identity` (whose phone it rings).
+pub fn agent_leg(
+    parent: &str,
+    leg: &str,
+    identity: &str,
+    call_status: &str,
+    seq: u32,
+    ts: &str,
+) -> Vec<(&'static str, String)> {
+    let mut form = status(leg, TOLL_FREE, identity, call_status, seq, ts);
+    for (name, value) in &mut form {
+        if *name == "Direction" {
+            *value = "outbound-dial".into();
+        }
+    }
+    form.push(("ParentCallSid", parent.to_owned()));
+    form
 }
 
 /// A Twilio `ringing` status callback: the first of a call.

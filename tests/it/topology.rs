@@ -177,13 +177,7 @@ impl Scenario {
     async fn agent_leg(&self, call: &str, leg: &str, identity: &str, step: Step) {
         match self.provider {
             Provider::Twilio => {
-                let mut form = status(leg, TOLL_FREE, identity, twilio_status(step), seq(step), TS);
-                for (name, value) in form.iter_mut() {
-                    if *name == "Direction" {
-                        *value = "outbound-dial".into();
-                    }
-                }
-                form.push(("ParentCallSid", call.to_owned()));
+                let form = agent_leg(call, leg, identity, twilio_status(step), seq(step), TS);
                 deliver_all(&self.app, &self.conn, &[form]).await;
             }
             Provider::Standard => {

@@ -3,6 +3,7 @@
 mod audit;
 pub(crate) mod calls;
 mod connections;
+pub(crate) mod deletions;
 pub(crate) mod directory;
 mod events;
 mod feeds;
@@ -32,6 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(subscriptions::routes())
         .merge(privacy::routes())
         .merge(webhook_log::routes())
+        .merge(deletions::routes())
 }
 
 /// A page of a listing, from the `limit` and `cursor` query parameters: 1-1000 items

@@ -71,6 +71,10 @@ struct PopView {
     needs_tenant: bool,
     call_bubble_selected: bool,
     customer_prefilled: bool,
+    /// The agent's own phone answered the call (a leg of it answered by one of their
+    /// identities): the pop offers Open Tenant, and the page's script opens the tenant in a
+    /// new tab on its own when the call appears.
+    answered_by_phone: bool,
 }
 
 /// A pending national or regional call.
@@ -169,10 +173,17 @@ pub async fn page(
         Some(call_id) => Some(find_view(&st, p, call_id, &q, mode, &tenants).await?),
         None => None,
     };
+    let answered_by_phone = match &hub.active_call {
+        Some(pop) if !pop.needs_tenant => answered_by_phone(&st, &p.id, &pop.call_id).await?,
+        _ => false,
+    };
     let page = AgentPage {
         chrome: Chrome::of(&user, "/console/agent"),
         csrf: user.csrf.clone(),
-        pop: hub.active_call.map(|pop| pop_view(pop, &names)),
+        pop: hub.active_call.map(|pop| PopView {
+            answered_by_phone,
+            ..pop_view(pop, &names)
+        }),
         last: hub.last_call.map(|pop| pop_view(pop, &names)),
         pending: pending.iter().map(|c| pending_view(c, &p.id)).collect(),
         find,
@@ -235,7 +246,21 @@ fn pop_view(pop: ScreenPop, names: &HashMap<&str, &str>) -> PopView {
         needs_tenant: pop.needs_tenant,
         call_bubble_selected: pop.call_bubble_selected,
         customer_prefilled: pop.customer_prefilled,
+        answered_by_phone: false,
     }
+}
+
+/// Whether a leg of the call `call_id` was answered by a phone of the user `agent` (see
+/// `calls::legs::claim_answered`).
+async fn answered_by_phone(st: &AppState, agent: &str, call_id: &str) -> Result<bool, AppError> {
+    let id = call_id.to_owned();
+    let call = st.store.read(move |db| calls::get(db, &id)).await?;
+    Ok(call.is_some_and(|c| {
+        c.fold
+            .legs
+            .values()
+            .any(|leg| leg.agent_id.as_deref() == Some(agent))
+    }))
 }
 
 fn pending_view(call: &CallRow, me: &str) -> PendingView {

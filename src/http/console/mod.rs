@@ -61,6 +61,10 @@ pub(super) fn routes() -> Router<AppState> {
             "/console/ops/webhook-deliveries/{id}/replay",
             post(outbound::replay),
         )
+        .route(
+            "/console/ops/recording-deletions/{id}/retry",
+            post(outbound::retry),
+        )
         .route("/console/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }

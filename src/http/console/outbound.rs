@@ -1,11 +1,13 @@
 //! The Ops page's outbound work (`connections.manage`): recording deletions at providers not
-//! done yet, and outbound webhook deliveries that failed or are being retried, each with
-//! Replay (what `POST /api/v1/webhook-deliveries/{id}/replay` does).
+//! done yet, each with Retry now (what `POST /api/v1/recording-deletions/{id}/retry` does),
+//! and outbound webhook deliveries that failed or are being retried, each with Replay (what
+//! `POST /api/v1/webhook-deliveries/{id}/replay` does).
 
 use super::ops::Stamp;
 use super::{Chrome, PageError, form_action, html, signed_in};
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::http::api::deletions::retry_deletion;
 use crate::http::api::subscriptions::replay_delivery;
 use crate::http::auth::Permission;
 use crate::store::outbound::{self, PendingDeletion, TroubledDelivery};
@@ -21,6 +23,7 @@ const SHOWN: i64 = 50;
 
 #[derive(Debug)]
 struct DeletionRow {
+    id: i64,
     connection_id: String,
     call_id: String,
     recording_id: String,
@@ -44,6 +47,7 @@ struct DeliveryRow {
 
 fn deletion_row(d: PendingDeletion) -> DeletionRow {
     DeletionRow {
+        id: d.id,
         connection_id: d.connection_id,
         call_id: d.call_id,
         recording_id: d.recording_id,
@@ -89,6 +93,8 @@ struct OutboundPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct OutboundQuery {
     replayed: Option<String>,
+    /// The deletion just made due.
+    retried: Option<String>,
 }
 
 /// `GET /console/ops/outbound`.
@@ -108,12 +114,23 @@ pub async fn page(
             ))
         })
         .await?;
-    let notice = q
+    let replayed = q
         .replayed
         .filter(|id| crate::ids::check_id("delivery id", id).is_ok())
         .map(|id| {
             format!("Delivery {id} is sent again now; its subscription's log shows the attempt.")
         });
+    let retried = q
+        .retried
+        .and_then(|id| id.parse::<i64>().ok())
+        .map(|id| match deletions.iter().find(|d| d.id == id) {
+            Some(d) => format!(
+                "The deletion of recording {} is tried again now; its call's audit shows the attempt.",
+                d.recording_id
+            ),
+            None => "The recording deletion was tried again, and has left this list: its call's audit says how it ended.".to_owned(),
+        });
+    let notice = replayed.or(retried);
     let page = OutboundPage {
         chrome: Chrome::of(&user, "/console/ops"),
         csrf: user.csrf.clone(),
@@ -134,4 +151,16 @@ pub async fn replay(
     let (user, _) = form_action(&st, &headers, body, Permission::ConnectionsManage).await?;
     let delivery = replay_delivery(&st, &user.principal.id, id).await?;
     Ok(Redirect::to(&format!("/console/ops/outbound?replayed={}", delivery.id)).into_response())
+}
+
+/// `POST /console/ops/recording-deletions/{id}/retry` (form: `csrf`).
+pub async fn retry(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, PageError> {
+    let (user, _) = form_action(&st, &headers, body, Permission::ConnectionsManage).await?;
+    let deletion = retry_deletion(&st, &user.principal.id, &id).await?;
+    Ok(Redirect::to(&format!("/console/ops/outbound?retried={}", deletion.id)).into_response())
 }

@@ -51,7 +51,19 @@
   function popCall() {
     var pop = document.querySelector("#pop [data-call]");
     if (!pop) return null;
-    return { id: pop.getAttribute("data-call"), needsTenant: pop.getAttribute("data-needs-tenant") === "true" };
+    return { id: pop.getAttribute("data-call"), open: pop.querySelector("a[data-open-tenant]") };
+  }
+
+  // A call the agent's phone answered: open its tenant in a new tab at once. A browser that
+  // blocks tabs a page opens on its own gets no tab; the pop then says to use Open Tenant.
+  function openTenant(link) {
+    var tab = window.open(link.getAttribute("href"), "_blank");
+    if (tab) {
+      tab.opener = null;
+      return;
+    }
+    var note = document.querySelector("#pop [data-auto-open]");
+    if (note) note.textContent = "Your phone answered this call. Your browser did not let this page open the tenant on its own: use Open Tenant.";
   }
 
   var status = document.querySelector("[data-live-status]");
@@ -76,11 +88,9 @@
       refocus(key, region);
     });
     var after = popCall();
-    // A call put on this agent by their phone: open its tenant at once, where the browser
-    // lets a page open a tab on its own (the Go to Tenant button is there otherwise).
-    if (after && !after.needsTenant && (!before || before.id !== after.id)) {
-      window.open("/console/calls/" + encodeURIComponent(after.id) + "/tenant-page", "_blank", "noopener");
-    }
+    // A call put on this agent by their phone, with a tenant, that has just appeared: its
+    // tenant opens on its own (once: a reload or a later update of the same call does not).
+    if (after && after.open && (!before || before.id !== after.id)) openTenant(after.open);
   }
 
   function refresh() {
