@@ -419,6 +419,7 @@ async fn her_phone_answers_a_call_and_its_tenant_opens_in_a_new_tab_on_its_own()
         link.attr("target").await.unwrap().as_deref(),
         Some("_blank")
     );
+    b.screenshot("phone-answer").await;
     // ...and the tenant opened in a new tab on its own, on its booking page.
     let austin = format!("{}/healthz?booking=t-austin", app.base);
     b.tab_shows(&main, &austin).await;
@@ -581,5 +582,46 @@ async fn ops_create_a_twilio_connection_copy_its_url_and_see_a_refusal_and_its_r
     assert!(refusal.contains("bad_signature"), "{refusal}");
     assert!(refusal.contains(&url), "{refusal}");
     b.screenshot("ops").await;
+
+    // A recording deletion the provider keeps refusing: Retry now, from Outbound work.
+    let store = app.running.as_ref().unwrap().state.store.clone();
+    let now = time::OffsetDateTime::now_utc();
+    let (queued, next) = (
+        callgate::store::millis(now - time::Duration::hours(2)),
+        callgate::store::millis(now + time::Duration::minutes(40)),
+    );
+    store
+        .write(move |db| {
+            // The provider's API is a closed port here, never the real one.
+            db.exec(
+                "UPDATE connections SET options = '{\"api_base_url\": \"http://127.0.0.1:9\"}'
+                 WHERE id = ?1",
+                callgate::store::db::args![conn],
+            )?;
+            db.exec(
+                "INSERT INTO outbox (kind, connection_id, call_id, provider_call_id, recording_id,
+                     attempts, next_attempt_at, last_error, created_at)
+                 VALUES ('delete_recording', ?1, 'call-0192f1', 'CA0000000000000000000000000000dd',
+                     'RE0000000000000000000000000000dd', 6, ?2, 'HTTP 503', ?3)",
+                callgate::store::db::args![conn, next, queued],
+            )
+        })
+        .await
+        .unwrap();
+    b.click("main a[href='/console/ops']").await;
+    b.click("main a[href='/console/ops/outbound']").await;
+    let row = b
+        .text_when("#deletions-title + p + table", |t| {
+            t.contains("RE0000000000000000000000000000dd")
+        })
+        .await;
+    assert!(
+        row.contains("HTTP 503") && row.contains("Retry now"),
+        "{row}"
+    );
+    b.screenshot("ops-outbound").await;
+    b.click("form[action$='/retry'] button").await;
+    b.text_when("p.note[role=status]", |t| t.contains("is tried again now"))
+        .await;
     b.client.clone().close().await.unwrap();
 }

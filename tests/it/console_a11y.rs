@@ -264,6 +264,7 @@ async fn every_console_page_has_landmarks_headings_labels_and_announced_live_reg
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    crate::refusals::refusals_reach(&app, &conn, 1).await;
     let store = app.running.as_ref().unwrap().state.store.clone();
     let c = conn.clone();
     store

@@ -309,6 +309,8 @@ async fn ops_rotate_disable_and_enable_a_connection() {
             .status(),
         StatusCode::NOT_FOUND
     );
+    // The refusal is logged off the answer's path.
+    refusals_reach(&app, &conn, 1).await;
     let page = v.get(&format!("/console/ops/connections/{conn}")).await;
     assert!(
         page.body.contains("The connection is disabled"),
