@@ -123,5 +123,6 @@ fn leg(detail: &Map<String, Value>, contact: &str, event_type: Option<&str>) -> 
         parent_call_id: parent.map(str::to_owned),
         session_id: None,
         agent_identity: agent.map(str::to_owned),
+        lookup_handle: None,
     }
 }

@@ -21,8 +21,8 @@ mod tests;
 use crate::kit::adapter::{api_origin, basic_delete, basic_get, encode_path_segment};
 use crate::kit::{
     self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
-    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
-    VerifyError,
+    InboundRequest, LookupTarget, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet,
+    Verified, VerifyError,
 };
 
 /// The Bandwidth adapter.
@@ -109,21 +109,21 @@ impl Adapter for Bandwidth {
     /// `GET {origin}/api/v2/accounts/{accountId}/calls/{callId}`: the call state.
     fn lookup_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, user, password) = voice_api(secrets, options)?;
-        let url = format!("{base}/calls/{}", encode_path_segment(provider_call_id));
+        let url = format!("{base}/calls/{}", encode_path_segment(target.call_id));
         Ok(Some(basic_get(url, user, password)))
     }
 
     fn looked_up_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         body: &[u8],
     ) -> Result<Vec<CallEvent>, String> {
-        rest::read_call(provider_call_id, body)
+        rest::read_call(target.call_id, body)
     }
 
     /// `GET {origin}/api/v2/accounts/{accountId}/calls/{callId}/recordings`.

@@ -153,6 +153,7 @@ fn leg(cb: &Callback, call_id: &str) -> Leg {
         agent_identity: given(&cb.transfer_to)
             .filter(|_| transfer)
             .map(str::to_owned),
+        lookup_handle: None,
     }
 }
 

@@ -138,5 +138,6 @@ fn leg(claims: &Map<String, Value>, call_id: &str) -> Leg {
         parent_call_id: parent,
         session_id: None,
         agent_identity: user,
+        lookup_handle: None,
     }
 }

@@ -257,6 +257,31 @@ pub struct RecordingRef {
     pub recording_id: String,
 }
 
+/// The call a lookup asks about ([`Adapter::lookup_call`]): what the service knows of it and
+/// of its customer's leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupTarget<'a> {
+    /// The provider's id of the customer's call, as its events name it
+    /// ([`crate::kit::CallEvent::call_id`]).
+    pub call_id: &'a str,
+    /// The provider's id of the customer's leg: on a call whose legs share a session, the
+    /// leg the customer is on; else `call_id` itself.
+    pub leg_id: &'a str,
+    /// That leg's [`crate::kit::Leg::lookup_handle`], when its events gave one.
+    pub handle: Option<&'a str>,
+}
+
+impl<'a> LookupTarget<'a> {
+    /// A call of one leg, known by its own id, with no handle.
+    pub fn call(call_id: &'a str) -> Self {
+        Self {
+            call_id,
+            leg_id: call_id,
+            handle: None,
+        }
+    }
+}
+
 /// An HTTP request the service should send on the adapter's behalf. Headers may carry
 /// credentials: the sender never logs them.
 #[derive(Clone, PartialEq, Eq)]
@@ -425,12 +450,14 @@ pub trait Adapter: Send + Sync + 'static {
         Err("this provider's recordings are never looked up".to_owned())
     }
 
-    /// Describes the request that looks the call `provider_call_id` up at the provider, for a
-    /// call whose webhooks stopped coming. `Ok(None)` (the default) when the provider has no
-    /// such API, or the adapter does not use it ([`ProviderInfo::lookups`]).
+    /// Describes the request that looks the call `target` up at the provider, for a call
+    /// whose webhooks stopped coming. `Ok(None)` (the default) when the provider has no such
+    /// API, or the adapter does not use it ([`ProviderInfo::lookups`]);
+    /// [`ConfigError::NoLookupHandle`] when the API needs a handle the call's events never
+    /// gave.
     fn lookup_call(
         &self,
-        _provider_call_id: &str,
+        _target: &LookupTarget<'_>,
         _secrets: &SecretSet,
         _options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
@@ -443,10 +470,19 @@ pub trait Adapter: Send + Sync + 'static {
     /// answer is not the documented one (the service tries again later).
     fn looked_up_call(
         &self,
-        _provider_call_id: &str,
+        _target: &LookupTarget<'_>,
         _body: &[u8],
     ) -> Result<Vec<CallEvent>, String> {
         Err("this provider's calls are never looked up".to_owned())
+    }
+
+    /// Whether a non-2xx answer (`status`, `body`) to [`Adapter::lookup_call`]'s request says
+    /// that the provider does not know the call (any more): the service then treats the call
+    /// as it treats a 404 (ended as timed out once past the maximum call duration, never
+    /// ended at once). By default only a 404 says so; any other answer is a failure, asked
+    /// again after a backoff.
+    fn call_unknown(&self, status: u16, _body: &[u8]) -> bool {
+        status == 404
     }
 
     /// Describes the request that lists the recordings of the call `provider_call_id` at the
@@ -494,6 +530,10 @@ pub enum ConfigError {
     /// ([`Adapter::find_recording`]).
     #[error("the recording's id at the provider must be looked up first")]
     UnresolvedRecording,
+    /// [`Adapter::lookup_call`] needs a [`LookupTarget::handle`] the call's events never
+    /// gave.
+    #[error("the call's events gave no handle to look it up by")]
+    NoLookupHandle,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use crate::kit::adapter::{
     ConfigError, ConnectionOptions, HttpRequestSpec, Maturity, RecordingRef,
 };
-use crate::kit::{Adapter, SecretSet};
+use crate::kit::{Adapter, LookupTarget, SecretSet};
 
 /// The line before the matrix.
 pub const START: &str = "<!-- provider-matrix:start: generated from each adapter's ProviderInfo; UPDATE_MATRIX=1 cargo test -p callgate-adapters matrix rewrites it -->";
@@ -77,10 +77,18 @@ pub fn render(adapters: &[&dyn Adapter]) -> String {
     out
 }
 
+/// The call a matrix lookup asks about: placeholders for the call's id, its customer's leg
+/// and that leg's lookup handle.
+const PLACEHOLDER_TARGET: LookupTarget<'static> = LookupTarget {
+    call_id: "{call_id}",
+    leg_id: "{leg_id}",
+    handle: Some("{lookup_handle}"),
+};
+
 /// What the adapter asks about a call whose webhooks may be lost: its own lookup and
 /// listing requests, made with placeholders, or what happens without them.
 fn lookups(adapter: &dyn Adapter) -> String {
-    let call = described(adapter, |a, s, o| a.lookup_call("{call_id}", s, o));
+    let call = described(adapter, |a, s, o| a.lookup_call(&PLACEHOLDER_TARGET, s, o));
     let recordings = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
     match (call, recordings) {
         (None, None) => "none: ended after the maximum call duration".to_owned(),
@@ -266,7 +274,7 @@ mod tests {
             .chain([&crate::scaffold_template::Acme as &dyn Adapter])
         {
             let info = adapter.info();
-            let call = described(adapter, |a, s, o| a.lookup_call("{call_id}", s, o));
+            let call = described(adapter, |a, s, o| a.lookup_call(&PLACEHOLDER_TARGET, s, o));
             let list = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
             assert_eq!(call.is_some(), info.lookups.call(), "{}: lookup", info.id);
             assert_eq!(

@@ -33,8 +33,8 @@ pub mod verify;
 
 pub use adapter::{
     Adapter, COMMON_OPTIONS, Clock, ConfigError, ConnectionOptions, FixedClock, HttpRequestSpec,
-    InboundRequest, Lookups, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef,
-    Reply,
+    InboundRequest, LookupTarget, Lookups, Maturity, OptionSpec, ParseError, Parsed, ProviderInfo,
+    RecordingRef, Reply,
 };
 pub use model::{
     CallEvent, CallProgress, Direction, EventKind, EventTag, Leg, LegRole, Party, RecordingEvent,

@@ -176,6 +176,12 @@ pub struct Leg {
     /// (`client:ana`, a SIP URI, a number, a user name). Matched against users' identities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_identity: Option<String>,
+    /// What the provider's REST API looks this leg up by, when that is not an id the call
+    /// model keeps (Telnyx's `call_control_id`: its call status is asked by it, while events
+    /// are keyed by the leg and session ids). Kept per leg by the fold, and given back to
+    /// the adapter as [`crate::kit::LookupTarget::handle`] when the call is looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_handle: Option<String>,
 }
 
 impl Leg {

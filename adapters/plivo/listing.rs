@@ -95,7 +95,11 @@ mod tests {
             format!("https://api.plivo.com/v1/Account/MAFAKE/Recording/?call_uuid={CALL}&limit=20")
         );
         assert!(spec.headers[0].1.starts_with("Basic "));
-        assert_eq!(crate::plivo::Plivo.lookup_call(CALL, &s, &none), Ok(None));
+        let target = crate::kit::LookupTarget::call(CALL);
+        assert_eq!(
+            crate::plivo::Plivo.lookup_call(&target, &s, &none),
+            Ok(None)
+        );
     }
 
     #[test]

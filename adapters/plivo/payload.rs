@@ -106,6 +106,7 @@ fn leg(form: &Form, call: &str, party: &Party) -> Leg {
                 .to
                 .clone()
                 .filter(|_| party.direction == Some(Direction::Outbound)),
+            lookup_handle: None,
         },
     }
 }
@@ -138,6 +139,7 @@ fn dial_b_leg(form: &Form, call: &str) -> Option<CallEvent> {
             session_id: None,
             role: Some(LegRole::Agent),
             agent_identity: to,
+            lookup_handle: None,
         },
     })
 }

@@ -20,8 +20,8 @@ mod tests;
 use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment, url_origin};
 use crate::kit::{
     self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
-    InboundRequest, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet,
-    Verified, VerifyError,
+    InboundRequest, LookupTarget, OptionSpec, ParseError, Parsed, ProviderInfo, RecordingRef,
+    SecretSet, Verified, VerifyError,
 };
 
 /// The SignalWire adapter.
@@ -114,7 +114,7 @@ impl Adapter for SignalWire {
     /// `ProjectID:APIToken`: the LaML API's Call resource, Twilio's fields.
     fn lookup_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
@@ -123,16 +123,16 @@ impl Adapter for SignalWire {
             &base,
             project,
             token,
-            provider_call_id,
+            target.call_id,
         )))
     }
 
     fn looked_up_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         body: &[u8],
     ) -> Result<Vec<CallEvent>, String> {
-        crate::twilio::rest::read_call(provider_call_id, body)
+        crate::twilio::rest::read_call(target.call_id, body)
     }
 
     /// `GET {space}/api/laml/2010-04-01/Accounts/{ProjectID}/Recordings.json?CallSid=...`.

@@ -63,6 +63,7 @@ fn leg(parent: Option<String>, agent_identity: Option<String>, call_id: &str) ->
         parent_call_id: parent,
         session_id: None,
         agent_identity,
+        lookup_handle: None,
     }
 }
 

@@ -164,8 +164,6 @@ mod tests {
             )
         );
         assert_eq!(spec.headers[0].1, "Bearer KEYfake");
-        let no_call = crate::telnyx::Telnyx.lookup_call(SESSION, &s, &ConnectionOptions::new());
-        assert_eq!(no_call, Ok(None));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! - `payload`: which webhook a body is, and its events;
 //! - `mapping`: the event-type and hangup-cause tables;
 //! - `lookup`: the recordings API: a saved recording without its id found, a call's
-//!   recordings listed.
+//!   recordings listed;
+//! - `call_status`: Call Control's call status, asked by the customer leg's call control id.
 
+mod call_status;
 mod lookup;
 mod mapping;
 mod payload;
@@ -17,8 +19,8 @@ mod tests;
 
 use crate::kit::{
     self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
-    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
-    VerifyError,
+    InboundRequest, LookupTarget, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet,
+    Verified, VerifyError,
 };
 use http::HeaderValue;
 
@@ -71,7 +73,7 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "Ed25519 over `timestamp|body` (`telnyx-signature-ed25519`, `telnyx-timestamp`), public key raw or SPKI DER",
     signs_body: true,
     timestamp_tolerance_secs: Some(signature::TOLERANCE_SECS),
-    lookups: crate::kit::Lookups::Recordings,
+    lookups: crate::kit::Lookups::CallAndRecordings,
     legs: "`call_session_id` (the session), `call_leg_id` (the leg); TeXML: `ParentCallSid`",
     forwarding: "TeXML: `ForwardedFrom` where sent (UNCONFIRMED)",
     agent_identity: "`to` of an `outgoing` leg",
@@ -145,10 +147,39 @@ impl Adapter for Telnyx {
         lookup::find(body, leg, started_at)
     }
 
+    /// `GET {origin}/v2/calls/{call_control_id}` ("Retrieve a call status"), by the
+    /// customer leg's call control id, which its webhooks carried (the leg's lookup handle).
+    fn lookup_call(
+        &self,
+        target: &LookupTarget<'_>,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let handle = target.handle.ok_or(ConfigError::NoLookupHandle)?;
+        api_request(
+            http::Method::GET,
+            &call_status::path(handle),
+            secrets,
+            options,
+        )
+        .map(Some)
+    }
+
+    fn looked_up_call(
+        &self,
+        target: &LookupTarget<'_>,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        call_status::read(target, body)
+    }
+
+    /// A 404, or a 422 naming a call control id that no longer names a live call.
+    fn call_unknown(&self, status: u16, body: &[u8]) -> bool {
+        call_status::unknown(status, body)
+    }
+
     /// `GET {origin}/v2/recordings?filter[call_session_id]={session}`: every recording of
-    /// every leg of the call. The call itself is not looked up: Call Control's
-    /// `GET /v2/calls/{call_control_id}` takes one leg's call control id, and callgate knows
-    /// a call by its session (README.md, "Looking calls up").
+    /// every leg of the call.
     fn list_recordings(
         &self,
         provider_call_id: &str,

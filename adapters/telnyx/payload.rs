@@ -96,7 +96,7 @@ impl Call {
         Ok(Self {
             provider_call_id: call_id.to_owned(),
             occurred_at: occurred_at.and_then(dates::rfc3339),
-            leg: leg(given(&p.call_session_id), &party),
+            leg: leg(given(&p.call_session_id), given(&p.call_control_id), &party),
             party,
         })
     }
@@ -136,14 +136,17 @@ impl Call {
 /// Every leg of one customer call shares its `call_session_id` (providers.md 2.2): the
 /// session is the call. An `incoming` leg is the customer's; an `outgoing` one was dialed
 /// from the session (a transfer, a dial to an agent), and its `to` names whose phone it rang.
-/// A recording event names no direction: its leg's role is left to its other events.
-fn leg(session: Option<&str>, party: &Party) -> Leg {
+/// A recording event names no direction: its leg's role is left to its other events. The
+/// leg's `call_control_id` is what Call Control's "Retrieve a call status" takes: kept as the
+/// leg's lookup handle.
+fn leg(session: Option<&str>, call_control_id: Option<&str>, party: &Party) -> Leg {
     let outgoing = party.direction == Some(Direction::Outbound);
     Leg {
         parent_call_id: None,
         session_id: session.map(str::to_owned),
         role: (party.direction == Some(Direction::Inbound)).then_some(LegRole::Customer),
         agent_identity: party.to.clone().filter(|_| outgoing),
+        lookup_handle: call_control_id.map(str::to_owned),
     }
 }
 

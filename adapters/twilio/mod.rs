@@ -22,8 +22,8 @@ mod tests;
 use crate::kit::adapter::{api_origin, basic_delete, encode_path_segment};
 use crate::kit::{
     self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
-    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
-    VerifyError,
+    InboundRequest, LookupTarget, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet,
+    Verified, VerifyError,
 };
 
 /// The Twilio adapter.
@@ -103,7 +103,7 @@ impl Adapter for Twilio {
     /// `AccountSid:AuthToken`.
     fn lookup_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
@@ -112,16 +112,16 @@ impl Adapter for Twilio {
             &base,
             account,
             token,
-            provider_call_id,
+            target.call_id,
         )))
     }
 
     fn looked_up_call(
         &self,
-        provider_call_id: &str,
+        target: &LookupTarget<'_>,
         body: &[u8],
     ) -> Result<Vec<CallEvent>, String> {
-        rest::read_call(provider_call_id, body)
+        rest::read_call(target.call_id, body)
     }
 
     /// `GET {origin}/2010-04-01/Accounts/{AccountSid}/Recordings.json?CallSid={CallSid}`.

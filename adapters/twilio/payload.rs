@@ -104,6 +104,7 @@ fn leg(form: &Form, sid: &str) -> Leg {
         session_id: None,
         role: dialed.then_some(LegRole::Agent),
         agent_identity: given(form, "To").filter(|_| dialed),
+        lookup_handle: None,
     }
 }
 

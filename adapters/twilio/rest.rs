@@ -124,6 +124,7 @@ fn leg(res: &CallResource, call: &str) -> Leg {
         session_id: None,
         role: dialed.then_some(LegRole::Agent),
         agent_identity: given(&res.to).filter(|_| dialed).map(str::to_owned),
+        lookup_handle: None,
     }
 }
 

@@ -401,6 +401,7 @@ fn a_dialed_child_leg_is_the_agent_leg_of_its_parent_call() {
                 session_id: None,
                 role: Some(LegRole::Agent),
                 agent_identity: Some(to.to_owned()),
+                lookup_handle: None,
             }
         );
         assert_eq!(event.call_id(), PARENT);

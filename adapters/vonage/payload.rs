@@ -92,6 +92,7 @@ fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
             agent_identity: to
                 .clone()
                 .filter(|_| direction == Some(Direction::Outbound)),
+            lookup_handle: None,
         },
         party: Party {
             direction,

@@ -6,8 +6,8 @@
 //! permutation of the same deliveries, with any duplicates, yields the same [`CallFold`].
 
 use callgate_adapters::kit::{
-    CallEvent, CallProgress, Direction, EventKind, LegRole, RecordingEvent, RecordingProgress,
-    RoutingReason,
+    CallEvent, CallProgress, Direction, EventKind, LegRole, LookupTarget, RecordingEvent,
+    RecordingProgress, RoutingReason,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -198,6 +198,9 @@ pub struct LegFold {
     /// The user that identity belongs to, once the leg was answered by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
+    /// What the provider's API looks the leg up by ([`callgate_adapters::kit::Leg::lookup_handle`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_handle: Option<Earliest<String>>,
 }
 
 impl LegFold {
@@ -212,6 +215,11 @@ impl LegFold {
         Earliest::merge(
             &mut self.agent_identity,
             event.leg.agent_identity.as_ref(),
+            key,
+        );
+        Earliest::merge(
+            &mut self.lookup_handle,
+            event.leg.lookup_handle.as_ref(),
             key,
         );
         if let EventKind::Call { progress } = &event.kind {
@@ -326,6 +334,10 @@ pub struct CallFold {
     /// agents' legs, transfers, and every leg of a call known by its session.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub legs: BTreeMap<String, LegFold>,
+    /// What the provider's API looks the call's own leg up by, from the events naming the
+    /// call's own id (a leg known by an id of its own keeps its handle in `legs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_handle: Option<Earliest<String>>,
 }
 
 fn min_time(slot: &mut Option<OffsetDateTime>, t: OffsetDateTime) {
@@ -356,8 +368,15 @@ impl CallFold {
                     to: None,
                     agent_identity: None,
                     agent_id: None,
+                    lookup_handle: None,
                 })
                 .apply(event, &key);
+        } else {
+            Earliest::merge(
+                &mut self.lookup_handle,
+                event.leg.lookup_handle.as_ref(),
+                &key,
+            );
         }
         if part == LegPart::Other {
             // Another leg's recordings are the call's, and follow its gate.
@@ -518,6 +537,23 @@ impl CallFold {
             })
             .min()
             .map_or(call_id, |(_, _, id)| id.as_str())
+    }
+
+    /// What a lookup at the provider asks about ([`callgate_adapters::kit::Adapter::lookup_call`]):
+    /// the call `call_id`, its customer's leg ([`CallFold::customer_leg`]), and the lookup
+    /// handle that leg's events gave, if any.
+    pub fn lookup_target<'a>(&'a self, call_id: &'a str) -> LookupTarget<'a> {
+        let leg_id = self.customer_leg(call_id);
+        let handle = if leg_id == call_id {
+            self.lookup_handle.as_ref()
+        } else {
+            self.legs.get(leg_id).and_then(|l| l.lookup_handle.as_ref())
+        };
+        LookupTarget {
+            call_id,
+            leg_id,
+            handle: handle.map(|h| h.value.as_str()),
+        }
     }
 
     /// The recording the call model shows: the most advanced one, then the lowest id.

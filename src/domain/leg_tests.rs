@@ -149,6 +149,96 @@ fn legs_sharing_a_session_make_one_call_known_by_its_customers_leg() {
     }
 }
 
+/// A lookup asks about the customer's leg, by the handle that leg's events gave: the
+/// session's customer leg's (not another leg's), the call's own when it is its own leg, and
+/// none when no event gave one.
+#[test]
+fn a_lookup_targets_the_customers_leg_by_its_handle() {
+    let session = |role, handle: &str| Leg {
+        session_id: Some("S1".into()),
+        role,
+        lookup_handle: Some(handle.into()),
+        ..Leg::default()
+    };
+    let customer = event(
+        "L-in",
+        session(Some(LegRole::Customer), "v3:in"),
+        "+15125550123",
+        "+18005550199",
+        progress(CallProgress::Answered),
+        1,
+    );
+    let outgoing = event(
+        "L-out",
+        session(None, "v3:out"),
+        "+18005550199",
+        "sip:ana@pbx.example.com",
+        progress(CallProgress::Answered),
+        0,
+    );
+    // A recording event of the customer's leg that names no handle changes nothing.
+    let mut recording = customer.clone();
+    recording.dedupe_key = "rec".into();
+    recording.leg.lookup_handle = None;
+    recording.leg.role = None;
+    recording.kind = EventKind::Recording(RecordingEvent {
+        recording_id: "r1".into(),
+        status: RecordingProgress::Completed,
+        url: None,
+        duration_s: None,
+    });
+    for order in [
+        [&customer, &outgoing, &recording],
+        [&recording, &outgoing, &customer],
+    ] {
+        let mut f = CallFold::default();
+        for e in order {
+            f.apply(e, at(5));
+        }
+        let t = f.lookup_target("S1");
+        assert_eq!(
+            (t.call_id, t.leg_id, t.handle),
+            ("S1", "L-in", Some("v3:in"))
+        );
+    }
+    let mut only_out = CallFold::default();
+    only_out.apply(&outgoing, at(0));
+    assert_eq!(only_out.lookup_target("S1").handle, Some("v3:out"));
+
+    // A call known by its own id keeps its own leg's handle.
+    let mut own = event(
+        "L-own",
+        Leg::default(),
+        "+15125550123",
+        "+18005550199",
+        progress(CallProgress::Answered),
+        1,
+    );
+    let mut f = CallFold::default();
+    f.apply(&own, at(1));
+    assert_eq!(
+        f.lookup_target("L-own"),
+        callgate_adapters::kit::LookupTarget::call("L-own")
+    );
+    own.dedupe_key = "again".into();
+    own.leg.lookup_handle = Some("v3:own".into());
+    f.apply(&own, at(2));
+    let t = f.lookup_target("L-own");
+    assert_eq!((t.leg_id, t.handle), ("L-own", Some("v3:own")));
+    assert!(f.legs.is_empty());
+}
+
+/// A stored fold from before lookup handles were kept still reads, with none.
+#[test]
+fn a_fold_stored_without_handles_reads() {
+    let stored = r#"{"progress":"answered","legs":{"L-in":{"role":"customer","since":1000}}}"#;
+    let f: CallFold = serde_json::from_str(stored).unwrap();
+    assert_eq!(f.lookup_handle, None);
+    assert_eq!(f.legs["L-in"].lookup_handle, None);
+    assert_eq!(f.lookup_target("S1").leg_id, "L-in");
+    assert_eq!(f.lookup_target("S1").handle, None);
+}
+
 #[test]
 fn the_forwarded_from_number_and_the_reason_are_the_customers_legs() {
     let mut customer = event(

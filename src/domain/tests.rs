@@ -106,13 +106,19 @@ pub(crate) fn leg() -> impl Strategy<Value = (String, Leg)> {
         Just("client:ana".to_owned()),
         Just("sip:bo@pbx.example.com".to_owned())
     ]);
+    // A leg's lookup handle, or another (a provider never sends two for one leg, but the
+    // fold must not depend on the order if it did).
+    let handle = proptest::option::of(prop_oneof![
+        Just("v3:h1".to_owned()),
+        Just("v3:h2".to_owned())
+    ]);
     prop_oneof![
-        2 => Just(("CA1".to_owned(), Leg::default())),
-        1 => (2..4u8, role.clone(), identity.clone()).prop_map(|(n, role, agent_identity)| {
-            (format!("CA{n}"), Leg { parent_call_id: Some("CA1".into()), role, agent_identity, ..Leg::default() })
+        2 => handle.clone().prop_map(|lookup_handle| ("CA1".to_owned(), Leg { lookup_handle, ..Leg::default() })),
+        1 => (2..4u8, role.clone(), identity.clone(), handle.clone()).prop_map(|(n, role, agent_identity, lookup_handle)| {
+            (format!("CA{n}"), Leg { parent_call_id: Some("CA1".into()), role, agent_identity, lookup_handle, ..Leg::default() })
         }),
-        1 => (1..4u8, role, identity).prop_map(|(n, role, agent_identity)| {
-            (format!("CA{n}"), Leg { session_id: Some("S1".into()), role, agent_identity, ..Leg::default() })
+        1 => (1..4u8, role, identity, handle).prop_map(|(n, role, agent_identity, lookup_handle)| {
+            (format!("CA{n}"), Leg { session_id: Some("S1".into()), role, agent_identity, lookup_handle, ..Leg::default() })
         }),
     ]
 }
@@ -243,6 +249,9 @@ proptest! {
         }
         let any_order = fold(&shuffled);
         prop_assert_eq!(&any_order, &in_order);
+        for call in ["CA1", "S1"] {
+            prop_assert_eq!(any_order.lookup_target(call), in_order.lookup_target(call));
+        }
         let r = resolution(kind);
         prop_assert_eq!(gate::tenant_outcome(&any_order, Some(&r)), gate::tenant_outcome(&in_order, Some(&r)));
     }

@@ -45,11 +45,13 @@ impl Question {
 #[derive(Debug)]
 enum Asked {
     /// No request could be made: the provider has no such API, the connection lacks a
-    /// secret or an option, or is gone. The reason never holds a secret.
+    /// secret or an option, or is gone, or the call's events gave no handle to look it up
+    /// by. The reason never holds a secret.
     Cannot(String),
-    /// The provider answered 404: it does not know the call (any more).
+    /// The provider answered 404, or what its adapter reads as the same
+    /// (`Adapter::call_unknown`): it does not know the call (any more).
     NotFound,
-    /// No usable answer (transport, a status other than 2xx and 404, an answer not in the
+    /// No usable answer (transport, any other status than those, an answer not in the
     /// documented shape): asked again after the backoff.
     Failed(String),
     /// The answer, and the events the adapter read from it.
@@ -278,8 +280,10 @@ impl Reconciler {
             Err(e) => return Asked::Failed(format!("connection: {e}")),
         };
         let (adapter, pcid) = (live.adapter, call.provider_call_id.as_str());
+        // A call is asked about by its customer's leg, and the handle that leg's events gave.
+        let target = call.fold.lookup_target(pcid);
         let described = match question {
-            Question::Call => adapter.lookup_call(pcid, &live.secrets, &live.options),
+            Question::Call => adapter.lookup_call(&target, &live.secrets, &live.options),
             Question::Recordings => adapter.list_recordings(pcid, &live.secrets, &live.options),
         };
         let spec = match described {
@@ -291,14 +295,18 @@ impl Reconciler {
             Ok(answer) => answer,
             Err(e) => return Asked::Failed(e.to_string()),
         };
-        if status == reqwest::StatusCode::NOT_FOUND {
+        let unknown = match question {
+            Question::Call => adapter.call_unknown(status.as_u16(), &body),
+            Question::Recordings => status == reqwest::StatusCode::NOT_FOUND,
+        };
+        if unknown && !status.is_success() {
             return Asked::NotFound;
         }
         if !status.is_success() {
             return Asked::Failed(format!("provider answered {status}"));
         }
         let read = match question {
-            Question::Call => adapter.looked_up_call(pcid, &body),
+            Question::Call => adapter.looked_up_call(&target, &body),
             Question::Recordings => adapter.listed_recordings(pcid, &body),
         };
         match read {

@@ -1,15 +1,17 @@
 //! Webhooks that never come: the reconciler looks calls up at a mock Twilio REST API on
-//! loopback, lists the recordings of calls that ended without a tenant (at Twilio and at
-//! Telnyx), and ends calls nobody can answer for. The settings are small (a call is quiet after 1 s, the reconciler
-//! runs every second); each phase waits for what it needs, never for a fixed time.
+//! loopback (and Telnyx's, in `telnyx_api`), lists the recordings of calls that ended
+//! without a tenant, and ends calls nobody can answer for. The settings are small (a call
+//! is quiet after 1 s, the reconciler runs every second); each phase waits for what it
+//! needs, never for a fixed time.
 
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod standard;
+mod telnyx_api;
 mod twilio_api;
 use twilio_api::*;
 
@@ -340,63 +342,6 @@ async fn a_call_nobody_can_look_up_times_out_and_frees_its_agent() {
             .contains("callgate_calls_timed_out_total 1")
     );
     app.stop().await;
-}
-
-/// Telnyx: the end webhook (`call.hangup`) of a national call is lost, and so is its
-/// recording's. Telnyx's call status cannot be asked about a session, so the call ends at
-/// the maximum call duration (`timed_out`), unresolved; the session's recordings are listed
-/// (`filter[call_session_id]`), and the one never heard of is deleted.
-#[tokio::test]
-async fn a_telnyx_call_whose_end_webhook_is_lost_times_out_and_its_recordings_are_deleted() {
-    use crate::telnyx::{event, send, telnyx_connection};
-    let mock = MockServer::start().await;
-    let (leg, rec) = ("leg-reconcile-telnyx-0001", "rec-reconcile-telnyx-1");
-    let session = format!("session-{leg}");
-    let listed = json!({"data": [{"record_type": "recording", "id": rec, "call_leg_id": leg,
-        "call_session_id": session, "status": "completed", "duration_millis": 41000,
-        "recording_started_at": "2026-11-23T18:05:03Z"}],
-        "meta": {"page_number": 1, "total_pages": 1}});
-    Mock::given(method("GET"))
-        .and(path("/v2/recordings"))
-        .and(query_param("filter[call_session_id]", session.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(listed))
-        .mount(&mock)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/v2/recordings/{rec}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": rec}})))
-        .expect(1)
-        .mount(&mock)
-        .await;
-    let app = app_with("2").await;
-    app.austin_directory().await;
-    let conn = telnyx_connection(&app, &mock.uri()).await;
-    for (n, kind) in ["call.initiated", "call.answered"].into_iter().enumerate() {
-        let body = event(&format!("ev-rt-{n}"), kind, leg, TOLL_FREE, json!({}));
-        assert_eq!(send(&app, &conn, &body).await.status(), StatusCode::OK);
-    }
-    let id = app.call_by_sid(leg).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    deleted_soon(&app, &id, "the listed recording deleted").await;
-    let call = app.call_by_sid(leg).await;
-    assert_eq!(call["ended_by"], "timed_out", "{call}");
-    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
-    assert_eq!(call["recording"]["status"], "discarded", "{call}");
-    assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
-    assert!(audit_has(&app, &id, "call.timed_out").await);
-    // Only the session's recordings were asked about: no call lookup.
-    let asked = mock.received_requests().await.unwrap_or_default();
-    assert!(
-        asked
-            .iter()
-            .all(|r| r.url.path().starts_with("/v2/recordings")),
-        "{asked:?}"
-    );
-    app.stop().await;
-    mock.verify().await;
 }
 
 /// A provider answering 500 is asked again (with backoff), and the call is never ended on

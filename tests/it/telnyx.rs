@@ -7,7 +7,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const API_KEY: &str = "KEYe2eTelnyxApiKey0000";
+pub(crate) const API_KEY: &str = "KEYe2eTelnyxApiKey0000";
 const JSON: &str = "application/json";
 
 /// The key pair of these tests: made up from a fixed seed (never a real key).
