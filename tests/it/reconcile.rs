@@ -316,14 +316,15 @@ async fn a_call_nobody_can_look_up_times_out_and_frees_its_agent() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
+    // The audit entry is written just after the call ends: waited for too.
     soon("the call timed out", || async {
         app.call_by_sid(sid).await["ended_by"] == "timed_out"
+            && audit_has(&app, &id, "call.timed_out").await
     })
     .await;
     let call = app.call_by_sid(sid).await;
     assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
     assert_ne!(call["ended_at"], Value::Null, "{call}");
-    assert!(audit_has(&app, &id, "call.timed_out").await);
     let hub = app.get_as(&ana, "/api/v1/hub").await;
     assert_eq!(hub["active_call"], Value::Null, "{hub}");
     let other = live_call(&app, &conn, "CA70000000000000000000000000000004").await;

@@ -51,14 +51,15 @@ async fn a_standard_call_whose_end_never_comes_times_out_and_frees_its_agent() {
     let (s, v) = app.api_as(&ana, Method::POST, &path, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
+    // The audit entry is written just after the call ends: waited for too.
     soon("the standard call timed out", || async {
         app.call_by_sid("pbx-lost-end-1").await["ended_by"] == "timed_out"
+            && audit_has(&app, &id, "call.timed_out").await
     })
     .await;
     let c = app.call_by_sid("pbx-lost-end-1").await;
     assert_eq!(c["tenant"]["status"], "unresolved", "{c}");
     assert_eq!(c["recording"]["status"], "discarded", "{c}");
-    assert!(audit_has(&app, &id, "call.timed_out").await);
     let hub = app.get_as(&ana, "/api/v1/hub").await;
     assert_eq!(hub["active_call"], Value::Null, "the agent is free: {hub}");
     app.stop().await;
