@@ -1,7 +1,8 @@
 //! Retention: what callgate stores is kept only as long as configured (`config::Retention`).
 //! Raw webhook bodies past their period are emptied (their events and calls stay); calls that
-//! ended longer ago than theirs are deleted with their events and deliveries; old audit
-//! entries are deleted, and so are refused webhooks as old as the raw bodies pruned.
+//! ended longer ago than theirs are deleted with their events and deliveries, and so are
+//! deliveries as old that brought no new event; old audit entries are deleted, and so are
+//! refused webhooks as old as the raw bodies pruned.
 //!
 //! A pass runs in the background, in small batches ([`BATCH`] rows), each its own short write,
 //! with a yield between them, so that ingest never waits behind it for long. On PostgreSQL a
@@ -31,6 +32,9 @@ pub struct Pruned {
     pub audit: u64,
     /// Refused webhooks deleted from the refusal log (kept as long as raw bodies).
     pub refusals: u64,
+    /// Deliveries that brought no new event (a provider's retry), deleted as old as the
+    /// calls deleted; the others go with their calls.
+    pub duplicates: u64,
 }
 
 /// Runs the passes over one store; it remembers where its walks over the deliveries and the
@@ -40,7 +44,7 @@ pub struct Pruner {
     store: Store,
     periods: Retention,
     /// Where each walk stopped, by [`Walk`].
-    cursors: [i64; 4],
+    cursors: [i64; 5],
 }
 
 impl Pruner {
@@ -48,7 +52,7 @@ impl Pruner {
         Self {
             store,
             periods,
-            cursors: [0; 4],
+            cursors: [0; 5],
         }
     }
 
@@ -78,18 +82,26 @@ impl Pruner {
                 rows::delete_refusals(db, bodies_before)
             })
             .await?;
+        let duplicates = self
+            .walk(
+                "duplicate_deliveries",
+                Walk::DuplicateDeliveries,
+                move |db, cursor| rows::delete_deliveries_without_events(db, calls_before, cursor),
+            )
+            .await?;
         Ok(Pruned {
             deliveries,
             calls,
             audit,
             refusals,
+            duplicates,
         })
     }
 
     /// Runs `batch` from the walk's cursor until it reports nothing more; returns the rows
-    /// pruned. Deliveries are walked on from where the last pass stopped (their bodies are
-    /// pruned in the order they came); calls from the start at every pass, since a call
-    /// passed over while it was going on may end later.
+    /// pruned. Deliveries are walked on from where the last pass stopped (they are pruned in
+    /// the order they came); calls from the start at every pass, since a call passed over
+    /// while it was going on may end later.
     async fn walk<F>(&mut self, kind: &'static str, walk: Walk, batch: F) -> Result<u64, StoreError>
     where
         F: Fn(&Db<'_>, i64) -> Result<Batch, StoreError> + Clone + Send + 'static,
@@ -117,7 +129,7 @@ impl Pruner {
             }
             tokio::task::yield_now().await;
         }
-        if walk != Walk::Deliveries {
+        if !matches!(walk, Walk::Deliveries | Walk::DuplicateDeliveries) {
             self.cursors[walk as usize] = 0;
         }
         Ok(pruned)
@@ -139,6 +151,7 @@ enum Walk {
     Calls = 1,
     Audit = 2,
     Refusals = 3,
+    DuplicateDeliveries = 4,
 }
 
 /// Prunes every [`EVERY`], from a minute after the start, until `shutdown`.
@@ -162,6 +175,7 @@ pub async fn run(
                 calls = p.calls,
                 audit = p.audit,
                 refusals = p.refusals,
+                duplicates = p.duplicates,
                 "retention pass done"
             ),
             Err(e) => tracing::warn!(error = %e, "retention pass failed; the next one resumes"),

@@ -196,7 +196,13 @@ pub const RECONCILE_OUTCOMES: &[(&str, &[&str])] = &[
 
 /// The kinds of rows retention prunes (`callgate_pruned_rows_total`,
 /// `callgate_oldest_row_seconds`).
-pub const PRUNED_KINDS: &[&str] = &["deliveries", "calls", "audit", "refusals"];
+pub const PRUNED_KINDS: &[&str] = &[
+    "deliveries",
+    "calls",
+    "audit",
+    "refusals",
+    "duplicate_deliveries",
+];
 
 /// Why the server closes a connection (`callgate_connections_closed_total`).
 pub const CLOSE_REASONS: &[&str] = &["header_timeout", "idle_timeout", "evicted"];

@@ -58,6 +58,12 @@ pub fn ingest_batch(
         })
         .collect();
     fold_new_events(db, &mut entries, &routing, &keys, &mut calls, now)?;
+    let recounted: Vec<(i64, usize)> = entries
+        .iter()
+        .filter(|e| e.new_events != e.delivery.events.len())
+        .filter_map(|e| Some((e.row?, e.new_events)))
+        .collect();
+    deliveries::recount_events(db, &recounted)?;
 
     let (mut changed, unchanged): (Vec<BatchCall>, Vec<BatchCall>) =
         calls.into_iter().partition(|c| c.new_events > 0);

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 /// What an erasure deleted or redacted, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Erased {
-    /// Calls from the number, deleted with their events and the deliveries only they had.
+    /// Calls from the number, deleted with their events and the deliveries those came from.
     pub calls: u64,
     pub events: u64,
     /// Raw deliveries deleted (with their calls), or whose body was emptied.
@@ -76,7 +76,7 @@ pub fn delete_recordings(
     Ok(queued)
 }
 
-/// Deletes the call, with its events and the deliveries only it had.
+/// Deletes the call, with its events and the deliveries its events came from.
 pub fn delete_call(db: &Db<'_>, call: &CallRow) -> Result<Deleted, StoreError> {
     delete_calls_where(db, "seq = ?1", args![call.seq])
 }

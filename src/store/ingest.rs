@@ -164,9 +164,9 @@ pub enum IngestOutcome {
 
 static INSERT_DELIVERIES: StatementsByRows = StatementsByRows::new(|rows| {
     format!(
-        "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body)
+        "INSERT INTO deliveries (connection_id, digest, received_at, method, target, content_type, body, events)
          VALUES {}",
-        rows::values(rows, &["?"; 7])
+        rows::values(rows, &["?"; 8])
     )
 });
 
@@ -194,7 +194,8 @@ pub fn insert_events(
     super::hot::insert_events(db, rows, &labels, millis(now))
 }
 
-/// Inserts the deliveries' rows; returns their ids, in order.
+/// Inserts the deliveries' rows; returns their ids, in order. Each counts all its events as
+/// new: [`recount_events`] corrects the few that were not.
 pub fn insert_deliveries<'d>(
     db: &Db<'_>,
     deliveries: impl Iterator<Item = &'d Delivery>,
@@ -215,12 +216,25 @@ pub fn insert_deliveries<'d>(
                     d.target.to_arg(),
                     d.content_type.to_arg(),
                     d.body.as_ref().to_arg(),
+                    Arg::Int(i64::try_from(d.events.len()).unwrap_or(i64::MAX)),
                 ]
             })
             .collect();
         ids.extend(db.insert_ids(INSERT_DELIVERIES.get(run.len()), &args, run.len(), "id")?);
     }
     Ok(ids)
+}
+
+/// Sets how many of its events were new on each delivery `(id, new events)` whose events
+/// were not all new (a provider's retry, an event twice in a batch).
+pub fn recount_events(db: &Db<'_>, counts: &[(i64, usize)]) -> Result<(), StoreError> {
+    for &(id, new) in counts {
+        db.exec(
+            "UPDATE deliveries SET events = ?2 WHERE id = ?1",
+            args![id, i64::try_from(new).unwrap_or(i64::MAX)],
+        )?;
+    }
+    Ok(())
 }
 
 /// Records the delivery's single-use value (an expired one is taken over). False when

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0017_webhook_refusals.sql"),
     include_str!("../../migrations/postgres/0018_failed_webhook_deliveries.sql"),
     include_str!("../../migrations/postgres/0019_outbox_backoff_from.sql"),
+    include_str!("../../migrations/postgres/0020_delivery_event_counts.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -54,22 +54,83 @@ pub fn claim_pruning(db: &Db<'_>) -> Result<bool, StoreError> {
     }
 }
 
-/// Empties the raw bodies of up to [`BATCH`] deliveries received before `before`, past
-/// `cursor` (delivery ids grow with time). The delivery rows stay, with their events.
+/// The ids of the next deliveries past `cursor`, at most [`BATCH`], up to the first received
+/// at or after `before`: a walk of the primary key that never reads the young deliveries past
+/// the first (ids grow with time), and the batch that says where the walk stopped.
+fn deliveries_before(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+    cursor: i64,
+) -> Result<(Vec<i64>, Batch), StoreError> {
+    let next: Vec<(i64, i64)> = db.query(
+        "SELECT id, received_at FROM deliveries WHERE id > ?1 ORDER BY id LIMIT ?2",
+        args![cursor, BATCH],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let before = millis(before);
+    let old: Vec<i64> = next
+        .iter()
+        .take_while(|(_, at)| *at < before)
+        .map(|(id, _)| *id)
+        .collect();
+    let batch = Batch {
+        pruned: 0,
+        cursor: old.last().copied().unwrap_or(cursor),
+        more: old.len() == next.len() && next.len() as i64 >= BATCH,
+    };
+    Ok((old, batch))
+}
+
+/// Runs `prune` (a statement over the deliveries whose ids are in `?1..=?2`, its other
+/// parameters after them) on the deliveries [`deliveries_before`] walks to.
+fn over_deliveries_before(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+    cursor: i64,
+    prune: &str,
+    params: &[super::db::Arg<'_>],
+) -> Result<Batch, StoreError> {
+    let (old, batch) = deliveries_before(db, before, cursor)?;
+    let (Some(&first), Some(&last)) = (old.first(), old.last()) else {
+        return Ok(batch);
+    };
+    let mut all = args![first, last].to_vec();
+    all.extend_from_slice(params);
+    let pruned = db.exec(prune, &all)? as u64;
+    Ok(Batch { pruned, ..batch })
+}
+
+/// Empties the raw bodies of the deliveries received before `before`, past `cursor`, at most
+/// [`BATCH`]. The delivery rows stay, with their events.
 pub fn empty_delivery_bodies(
     db: &Db<'_>,
     before: OffsetDateTime,
     cursor: i64,
 ) -> Result<Batch, StoreError> {
-    let ids: Vec<i64> = db.query(
-        "UPDATE deliveries SET body = ?3 WHERE id IN (
-             SELECT id FROM deliveries WHERE id > ?1 AND received_at < ?2 AND length(body) > 0
-             ORDER BY id LIMIT ?4)
-         RETURNING id",
-        args![cursor, millis(before), Vec::<u8>::new(), BATCH],
-        |r| r.get(0),
-    )?;
-    Ok(Batch::of(&ids, cursor))
+    over_deliveries_before(
+        db,
+        before,
+        cursor,
+        "UPDATE deliveries SET body = ?3 WHERE id BETWEEN ?1 AND ?2 AND length(body) > 0",
+        args![Vec::<u8>::new()],
+    )
+}
+
+/// Deletes the deliveries received before `before` that brought no new event (a provider's
+/// retry, a body with nothing to read), past `cursor`, at most [`BATCH`]: no call's deletion
+/// takes them, since no event refers to them.
+pub fn delete_deliveries_without_events(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+    cursor: i64,
+) -> Result<Batch, StoreError> {
+    over_deliveries_before(
+        db,
+        before,
+        cursor,
+        "DELETE FROM deliveries WHERE id BETWEEN ?1 AND ?2 AND events = 0",
+        args![],
+    )
 }
 
 /// The calls of a batch: ended, unchanged since before `?2`, their sequence in `(?1, ?3]`.
@@ -78,7 +139,7 @@ fn ended_before() -> String {
 }
 
 /// Deletes up to [`BATCH`] calls that ended before `before` (and have not changed since),
-/// past `cursor`, with their legs and events, the deliveries no other call's event refers to, their
+/// past `cursor`, with their legs and events, the deliveries their events came from, their
 /// finished outbox jobs and outbound deliveries, the reconciler's schedule for them, and any
 /// agent's hold on them (active or last call). A recording
 /// deletion still pending at the provider keeps its outbox job, which names all it needs.
@@ -129,7 +190,9 @@ pub struct Deleted {
 }
 
 /// Deletes the calls `calls` selects (a condition on `calls` with the parameters `params`),
-/// with everything that is theirs only, and takes them out of the writer's memory.
+/// with everything that is theirs, and takes them out of the writer's memory. A delivery
+/// goes with the first of its calls to go: one that also brought another call's events (a
+/// rare body about two calls) leaves that call's events naming a delivery no longer kept.
 pub(crate) fn delete_calls_where(
     db: &Db<'_>,
     calls: &str,
@@ -157,11 +220,7 @@ pub(crate) fn delete_calls_where(
     deliveries.dedup();
     let mut deleted_deliveries = 0;
     for id in deliveries {
-        deleted_deliveries += db.exec(
-            "DELETE FROM deliveries WHERE id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM events WHERE delivery_id = ?1)",
-            args![id],
-        )? as u64;
+        deleted_deliveries += db.exec("DELETE FROM deliveries WHERE id = ?1", args![id])? as u64;
     }
     for statement in [
         format!("DELETE FROM outbox WHERE done_at IS NOT NULL AND call_id IN ({ids})"),

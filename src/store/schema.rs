@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0017_webhook_refusals.sql"),
     include_str!("../../migrations/sqlite/0018_failed_webhook_deliveries.sql"),
     include_str!("../../migrations/sqlite/0019_outbox_backoff_from.sql"),
+    include_str!("../../migrations/sqlite/0020_delivery_event_counts.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -100,6 +101,47 @@ mod tests {
             [],
         );
         assert!(again.is_err(), "still one thread th-1 per tenant");
+    }
+
+    /// Migration 20 counts, on each delivery stored before it, the events it brought, and
+    /// keeps every event (without the foreign keys).
+    #[test]
+    fn deliveries_stored_before_counting_events_are_counted_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..19] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", numbering::counter(19))
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO deliveries (id, connection_id, digest, received_at, method, target, body)
+                 VALUES (1, 'c', x'00', 1, 'POST', '/w', x'01'), (2, 'c', x'00', 2, 'POST', '/w', x'01');
+             INSERT INTO calls (seq, id, connection_id, provider, provider_call_id, tenant_status,
+                 recording_status, fold, created_at, updated_at)
+                 VALUES (7, 'call-1', 'c', 'twilio', 'CA1', 'pending', 'none', '{}', 1, 2);
+             INSERT INTO events (call_seq, dedupe_key, delivery_id, recorded_at, kind)
+                 VALUES (7, 'a', 1, 1, 'call:ringing'), (7, 'b', 1, 1, 'call:answered');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let counts: Vec<(i64, i64)> = conn
+            .prepare("SELECT id, events FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(counts, [(1, 2), (2, 0)]);
+        let events: i64 = conn
+            .query_row("SELECT COUNT(*) FROM events WHERE call_seq = 7", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(events, 2);
+        // A delivery can go while an event names it: retention deletes them in either order.
+        conn.execute("DELETE FROM deliveries WHERE id = 1", [])
+            .unwrap();
     }
 
     /// The schema of a database: every table's and index's SQL, in name order.

@@ -1,6 +1,6 @@
 //! What came in on a connection, for ops: the refusal log (`webhook_refusals`, bounded per
-//! connection) and a summary of the deliveries it accepted (`deliveries`, with their events
-//! counted). Neither holds a header value, a secret or a signature.
+//! connection) and a summary of the deliveries it accepted (`deliveries`, with the count of
+//! new events each brought). Neither holds a header value, a secret or a signature.
 
 use super::StoreError;
 use super::db::{Db, Dialect, Row, args};
@@ -170,29 +170,159 @@ pub struct DeliverySummary {
     pub events: i64,
 }
 
-/// The deliveries a connection accepted, newest first, older than `before_id` when given.
+/// Deliveries (of every connection) one page of a connection's reads at most, newest first:
+/// a connection's deliveries are found among the newest by a scan of the primary key, so that
+/// listing them asks no index of ingest.
+pub const SCANNED: i64 = 10_000;
+
+/// A page of a connection's deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPage {
+    /// Newest first.
+    pub deliveries: Vec<DeliverySummary>,
+    /// Where the next page starts (deliveries below this id); `None` when none is left.
+    /// A page that read [`SCANNED`] deliveries without filling up ends early, with this set.
+    pub next_before: Option<i64>,
+}
+
+/// The deliveries a connection accepted, newest first, below `before_id` when given: at most
+/// `limit`, found among the [`SCANNED`] newest deliveries below it.
 pub fn deliveries(
     db: &Db<'_>,
     connection_id: &str,
     before_id: Option<i64>,
     limit: usize,
-) -> Result<Vec<DeliverySummary>, StoreError> {
-    let mut q = Listing::new(
-        "SELECT d.id, d.received_at, d.method, d.target, d.content_type, CAST(length(d.body) AS BIGINT),
-             (SELECT COUNT(*) FROM events e WHERE e.delivery_id = d.id)
-         FROM deliveries d WHERE 1 = 1",
-    );
-    q.filter("d.connection_id =", Some(connection_id));
-    q.filter("d.id <", before_id);
-    q.run(db, "d.id DESC", limit, |r| {
-        Ok(DeliverySummary {
-            id: r.get(0)?,
-            received_at: from_millis(r.get(1)?),
-            method: r.get(2)?,
-            target: r.get(3)?,
-            content_type: r.get(4)?,
-            body_size: r.get(5)?,
-            events: r.get(6)?,
-        })
+) -> Result<DeliveryPage, StoreError> {
+    deliveries_within(db, connection_id, before_id, limit, SCANNED)
+}
+
+/// [`deliveries`], found among the `scanned` newest deliveries below `before_id`.
+fn deliveries_within(
+    db: &Db<'_>,
+    connection_id: &str,
+    before_id: Option<i64>,
+    limit: usize,
+    scanned: i64,
+) -> Result<DeliveryPage, StoreError> {
+    let before = before_id.unwrap_or(i64::MAX);
+    let deliveries = db.query(
+        "SELECT id, received_at, method, target, content_type, body_size, events FROM (
+             SELECT id, connection_id, received_at, method, target, content_type,
+                 CAST(length(body) AS BIGINT) AS body_size, events
+             FROM deliveries WHERE id < ?1 ORDER BY id DESC LIMIT ?2) AS scanned
+         WHERE connection_id = ?3 ORDER BY id DESC LIMIT ?4",
+        args![
+            before,
+            scanned,
+            connection_id,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |r| {
+            Ok(DeliverySummary {
+                id: r.get(0)?,
+                received_at: from_millis(r.get(1)?),
+                method: r.get(2)?,
+                target: r.get(3)?,
+                content_type: r.get(4)?,
+                body_size: r.get(5)?,
+                events: r.get(6)?,
+            })
+        },
+    )?;
+    let next_before = match deliveries.last() {
+        Some(last) if deliveries.len() == limit => Some(last.id),
+        // The scan's last delivery, when one is left below it.
+        _ => {
+            let edge: Vec<i64> = db.query(
+                "SELECT id FROM deliveries WHERE id < ?1 ORDER BY id DESC LIMIT 2 OFFSET ?2",
+                args![before, scanned - 1],
+                |r| r.get(0),
+            )?;
+            (edge.len() == 2).then(|| edge[0])
+        }
+    };
+    Ok(DeliveryPage {
+        deliveries,
+        next_before,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Stores one delivery of `connection_id` per name, in order; returns their ids.
+    fn deliver(db: &Db<'_>, connections: &[&str]) -> Vec<i64> {
+        connections
+            .iter()
+            .map(|c| {
+                db.query_one(
+                    "INSERT INTO deliveries (connection_id, digest, received_at, method, target, body, events)
+                     VALUES (?1, ?2, 0, 'POST', '/webhooks/twilio/x', ?2, 1) RETURNING id",
+                    args![*c, b"x".to_vec()],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn ids(page: &DeliveryPage) -> Vec<i64> {
+        page.deliveries.iter().map(|d| d.id).collect()
+    }
+
+    /// A page reads at most its window of the newest deliveries: a connection quiet in it
+    /// gets an empty page that says where to read on, and every delivery of it is found by
+    /// following the cursors, none twice.
+    #[tokio::test]
+    async fn a_connection_s_deliveries_are_found_window_by_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let pages = store
+            .write(|db| {
+                let quiet = deliver(db, &["a", "b", "a"]);
+                deliver(db, &["b"; 7]);
+                let mut pages = Vec::new();
+                let mut before = None;
+                loop {
+                    let page = deliveries_within(db, "a", before, 2, 4)?;
+                    before = page.next_before;
+                    pages.push(page);
+                    if before.is_none() {
+                        break;
+                    }
+                }
+                Ok::<_, StoreError>((quiet, pages))
+            })
+            .await
+            .unwrap();
+        let (quiet, pages) = pages;
+        let found: Vec<Vec<i64>> = pages.iter().map(ids).collect();
+        assert_eq!(found, vec![vec![], vec![quiet[2]], vec![quiet[0]]]);
+        // An empty page's cursor is the last delivery it read: the window moves by four.
+        assert_eq!(pages[0].next_before, Some(quiet[2] + 4));
+        assert_eq!(pages[1].next_before, Some(quiet[2]));
+        assert!(pages[2].deliveries.iter().all(|d| d.events == 1));
+    }
+
+    /// A full page ends at its last delivery, and the last window ends the walk.
+    #[tokio::test]
+    async fn a_full_page_continues_after_its_last_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("callgate.db")).unwrap();
+        let (made, first, rest) = store
+            .write(|db| {
+                let made = deliver(db, &["a"; 3]);
+                let first = deliveries_within(db, "a", None, 2, 100)?;
+                let rest = deliveries_within(db, "a", first.next_before, 2, 100)?;
+                Ok::<_, StoreError>((made, first, rest))
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&first), [made[2], made[1]]);
+        assert_eq!(first.next_before, Some(made[1]));
+        assert_eq!(ids(&rest), [made[0]]);
+        assert_eq!(rest.next_before, None);
+    }
 }

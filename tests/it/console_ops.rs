@@ -240,7 +240,7 @@ async fn ops_rotate_disable_and_enable_a_connection() {
         page.body
             .contains("No webhook of this connection was refused")
     );
-    assert!(page.body.contains("Nothing accepted yet"));
+    assert!(page.body.contains("Nothing accepted among the newest"));
     let csrf = page.hidden("csrf");
     let bad = v
         .post(

@@ -296,6 +296,7 @@ async fn accepted_deliveries_are_listed_with_their_events() {
     assert_eq!(list[1]["events"], 1, "{v}");
     assert_eq!(list[1]["outcome"], "events");
     assert_eq!(list[0]["outcome"], "no_new_events", "a repeat: {v}");
+    assert_eq!(list[0]["events"], 0, "{v}");
     assert_eq!(list[0]["method"], "POST");
     assert_eq!(list[0]["target"], format!("/webhooks/twilio/{conn}"));
     assert_eq!(list[0]["content_type"], "application/x-www-form-urlencoded");

@@ -219,3 +219,45 @@ async fn on_postgres_one_instance_prunes_at_a_time() {
     let pruned = pruner.prune(later).await.unwrap();
     assert_eq!((pruned.deliveries, pruned.calls), (4, 1));
 }
+
+/// A provider's retry, a delivery that brought no new event, is no call's: it is deleted once
+/// as old as the calls period, not before, and the delivery of the call it repeated stays
+/// while the call goes on.
+#[tokio::test]
+async fn a_retry_is_deleted_once_as_old_as_the_calls_period() {
+    let app = TestApp::spawn().await;
+    let now = OffsetDateTime::now_utc();
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let ring = ringing("CA0000000000000000000000000000000a", CALLER, AUSTIN_LOCAL);
+    deliver_all(&app, &conn, &[ring.clone(), ring]).await;
+    let store = store(&app);
+    const COUNTS: &str = "SELECT CAST(COUNT(*) * 10 + SUM(events) AS BIGINT) FROM deliveries";
+    assert_eq!(
+        count(&store, COUNTS).await,
+        21,
+        "two deliveries, one new event"
+    );
+    let mut pruner = Pruner::new(store.clone(), periods());
+
+    let early = pruner.prune(now + Duration::from_secs(500)).await.unwrap();
+    assert_eq!(early.duplicates, 0);
+    assert_eq!(count(&store, COUNTS).await, 21);
+
+    let later = pruner
+        .prune(now + Duration::from_secs(2_000))
+        .await
+        .unwrap();
+    assert_eq!((later.duplicates, later.calls), (1, 0));
+    assert_eq!(
+        count(&store, COUNTS).await,
+        11,
+        "the call's own delivery stays"
+    );
+    assert_eq!(listed_calls(&app).await, 1);
+    let again = pruner
+        .prune(now + Duration::from_secs(3_000))
+        .await
+        .unwrap();
+    assert_eq!(again.duplicates, 0);
+    app.stop().await;
+}

@@ -93,12 +93,12 @@ async fn deliveries(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Value>, AppError> {
     let page = page_of(&st, &id, &q).await?;
-    let rows = st
+    let found = st
         .store
         .read(move |db| webhook_log::deliveries(db, &id, page.before, page.limit))
         .await?;
-    let next_cursor = page.next_cursor(rows.iter().map(|d| d.id));
-    let list: Vec<Value> = rows.iter().map(delivery_json).collect();
+    let next_cursor = found.next_before.map(|id| id.to_string());
+    let list: Vec<Value> = found.deliveries.iter().map(delivery_json).collect();
     Ok(Json(
         json!({ "deliveries": list, "next_cursor": next_cursor }),
     ))

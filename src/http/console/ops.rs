@@ -450,7 +450,7 @@ pub async fn connection(
         .store
         .read(move |db| {
             Ok::<_, AppError>((
-                webhook_log::deliveries(db, &id, None, RECENT)?,
+                webhook_log::deliveries(db, &id, None, RECENT)?.deliveries,
                 webhook_log::refusals(db, &id, None, RECENT)?,
             ))
         })
