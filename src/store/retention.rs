@@ -138,31 +138,35 @@ fn ended_before() -> String {
     format!("seq > ?1 AND seq <= ?3 AND updated_at < ?2 AND NOT ({UNENDED})")
 }
 
-/// Deletes up to [`BATCH`] calls that ended before `before` (and have not changed since),
-/// past `cursor`, with their legs and events, the deliveries their events came from, their
-/// finished outbox jobs and outbound deliveries, the reconciler's schedule for them, and any
-/// agent's hold on them (active or last call). A recording
-/// deletion still pending at the provider keeps its outbox job, which names all it needs.
+/// Deletes the calls that ended before `before` (and have not changed since) among the next
+/// [`BATCH`] past `cursor`, with their legs and events, the deliveries their events came from,
+/// their finished outbox jobs and outbound deliveries, the reconciler's schedule for them, and
+/// any agent's hold on them (active or last call). A recording deletion still pending at the
+/// provider keeps its outbox job, which names all it needs.
+///
+/// The walk goes by sequence and stops at the first call created at or after `before`: calls
+/// are numbered as they are created, and none younger can have ended before it, so a pass
+/// reads only the calls old enough to go and those old ones it keeps (going on, or changed
+/// since), never the young bulk of the table.
 pub fn delete_ended_calls(
     db: &Db<'_>,
     before: OffsetDateTime,
     cursor: i64,
 ) -> Result<Batch, StoreError> {
     let before = millis(before);
-    let last: Option<i64> = db.query_one(
-        &format!(
-            "SELECT MAX(seq) FROM (SELECT seq FROM calls WHERE seq > ?1 AND updated_at < ?2
-                 AND NOT ({UNENDED}) ORDER BY seq LIMIT ?3) AS batch"
-        ),
-        args![cursor, before, BATCH],
-        |r| r.get(0),
+    let next: Vec<(i64, i64)> = db.query(
+        "SELECT seq, created_at FROM calls WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        args![cursor, BATCH],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let Some(last) = last else {
+    let old = next.iter().take_while(|(_, at)| *at < before).count();
+    let Some(&(last, _)) = next[..old].last() else {
         return Ok(Batch {
             cursor,
             ..Batch::default()
         });
     };
+    let more = old == next.len() && old as i64 >= BATCH;
     let calls = ended_before();
     // Locks the batch's calls on PostgreSQL, so that none changes before it is deleted.
     let seqs: Vec<i64> = db.query(
@@ -173,11 +177,13 @@ pub fn delete_ended_calls(
         args![cursor, before, last],
         |r| r.get(0),
     )?;
-    delete_calls_where(db, &calls, args![cursor, before, last])?;
+    if !seqs.is_empty() {
+        delete_calls_where(db, &calls, args![cursor, before, last])?;
+    }
     Ok(Batch {
         pruned: seqs.len() as u64,
         cursor: last,
-        more: seqs.len() as i64 >= BATCH,
+        more,
     })
 }
 

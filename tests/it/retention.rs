@@ -184,6 +184,43 @@ async fn a_pass_prunes_batch_after_batch() {
     );
 }
 
+/// The walk over the calls goes past batches of old calls it keeps (still going on) to the
+/// ended ones after them, and leaves a call created after the period's start, ended or not.
+#[tokio::test]
+async fn the_calls_walk_passes_over_kept_calls_batch_after_batch() {
+    let app = TestApp::spawn().await;
+    let store = store(&app);
+    let kept = callgate::store::retention::BATCH + 5;
+    store
+        .write(move |db| {
+            let mut call = |n: i64, state: &str, at: i64| {
+                db.exec(
+                    "INSERT INTO calls (id, connection_id, provider, provider_call_id, state,
+                         tenant_status, recording_status, fold, created_at, updated_at)
+                     VALUES (?1, 'conn', 'twilio', ?1, ?2, 'pending', 'none', '{}', ?3, ?3)",
+                    callgate::args![format!("call-{n}"), state, at],
+                )
+            };
+            for n in 0..kept {
+                call(n, "in_progress", 1_000)?;
+            }
+            for n in kept..kept + 3 {
+                call(n, "completed", 2_000)?;
+            }
+            call(kept + 3, "completed", 19_500_000)?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+    let mut pruner = Pruner::new(store.clone(), periods());
+    let now = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(20_000);
+    let pruned = pruner.prune(now).await.unwrap();
+    assert_eq!(pruned.calls, 3);
+    const LEFT: &str = "SELECT COUNT(*) FROM calls WHERE id LIKE 'call-%'";
+    assert_eq!(count(&store, LEFT).await, kept + 1);
+    assert_eq!(pruner.prune(now).await.unwrap().calls, 0);
+}
+
 /// On PostgreSQL, an instance prunes only while no other holds the pruning lock of its
 /// schema: while one does, a pass prunes nothing and leaves the rows to it.
 #[tokio::test]
