@@ -193,7 +193,7 @@ async fn the_calls_walk_passes_over_kept_calls_batch_after_batch() {
     let kept = callgate::store::retention::BATCH + 5;
     store
         .write(move |db| {
-            let mut call = |n: i64, state: &str, at: i64| {
+            let call = |n: i64, state: &str, at: i64| {
                 db.exec(
                     "INSERT INTO calls (id, connection_id, provider, provider_call_id, state,
                          tenant_status, recording_status, fold, created_at, updated_at)
