@@ -112,6 +112,7 @@ impl Adapter for Bandwidth {
         target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, user, password) = voice_api(secrets, options)?;
         let url = format!("{base}/calls/{}", encode_path_segment(target.call_id));
@@ -132,6 +133,7 @@ impl Adapter for Bandwidth {
         provider_call_id: &str,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, user, password) = voice_api(secrets, options)?;
         let url = format!(

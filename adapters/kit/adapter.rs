@@ -6,6 +6,7 @@
 //! decides the next request (a recording's id looked up before deleting it), the adapter
 //! also reads the answer (`found_recording`).
 
+pub use crate::kit::lookup::{Fresh, LookupTarget, Lookups};
 use crate::kit::model::{CallEvent, EventTag};
 use crate::kit::secrets::{Secret, SecretSet};
 use crate::kit::verify::{Verified, VerifyError};
@@ -75,30 +76,6 @@ pub struct ProviderInfo {
     /// Where the connection's webhook URL goes in the provider's console (page, then field),
     /// for the web console's Ops page.
     pub console_field: &'static str,
-}
-
-/// What callgate can ask a provider's REST API about one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookups {
-    /// Nothing: a call whose end webhook is lost ends after the maximum call duration, and
-    /// only the recordings callgate heard of are deleted.
-    None,
-    /// The call's recordings can be listed, but the call itself not looked up.
-    Recordings,
-    /// The call can be looked up, and its recordings listed.
-    CallAndRecordings,
-}
-
-impl Lookups {
-    /// Whether the call itself can be looked up.
-    pub fn call(self) -> bool {
-        self == Self::CallAndRecordings
-    }
-
-    /// Whether the call's recordings can be listed.
-    pub fn recordings(self) -> bool {
-        self != Self::None
-    }
 }
 
 /// A non-secret connection option an adapter reads.
@@ -255,31 +232,6 @@ pub type ConnectionOptions = BTreeMap<String, String>;
 pub struct RecordingRef {
     pub provider_call_id: String,
     pub recording_id: String,
-}
-
-/// The call a lookup asks about ([`Adapter::lookup_call`]): what the service knows of it and
-/// of its customer's leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LookupTarget<'a> {
-    /// The provider's id of the customer's call, as its events name it
-    /// ([`crate::kit::CallEvent::call_id`]).
-    pub call_id: &'a str,
-    /// The provider's id of the customer's leg: on a call whose legs share a session, the
-    /// leg the customer is on; else `call_id` itself.
-    pub leg_id: &'a str,
-    /// That leg's [`crate::kit::Leg::lookup_handle`], when its events gave one.
-    pub handle: Option<&'a str>,
-}
-
-impl<'a> LookupTarget<'a> {
-    /// A call of one leg, known by its own id, with no handle.
-    pub fn call(call_id: &'a str) -> Self {
-        Self {
-            call_id,
-            leg_id: call_id,
-            handle: None,
-        }
-    }
 }
 
 /// An HTTP request the service should send on the adapter's behalf. Headers may carry
@@ -451,8 +403,9 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Describes the request that looks the call `target` up at the provider, for a call
-    /// whose webhooks stopped coming. `Ok(None)` (the default) when the provider has no such
-    /// API, or the adapter does not use it ([`ProviderInfo::lookups`]);
+    /// whose webhooks stopped coming. `fresh` is the time and a random value drawn for this
+    /// request (a signed token's `iat` and `jti`). `Ok(None)` (the default) when the provider
+    /// has no such API, or the adapter does not use it ([`ProviderInfo::lookups`]);
     /// [`ConfigError::NoLookupHandle`] when the API needs a handle the call's events never
     /// gave.
     fn lookup_call(
@@ -460,6 +413,7 @@ pub trait Adapter: Send + Sync + 'static {
         _target: &LookupTarget<'_>,
         _secrets: &SecretSet,
         _options: &ConnectionOptions,
+        _fresh: &Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         Ok(None)
     }
@@ -476,11 +430,12 @@ pub trait Adapter: Send + Sync + 'static {
         Err("this provider's calls are never looked up".to_owned())
     }
 
-    /// Whether a non-2xx answer (`status`, `body`) to [`Adapter::lookup_call`]'s request says
-    /// that the provider does not know the call (any more): the service then treats the call
-    /// as it treats a 404 (ended as timed out once past the maximum call duration, never
-    /// ended at once). By default only a 404 says so; any other answer is a failure, asked
-    /// again after a backoff.
+    /// Whether an answer (`status`, `body`) to [`Adapter::lookup_call`]'s request says that
+    /// the provider does not know the call (any more): the service then treats the call as it
+    /// treats a 404 (ended as timed out once past the maximum call duration, never ended at
+    /// once). By default only a 404 says so; another non-2xx answer is a failure, asked again
+    /// after a backoff, and a 2xx one is read by [`Adapter::looked_up_call`]. A lookup that is
+    /// a search (Vonage lists a conversation's legs) says so with a 2xx that found nothing.
     fn call_unknown(&self, status: u16, _body: &[u8]) -> bool {
         status == 404
     }
@@ -493,6 +448,7 @@ pub trait Adapter: Send + Sync + 'static {
         _provider_call_id: &str,
         _secrets: &SecretSet,
         _options: &ConnectionOptions,
+        _fresh: &Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         Ok(None)
     }
@@ -526,6 +482,10 @@ pub enum ConfigError {
     MissingSecret(&'static str),
     #[error("the connection has no option {0}")]
     MissingOption(&'static str),
+    /// The secret is there but cannot serve (a private key that does not parse); the
+    /// message names the secret, never its value.
+    #[error("the connection's secret {0} is not usable")]
+    InvalidSecret(&'static str),
     /// `delete_recording` was given a stand-in id: the recording must be found first
     /// ([`Adapter::find_recording`]).
     #[error("the recording's id at the provider must be looked up first")]

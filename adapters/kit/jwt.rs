@@ -7,6 +7,7 @@
 //! A token's own validity window (`exp`, `nbf`) is honoured by [`check_lifetime`]; which
 //! other claims matter (`iat`, a body hash, a token id) is the provider's business.
 
+use crate::kit::rsa::RsaKey;
 use crate::kit::secrets::{Generation, Secret};
 use crate::kit::verify::{self, MacAlgorithm};
 use crate::kit::{Clock, InboundRequest, Verified, VerifyError};
@@ -139,6 +140,20 @@ pub fn sign_hs256(claims: &Value, key: &[u8]) -> String {
     let signing_input = format!("{header}.{payload}");
     let mac = verify::mac(MacAlgorithm::HmacSha256, key, &[signing_input.as_bytes()]);
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac))
+}
+
+/// A compact RS256 token of `claims` under `key` (header `{"alg":"RS256","typ":"JWT"}`): the
+/// credential of a provider's REST API that takes a token callgate signs (Vonage's
+/// application JWT); `None` if the key fails to sign.
+pub fn sign_rs256(claims: &Value, key: &RsaKey) -> Option<String> {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let signature = key.sign_sha256(signing_input.as_bytes())?;
+    Some(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 /// A base64url (unpadded) segment holding JSON.
@@ -340,5 +355,25 @@ mod tests {
         let r = req();
         let result = verify_hs256(&r, token.as_bytes(), "authorization", none.accepted("k"));
         assert_eq!(result.map(|_| ()), Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn an_rs256_token_verifies_under_its_public_key() {
+        use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+        let key = RsaKey::from_pem(&RsaKey::generate_pem().unwrap()).unwrap();
+        let token = sign_rs256(&serde_json::json!({"iat": 1, "jti": "j"}), &key).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header = decode_json(parts[0].as_bytes()).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "RS256", "typ": "JWT"}));
+        assert_eq!(
+            claims_of(token.as_bytes()).map(Value::Object),
+            Some(serde_json::json!({"iat": 1, "jti": "j"}))
+        );
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public_key_der());
+        let input = format!("{}.{}", parts[0], parts[1]);
+        assert!(public.verify(input.as_bytes(), &signature).is_ok());
+        assert!(public.verify(b"x.y", &signature).is_err());
     }
 }

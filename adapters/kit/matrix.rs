@@ -4,7 +4,7 @@
 //! matrix` rewrites it.
 
 use crate::kit::adapter::{
-    ConfigError, ConnectionOptions, HttpRequestSpec, Maturity, RecordingRef,
+    ConfigError, ConnectionOptions, Fresh, HttpRequestSpec, Maturity, RecordingRef,
 };
 use crate::kit::{Adapter, LookupTarget, SecretSet};
 
@@ -88,8 +88,12 @@ const PLACEHOLDER_TARGET: LookupTarget<'static> = LookupTarget {
 /// What the adapter asks about a call whose webhooks may be lost: its own lookup and
 /// listing requests, made with placeholders, or what happens without them.
 fn lookups(adapter: &dyn Adapter) -> String {
-    let call = described(adapter, |a, s, o| a.lookup_call(&PLACEHOLDER_TARGET, s, o));
-    let recordings = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
+    let call = described(adapter, |a, s, o| {
+        a.lookup_call(&PLACEHOLDER_TARGET, s, o, &FRESH)
+    });
+    let recordings = described(adapter, |a, s, o| {
+        a.list_recordings("{call_id}", s, o, &FRESH)
+    });
     match (call, recordings) {
         (None, None) => "none: ended after the maximum call duration".to_owned(),
         (None, Some(list)) => {
@@ -100,6 +104,12 @@ fn lookups(adapter: &dyn Adapter) -> String {
     }
 }
 
+/// The moment the matrix's example requests are described at.
+const FRESH: Fresh = Fresh {
+    now: time::OffsetDateTime::UNIX_EPOCH,
+    nonce: [0; 16],
+};
+
 type Describe = fn(
     &dyn Adapter,
     &SecretSet,
@@ -107,14 +117,17 @@ type Describe = fn(
 ) -> Result<Option<HttpRequestSpec>, ConfigError>;
 
 /// A request the adapter describes with placeholders for every secret and the options it
-/// asks for, as `` `GET url` ``; `None` when it describes none.
+/// asks for, as `` `GET url` ``; `None` when it describes none. A secret the placeholder
+/// cannot stand for (a private key that signs the request) gets a generated RSA key, the
+/// one structured secret the kit knows.
 fn described(adapter: &dyn Adapter, describe: Describe) -> Option<String> {
     let info = adapter.info();
     let placeholder = |name: &str| format!("{{{name}}}");
-    let values: Vec<(&str, String)> = info.secret_names().map(|n| (n, placeholder(n))).collect();
-    let secrets = SecretSet::from_pairs(values.iter().map(|(n, v)| (*n, v.as_str())));
+    let mut values: Vec<(&str, String)> =
+        info.secret_names().map(|n| (n, placeholder(n))).collect();
     let mut options = ConnectionOptions::new();
     loop {
+        let secrets = SecretSet::from_pairs(values.iter().map(|(n, v)| (*n, v.as_str())));
         match describe(adapter, &secrets, &options) {
             Ok(Some(spec)) => {
                 return Some(format!("`{} {}`", spec.method, percent_decoded(&spec.url)));
@@ -122,6 +135,18 @@ fn described(adapter: &dyn Adapter, describe: Describe) -> Option<String> {
             Ok(None) => return None,
             Err(ConfigError::MissingOption(name)) if !options.contains_key(name) => {
                 options.insert(name.to_owned(), placeholder(name));
+            }
+            Err(ConfigError::InvalidSecret(name))
+                if values
+                    .iter()
+                    .any(|(n, v)| *n == name && *v == placeholder(n)) =>
+            {
+                let key = crate::kit::rsa::RsaKey::generate_pem().unwrap_or_default();
+                for (n, v) in &mut values {
+                    if *n == name {
+                        *v = key.clone();
+                    }
+                }
             }
             Err(e) => return Some(format!("needs a connection setting: {e}")),
         }
@@ -274,8 +299,12 @@ mod tests {
             .chain([&crate::scaffold_template::Acme as &dyn Adapter])
         {
             let info = adapter.info();
-            let call = described(adapter, |a, s, o| a.lookup_call(&PLACEHOLDER_TARGET, s, o));
-            let list = described(adapter, |a, s, o| a.list_recordings("{call_id}", s, o));
+            let call = described(adapter, |a, s, o| {
+                a.lookup_call(&PLACEHOLDER_TARGET, s, o, &FRESH)
+            });
+            let list = described(adapter, |a, s, o| {
+                a.list_recordings("{call_id}", s, o, &FRESH)
+            });
             assert_eq!(call.is_some(), info.lookups.call(), "{}: lookup", info.id);
             assert_eq!(
                 list.is_some(),

@@ -87,3 +87,9 @@ pub fn sample_body(provider: &str, name: &str) -> String {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     String::from_utf8(sample.body).expect("a JSON or form sample is UTF-8")
 }
+
+/// A fixed moment for describing REST requests in tests: the epoch, a zero nonce.
+pub const FRESH: crate::kit::Fresh = crate::kit::Fresh {
+    now: time::OffsetDateTime::UNIX_EPOCH,
+    nonce: [0; 16],
+};

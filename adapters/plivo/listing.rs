@@ -86,7 +86,7 @@ mod tests {
         let s = SecretSet::from_pairs([("auth_id", "MAFAKE"), ("auth_token", "tok")]);
         let none = ConnectionOptions::new();
         let spec = crate::plivo::Plivo
-            .list_recordings(CALL, &s, &none)
+            .list_recordings(CALL, &s, &none, &crate::kit::testing::FRESH)
             .unwrap()
             .unwrap();
         assert_eq!(spec.method, http::Method::GET);
@@ -97,7 +97,7 @@ mod tests {
         assert!(spec.headers[0].1.starts_with("Basic "));
         let target = crate::kit::LookupTarget::call(CALL);
         assert_eq!(
-            crate::plivo::Plivo.lookup_call(&target, &s, &none),
+            crate::plivo::Plivo.lookup_call(&target, &s, &none, &crate::kit::testing::FRESH),
             Ok(None)
         );
     }

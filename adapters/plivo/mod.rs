@@ -109,6 +109,7 @@ impl Adapter for Plivo {
         provider_call_id: &str,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let auth_id = secrets.require(AUTH_ID)?;
         let token = secrets.require(AUTH_TOKEN)?;

@@ -117,6 +117,7 @@ impl Adapter for SignalWire {
         target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, project, token) = laml_base(secrets, options)?;
         Ok(Some(crate::twilio::rest::call_request(
@@ -141,6 +142,7 @@ impl Adapter for SignalWire {
         provider_call_id: &str,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, project, token) = laml_base(secrets, options)?;
         Ok(Some(crate::twilio::rest::recordings_request(

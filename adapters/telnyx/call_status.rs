@@ -125,6 +125,7 @@ pub(super) fn unknown(status: u16, body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::testing::FRESH;
     use crate::kit::{Adapter, ConfigError, ConnectionOptions, SecretSet};
     use crate::telnyx::Telnyx;
 
@@ -152,7 +153,7 @@ mod tests {
     fn the_customer_leg_is_asked_about_by_its_call_control_id() {
         let s = SecretSet::from_pairs([("api_key", "KEYfake")]);
         let spec = Telnyx
-            .lookup_call(&target(), &s, &ConnectionOptions::new())
+            .lookup_call(&target(), &s, &ConnectionOptions::new(), &FRESH)
             .unwrap()
             .unwrap();
         assert_eq!(spec.method, http::Method::GET);
@@ -162,7 +163,10 @@ mod tests {
         );
         assert_eq!(spec.headers[0].1, "Bearer KEYfake");
         let mock = ConnectionOptions::from([("api_base_url".into(), "http://127.0.0.1:9".into())]);
-        let spec = Telnyx.lookup_call(&target(), &s, &mock).unwrap().unwrap();
+        let spec = Telnyx
+            .lookup_call(&target(), &s, &mock, &FRESH)
+            .unwrap()
+            .unwrap();
         assert_eq!(spec.url, format!("http://127.0.0.1:9/v2/calls/{HANDLE}"));
         // No handle (a TeXML call, a leg heard of by no Call Control event): nothing to ask.
         let no_handle = LookupTarget {
@@ -170,11 +174,16 @@ mod tests {
             ..target()
         };
         assert_eq!(
-            Telnyx.lookup_call(&no_handle, &s, &ConnectionOptions::new()),
+            Telnyx.lookup_call(&no_handle, &s, &ConnectionOptions::new(), &FRESH),
             Err(ConfigError::NoLookupHandle)
         );
         assert_eq!(
-            Telnyx.lookup_call(&target(), &SecretSet::default(), &ConnectionOptions::new()),
+            Telnyx.lookup_call(
+                &target(),
+                &SecretSet::default(),
+                &ConnectionOptions::new(),
+                &FRESH
+            ),
             Err(ConfigError::MissingSecret("api_key"))
         );
     }

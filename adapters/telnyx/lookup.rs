@@ -153,7 +153,12 @@ mod tests {
     fn a_calls_recordings_are_listed_by_its_session() {
         let s = SecretSet::from_pairs([("api_key", "KEYfake")]);
         let spec = crate::telnyx::Telnyx
-            .list_recordings(SESSION, &s, &ConnectionOptions::new())
+            .list_recordings(
+                SESSION,
+                &s,
+                &ConnectionOptions::new(),
+                &crate::kit::testing::FRESH,
+            )
             .unwrap()
             .unwrap();
         assert_eq!(spec.method, http::Method::GET);

@@ -154,6 +154,7 @@ impl Adapter for Telnyx {
         target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let handle = target.handle.ok_or(ConfigError::NoLookupHandle)?;
         api_request(
@@ -185,6 +186,7 @@ impl Adapter for Telnyx {
         provider_call_id: &str,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let path = lookup::recordings_path("call_session_id", provider_call_id);
         api_request(http::Method::GET, &path, secrets, options).map(Some)

@@ -106,6 +106,7 @@ impl Adapter for Twilio {
         target: &LookupTarget<'_>,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, account, token) = rest_base(secrets, options)?;
         Ok(Some(rest::call_request(
@@ -130,6 +131,7 @@ impl Adapter for Twilio {
         provider_call_id: &str,
         secrets: &SecretSet,
         options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
         let (base, account, token) = rest_base(secrets, options)?;
         Ok(Some(rest::recordings_request(

@@ -21,22 +21,23 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 /// The fields callgate reads; every other field is ignored (it stays in the stored delivery).
-#[derive(Debug, Deserialize)]
-struct Webhook {
-    conversation_uuid: Option<String>,
-    uuid: Option<String>,
+/// A lookup's leg (`rest.rs`) is read into one, so that both give the same events.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Webhook {
+    pub(super) conversation_uuid: Option<String>,
+    pub(super) uuid: Option<String>,
     /// Machine-detection events name the leg `call_uuid`.
-    call_uuid: Option<String>,
-    status: Option<String>,
-    detail: Option<String>,
-    direction: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    timestamp: Option<String>,
-    recording_uuid: Option<String>,
-    recording_url: Option<String>,
-    start_time: Option<String>,
-    end_time: Option<String>,
+    pub(super) call_uuid: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) detail: Option<String>,
+    pub(super) direction: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    pub(super) timestamp: Option<String>,
+    pub(super) recording_uuid: Option<String>,
+    pub(super) recording_url: Option<String>,
+    pub(super) start_time: Option<String>,
+    pub(super) end_time: Option<String>,
 }
 
 fn time(value: &Option<String>) -> Option<OffsetDateTime> {
@@ -67,7 +68,7 @@ fn conversation(hook: &Webhook) -> Result<&str, ParseError> {
 
 /// An event webhook: one leg's status. Numbers are as sent (Vonage writes them without
 /// `+`; the service normalises them).
-fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
+pub(super) fn status_event(hook: &Webhook, status: &str) -> Result<CallEvent, ParseError> {
     let conversation = conversation(hook)?;
     let leg = given(&hook.uuid)
         .or_else(|| given(&hook.call_uuid))

@@ -1,5 +1,5 @@
 //! Parsing end to end (event webhooks, record events, other shapes, field errors), dedupe
-//! keys and the absent REST call (token checks: `signature_tests.rs`; properties:
+//! keys and the absent delete request (the lookup: `rest_tests.rs`; token checks: `signature_tests.rs`; properties:
 //! `proptests.rs`).
 
 use super::*;

@@ -10,7 +10,9 @@ use crate::store::calls::{self as rows, CallRow};
 use crate::store::ingest::{LOOKUP_METHOD, TIMEOUT_METHOD};
 use crate::store::reconcile::{self as schedule, Due, Next};
 use crate::telemetry;
-use callgate_adapters::kit::{CallEvent, CallProgress, EventKind, Leg, Party, RecordingProgress};
+use callgate_adapters::kit::{
+    CallEvent, CallProgress, EventKind, Fresh, Leg, Party, RecordingProgress,
+};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
@@ -282,9 +284,13 @@ impl Reconciler {
         let (adapter, pcid) = (live.adapter, call.provider_call_id.as_str());
         // A call is asked about by its customer's leg, and the handle that leg's events gave.
         let target = call.fold.lookup_target(pcid);
+        let mut nonce = [0; 16];
+        rand::fill(&mut nonce);
+        let fresh = Fresh { now, nonce };
+        let (secrets, options) = (&live.secrets, &live.options);
         let described = match question {
-            Question::Call => adapter.lookup_call(&target, &live.secrets, &live.options),
-            Question::Recordings => adapter.list_recordings(pcid, &live.secrets, &live.options),
+            Question::Call => adapter.lookup_call(&target, secrets, options, &fresh),
+            Question::Recordings => adapter.list_recordings(pcid, secrets, options, &fresh),
         };
         let spec = match described {
             Ok(Some(spec)) => spec,
@@ -299,7 +305,7 @@ impl Reconciler {
             Question::Call => adapter.call_unknown(status.as_u16(), &body),
             Question::Recordings => status == reqwest::StatusCode::NOT_FOUND,
         };
-        if unknown && !status.is_success() {
+        if unknown {
             return Asked::NotFound;
         }
         if !status.is_success() {

@@ -1,8 +1,8 @@
 //! Webhooks that never come: the reconciler looks calls up at a mock Twilio REST API on
-//! loopback (and Telnyx's, in `telnyx_api`), lists the recordings of calls that ended
-//! without a tenant, and ends calls nobody can answer for. The settings are small (a call
-//! is quiet after 1 s, the reconciler runs every second); each phase waits for what it
-//! needs, never for a fixed time.
+//! loopback (and Telnyx's, in `telnyx_api`, and Vonage's, in `vonage_api`), lists the
+//! recordings of calls that ended without a tenant, and ends calls nobody can answer for. The
+//! settings are small (a call is quiet after 1 s, the reconciler runs every second); each
+//! phase waits for what it needs, never for a fixed time.
 
 use crate::support::*;
 use reqwest::{Method, StatusCode};
@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 mod standard;
 mod telnyx_api;
 mod twilio_api;
+mod vonage_api;
 use twilio_api::*;
 
 const CALLER: &str = "+15125550123";
@@ -138,6 +139,21 @@ async fn deleted_soon(app: &TestApp, id: &str, what: &str) {
         audit_has(app, id, "recording.deletion_confirmed").await
     })
     .await;
+}
+
+/// Sends `body` as a JSON webhook of `provider` on `conn`, signed with `secrets`: accepted.
+async fn send_json(
+    app: &TestApp,
+    provider: &str,
+    conn: &str,
+    body: &Value,
+    secrets: &[(&str, &str)],
+) {
+    let body = body.to_string();
+    let res = app
+        .signed_webhook(provider, conn, "application/json", &body, secrets)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT, "{body}");
 }
 
 /// An agent enters the Austin tenant on the call `id`.

@@ -428,6 +428,17 @@ impl TestApp {
         post.body(body.to_owned()).send().await.unwrap()
     }
 
+    /// The first entry of the call's audit trail with `action`, once it is there.
+    pub async fn audit_entry(&self, call_id: &str, action: &str) -> Value {
+        self.audit_reaches(call_id, action).await;
+        let audit = self.get(&format!("/api/v1/calls/{call_id}/audit")).await;
+        audit["audit"]
+            .as_array()
+            .and_then(|entries| entries.iter().find(|a| a["action"] == action))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Waits until the call's audit trail holds `action`.
     pub async fn audit_reaches(&self, call_id: &str, action: &str) {
         eventually(&format!("audit action {action}"), || async {

@@ -1,6 +1,6 @@
 //! The standard format has no API to look a call up: its lost end is a time-out.
 
-use super::{CALLER, app_with, audit_has, soon};
+use super::{CALLER, app_with, audit_has, send_json, soon};
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -8,16 +8,7 @@ use serde_json::{Value, json};
 const SECRET: &str = "whsec_cmVjb25jaWxlLXN0YW5kYXJkLXNlY3JldA==";
 
 async fn send(app: &TestApp, conn: &str, body: Value) {
-    let res = app
-        .signed_webhook(
-            "standard",
-            conn,
-            "application/json",
-            &body.to_string(),
-            &[("secret", SECRET)],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    send_json(app, "standard", conn, &body, &[("secret", SECRET)]).await;
 }
 
 /// A national call through the standard format whose end never comes: past the maximum call
