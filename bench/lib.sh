@@ -11,6 +11,8 @@
 # CALLGATE_START_SECS (how long it may take to listen, default 10) change how it is started;
 # CONNECTIONS (default 32) is wrk's connection count. BENCH_DIR (default /tmp/callgate-bench)
 # and CALLGATE_PORT, CEILING_PORT, FLOOR_PORT (18081-18083) let two benches run side by side.
+# CALLGATE_BIN runs that callgate binary instead of building this checkout's (to compare two
+# builds: copy one aside, then run the other).
 
 SHARED=${SHARED:-../shared/bench}
 WORK=${BENCH_DIR:-/tmp/callgate-bench}
@@ -41,7 +43,9 @@ trap stop_all EXIT
 
 build_callgate() {
   command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-  cargo build --release --quiet
+  if [ -z "${CALLGATE_BIN:-}" ]; then
+    cargo build --release --quiet
+  fi
 }
 
 build_all() {
@@ -91,7 +95,7 @@ start_callgate() {
   local runner=()
   read -r -a runner <<< "${CALLGATE_RUNNER:-}"
   env "${store[@]}" CALLGATE_LISTEN=127.0.0.1:$CALLGATE_PORT CALLGATE_DATA_DIR="$data" CALLGATE_PUBLIC_URL=$PUBLIC \
-    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn "${runner[@]}" ./target/release/callgate serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
+    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn "${runner[@]}" "${CALLGATE_BIN:-./target/release/callgate}" serve > "$WORK/callgate.out" 2>"$WORK/callgate.err" &
   CG=$!
   pids+=($CG)
   await_listening "$WORK/callgate.out" "${CALLGATE_START_SECS:-10}"
