@@ -4,26 +4,19 @@
 //! `recording_duration_ms`, ...). Sources and what is unconfirmed: README.md, "Looking
 //! calls up".
 
-use crate::kit::adapter::{basic_get, encode_path_segment, given};
-use crate::kit::{CallEvent, HttpRequestSpec, RecordingProgress, Secret, listing};
+use crate::kit::adapter::{encode_path_segment, given};
+use crate::kit::{CallEvent, RecordingProgress, listing};
 use serde::Deserialize;
 
 /// The most recordings one page holds (the API's maximum `limit`). A call has a few.
 const LIMIT: u32 = 20;
 
-/// `GET {origin}/v1/Account/{auth_id}/Recording/?call_uuid={call}&limit=20`, HTTP Basic.
-pub(super) fn request(
-    origin: &str,
-    auth_id: &Secret,
-    token: &Secret,
-    call: &str,
-) -> HttpRequestSpec {
-    let url = format!(
-        "{origin}/v1/Account/{}/Recording/?call_uuid={}&limit={LIMIT}",
-        encode_path_segment(auth_id.expose()),
-        encode_path_segment(call),
-    );
-    basic_get(url, auth_id, token)
+/// The listing under the account: `Recording/?call_uuid={call}&limit=20`.
+pub(super) fn resource(call: &str) -> String {
+    format!(
+        "Recording/?call_uuid={}&limit={LIMIT}",
+        encode_path_segment(call)
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,11 +88,6 @@ mod tests {
             format!("https://api.plivo.com/v1/Account/MAFAKE/Recording/?call_uuid={CALL}&limit=20")
         );
         assert!(spec.headers[0].1.starts_with("Basic "));
-        let target = crate::kit::LookupTarget::call(CALL);
-        assert_eq!(
-            crate::plivo::Plivo.lookup_call(&target, &s, &none, &crate::kit::testing::FRESH),
-            Ok(None)
-        );
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! - `signature`: the V3 scheme;
 //! - `payload`: which callback a body is, and its events;
 //! - `mapping`: the status tables;
+//! - `call_record`: a call looked up for the reconciler ("Retrieve a call");
 //! - `listing`: a call's recordings, listed for the reconciler.
 
+mod call_record;
 mod listing;
 mod mapping;
 mod payload;
@@ -17,7 +19,7 @@ mod tests;
 use crate::kit::verify;
 use crate::kit::{
     self, Adapter, CallEvent, Clock, ConfigError, ConnectionOptions, HttpRequestSpec,
-    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, SecretSet, Verified,
+    InboundRequest, ParseError, Parsed, ProviderInfo, RecordingRef, Secret, SecretSet, Verified,
     VerifyError,
 };
 use http::HeaderValue;
@@ -51,12 +53,31 @@ static INFO: ProviderInfo = ProviderInfo {
     verification: "V3: HMAC-SHA256 of URL + parameters + nonce, `X-Plivo-Signature-V3` (several allowed), nonce single-use",
     signs_body: true,
     timestamp_tolerance_secs: None,
-    lookups: crate::kit::Lookups::Recordings,
+    lookups: crate::kit::Lookups::CallAndRecordings,
     legs: "Dial callbacks: `DialALegUUID` (the parent), `DialBLegUUID` (the leg); else `ALegUUID` when it is not `CallUUID`",
     forwarding: "`ForwardedFrom`",
     agent_identity: "`DialBLegTo` of a Dial callback; `To` of an outbound child leg",
     console_field: "Voice → Applications → the application: “Answer URL” (when callgate answers it), “Hangup URL” and the `callbackUrl` of `<Record>`",
 };
+
+/// The URL of `resource` under the account, `{origin}/v1/Account/{auth_id}/{resource}`, and
+/// the HTTP Basic `auth_id:auth_token` every REST request carries.
+fn account_url<'s>(
+    secrets: &'s SecretSet,
+    options: &ConnectionOptions,
+    resource: &str,
+) -> Result<(String, &'s Secret, &'s Secret), ConfigError> {
+    let auth_id = secrets.require(AUTH_ID)?;
+    let token = secrets.require(AUTH_TOKEN)?;
+    let origin = kit::adapter::api_origin(options, INFO.default_api_base)
+        .ok_or(ConfigError::MissingOption("api_base_url"))?;
+    let account = kit::adapter::encode_path_segment(auth_id.expose());
+    Ok((
+        format!("{origin}/v1/Account/{account}/{resource}"),
+        auth_id,
+        token,
+    ))
+}
 
 impl Adapter for Plivo {
     fn info(&self) -> &'static ProviderInfo {
@@ -89,21 +110,44 @@ impl Adapter for Plivo {
         secrets: &SecretSet,
         options: &ConnectionOptions,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let auth_id = secrets.require(AUTH_ID)?;
-        let token = secrets.require(AUTH_TOKEN)?;
-        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
-            .ok_or(ConfigError::MissingOption("api_base_url"))?;
-        let url = format!(
-            "{origin}/v1/Account/{}/Recording/{}/",
-            kit::adapter::encode_path_segment(auth_id.expose()),
+        let resource = format!(
+            "Recording/{}/",
             kit::adapter::encode_path_segment(&rec.recording_id)
         );
+        let (url, auth_id, token) = account_url(secrets, options, &resource)?;
         Ok(Some(kit::adapter::basic_delete(url, auth_id, token)))
     }
 
-    /// `GET {origin}/v1/Account/{auth_id}/Recording/?call_uuid={call}&limit=20`. The call
-    /// itself is not looked up: Plivo's Call API answers 404 for a call still in progress
-    /// (README.md, "Looking calls up"), which callgate cannot tell from a call it forgot.
+    /// `GET {origin}/v1/Account/{auth_id}/Call/{call_uuid}/` ("Retrieve a call"), HTTP
+    /// Basic `auth_id:auth_token`: the record of a call that ended.
+    fn lookup_call(
+        &self,
+        target: &kit::LookupTarget<'_>,
+        secrets: &SecretSet,
+        options: &ConnectionOptions,
+        _fresh: &kit::Fresh,
+    ) -> Result<Option<HttpRequestSpec>, ConfigError> {
+        let resource = call_record::resource(target.call_id);
+        let (url, auth_id, token) = account_url(secrets, options, &resource)?;
+        Ok(Some(kit::adapter::basic_get(url, auth_id, token)))
+    }
+
+    fn looked_up_call(
+        &self,
+        target: &kit::LookupTarget<'_>,
+        body: &[u8],
+    ) -> Result<Vec<CallEvent>, String> {
+        call_record::read(target.call_id, body)
+    }
+
+    /// A 404 only (the default, kept on purpose): Plivo keeps records of calls that ended,
+    /// so a 404 cannot tell a live call from one Plivo no longer keeps. Such a call is never
+    /// ended on it before the maximum call duration (README.md, "Looking calls up").
+    fn call_unknown(&self, status: u16, _body: &[u8]) -> bool {
+        status == 404
+    }
+
+    /// `GET {origin}/v1/Account/{auth_id}/Recording/?call_uuid={call}&limit=20`.
     fn list_recordings(
         &self,
         provider_call_id: &str,
@@ -111,16 +155,9 @@ impl Adapter for Plivo {
         options: &ConnectionOptions,
         _fresh: &kit::Fresh,
     ) -> Result<Option<HttpRequestSpec>, ConfigError> {
-        let auth_id = secrets.require(AUTH_ID)?;
-        let token = secrets.require(AUTH_TOKEN)?;
-        let origin = kit::adapter::api_origin(options, INFO.default_api_base)
-            .ok_or(ConfigError::MissingOption("api_base_url"))?;
-        Ok(Some(listing::request(
-            &origin,
-            auth_id,
-            token,
-            provider_call_id,
-        )))
+        let resource = listing::resource(provider_call_id);
+        let (url, auth_id, token) = account_url(secrets, options, &resource)?;
+        Ok(Some(kit::adapter::basic_get(url, auth_id, token)))
     }
 
     fn listed_recordings(

@@ -96,10 +96,16 @@ fn progress_kind(field: &str, raw: &str, progress: Option<CallProgress>) -> Even
 /// itself): it is a leg of that call, and an outbound one rang its `To`. UNCONFIRMED: Plivo
 /// documents `ALegUUID` as the first leg's id, not what a `<Dial>`ed leg's own callbacks carry.
 fn leg(form: &Form, call: &str, party: &Party) -> Leg {
-    match given(form, "ALegUUID").filter(|a| a != call) {
+    leg_of(form.get("ALegUUID"), call, party)
+}
+
+/// The leg of `call` whose first leg is `parent` (`ALegUUID` of a callback,
+/// `parent_call_uuid` of a call record): none when it is empty or the call itself.
+pub(super) fn leg_of(parent: Option<&str>, call: &str, party: &Party) -> Leg {
+    match parent.filter(|a| !a.is_empty() && *a != call) {
         None => Leg::default(),
         Some(parent) => Leg {
-            parent_call_id: Some(parent),
+            parent_call_id: Some(parent.to_owned()),
             session_id: None,
             role: None,
             agent_identity: party

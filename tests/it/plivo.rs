@@ -5,11 +5,12 @@ use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-const AUTH_ID: &str = "MAE2EAUTHID00000000";
-const AUTH_TOKEN_PLIVO: &str = "plivo-e2e-auth-token";
-const SECRETS: [(&str, &str); 1] = [("auth_token", AUTH_TOKEN_PLIVO)];
+pub(crate) const AUTH_ID: &str = "MAE2EAUTHID00000000";
+pub(crate) const AUTH_TOKEN_PLIVO: &str = "plivo-e2e-auth-token";
+pub(crate) const SECRETS: [(&str, &str); 1] = [("auth_token", AUTH_TOKEN_PLIVO)];
 
-fn callback(call: &str, fields: &[(&str, &str)]) -> String {
+/// A callback about `call`, an inbound call to the national number, with `fields`.
+pub(crate) fn callback(call: &str, fields: &[(&str, &str)]) -> String {
     let mut all = vec![
         ("CallUUID", call),
         ("Direction", "inbound"),
@@ -18,6 +19,16 @@ fn callback(call: &str, fields: &[(&str, &str)]) -> String {
     ];
     all.extend_from_slice(fields);
     form(&all)
+}
+
+/// A Plivo connection of `app` (the Auth Token, the Auth ID) whose API is at `api_base`.
+pub(crate) async fn plivo_connection(app: &TestApp, api_base: &str) -> String {
+    app.connection(
+        "plivo",
+        json!({"auth_token": AUTH_TOKEN_PLIVO, "auth_id": AUTH_ID}),
+        json!({"api_base_url": api_base}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -32,13 +43,7 @@ async fn a_discarded_recording_is_deleted_at_plivo_and_nonces_are_single_use() {
     .await;
     let app = TestApp::spawn().await;
     app.austin_directory().await;
-    let conn = app
-        .connection(
-            "plivo",
-            json!({"auth_token": AUTH_TOKEN_PLIVO, "auth_id": AUTH_ID}),
-            json!({"api_base_url": mock.uri()}),
-        )
-        .await;
+    let conn = plivo_connection(&app, &mock.uri()).await;
     let ct = "application/x-www-form-urlencoded";
     for body in [
         callback(call, &[("CallStatus", "ringing")]),

@@ -1,7 +1,7 @@
 //! Webhooks that never come: the reconciler looks calls up at a mock Twilio REST API on
-//! loopback (and Telnyx's, in `telnyx_api`, and Vonage's, in `vonage_api`), lists the
-//! recordings of calls that ended without a tenant, and ends calls nobody can answer for. The
-//! settings are small (a call is quiet after 1 s, the reconciler runs every second); each
+//! loopback (and Telnyx's, in `telnyx_api`, Vonage's, in `vonage_api`, and Plivo's, in
+//! `plivo_api`), lists the recordings of calls that ended without a tenant, and ends calls
+//! nobody can answer for. The settings are small (a call is quiet after 1 s, the reconciler runs every second); each
 //! phase waits for what it needs, never for a fixed time.
 
 use crate::support::*;
@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod plivo_api;
 mod standard;
 mod telnyx_api;
 mod twilio_api;
@@ -131,6 +132,66 @@ async fn last_error(app: &TestApp, id: &str) -> Option<String> {
 
 async fn audit_has(app: &TestApp, id: &str, action: &str) -> bool {
     app.audit_actions(id).await.iter().any(|a| a == action)
+}
+
+/// The call `sid` (id `id`) as a lookup ended it at `ended_at`, after the deletion of its
+/// recording `rec`: completed (`reconciled`), unresolved, the recording discarded, audited
+/// `call.reconciled` and never timed out. Its listing.
+async fn reconciled_unresolved(
+    app: &TestApp,
+    sid: &str,
+    id: &str,
+    ended_at: &str,
+    rec: &str,
+) -> Value {
+    deleted_soon(app, id, "the listed recording deleted").await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "completed", "{call}");
+    assert_eq!(call["ended_by"], "reconciled", "{call}");
+    assert_eq!(call["ended_at"], ended_at, "{call}");
+    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
+    assert_eq!(call["recording"]["status"], "discarded", "{call}");
+    assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
+    assert!(audit_has(app, id, "call.reconciled").await);
+    assert!(!audit_has(app, id, "call.timed_out").await);
+    call
+}
+
+/// After a late end webhook, the call `sid` is still as the lookup left it (`ended`).
+async fn still_as_reconciled(app: &TestApp, sid: &str, ended: &Value) {
+    let again = app.call_by_sid(sid).await;
+    assert_eq!(again["ended_by"], "reconciled", "{again}");
+    assert_eq!(again["state"], ended["state"], "{again}");
+    assert_eq!(again["ended_at"], ended["ended_at"], "{again}");
+    assert_eq!(again["tenant"], ended["tenant"], "{again}");
+    assert_eq!(again["recording"]["status"], "discarded", "{again}");
+}
+
+/// Once `lookup_path` of `mock` is asked twice, the call `sid` (id `id`) is still in
+/// progress, pending, neither ended nor timed out, and `recordings_path` was never asked.
+async fn untouched_after_two_lookups(
+    app: &TestApp,
+    mock: &MockServer,
+    (sid, id): (&str, &str),
+    lookup_path: &str,
+    recordings_path: &str,
+) {
+    soon("two lookups", || async {
+        requests_to(mock, "GET", lookup_path).await >= 2
+    })
+    .await;
+    let call = app.call_by_sid(sid).await;
+    assert_eq!(call["state"], "in_progress", "{call}");
+    assert_eq!(call["ended_by"], Value::Null, "{call}");
+    assert_eq!(call["tenant"]["status"], "pending", "{call}");
+    let actions = app.audit_actions(id).await;
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a == "call.timed_out" || a == "call.reconciled"),
+        "{actions:?}"
+    );
+    assert_eq!(requests_to(mock, "GET", recordings_path).await, 0);
 }
 
 /// Waits until a recording of the call `id` is deleted at the provider (`what` says which).

@@ -2,7 +2,10 @@
 //! (`GET /v2/calls/{call_control_id}`, asked by the customer leg's call control id its
 //! webhooks carried) and the session's recordings (`GET /v2/recordings`).
 
-use super::{app_with, audit_has, deleted_soon, requests_to, soon};
+use super::{
+    app_with, audit_has, deleted_soon, reconciled_unresolved, requests_to, still_as_reconciled,
+    untouched_after_two_lookups,
+};
 use crate::support::*;
 use crate::telnyx::{API_KEY, event, send, telnyx_connection};
 use reqwest::StatusCode;
@@ -97,16 +100,7 @@ async fn a_telnyx_call_whose_end_webhook_is_lost_is_reconciled_and_its_recording
     list_and_expect_deletion(&mock, leg, rec).await;
     let (app, conn, id) = live_call(&mock, "3600", leg).await;
 
-    deleted_soon(&app, &id, "the listed recording deleted").await;
-    let call = app.call_by_sid(leg).await;
-    assert_eq!(call["state"], "completed", "{call}");
-    assert_eq!(call["ended_by"], "reconciled", "{call}");
-    assert_eq!(call["ended_at"], "2026-11-23T18:06:00Z", "{call}");
-    assert_eq!(call["tenant"]["status"], "unresolved", "{call}");
-    assert_eq!(call["recording"]["status"], "discarded", "{call}");
-    assert_eq!(call["recording"]["provider_recording_id"], rec, "{call}");
-    assert!(audit_has(&app, &id, "call.reconciled").await);
-    assert!(!audit_has(&app, &id, "call.timed_out").await);
+    let call = reconciled_unresolved(&app, leg, &id, "2026-11-23T18:06:00Z", rec).await;
     assert!(requests_to(&mock, "GET", &status_path(leg)).await >= 1);
 
     let hangup = event(
@@ -117,11 +111,7 @@ async fn a_telnyx_call_whose_end_webhook_is_lost_is_reconciled_and_its_recording
         json!({"hangup_cause": "normal_clearing"}),
     );
     assert_eq!(send(&app, &conn, &hangup).await.status(), StatusCode::OK);
-    let again = app.call_by_sid(leg).await;
-    assert_eq!(again["ended_by"], "reconciled", "{again}");
-    assert_eq!(again["state"], call["state"], "{again}");
-    assert_eq!(again["tenant"], call["tenant"], "{again}");
-    assert_eq!(again["recording"]["status"], "discarded", "{again}");
+    still_as_reconciled(&app, leg, &call).await;
     app.stop().await;
     mock.verify().await;
 }
@@ -134,22 +124,7 @@ async fn a_telnyx_call_still_alive_is_untouched() {
     let leg = "leg-reconcile-telnyx-0003";
     answer_status(&mock, leg, 200, call_status(leg, true)).await;
     let (app, _conn, id) = live_call(&mock, "1", leg).await;
-    soon("two lookups", || async {
-        requests_to(&mock, "GET", &status_path(leg)).await >= 2
-    })
-    .await;
-    let call = app.call_by_sid(leg).await;
-    assert_eq!(call["state"], "in_progress", "{call}");
-    assert_eq!(call["ended_by"], Value::Null, "{call}");
-    assert_eq!(call["tenant"]["status"], "pending", "{call}");
-    let actions = app.audit_actions(&id).await;
-    assert!(
-        !actions
-            .iter()
-            .any(|a| a == "call.timed_out" || a == "call.reconciled"),
-        "{actions:?}"
-    );
-    assert_eq!(requests_to(&mock, "GET", "/v2/recordings").await, 0);
+    untouched_after_two_lookups(&app, &mock, (leg, &id), &status_path(leg), "/v2/recordings").await;
     app.stop().await;
 }
 
