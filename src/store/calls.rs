@@ -3,6 +3,7 @@
 
 use super::StoreError;
 use super::db::{Db, Row, args};
+use super::gauges::UNENDED;
 use super::hot::{self, CallColumns};
 use super::{Listing, directory, from_millis, millis};
 use crate::domain::CallFold;
@@ -377,39 +378,120 @@ pub struct CallFilter {
 /// tenant (`unresolved`) are seen only by readers of every tenant.
 pub(super) fn visible_sql(db: &Db<'_>, alias: &str, param: usize) -> String {
     let mine = db.json_array_values(param);
+    format!(
+        "({alias}.tenant_id IN {mine} OR {})",
+        pending_visible_sql(db, alias, param)
+    )
+}
+
+/// The pending calls of [`visible_sql`]'s rule.
+fn pending_visible_sql(db: &Db<'_>, alias: &str, param: usize) -> String {
+    let mine = db.json_array_values(param);
     let served =
         db.dialect()
             .json_field_values(&format!("{alias}.resolution"), "tenant_ids", "served");
     format!(
-        "({alias}.tenant_id IN {mine} OR ({alias}.tenant_status = 'pending' AND \
+        "({alias}.tenant_status = 'pending' AND \
          (COALESCE({alias}.number_kind, '') <> 'regional' OR \
-         EXISTS (SELECT 1 FROM {served} WHERE served.value IN {mine}))))"
+         EXISTS (SELECT 1 FROM {served} WHERE served.value IN {mine})))"
     )
 }
 
+/// Readers of at most this many tenants have their calls found tenant by tenant (see
+/// [`list`]); those of more, among the newest calls of all.
+const FEW_TENANTS: usize = 32;
+
 /// Calls, newest first. Only the filters given enter the statement, so each can use its
 /// index. Visibility is part of the statement, so a page holds `limit` visible calls.
+///
+/// A reader of few tenants (an agent) is not served by a walk over the newest calls, which
+/// reads the whole table when their tenants' calls are rare: their page is the newest of the
+/// newest `limit` calls of each of their tenants (index `calls_tenant`, by tenant then
+/// sequence) and of the pending calls they see (a call waits for a tenant only until it
+/// ends, so those are among the few calls not ended, index `calls_unended`).
 pub fn list(db: &Db<'_>, f: &CallFilter) -> Result<Vec<CallRow>, StoreError> {
+    let by_tenant = f
+        .only_tenants
+        .as_ref()
+        .is_some_and(|t| t.len() <= FEW_TENANTS);
+    list_by(db, f, by_tenant)
+}
+
+/// [`list`], finding a reader's calls tenant by tenant or not.
+pub(super) fn list_by(
+    db: &Db<'_>,
+    f: &CallFilter,
+    by_tenant: bool,
+) -> Result<Vec<CallRow>, StoreError> {
     let mut q = Listing::new(concat!(
         "SELECT ",
         call_columns!(),
         " FROM calls c WHERE 1 = 1"
     ));
+    let mut filters = Vec::new();
     if let Some(id) = &f.provider_call_id {
         // The call's own id, or any of its legs'.
         let n = q.bind(id.clone());
-        q.and(&format!(
+        filters.push(format!(
             "(provider_call_id = ?{n} OR seq IN (SELECT call_seq FROM call_legs WHERE leg_id = ?{n}))"
         ));
     }
     // A call no call event has reached yet (only a recording's) is shown as `initiated`.
-    q.filter("COALESCE(state, 'initiated') =", f.state.clone());
-    q.filter("tenant_id =", f.tenant_id.clone());
-    q.filter("tenant_status =", f.tenant_status);
-    q.filter("seq <", f.before_seq);
-    if let Some(tenants) = &f.only_tenants {
-        let n = q.bind(serde_json::to_string(tenants)?);
-        q.and(&visible_sql(db, "c", n));
+    let mut filter = |clause: &str, value: Option<super::db::OwnedArg>| {
+        if let Some(v) = value {
+            let n = q.bind(v);
+            filters.push(format!("{clause} ?{n}"));
+        }
+    };
+    filter(
+        "COALESCE(state, 'initiated') =",
+        f.state.clone().map(Into::into),
+    );
+    filter("tenant_id =", f.tenant_id.clone().map(Into::into));
+    filter("tenant_status =", f.tenant_status.map(Into::into));
+    filter("seq <", f.before_seq.map(Into::into));
+    match &f.only_tenants {
+        None => {
+            for clause in &filters {
+                q.and(clause);
+            }
+        }
+        Some(tenants) if !by_tenant => {
+            for clause in &filters {
+                q.and(clause);
+            }
+            let n = q.bind(serde_json::to_string(tenants)?);
+            q.and(&visible_sql(db, "c", n));
+        }
+        Some(tenants) => {
+            let filtered = filters
+                .iter()
+                .map(|c| format!(" AND {c}"))
+                .collect::<String>();
+            // Bound only when used: PostgreSQL refuses a parameter no clause types.
+            let limit = if tenants.is_empty() {
+                0
+            } else {
+                q.bind(i64::try_from(f.limit).unwrap_or(i64::MAX))
+            };
+            let mut found: Vec<String> = tenants
+                .iter()
+                .enumerate()
+                .map(|(i, tenant)| {
+                    let n = q.bind(tenant.clone());
+                    format!(
+                        "SELECT seq FROM (SELECT seq FROM calls WHERE tenant_id = ?{n}{filtered} \
+                         ORDER BY seq DESC LIMIT ?{limit}) AS tenant_{i}"
+                    )
+                })
+                .collect();
+            let mine = q.bind(serde_json::to_string(tenants)?);
+            found.push(format!(
+                "SELECT p.seq FROM calls p WHERE ({UNENDED}) AND {}{filtered}",
+                pending_visible_sql(db, "p", mine)
+            ));
+            q.and(&format!("c.seq IN ({})", found.join(" UNION ALL ")));
+        }
     }
     let rows = q.run(db, "seq DESC", f.limit, from_row)?;
     rows.into_iter().map(decode).collect()

@@ -15,6 +15,8 @@
 pub mod audit;
 pub mod bookings;
 pub mod calls;
+#[cfg(test)]
+mod calls_tests;
 pub mod chats;
 pub mod connections;
 pub mod db;
