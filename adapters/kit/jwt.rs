@@ -135,21 +135,31 @@ pub fn claims_of(token: &[u8]) -> Option<Map<String, Value>> {
 /// A compact HS256 token of `claims` under `key` (header `{"alg":"HS256","typ":"JWT"}`):
 /// for tests, samples and re-signing, never for verification.
 pub fn sign_hs256(claims: &Value, key: &[u8]) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signing_input = format!("{header}.{payload}");
-    let mac = verify::mac(MacAlgorithm::HmacSha256, key, &[signing_input.as_bytes()]);
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac))
+    // An HMAC always signs: the token is always made.
+    compact("HS256", claims, |input| {
+        Some(verify::mac(MacAlgorithm::HmacSha256, key, &[input]))
+    })
+    .unwrap_or_default()
 }
 
 /// A compact RS256 token of `claims` under `key` (header `{"alg":"RS256","typ":"JWT"}`): the
 /// credential of a provider's REST API that takes a token callgate signs (Vonage's
 /// application JWT); `None` if the key fails to sign.
 pub fn sign_rs256(claims: &Value, key: &RsaKey) -> Option<String> {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    compact("RS256", claims, |input| key.sign_sha256(input))
+}
+
+/// The compact token of `claims` with header `{"alg":alg,"typ":"JWT"}`, its signing input
+/// signed by `sign`; `None` if `sign` fails.
+fn compact(
+    alg: &str,
+    claims: &Value,
+    sign: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Option<String> {
+    let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let signing_input = format!("{header}.{payload}");
-    let signature = key.sign_sha256(signing_input.as_bytes())?;
+    let signature = sign(signing_input.as_bytes())?;
     Some(format!(
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature)
