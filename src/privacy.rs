@@ -1,23 +1,30 @@
 //! Erasure: one person's number taken out of everything callgate holds, on request (the
-//! contract's "Data lifecycle"). Every call from the number is deleted with its events and
-//! raw deliveries, and its recordings are deleted at the provider through the outbox; every
-//! other raw body holding the number is emptied; its directory contacts, chat threads and
+//! contract's "Data lifecycle"). Every call of the number (from it, or placed to it: an
+//! outbound call whose customer it is) is deleted with its legs, events, raw deliveries and
+//! outbound webhook deliveries, and its recordings are deleted at the provider through the
+//! outbox; every other raw body holding the number is emptied, and every other outbound
+//! webhook payload naming it says `[erased]`; its directory contacts, chat threads and
 //! messages, spam blocks and web bookings are deleted; audit details naming it say
-//! `[erased]`; refused webhooks holding it leave the refusal log. The erasure is audited
-//! (`privacy.erased`) with its counts, never the number.
+//! `[erased]`; refused webhooks holding it leave the refusal log. An inbound call to the
+//! number is not the person's (that number is the business's) and stays. The erasure is
+//! audited (`privacy.erased`) with its counts, never the number; the counts say how many of
+//! the recordings no deletion can reach, their provider having no API to delete them.
 //!
 //! What to erase is found on a reader first (a scan of the calls and the raw bodies, which
 //! must not hold the writer), then erased in one write. The embedded store zeroes what it
 //! deletes (`secure_delete`), and the write-ahead log is then checkpointed and truncated, so
-//! that no file of the data directory keeps a byte of the number. This instance's live event
-//! ring forgets the events that named it, and other instances' forget those of the erased
-//! calls (`Signal::Erased`), so that no catch-up replays them.
+//! that no file of the data directory keeps a byte of the number. Every instance's live event
+//! ring forgets the erased calls' events (this one's also any other event naming the number,
+//! the others' through `Signal::Erased`), so that no catch-up replays them.
 
 use crate::calls::Effects;
+use crate::connections::Connections;
 use crate::events::EventHub;
+use crate::store::calls::CallRow;
 use crate::store::erasure::{self, Erased};
 use crate::store::{Db, Signal, Store, StoreError, audit, webhook_log};
-use callgate_adapters::kit::Clock;
+use callgate_adapters::kit::{Clock, RecordingRef};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -43,6 +50,8 @@ pub struct Privacy<'a> {
     pub events: &'a EventHub,
     /// Wakes the outbox worker.
     pub outbox: &'a Notify,
+    /// The provider connections, to tell those whose adapter cannot delete a recording.
+    pub connections: &'a Connections,
 }
 
 impl std::fmt::Debug for Privacy<'_> {
@@ -56,32 +65,34 @@ impl Privacy<'_> {
     pub async fn erase(&self, number: String, actor: String) -> Result<Erased, StoreError> {
         let digits = digits_of(&number);
         let (n, d) = (number.clone(), digits.clone().into_bytes());
-        let (calls, deliveries) = self
+        let (calls, deliveries, of_number) = self
             .store
             .read(move |db| {
-                Ok::<_, StoreError>((
-                    erasure::calls_naming(db, &n)?,
-                    erasure::deliveries_holding(db, &d)?,
-                ))
+                let calls = erasure::calls_naming(db, &n)?;
+                let of_number = erasure::calls_of(db, &calls, &n)?;
+                Ok::<_, StoreError>((calls, erasure::deliveries_holding(db, &d)?, of_number))
             })
             .await?;
+        let undeletable = self.undeletable(&of_number).await;
         let clock = self.clock.clone();
-        let (erased, tenants) = self
+        let done = self
             .store
             .write(move |db| {
                 let found = Found {
                     number: &number,
                     calls: &calls,
                     deliveries: &deliveries,
+                    undeletable: &undeletable,
                 };
                 erase(db, &found, &actor, clock.now())
             })
             .await?;
         self.events.forget(&digits);
+        self.events.forget_calls(&done.call_ids);
         Effects {
-            wake_outbox: erased.recordings > 0,
+            wake_outbox: done.erased.recordings > 0,
             calls: Vec::new(),
-            hubs: tenants,
+            hubs: done.tenants,
         }
         .apply(self.events, self.outbox);
         if !self.store.truncate_log().await? {
@@ -89,43 +100,98 @@ impl Privacy<'_> {
                 "the write-ahead log could not be truncated after an erasure (readers kept it); the next checkpoint overwrites it"
             );
         }
-        Ok(erased)
+        Ok(done.erased)
+    }
+
+    /// The connections, among those of `calls` with recordings, whose adapter describes no
+    /// request to delete one (`delete_recording` is `Ok(None)`, as the outbox worker finds
+    /// when it audits `recording.deletion_not_supported`). A connection that cannot be
+    /// loaded is left out: its deletions wait in the outbox until it can.
+    async fn undeletable(&self, calls: &[CallRow]) -> BTreeSet<String> {
+        let mut checked = BTreeSet::new();
+        let mut undeletable = BTreeSet::new();
+        let now = self.clock.now();
+        for call in calls {
+            let Some(recording_id) = call.fold.recordings.keys().next() else {
+                continue;
+            };
+            if !checked.insert(call.connection_id.clone()) {
+                continue;
+            }
+            let live = match self.connections.load_by_id(&call.connection_id, now).await {
+                Ok(Some(live)) => live,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(connection = %call.connection_id, error = %e, "erasure: the connection could not be loaded to tell whether it can delete recordings");
+                    continue;
+                }
+            };
+            let rec = RecordingRef {
+                provider_call_id: call.provider_call_id.clone(),
+                recording_id: recording_id.clone(),
+            };
+            if let Ok(None) = live
+                .adapter
+                .delete_recording(&rec, &live.secrets, &live.options)
+            {
+                undeletable.insert(call.connection_id.clone());
+            }
+        }
+        undeletable
     }
 }
 
 /// What the read found to erase.
 struct Found<'a> {
     number: &'a str,
-    /// Calls whose fold names the number (those from it are erased).
+    /// Calls whose fold names the number (those of it are erased).
     calls: &'a [String],
     /// Deliveries whose raw body holds the number's digits.
     deliveries: &'a [i64],
+    /// Connections whose adapter cannot delete a recording at the provider.
+    undeletable: &'a BTreeSet<String>,
 }
 
-/// The erasure's write: returns what it erased and the tenants whose hub counts changed.
+/// What the erasure's write did.
+struct Done {
+    erased: Erased,
+    /// The tenants whose hub counts changed.
+    tenants: Vec<String>,
+    /// The calls erased.
+    call_ids: Vec<String>,
+}
+
+/// The erasure's write.
 fn erase(
     db: &Db<'_>,
     found: &Found<'_>,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<(Erased, Vec<String>), StoreError> {
+) -> Result<Done, StoreError> {
     let mut erased = Erased::default();
     let mut call_ids = Vec::new();
     for id in found.calls {
-        let Some(call) = erasure::call_from(db, id, found.number)? else {
+        let Some(call) = erasure::call_of(db, id, found.number)? else {
             continue;
         };
         call_ids.push(call.id.clone());
         erased.recordings += erasure::delete_recordings(db, &call, now)?;
+        if found.undeletable.contains(&call.connection_id) {
+            erased.recordings_not_deletable += call.fold.recordings.len() as u64;
+        }
         let deleted = erasure::delete_call(db, &call)?;
         erased.calls += deleted.calls;
         erased.events += deleted.events;
         erased.deliveries += deleted.deliveries;
+        erased.webhook_deliveries += deleted.webhook_deliveries;
     }
     if !call_ids.is_empty() {
-        // Other instances' live event rings forget them (this one's forgets the number).
-        db.announce(&Signal::Erased { call_ids })?;
+        // Other instances' live event rings forget them.
+        db.announce(&Signal::Erased {
+            call_ids: call_ids.clone(),
+        })?;
     }
+    erased.webhook_deliveries += erasure::redact_webhook_payloads(db, found.number)?;
     for id in found.deliveries {
         if erasure::empty_body(db, *id)? {
             erased.deliveries += 1;
@@ -140,5 +206,9 @@ fn erase(
         webhook_log::delete_refusals_holding(db, found.number.trim_start_matches('+'))?;
     let detail = serde_json::to_value(erased)?;
     audit::record(db, now, actor, "privacy.erased", None, None, &detail)?;
-    Ok((erased, tenants))
+    Ok(Done {
+        erased,
+        tenants,
+        call_ids,
+    })
 }

@@ -508,15 +508,28 @@ impl CallFold {
     /// The number that decides the tenant: the dialed number of an inbound call, the calling
     /// number of an outbound one.
     pub fn tenant_number(&self) -> Option<&str> {
-        let direction = self
-            .direction
-            .as_ref()
-            .map_or(Direction::Inbound, |d| d.value);
-        let slot = match direction {
+        let slot = match self.direction() {
             Direction::Inbound => &self.to,
             Direction::Outbound => &self.from,
         };
         slot.as_ref().map(|e| e.value.as_str())
+    }
+
+    /// The customer's number, the counterpart of [`CallFold::tenant_number`]: the calling
+    /// number of an inbound call, the dialed number of an outbound one (a callback).
+    pub fn customer_number(&self) -> Option<&str> {
+        let slot = match self.direction() {
+            Direction::Inbound => &self.from,
+            Direction::Outbound => &self.to,
+        };
+        slot.as_ref().map(|e| e.value.as_str())
+    }
+
+    /// The call's direction, inbound when no event told it.
+    fn direction(&self) -> Direction {
+        self.direction
+            .as_ref()
+            .map_or(Direction::Inbound, |d| d.value)
     }
 
     /// The number the call was forwarded from, when it reported one.

@@ -643,3 +643,36 @@ fn the_first_recorded_end_names_who_ended_the_call() {
     old.ended_by = None;
     assert_eq!(old.ended_by(), Some(EndedBy::Provider));
 }
+
+/// A fold of one ringing event between `from` and `to`, in `direction` (untold: `None`).
+fn fold_between(direction: Option<Direction>, from: &str, to: &str) -> CallFold {
+    let mut event = call_ev("ringing", CallProgress::Ringing, 1);
+    event.party = Party {
+        direction,
+        from: Some(from.into()),
+        to: Some(to.into()),
+        ..Party::default()
+    };
+    let mut f = CallFold::default();
+    f.apply(&event, at(1));
+    f
+}
+
+#[test]
+fn the_customer_is_the_caller_of_an_inbound_call_and_the_called_of_an_outbound_one() {
+    let (person, business) = ("+15125550123", "+15125550100");
+    let inbound = fold_between(Some(Direction::Inbound), person, business);
+    assert_eq!(inbound.customer_number(), Some(person));
+    assert_eq!(inbound.tenant_number(), Some(business));
+    let callback = fold_between(Some(Direction::Outbound), business, person);
+    assert_eq!(callback.customer_number(), Some(person));
+    assert_eq!(callback.tenant_number(), Some(business));
+    let untold = fold_between(None, person, business);
+    assert_eq!(
+        untold.customer_number(),
+        Some(person),
+        "inbound when untold"
+    );
+    assert_eq!(untold.tenant_number(), Some(business));
+    assert_eq!(CallFold::default().customer_number(), None);
+}

@@ -55,6 +55,7 @@ impl AppState {
             clock: &self.clock,
             events: &self.events,
             outbox: &self.outbox_wake,
+            connections: &self.connections,
         }
     }
 

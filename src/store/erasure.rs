@@ -11,13 +11,21 @@ use time::OffsetDateTime;
 /// What an erasure deleted or redacted, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Erased {
-    /// Calls from the number, deleted with their events and the deliveries those came from.
+    /// Calls of the number (from it, or placed to it: a callback), deleted with their legs,
+    /// their events and the deliveries those came from.
     pub calls: u64,
     pub events: u64,
     /// Raw deliveries deleted (with their calls), or whose body was emptied.
     pub deliveries: u64,
     /// Recording deletions queued at the provider.
     pub recordings: u64,
+    /// Recordings of the erased calls that no deletion can reach: their provider has no API
+    /// to delete recordings (the audit's `recording.deletion_not_supported` entries name
+    /// each). They stay at the provider until its own retention ends, unless asked of it.
+    pub recordings_not_deletable: u64,
+    /// Outbound webhook deliveries to subscribers, pending, failed or delivered: deleted
+    /// with their calls, or whose payload now says `[erased]` instead of the number.
+    pub webhook_deliveries: u64,
     /// Directory contacts of the number, at every tenant.
     pub contacts: u64,
     pub chat_threads: u64,
@@ -34,8 +42,8 @@ pub struct Erased {
 /// What an erased number is replaced with where a row is kept.
 const ERASED: &str = "[erased]";
 
-/// The ids of the calls whose stored fold may name `number` (those from it among them):
-/// a read, for a reader, before the erasure's write.
+/// The ids of the calls whose stored fold may name `number` (those of it among them): a
+/// read, for a reader, before the erasure's write.
 pub fn calls_naming(db: &Db<'_>, number: &str) -> Result<Vec<String>, StoreError> {
     db.query(
         "SELECT id FROM calls WHERE fold LIKE ?1",
@@ -54,10 +62,27 @@ pub fn deliveries_holding(db: &Db<'_>, needle: &[u8]) -> Result<Vec<i64>, StoreE
     db.query(sql, args![needle.to_vec()], |r| r.get(0))
 }
 
-/// The call `id`, locked, if it is from `number`.
-pub fn call_from(db: &Db<'_>, id: &str, number: &str) -> Result<Option<CallRow>, StoreError> {
-    Ok(rows::get_for_update(db, id)?
-        .filter(|c| c.fold.from.as_ref().is_some_and(|f| f.value == number)))
+/// Whether the call is the number's: from it, or its customer's number (an outbound call
+/// placed to it). An inbound call to it is not: that number is the business's.
+fn is_of(call: &CallRow, number: &str) -> bool {
+    let fold = &call.fold;
+    fold.from.as_ref().is_some_and(|f| f.value == number) || fold.customer_number() == Some(number)
+}
+
+/// The calls among `ids` that are the number's (see [`call_of`]), unlocked: a read, for a
+/// reader, before the erasure's write.
+pub fn calls_of(db: &Db<'_>, ids: &[String], number: &str) -> Result<Vec<CallRow>, StoreError> {
+    let mut calls = Vec::new();
+    for id in ids {
+        calls.extend(rows::get(db, id)?.filter(|c| is_of(c, number)));
+    }
+    Ok(calls)
+}
+
+/// The call `id`, locked, if it is the number's: from it, or placed to it (its customer's
+/// number, [`crate::domain::call::CallFold::customer_number`]).
+pub fn call_of(db: &Db<'_>, id: &str, number: &str) -> Result<Option<CallRow>, StoreError> {
+    Ok(rows::get_for_update(db, id)?.filter(|c| is_of(c, number)))
 }
 
 /// Queues the deletion at the provider of every recording of `call`; returns how many were
@@ -124,6 +149,16 @@ pub fn delete_feeds(
     tenants.sort();
     tenants.dedup();
     Ok(tenants)
+}
+
+/// Replaces the number with `[erased]` in the payload of every outbound webhook delivery
+/// still holding it (one about a call kept, which named the number elsewhere than as its
+/// customer); returns how many.
+pub fn redact_webhook_payloads(db: &Db<'_>, number: &str) -> Result<u64, StoreError> {
+    Ok(db.exec(
+        "UPDATE webhook_deliveries SET payload = replace(payload, ?1, ?2) WHERE payload LIKE ?3",
+        args![number, ERASED, format!("%{number}%")],
+    )? as u64)
 }
 
 /// Replaces the number with `[erased]` in every audit entry's detail; returns how many.

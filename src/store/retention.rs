@@ -193,6 +193,8 @@ pub struct Deleted {
     pub calls: u64,
     pub events: u64,
     pub deliveries: u64,
+    /// Outbound webhook deliveries about the calls (pending, delivered or failed).
+    pub webhook_deliveries: u64,
 }
 
 /// Deletes the calls `calls` selects (a condition on `calls` with the parameters `params`),
@@ -228,9 +230,12 @@ pub(crate) fn delete_calls_where(
     for id in deliveries {
         deleted_deliveries += db.exec("DELETE FROM deliveries WHERE id = ?1", args![id])? as u64;
     }
+    let webhook_deliveries = db.exec(
+        &format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
+        params,
+    )? as u64;
     for statement in [
         format!("DELETE FROM outbox WHERE done_at IS NOT NULL AND call_id IN ({ids})"),
-        format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
         format!("UPDATE agents SET active_call_id = NULL WHERE active_call_id IN ({ids})"),
         format!("UPDATE agents SET last_call_id = NULL WHERE last_call_id IN ({ids})"),
         format!("DELETE FROM reconciliations WHERE id IN ({ids})"),
@@ -243,6 +248,7 @@ pub(crate) fn delete_calls_where(
         calls,
         events,
         deliveries: deleted_deliveries,
+        webhook_deliveries,
     })
 }
 

@@ -17,12 +17,56 @@ const OTHER: &str = "+15125550199";
 const PERSON_CALL: &str = "CA30000000000000000000000000000001";
 const OTHER_CALL: &str = "CA30000000000000000000000000000002";
 const RECORDING: &str = "RE30000000000000000000000000000001";
+/// A callback: an outbound call from Austin's local number to the person.
+const CALLBACK: &str = "CA30000000000000000000000000000003";
+/// The callback's agent leg.
+const CALLBACK_AGENT: &str = "CA30000000000000000000000000000004";
+const CALLBACK_RECORDING: &str = "RE30000000000000000000000000000003";
+/// Where the subscription's outbound webhooks go: nothing listens, so they stay pending.
+const SUBSCRIBER: &str = "http://127.0.0.1:9/callgate-events";
 
-/// A call from each number to Austin's local number (the person's recorded), the person as
-/// a contact, a chat customer blocked as spam, and a web booking.
-async fn seed(app: &TestApp, api_base: &str) {
+/// Twilio status callbacks of a call placed by `from` to `to` (`Direction=outbound-api`).
+fn outbound(sid: &str, from: &str, to: &str) -> Vec<Vec<(&'static str, String)>> {
+    let mut forms = vec![
+        ringing(sid, from, to),
+        status(
+            sid,
+            from,
+            to,
+            "completed",
+            1,
+            "Mon, 23 Nov 2026 18:03:00 +0000",
+        ),
+    ];
+    for (name, value) in forms.iter_mut().flatten() {
+        if *name == "Direction" {
+            *value = "outbound-api".into();
+        }
+    }
+    forms
+}
+
+/// A subscription to calls' outbound webhooks, whose deliveries stay pending; its id.
+async fn subscribe(app: &TestApp) -> String {
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": SUBSCRIBER, "event_types": ["call.updated", "recording.decided"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// A subscription to outbound webhooks (its id, returned), a call from each number to
+/// Austin's local number (the person's recorded), a callback from that number to the person
+/// (recorded, with an agent's leg), the person as a contact, a chat customer blocked as
+/// spam, and a web booking.
+async fn seed(app: &TestApp, api_base: &str) -> String {
     let conn = app.twilio_connection(api_base).await;
     app.austin_directory().await;
+    let subscription = subscribe(app).await;
     let (s, v) = app
         .api(
             Method::PUT,
@@ -49,10 +93,23 @@ async fn seed(app: &TestApp, api_base: &str) {
         )
         .await;
     }
+    deliver_all(app, &conn, &outbound(CALLBACK, AUSTIN_LOCAL, PERSON)).await;
+    let agent = agent_leg(
+        CALLBACK,
+        CALLBACK_AGENT,
+        "client:ana",
+        "completed",
+        0,
+        "Mon, 23 Nov 2026 18:02:30 +0000",
+    );
     deliver_all(
         app,
         &conn,
-        &[recording(PERSON_CALL, RECORDING, "completed")],
+        &[
+            agent,
+            recording(PERSON_CALL, RECORDING, "completed"),
+            recording(CALLBACK, CALLBACK_RECORDING, "completed"),
+        ],
     )
     .await;
     app.inbound_chat("t-austin", "th-jane").await;
@@ -66,6 +123,7 @@ async fn seed(app: &TestApp, api_base: &str) {
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app.web_booking("t-austin", "wb-jane", "Jane Doe").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    subscription
 }
 
 async fn erase(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -73,8 +131,9 @@ async fn erase(app: &TestApp, body: Value) -> (StatusCode, Value) {
         .await
 }
 
-/// What the API answers about the tenant, its calls and the audit trail, as one text.
-async fn answers(app: &TestApp) -> String {
+/// What the API answers about the tenant, its calls (their legs among them), the audit
+/// trail, the recording deletions and the subscription's outbound webhooks, as one text.
+async fn answers(app: &TestApp, subscription: &str) -> String {
     let mut all = String::new();
     for path in [
         "/api/v1/calls",
@@ -83,6 +142,8 @@ async fn answers(app: &TestApp) -> String {
         "/api/v1/tenants/t-austin/chat-threads",
         "/api/v1/tenants/t-austin",
         "/api/v1/hub",
+        "/api/v1/recording-deletions",
+        &format!("/api/v1/subscriptions/{subscription}/deliveries?limit=1000"),
     ] {
         let (s, v) = app.api(Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "{path}: {v}");
@@ -91,24 +152,45 @@ async fn answers(app: &TestApp) -> String {
     all
 }
 
+/// The path of a recording's deletion at the Twilio mock.
+fn deletion_path(recording: &str) -> String {
+    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording}.json")
+}
+
 #[tokio::test]
 async fn erasing_a_number_leaves_it_in_no_answer_and_deletes_its_recordings() {
     let mock = MockServer::start().await;
-    let delete_path = format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{RECORDING}.json");
-    Mock::given(method("DELETE"))
-        .and(path(delete_path.as_str()))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&mock)
-        .await;
+    let deletions = [RECORDING, CALLBACK_RECORDING].map(deletion_path);
+    for delete_path in &deletions {
+        Mock::given(method("DELETE"))
+            .and(path(delete_path.as_str()))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&mock)
+            .await;
+    }
     let app = TestApp::spawn().await;
-    seed(&app, &mock.uri()).await;
-    assert!(answers(&app).await.contains(DIGITS));
+    let subscription = seed(&app, &mock.uri()).await;
+    assert!(answers(&app, &subscription).await.contains(DIGITS));
+    // The callback names the person as its customer, in the call, its legs and the
+    // outbound webhooks about it.
+    let callback = app.call_by_sid(CALLBACK).await;
+    assert_eq!(callback["direction"], "outbound", "{callback}");
+    assert_eq!(callback["to"], PERSON, "{callback}");
+    assert!(
+        callback["legs"].to_string().contains(CALLBACK_AGENT),
+        "{callback}"
+    );
+    let callback_id = callback["id"].as_str().unwrap().to_owned();
+    let outbound_webhooks = format!("/api/v1/subscriptions/{subscription}/deliveries?limit=1000");
+    let queued = app.get(&outbound_webhooks).await;
+    assert!(queued.to_string().contains(&callback_id), "{queued}");
 
     let (s, erased) = erase(&app, json!({"number": "+1 512 555 0123"})).await;
     assert_eq!(s, StatusCode::OK, "{erased}");
     for (kind, n) in [
-        ("calls", 1),
-        ("recordings", 1),
+        ("calls", 2),
+        ("recordings", 2),
+        ("recordings_not_deletable", 0),
         ("contacts", 1),
         ("chat_threads", 1),
         ("chat_messages", 1),
@@ -117,32 +199,121 @@ async fn erasing_a_number_leaves_it_in_no_answer_and_deletes_its_recordings() {
     ] {
         assert_eq!(erased[kind], n, "{kind}: {erased}");
     }
-    assert!(erased["events"].as_u64().unwrap() >= 2, "{erased}");
-    assert!(erased["deliveries"].as_u64().unwrap() >= 3, "{erased}");
+    assert!(erased["events"].as_u64().unwrap() >= 5, "{erased}");
+    assert!(erased["deliveries"].as_u64().unwrap() >= 6, "{erased}");
+    assert!(
+        erased["webhook_deliveries"].as_u64().unwrap() >= 2,
+        "{erased}"
+    );
     assert!(erased["audit_entries"].as_u64().unwrap() >= 1, "{erased}");
 
-    let after = answers(&app).await;
+    let after = answers(&app, &subscription).await;
     assert!(!after.contains(DIGITS), "{after}");
     let (_, calls) = app.api(Method::GET, "/api/v1/calls", None).await;
     let calls = calls["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["from"], OTHER);
+    for gone in [
+        format!("/api/v1/calls/{callback_id}"),
+        format!("/api/v1/calls?provider_call_id={CALLBACK_AGENT}"),
+    ] {
+        let (s, v) = app.api(Method::GET, &gone, None).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || v["calls"] == json!([]),
+            "{gone}: {s} {v}"
+        );
+    }
     let (_, audit) = app
         .api(Method::GET, "/api/v1/audit?action=privacy.erased", None)
         .await;
-    assert_eq!(audit["audit"][0]["detail"]["calls"], 1, "{audit}");
-    eventually("the recording deleted at the provider", || async {
-        mock.received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .any(|r| r.method.as_str() == "DELETE" && r.url.path() == delete_path)
+    assert_eq!(audit["audit"][0]["detail"]["calls"], 2, "{audit}");
+    eventually("both recordings deleted at the provider", || async {
+        let sent = mock.received_requests().await.unwrap_or_default();
+        deletions.iter().all(|p| {
+            sent.iter()
+                .any(|r| r.method.as_str() == "DELETE" && r.url.path() == p)
+        })
     })
     .await;
 
     let (s, again) = erase(&app, json!({"number": PERSON})).await;
     assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(again["calls"], 0, "{again}");
+}
+
+/// An inbound call to the erased number is not the person's (that number is the one the
+/// business was dialed on): it stays, and only its outbound webhooks say `[erased]`.
+#[tokio::test]
+async fn an_inbound_call_to_the_number_is_not_erased() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    app.austin_directory().await;
+    let subscription = subscribe(&app).await;
+    let dialed = "CA30000000000000000000000000000005";
+    deliver_all(&app, &conn, &[ringing(dialed, OTHER, PERSON)]).await;
+
+    let (s, erased) = erase(&app, json!({"number": PERSON})).await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+    assert_eq!(erased["calls"], 0, "{erased}");
+    assert!(
+        erased["webhook_deliveries"].as_u64().unwrap() >= 1,
+        "{erased}"
+    );
+    let call = app.call_by_sid(dialed).await;
+    assert_eq!(call["from"], OTHER, "{call}");
+    assert_eq!(call["to"], PERSON, "{call}");
+    let sent = app
+        .get(&format!("/api/v1/subscriptions/{subscription}/deliveries"))
+        .await;
+    assert!(!sent["deliveries"].as_array().unwrap().is_empty(), "{sent}");
+    let sent = sent.to_string();
+    assert!(!sent.contains(DIGITS), "{sent}");
+    assert!(sent.contains("[erased]"), "{sent}");
+}
+
+/// A recording at a provider with no API to delete it (Dialpad) is counted apart, for the
+/// data-protection officer to ask the provider for by hand.
+#[tokio::test]
+async fn recordings_no_api_can_delete_are_counted_apart() {
+    const SECRET: &str = "privacy-dialpad-webhook-secret";
+    let app = TestApp::spawn().await;
+    app.austin_directory().await;
+    let conn = app
+        .connection("dialpad", json!({"webhook_secret": SECRET}), json!({}))
+        .await;
+    for (state, extra) in [
+        ("ringing", json!({})),
+        (
+            "recording",
+            json!({"recording_id": "rec-erased-1", "recording_url": ["https://dialpad.example/r/1"]}),
+        ),
+        ("hangup", json!({})),
+    ] {
+        let mut claims = json!({"call_id": 4004, "state": state, "direction": "inbound",
+            "external_number": PERSON, "internal_number": AUSTIN_LOCAL,
+            "date_started": 1_795_457_100_000_u64});
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let secrets = [("webhook_secret", SECRET)];
+        let res = app
+            .signed_webhook(
+                "dialpad",
+                &conn,
+                "application/jwt",
+                &claims.to_string(),
+                &secrets,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(app.call_by_sid("4004").await["from"], PERSON);
+
+    let (s, erased) = erase(&app, json!({"number": PERSON})).await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+    assert_eq!(erased["calls"], 1, "{erased}");
+    assert_eq!(erased["recordings_not_deletable"], 1, "{erased}");
 }
 
 #[tokio::test]
@@ -203,6 +374,7 @@ async fn on_the_embedded_store_no_file_keeps_a_byte_of_the_number() {
     require_embedded_store();
     let app = TestApp::spawn().await;
     seed(&app, "http://127.0.0.1:9").await;
+    app.call_by_sid(CALLBACK).await;
     // Before: the number is in the files, in its spellings.
     assert!(!files_holding(app.dir.path(), DIGITS.as_bytes()).is_empty());
     assert!(!files_holding(app.dir.path(), b"%2B15125550123").is_empty());
