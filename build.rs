@@ -10,15 +10,19 @@
 //!   run in headless Chromium;
 //! - `cfg(callgate_promtool)`, set when `promtool` (Prometheus's checker, Debian package
 //!   `prometheus`, which `.ci/run` installs) is on `PATH`: the checks of `/metrics` and of
-//!   `deploy/alerts.yml` run.
+//!   `deploy/alerts.yml` run;
+//! - `cfg(callgate_pg_tools)`, set when `pg_dump` and `pg_restore` (Debian package
+//!   `postgresql-client`, which `.ci/run` installs) are on `PATH`: the PostgreSQL restore
+//!   drill runs (in the PostgreSQL pass).
 //!
-//! A change of any of these variables rebuilds the package, and so does promtool appearing in
-//! (or leaving) a directory of `PATH`.
+//! A change of any of these variables rebuilds the package, and so does one of these programs
+//! appearing in (or leaving) a directory of `PATH`.
 
 use std::path::PathBuf;
 
 fn main() {
-    promtool();
+    on_path("callgate_promtool", &["promtool"]);
+    on_path("callgate_pg_tools", &["pg_dump", "pg_restore"]);
     println!("cargo::rerun-if-changed=build.rs");
     for (var, cfg) in [
         ("CALLGATE_TEST_POSTGRES", "callgate_test_postgres"),
@@ -33,27 +37,26 @@ fn main() {
     }
 }
 
-/// Sets `cfg(callgate_promtool)` when promtool is on `PATH`. Cargo runs this again when the
-/// file found changes or goes, or, when none was found, when a directory of `PATH` changes.
-fn promtool() {
-    println!("cargo::rustc-check-cfg=cfg(callgate_promtool)");
+/// Sets `cfg` when every one of `programs` is on `PATH`. Cargo runs this again when a file
+/// found changes or goes, or, when one was missing, when a directory of `PATH` changes.
+fn on_path(cfg: &str, programs: &[&str]) {
+    println!("cargo::rustc-check-cfg=cfg({cfg})");
     println!("cargo::rerun-if-env-changed=PATH");
     let dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    match dirs
+    let found: Vec<PathBuf> = programs
         .iter()
-        .map(|d| d.join("promtool"))
-        .find(|p| p.is_file())
-    {
-        Some(found) => {
-            println!("cargo::rerun-if-changed={}", found.display());
-            println!("cargo::rustc-cfg=callgate_promtool");
-        }
-        None => {
-            for dir in dirs.iter().filter(|d| d.is_dir()) {
-                println!("cargo::rerun-if-changed={}", dir.display());
-            }
+        .filter_map(|program| dirs.iter().map(|d| d.join(program)).find(|p| p.is_file()))
+        .collect();
+    for file in &found {
+        println!("cargo::rerun-if-changed={}", file.display());
+    }
+    if found.len() == programs.len() {
+        println!("cargo::rustc-cfg={cfg}");
+    } else {
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            println!("cargo::rerun-if-changed={}", dir.display());
         }
     }
 }

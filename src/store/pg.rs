@@ -17,8 +17,10 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Sessions kept open per instance for reads and writes (the ingest threads take theirs
-/// from the same idle list).
+/// Sessions used at once for reads and writes. The ingest threads take theirs from the same
+/// idle list but outside this bound, and the listener has one of its own: an instance opens
+/// up to `SESSIONS + INGEST_THREADS + 1` (the budget in deploy/README.md, checked by
+/// tests/it/deploy.rs).
 const SESSIONS: usize = 8;
 /// Most deliveries stored in one transaction.
 const MAX_BATCH: usize = 256;

@@ -27,12 +27,35 @@ pub(crate) fn command(data_dir: &Path) -> Command {
     cmd
 }
 
-/// Starts `callgate serve` and waits for its readiness line.
-pub(crate) async fn serve(mut cmd: Command) -> (Child, String) {
+/// Starts `callgate serve` and waits for its readiness line: the process and its address.
+pub(crate) async fn serve(cmd: Command) -> (Child, String) {
+    serve_with_stderr(cmd, Stdio::null()).await
+}
+
+/// [`serve`] with standard error piped: its logs, read with `wait_with_output` once it stops.
+pub(crate) async fn serve_logging(cmd: Command) -> (Child, String) {
+    serve_with_stderr(cmd, Stdio::piped()).await
+}
+
+/// Stops a process started by [`serve_logging`] with SIGTERM: how it exited, and its logs.
+pub(crate) async fn stop_logging(child: Child) -> (std::process::ExitStatus, String) {
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn serve_with_stderr(mut cmd: Command, stderr: Stdio) -> (Child, String) {
     let mut child = cmd
         .arg("serve")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -394,18 +417,8 @@ async fn secrets_never_reach_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = command(dir.path());
     cmd.env("RUST_LOG", "debug");
-    let mut child = cmd
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next_line().await.unwrap().unwrap();
-    let base = format!(
-        "http://{}",
-        line.split("listening on http://").nth(1).unwrap().trim()
-    );
+    let (child, addr) = serve_logging(cmd).await;
+    let base = format!("http://{addr}");
     let http = reqwest::Client::new();
     let secret = "log-probe-secret-7f3a";
     let conn = api(&http, &base, reqwest::Method::POST, "/api/v1/connections", Some(json!({"provider": "twilio", "name": "logs", "secrets": {"auth_token": secret, "account_sid": "AC00000000000000000000000000000001"}}))).await;
@@ -474,13 +487,7 @@ async fn secrets_never_reach_the_logs() {
     let res = list_calls().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
+    let (_, logs) = stop_logging(child).await;
     assert!(!logs.contains(&user_token), "a user token reached the logs");
     assert!(
         logs.contains("webhook signature refused"),
