@@ -191,6 +191,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         state.clock.clone(),
         shutdown.clone(),
     ));
+    // Before the first scrape: the alert on retention compares the oldest rows with them.
+    crate::telemetry::retention_periods(&crate::retention::periods_by_kind(
+        &state.config.retention,
+    ));
     tokio::spawn(crate::retention::run(
         state.store.clone(),
         state.config.retention,

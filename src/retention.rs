@@ -1,25 +1,31 @@
 //! Retention: what callgate stores is kept only as long as configured (`config::Retention`).
 //! Raw webhook bodies past their period are emptied (their events and calls stay); calls that
 //! ended longer ago than theirs are deleted with their events and deliveries, and so are
-//! deliveries as old that brought no new event; old audit entries are deleted, and so are
-//! refused webhooks as old as the raw bodies pruned.
+//! deliveries as old that brought no new event, and the calls to unlisted numbers counted as
+//! long ago; old audit entries are deleted, and so are refused webhooks as old as the raw
+//! bodies pruned.
 //!
 //! A pass runs in the background, in small batches ([`BATCH`] rows), each its own short write,
 //! with a yield between them, so that ingest never waits behind it for long. On PostgreSQL a
 //! batch first takes an advisory lock for its transaction: while another instance prunes,
 //! this one leaves the pass to it. Each pass counts what it pruned and sets the gauges of the
-//! oldest row of each kind.
+//! oldest row of each kind; the configured period of each kind is a gauge too, set at the
+//! start, so that an alert compares the two.
+//!
+//! [`BATCH`]: crate::store::retention::BATCH
 
 use crate::config::Retention;
 use crate::store::retention::{self as rows, Batch};
 use crate::store::{Db, Store, StoreError};
+use crate::telemetry::PRUNED_KINDS;
 use callgate_adapters::kit::Clock;
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 /// How often a pass runs.
-const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+const EVERY: Duration = Duration::from_secs(600);
 
 /// What one pass pruned.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,79 +41,89 @@ pub struct Pruned {
     /// Deliveries that brought no new event (a provider's retry), deleted as old as the
     /// calls deleted; the others go with their calls.
     pub duplicates: u64,
+    /// Calls to unlisted numbers forgotten (kept as long as calls).
+    pub unknown_numbers: u64,
+    /// Rows the walks over the deliveries and the calls read, the kept ones included.
+    pub examined: u64,
 }
 
-/// Runs the passes over one store; it remembers where its walks over the deliveries and the
-/// calls stopped, so that a pass reads the rows it keeps once, not at every batch.
+impl Pruned {
+    /// What was pruned of each of [`PRUNED_KINDS`], in that order.
+    pub fn by_kind(&self) -> [u64; 6] {
+        [
+            self.deliveries,
+            self.calls,
+            self.audit,
+            self.refusals,
+            self.duplicates,
+            self.unknown_numbers,
+        ]
+    }
+}
+
+/// The period of each of [`PRUNED_KINDS`], in that order: the refusal log is kept as long as
+/// raw bodies, retries and calls to unlisted numbers as long as calls.
+pub fn periods_by_kind(periods: &Retention) -> [Duration; 6] {
+    let Retention {
+        deliveries,
+        calls,
+        audit,
+    } = *periods;
+    [deliveries, calls, audit, deliveries, calls, calls]
+}
+
+/// Runs the passes over one store. The walks over the deliveries go on from where the last
+/// pass stopped, whichever instance ran it (their cursors are in the store); the walk over
+/// the calls starts from the first call at every pass, since a call passed over while it was
+/// going on may end later: a cursor kept from one pass to the next would skip it.
 #[derive(Debug)]
 pub struct Pruner {
     store: Store,
     periods: Retention,
-    /// Where each walk stopped, by [`Walk`].
-    cursors: [i64; 5],
 }
 
 impl Pruner {
     pub fn new(store: Store, periods: Retention) -> Self {
-        Self {
-            store,
-            periods,
-            cursors: [0; 5],
-        }
+        Self { store, periods }
     }
 
     /// One pass at `now`: every kind, batch after batch, until none is left (or another
     /// instance is pruning). Counts what it pruned in the metrics.
-    pub async fn prune(&mut self, now: OffsetDateTime) -> Result<Pruned, StoreError> {
+    pub async fn prune(&self, now: OffsetDateTime) -> Result<Pruned, StoreError> {
         let bodies_before = now - self.periods.deliveries;
         let calls_before = now - self.periods.calls;
         let audit_before = now - self.periods.audit;
-        let deliveries = self
-            .walk("deliveries", Walk::Deliveries, move |db, cursor| {
-                rows::empty_delivery_bodies(db, bodies_before, cursor)
-            })
-            .await?;
-        let calls = self
-            .walk("calls", Walk::Calls, move |db, cursor| {
-                rows::delete_ended_calls(db, calls_before, cursor)
-            })
-            .await?;
-        let audit = self
-            .walk("audit", Walk::Audit, move |db, _| {
-                rows::delete_audit(db, audit_before)
-            })
-            .await?;
-        let refusals = self
-            .walk("refusals", Walk::Refusals, move |db, _| {
-                rows::delete_refusals(db, bodies_before)
-            })
-            .await?;
-        let duplicates = self
-            .walk(
-                "duplicate_deliveries",
-                Walk::DuplicateDeliveries,
-                move |db, cursor| rows::delete_deliveries_without_events(db, calls_before, cursor),
-            )
-            .await?;
-        Ok(Pruned {
-            deliveries,
-            calls,
-            audit,
-            refusals,
-            duplicates,
-        })
+        // In the order of PRUNED_KINDS.
+        let walks: [BatchFn; 6] = [
+            Arc::new(move |db, _| rows::empty_delivery_bodies(db, bodies_before)),
+            Arc::new(move |db, cursor| rows::delete_ended_calls(db, calls_before, cursor)),
+            Arc::new(move |db, _| rows::delete_audit(db, audit_before)),
+            Arc::new(move |db, _| rows::delete_refusals(db, bodies_before)),
+            Arc::new(move |db, _| rows::delete_deliveries_without_events(db, calls_before)),
+            Arc::new(move |db, _| rows::delete_unknown_number_calls(db, calls_before)),
+        ];
+        let mut pruned = Pruned::default();
+        let counts = [
+            &mut pruned.deliveries,
+            &mut pruned.calls,
+            &mut pruned.audit,
+            &mut pruned.refusals,
+            &mut pruned.duplicates,
+            &mut pruned.unknown_numbers,
+        ];
+        for ((kind, batch), count) in PRUNED_KINDS.iter().zip(walks).zip(counts) {
+            let (rows, read) = self.walk(kind, batch).await?;
+            *count = rows;
+            pruned.examined += read;
+        }
+        Ok(pruned)
     }
 
-    /// Runs `batch` from the walk's cursor until it reports nothing more; returns the rows
-    /// pruned. Deliveries are walked on from where the last pass stopped (they are pruned in
-    /// the order they came); calls from the start at every pass, since a call passed over
-    /// while it was going on may end later.
-    async fn walk<F>(&mut self, kind: &'static str, walk: Walk, batch: F) -> Result<u64, StoreError>
-    where
-        F: Fn(&Db<'_>, i64) -> Result<Batch, StoreError> + Clone + Send + 'static,
-    {
-        let mut pruned = 0;
-        let mut cursor = self.cursors[walk as usize];
+    /// Runs `batch` until it reports nothing more, from the first row (its cursor, given to
+    /// it, is the calls' walk's; the deliveries' keep theirs in the store); returns the rows
+    /// pruned and the rows read.
+    async fn walk(&self, kind: &'static str, batch: BatchFn) -> Result<(u64, u64), StoreError> {
+        let (mut pruned, mut examined, mut cursor) = (0, 0, 0);
         loop {
             let run = batch.clone();
             let done = self
@@ -121,38 +137,27 @@ impl Pruner {
                 .await?;
             let Some(done) = done else { break };
             pruned += done.pruned;
+            examined += done.examined;
             crate::telemetry::rows_pruned(kind, done.pruned);
             cursor = done.cursor;
-            self.cursors[walk as usize] = cursor;
             if !done.more {
                 break;
             }
             tokio::task::yield_now().await;
         }
-        if !matches!(walk, Walk::Deliveries | Walk::DuplicateDeliveries) {
-            self.cursors[walk as usize] = 0;
-        }
-        Ok(pruned)
+        Ok((pruned, examined))
     }
 
     /// Sets the gauges of the oldest row of each kind, as read at `now`.
     pub async fn refresh_gauges(&self, now: OffsetDateTime) -> Result<(), StoreError> {
-        let cursor = self.cursors[Walk::Deliveries as usize];
-        let oldest = self.store.read(move |db| rows::oldest(db, cursor)).await?;
+        let oldest = self.store.read(rows::oldest).await?;
         crate::telemetry::oldest_rows(&oldest, Some(now));
         Ok(())
     }
 }
 
-/// A walk over one kind of row, and the index of its cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Walk {
-    Deliveries = 0,
-    Calls = 1,
-    Audit = 2,
-    Refusals = 3,
-    DuplicateDeliveries = 4,
-}
+/// One batch of a walk: from the cursor given, in the write given.
+type BatchFn = Arc<dyn Fn(&Db<'_>, i64) -> Result<Batch, StoreError> + Send + Sync>;
 
 /// Prunes every [`EVERY`], from a minute after the start, until `shutdown`.
 pub async fn run(
@@ -161,8 +166,8 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) {
-    let mut pruner = Pruner::new(store, periods);
-    let start = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pruner = Pruner::new(store, periods);
+    let start = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut every = tokio::time::interval_at(start, EVERY);
     loop {
         tokio::select! {
@@ -176,6 +181,8 @@ pub async fn run(
                 audit = p.audit,
                 refusals = p.refusals,
                 duplicates = p.duplicates,
+                unknown_numbers = p.unknown_numbers,
+                examined = p.examined,
                 "retention pass done"
             ),
             Err(e) => tracing::warn!(error = %e, "retention pass failed; the next one resumes"),

@@ -129,12 +129,17 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     (
         "callgate_pruned_rows_total",
         Kind::Counter,
-        "Rows retention pruned, by kind (deliveries: raw bodies emptied; calls: ended calls deleted with their events and deliveries; audit: entries deleted).",
+        "Rows retention pruned, by kind (deliveries: raw bodies emptied; calls: ended calls deleted with their legs, events and deliveries; audit: entries deleted; refusals: refused webhooks deleted from the refusal log; duplicate_deliveries: deliveries that brought no new event, deleted; unknown_number_calls: calls to unlisted numbers forgotten).",
     ),
     (
         "callgate_oldest_row_seconds",
         Kind::Gauge,
-        "Age in seconds of the oldest row retention keeps, by kind (deliveries: the oldest raw body; calls; audit), 0 when there is none.",
+        "Age in seconds of the oldest row retention keeps, by kind (deliveries and duplicate_deliveries: the oldest delivery their walk has not passed; calls; audit; refusals; unknown_number_calls), read after each pass, 0 when there is none.",
+    ),
+    (
+        "callgate_retention_period_seconds",
+        Kind::Gauge,
+        "The configured retention period in seconds of each kind of callgate_oldest_row_seconds (refusals: the deliveries period; duplicate_deliveries and unknown_number_calls: the calls period).",
     ),
     (
         "callgate_store_writable",
@@ -202,6 +207,7 @@ pub const PRUNED_KINDS: &[&str] = &[
     "audit",
     "refusals",
     "duplicate_deliveries",
+    "unknown_number_calls",
 ];
 
 /// Why the server closes a connection (`callgate_connections_closed_total`).
@@ -315,12 +321,16 @@ pub fn oldest_rows(oldest: &crate::store::retention::Oldest, now: Option<OffsetD
         (Some(since), Some(now)) => (now - since).as_seconds_f64().max(0.0),
         _ => 0.0,
     };
-    for (kind, since) in [
-        ("deliveries", oldest.delivery_body),
-        ("calls", oldest.call),
-        ("audit", oldest.audit),
-    ] {
-        gauge!("callgate_oldest_row_seconds", "kind" => kind).set(age(since));
+    for (kind, since) in PRUNED_KINDS.iter().zip(oldest.by_kind()) {
+        gauge!("callgate_oldest_row_seconds", "kind" => *kind).set(age(since));
+    }
+}
+
+/// The configured period of each of [`PRUNED_KINDS`], in that order
+/// (`callgate_retention_period_seconds`).
+pub fn retention_periods(periods: &[std::time::Duration]) {
+    for (kind, period) in PRUNED_KINDS.iter().zip(periods) {
+        gauge!("callgate_retention_period_seconds", "kind" => *kind).set(period.as_secs_f64());
     }
 }
 

@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0019_outbox_backoff_from.sql"),
     include_str!("../../migrations/postgres/0020_delivery_event_counts.sql"),
     include_str!("../../migrations/postgres/0021_calls_by_tenant_newest.sql"),
+    include_str!("../../migrations/postgres/0022_retention_cursors.sql"),
 ];
 
 /// Any constant: the lock that serializes migrations of instances starting together.

@@ -2,7 +2,10 @@
 //! that a pass over years of rows never holds the writer for long (`crate::retention` runs
 //! the batches one after the other, and decides when). Each batch names where it stopped (a
 //! cursor: the last id or sequence it looked at), so that the next one starts there instead
-//! of reading again the rows kept.
+//! of reading again the rows kept. The walks over the deliveries keep theirs in the store
+//! (`retention_cursors`), written in the write of each batch: a restarted instance, or another
+//! PostgreSQL instance taking the pruning over, walks on from there, never from the first
+//! delivery through every emptied body kept until its call goes.
 
 use super::db::{Db, Dialect, args};
 use super::gauges::UNENDED;
@@ -26,16 +29,65 @@ pub struct Batch {
     /// Whether rows may be left past the cursor: false once a batch found fewer than
     /// [`BATCH`].
     pub more: bool,
+    /// Rows a walk read to find those to prune, the ones it keeps included.
+    pub examined: u64,
 }
 
 impl Batch {
-    fn of(rows: &[i64], cursor: i64) -> Self {
+    /// A batch that deleted `pruned` rows of a kind deleted oldest first, by an index.
+    fn deleted(pruned: u64) -> Self {
         Self {
-            pruned: rows.len() as u64,
-            cursor: rows.iter().copied().max().unwrap_or(cursor),
-            more: rows.len() as i64 >= BATCH,
+            pruned,
+            more: i64::try_from(pruned).unwrap_or(i64::MAX) >= BATCH,
+            ..Self::default()
         }
     }
+}
+
+/// The walks that keep their cursor in the store (`retention_cursors.walk`): over the
+/// deliveries, for their raw bodies and for the retries among them.
+pub const DELIVERY_WALKS: [&str; 2] = ["deliveries", "duplicate_deliveries"];
+
+/// Where the walk `walk` (one of [`DELIVERY_WALKS`]) stopped: every delivery up to this id
+/// was looked at. 0 when it never ran, and when the cursor is past the last delivery there is:
+/// no honest walk leaves it there ([`lower_delivery_cursors`]), so the store was restored or
+/// changed under it, and the walk starts over rather than skip a row that is due.
+pub fn delivery_cursor(db: &Db<'_>, walk: &str) -> Result<i64, StoreError> {
+    let cursor: Option<i64> = db.query_opt(
+        "SELECT last_id FROM retention_cursors WHERE walk = ?1",
+        args![walk],
+        |r| r.get(0),
+    )?;
+    let Some(cursor) = cursor else { return Ok(0) };
+    let last: i64 = db.query_one(
+        "SELECT COALESCE(MAX(id), 0) FROM deliveries",
+        args![],
+        |r| r.get(0),
+    )?;
+    Ok(if cursor > last { 0 } else { cursor })
+}
+
+fn set_delivery_cursor(db: &Db<'_>, walk: &str, cursor: i64) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO retention_cursors (walk, last_id) VALUES (?1, ?2)
+         ON CONFLICT (walk) DO UPDATE SET last_id = excluded.last_id",
+        args![walk, cursor],
+    )?;
+    Ok(())
+}
+
+/// Brings the walks' cursors back to the last delivery left, after deliveries were deleted
+/// (in the same write). The embedded store numbers a new delivery one past the last one there
+/// is: with the last ones deleted, new deliveries would take ids at or below a cursor, and a
+/// walk going on from it would never look at them. PostgreSQL's sequence never hands an id
+/// out twice, but the same statement holds there.
+pub(crate) fn lower_delivery_cursors(db: &Db<'_>) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE retention_cursors SET last_id = (SELECT COALESCE(MAX(id), 0) FROM deliveries)
+         WHERE last_id > (SELECT COALESCE(MAX(id), 0) FROM deliveries)",
+        args![],
+    )?;
+    Ok(())
 }
 
 /// On PostgreSQL, takes the pruning lock for this transaction if no other instance holds it:
@@ -77,60 +129,66 @@ fn deliveries_before(
         pruned: 0,
         cursor: old.last().copied().unwrap_or(cursor),
         more: old.len() == next.len() && next.len() as i64 >= BATCH,
+        examined: next.len() as u64,
     };
     Ok((old, batch))
 }
 
 /// Runs `prune` (a statement over the deliveries whose ids are in `?1..=?2`, its other
-/// parameters after them) on the deliveries [`deliveries_before`] walks to.
+/// parameters after them) on the deliveries [`deliveries_before`] walks to, from the stored
+/// cursor of `walk`, and stores where it stopped.
 fn over_deliveries_before(
     db: &Db<'_>,
+    walk: &str,
     before: OffsetDateTime,
-    cursor: i64,
     prune: &str,
     params: &[super::db::Arg<'_>],
 ) -> Result<Batch, StoreError> {
-    let (old, batch) = deliveries_before(db, before, cursor)?;
-    let (Some(&first), Some(&last)) = (old.first(), old.last()) else {
-        return Ok(batch);
-    };
-    let mut all = args![first, last].to_vec();
-    all.extend_from_slice(params);
-    let pruned = db.exec(prune, &all)? as u64;
-    Ok(Batch { pruned, ..batch })
+    let cursor = delivery_cursor(db, walk)?;
+    let (old, mut batch) = deliveries_before(db, before, cursor)?;
+    if let (Some(&first), Some(&last)) = (old.first(), old.last()) {
+        let mut all = args![first, last].to_vec();
+        all.extend_from_slice(params);
+        batch.pruned = db.exec(prune, &all)? as u64;
+    }
+    if batch.cursor != cursor {
+        set_delivery_cursor(db, walk, batch.cursor)?;
+    }
+    Ok(batch)
 }
 
-/// Empties the raw bodies of the deliveries received before `before`, past `cursor`, at most
-/// [`BATCH`]. The delivery rows stay, with their events.
-pub fn empty_delivery_bodies(
-    db: &Db<'_>,
-    before: OffsetDateTime,
-    cursor: i64,
-) -> Result<Batch, StoreError> {
+/// Empties the raw bodies of the deliveries received before `before`, past the walk's
+/// cursor, at most [`BATCH`]. The delivery rows stay, with their events.
+pub fn empty_delivery_bodies(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreError> {
     over_deliveries_before(
         db,
+        DELIVERY_WALKS[0],
         before,
-        cursor,
         "UPDATE deliveries SET body = ?3 WHERE id BETWEEN ?1 AND ?2 AND length(body) > 0",
         args![Vec::<u8>::new()],
     )
 }
 
 /// Deletes the deliveries received before `before` that brought no new event (a provider's
-/// retry, a body with nothing to read), past `cursor`, at most [`BATCH`]: no call's deletion
-/// takes them, since no event refers to them.
+/// retry, a body with nothing to read), past the walk's cursor, at most [`BATCH`]: no call's
+/// deletion takes them, since no event refers to them. A delivery's count of events is
+/// written with it and never changes, so one the walk passed, kept for its events, never
+/// becomes one to delete here: it goes with its call.
 pub fn delete_deliveries_without_events(
     db: &Db<'_>,
     before: OffsetDateTime,
-    cursor: i64,
 ) -> Result<Batch, StoreError> {
-    over_deliveries_before(
+    let batch = over_deliveries_before(
         db,
+        DELIVERY_WALKS[1],
         before,
-        cursor,
         "DELETE FROM deliveries WHERE id BETWEEN ?1 AND ?2 AND events = 0",
         args![],
-    )
+    )?;
+    if batch.pruned > 0 {
+        lower_delivery_cursors(db)?;
+    }
+    Ok(batch)
 }
 
 /// The calls of a batch: ended, unchanged since before `?2`, their sequence in `(?1, ?3]`.
@@ -160,9 +218,11 @@ pub fn delete_ended_calls(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let old = next.iter().take_while(|(_, at)| *at < before).count();
+    let examined = next.len() as u64;
     let Some(&(last, _)) = next[..old].last() else {
         return Ok(Batch {
             cursor,
+            examined,
             ..Batch::default()
         });
     };
@@ -184,6 +244,7 @@ pub fn delete_ended_calls(
         pruned: seqs.len() as u64,
         cursor: last,
         more,
+        examined,
     })
 }
 
@@ -230,6 +291,9 @@ pub(crate) fn delete_calls_where(
     for id in deliveries {
         deleted_deliveries += db.exec("DELETE FROM deliveries WHERE id = ?1", args![id])? as u64;
     }
+    if deleted_deliveries > 0 {
+        lower_delivery_cursors(db)?;
+    }
     let webhook_deliveries = db.exec(
         &format!("DELETE FROM webhook_deliveries WHERE call_id IN ({ids})"),
         params,
@@ -254,54 +318,106 @@ pub(crate) fn delete_calls_where(
 
 /// Deletes up to [`BATCH`] audit entries recorded before `before`, oldest first.
 pub fn delete_audit(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreError> {
-    let ids: Vec<i64> = db.query(
+    let pruned = db.exec(
         "DELETE FROM audit WHERE id IN (
-             SELECT id FROM audit WHERE at < ?1 ORDER BY at LIMIT ?2)
-         RETURNING id",
+             SELECT id FROM audit WHERE at < ?1 ORDER BY at LIMIT ?2)",
         args![millis(before), BATCH],
-        |r| r.get(0),
     )?;
-    Ok(Batch::of(&ids, 0))
+    Ok(Batch::deleted(pruned as u64))
 }
 
 /// Deletes up to [`BATCH`] refused webhooks recorded before `before`, oldest first: they
 /// hold the first bytes of bodies, kept no longer than raw bodies are.
 pub fn delete_refusals(db: &Db<'_>, before: OffsetDateTime) -> Result<Batch, StoreError> {
     let pruned = super::webhook_log::delete_refusals_before(db, before, BATCH)?;
-    Ok(Batch {
-        pruned,
-        cursor: 0,
-        more: i64::try_from(pruned).unwrap_or(i64::MAX) >= BATCH,
-    })
+    Ok(Batch::deleted(pruned))
+}
+
+/// Deletes up to [`BATCH`] of the calls to unlisted numbers counted before `before`, oldest
+/// first: per-call data, kept as long as calls. The table has no key of its own: a batch
+/// names its rows by their place in the table (SQLite's rowid, PostgreSQL's ctid).
+pub fn delete_unknown_number_calls(
+    db: &Db<'_>,
+    before: OffsetDateTime,
+) -> Result<Batch, StoreError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "DELETE FROM unknown_number_calls WHERE rowid IN (
+                 SELECT rowid FROM unknown_number_calls WHERE at < ?1 ORDER BY at LIMIT ?2)"
+        }
+        Dialect::Postgres => {
+            "DELETE FROM unknown_number_calls WHERE ctid = ANY (ARRAY(
+                 SELECT ctid FROM unknown_number_calls WHERE at < ?1 ORDER BY at LIMIT ?2))"
+        }
+    };
+    let pruned = db.exec(sql, args![millis(before), BATCH])?;
+    Ok(Batch::deleted(pruned as u64))
 }
 
 /// The oldest row of each kind retention prunes, for its gauges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Oldest {
-    /// The oldest delivery still holding its raw body, past the pruner's cursor.
+    /// The oldest delivery past the walk that empties raw bodies: the oldest whose body
+    /// may still be there (the walk passed every delivery older than the period). Not the
+    /// oldest with a body: bodies can be empty (erased, or none sent), and looking past those
+    /// could read every delivery.
     pub delivery_body: Option<OffsetDateTime>,
     /// The oldest call (calls are kept in the order they were created).
     pub call: Option<OffsetDateTime>,
     /// The oldest audit entry.
     pub audit: Option<OffsetDateTime>,
+    /// The oldest refused webhook of the refusal log.
+    pub refusal: Option<OffsetDateTime>,
+    /// The oldest delivery past the walk that deletes retries: the oldest that may be one
+    /// still kept. A delivery has no index by its count of events, and the oldest retry
+    /// itself could be millions of deliveries past the walk: reading where the walk stands
+    /// is one lookup, and says as well whether it keeps up.
+    pub duplicate_delivery: Option<OffsetDateTime>,
+    /// The oldest call to an unlisted number counted.
+    pub unknown_number_call: Option<OffsetDateTime>,
 }
 
-/// Reads [`Oldest`]; `delivery_cursor`: where the pruner's pass over the deliveries stopped
-/// (the bodies before it are empty, or younger than the period were then). Each is one
-/// index lookup, or a short walk from the cursor.
-pub fn oldest(db: &Db<'_>, delivery_cursor: i64) -> Result<Oldest, StoreError> {
+impl Oldest {
+    /// Each, by kind, in the order of [`crate::telemetry::PRUNED_KINDS`].
+    pub fn by_kind(&self) -> [Option<OffsetDateTime>; 6] {
+        [
+            self.delivery_body,
+            self.call,
+            self.audit,
+            self.refusal,
+            self.duplicate_delivery,
+            self.unknown_number_call,
+        ]
+    }
+}
+
+/// Reads [`Oldest`]: each is one index lookup (the walks over the deliveries are read from
+/// their stored cursors).
+pub fn oldest(db: &Db<'_>) -> Result<Oldest, StoreError> {
     let first = |sql: &str, params: &[super::db::Arg<'_>]| -> Result<_, StoreError> {
         Ok(db
             .query_opt(sql, params, |r| r.get::<i64>(0))?
             .map(from_millis))
     };
+    let past = |walk: &str| -> Result<_, StoreError> {
+        let cursor = delivery_cursor(db, walk)?;
+        first(
+            "SELECT received_at FROM deliveries WHERE id > ?1 ORDER BY id LIMIT 1",
+            args![cursor],
+        )
+    };
     Ok(Oldest {
-        delivery_body: first(
-            "SELECT received_at FROM deliveries WHERE id > ?1 AND length(body) > 0
-             ORDER BY id LIMIT 1",
-            args![delivery_cursor],
-        )?,
+        delivery_body: past(DELIVERY_WALKS[0])?,
         call: first("SELECT created_at FROM calls ORDER BY seq LIMIT 1", args![])?,
         audit: first("SELECT at FROM audit ORDER BY at LIMIT 1", args![])?,
+        refusal: first(
+            "SELECT at FROM webhook_refusals ORDER BY at LIMIT 1",
+            args![],
+        )?,
+        duplicate_delivery: past(DELIVERY_WALKS[1])?,
+        unknown_number_call: first(
+            "SELECT at FROM unknown_number_calls ORDER BY at LIMIT 1",
+            args![],
+        )?,
     })
 }

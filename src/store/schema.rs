@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0019_outbox_backoff_from.sql"),
     include_str!("../../migrations/sqlite/0020_delivery_event_counts.sql"),
     include_str!("../../migrations/sqlite/0021_calls_by_tenant_newest.sql"),
+    include_str!("../../migrations/sqlite/0022_retention_cursors.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

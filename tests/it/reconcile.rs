@@ -99,20 +99,6 @@ where
     eventually_within(what, std::time::Duration::from_secs(30), check).await;
 }
 
-/// The value of the series `series` (name and labels, as exposed), 0 when absent.
-fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
-}
-
 /// The `last_error` of the reconciler's row of the call `id`.
 async fn last_error(app: &TestApp, id: &str) -> Option<String> {
     let store = app.running.as_ref().unwrap().state.store.clone();

@@ -242,7 +242,7 @@ async fn the_log_keeps_the_newest_refusals_of_each_connection() {
         calls: period * 100,
         audit: period * 100,
     };
-    let mut pruner = callgate::retention::Pruner::new(store.clone(), periods);
+    let pruner = callgate::retention::Pruner::new(store.clone(), periods);
     let now = time::OffsetDateTime::now_utc();
     assert_eq!(pruner.prune(now).await.unwrap().refusals, 0);
     let pruned = pruner.prune(now + period * 2).await.unwrap();

@@ -723,6 +723,52 @@ pub async fn provider_api(status: u16) -> wiremock::MockServer {
     mock
 }
 
+/// The value of the series `series` (name and labels, as exposed), 0 when absent.
+pub fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
+/// The variable that tells a test it runs in a process of its own ([`alone_in_a_process`]).
+const ALONE: &str = "CALLGATE_TEST_ALONE";
+
+/// For a test that reads the metrics' exact values, which every test of the process adds to:
+/// in the suite's process, runs the test `name` (its `module_path!()` and name) again, alone,
+/// in a process of its own (this test binary, with its filter), and answers true once it
+/// passed there; in that process, answers false: the test goes on, and reads what it alone
+/// counted.
+pub fn alone_in_a_process(name: &str) -> bool {
+    // `module_path!()` starts with the crate's name, which the test's name leaves out.
+    let test = name.split_once("::").map_or(name, |(_, rest)| rest);
+    if std::env::var(ALONE).is_ok_and(|v| v == test) {
+        return false;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--test-threads=1"])
+        .env(ALONE, test)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{test}, alone:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "{test} did not run alone:\n{text}"
+    );
+    true
+}
+
 /// How many rows `table` of the app's store holds.
 pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
     let store = app.running.as_ref().unwrap().state.store.clone();
