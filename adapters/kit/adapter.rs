@@ -189,6 +189,28 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// A body that does not read as the JSON expected, told by where it fails and how, never
+    /// by what it holds: serde's own message quotes the offending value (a caller's number,
+    /// say), and this text reaches logs, the refusal log and the provider's answer.
+    pub fn json(what: &str, e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let how = match e.classify() {
+            Category::Syntax => "is not valid JSON".to_owned(),
+            Category::Eof => "ends before its JSON does".to_owned(),
+            Category::Io => "cannot be read".to_owned(),
+            // "missing field `name`" names one of ours; any other data error may quote theirs.
+            Category::Data => match e.to_string().split(" at line ").next() {
+                Some(m) if m.starts_with("missing field `") => format!("lacks a field ({m})"),
+                _ => "holds a value of the wrong type or an unknown value".to_owned(),
+            },
+        };
+        Self::Malformed(format!(
+            "{what} {how} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    }
+
     /// A stable label for logs and metrics.
     pub fn reason(&self) -> &'static str {
         match self {

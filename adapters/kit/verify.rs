@@ -156,7 +156,7 @@ impl<'r> Verified<'r> {
     /// (`application/json`). A body that does not read as `T` is [`ParseError::Malformed`].
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
         self.request.require_content_type("application/json")?;
-        serde_json::from_slice(self.body()).map_err(|e| ParseError::Malformed(e.to_string()))
+        serde_json::from_slice(self.body()).map_err(|e| ParseError::json("the body", &e))
     }
 }
 
@@ -523,5 +523,44 @@ mod tests {
             body_sha256_matches(body, &hex.to_uppercase()),
             Err(VerifyError::BodyHashMismatch)
         );
+    }
+
+    /// A JSON body refused is told by where and how it fails, never by the value it holds.
+    #[test]
+    fn a_refused_json_body_is_told_without_its_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Kind {
+            Call,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Shape {
+            n: u64,
+            kind: Kind,
+        }
+        let told = |body: &str| {
+            let e = serde_json::from_str::<Shape>(body).unwrap_err();
+            ParseError::json("the body", &e).to_string()
+        };
+        for (body, how) in [
+            (r#"{"n": "+15125550123", "kind": "Call"}"#, "wrong type"),
+            (
+                r#"{"n": 15125550123, "kind": "x15125550123"}"#,
+                "unknown value",
+            ),
+            (
+                r#"{"n": 1, "kind": "Call", +15125550123}"#,
+                "not valid JSON",
+            ),
+            (r#"{"n": 1, "kind": "Call", "x": "+1512555"#, "ends before"),
+        ] {
+            let text = told(body);
+            assert!(!text.contains("5125550123"), "{text}");
+            assert!(!text.contains("1512555"), "{text}");
+            assert!(text.contains(how), "{body}: {text}");
+            assert!(text.contains("(line 1, column "), "{text}");
+        }
+        assert!(told(r#"{"kind": "Call"}"#).contains("lacks a field (missing field `n`)"));
     }
 }

@@ -76,8 +76,8 @@ fn require(value: Option<&str>, name: &'static str) -> Result<String, ParseError
 
 pub(super) fn parse(req: &Verified<'_>) -> Result<Parsed, ParseError> {
     req.request().require_content_type("application/json")?;
-    let body: Body = serde_json::from_slice(req.body())
-        .map_err(|e| ParseError::Malformed(format!("not an event object: {e}")))?;
+    let body: Body =
+        serde_json::from_slice(req.body()).map_err(|e| ParseError::json("the event object", &e))?;
     let id = req
         .request()
         .header(signature::ID_HEADER)
