@@ -5,14 +5,16 @@
 //! long ago; old audit entries are deleted, and so are refused webhooks as old as the raw
 //! bodies pruned.
 //!
-//! A pass runs in the background, in small batches ([`BATCH`] rows), each its own short write,
-//! with a yield between them, so that ingest never waits behind it for long. On PostgreSQL a
-//! batch first takes an advisory lock for its transaction: while another instance prunes,
-//! this one leaves the pass to it. Each pass counts what it pruned and sets the gauges of the
-//! oldest row of each kind; the configured period of each kind is a gauge too, set at the
-//! start, so that an alert compares the two.
+//! A pass runs in the background, in small batches ([`BATCH`] rows, or [`CALL_BATCH`] calls
+//! with all that is theirs), each its own short write, with a pause after each as long as the
+//! batch took, so that ingest never waits behind it for long and keeps at least half of the
+//! writer's time while a pass runs. On PostgreSQL a batch first takes an advisory lock for
+//! its transaction: while another instance prunes, this one leaves the pass to it. Each pass
+//! counts what it pruned and sets the gauges of the oldest row of each kind; the configured
+//! period of each kind is a gauge too, set at the start, so that an alert compares the two.
 //!
 //! [`BATCH`]: crate::store::retention::BATCH
+//! [`CALL_BATCH`]: crate::store::retention::CALL_BATCH
 
 use crate::config::Retention;
 use crate::store::retention::{self as rows, Batch};
@@ -126,6 +128,7 @@ impl Pruner {
         let (mut pruned, mut examined, mut cursor) = (0, 0, 0);
         loop {
             let run = batch.clone();
+            let started = tokio::time::Instant::now();
             let done = self
                 .store
                 .write(move |db| {
@@ -143,7 +146,9 @@ impl Pruner {
             if !done.more {
                 break;
             }
-            tokio::task::yield_now().await;
+            // As long again as the batch took, queue and commit included: the pass takes
+            // at most half of the writer's time, less when ingest keeps it busy.
+            tokio::time::sleep(started.elapsed()).await;
         }
         Ok((pruned, examined))
     }

@@ -187,7 +187,7 @@ async fn a_pass_prunes_batch_after_batch() {
 async fn the_calls_walk_passes_over_kept_calls_batch_after_batch() {
     let app = TestApp::spawn().await;
     let store = store(&app);
-    let kept = callgate::store::retention::BATCH + 5;
+    let kept = callgate::store::retention::CALL_BATCH * 2 + 5;
     store
         .write(move |db| {
             let call = |n: i64, state: &str, at: i64| {
