@@ -48,10 +48,14 @@ build_callgate() {
   fi
 }
 
+build_floor() {
+  CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path bench/durable-floor/Cargo.toml
+}
+
 build_all() {
   build_callgate
   CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path "$SHARED/axum-baseline/Cargo.toml"
-  CARGO_TARGET_DIR="$WORK/target" cargo build --release --quiet --manifest-path bench/durable-floor/Cargo.toml
+  build_floor
 }
 
 # Waits until the server writing to FILE says it listens, for up to SECONDS (default 10).

@@ -31,65 +31,10 @@ ROUNDS=${2:-3}
 SECS=${3:-8}
 . bench/lib.sh
 
-TEMPLATE_CALLS=100
-read -r TENANTS NUMBERS CALLS <<< "$(python3 -c "
-s = $SCALE
-t = max(10, round(10000 * s)); n = max(100, round(100000 * s) // 10 * 10); c = max($TEMPLATE_CALLS, round(1e6 * s))
-print(t, n, c)")"
-FACTOR=$((CALLS / TEMPLATE_CALLS))
-SPAN_SECS=$((25 * 86400))
-MOCK_PORT=${MOCK_PORT:-18084}
-SOAK_PORT=${SOAK_PORT:-18085}
-SOAK_DATA="$WORK/soak-data"
-SOAK_DB="callgate_soak_$$"
-SOAK_BASE="http://127.0.0.1:$SOAK_PORT"
-soak_cleanup() {
-  stop_all
-  drop_db "$SOAK_DB"
-  rm -rf "$SOAK_DATA" "$WORK/data"
-}
-trap soak_cleanup EXIT
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
+. bench/loaded.sh
 
-say "scale $SCALE: $TENANTS tenants, $NUMBERS numbers, $CALLS calls ($FACTOR copies of $TEMPLATE_CALLS), load: $(uptime | sed 's/.*load average/load average/')"
+say "scale $SCALE: $TENANTS tenants, $NUMBERS numbers, $CALLS calls ($FACTOR copies of $TEMPLATE_CALLS), $(load_avg)"
 build_all
-python3 bench/soak.py mock $MOCK_PORT & pids+=($!)
-
-# callgate on the store to load (sets SOAK_CG); its recordings are deleted at the mock.
-start_soak() {
-  local store=()
-  if [ -n "${BENCH_POSTGRES:-}" ]; then
-    store=(CALLGATE_DATABASE_URL="$BENCH_POSTGRES/$SOAK_DB" CALLGATE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=)
-  fi
-  env "${store[@]}" CALLGATE_LISTEN=127.0.0.1:$SOAK_PORT CALLGATE_DATA_DIR="$SOAK_DATA" CALLGATE_PUBLIC_URL=$PUBLIC \
-    CALLGATE_BOOTSTRAP_TOKEN=$TOKEN CALLGATE_EGRESS_ALLOW_PRIVATE=true RUST_LOG=warn \
-    "${CALLGATE_BIN:-./target/release/callgate}" serve > "$WORK/soak.out" 2>"$WORK/soak.err" &
-  SOAK_CG=$!
-  pids+=($SOAK_CG)
-  await_listening "$WORK/soak.out" 120
-}
-stop_soak() {
-  kill "$SOAK_CG"
-  wait "$SOAK_CG" 2>/dev/null || true
-}
-api() { curl -sf -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "$@"; }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-# Store size: "bytes calls deliveries", and the largest tables and indexes to $1.
-store_size() {
-  if [ -n "${BENCH_POSTGRES:-}" ]; then
-    local url="$BENCH_POSTGRES/$SOAK_DB"
-    psql "$url" -XAtqF' ' -c "SELECT pg_database_size(current_database()), (SELECT count(*) FROM calls), (SELECT count(*) FROM deliveries)"
-    psql "$url" -XAtqF' ' -c "SELECT c.relname, pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(c.reltoastrelid), 0)
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') ORDER BY 2 DESC LIMIT 16" > "$1"
-  else
-    local db="$SOAK_DATA/callgate.db"
-    sqlite3 "$db" 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
-    echo "$(($(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0))) $(sqlite3 "$db" 'SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM deliveries)' | tr '|' ' ')"
-    sqlite3 -separator ' ' "$db" "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 16" > "$1"
-  fi
-}
 
 # Timed reads: "name p50 p99 max count" lines (ms), 1000 GETs each after 100 as a warm-up
 # (fewer when they take over a minute: bench/soak.py latency).
@@ -110,21 +55,7 @@ reads() {
 rss() { awk '/VmRSS|VmHWM/ {printf "%s %s ", $1, $2/1024 " MiB"}' "/proc/$1/status"; }
 
 # 1. The directory and the template calls; the empty store's figures.
-rm -rf "$SOAK_DATA"
-if [ -n "${BENCH_POSTGRES:-}" ]; then
-  drop_db "$SOAK_DB"
-  psql "$BENCH_POSTGRES/postgres" -qc "CREATE DATABASE $SOAK_DB"
-fi
-start_soak
-SOAK_CONN=$(api -X POST -d "{\"provider\":\"twilio\",\"name\":\"soak\",\"secrets\":{\"auth_token\":\"$AUTH\",\"account_sid\":\"AC00000000000000000000000000000000\"},\"options\":{\"api_base_url\":\"http://127.0.0.1:$MOCK_PORT\"}}" \
-  "$SOAK_BASE/api/v1/connections" | json '["id"]')
-say "directory: $TENANTS tenants, $NUMBERS numbers"
-python3 bench/soak.py directory "$SOAK_BASE" "$TOKEN" "$TENANTS" "$NUMBERS"
-api -X PUT -d '{"name":"Agent","permissions":["contact_center.view"],"tenant_ids":["t00001","t00002","t00003"]}' "$SOAK_BASE/api/v1/users/agent1" > /dev/null
-AGENT=$(api -X POST "$SOAK_BASE/api/v1/users/agent1/tokens" | json '["token"]')
-say "template: $TEMPLATE_CALLS calls, $((TEMPLATE_CALLS * 10)) deliveries"
-python3 bench/soak.py template "$SOAK_BASE" "$PUBLIC" "$SOAK_CONN" "$AUTH" "$TEMPLATE_CALLS" "$NUMBERS"
-sleep 2
+put_template
 say "reads on the empty store (name p50 p99 max in ms, requests):"
 reads | tee "$WORK/reads-empty.txt"
 say "callgate on the empty store: $(rss "$SOAK_CG")"
@@ -134,14 +65,7 @@ read -r bytes ncalls ndel < "$WORK/size.txt"
 say "empty store: $bytes bytes, $ncalls calls, $ndel deliveries"
 
 # 2. The load.
-say "loading: $FACTOR copies"
-if [ -n "${BENCH_POSTGRES:-}" ]; then
-  python3 bench/soak.py clone postgres "$BENCH_POSTGRES/$SOAK_DB" "$FACTOR" "$NUMBERS" "$TENANTS" "$SPAN_SECS"
-  say "VACUUM ANALYZE (what autovacuum does after such a load)"
-  psql "$BENCH_POSTGRES/$SOAK_DB" -Xqc "VACUUM ANALYZE"
-else
-  python3 bench/soak.py clone sqlite "$SOAK_DATA/callgate.db" "$FACTOR" "$NUMBERS" "$TENANTS" "$SPAN_SECS"
-fi
+load_copies
 store_size "$WORK/tables-loaded.txt" > "$WORK/size.txt"
 read -r bytes ncalls ndel < "$WORK/size.txt"
 say "loaded store: $bytes bytes, $ncalls calls, $ndel deliveries: $((bytes / ncalls)) bytes per call, $((bytes / ndel)) per delivery"
@@ -162,7 +86,7 @@ loaded_ratios=()
 paired=()
 for i in $(seq "$ROUNDS"); do
   start_callgate
-  python3 bench/soak.py reqs "$((1000 + i))" 30000 "$PUBLIC/webhooks/twilio/$CONN" "$AUTH" "$SHARED" > "$WORK/reqs.txt"
+  signed_reqs "$((1000 + i))" "$CONN"
   read -r base_rps _ _ _ < <(run_wrk $CEILING_PORT)
   read -r floor_rps floor_non floor_p99 _ < <(run_wrk $FLOOR_PORT)
   read -r e_rps e_non e_p99 _ < <(run_wrk $CALLGATE_PORT)
@@ -170,7 +94,7 @@ for i in $(seq "$ROUNDS"); do
   stop_callgate
   fresh_conn=$CONN
   CONN=$SOAK_CONN
-  python3 bench/soak.py reqs "$((1000 + i))" 30000 "$PUBLIC/webhooks/twilio/$CONN" "$AUTH" "$SHARED" > "$WORK/reqs.txt"
+  signed_reqs "$((1000 + i))" "$CONN"
   read -r l_rps l_non l_p99 _ < <(run_wrk $SOAK_PORT)
   CONN=$fresh_conn
   e=$(ratio "$e_rps" "$floor_rps")
@@ -188,4 +112,4 @@ stop_soak
 store_size "$WORK/tables-after.txt" > "$WORK/size.txt"
 read -r bytes ncalls ndel < "$WORK/size.txt"
 say "store after ingest: $bytes bytes, $ncalls calls, $ndel deliveries"
-say "done, load: $(uptime | sed 's/.*load average/load average/')"
+say "done, $(load_avg)"
