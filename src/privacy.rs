@@ -19,11 +19,14 @@
 
 use crate::calls::Effects;
 use crate::connections::Connections;
+use crate::dto::CallDto;
 use crate::events::EventHub;
 use crate::store::calls::CallRow;
-use crate::store::erasure::{self, Erased};
+use crate::store::erasure::{self, Erased, Found};
+use crate::store::export::{self, Holdings};
 use crate::store::{Db, Signal, Store, StoreError, audit, webhook_log};
 use callgate_adapters::kit::{Clock, RecordingRef};
+use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -33,12 +36,6 @@ use tokio::sync::Notify;
 /// `None` when it is not a phone number.
 pub fn number(raw: &str) -> Option<String> {
     crate::domain::numbers::to_e164(raw).filter(|_| raw.trim().starts_with('+'))
-}
-
-/// The number's digits, which every spelling of it holds (E.164, URL-encoded `%2B…`,
-/// without the plus).
-fn digits_of(number: &str) -> String {
-    number.trim_start_matches('+').to_owned()
 }
 
 /// What erasure works with: the store, the clock, and where its effects go.
@@ -63,28 +60,20 @@ impl std::fmt::Debug for Privacy<'_> {
 impl Privacy<'_> {
     /// Erases `number` (in E.164 form, validated by the caller) for `actor`.
     pub async fn erase(&self, number: String, actor: String) -> Result<Erased, StoreError> {
-        let digits = digits_of(&number);
-        let (n, d) = (number.clone(), digits.clone().into_bytes());
-        let (calls, deliveries, of_number) = self
-            .store
-            .read(move |db| {
-                let calls = erasure::calls_naming(db, &n)?;
-                let of_number = erasure::calls_of(db, &calls, &n)?;
-                Ok::<_, StoreError>((calls, erasure::deliveries_holding(db, &d)?, of_number))
-            })
-            .await?;
-        let undeletable = self.undeletable(&of_number).await;
+        let digits = erasure::digits_of(&number);
+        let n = number.clone();
+        let found = self.store.read(move |db| erasure::find(db, &n)).await?;
+        let undeletable = self.undeletable(&found.of_number).await;
         let clock = self.clock.clone();
         let done = self
             .store
             .write(move |db| {
-                let found = Found {
+                let to_erase = ToErase {
                     number: &number,
-                    calls: &calls,
-                    deliveries: &deliveries,
+                    found: &found,
                     undeletable: &undeletable,
                 };
-                erase(db, &found, &actor, clock.now())
+                erase(db, &to_erase, &actor, clock.now())
             })
             .await?;
         self.events.forget(&digits);
@@ -101,6 +90,28 @@ impl Privacy<'_> {
             );
         }
         Ok(done.erased)
+    }
+
+    /// Everything held about `number` (in E.164 form, validated by the caller), as an erasure
+    /// of it would find it, for `actor`; audited (`privacy.exported`) with the counts, never
+    /// the number.
+    pub async fn export(&self, number: String, actor: String) -> Result<Export, StoreError> {
+        let n = number.clone();
+        let mut held = self.store.read(move |db| export::holdings(db, &n)).await?;
+        let undeletable = self.undeletable(&held.calls).await;
+        held.counts.recordings_not_deletable = held
+            .calls
+            .iter()
+            .map(|call| not_deletable(call, &undeletable))
+            .sum();
+        let detail = serde_json::to_value(held.counts)?;
+        let now = self.clock.now();
+        self.store
+            .write(move |db| {
+                audit::record(db, now, &actor, "privacy.exported", None, None, &detail)
+            })
+            .await?;
+        Ok(Export::new(number, held))
     }
 
     /// The connections, among those of `calls` with recordings, whose adapter describes no
@@ -141,13 +152,20 @@ impl Privacy<'_> {
     }
 }
 
+/// How many of the call's recordings no deletion can reach, among the `undeletable`
+/// connections' ([`Privacy::undeletable`]).
+fn not_deletable(call: &CallRow, undeletable: &BTreeSet<String>) -> u64 {
+    if undeletable.contains(&call.connection_id) {
+        call.fold.recordings.len() as u64
+    } else {
+        0
+    }
+}
+
 /// What the read found to erase.
-struct Found<'a> {
+struct ToErase<'a> {
     number: &'a str,
-    /// Calls whose fold names the number (those of it are erased).
-    calls: &'a [String],
-    /// Deliveries whose raw body holds the number's digits.
-    deliveries: &'a [i64],
+    found: &'a Found,
     /// Connections whose adapter cannot delete a recording at the provider.
     undeletable: &'a BTreeSet<String>,
 }
@@ -164,21 +182,19 @@ struct Done {
 /// The erasure's write.
 fn erase(
     db: &Db<'_>,
-    found: &Found<'_>,
+    found: &ToErase<'_>,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Done, StoreError> {
     let mut erased = Erased::default();
     let mut call_ids = Vec::new();
-    for id in found.calls {
+    for id in &found.found.calls {
         let Some(call) = erasure::call_of(db, id, found.number)? else {
             continue;
         };
         call_ids.push(call.id.clone());
         erased.recordings += erasure::delete_recordings(db, &call, now)?;
-        if found.undeletable.contains(&call.connection_id) {
-            erased.recordings_not_deletable += call.fold.recordings.len() as u64;
-        }
+        erased.recordings_not_deletable += not_deletable(&call, found.undeletable);
         let deleted = erasure::delete_call(db, &call)?;
         erased.calls += deleted.calls;
         erased.events += deleted.events;
@@ -192,7 +208,7 @@ fn erase(
         })?;
     }
     erased.webhook_deliveries += erasure::redact_webhook_payloads(db, found.number)?;
-    for id in found.deliveries {
+    for id in &found.found.deliveries {
         if erasure::empty_body(db, *id)? {
             erased.deliveries += 1;
         }
@@ -211,4 +227,27 @@ fn erase(
         tenants,
         call_ids,
     })
+}
+
+/// An export: everything callgate holds about one number, and (`counts`) what an erasure of
+/// it would count. Raw deliveries and outbound webhook deliveries are listed up to
+/// [`export::LISTED`] each, the oldest first (`truncated` says when one list was cut); the
+/// counts count them all.
+#[derive(Debug, Serialize)]
+pub struct Export {
+    pub number: String,
+    /// As the API's call detail shows them, with their legs and recordings.
+    pub calls: Vec<CallDto>,
+    #[serde(flatten)]
+    pub held: Holdings,
+}
+
+impl Export {
+    fn new(number: String, held: Holdings) -> Self {
+        Self {
+            number,
+            calls: held.calls.iter().map(CallDto::from).collect(),
+            held,
+        }
+    }
 }

@@ -158,6 +158,18 @@ enum PrivacyCmd {
         #[arg(long)]
         number: String,
     },
+    /// Export what is held about a phone number, as an erasure of it would find it (calls,
+    /// raw bodies, contacts, chats, web bookings, audit entries, refused webhooks, outbound
+    /// webhooks), with the counts an erasure would print; audited without the number.
+    Export {
+        /// The number, in E.164 form (+15125550123).
+        #[arg(long)]
+        number: String,
+        /// Write the export to this file (created with mode 0600, never overwritten) rather
+        /// than to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,6 +292,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => with_store(store, |st| ops::user(st, cmd)),
         Command::Privacy(PrivacyCmd::Erase { number }) => {
             with_store(store, |st| async move { ops::erase(st, &number).await })
+        }
+        Command::Privacy(PrivacyCmd::Export { number, out }) => {
+            with_store(store, |st| async move {
+                ops::export(st, &number, out.as_deref()).await
+            })
         }
     }
 }

@@ -214,13 +214,52 @@ pub(super) async fn user(state: Service, cmd: UserCmd) -> anyhow::Result<()> {
     }
 }
 
+/// The `--number` of a `privacy` command, in E.164 form.
+fn privacy_number(raw: &str) -> anyhow::Result<String> {
+    crate::privacy::number(raw).ok_or_else(|| {
+        anyhow::anyhow!("--number must be a phone number in E.164 form (+15125550123)")
+    })
+}
+
 /// `callgate privacy erase --number N`: as `POST /api/v1/privacy/erase`.
 pub(super) async fn erase(state: Service, number: &str) -> anyhow::Result<()> {
-    let Some(number) = crate::privacy::number(number) else {
-        bail!("--number must be a phone number in E.164 form (+15125550123)");
-    };
+    let number = privacy_number(number)?;
     let erased = state.privacy().erase(number, CLI_ACTOR.to_owned()).await?;
     print_json(&erased)
+}
+
+/// `callgate privacy export --number N [--out FILE]`: as `POST /api/v1/privacy/export`,
+/// to standard output or to a new file only its owner can read (never over an existing one).
+pub(super) async fn export(state: Service, number: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    let number = privacy_number(number)?;
+    let Some(out) = out else {
+        let export = state.privacy().export(number, CLI_ACTOR.to_owned()).await?;
+        return print_json(&export);
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).with_context(|| {
+        format!(
+            "creating {} (an existing file is never overwritten)",
+            out.display()
+        )
+    })?;
+    let written = async {
+        let export = state.privacy().export(number, CLI_ACTOR.to_owned()).await?;
+        serde_json::to_writer(&mut file, &export)?;
+        std::io::Write::write_all(&mut file, b"\n")?;
+        file.sync_all()?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = written.await {
+        // Nothing half-written is left behind.
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
+    super::note(&format!("written to {}", out.display()));
+    Ok(())
 }
 
 /// `callgate backup --to DIR`: the store the configuration names, as `serve` reads it.

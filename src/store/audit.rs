@@ -52,6 +52,13 @@ fn from_row(r: &Row<'_, '_>) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// The entries matching `condition` (on `audit`, its parameter `?1` being `param`), oldest
+/// first.
+pub fn matching(db: &Db<'_>, condition: &str, param: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit a WHERE {condition} ORDER BY a.id");
+    db.query(&sql, args![param], from_row)
+}
+
 /// The audit trail of one call, oldest first.
 pub fn of_call(db: &Db<'_>, call_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM audit a WHERE a.call_id = ?1 ORDER BY a.id");

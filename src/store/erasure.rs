@@ -42,19 +42,49 @@ pub struct Erased {
 /// What an erased number is replaced with where a row is kept.
 const ERASED: &str = "[erased]";
 
-/// The ids of the calls whose stored fold may name `number` (those of it among them): a
-/// read, for a reader, before the erasure's write.
-pub fn calls_naming(db: &Db<'_>, number: &str) -> Result<Vec<String>, StoreError> {
+/// What holds the number, found by a read (for a reader, before an erasure's write): what
+/// erasure erases and an export lists.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Calls whose fold names the number (those of it, [`calls_of`], are erased).
+    pub calls: Vec<String>,
+    /// Those of them that are the number's, as read.
+    pub of_number: Vec<CallRow>,
+    /// Deliveries whose raw body holds the number's digits.
+    pub deliveries: Vec<i64>,
+}
+
+/// Finds what holds `number` (E.164) and its digits (which every spelling holds).
+pub fn find(db: &Db<'_>, number: &str) -> Result<Found, StoreError> {
+    let calls = calls_naming(db, number)?;
+    let of_number = calls_of(db, &calls, number)?;
+    let digits = digits_of(number);
+    let deliveries = deliveries_holding(db, digits.as_bytes())?;
+    Ok(Found {
+        calls,
+        of_number,
+        deliveries,
+    })
+}
+
+/// The number's digits, which every spelling of it holds (E.164, URL-encoded `%2B…`,
+/// without the plus).
+pub fn digits_of(number: &str) -> String {
+    number.trim_start_matches('+').to_owned()
+}
+
+/// The ids of the calls whose stored fold may name `number`.
+fn calls_naming(db: &Db<'_>, number: &str) -> Result<Vec<String>, StoreError> {
     db.query(
         "SELECT id FROM calls WHERE fold LIKE ?1",
-        args![format!("%\"{number}\"%")],
+        args![like(&format!("\"{number}\""))],
         |r| r.get(0),
     )
 }
 
 /// The ids of the deliveries whose raw body holds `needle` (the number's digits, which every
-/// spelling holds: E.164, URL-encoded, without the plus): a read, for a reader.
-pub fn deliveries_holding(db: &Db<'_>, needle: &[u8]) -> Result<Vec<i64>, StoreError> {
+/// spelling holds: E.164, URL-encoded, without the plus).
+fn deliveries_holding(db: &Db<'_>, needle: &[u8]) -> Result<Vec<i64>, StoreError> {
     let sql = match db.dialect() {
         Dialect::Sqlite => "SELECT id FROM deliveries WHERE instr(body, ?1) > 0",
         Dialect::Postgres => "SELECT id FROM deliveries WHERE position(?1 IN body) > 0",
@@ -71,7 +101,7 @@ fn is_of(call: &CallRow, number: &str) -> bool {
 
 /// The calls among `ids` that are the number's (see [`call_of`]), unlocked: a read, for a
 /// reader, before the erasure's write.
-pub fn calls_of(db: &Db<'_>, ids: &[String], number: &str) -> Result<Vec<CallRow>, StoreError> {
+fn calls_of(db: &Db<'_>, ids: &[String], number: &str) -> Result<Vec<CallRow>, StoreError> {
     let mut calls = Vec::new();
     for id in ids {
         calls.extend(rows::get(db, id)?.filter(|c| is_of(c, number)));
@@ -114,6 +144,19 @@ pub fn empty_body(db: &Db<'_>, delivery_id: i64) -> Result<bool, StoreError> {
     )? > 0)
 }
 
+/// Where the number's rows of each feed are (`FROM` and `WHERE`, the number as `?1`): what
+/// erasure deletes and an export lists, one definition for both.
+pub(crate) mod feeds {
+    pub const CONTACTS: &str = "contacts WHERE e164 = ?1";
+    /// Its own messages anywhere, and every message of its threads.
+    pub const CHAT_MESSAGES: &str = "chat_messages WHERE sender = ?1 OR EXISTS (
+             SELECT 1 FROM chat_threads t WHERE t.customer = ?1
+                 AND t.tenant_id = chat_messages.tenant_id AND t.id = chat_messages.thread_id)";
+    pub const CHAT_THREADS: &str = "chat_threads WHERE customer = ?1";
+    pub const CHAT_BLOCKS: &str = "chat_blocked_senders WHERE sender = ?1";
+    pub const WEB_BOOKINGS: &str = "web_bookings WHERE phone = ?1";
+}
+
 /// Deletes the number's contacts, chats (its threads with all their messages, its messages
 /// elsewhere, its spam blocks) and web bookings; returns the tenants whose hub counts may
 /// have changed.
@@ -122,28 +165,17 @@ pub fn delete_feeds(
     number: &str,
     erased: &mut Erased,
 ) -> Result<Vec<String>, StoreError> {
-    erased.contacts = db.exec("DELETE FROM contacts WHERE e164 = ?1", args![number])? as u64;
-    erased.chat_messages = db.exec(
-        "DELETE FROM chat_messages WHERE sender = ?1 OR EXISTS (
-             SELECT 1 FROM chat_threads t WHERE t.customer = ?1
-                 AND t.tenant_id = chat_messages.tenant_id AND t.id = chat_messages.thread_id)",
-        args![number],
-    )? as u64;
-    let mut tenants: Vec<String> = db.query(
-        "DELETE FROM chat_threads WHERE customer = ?1 RETURNING tenant_id",
-        args![number],
-        |r| r.get(0),
-    )?;
+    let delete = |rows: &str| db.exec(&format!("DELETE FROM {rows}"), args![number]);
+    erased.contacts = delete(feeds::CONTACTS)? as u64;
+    erased.chat_messages = delete(feeds::CHAT_MESSAGES)? as u64;
+    let returning_tenant = |rows: &str| -> Result<Vec<String>, StoreError> {
+        let sql = format!("DELETE FROM {rows} RETURNING tenant_id");
+        db.query(&sql, args![number], |r| r.get(0))
+    };
+    let mut tenants = returning_tenant(feeds::CHAT_THREADS)?;
     erased.chat_threads = tenants.len() as u64;
-    erased.chat_blocks = db.exec(
-        "DELETE FROM chat_blocked_senders WHERE sender = ?1",
-        args![number],
-    )? as u64;
-    let booked: Vec<String> = db.query(
-        "DELETE FROM web_bookings WHERE phone = ?1 RETURNING tenant_id",
-        args![number],
-        |r| r.get(0),
-    )?;
+    erased.chat_blocks = delete(feeds::CHAT_BLOCKS)? as u64;
+    let booked = returning_tenant(feeds::WEB_BOOKINGS)?;
     erased.web_bookings = booked.len() as u64;
     tenants.extend(booked);
     tenants.sort();
@@ -151,20 +183,30 @@ pub fn delete_feeds(
     Ok(tenants)
 }
 
+/// Which outbound webhook deliveries name the number, about a call kept or not (a condition
+/// on `webhook_deliveries`, `?1` the [`like`] pattern of the number): what erasure redacts
+/// and an export lists.
+pub(crate) const PAYLOAD_NAMING: &str = "payload LIKE ?1";
+/// Which audit entries name the number (a condition on `audit`, `?1` as above).
+pub(crate) const DETAIL_NAMING: &str = "detail LIKE ?1";
+
+/// The `LIKE` pattern of text holding `number`.
+pub(crate) fn like(number: &str) -> String {
+    format!("%{number}%")
+}
+
 /// Replaces the number with `[erased]` in the payload of every outbound webhook delivery
 /// still holding it (one about a call kept, which named the number elsewhere than as its
 /// customer); returns how many.
 pub fn redact_webhook_payloads(db: &Db<'_>, number: &str) -> Result<u64, StoreError> {
-    Ok(db.exec(
-        "UPDATE webhook_deliveries SET payload = replace(payload, ?1, ?2) WHERE payload LIKE ?3",
-        args![number, ERASED, format!("%{number}%")],
-    )? as u64)
+    let sql = format!(
+        "UPDATE webhook_deliveries SET payload = replace(payload, ?2, ?3) WHERE {PAYLOAD_NAMING}"
+    );
+    Ok(db.exec(&sql, args![like(number), number, ERASED])? as u64)
 }
 
 /// Replaces the number with `[erased]` in every audit entry's detail; returns how many.
 pub fn redact_audit(db: &Db<'_>, number: &str) -> Result<u64, StoreError> {
-    Ok(db.exec(
-        "UPDATE audit SET detail = replace(detail, ?1, ?2) WHERE detail LIKE ?3",
-        args![number, ERASED, format!("%{number}%")],
-    )? as u64)
+    let sql = format!("UPDATE audit SET detail = replace(detail, ?2, ?3) WHERE {DETAIL_NAMING}");
+    Ok(db.exec(&sql, args![like(number), number, ERASED])? as u64)
 }

@@ -23,6 +23,7 @@ pub mod db;
 pub mod directory;
 pub mod erasure;
 mod error;
+pub mod export;
 mod files;
 pub mod gauges;
 mod health;

@@ -36,6 +36,22 @@ pub fn queue_deletion(
     Ok(inserted > 0)
 }
 
+/// Whether [`queue_deletion`] of the recording would queue it: no deletion of it is queued,
+/// or the one queued was called off.
+pub fn deletion_would_queue(
+    db: &Db<'_>,
+    call: &CallRow,
+    recording_id: &str,
+) -> Result<bool, StoreError> {
+    let queued = db.query_opt(
+        "SELECT 1 FROM outbox WHERE kind = 'delete_recording' AND connection_id = ?1
+             AND recording_id = ?2 AND (last_error IS NULL OR last_error <> ?3) LIMIT 1",
+        args![call.connection_id, recording_id, DELETION_CANCELLED],
+        |r| r.get::<i32>(0),
+    )?;
+    Ok(queued.is_none())
+}
+
 /// Calls off the deletions of the call's recordings that are not done yet; returns the
 /// recording ids called off. A deletion the provider has already carried out cannot be
 /// undone.

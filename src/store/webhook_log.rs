@@ -83,6 +83,9 @@ pub fn record(db: &Db<'_>, r: &NewRefusal) -> Result<(), StoreError> {
     Ok(())
 }
 
+const REFUSAL_COLUMNS: &str = "id, connection_id, provider, at, reason, failed_check, detail, url,
+     skew_secs, method, content_type, body_size, body_prefix";
+
 fn refusal_from_row(r: &Row<'_, '_>) -> Result<Refusal, StoreError> {
     let connection: String = r.get(1)?;
     Ok(Refusal {
@@ -111,11 +114,8 @@ pub fn refusals(
     before_id: Option<i64>,
     limit: usize,
 ) -> Result<Vec<Refusal>, StoreError> {
-    let mut q = Listing::new(
-        "SELECT id, connection_id, provider, at, reason, failed_check, detail, url, skew_secs,
-             method, content_type, body_size, body_prefix
-         FROM webhook_refusals WHERE 1 = 1",
-    );
+    let sql = format!("SELECT {REFUSAL_COLUMNS} FROM webhook_refusals WHERE 1 = 1");
+    let mut q = Listing::new(&sql);
     q.filter("connection_id =", Some(connection_id));
     q.filter("id <", before_id);
     q.run(db, "id DESC", limit, refusal_from_row)
@@ -136,21 +136,42 @@ pub fn delete_refusals_before(
     Ok(n as u64)
 }
 
+/// Which refusals hold `?1` (bytes) and `?2` (text), an erased number's digits, in their URL,
+/// detail or first bytes: what erasure deletes and an export lists.
+fn holding(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "instr(body_prefix, ?1) > 0 OR instr(url, ?2) > 0 OR instr(COALESCE(detail, ''), ?2) > 0"
+        }
+        Dialect::Postgres => {
+            "position(?1 IN body_prefix) > 0
+                 OR position(?2 IN url) > 0 OR position(?2 IN COALESCE(detail, '')) > 0"
+        }
+    }
+}
+
 /// Deletes the refusals whose URL, detail or first bytes hold `needle` (an erased number's
 /// digits, which every spelling of it holds): how many it deleted.
 pub fn delete_refusals_holding(db: &Db<'_>, needle: &str) -> Result<u64, StoreError> {
-    let sql = match db.dialect() {
-        Dialect::Sqlite => {
-            "DELETE FROM webhook_refusals WHERE instr(body_prefix, ?1) > 0
-                 OR instr(url, ?2) > 0 OR instr(COALESCE(detail, ''), ?2) > 0"
-        }
-        Dialect::Postgres => {
-            "DELETE FROM webhook_refusals WHERE position(?1 IN body_prefix) > 0
-                 OR position(?2 IN url) > 0 OR position(?2 IN COALESCE(detail, '')) > 0"
-        }
-    };
-    let n = db.exec(sql, args![needle.as_bytes().to_vec(), needle])?;
+    let sql = format!(
+        "DELETE FROM webhook_refusals WHERE {}",
+        holding(db.dialect())
+    );
+    let n = db.exec(&sql, args![needle.as_bytes().to_vec(), needle])?;
     Ok(n as u64)
+}
+
+/// The refusals [`delete_refusals_holding`] would delete, oldest first.
+pub fn refusals_holding(db: &Db<'_>, needle: &str) -> Result<Vec<Refusal>, StoreError> {
+    let sql = format!(
+        "SELECT {REFUSAL_COLUMNS} FROM webhook_refusals WHERE {} ORDER BY id",
+        holding(db.dialect())
+    );
+    db.query(
+        &sql,
+        args![needle.as_bytes().to_vec(), needle],
+        refusal_from_row,
+    )
 }
 
 /// An accepted delivery of a connection, summed up.

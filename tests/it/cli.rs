@@ -411,29 +411,33 @@ fn the_help_names_the_tool_and_the_provider_ids() {
     );
 }
 
-/// `privacy erase` erases a number from the store as the API does, printing the counts, and
-/// refuses a number not in E.164 form.
-#[tokio::test]
-async fn the_cli_erases_a_number() {
+/// A stopped server's store holding +15125550123's chat (one thread, one message) and web
+/// booking at Austin's tenant.
+async fn store_with_a_person() -> tempfile::TempDir {
     let app = TestApp::spawn().await;
     app.tenant("t-austin", &["78701"], &["hvac"]).await;
     app.inbound_chat("t-austin", "th-jane").await;
     let (s, v) = app.web_booking("t-austin", "wb-jane", "Jane Doe").await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
-    let dir = app.stop_keeping_store().await;
-    let (ok, _, err) = run_cli(
-        dir.path(),
-        &["privacy", "erase", "--number", "5125550123"],
-        None,
-    );
+    app.stop_keeping_store().await
+}
+
+/// Runs `privacy VERB` (`erase`, `export`): refused for a number not in E.164 form, then
+/// printing its JSON for +15125550123.
+fn privacy_cli(dir: &Path, verb: &str) -> Value {
+    let (ok, _, err) = run_cli(dir, &["privacy", verb, "--number", "5125550123"], None);
     assert!(!ok && err.contains("E.164"), "{err}");
-    let (ok, out, err) = run_cli(
-        dir.path(),
-        &["privacy", "erase", "--number", "+15125550123"],
-        None,
-    );
+    let (ok, out, err) = run_cli(dir, &["privacy", verb, "--number", "+15125550123"], None);
     assert!(ok, "{err}");
-    let erased: Value = serde_json::from_str(out.trim()).unwrap();
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+/// `privacy erase` erases a number from the store as the API does, printing the counts, and
+/// refuses a number not in E.164 form.
+#[tokio::test]
+async fn the_cli_erases_a_number() {
+    let dir = store_with_a_person().await;
+    let erased = privacy_cli(dir.path(), "erase");
     assert_eq!(
         (
             &erased["chat_threads"],
@@ -451,4 +455,50 @@ async fn the_cli_erases_a_number() {
     assert!(ok, "{err}");
     let again: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(again["web_bookings"], 0, "{again}");
+}
+
+/// `privacy export` prints what the API's export answers, or writes it to a new file only
+/// its owner can read, never over an existing one; an erasure after it erases what it listed.
+#[tokio::test]
+async fn the_cli_exports_a_number() {
+    let dir = store_with_a_person().await;
+    let printed = privacy_cli(dir.path(), "export");
+    assert_eq!(
+        printed["web_bookings"][0]["phone"], "+15125550123",
+        "{printed}"
+    );
+    assert_eq!(printed["counts"]["chat_messages"], 1, "{printed}");
+
+    let file = dir.path().join("export.json");
+    let to_file = [
+        "privacy",
+        "export",
+        "--number",
+        "+15125550123",
+        "--out",
+        file.to_str().unwrap(),
+    ];
+    let (ok, _, err) = run_cli(dir.path(), &to_file, None);
+    assert!(ok, "{err}");
+    let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written["counts"], printed["counts"], "{written}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let before = std::fs::read(&file).unwrap();
+    let (ok, _, err) = run_cli(dir.path(), &to_file, None);
+    assert!(!ok && err.contains("never overwritten"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    let (ok, out, err) = run_cli(
+        dir.path(),
+        &["privacy", "erase", "--number", "+15125550123"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let erased: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(erased, written["counts"], "{erased}");
 }

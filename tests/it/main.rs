@@ -31,6 +31,7 @@ mod monitoring;
 mod pg_backup;
 mod plivo;
 mod privacy;
+mod privacy_export;
 mod providers;
 mod reconcile;
 mod refusals;

@@ -9,9 +9,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The person whose number is erased.
-const PERSON: &str = "+15125550123";
+pub(crate) const PERSON: &str = "+15125550123";
 /// The number's digits: every spelling of it holds them (E.164, `%2B1512…`, `1512…`).
-const DIGITS: &str = "5125550123";
+pub(crate) const DIGITS: &str = "5125550123";
 /// Someone else, whose data stays.
 const OTHER: &str = "+15125550199";
 const PERSON_CALL: &str = "CA30000000000000000000000000000001";
@@ -63,7 +63,7 @@ async fn subscribe(app: &TestApp) -> String {
 /// Austin's local number (the person's recorded), a callback from that number to the person
 /// (recorded, with an agent's leg), the person as a contact, a chat customer blocked as
 /// spam, and a web booking.
-async fn seed(app: &TestApp, api_base: &str) -> String {
+pub(crate) async fn seed(app: &TestApp, api_base: &str) -> String {
     let conn = app.twilio_connection(api_base).await;
     app.austin_directory().await;
     let subscription = subscribe(app).await;
@@ -126,7 +126,35 @@ async fn seed(app: &TestApp, api_base: &str) -> String {
     subscription
 }
 
-async fn erase(app: &TestApp, body: Value) -> (StatusCode, Value) {
+/// Asserts that `counts` (an erasure's, or an export's) count what [`seed`] stored of the
+/// person.
+pub(crate) fn assert_seeded_counts(counts: &Value) {
+    for (kind, n) in [
+        ("calls", 2),
+        ("recordings", 2),
+        ("recordings_not_deletable", 0),
+        ("contacts", 1),
+        ("chat_threads", 1),
+        ("chat_messages", 1),
+        ("chat_blocks", 1),
+        ("web_bookings", 1),
+    ] {
+        assert_eq!(counts[kind], n, "{kind}: {counts}");
+    }
+    for (kind, at_least) in [
+        ("events", 5),
+        ("deliveries", 6),
+        ("webhook_deliveries", 2),
+        ("audit_entries", 1),
+    ] {
+        assert!(
+            counts[kind].as_u64().unwrap() >= at_least,
+            "{kind}: {counts}"
+        );
+    }
+}
+
+pub(crate) async fn erase(app: &TestApp, body: Value) -> (StatusCode, Value) {
     app.api(Method::POST, "/api/v1/privacy/erase", Some(body))
         .await
 }
@@ -187,25 +215,7 @@ async fn erasing_a_number_leaves_it_in_no_answer_and_deletes_its_recordings() {
 
     let (s, erased) = erase(&app, json!({"number": "+1 512 555 0123"})).await;
     assert_eq!(s, StatusCode::OK, "{erased}");
-    for (kind, n) in [
-        ("calls", 2),
-        ("recordings", 2),
-        ("recordings_not_deletable", 0),
-        ("contacts", 1),
-        ("chat_threads", 1),
-        ("chat_messages", 1),
-        ("chat_blocks", 1),
-        ("web_bookings", 1),
-    ] {
-        assert_eq!(erased[kind], n, "{kind}: {erased}");
-    }
-    assert!(erased["events"].as_u64().unwrap() >= 5, "{erased}");
-    assert!(erased["deliveries"].as_u64().unwrap() >= 6, "{erased}");
-    assert!(
-        erased["webhook_deliveries"].as_u64().unwrap() >= 2,
-        "{erased}"
-    );
-    assert!(erased["audit_entries"].as_u64().unwrap() >= 1, "{erased}");
+    assert_seeded_counts(&erased);
 
     let after = answers(&app, &subscription).await;
     assert!(!after.contains(DIGITS), "{after}");
@@ -316,31 +326,31 @@ async fn recordings_no_api_can_delete_are_counted_apart() {
     assert_eq!(erased["recordings_not_deletable"], 1, "{erased}");
 }
 
-#[tokio::test]
-async fn only_a_number_in_e164_form_is_erased() {
-    let app = TestApp::spawn().await;
+/// Asserts that `path` (erasure or export) refuses anything but a number in E.164 form with
+/// 422 `invalid_number`, and a token without `privacy.manage` with 403.
+pub(crate) async fn assert_only_e164_and_only_privacy_managers(app: &TestApp, path: &str) {
     for body in [
         json!({"number": "5125550123"}),
         json!({"number": "+1"}),
         json!({"number": 15125550123_u64}),
         json!({}),
     ] {
-        let (s, v) = erase(&app, body.clone()).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
-        assert_eq!(v["error"]["code"], "invalid_number", "{body}: {v}");
+        let (s, v) = app.api(Method::POST, path, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_number", "{path} {body}: {v}");
     }
     let token = app
         .user_token("viewer", &["contact_center.view"], &[])
         .await;
-    let (s, _) = app
-        .api_as(
-            &token,
-            Method::POST,
-            "/api/v1/privacy/erase",
-            Some(json!({"number": PERSON})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let body = Some(json!({"number": PERSON}));
+    let (s, _) = app.api_as(&token, Method::POST, path, body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+}
+
+#[tokio::test]
+async fn only_a_number_in_e164_form_is_erased() {
+    let app = TestApp::spawn().await;
+    assert_only_e164_and_only_privacy_managers(&app, "/api/v1/privacy/erase").await;
 }
 
 /// Every file under `dir`, with its bytes.

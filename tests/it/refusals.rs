@@ -323,8 +323,8 @@ async fn a_refusal_is_answered_while_the_store_is_blocked() {
     app.stop().await;
 }
 
-/// Erasing a number takes every refused webhook holding it out of the log, whatever spelling
-/// the body used.
+/// An export of a number lists every refused webhook holding it, and erasing it takes them
+/// out of the log, whatever spelling the body used.
 #[tokio::test]
 async fn erasure_takes_a_number_out_of_the_refusal_log() {
     let app = TestApp::spawn().await;
@@ -341,6 +341,23 @@ async fn erasure_takes_a_number_out_of_the_refusal_log() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     refusals_reach(&app, &conn, 2).await;
+    let (s, exported) = app
+        .api(
+            Method::POST,
+            "/api/v1/privacy/export",
+            Some(serde_json::json!({"number": "+15125550123"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{exported}");
+    let listed = exported["refusals"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{exported}");
+    assert!(
+        listed[0]["body_prefix"]
+            .as_str()
+            .unwrap()
+            .contains("5125550123"),
+        "{exported}"
+    );
     let (s, erased) = app
         .api(
             Method::POST,
@@ -350,6 +367,7 @@ async fn erasure_takes_a_number_out_of_the_refusal_log() {
         .await;
     assert_eq!(s, StatusCode::OK, "{erased}");
     assert_eq!(erased["refusals"], 1, "{erased}");
+    assert_eq!(erased, exported["counts"], "{erased}");
     let left = app
         .get(&format!("/api/v1/connections/{conn}/refusals"))
         .await;
