@@ -98,3 +98,30 @@ async fn only_a_number_in_e164_form_is_exported_and_only_by_whom_may_manage_priv
     let audit = app.get("/api/v1/audit?action=privacy.exported").await;
     assert_eq!(audit["audit"], json!([]), "{audit}");
 }
+
+/// A frequent caller's raw deliveries are listed up to the cap, oldest first, the answer says
+/// it was cut, and the counts still count every one (what an erasure would erase).
+#[tokio::test]
+async fn a_long_history_is_listed_up_to_the_cap_and_counted_in_full() {
+    let app = TestApp::spawn().await;
+    let conn = app.twilio_connection("http://127.0.0.1:9").await;
+    let over = callgate::store::export::LISTED + 1;
+    let calls: Vec<_> = (0..over)
+        .map(|i| ringing(&format!("CA{:032x}", 0x4000 + i), PERSON, AUSTIN_LOCAL))
+        .collect();
+    deliver_all(&app, &conn, &calls).await;
+
+    let (s, exported) = export(&app, json!({"number": PERSON})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(exported["truncated"], true);
+    assert_eq!(exported["counts"]["deliveries"], over as u64);
+    assert_eq!(exported["counts"]["calls"], over as u64);
+    let ids: Vec<i64> = exported["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), over - 1, "listed up to the cap");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+}
