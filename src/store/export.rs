@@ -54,14 +54,11 @@ pub fn holdings(db: &Db<'_>, number: &str) -> Result<Holdings, StoreError> {
     h.counts.audit_entries = h.audit_entries.len() as u64;
     let digits = erasure::digits_of(number);
     h.refusals = webhook_log::refusals_holding(db, &digits)?
-        .into_iter()
+        .iter()
         .map(|r| {
-            let f = r.refusal;
-            json!({"id": r.id, "connection_id": f.connection_id, "provider": f.provider,
-                "at": text_at(f.at), "reason": f.reason, "failed_check": f.failed_check,
-                "detail": f.detail, "url": f.url, "method": f.method,
-                "content_type": f.content_type, "body_size": f.body_size,
-                "body_prefix": String::from_utf8_lossy(&f.body_prefix)})
+            let mut v = r.to_json();
+            v["connection_id"] = json!(r.refusal.connection_id);
+            v
         })
         .collect();
     h.counts.refusals = h.refusals.len() as u64;

@@ -5,7 +5,9 @@
 use super::StoreError;
 use super::db::{Db, Dialect, Row, args};
 use super::{Listing, from_millis, millis};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Refusals kept per connection (and for the paths that named no connection, together): the
 /// write that records one deletes the older ones past this.
@@ -48,6 +50,29 @@ pub struct Refusal {
     /// Increases with every refusal: the listing's order and cursor.
     pub id: i64,
     pub refusal: NewRefusal,
+}
+
+impl Refusal {
+    /// The refusal as the API shows it (the connection's refusal log, a privacy export). The
+    /// body's first bytes are text (invalid UTF-8 replaced).
+    pub fn to_json(&self) -> Value {
+        let f = &self.refusal;
+        json!({
+            "id": self.id.to_string(),
+            "at": f.at.format(&Rfc3339).unwrap_or_default(),
+            "provider": f.provider,
+            "reason": f.reason,
+            "failed_check": f.failed_check,
+            "detail": f.detail,
+            "url": f.url,
+            "skew_secs": f.skew_secs,
+            "method": f.method,
+            "content_type": f.content_type,
+            "body_size": f.body_size,
+            "body_prefix": String::from_utf8_lossy(&f.body_prefix),
+            "body_truncated": f.body_size > i64::try_from(f.body_prefix.len()).unwrap_or(i64::MAX),
+        })
+    }
 }
 
 /// Records a refusal and deletes its connection's refusals past the newest

@@ -35,26 +35,6 @@ async fn page_of(st: &AppState, id: &str, q: &PageQuery) -> Result<Page, AppErro
     Ok(page)
 }
 
-/// A refusal as the API shows it. The body's first bytes are text (invalid UTF-8 replaced).
-pub(crate) fn refusal_json(r: &Refusal) -> Value {
-    let f = &r.refusal;
-    json!({
-        "id": r.id.to_string(),
-        "at": f.at.format(&Rfc3339).unwrap_or_default(),
-        "provider": f.provider,
-        "reason": f.reason,
-        "failed_check": f.failed_check,
-        "detail": f.detail,
-        "url": f.url,
-        "skew_secs": f.skew_secs,
-        "method": f.method,
-        "content_type": f.content_type,
-        "body_size": f.body_size,
-        "body_prefix": String::from_utf8_lossy(&f.body_prefix),
-        "body_truncated": f.body_size > i64::try_from(f.body_prefix.len()).unwrap_or(i64::MAX),
-    })
-}
-
 fn delivery_json(d: &DeliverySummary) -> Value {
     json!({
         "id": d.id.to_string(),
@@ -80,7 +60,7 @@ async fn refusals(
         .read(move |db| webhook_log::refusals(db, &id, page.before, page.limit))
         .await?;
     let next_cursor = page.next_cursor(rows.iter().map(|r| r.id));
-    let list: Vec<Value> = rows.iter().map(refusal_json).collect();
+    let list: Vec<Value> = rows.iter().map(Refusal::to_json).collect();
     Ok(Json(
         json!({ "refusals": list, "next_cursor": next_cursor }),
     ))
